@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the three trees the tests use:
+#   build/       the release binary (gcc, -O2, hardening, -Werror)
+#   build-asan/  the same code with AddressSanitizer + UBSan (what tests run)
+#   build-fuzz/  libFuzzer targets (clang, ASan + UBSan)
+set -eu
+cd "$(dirname "$0")/.."
+setup() { # dir, extra meson args...
+	local dir=$1; shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; exit 1; }
+	fi
+	ninja -C "$dir" >"$dir.build.log" 2>&1 || { cat "$dir.build.log"; exit 1; }
+}
+setup build
+setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+CC=clang setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
