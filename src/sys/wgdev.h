@@ -1,0 +1,91 @@
+/* One interface to a WireGuard device, with two backends behind it:
+ *   kernel     generic netlink family "wireguard" (wg_genl.c, libmnl)
+ *   userspace  the UAPI text protocol on /var/run/wireguard/IFACE.sock (wg_uapi.c)
+ * The daemon, `wirelink dev show` and the tests all go through this header.
+ *
+ * Error convention: functions returning int give 0 or -errno; out-pointers
+ * are NULL on failure. Snapshots are heap objects owned by the caller and
+ * released with wg_device_free(), which wipes the private key. */
+#ifndef WL_SYS_WGDEV_H
+#define WL_SYS_WGDEV_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/encoding.h"
+#include "common/netaddr.h"
+
+struct wg_peer {
+	uint8_t public_key[WL_KEY_LEN];
+	bool has_endpoint;
+	struct wl_endpoint endpoint;
+	/* Wall-clock time of the last handshake as WireGuard reports it;
+	 * {0, 0} = never. The daemon turns it into an age. */
+	struct timespec last_handshake;
+	uint64_t rx_bytes, tx_bytes;
+	uint16_t persistent_keepalive; /* seconds; 0 = off */
+	size_t n_allowed;
+	struct wl_cidr *allowed_ips;
+};
+
+struct wg_device {
+	char name[IFNAMSIZ];
+	uint32_t ifindex;
+	bool has_private_key;
+	uint8_t private_key[WL_KEY_LEN];
+	uint8_t public_key[WL_KEY_LEN];
+	uint16_t listen_port;
+	uint32_t fwmark;
+	size_t n_peers;
+	struct wg_peer *peers;
+};
+
+void wg_device_free(struct wg_device *dev); /* NULL is fine */
+/* The peer with this key, or NULL. */
+struct wg_peer *wg_device_find_peer(struct wg_device *dev, const uint8_t key[static WL_KEY_LEN]);
+
+/* What to do to one peer. Without WG_PEER_UPDATE_ONLY a missing peer is
+ * created; with it a missing peer is left missing (WireGuard's
+ * "update_only"), so a change racing with a removal never re-creates it. */
+enum wg_peer_flags {
+	WG_PEER_REMOVE = 1u << 0,
+	WG_PEER_UPDATE_ONLY = 1u << 1,
+	WG_PEER_REPLACE_ALLOWED_IPS = 1u << 2, /* else allowed_ips are added */
+	WG_PEER_SET_ENDPOINT = 1u << 3,
+	WG_PEER_SET_KEEPALIVE = 1u << 4,
+};
+
+struct wg_peer_change {
+	uint8_t public_key[WL_KEY_LEN];
+	unsigned flags;
+	struct wl_endpoint endpoint;   /* with WG_PEER_SET_ENDPOINT */
+	uint16_t persistent_keepalive; /* with WG_PEER_SET_KEEPALIVE */
+	size_t n_allowed;
+	const struct wl_cidr *allowed_ips; /* borrowed */
+};
+
+enum wgdev_backend {
+	WGDEV_AUTO,      /* UAPI socket present -> userspace, else kernel */
+	WGDEV_KERNEL,
+	WGDEV_USERSPACE,
+};
+
+const char *wgdev_backend_name(enum wgdev_backend b);
+bool wgdev_backend_parse(const char *s, enum wgdev_backend *out);
+
+struct wgdev;
+
+/* Opens a handle on interface ifname (no '/' allowed in the name). */
+int wgdev_open(const char *ifname, enum wgdev_backend backend, struct wgdev **out);
+void wgdev_close(struct wgdev *wg); /* NULL is fine */
+enum wgdev_backend wgdev_backend_of(const struct wgdev *wg);
+
+/* Reads the whole device. */
+int wgdev_get(struct wgdev *wg, struct wg_device **out);
+/* Applies changes in order, as one or more device updates. */
+int wgdev_apply(struct wgdev *wg, const struct wg_peer_change *changes, size_t n);
+
+#endif
