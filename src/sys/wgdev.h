@@ -87,5 +87,9 @@ enum wgdev_backend wgdev_backend_of(const struct wgdev *wg);
 int wgdev_get(struct wgdev *wg, struct wg_device **out);
 /* Applies changes in order, as one or more device updates. */
 int wgdev_apply(struct wgdev *wg, const struct wg_peer_change *changes, size_t n);
+/* Sets device-level settings: the private key when private_key is not NULL,
+ * the listen port when listen_port is 0..65535 (-1 = leave it). Peers are
+ * left alone. Used by tests and benchmarks to prepare a fresh device. */
+int wgdev_set_device(struct wgdev *wg, const uint8_t *private_key, int listen_port);
 
 #endif
