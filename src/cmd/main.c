@@ -15,6 +15,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "decode", cmd_decode, "parse (and verify) wirelink packets from hex or a raw file" },
+	{ "dev", cmd_dev, "show a WireGuard device as wirelink sees it (dev show IFACE)" },
 	{ "autoaddr", cmd_autoaddr, "print the IPv6 link-local address derived from a public key" },
 };
 
