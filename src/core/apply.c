@@ -206,9 +206,11 @@ void apply_all(struct engine *e, int64_t now, const struct engine_inputs *in,
 				add_peer(e, p, now, a);
 			continue;
 		}
-		if (!valid) {
-			if (delete_peer(e, p, del, a))
-				p->send_ok = false;
+		/* A peer that is not (yet) valid but may not be deleted is still
+		 * configured: every device peer gets its auto address (SPEC
+		 * §10.2), or a leaf could never hear from an unknown router. */
+		if (!valid && delete_peer(e, p, del, a)) {
+			p->send_ok = false;
 			continue;
 		}
 		update_peer(e, p, &in->dev->peers[p->dev_idx], now, deconf, a);
