@@ -19,7 +19,25 @@
  *   /etc/wireguard/wirelink.wg0.yaml:7: Peers[0].Trust: "Membershipp" is not
  *   a trust level (Untrusted, Endpoint, AllowedIPs, Membership, DelegateTrust)
  * JSON files name the key path instead of a line for semantic errors
- * (jansson only reports positions for syntax errors). */
+ * (jansson only reports positions for syntax errors).
+ *
+ * Use in the daemon (a sketch):
+ *
+ *   struct wl_config *cfg;
+ *   char err[512];
+ *   int rc = config_load(argc, argv, environ, &cfg, err, sizeof(err));
+ *   if (rc != CONFIG_OK) {
+ *           fprintf(stderr, "wirelink: %s\n", err);
+ *           return config_exit_status(rc);            // 2 (1 on ENOMEM)
+ *   }
+ *   if (cfg->show_help)    -> config_print_help(stdout), exit 0
+ *   if (cfg->show_version) -> print WL_VERSION, exit 0
+ *   if (cfg->dump)         -> config_dump(cfg, stdout), exit 0
+ *   if (cfg->check_config) -> exit 0 (everything was validated)
+ *   On SIGHUP: config_load() again with the same argv and environment; on
+ *   success swap the objects, otherwise log err and keep the old one. The
+ *   interface cannot change on reload: only flags/environment pick it, and
+ *   a file's Iface key must agree. */
 #ifndef WL_CONFIG_CONFIG_H
 #define WL_CONFIG_CONFIG_H
 

@@ -97,7 +97,7 @@ static int bad_value(struct walk *w, const struct cfg_node *n, const char *text,
 
 static int want_string(struct walk *w, const struct cfg_node *n, const char **out)
 {
-	if (n->kind != CFG_STR && n->kind != CFG_PLAIN)
+	if ((n->kind != CFG_STR && n->kind != CFG_PLAIN) || !n->text)
 		return mismatch(w, n, "a string");
 	*out = n->text;
 	return CONFIG_OK;
@@ -110,7 +110,7 @@ static int want_bool(struct walk *w, const struct cfg_node *n, bool *out)
 		*out = n->b;
 		return CONFIG_OK;
 	}
-	if (n->kind != CFG_PLAIN)
+	if (n->kind != CFG_PLAIN || !n->text)
 		return mismatch(w, n, "true or false");
 	if (!cfg_parse_bool(n->text, out, &why))
 		return bad_value(w, n, n->text, why);
@@ -122,11 +122,11 @@ static int want_bool(struct walk *w, const struct cfg_node *n, bool *out)
 static int scalar_setting(struct walk *w, const struct cfg_setting *s, const struct cfg_node *n)
 {
 	const char *text = NULL, *why;
-	bool b;
+	bool b = false;
 	int rc;
 	switch (s->type) {
 	case CT_PORT:
-		if (n->kind != CFG_INT && n->kind != CFG_PLAIN)
+		if ((n->kind != CFG_INT && n->kind != CFG_PLAIN) || !n->text)
 			return mismatch(w, n, "an integer (0..65535)");
 		text = n->text;
 		break;

@@ -83,8 +83,19 @@ int cfg_json_to_tree(const char *file, const char *buf, size_t len, struct cfg_n
 	json_error_t je;
 	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
+		/* jansson quotes the offending input in its text: escape it so
+		 * the message stays one printable line. */
+		char text[4 * sizeof(je.text)];
+		size_t o = 0;
+		for (const unsigned char *p = (const unsigned char *)je.text; *p; p++) {
+			if (*p < 0x20 || *p >= 0x7f)
+				o += (size_t)snprintf(text + o, sizeof(text) - o, "\\x%02x", *p);
+			else
+				text[o++] = (char)*p;
+		}
+		text[o] = '\0';
 		cfg_errf(err, errlen, "%s:%d:%d: JSON syntax error: %s", file, je.line,
-			 je.column, je.text);
+			 je.column, text);
 		return CONFIG_E_FILE;
 	}
 	int rc = convert(j, root, 0, file, err, errlen);

@@ -5,6 +5,7 @@
 #include "config/config_internal.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -84,7 +85,7 @@ bool cfg_setting_apply(struct wl_config *cfg, const struct cfg_setting *s,
 	case CT_IFACE:
 		if (!cfg_parse_iface(text, why))
 			return false;
-		strcpy(field, text); /* fits: cfg_parse_iface checked < IFNAMSIZ */
+		snprintf(field, IFNAMSIZ, "%s", text); /* fits: checked < IFNAMSIZ */
 		return true;
 	case CT_PORT:
 		return cfg_parse_port(text, (uint16_t *)(void *)field, why);
@@ -102,7 +103,7 @@ bool cfg_setting_apply(struct wl_config *cfg, const struct cfg_setting *s,
 	case CT_PATH:
 		if (!cfg_parse_path(text, why))
 			return false;
-		strcpy(field, text); /* fits: cfg_parse_path checked < PATH_MAX */
+		snprintf(field, PATH_MAX, "%s", text); /* fits: checked < PATH_MAX */
 		return true;
 	}
 	*why = "has no known type";

@@ -45,6 +45,10 @@ void cfg_errf(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	/* Safety net: messages are single log lines whatever a library put in. */
+	for (char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 }
 
 bool cfg_parse_bool(const char *s, bool *out, const char **why)

@@ -1158,3 +1158,83 @@ TEST(quote_is_safe_and_bounded)
 	CHECK(strlen(q) < CFG_QUOTE_MAX);
 	CHECK(strstr(q, "\"...") != NULL);
 }
+
+TEST(syntax_error_text_is_one_printable_line)
+{
+	/* jansson quotes raw input in its messages; a newline or a byte that is
+	 * not UTF-8 must not reach the log as is. */
+	static const char *const inputs[][2] = {
+		{ "wirelink.wg0.json", "{\"Iface\":\"wg0\\\n  x\"}" },
+		{ "wirelink.wg0.json", "{\"Iface\": \xff\xfe}" },
+		{ "wirelink.wg0.yaml", "Iface: \"\xff\"\n" },
+		{ "wirelink.wg0.yaml", "\tPort: 1\n" },
+	};
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		struct wl_config *cfg;
+		char err[512];
+		CHECK_EQ(load_file(inputs[i][0], inputs[i][1], &cfg, err, sizeof(err), NULL, 0),
+			 CONFIG_E_FILE);
+		for (const unsigned char *p = (const unsigned char *)err; *p; p++)
+			CHECK_MSG(*p >= 0x20 && *p < 0x7f, "case %zu: byte %02x in: %s", i, *p, err);
+		CHECK_MSG(strstr(err, "syntax error") != NULL, "case %zu: %s", i, err);
+	}
+}
+
+TEST(reload_keeps_the_old_config_on_error)
+{
+	/* What the daemon does on SIGHUP: load again; on error keep the old. */
+	struct tdir d;
+	tdir_make(&d);
+	put(&d, "wirelink.wg0.yaml", "Port: 5\nPeers:\n  - PublicKey: " KEY1 "\n");
+	struct wl_config *old, *next = (struct wl_config *)1;
+	char err[512];
+	CHECK_EQ(load(&d, NULL, NULL, &old, err, sizeof(err)), CONFIG_OK);
+	if (!old) {
+		tdir_remove(&d);
+		return;
+	}
+	char *before = dump_str(old);
+	/* A file that is valid up to its last line must not leak half of it. */
+	put(&d, "wirelink.wg0.yaml",
+	    "Port: 6\nChatty: true\nPeers:\n  - PublicKey: " KEY2 "\nHideIfaces: [\"[\"]\n");
+	CHECK_EQ(load(&d, NULL, NULL, &next, err, sizeof(err)), CONFIG_E_FILE);
+	CHECK(next == NULL);
+	char *after = dump_str(old);
+	CHECK_STR(after, before);
+	free(after);
+	/* fixed: the new one takes effect */
+	put(&d, "wirelink.wg0.yaml", "Port: 6\n");
+	CHECK_EQ(load(&d, NULL, NULL, &next, err, sizeof(err)), CONFIG_OK);
+	if (next) {
+		CHECK_EQ(next->port, 6);
+		CHECK_EQ(next->n_peers, 0);
+	}
+	config_free(next);
+	free(before);
+	config_free(old);
+	tdir_remove(&d);
+}
+
+TEST(yaml_lines_point_at_the_value)
+{
+	/* Block and flow styles, comments and blank lines: the line is the
+	 * offending value's. */
+	static const struct {
+		const char *yaml;
+		unsigned line;
+	} cases[] = {
+		{ "# c\n\nPort: x\n", 3 },
+		{ "Peers:\n\n  # c\n  - PublicKey: " KEY1 "\n    Endpoints:\n      - a:1\n      - b\n", 7 },
+		{ "Peers: [{PublicKey: " KEY1 ",\n  AllowedIPs: [10.0.0.0/8,\n   bad]}]\n", 3 },
+		{ "HideIfaces:\n- a\n- '['\n", 3 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wl_config *cfg;
+		char err[512], path[256], want[300];
+		CHECK_EQ(load_file("wirelink.wg0.yaml", cases[i].yaml, &cfg, err, sizeof(err), path,
+				   sizeof(path)),
+			 CONFIG_E_FILE);
+		snprintf(want, sizeof(want), "%s:%u: ", path, cases[i].line);
+		CHECK_MSG(strncmp(err, want, strlen(want)) == 0, "case %zu: %s", i, err);
+	}
+}
