@@ -209,6 +209,8 @@ void engine_free(struct engine *e)
 	peertab_free(&e->pt);
 	free_cfg(e);
 	free(e->fnext);
+	free(e->fsubj);
+	free(e->fself);
 	free(e->tun_nets);
 	free(e->other_nets);
 	rng_wipe(&e->rng);

@@ -61,7 +61,12 @@ struct engine {
 	 * next fact with the same subject; heads live in peer->fhead. Valid
 	 * from build_index() to the end of the tick. */
 	int32_t *fnext;
+	/* fsubj[i]: the peer state fact i is about (NULL if none or if it is
+	 * about us: fself[i]). Same lifetime as fnext. */
+	struct peer **fsubj;
+	bool *fself;
 	size_t fnext_alloc;
+	size_t n_indexed; /* facts covered by the index this tick */
 
 	/* Network view as of the last tick. */
 	bool have_view;
