@@ -269,6 +269,10 @@ static void sync_stats(struct engine *e)
 void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 		 struct engine_actions *out)
 {
+	if (!in || !in->dev) {
+		log_error("engine: tick without a device snapshot");
+		return;
+	}
 	e->st.ticks++;
 	if (e->last_tick != ENGINE_NEVER && now - e->last_tick > 2 * e->t.chunk_period_ms)
 		engine_new_boot_id(e, "time jumped between ticks");
