@@ -168,6 +168,10 @@ static void update_peer(struct engine *e, struct peer *p, const struct wg_peer *
 			actions_event(a, ENGINE_EV_DECONFIGURE, p->key,
 				      "peer %s unhealthy: back to its auto address (via router)",
 				      engine_peer_label(p, lb));
+		else
+			actions_event(a, ENGINE_EV_ALLOWED, p->key,
+				      "peer %s: AllowedIPs set to the %zu its facts support",
+				      engine_peer_label(p, lb), w.n);
 	}
 	/* What to add (or, with replace, the whole list). */
 	struct want add = { 0 };

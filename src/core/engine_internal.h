@@ -89,8 +89,6 @@ const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *
 bool engine_is_self(const struct engine *e, const uint8_t key[static WL_KEY_LEN]);
 /* "name (abcdEFGH)" or "abcdEFGH…": for log lines. */
 const char *engine_peer_label(const struct peer *p, char buf[static 96]);
-/* First fact index about p this tick, -1 if none; then follow e->fnext. */
-static inline int32_t engine_first_fact(const struct peer *p) { return p->fhead; }
 
 /* observe.c */
 void observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,
