@@ -8,6 +8,8 @@
 #include "core/engine_internal.h"
 #include "wire/member_meta.h"
 
+#define HANDSHAKE_JITTER_MS 1000
+
 /* SPEC §9: a global unicast AllowedIP shorter than a full address. */
 static bool peer_is_router(const struct wg_peer *wp)
 {
@@ -64,6 +66,14 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p, const st
 	if (wp->has_endpoint)
 		p->endpoint = wp->endpoint;
 	p->router = peer_is_router(wp);
+	/* The shell derives handshake times from wall-clock ages, so the same
+	 * handshake can come back a millisecond or so apart from one tick to
+	 * the next; that must not read as "a newer handshake". WireGuard
+	 * starts at most one handshake per REKEY_TIMEOUT (5 s), so anything
+	 * within HANDSHAKE_JITTER_MS is the same one. */
+	if (was_in && hs != ENGINE_NEVER && p->handshake != ENGINE_NEVER &&
+	    llabs(hs - p->handshake) <= HANDSHAKE_JITTER_MS)
+		hs = p->handshake;
 	/* "Newer than at the previous tick" needs a previous tick to compare. */
 	p->prev_handshake = was_in ? p->handshake : hs;
 	p->handshake = hs;

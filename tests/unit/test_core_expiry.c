@@ -176,10 +176,21 @@ TEST(health_from_handshakes)
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
 	CHECK(thas_event(&n, ENGINE_EV_UNHEALTHY, ppub));
 	/* A handshake newer than at the previous tick counts, however old. */
-	n.hs[0] = 1 * S;
+	n.hs[0] = 10 * S;
 	tnode_tick(&n, 171 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && pi.healthy);
 	tnode_tick(&n, 176 * S);
+	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
+	/* The same old handshake seen through wall-clock rounding (±1 ms)
+	 * is not "newer". */
+	n.hs[0] = 10 * S + 1;
+	tnode_tick(&n, 177 * S);
+	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
+	n.hs[0] = 10 * S - 1;
+	tnode_tick(&n, 178 * S);
+	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
+	n.hs[0] = 10 * S + 2;
+	tnode_tick(&n, 179 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
 	/* No endpoint: never healthy. */
 	n.peers[0].has_endpoint = false;
