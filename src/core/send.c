@@ -97,9 +97,15 @@ static void send_facts(struct out *o, int64_t now)
 static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t now,
 		      struct engine_actions *a)
 {
-	const uint8_t *key = keycache_get(&e->kc, p->key);
-	if (!key)
+	if (p->shared_state == 0) {
+		const uint8_t *k = keycache_get(&e->kc, p->key);
+		p->shared_state = k ? 1 : -1;
+		if (k)
+			memcpy(p->shared, k, sizeof(p->shared));
+	}
+	if (p->shared_state < 0)
 		return;
+	const uint8_t *key = p->shared;
 	struct out o = { .e = e, .p = p, .key = key, .port = port, .a = a };
 	packer_reset(&o.pk);
 	struct fact alive;
