@@ -212,9 +212,10 @@ void apply_all(struct engine *e, int64_t now, const struct engine_inputs *in,
 				add_peer(e, p, now, a);
 			continue;
 		}
-		if (!valid) {
-			if (delete_peer(e, p, del, a))
-				p->send_ok = false;
+		/* A peer that is not a member but may not be deleted (yet) is
+		 * still configured like any other device peer. */
+		if (!valid && delete_peer(e, p, del, a)) {
+			p->send_ok = false;
 			continue;
 		}
 		update_peer(e, p, &in->dev->peers[p->dev_idx], now, deconf, a);

@@ -344,3 +344,23 @@ TEST(router_detection)
 	CHECK(!engine_is_router(n.e));
 	tnode_free(&n);
 }
+
+TEST(kept_non_members_are_still_configured)
+{
+	/* A leaf's hub: in the device from wg-quick, neither configured nor
+	 * vouched for by a Member fact, never deleted (a router in full-auto
+	 * mode) — and so it must still get its auto address. */
+	struct tnode n;
+	uint8_t priv[32], rpub[32];
+	tkey(R_, priv, rpub);
+	tnode_config(&n, N_);
+	tnode_allow(tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0), "10.99.0.0/24");
+	tnode_start(&n, 0);
+	tnode_tick(&n, 0);
+	const struct wg_peer_change *c = tchange(&n, rpub);
+	char ac[64];
+	auto_str(rpub, ac);
+	CHECK(c && change_has(c, ac) && (c->flags & WG_PEER_UPDATE_ONLY));
+	CHECK(c && !(c->flags & WG_PEER_REMOVE));
+	tnode_free(&n);
+}
