@@ -212,8 +212,9 @@ void apply_all(struct engine *e, int64_t now, const struct engine_inputs *in,
 				add_peer(e, p, now, a);
 			continue;
 		}
-		/* A peer that is not a member but may not be deleted (yet) is
-		 * still configured like any other device peer. */
+		/* A peer that is not (yet) valid but may not be deleted is still
+		 * configured: every device peer gets its auto address (SPEC
+		 * §10.2), or a leaf could never hear from an unknown router. */
 		if (!valid && delete_peer(e, p, del, a)) {
 			p->send_ok = false;
 			continue;
