@@ -17,8 +17,8 @@ DAEMONS=() READERS=()
 cleanup() {
 	trap - EXIT INT TERM
 	local p
-	for p in "${READERS[@]}" "${DAEMONS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${READERS[@]}" "${DAEMONS[@]}"; do wait "$p" 2>/dev/null; done
+	for p in "${DAEMONS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${READERS[@]}"; do wait "$p" 2>/dev/null; done
 	topo_cleanup
 	echo "demo: cleaned up (namespaces and processes removed)"
 }
@@ -41,13 +41,14 @@ t0=$EPOCHREALTIME
 say "starting wirelink on the hub and both leaves"
 for who in hub:"$HUB":"$WG_HUB" A:"$LEAFA":"$WG_A" B:"$LEAFB":"$WG_B"; do
 	IFS=: read -r name ns ifc <<<"$who"
-	log=$TOPO_DIR/$name.log
-	ip netns exec "$ns" env WIRELINK_CONFIG_PATH="$TOPO_DIR" "$BIN" --iface "$ifc" >"$log" 2>&1 &
-	DAEMONS+=($!)
-	( tail -n +1 -F "$log" 2>/dev/null | while IFS= read -r line; do
-		say "[$name] ${line#*: }"
-	done ) &
+	# Each daemon's log lines are shown as they come, tagged with its node;
+	# the reader ends by itself when the daemon exits.
+	( echo "$BASHPID" >"$TOPO_DIR/$name.pid"
+	  exec ip netns exec "$ns" env WIRELINK_CONFIG_PATH="$TOPO_DIR" "$BIN" --iface "$ifc" 2>&1 ) |
+		while IFS= read -r line; do say "[$name] ${line#*: }"; done &
 	READERS+=($!)
+	wait_for 5 test -s "$TOPO_DIR/$name.pid"
+	DAEMONS+=("$(cat "$TOPO_DIR/$name.pid")")
 done
 
 direct() { # iface peer-iface endpoint
