@@ -1,0 +1,76 @@
+#!/bin/sh
+# /init of the test VM (busybox sh). Loads WireGuard, creates interfaces
+# with iproute2's ip, runs the programs for the mode in /wl/mode, prints their
+# output on the serial console, then ends the VM. The host (tests/vm/vm.sh)
+# reads the lines; "WL-VM-DONE" tells it the guest finished.
+# /sbin/ip is iproute2 (always called by full path: busybox sh prefers its
+# own applets).
+export PATH=/wl:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+
+finish() {
+	echo "WL-VM-DONE"
+	sync
+	# -no-reboot on the host turns a reboot into qemu exiting.
+	reboot -f
+	sleep 5
+	echo o >/proc/sysrq-trigger
+}
+
+err() {
+	echo "WL-VM-ERR: $*"
+	finish
+}
+
+for m in $(cat /modules/order); do
+	insmod "/modules/$m" || err "insmod $m failed"
+done
+/sbin/ip link set lo up
+
+# Runs a check program; a non-zero exit without any FAIL line of its own
+# (a crash) becomes one FAIL line.
+run_check() { # name, command...
+	name=$1
+	shift
+	"$@" >/tmp/out 2>&1
+	rc=$?
+	cat /tmp/out
+	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL: ' /tmp/out; then
+		echo "FAIL: $name: exited with status $rc"
+	elif ! grep -q '^PASS: ' /tmp/out; then
+		echo "FAIL: $name: ran no check"
+	fi
+}
+
+new_wg() { # name
+	/sbin/ip link add "$1" type wireguard || err "ip link add $1 type wireguard failed"
+	/sbin/ip link set "$1" up || err "ip link set $1 up failed"
+}
+
+mode=$(cat /wl/mode)
+echo "guest: kernel $(uname -r), mode $mode"
+case "$mode" in
+test)
+	new_wg wg0
+	t0=$(date +%s)
+	WL_IFACE=wg0 run_check wg_kernel_check /wl/wg_kernel_check
+	if [ -x /wl/wgdev_suite ]; then
+		new_wg wg1
+		run_check wgdev_suite /wl/wgdev_suite --iface wg1 --backend kernel
+	else
+		echo "SKIP: wgdev_suite: the shared device suite is not built"
+	fi
+	echo "guest: checks took $(($(date +%s) - t0)) s"
+	;;
+bench)
+	new_wg wg0
+	/wl/bench_genl --iface wg0 2>&1
+	;;
+*)
+	err "unknown mode $mode"
+	;;
+esac
+finish
