@@ -10,8 +10,9 @@
 #
 # Environment:
 #   WL_TOP          repo top (default: two levels up from here)
-#   WL_VM_BUILD     build dir whose binaries go into the guest (default
-#                   $WL_TOP/build: no sanitizers, which are slow under TCG)
+#   WL_VM_BUILD     build dir whose binaries go into the guest (default:
+#                   for `test` WL_BUILD, the ASan+UBSan tree tests/run passes,
+#                   else $WL_TOP/build-asan; for `bench` always $WL_TOP/build)
 #   WL_VM_CACHE     where the kernel package is kept (default
 #                   $WL_TOP/tests/vm/cache, ignored by git)
 #   WL_VM_TIMEOUT   seconds before the guest is killed (default 600)
@@ -26,7 +27,11 @@ case "$mode" in test|bench) ;; *) echo "usage: $0 test|bench" >&2; exit 2 ;; esa
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=${WL_TOP:-$(cd "$here/../.." && pwd)}
-build=${WL_VM_BUILD:-$top/build}
+if [ "$mode" = bench ]; then
+	build=${WL_VM_BUILD:-$top/build}
+else
+	build=${WL_VM_BUILD:-${WL_BUILD:-$top/build-asan}}
+fi
 cache=${WL_VM_CACHE:-$here/cache}
 timeout_s=${WL_VM_TIMEOUT:-600}
 
