@@ -205,6 +205,19 @@ static int parse_errno_value(struct parser *p, const char *v, size_t n)
 	return 0;
 }
 
+static bool is_peer_key(const char *k, size_t kn)
+{
+	static const char *const peer_keys[] = {
+		"endpoint", "allowed_ip", "last_handshake_time_sec", "last_handshake_time_nsec",
+		"rx_bytes", "tx_bytes", "persistent_keepalive_interval", "preshared_key",
+		"protocol_version",
+	};
+	for (size_t i = 0; i < sizeof(peer_keys) / sizeof(peer_keys[0]); i++)
+		if (key_is(k, kn, peer_keys[i]))
+			return true;
+	return false;
+}
+
 static int device_line(struct parser *p, const char *k, size_t kn, const char *v, size_t vn)
 {
 	struct wg_device *d = p->dev;
@@ -222,6 +235,8 @@ static int device_line(struct parser *p, const char *k, size_t kn, const char *v
 			return bad(p, "bad fwmark '%.*s'", (int)vn, v);
 		d->fwmark = (uint32_t)x;
 	}
+	else if (is_peer_key(k, kn))
+		return bad(p, "peer key '%.*s' before any public_key", (int)kn, k);
 	/* other device keys: ignored (newer implementations) */
 	return 0;
 }

@@ -47,6 +47,17 @@ void wg_device_free(struct wg_device *dev); /* NULL is fine */
 /* The peer with this key, or NULL. */
 struct wg_peer *wg_device_find_peer(struct wg_device *dev, const uint8_t key[static WL_KEY_LEN]);
 
+/* Building snapshots (backends, simulators, tests). Arrays grow only
+ * through these functions, which keep the capacity implicit. */
+
+/* A new empty snapshot for interface ifname, or NULL when out of memory. */
+struct wg_device *wg_device_new(const char *ifname);
+/* Appends a zeroed peer with this key; returns it, or NULL when out of
+ * memory. Pointers to earlier peers are invalidated (realloc). */
+struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t key[static WL_KEY_LEN]);
+/* Appends one allowed IP to a peer; 0 or -ENOMEM. */
+int wg_peer_add_allowed(struct wg_peer *peer, const struct wl_cidr *c);
+
 /* What to do to one peer. Without WG_PEER_UPDATE_ONLY a missing peer is
  * created; with it a missing peer is left missing (WireGuard's
  * "update_only"), so a change racing with a removal never re-creates it. */

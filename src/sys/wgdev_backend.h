@@ -52,14 +52,7 @@ extern const struct wgdev_ops wg_uapi_ops;
  * (WL_HAVE_WG_GENL is then defined to 1). */
 extern const struct wgdev_ops wg_genl_ops;
 
-/* Helpers for building snapshots, shared by the backends. */
-
-/* A new empty snapshot for interface ifname, or NULL when out of memory. */
-struct wg_device *wg_device_new(const char *ifname);
-/* Appends a zeroed peer with this key; returns it, or NULL when out of
- * memory. Pointers to earlier peers are invalidated (realloc). */
-struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t key[static WL_KEY_LEN]);
-/* Appends one allowed IP to a peer; 0 or -ENOMEM. */
-int wg_peer_add_allowed(struct wg_peer *peer, const struct wl_cidr *c);
+/* Snapshot builders (wg_device_new, wg_device_add_peer, wg_peer_add_allowed)
+ * are in wgdev.h. */
 
 #endif
