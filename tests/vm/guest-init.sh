@@ -53,6 +53,32 @@ new_wg() { # name
 	/sbin/ip link set "$1" up || err "ip link set $1 up failed"
 }
 
+# `wirelink dev show` reading what wireguard-tools wrote, through the kernel
+# backend chosen explicitly and by auto-detection (no UAPI socket here).
+cli_dev_show() {
+	new_wg wg2
+	key=18dCY1rwCNo4aQaWFccKFfhbqG0FGBxDkCSbyQ3awkw=
+	wg set wg2 listen-port 51999 peer "$key" endpoint 192.0.2.1:51820 \
+		persistent-keepalive 25 allowed-ips 10.9.0.0/24,fd00:9::/64 ||
+		{ echo "FAIL: cli/dev_show_kernel: wg set failed"; return; }
+	for b in kernel auto; do
+		out=$(wirelink dev show wg2 --json --backend "$b" 2>&1)
+		rc=$?
+		missing=""
+		for want in "\"$key\"" '"192.0.2.1:51820"' '"10.9.0.0/24"' \
+			'"fd00:9::/64"' '"listen_port":51999' '"persistent_keepalive":25' \
+			'"backend":"kernel"'; do
+			case "$out" in *"$want"*) ;; *) missing="$missing $want" ;; esac
+		done
+		if [ "$rc" -eq 0 ] && [ -z "$missing" ]; then
+			echo "PASS: cli/dev_show_$b"
+		else
+			echo "FAIL: cli/dev_show_$b: status $rc, missing:$missing; output: $out"
+		fi
+	done
+	/sbin/ip link del wg2
+}
+
 mode=$(cat /wl/mode)
 echo "guest: kernel $(uname -r), mode $mode"
 case "$mode" in
@@ -65,6 +91,11 @@ test)
 		run_check wgdev_suite /wl/wgdev_suite --iface wg1 --backend kernel
 	else
 		echo "SKIP: wgdev_suite: the shared device suite is not built"
+	fi
+	if [ -x /wl/wirelink ] && [ -x /usr/bin/wg ]; then
+		cli_dev_show
+	else
+		echo "SKIP: cli/dev_show_kernel: wirelink or wg(8) missing"
 	fi
 	echo "guest: checks took $(($(date +%s) - t0)) s"
 	;;

@@ -205,6 +205,10 @@ grep -q '^WL-VM-ERR' "$log.clean" && {
 	echo "FAIL: vm-kernel/guest: the guest reported a setup error"
 	exit 1
 }
-grep -q '^FAIL: ' "$log.clean" && exit 1
+if grep -q '^FAIL: ' "$log.clean"; then
+	# The whole console (sanitizer reports, kernel messages) for diagnosis.
+	sed 's/^/console: /' "$log.clean" >&2
+	exit 1
+fi
 echo "PASS: vm-kernel/completion"
 exit 0
