@@ -20,6 +20,7 @@
  * Errors are -errno; the kernel's extended-ack text, when there is one, is
  * logged. */
 #include <errno.h>
+#include <stdint.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
@@ -256,17 +257,94 @@ static int done_result(const struct nlmsghdr *nlh)
 
 typedef int (*genl_msg_cb)(const struct nlmsghdr *nlh, void *data);
 
+/* What a request waits for, and what its replies brought so far. */
+struct reply_wait {
+	uint32_t seq, portid;
+	bool check_origin; /* false only for wg_genl_parse_dump (fuzzing) */
+	bool dump;
+	uint16_t want; /* message type of the data replies */
+	genl_msg_cb cb;
+	void *data;
+	bool interrupted; /* some part carried NLM_F_DUMP_INTR */
+	int cb_err;
+};
+
+/* mnl_nlmsg_ok() plus an unsigned length check: libmnl compares the
+ * length as an int, so a length of 2 GiB or more would pass it. */
+static bool nlmsg_fits(const struct nlmsghdr *nlh, int left)
+{
+	return left >= (int)sizeof *nlh && nlh->nlmsg_len <= (uint32_t)left &&
+	       mnl_nlmsg_ok(nlh, left);
+}
+
+/* Walks one received buffer. Returns 1 when the reply is complete, with
+ * the request's result (0 or -errno) in *result, or 0 when more is to come.
+ * Data messages go to w->cb; an error from cb in a dump is kept until the
+ * dump's end, so the socket is ready for the next request. */
+static int reply_feed(struct reply_wait *w, const void *buf, size_t len, int *result)
+{
+	const struct nlmsghdr *nlh = buf;
+	int left = len > INT32_MAX ? INT32_MAX : (int)len;
+	for (; nlmsg_fits(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		if (w->check_origin && (nlh->nlmsg_seq != w->seq || nlh->nlmsg_pid != w->portid)) {
+			log_debug("wireguard netlink: skipping a stale reply (seq %u)", nlh->nlmsg_seq);
+			continue;
+		}
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+			w->interrupted = true;
+		int rc;
+		switch (nlh->nlmsg_type) {
+		case NLMSG_NOOP:
+			continue;
+		case NLMSG_ERROR:
+			rc = ack_result(nlh);
+			*result = rc ? rc : w->cb_err;
+			return 1;
+		case NLMSG_DONE:
+			rc = w->dump ? done_result(nlh) : -EPROTO;
+			*result = rc ? rc : w->cb_err;
+			return 1;
+		case NLMSG_OVERRUN:
+			*result = -ENOBUFS;
+			return 1;
+		}
+		if (nlh->nlmsg_type != w->want) {
+			log_error("wireguard netlink: unexpected message type %u", nlh->nlmsg_type);
+			*result = -EPROTO;
+			return 1;
+		}
+		if (w->cb && !w->cb_err)
+			w->cb_err = w->cb(nlh, w->data);
+		if (w->cb_err && !w->dump) {
+			*result = w->cb_err;
+			return 1;
+		}
+	}
+	if (left != 0) {
+		log_error("wireguard netlink: truncated reply");
+		*result = -EPROTO;
+		return 1;
+	}
+	return 0;
+}
+
 /* Sends req and reads the replies that carry its sequence number, handing
  * each message of type want to cb, until the ack (or, for a dump, the
- * NLMSG_DONE). An error from cb in a dump is returned only after the dump
- * has been read to its end, so the socket is ready for the next request.
- * *interrupted (dumps) tells whether any part was marked NLM_F_DUMP_INTR.
- * 0 or -errno. */
+ * NLMSG_DONE). *interrupted (dumps) tells whether any part was marked
+ * NLM_F_DUMP_INTR. 0 or -errno. */
 static int genl_transact(struct wg_genl *g, const struct nlmsghdr *req, uint16_t want,
 			 genl_msg_cb cb, void *data, bool *interrupted)
 {
-	const bool dump = req->nlmsg_flags & NLM_F_DUMP;
-	int cb_err = 0;
+	struct reply_wait w = {
+		.seq = req->nlmsg_seq,
+		.portid = g->portid,
+		.check_origin = true,
+		.dump = req->nlmsg_flags & NLM_F_DUMP,
+		.want = want,
+		.cb = cb,
+		.data = data,
+	};
+	int result = 0;
 	if (mnl_socket_sendto(g->nl, req, req->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
@@ -274,50 +352,18 @@ static int genl_transact(struct wg_genl *g, const struct nlmsghdr *req, uint16_t
 		if (len < 0) {
 			if (errno == EINTR)
 				continue;
-			int rc = -errno;
+			result = -errno;
 			/* Whatever was in flight on this socket is lost. */
 			if (genl_socket_reset(g) < 0)
 				log_error("wireguard netlink: cannot reopen the socket");
-			return rc;
+			break;
 		}
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)g->rxbuf;
-		int left = (int)len;
-		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-			if (nlh->nlmsg_seq != req->nlmsg_seq || nlh->nlmsg_pid != g->portid) {
-				log_debug("wireguard netlink: skipping a stale reply (seq %u)",
-					  nlh->nlmsg_seq);
-				continue;
-			}
-			if ((nlh->nlmsg_flags & NLM_F_DUMP_INTR) && interrupted)
-				*interrupted = true;
-			int rc;
-			switch (nlh->nlmsg_type) {
-			case NLMSG_NOOP:
-				continue;
-			case NLMSG_ERROR:
-				rc = ack_result(nlh);
-				return rc ? rc : cb_err;
-			case NLMSG_DONE:
-				rc = dump ? done_result(nlh) : -EPROTO;
-				return rc ? rc : cb_err;
-			case NLMSG_OVERRUN:
-				return -ENOBUFS;
-			}
-			if (nlh->nlmsg_type != want) {
-				log_error("wireguard netlink: unexpected message type %u",
-					  nlh->nlmsg_type);
-				return -EPROTO;
-			}
-			if (cb && !cb_err)
-				cb_err = cb(nlh, data);
-			if (cb_err && !dump)
-				return cb_err;
-		}
-		if (left != 0) {
-			log_error("wireguard netlink: truncated reply");
-			return -EPROTO;
-		}
+		if (reply_feed(&w, g->rxbuf, (size_t)len, &result))
+			break;
 	}
+	if (interrupted)
+		*interrupted = w.interrupted;
+	return result;
 }
 
 /* ---- family lookup ------------------------------------------------------ */
@@ -432,6 +478,10 @@ static int dump_peer(const struct nlattr *attr, struct wg_device *dev)
 	if (tb[WGPEER_A_LAST_HANDSHAKE_TIME]) {
 		struct __kernel_timespec ts;
 		memcpy(&ts, mnl_attr_get_payload(tb[WGPEER_A_LAST_HANDSHAKE_TIME]), sizeof ts);
+		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec > 999999999) {
+			log_error("wireguard netlink: malformed handshake time");
+			return -EPROTO;
+		}
 		peer->last_handshake.tv_sec = (time_t)ts.tv_sec;
 		peer->last_handshake.tv_nsec = (long)ts.tv_nsec;
 	}
@@ -480,6 +530,33 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return 0;
 }
 
+static int key_ptr_cmp(const void *a, const void *b)
+{
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, WL_KEY_LEN);
+}
+
+/* A peer may only repeat right after itself (a cut, merged by dump_peer);
+ * anywhere else a repeated key is a malformed dump. 0, -EPROTO or -ENOMEM. */
+static int check_unique_peers(const struct wg_device *dev)
+{
+	if (dev->n_peers < 2)
+		return 0;
+	const uint8_t **keys = malloc(dev->n_peers * sizeof *keys);
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		keys[i] = dev->peers[i].public_key;
+	qsort(keys, dev->n_peers, sizeof *keys, key_ptr_cmp);
+	int rc = 0;
+	for (size_t i = 1; i < dev->n_peers && rc == 0; i++)
+		if (memcmp(keys[i - 1], keys[i], WL_KEY_LEN) == 0)
+			rc = -EPROTO;
+	free(keys);
+	if (rc)
+		log_error("wireguard netlink: a peer appears twice in the dump");
+	return rc;
+}
+
 /* One dump attempt: 0 with *out set, -EAGAIN when it was interrupted, or
  * another -errno. */
 static int genl_dump_once(struct wg_genl *g, struct wg_device **out)
@@ -497,6 +574,8 @@ static int genl_dump_once(struct wg_genl *g, struct wg_device **out)
 	sodium_memzero(g->rxbuf, WG_GENL_RECV_SIZE);
 	if (rc == 0 && interrupted)
 		rc = -EAGAIN;
+	if (rc == 0)
+		rc = check_unique_peers(ctx.dev);
 	if (rc < 0) {
 		wg_device_free(ctx.dev);
 		return rc;
@@ -777,6 +856,34 @@ const struct wgdev_ops wg_genl_ops = {
 	.set_device = genl_set_device,
 	.close = genl_close,
 };
+
+int wg_genl_parse_dump(const void *buf, size_t len, uint16_t family, struct wg_device **out)
+{
+	struct dump_ctx ctx = { wg_device_new("fuzz"), 0 };
+	struct reply_wait w = {
+		.check_origin = false,
+		.dump = true,
+		.want = family,
+		.cb = dump_cb,
+		.data = &ctx,
+	};
+	*out = NULL;
+	if (!ctx.dev)
+		return -ENOMEM;
+	int result = 0;
+	if (!reply_feed(&w, buf, len, &result))
+		result = -EPROTO; /* no NLMSG_DONE */
+	if (result == 0 && w.interrupted)
+		result = -EAGAIN;
+	if (result == 0)
+		result = check_unique_peers(ctx.dev);
+	if (result < 0) {
+		wg_device_free(ctx.dev);
+		return result;
+	}
+	*out = ctx.dev;
+	return 0;
+}
 
 /* ---- extras (wg_genl.h) ----------------------------------------------------- */
 

@@ -39,4 +39,12 @@ const struct wg_genl_stats *wg_genl_stats(const struct wgdev *wg);
  * WG_GENL_SET_MSG_DEFAULT; 0 restores the default). 0 or -EINVAL. */
 int wg_genl_set_msg_limit(struct wgdev *wg, size_t bytes);
 
+/* The dump parser on its own, for the fuzzer (tests/fuzz/fuzz_genl.c):
+ * reads buf as the replies of one WG_CMD_GET_DEVICE dump of generic netlink
+ * family `family` (sequence numbers not checked), ending with NLMSG_DONE,
+ * into a new snapshot exactly as wgdev_get would. 0, or -EPROTO for
+ * malformed input, -EAGAIN for an interrupted dump, another -errno for an
+ * error reply; *out is NULL on failure. */
+int wg_genl_parse_dump(const void *buf, size_t len, uint16_t family, struct wg_device **out);
+
 #endif
