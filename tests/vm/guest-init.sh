@@ -100,8 +100,13 @@ test)
 	echo "guest: checks took $(($(date +%s) - t0)) s"
 	;;
 bench)
+	echo "bench: guest kernel $(uname -r), 1 vCPU under qemu TCG (emulated: far slower than hardware)"
 	new_wg wg0
 	/wl/bench_genl --iface wg0 2>&1
+	if [ -x /wl/bench_dev ]; then
+		new_wg wg1
+		/wl/bench_dev --iface wg1 --backend kernel 2>&1 | sed 's/^/bench: bench_dev: /'
+	fi
 	;;
 *)
 	err "unknown mode $mode"

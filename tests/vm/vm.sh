@@ -158,9 +158,13 @@ if wg_bin=$(command -v wg); then
 	copy_prog "$wg_bin" usr/bin/wg || fail "cannot copy $wg_bin"
 fi
 
-want_progs="tests/vm/wg_kernel_check"
-[ "$mode" = bench ] && want_progs="bench/bench_genl"
-optional_progs="tests/wgdev/wgdev_suite wirelink"
+if [ "$mode" = bench ]; then
+	want_progs="bench/bench_genl"
+	optional_progs="bench/bench_dev"
+else
+	want_progs="tests/vm/wg_kernel_check"
+	optional_progs="tests/wgdev/wgdev_suite wirelink"
+fi
 for p in $want_progs; do
 	[ -x "$build/$p" ] || fail "$build/$p not built (run scripts/build.sh)"
 	copy_prog "$build/$p" "wl/$(basename "$p")" || fail "cannot copy $p"
