@@ -12,6 +12,9 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../unit/harness.h"
@@ -499,6 +502,89 @@ TEST(tiny_messages_still_exact)
 		CHECK_EQ(bad, 0);
 	}
 	wg_device_free(dev);
+	wgdev_close(wg);
+}
+
+/* Keeps changing one peer until killed (child process of the test below). */
+static void keep_changing(const uint8_t key[static WL_KEY_LEN])
+{
+	struct wgdev *wg = NULL;
+	if (wgdev_open(iface(), WGDEV_KERNEL, &wg) < 0)
+		_exit(1);
+	struct wg_peer_change ch;
+	memset(&ch, 0, sizeof ch);
+	memcpy(ch.public_key, key, WL_KEY_LEN);
+	ch.flags = WG_PEER_UPDATE_ONLY | WG_PEER_SET_KEEPALIVE;
+	struct timespec pause = { 0, 250 * 1000 * 1000 };
+	for (uint16_t i = 1;; i = (uint16_t)(i % 1000 + 1)) {
+		ch.persistent_keepalive = i;
+		if (wgdev_apply(wg, &ch, 1) < 0)
+			_exit(1);
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* A process changing the device while we dump it: the kernel marks the
+ * dump NLM_F_DUMP_INTR and wg_genl must redo it; every snapshot returned
+ * is whole (all peers, each once). */
+TEST(dump_redone_when_device_changes)
+{
+	enum { NP = 1000, NI = 4, GETS = 20 };
+	struct wgdev *wg = open_clean();
+	if (!wg)
+		return;
+	struct wg_peer_change *ch = calloc(NP, sizeof *ch);
+	struct wl_cidr *ips = calloc((size_t)NP * NI, sizeof *ips);
+	CHECK(ch && ips);
+	if (!ch || !ips)
+		goto out;
+	for (uint32_t i = 0; i < NP; i++) {
+		test_key(ch[i].public_key, 9000 + i);
+		make_ips(&ips[(size_t)i * NI], NI, i);
+		ch[i].n_allowed = NI;
+		ch[i].allowed_ips = &ips[(size_t)i * NI];
+	}
+	CHECK_EQ(wgdev_apply(wg, ch, NP), 0);
+	fflush(stdout);
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0)
+		keep_changing(ch[NP / 2].public_key);
+	unsigned restarts = 0, ok = 0, gave_up = 0;
+	const struct wg_genl_stats *st = wg_genl_stats(wg);
+	for (int r = 0; r < GETS && child > 0; r++) {
+		struct wg_device *dev = NULL;
+		int rc = wgdev_get(wg, &dev);
+		restarts += st->dump_restarts;
+		if (rc == -EAGAIN) {
+			gave_up++;
+			continue;
+		}
+		CHECK_EQ(rc, 0);
+		if (dev) {
+			ok++;
+			CHECK_EQ(dev->n_peers, NP);
+			size_t ips_seen = 0;
+			for (size_t i = 0; i < dev->n_peers; i++)
+				ips_seen += dev->peers[i].n_allowed;
+			CHECK_EQ(ips_seen, (size_t)NP * NI);
+		}
+		wg_device_free(dev);
+	}
+	if (child > 0) {
+		int status = 0;
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+		CHECK_MSG(WIFSIGNALED(status), "the changing process stopped early (status %d)", status);
+	}
+	printf("# %d dumps under concurrent changes: %u whole, %u redone, %u gave up\n", GETS, ok,
+	       restarts, gave_up);
+	CHECK(ok > 0);
+	if (restarts == 0)
+		harness_skip("no dump happened to be interrupted");
+out:
+	free(ch);
+	free(ips);
 	wgdev_close(wg);
 }
 
