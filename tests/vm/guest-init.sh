@@ -85,7 +85,8 @@ case "$mode" in
 test)
 	new_wg wg0
 	t0=$(date +%s)
-	WL_IFACE=wg0 run_check wg_kernel_check /wl/wg_kernel_check
+	new_wg wgspare
+	WL_IFACE=wg0 WL_IFACE_SPARE=wgspare run_check wg_kernel_check /wl/wg_kernel_check
 	if [ -x /wl/wgdev_suite ]; then
 		new_wg wg1
 		run_check wgdev_suite /wl/wgdev_suite --iface wg1 --backend kernel

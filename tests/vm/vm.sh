@@ -74,8 +74,14 @@ fetch_kernel() {
 		deb=$(ls "$cache/${pkg}"_*.deb 2>/dev/null | head -n 1)
 		if [ -z "$deb" ]; then
 			say "downloading $pkg"
-			(cd "$cache" && apt-get download "$pkg" >/dev/null 2>"$tmp/apt.err") ||
-				{ cat "$tmp/apt.err" >&2; fail "apt-get download $pkg failed"; }
+			if ! (cd "$cache" && apt-get download "$pkg" >/dev/null 2>"$tmp/apt.err"); then
+				# Stale lists name a version the mirror no longer has.
+				say "download failed; running apt-get update and retrying"
+				apt-get update -qq >/dev/null 2>&1 || true
+				pkg=$(kernel_pkg_name)
+				(cd "$cache" && apt-get download "$pkg" >/dev/null 2>"$tmp/apt.err") ||
+					{ cat "$tmp/apt.err" >&2; fail "apt-get download $pkg failed"; }
+			fi
 			deb=$(ls "$cache/${pkg}"_*.deb 2>/dev/null | head -n 1)
 		fi
 	else

@@ -588,6 +588,34 @@ out:
 	wgdev_close(wg);
 }
 
+/* The device deleted under an open handle: reads and writes fail with
+ * -ENODEV (the daemon exits on that), never crash or hang. Uses the spare
+ * interface named by WL_IFACE_SPARE, which it deletes. */
+TEST(device_deleted_under_handle)
+{
+	const char *spare = getenv("WL_IFACE_SPARE");
+	if (!spare || !*spare || access("/sbin/ip", X_OK) != 0) {
+		harness_skip("no spare interface (WL_IFACE_SPARE) or no /sbin/ip");
+		return;
+	}
+	struct wgdev *wg = NULL;
+	CHECK_EQ(wgdev_open(spare, WGDEV_KERNEL, &wg), 0);
+	if (!wg)
+		return;
+	char cmd[64];
+	snprintf(cmd, sizeof cmd, "/sbin/ip link del %s", spare);
+	CHECK_EQ(system(cmd), 0);
+	struct wg_device *dev = (struct wg_device *)1;
+	CHECK_EQ(wgdev_get(wg, &dev), -ENODEV);
+	CHECK(dev == NULL);
+	struct wg_peer_change ch;
+	memset(&ch, 0, sizeof ch);
+	test_key(ch.public_key, 3);
+	CHECK_EQ(wgdev_apply(wg, &ch, 1), -ENODEV);
+	CHECK_EQ(wgdev_set_device(wg, NULL, 1234), -ENODEV);
+	wgdev_close(wg);
+}
+
 TEST(stats_only_for_kernel_handles)
 {
 	CHECK(wg_genl_stats(NULL) == NULL);
