@@ -210,7 +210,7 @@ if [ -z "$done_line" ]; then
 	tail -n 40 "$log.clean" | sed 's/^/    /'
 	exit 1
 fi
-grep -E '^(guest:|WL-VM-ERR)' "$log.clean" >&2
+grep -E '^(guest:|WL-VM-ERR|# |INFO:)' "$log.clean" >&2
 grep -q '^WL-VM-ERR' "$log.clean" && {
 	echo "FAIL: vm-kernel/guest: the guest reported a setup error"
 	exit 1
