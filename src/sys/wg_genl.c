@@ -754,6 +754,10 @@ static int check_changes(const struct wg_peer_change *changes, size_t n)
 	return 0;
 }
 
+/* Sends the changes as SET messages, each acknowledged before the next.
+ * If the kernel refuses one, the messages before it stay applied (the
+ * kernel has no multi-message transaction); the error is returned and the
+ * caller's next snapshot shows the real state. */
 static int genl_apply(struct wgdev *wg, const struct wg_peer_change *changes, size_t n)
 {
 	struct wg_genl *g = genl_of(wg);
