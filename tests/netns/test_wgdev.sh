@@ -37,7 +37,8 @@ cleanup() {
 	for p in $pid_a $pid_b; do wait "$p" 2>/dev/null; done
 	ip netns del "$ns_a" 2>/dev/null
 	ip netns del "$ns_b" 2>/dev/null
-	rm -f "/var/run/wireguard/$if_a.sock" "/var/run/wireguard/$if_b.sock"
+	rm -f "/var/run/wireguard/$if_a.sock" "/var/run/wireguard/$if_b.sock" \
+		"/var/run/wireguard/wlu${id}s.sock"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -240,5 +241,18 @@ else
 	kill "$watch_pid" 2>/dev/null
 	fail watch_reports_link_gone "watcher did not start: $(cat "$tmp/watch")"
 fi
+
+# ---- 5. a stale socket (daemon gone, file left): refused, and auto
+# detection falls back to the kernel backend instead of failing there ----
+stale=wlu${id}s
+python3 -c "
+import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind('/var/run/wireguard/$stale.sock')
+s.close()"
+"$WL_BIN" dev show "$stale" --backend userspace >/dev/null 2>"$tmp/stale1"
+check stale_socket_userspace_refused sh -c "test $? -eq 1 && grep -q 'Connection refused' '$tmp/stale1'"
+"$WL_BIN" dev show "$stale" >/dev/null 2>"$tmp/stale2"
+check stale_socket_auto_tries_kernel sh -c "test $? -eq 1 && grep -q 'stale UAPI socket, trying the kernel' '$tmp/stale2'"
 
 finish
