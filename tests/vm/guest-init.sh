@@ -79,6 +79,76 @@ cli_dev_show() {
 	/sbin/ip link del wg2
 }
 
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.2 s until it succeeds.
+wait_for() {
+	t=$1
+	shift
+	i=0
+	while [ "$i" -lt $((t * 5)) ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# The daemon on a kernel WireGuard device: it adds its own auto address,
+# gives the device peer its auto address as an allowed IP (through the
+# kernel backend), stops cleanly on SIGTERM, and exits non-zero when the
+# device is deleted under it.
+daemon_smoke() {
+	new_wg wgd
+	wg genkey >/tmp/wgd.key 2>/dev/null || { echo "FAIL: daemon/kernel_start: wg genkey failed"; return; }
+	peer_pub=$(wg genkey | wg pubkey)
+	wg set wgd private-key /tmp/wgd.key listen-port 51830 peer "$peer_pub" \
+		endpoint 192.0.2.1:51820 allowed-ips 10.98.0.2/32 ||
+		{ echo "FAIL: daemon/kernel_start: wg set failed"; return; }
+	own=$(wirelink autoaddr "$(wg show wgd public-key)")
+	theirs=$(wirelink autoaddr "$peer_pub")
+	mkdir -p /tmp/wlcfg
+	WIRELINK_CONFIG_PATH=/tmp/wlcfg wirelink --iface wgd --debug >/tmp/daemon.log 2>&1 &
+	dpid=$!
+	if wait_for 30 sh -c "/sbin/ip -6 addr show dev wgd | grep -q '$own/64'"; then
+		echo "PASS: daemon/kernel_own_auto_address"
+	else
+		echo "FAIL: daemon/kernel_own_auto_address: $own/64 not on wgd"
+		sed 's/^/daemon: /' /tmp/daemon.log | tail -n 30
+	fi
+	if wait_for 30 sh -c "wg show wgd allowed-ips | grep -q '$theirs/128'"; then
+		echo "PASS: daemon/kernel_peer_auto_address"
+	else
+		echo "FAIL: daemon/kernel_peer_auto_address: $theirs/128 not in the peer's allowed IPs: $(wg show wgd allowed-ips)"
+		sed 's/^/daemon: /' /tmp/daemon.log | tail -n 30
+	fi
+	kill -TERM "$dpid"
+	wait "$dpid"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		echo "PASS: daemon/kernel_clean_stop"
+	else
+		echo "FAIL: daemon/kernel_clean_stop: exit status $rc"
+		sed 's/^/daemon: /' /tmp/daemon.log | tail -n 30
+	fi
+
+	WIRELINK_CONFIG_PATH=/tmp/wlcfg wirelink --iface wgd >/tmp/daemon2.log 2>&1 &
+	dpid=$!
+	wait_for 30 sh -c "wg show wgd allowed-ips | grep -q '$theirs/128'"
+	/sbin/ip link del wgd
+	if wait_for 30 sh -c "! kill -0 $dpid"; then
+		wait "$dpid"
+		rc=$?
+		if [ "$rc" -ne 0 ]; then
+			echo "PASS: daemon/kernel_device_gone_exits"
+		else
+			echo "FAIL: daemon/kernel_device_gone_exits: exit status 0"
+			sed 's/^/daemon: /' /tmp/daemon2.log | tail -n 30
+		fi
+	else
+		echo "FAIL: daemon/kernel_device_gone_exits: still running 30 s after the device was deleted"
+		kill -KILL "$dpid"
+	fi
+}
+
 mode=$(cat /wl/mode)
 echo "guest: kernel $(uname -r), mode $mode"
 case "$mode" in
@@ -95,6 +165,7 @@ test)
 	fi
 	if [ -x /wl/wirelink ] && [ -x /usr/bin/wg ]; then
 		cli_dev_show
+		daemon_smoke
 	else
 		echo "SKIP: cli/dev_show_kernel: wirelink or wg(8) missing"
 	fi

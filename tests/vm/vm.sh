@@ -126,7 +126,7 @@ modules=$(mod_order "$wg_mod") || fail "cannot resolve the dependencies of $wg_m
 root=$tmp/root
 mkdir -p "$root"/{bin,sbin,lib,lib64,proc,sys,dev,tmp,modules,usr/bin,wl}
 cp "$busybox" "$root/bin/busybox"
-for applet in sh mount insmod cat echo date poweroff reboot sync mkdir seq grep sed wc head tail sleep uname; do
+for applet in sh mount insmod cat echo date poweroff reboot sync mkdir seq grep sed wc head tail sleep uname kill cut tr awk; do
 	ln -sf busybox "$root/bin/$applet"
 done
 
