@@ -75,11 +75,11 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--iface") == 0)
 			ifname = argv[i + 1];
 		else if (strcmp(argv[i], "--peers") == 0)
-			peers = atoi(argv[i + 1]);
+			peers = (int)strtol(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--runs") == 0)
-			runs = atoi(argv[i + 1]);
+			runs = (int)strtol(argv[i + 1], NULL, 10);
 	}
-	if (peers <= 0 || runs <= 0 || runs > 1000) {
+	if (peers <= 0 || peers > 100000 || runs <= 0 || runs > 1000) {
 		fprintf(stderr, "usage: bench_genl [--iface NAME] [--peers N] [--runs N]\n");
 		return 2;
 	}

@@ -21,6 +21,7 @@
  * logged. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
@@ -826,7 +827,7 @@ static int genl_open(const char *ifname, struct wgdev **out)
 	if (!g)
 		return -ENOMEM;
 	int rc = -ENOMEM;
-	strcpy(g->ifname, ifname);
+	snprintf(g->ifname, sizeof g->ifname, "%s", ifname);
 	g->set_limit = WG_GENL_SET_MSG_DEFAULT;
 	g->rxbuf = malloc(WG_GENL_RECV_SIZE);
 	g->txbuf = malloc(WG_GENL_SET_MSG_DEFAULT);
