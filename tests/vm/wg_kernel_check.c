@@ -505,6 +505,190 @@ TEST(tiny_messages_still_exact)
 	wgdev_close(wg);
 }
 
+/* ---- randomized: any mix of changes, any message limit, same result as
+ * applying the changes one by one to a model of the kernel's rules ---- */
+
+enum { RK = 24, RMAXIP = 1200 };
+
+struct model_peer {
+	bool present, has_ep;
+	struct wl_endpoint ep;
+	uint16_t keepalive;
+	size_t n;
+	struct wl_cidr ips[RMAXIP];
+};
+
+static uint64_t rnd_next(uint64_t *s)
+{
+	/* xorshift64*: reproducible from the harness seed. */
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+static uint32_t rnd(uint64_t *s, uint32_t n)
+{
+	return (uint32_t)(rnd_next(s) % n);
+}
+
+/* A masked CIDR from a small pool, so that peers often claim the same ones. */
+static struct wl_cidr rnd_cidr(uint64_t *s)
+{
+	struct wl_cidr c;
+	memset(&c, 0, sizeof c);
+	uint32_t kind = rnd(s, 8);
+	if (kind < 5) {
+		uint8_t v4[4] = { 10, (uint8_t)rnd(s, 4), (uint8_t)rnd(s, 256), (uint8_t)rnd(s, 256) };
+		wl_addr_from_v4(&c.addr, v4);
+		c.prefix = kind == 0 ? (uint8_t)(16 + rnd(s, 17)) : 32;
+	} else {
+		uint8_t v6[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)rnd(s, 4),
+				   (uint8_t)rnd(s, 256) };
+		wl_addr_from_v6(&c.addr, v6);
+		c.prefix = kind == 5 ? (uint8_t)(64 + rnd(s, 65)) : 128;
+	}
+	wl_cidr_mask(&c);
+	return c;
+}
+
+static bool cidr_same(const struct wl_cidr *a, const struct wl_cidr *b)
+{
+	return a->prefix == b->prefix && wl_addr_equal(&a->addr, &b->addr);
+}
+
+/* The kernel's rule: an allowed IP belongs to one peer; adding it to
+ * another moves it. */
+static void model_add_ip(struct model_peer *m, size_t who, const struct wl_cidr *c)
+{
+	for (size_t p = 0; p < RK; p++) {
+		for (size_t i = 0; i < m[p].n; i++) {
+			if (!cidr_same(&m[p].ips[i], c))
+				continue;
+			if (p == who)
+				return;
+			m[p].ips[i] = m[p].ips[--m[p].n];
+			break;
+		}
+	}
+	if (m[who].n < RMAXIP)
+		m[who].ips[m[who].n++] = *c;
+}
+
+static void model_apply(struct model_peer *m, size_t who, const struct wg_peer_change *c)
+{
+	struct model_peer *p = &m[who];
+	if (c->flags & WG_PEER_REMOVE) {
+		memset(p, 0, sizeof *p);
+		return;
+	}
+	if (!p->present && (c->flags & WG_PEER_UPDATE_ONLY))
+		return;
+	p->present = true;
+	if (c->flags & WG_PEER_SET_ENDPOINT) {
+		p->has_ep = true;
+		p->ep = c->endpoint;
+	}
+	if (c->flags & WG_PEER_SET_KEEPALIVE)
+		p->keepalive = c->persistent_keepalive;
+	if (c->flags & WG_PEER_REPLACE_ALLOWED_IPS)
+		p->n = 0;
+	for (size_t i = 0; i < c->n_allowed; i++)
+		model_add_ip(m, who, &c->allowed_ips[i]);
+}
+
+TEST(random_changes_match_model)
+{
+	enum { ROUNDS = 25, MAXCH = 40 };
+	struct wgdev *wg = open_clean();
+	if (!wg)
+		return;
+	uint64_t seed = harness_seed() * 0x9e3779b97f4a7c15ULL + 1;
+	struct model_peer *m = calloc(RK, sizeof *m);
+	struct wg_peer_change *ch = calloc(MAXCH, sizeof *ch);
+	struct wl_cidr *ips = calloc((size_t)MAXCH * 400, sizeof *ips);
+	size_t who[MAXCH];
+	unsigned msgs = 0, conts = 0;
+	CHECK(m && ch && ips);
+	for (int round = 0; m && ch && ips && round < ROUNDS; round++) {
+		size_t limit = rnd(&seed, 3) == 0 ? WG_GENL_SET_MSG_DEFAULT
+						  : WG_GENL_SET_MSG_MIN + rnd(&seed, 4000);
+		CHECK_EQ(wg_genl_set_msg_limit(wg, limit), 0);
+		size_t n = 1 + rnd(&seed, MAXCH), used = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct wg_peer_change *c = &ch[i];
+			memset(c, 0, sizeof *c);
+			who[i] = rnd(&seed, RK);
+			test_key(c->public_key, 700 + (uint32_t)who[i]);
+			if (rnd(&seed, 10) == 0)
+				c->flags |= WG_PEER_REMOVE;
+			if (rnd(&seed, 3) == 0)
+				c->flags |= WG_PEER_UPDATE_ONLY;
+			if (rnd(&seed, 2) == 0)
+				c->flags |= WG_PEER_REPLACE_ALLOWED_IPS;
+			if (rnd(&seed, 2) == 0) {
+				c->flags |= WG_PEER_SET_ENDPOINT;
+				char ep[40];
+				snprintf(ep, sizeof ep, rnd(&seed, 2) ? "198.51.100.%u:%u" : "[2001:db8::%x]:%u",
+					 1 + rnd(&seed, 200), 1 + rnd(&seed, 65535));
+				CHECK(wl_endpoint_parse(ep, &c->endpoint));
+			}
+			if (rnd(&seed, 3) == 0) {
+				c->flags |= WG_PEER_SET_KEEPALIVE;
+				c->persistent_keepalive = (uint16_t)rnd(&seed, 100);
+			}
+			size_t k = rnd(&seed, 8) == 0 ? 100 + rnd(&seed, 300) : rnd(&seed, 9);
+			c->allowed_ips = &ips[used];
+			c->n_allowed = k;
+			for (size_t j = 0; j < k; j++)
+				ips[used++] = rnd_cidr(&seed);
+		}
+		int rc = wgdev_apply(wg, ch, n);
+		CHECK_MSG(rc == 0, "round %d: apply = %d", round, rc);
+		for (size_t i = 0; i < n; i++)
+			model_apply(m, who[i], &ch[i]);
+		const struct wg_genl_stats *st = wg_genl_stats(wg);
+		msgs += st->set_messages;
+		conts += st->set_continuations;
+
+		struct wg_device *dev = NULL;
+		CHECK_EQ(wgdev_get(wg, &dev), 0);
+		if (!dev)
+			break;
+		size_t present = 0, bad = 0;
+		for (size_t p = 0; p < RK; p++) {
+			uint8_t key[WL_KEY_LEN];
+			test_key(key, 700 + (uint32_t)p);
+			struct wg_peer *got = wg_device_find_peer(dev, key);
+			present += m[p].present;
+			if (!m[p].present) {
+				bad += got != NULL;
+				continue;
+			}
+			if (!got || got->has_endpoint != m[p].has_ep ||
+			    (m[p].has_ep && memcmp(&got->endpoint, &m[p].ep, sizeof got->endpoint) != 0) ||
+			    got->persistent_keepalive != m[p].keepalive ||
+			    !same_cidrs(got->allowed_ips, got->n_allowed, m[p].ips, m[p].n)) {
+				bad++;
+				CHECK_MSG(false, "round %d (limit %zu): peer %zu differs from the model "
+					  "(%zu allowed IPs, model %zu)", round, limit, p,
+					  got ? got->n_allowed : 0, m[p].n);
+			}
+		}
+		CHECK_EQ(dev->n_peers, present);
+		wg_device_free(dev);
+		if (bad)
+			break;
+	}
+	printf("# random: %d rounds, %u SET messages, %u continuations\n", ROUNDS, msgs, conts);
+	CHECK(conts > 0); /* the rounds did cut peers */
+	CHECK_EQ(wg_genl_set_msg_limit(wg, 0), 0);
+	free(m);
+	free(ch);
+	free(ips);
+	wgdev_close(wg);
+}
+
 /* Keeps changing one peer until killed (child process of the test below). */
 static void keep_changing(const uint8_t key[static WL_KEY_LEN], long pause_ns)
 {
