@@ -324,7 +324,23 @@ static void check_empty(struct ctx *c)
 	EXPECT(strcmp(d->name, c->ifname) == 0, "name '%s'", d->name);
 	EXPECT(d->ifindex != 0, "ifindex 0");
 	EXPECT(d->n_peers == 0, "fresh device has %zu peers (must be created empty)", d->n_peers);
+	static const uint8_t zero[WL_KEY_LEN];
+	if (!d->has_private_key)
+		EXPECT(memcmp(d->public_key, zero, WL_KEY_LEN) == 0,
+		       "a public key without a private key");
 	wg_device_free(d);
+}
+
+/* AUTO must pick the backend this interface really has. */
+static void check_auto_detect(struct ctx *c)
+{
+	struct wgdev *wg = NULL;
+	int r = wgdev_open(c->ifname, WGDEV_AUTO, &wg);
+	EXPECT(r == 0, "wgdev_open(AUTO): %s", strerror(-r));
+	if (wg)
+		EXPECT(wgdev_backend_of(wg) == wgdev_backend_of(c->wg), "AUTO chose %s",
+		       wgdev_backend_name(wgdev_backend_of(wg)));
+	wgdev_close(wg);
 }
 
 static void check_set_device(struct ctx *c)
@@ -787,6 +803,7 @@ int main(int argc, char **argv)
 	printf("PASS: %s/open\n", suite);
 
 	run("fresh_device_is_empty", check_empty, &c);
+	run("auto_detects_backend", check_auto_detect, &c);
 	run("set_private_key_and_port", check_set_device, &c);
 	run("add_peers_v4_v6", check_add_v4_v6, &c);
 	run("peer_without_endpoint", check_no_endpoint, &c);
