@@ -155,7 +155,7 @@ static bool parse_u64(const char *v, size_t n, uint64_t max, uint64_t *out)
 
 static bool parse_key_hex(const char *v, size_t n, uint8_t out[static WL_KEY_LEN])
 {
-	return n == 2 * WL_KEY_LEN && hex_decode(v, n, out, WL_KEY_LEN) == WL_KEY_LEN;
+	return n == 2 * (size_t)WL_KEY_LEN && hex_decode(v, n, out, WL_KEY_LEN) == WL_KEY_LEN;
 }
 
 /* Copies a value into a NUL-terminated buffer for the address parsers. */

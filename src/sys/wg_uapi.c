@@ -64,9 +64,10 @@ static int connect_unix(const char *path, const struct limits *lim, int *out_fd)
 	if (deadline > lim->hard_deadline)
 		deadline = lim->hard_deadline;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
+	size_t len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
+	memcpy(sa.sun_path, path, len + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
