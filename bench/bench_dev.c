@@ -117,8 +117,12 @@ int main(int argc, char **argv)
 	struct wg_peer_change *ch = calloc((size_t)peers, sizeof(*ch));
 	struct wl_cidr *ips = calloc((size_t)(peers * k), sizeof(*ips));
 	double *t = calloc((size_t)rounds, sizeof(*t));
-	if (!ch || !ips || !t)
+	if (!ch || !ips || !t) {
+		free(ch);
+		free(ips);
+		free(t);
 		return 1;
+	}
 	for (long i = 0; i < peers; i++)
 		make_peer((size_t)i, (size_t)k, &ch[i], &ips[i * k]);
 	printf("backend %s, interface %s: %ld peers x %ld allowed IPs\n",

@@ -240,7 +240,9 @@ static int dev_show(int argc, char **argv)
 	int r = wgdev_open(ifname, backend, &wg);
 	if (r == 0)
 		r = wgdev_get(wg, &d);
-	if (r < 0) {
+	if (r == 0 && !d)
+		r = -EIO; /* a backend breaking its contract: do not crash */
+	if (r != 0) {
 		fprintf(stderr, "wirelink dev show: %s: %s\n", ifname, strerror(-r));
 		wgdev_close(wg);
 		return 1;

@@ -7,6 +7,7 @@
 #   3. the auto address added through netif (tests/wgdev/netif_tool autoaddr):
 #      fe80::.../64 scope link, non-tentative and bindable at once
 #   4. netif link listing and the link-gone watch (wireguard-go is stopped)
+#   5. a wedged (SIGSTOPped) wireguard-go times out; a stale socket is refused
 # Needs root, ip, wireguard-go, wg and python3; otherwise SKIPs.
 # Names: namespaces wlu-a$$/wlu-b$$, interfaces wlu$$a/wlu$$b; removed on exit.
 set -u
@@ -185,6 +186,17 @@ p = [p for p in json.load(open(sys.argv[1]))["peers"] if p["public_key"] == sys.
 assert p["last_handshake"] and abs(time.time() - p["last_handshake"]) < 120, p
 assert p["rx_bytes"] > 0 and p["tx_bytes"] > 0, p
 PY
+		# A wedged wireguard-go (stopped) must not hang us: the exchange
+		# gives up after the 5 s idle limit (wg_uapi.h).
+		kill -STOP "$pid_b"
+		t0=$(date +%s%N)
+		in_b "$WL_BIN" dev show "$if_b" >/dev/null 2>"$tmp/hung.err"
+		rc=$?
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		kill -CONT "$pid_b"
+		check hung_daemon_times_out sh -c "test $rc -eq 1 && grep -q 'timed out' '$tmp/hung.err' && test $ms -ge 4500 && test $ms -lt 20000"
+		echo "INFO: $suite: stopped wireguard-go: gave up after $ms ms"
+		check resumed_daemon_answers in_b "$WL_BIN" dev show "$if_b" --backend userspace
 	else
 		fail handshake_over_veth "no handshake within 30 s: $(tail -n 3 "$tmp/$if_a.log" | tr '\n' ' ')"
 	fi

@@ -71,8 +71,8 @@ static int autoaddr(struct netif *nl, const char *ifname)
 	if (r == 0)
 		r = wgdev_get(wg, &d);
 	wgdev_close(wg);
-	if (r < 0) {
-		fprintf(stderr, "netif_tool: read %s: %s\n", ifname, strerror(-r));
+	if (r != 0 || !d) {
+		fprintf(stderr, "netif_tool: read %s: %s\n", ifname, strerror(r ? -r : EIO));
 		return 1;
 	}
 	if (!d->has_private_key) {
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 	    strcmp(argv[1], "autoaddr") != 0)
 		goto usage;
 	if (argc == 4 && strcmp(argv[1], "wait-gone") == 0)
-		return wait_gone(argv[2], atoi(argv[3]));
+		return wait_gone(argv[2], (int)strtol(argv[3], NULL, 10));
 	struct netif *nl;
 	int r = netif_open(&nl);
 	if (r < 0) {

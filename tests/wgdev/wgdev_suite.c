@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -256,6 +257,34 @@ static void check_dump_peer(struct wg_device *d, char *line)
 	       p->persistent_keepalive);
 }
 
+/* Starts `WG show IFACE dump` without a shell; returns its output. */
+static FILE *run_wg_dump(const struct ctx *c, pid_t *pid)
+{
+	int fds[2];
+	if (pipe(fds) < 0)
+		return NULL;
+	*pid = fork();
+	if (*pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return NULL;
+	}
+	if (*pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execlp(c->wg_tool, c->wg_tool, "show", c->ifname, "dump", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *f = fdopen(fds[0], "r");
+	if (!f) {
+		close(fds[0]);
+		waitpid(*pid, NULL, 0);
+	}
+	return f;
+}
+
 static void crosscheck_wg(struct ctx *c)
 {
 	if (!c->wg_tool) {
@@ -265,11 +294,11 @@ static void crosscheck_wg(struct ctx *c)
 	struct wg_device *d = get(c);
 	if (!d)
 		return;
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "'%s' show '%s' dump", c->wg_tool, c->ifname);
-	FILE *f = popen(cmd, "r");
+	const char *cmd = "wg show IFACE dump";
+	pid_t pid;
+	FILE *f = run_wg_dump(c, &pid);
 	if (!f) {
-		fail(__FILE__, __LINE__, "cannot run %s", cmd);
+		fail(__FILE__, __LINE__, "cannot run %s", c->wg_tool);
 		wg_device_free(d);
 		return;
 	}
@@ -307,7 +336,10 @@ static void crosscheck_wg(struct ctx *c)
 	if (line)
 		sodium_memzero(line, cap);
 	free(line);
-	int st = pclose(f);
+	fclose(f);
+	int st = -1;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		continue;
 	EXPECT(st == 0 && !first, "'%s' failed (status %d)", cmd, st);
 	EXPECT(peers == d->n_peers, "wg lists %zu peers, wgdev_get %zu", peers, d->n_peers);
 	wg_device_free(d);
@@ -324,7 +356,23 @@ static void check_empty(struct ctx *c)
 	EXPECT(strcmp(d->name, c->ifname) == 0, "name '%s'", d->name);
 	EXPECT(d->ifindex != 0, "ifindex 0");
 	EXPECT(d->n_peers == 0, "fresh device has %zu peers (must be created empty)", d->n_peers);
+	static const uint8_t zero[WL_KEY_LEN];
+	if (!d->has_private_key)
+		EXPECT(memcmp(d->public_key, zero, WL_KEY_LEN) == 0,
+		       "a public key without a private key");
 	wg_device_free(d);
+}
+
+/* AUTO must pick the backend this interface really has. */
+static void check_auto_detect(struct ctx *c)
+{
+	struct wgdev *wg = NULL;
+	int r = wgdev_open(c->ifname, WGDEV_AUTO, &wg);
+	EXPECT(r == 0, "wgdev_open(AUTO): %s", strerror(-r));
+	if (wg)
+		EXPECT(wgdev_backend_of(wg) == wgdev_backend_of(c->wg), "AUTO chose %s",
+		       wgdev_backend_name(wgdev_backend_of(wg)));
+	wgdev_close(wg);
 }
 
 static void check_set_device(struct ctx *c)
@@ -787,6 +835,7 @@ int main(int argc, char **argv)
 	printf("PASS: %s/open\n", suite);
 
 	run("fresh_device_is_empty", check_empty, &c);
+	run("auto_detects_backend", check_auto_detect, &c);
 	run("set_private_key_and_port", check_set_device, &c);
 	run("add_peers_v4_v6", check_add_v4_v6, &c);
 	run("peer_without_endpoint", check_no_endpoint, &c);
@@ -799,9 +848,12 @@ int main(int argc, char **argv)
 	run("invalid_change_rejected", check_invalid_change, &c);
 	run("crosscheck_wg_dump", check_crosscheck_small, &c);
 	c.bulk = calloc(BULK_PEERS, sizeof(*c.bulk));
-	c.bulk_ips = calloc(BULK_PEERS * BULK_IPS, sizeof(*c.bulk_ips));
-	if (!c.bulk || !c.bulk_ips)
+	c.bulk_ips = calloc((size_t)BULK_PEERS * BULK_IPS, sizeof(*c.bulk_ips));
+	if (!c.bulk || !c.bulk_ips) {
+		free(c.bulk);
+		free(c.bulk_ips);
 		return 1;
+	}
 	run("bulk_1000x4_round_trip", check_bulk, &c);
 	run("bulk_crosscheck_wg_dump", crosscheck_wg, &c);
 	run("bulk_remove_all", check_bulk_remove, &c);
