@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The daemon as a process: configuration errors, --dump/--check-config,
+# SIGUSR1 dumps, SIGHUP reloads (a bad new config is refused and the old one
+# kept), start-up on a brand-new interface (no crash while the auto address
+# would still be tentative), and a clean SIGTERM.
+set -u
+WL_TOP=${WL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$WL_TOP/tests/cli/lib.sh"
+. "$WL_TOP/tests/netns/topo.sh"
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: $suite: needs root for network namespaces"; exit 0; }
+
+topo_init wlp
+NS=$TOPO_PREFIX-one
+IFC=wlp0
+DPID=""
+cleanup() { [ -n "$DPID" ] && { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }; topo_cleanup; }
+trap cleanup EXIT
+topo_ns "$NS"
+topo_wg_up "$NS" "$IFC" 10.98.0.1 || { fail setup "wireguard-go did not start"; finish; }
+CFG=$TOPO_DIR/cfg
+mkdir -p "$CFG"
+PEER=$(wg genkey | wg pubkey)
+run() { ip netns exec "$NS" env WIRELINK_CONFIG_PATH="$CFG" "$WL_BIN" --iface "$IFC" "$@"; }
+
+# A bad value: exit 2, and the message names the file, the key and the value.
+cat >"$CFG/wirelink.$IFC.yaml" <<YAML
+Peers:
+  - PublicKey: $PEER
+    Trust: Membershipp
+YAML
+out=$(run --check-config 2>&1); rc=$?
+check bad-config-exit-2 test "$rc" -eq 2
+check bad-config-names-file-key-value sh -c "echo '$out' | grep -q 'wirelink.$IFC.yaml' && echo '$out' | grep -q 'Trust' && echo '$out' | grep -q 'Membershipp'"
+out=$(run 2>&1); rc=$?
+check bad-config-daemon-refuses-to-start test "$rc" -eq 2
+
+# A good file: --check-config and --dump.
+cat >"$CFG/wirelink.$IFC.yaml" <<YAML
+Peers:
+  - PublicKey: $PEER
+    Name: first
+    Trust: Endpoint
+YAML
+check check-config-ok run --check-config
+check dump-shows-peer sh -c "$(declare -f run); NS=$NS CFG=$CFG WL_BIN=$WL_BIN IFC=$IFC; run --dump | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"Peers\"][0][\"Name\"] == \"first\", d'"
+
+# Start on the new interface: binds at once, adds the auto address.
+log=$TOPO_DIR/daemon.log
+ip netns exec "$NS" env WIRELINK_CONFIG_PATH="$CFG" "$WL_BIN" --iface "$IFC" --debug >"$log" 2>&1 &
+DPID=$!
+auto=$("$WL_BIN" autoaddr "$(topo_pub "$IFC")")
+if wait_for 20 grep -q 'listening on' "$log"; then pass starts-and-binds; else fail starts-and-binds "$(tail -n 5 "$log" | tr '\n' ' ')"; fi
+check auto-address-present sh -c "ip -n $NS -6 addr show dev $IFC | grep -q '$auto/64'"
+check auto-address-not-tentative sh -c "! ip -n $NS -6 addr show dev $IFC | grep '$auto/64' | grep -q tentative"
+# The configured peer is added to the device with its auto address.
+peer_auto=$("$WL_BIN" autoaddr "$PEER")
+if wait_for 20 sh -c "wg show $IFC allowed-ips | grep '$PEER' | grep -q '$peer_auto/128'"; then
+	pass configured-peer-added
+else
+	fail configured-peer-added "$(wg show "$IFC" allowed-ips | tr '\n' ' ')"
+fi
+
+# SIGUSR1: facts and peer states in the log.
+kill -USR1 "$DPID"
+if wait_for 10 grep -q '^facts (' "$log" && grep -q '^peers (' "$log"; then pass sigusr1-dump; else fail sigusr1-dump "no dump in the log"; fi
+
+# SIGHUP with a broken file: refused, old config kept, still running.
+echo "Peers: [ {PublicKey: notakey} ]" >"$CFG/wirelink.$IFC.yaml"
+kill -HUP "$DPID"
+if wait_for 10 grep -q 'reload failed, keeping the running configuration' "$log" && kill -0 "$DPID"; then
+	pass sighup-bad-config-kept
+else
+	fail sighup-bad-config-kept "$(tail -n 3 "$log" | tr '\n' ' ')"
+fi
+# SIGHUP with a good new file: applied.
+PEER2=$(wg genkey | wg pubkey)
+printf 'Peers:\n  - PublicKey: %s\n  - PublicKey: %s\n' "$PEER" "$PEER2" >"$CFG/wirelink.$IFC.yaml"
+kill -HUP "$DPID"
+if wait_for 10 grep -q 'configuration reloaded (2 configured peers)' "$log" &&
+	wait_for 20 sh -c "wg show $IFC peers | grep -q '$PEER2'"; then
+	pass sighup-reload-applies
+else
+	fail sighup-reload-applies "$(tail -n 3 "$log" | tr '\n' ' ')"
+fi
+
+# SIGTERM: clean exit 0, no sanitizer report.
+kill -TERM "$DPID"; wait "$DPID"; rc=$?; DPID=""
+check sigterm-exit-0 test "$rc" -eq 0
+check sanitizers-clean sh -c "! grep -qE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' '$log'"
+
+# Start-up races duplicate address detection: on a fresh interface each
+# time, the daemon must come up (the original crashed here more than half
+# of the time). Ten fresh interfaces, ten clean starts.
+ok=0
+for i in $(seq 10); do
+	ifc=wlpd$i
+	topo_wg_up "$NS" "$ifc" "10.97.$i.1" >/dev/null 2>&1 || continue
+	l=$TOPO_DIR/dad$i.log
+	ip netns exec "$NS" env WIRELINK_CONFIG_PATH="$CFG" "$WL_BIN" --iface "$ifc" >"$l" 2>&1 &
+	p=$!
+	if wait_for 10 grep -q 'listening on' "$l" && kill -0 "$p"; then ok=$((ok + 1)); fi
+	kill "$p"; wait "$p"
+	ip -n "$NS" link del "$ifc"
+done
+check fresh-interface-start-10-of-10 test "$ok" -eq 10
+finish
