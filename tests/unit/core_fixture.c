@@ -294,3 +294,24 @@ enum engine_rx treceive(struct tnode *n, int64_t now, const uint8_t from_pub[32]
 	autoaddr_of(from_pub, &src);
 	return engine_receive(n->e, now, &src, buf, len);
 }
+
+int tsent_about(const struct tnode *n, const uint8_t to[32], const uint8_t *subject, uint8_t attr)
+{
+	int k = 0;
+	for (size_t i = 0; i < n->act.n_send; i++) {
+		const struct engine_datagram *d = &n->act.send[i];
+		if (memcmp(d->peer, to, 32) != 0)
+			continue;
+		struct packet pk;
+		const char *why;
+		if (!packet_parse(d->data, d->len, &pk, &why))
+			continue;
+		struct cursor c;
+		struct fact f;
+		packet_facts_begin(&pk, &c);
+		while (packet_next_fact(&c, &f, &why) == 1)
+			if ((!attr || f.attr == attr) && (!subject || memcmp(f.subject, subject, 32) == 0))
+				k++;
+	}
+	return k;
+}

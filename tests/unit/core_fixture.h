@@ -73,4 +73,9 @@ size_t tseal(const uint8_t from_priv[32], const uint8_t to_pub[32], const struct
 enum engine_rx treceive(struct tnode *n, int64_t now, const uint8_t from_pub[32],
 			const uint8_t *buf, size_t len);
 
+
+
+/* Facts in n->act datagrams to `to` about `subject` (any subject if NULL)
+ * with attribute attr (any if 0). */
+int tsent_about(const struct tnode *n, const uint8_t to[32], const uint8_t *subject, uint8_t attr);
 #endif
