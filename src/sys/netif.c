@@ -310,6 +310,25 @@ static int nl_dump(struct netif *nl, struct nlmsghdr *req, netif_msg_fn fn, void
 	}
 }
 
+static int link_index_cmp(const void *a, const void *b)
+{
+	const struct netif_link *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Sorts by index and drops repeats (see unique_addrs for why). */
+static size_t unique_links(struct netif_link *l, size_t n)
+{
+	if (n < 2)
+		return n;
+	qsort(l, n, sizeof(*l), link_index_cmp);
+	size_t k = 1;
+	for (size_t i = 1; i < n; i++)
+		if (l[k - 1].index != l[i].index)
+			l[k++] = l[i];
+	return k;
+}
+
 int netif_list_links(struct netif *nl, struct netif_link **out, size_t *n)
 {
 	*out = NULL;
@@ -327,7 +346,7 @@ int netif_list_links(struct netif *nl, struct netif_link **out, size_t *n)
 		return r;
 	}
 	*out = v.items;
-	*n = v.n;
+	*n = unique_links(*out, v.n);
 	return 0;
 }
 

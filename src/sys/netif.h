@@ -40,6 +40,7 @@ struct netif;
 int netif_open(struct netif **out);
 void netif_close(struct netif *nl); /* NULL is fine */
 
+/* Every link, sorted by index, each once. */
 int netif_list_links(struct netif *nl, struct netif_link **out, size_t *n);
 /* Addresses of the given family (AF_INET, AF_INET6 or AF_UNSPEC for both)
  * on interface ifindex (0 = every interface), sorted by interface index
