@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Device backend benchmark for the userspace backend: creates a namespace
 # with a wireguard-go interface and runs bench_dev (release build) on it.
-# The kernel figure comes from the VM (tests/vm), where the module exists.
+# The kernel figure comes from the VM, where the module exists:
+# `bash tests/vm/vm.sh bench` runs the same bench_dev with --backend kernel
+# (emulated CPU: compare those figures with each other only).
 #   usage: bench/dev.sh [bench_dev options, e.g. --peers 1000 --rounds 20]
 # Needs root, ip and wireguard-go. Names: namespace wlu-bench$$, iface wlub$$.
 set -eu

@@ -288,19 +288,45 @@ static int link_msg(const struct nlmsghdr *nlh, void *ctx)
 	return 0;
 }
 
-/* Runs a dump, redoing it while the kernel reports it inconsistent. */
+/* Runs a dump, redoing it while the kernel reports it inconsistent. If
+ * the table keeps changing through every try, the last listing is kept
+ * (with a warning) rather than failing: the daemon is better served by a
+ * listing that may miss an entry for one tick than by none at all. */
 static int nl_dump(struct netif *nl, struct nlmsghdr *req, netif_msg_fn fn, void *ctx,
 		   struct vec *v)
 {
-	for (int tries = 0; tries < NETIF_DUMP_TRIES; tries++) {
+	for (int tries = 1;; tries++) {
 		bool intr;
 		v->n = 0;
 		int r = nl_request(nl, req, fn, ctx, &intr);
 		if (r < 0 || !intr)
 			return r;
+		if (tries == NETIF_DUMP_TRIES) {
+			log_warn("netlink: the table kept changing during %d dumps; "
+				 "using a listing that may be inconsistent", tries);
+			return 0;
+		}
 		log_debug("netlink: dump interrupted by a change, redoing it");
 	}
-	return -EAGAIN;
+}
+
+static int link_index_cmp(const void *a, const void *b)
+{
+	const struct netif_link *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Sorts by index and drops repeats (see unique_addrs for why). */
+static size_t unique_links(struct netif_link *l, size_t n)
+{
+	if (n < 2)
+		return n;
+	qsort(l, n, sizeof(*l), link_index_cmp);
+	size_t k = 1;
+	for (size_t i = 1; i < n; i++)
+		if (l[k - 1].index != l[i].index)
+			l[k++] = l[i];
+	return k;
 }
 
 int netif_list_links(struct netif *nl, struct netif_link **out, size_t *n)
@@ -320,7 +346,7 @@ int netif_list_links(struct netif *nl, struct netif_link **out, size_t *n)
 		return r;
 	}
 	*out = v.items;
-	*n = v.n;
+	*n = unique_links(*out, v.n);
 	return 0;
 }
 
@@ -404,6 +430,35 @@ static int addr_msg(const struct nlmsghdr *nlh, void *ctx)
 	return 0;
 }
 
+static int addr_key_cmp(const void *a, const void *b)
+{
+	const struct netif_addr *x = a, *y = b;
+	if (x->ifindex != y->ifindex)
+		return x->ifindex < y->ifindex ? -1 : 1;
+	if (x->addr.family != y->addr.family)
+		return x->addr.family < y->addr.family ? -1 : 1;
+	int m = memcmp(x->addr.bytes, y->addr.bytes, sizeof(x->addr.bytes));
+	if (m)
+		return m;
+	return (int)x->prefix - (int)y->prefix;
+}
+
+/* Sorts by (ifindex, address, prefix) and drops repeats. Measured on Linux
+ * 6.18: under heavy address churn an IPv6 dump that the kernel did NOT
+ * flag as interrupted still listed one address twice, so duplicates are
+ * removed here whatever the flag says. Returns the new count. */
+static size_t unique_addrs(struct netif_addr *a, size_t n)
+{
+	if (n < 2)
+		return n;
+	qsort(a, n, sizeof(*a), addr_key_cmp);
+	size_t k = 1;
+	for (size_t i = 1; i < n; i++)
+		if (addr_key_cmp(&a[k - 1], &a[i]) != 0)
+			a[k++] = a[i];
+	return k;
+}
+
 int netif_list_addrs(struct netif *nl, int family, uint32_t ifindex,
 		     struct netif_addr **out, size_t *n)
 {
@@ -424,7 +479,7 @@ int netif_list_addrs(struct netif *nl, int family, uint32_t ifindex,
 		return r;
 	}
 	*out = c.v.items;
-	*n = c.v.n;
+	*n = unique_addrs(*out, c.v.n);
 	return 0;
 }
 

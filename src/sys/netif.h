@@ -6,7 +6,8 @@
  * Requests carry a fresh sequence number each, replies are checked against
  * it, changes ask for an ACK (with the kernel's extended error message
  * logged on failure), and a dump the kernel flags as interrupted
- * (NLM_F_DUMP_INTR) is redone. */
+ * (NLM_F_DUMP_INTR) is redone, up to 8 times; after that the last listing
+ * is returned anyway, with a warning logged ("may be inconsistent"). */
 #ifndef WL_SYS_NETIF_H
 #define WL_SYS_NETIF_H
 
@@ -39,9 +40,11 @@ struct netif;
 int netif_open(struct netif **out);
 void netif_close(struct netif *nl); /* NULL is fine */
 
+/* Every link, sorted by index, each once. */
 int netif_list_links(struct netif *nl, struct netif_link **out, size_t *n);
 /* Addresses of the given family (AF_INET, AF_INET6 or AF_UNSPEC for both)
- * on interface ifindex (0 = every interface). */
+ * on interface ifindex (0 = every interface), sorted by interface index
+ * then address, without duplicates. */
 int netif_list_addrs(struct netif *nl, int family, uint32_t ifindex,
 		     struct netif_addr **out, size_t *n);
 /* Adds addr/prefix with the given scope and IFA_F_* flags on ifindex.

@@ -12,7 +12,6 @@
 
 #include "common/log.h"
 #include "sys/wgdev_backend.h"
-#include "wl_build.h"
 
 /* Where wireguard-go and other userspace implementations put their sockets. */
 #define WG_UAPI_DIR "/var/run/wireguard"
@@ -134,11 +133,7 @@ static const struct wgdev_ops *ops_for(enum wgdev_backend b)
 	case WGDEV_USERSPACE:
 		return &wg_uapi_ops;
 	case WGDEV_KERNEL:
-#if WL_HAVE_WG_GENL
 		return &wg_genl_ops;
-#else
-		return NULL;
-#endif
 	case WGDEV_AUTO:
 		break;
 	}
@@ -149,9 +144,8 @@ static int open_with(const char *ifname, enum wgdev_backend backend, struct wgde
 {
 	const struct wgdev_ops *ops = ops_for(backend);
 	if (!ops) {
-		log_error("wgdev: the %s backend is not part of this build (wg_genl.c missing)",
-			  wgdev_backend_name(backend));
-		return -EPROTONOSUPPORT;
+		log_error("wgdev: no backend '%s'", wgdev_backend_name(backend));
+		return -EINVAL;
 	}
 	return ops->open(ifname, out);
 }

@@ -48,8 +48,7 @@ struct wgdev_ops {
 
 /* Userspace backend (wg_uapi.c). */
 extern const struct wgdev_ops wg_uapi_ops;
-/* Kernel backend (wg_genl.c); only linked when that file is in the build
- * (WL_HAVE_WG_GENL is then defined to 1). */
+/* Kernel backend (wg_genl.c). */
 extern const struct wgdev_ops wg_genl_ops;
 
 /* Snapshot builders (wg_device_new, wg_device_add_peer, wg_peer_add_allowed)

@@ -7,6 +7,7 @@
  *                                    scope link, IFA_F_NODAD; prints it
  *   netif_tool wait-gone IFACE SECS  exit 0 once the link is deleted, 1 on
  *                                    timeout (prints "ready" once watching)
+ * A first argument -d turns on debug logging (stderr).
  * Exit status 0 on success, 1 on failure (message on stderr), 2 on usage. */
 #include <errno.h>
 #include <linux/if_addr.h>
@@ -143,6 +144,12 @@ int main(int argc, char **argv)
 	log_init();
 	if (sodium_init() < 0)
 		return 1;
+	if (argc > 1 && strcmp(argv[1], "-d") == 0) {
+		/* debug log: shows e.g. dumps redone after NLM_F_DUMP_INTR */
+		log_set_level(LOG_LVL_DEBUG);
+		argc--;
+		argv++;
+	}
 	if (argc == 3 && strcmp(argv[1], "wait-gone") != 0 && strcmp(argv[1], "addrs") != 0 &&
 	    strcmp(argv[1], "autoaddr") != 0)
 		goto usage;
@@ -165,7 +172,7 @@ int main(int argc, char **argv)
 	if (rc != 2)
 		return rc;
 usage:
-	fprintf(stderr, "usage: netif_tool links | addrs IFACE | autoaddr IFACE | "
+	fprintf(stderr, "usage: netif_tool [-d] links | addrs IFACE | autoaddr IFACE | "
 			"wait-gone IFACE SECS\n");
 	return 2;
 }
