@@ -1,0 +1,290 @@
+/* The wirelink protocol engine (SPEC §4–§10): a pure state machine.
+ *
+ * Nothing in src/core reads a clock, a socket, a random source or the
+ * kernel. Everything arrives as an argument:
+ *   - time: `now_ms`, monotonic milliseconds (any origin; the shell uses
+ *     CLOCK_BOOTTIME or CLOCK_MONOTONIC, the simulator its virtual clock).
+ *     It must never go backwards between calls.
+ *   - randomness (boot ids, packet nonces): a ChaCha20 stream keyed by the
+ *     32-byte seed given to engine_new(). The shell seeds it from the OS,
+ *     tests and the simulator from a test seed, so runs are reproducible.
+ *   - the WireGuard device snapshot, the local interfaces, received datagrams.
+ * Effects come out as a struct engine_actions: datagrams to send, device
+ * changes to make, events to log.
+ *
+ * How the shell drives it:
+ *
+ *     e = engine_new(&cfg, seed, now);
+ *     loop:
+ *         sleep until engine_next_deadline(e) or a datagram arrives;
+ *         for each datagram: engine_receive(e, now, &src, buf, len);
+ *         if now >= engine_next_deadline(e):
+ *             snapshot device + interfaces;
+ *             engine_tick(e, now, &inputs, &actions);
+ *             apply actions.changes to the device (wgdev_apply), THEN send
+ *             actions.send (a datagram may go to a peer whose endpoint the
+ *             same tick just set), log actions.events;
+ *             engine_actions_clear(&actions);
+ *
+ * engine_receive() processes a datagram at once (facts are stored, peer
+ * knowledge and liveness updated) and, when something new was learnt,
+ * pulls the next deadline in to now + timing.react_delay_ms, so the engine
+ * reacts well before the original's 5 s chunk [ours].
+ *
+ * DNS: configured endpoints are given already resolved. The shell resolves
+ * them (at start, and again whenever engine_peer_wants_endpoints() says so)
+ * and hands them over with engine_set_peer_endpoints().
+ *
+ * Interface filtering: the shell applies ReportIfaces/HideIfaces globs and
+ * sets engine_iface.report; it passes ALL interfaces (also unreported and
+ * the WireGuard one), because the "would route through the tunnel" check
+ * (SPEC §7) needs every interface's subnets.
+ *
+ * Error convention: constructors return NULL on allocation failure or bad
+ * config (with a log line); queries return bool (false = not found).
+ * Nothing a peer sends can make the engine abort or grow without bound:
+ * every table has a cap (engine_config.max_*) and a drop counter. */
+#ifndef WL_CORE_ENGINE_H
+#define WL_CORE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/encoding.h"
+#include "common/netaddr.h"
+#include "common/trust.h"
+#include "sys/wgdev.h"
+#include "wire/fact.h"
+
+/* "Never happened" for any monotonic time (handshakes, tries, deadlines). */
+#define ENGINE_NEVER INT64_MIN
+
+/* Protocol timing (SPEC §4). engine_config_init() sets the original's
+ * values, which mixed networks need; tests and faster modes may shrink them. */
+struct engine_timing {
+	int64_t fact_ttl_ms;           /* 255 000: ttl of every local fact */
+	int64_t alive_period_ms;       /* 30 000: Alive resend period */
+	int64_t chunk_period_ms;       /* 5 000: regular tick period */
+	int64_t endpoint_interval_ms;  /* 15 000: time per endpoint candidate */
+	int64_t handshake_validity_ms; /* 165 334: handshake younger = healthy */
+	int64_t react_delay_ms;        /* 100: tick this soon after news [ours] */
+};
+
+enum engine_tristate {
+	ENGINE_AUTO = -1,
+	ENGINE_NO = 0,
+	ENGINE_YES = 1,
+};
+
+/* One configured peer (SPEC §11 peer entry). Everything is copied by
+ * engine_new(); the caller keeps ownership of its arrays. */
+struct engine_peer_config {
+	uint8_t public_key[WL_KEY_LEN];
+	const char *name;    /* NULL = none */
+	enum wl_trust trust; /* TRUST_UNSET = not set */
+	bool fact_exchanger;
+	int basic;           /* enum engine_tristate: AUTO = not set */
+	/* Endpoints, already resolved to numeric form (see DNS above). */
+	size_t n_endpoints;
+	const struct wl_endpoint *endpoints;
+	/* AllowedIPs; host bits are masked off by the engine. */
+	size_t n_allowed;
+	const struct wl_cidr *allowed_ips;
+};
+
+struct engine_config {
+	uint8_t private_key[WL_KEY_LEN]; /* public key derived from it */
+	/* wirelink's UDP port; 0 = the device's listen port + 1 (SPEC §2). */
+	uint16_t port;
+	int router; /* enum engine_tristate; AUTO = detect (SPEC §9) */
+	bool chatty;
+	/* Configured peers. An entry for the node's own key gives its own
+	 * trust, name and AllowedIPs. */
+	size_t n_peers;
+	const struct engine_peer_config *peers;
+	struct engine_timing timing;
+	/* Table caps (0 = default). */
+	size_t max_facts;          /* known facts (default 16384) */
+	size_t max_peers;          /* peer states (default 4096) */
+	size_t max_knowledge;      /* remembered keys per peer (default 8192) */
+};
+
+/* Defaults: everything zero/unset, router AUTO, timing as in SPEC §4. */
+void engine_config_init(struct engine_config *cfg);
+void engine_timing_default(struct engine_timing *t);
+
+/* One local network interface as the shell sees it. */
+struct engine_iface {
+	const char *name; /* borrowed for the duration of the call */
+	uint32_t ifindex;
+	bool up;
+	bool report; /* passes ReportIfaces/HideIfaces (shell applies globs) */
+	size_t n_addrs;
+	const struct wl_cidr *addrs; /* address + prefix length, host bits kept */
+};
+
+/* Inputs of one tick. All borrowed for the duration of engine_tick(). */
+struct engine_inputs {
+	/* The WireGuard device, as just read. Required. */
+	const struct wg_device *dev;
+	/* dev->n_peers entries, same order as dev->peers: the monotonic time
+	 * (same clock as now_ms) of each peer's last handshake, ENGINE_NEVER if
+	 * none. The shell converts: now_ms - (wall_now - wall_handshake). */
+	const int64_t *handshake_ms;
+	/* Every local interface including the WireGuard one (matched by
+	 * name == dev->name). */
+	size_t n_ifaces;
+	const struct engine_iface *ifaces;
+};
+
+/* One datagram to send: to [dst%wg-iface]:port. At most 1212 bytes. */
+struct engine_datagram {
+	uint8_t peer[WL_KEY_LEN];
+	struct wl_addr dst; /* the peer's automatic address */
+	uint16_t port;
+	uint16_t len;
+	uint8_t data[WIRE_MAX_DATAGRAM];
+};
+
+enum engine_event_kind {
+	ENGINE_EV_BOOT_ID,        /* we picked a new boot id (text says why) */
+	ENGINE_EV_ROUTER,         /* our router role changed */
+	ENGINE_EV_PEER_ADD,       /* adding a peer to the device */
+	ENGINE_EV_PEER_REMOVE,    /* removing a peer from the device */
+	ENGINE_EV_ENDPOINT,       /* trying a new endpoint for a peer */
+	ENGINE_EV_ALLOWED,        /* AllowedIPs of a peer change */
+	ENGINE_EV_DECONFIGURE,    /* peer reduced to its auto address */
+	ENGINE_EV_HEALTHY,        /* peer handshake became healthy */
+	ENGINE_EV_UNHEALTHY,      /* peer handshake went stale */
+	ENGINE_EV_ALIVE,          /* peer became alive */
+	ENGINE_EV_DEAD,           /* peer's Alive expired */
+	ENGINE_EV_PEER_BOOT,      /* peer's boot id changed */
+};
+
+#define ENGINE_EVENT_TEXT_MAX 200
+struct engine_event {
+	enum engine_event_kind kind;
+	bool has_peer;
+	uint8_t peer[WL_KEY_LEN];
+	char text[ENGINE_EVENT_TEXT_MAX]; /* a complete human log line */
+};
+
+/* Outputs of one tick. Initialise with engine_actions_init(); the arrays
+ * and every changes[i].allowed_ips belong to this object until
+ * engine_actions_clear() (reuse) or engine_actions_free(). engine_tick()
+ * appends, it does not clear. */
+struct engine_actions {
+	size_t n_send, cap_send;
+	struct engine_datagram *send;
+	size_t n_changes, cap_changes;
+	struct wg_peer_change *changes;
+	size_t n_events, cap_events;
+	struct engine_event *events;
+	/* private: the allowed_ips buffers owned on behalf of changes[] */
+	struct wl_cidr **owned_;
+};
+
+void engine_actions_init(struct engine_actions *a);
+void engine_actions_clear(struct engine_actions *a);
+void engine_actions_free(struct engine_actions *a); /* NULL is fine */
+
+/* Why a datagram was dropped (engine_receive's result). */
+enum engine_rx {
+	ENGINE_RX_OK = 0,     /* authenticated; its facts were processed */
+	ENGINE_RX_PARSE,      /* not a well-formed SignedGroup */
+	ENGINE_RX_BAD_SOURCE, /* source address is not the signer's auto address */
+	ENGINE_RX_BAD_SIG,    /* tag does not verify (or low-order signer key) */
+};
+
+/* Counters, monotonically increasing. */
+struct engine_stats {
+	uint64_t rx_datagrams, rx_ok;
+	uint64_t rx_parse, rx_bad_source, rx_bad_sig;
+	/* per inner fact: */
+	uint64_t rx_facts, rx_accepted, rx_fact_parse, rx_expired, rx_invalid,
+		rx_untrusted, rx_alive;
+	uint64_t tx_datagrams, tx_facts, tx_alive;
+	uint64_t facts_evicted, facts_expired, peers_evicted, peers_refused,
+		knowledge_dropped;
+	uint64_t boot_id_changes;
+	uint64_t ticks;
+};
+
+struct engine;
+
+/* Creates an engine. seed: 32 random bytes (the only randomness the engine
+ * ever uses). Returns NULL on a bad config (bad key) or out of memory. */
+struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[static 32],
+			  int64_t now_ms);
+void engine_free(struct engine *e); /* NULL is fine; wipes the private key */
+
+/* Processes one received datagram. src = its IPv6 source address. */
+enum engine_rx engine_receive(struct engine *e, int64_t now_ms, const struct wl_addr *src,
+			      const uint8_t *buf, size_t len);
+
+/* One step: expire, rebuild local facts, decide device changes and what to
+ * send. Appends to *out. */
+void engine_tick(struct engine *e, int64_t now_ms, const struct engine_inputs *in,
+		 struct engine_actions *out);
+
+/* When the engine wants its next tick (monotonic ms). Before the first
+ * tick this is the creation time. */
+int64_t engine_next_deadline(const struct engine *e);
+
+/* The shell noticed a wall-clock jump (SPEC §4): pick a new boot id. The
+ * engine also does this itself when more than two chunk periods pass
+ * between ticks. */
+void engine_clock_jump(struct engine *e, int64_t now_ms);
+
+/* Replaces the resolved endpoints of a configured peer (after DNS).
+ * False if the key is not a configured peer. */
+bool engine_set_peer_endpoints(struct engine *e, const uint8_t key[static WL_KEY_LEN],
+			       const struct wl_endpoint *eps, size_t n);
+/* True if the configured peer is neither alive nor healthy, i.e. its
+ * configured endpoints are in use and worth resolving afresh. */
+bool engine_peer_wants_endpoints(const struct engine *e, const uint8_t key[static WL_KEY_LEN],
+				 int64_t now_ms);
+
+/* ---- queries (for logs, status, tests and the simulator) ---- */
+
+void engine_public_key(const struct engine *e, uint8_t out[static WL_KEY_LEN]);
+void engine_boot_id(const struct engine *e, uint8_t out[static BOOT_ID_LEN]);
+/* Router role as of the last tick. */
+bool engine_is_router(const struct engine *e);
+const struct engine_stats *engine_get_stats(const struct engine *e);
+
+#define ENGINE_NAME_MAX 64
+struct engine_peer_info {
+	uint8_t key[WL_KEY_LEN];
+	bool in_device;  /* as of the last tick */
+	bool configured;
+	bool router;
+	bool healthy;
+	bool alive;      /* an unexpired Alive from it */
+	bool has_boot_id;
+	uint8_t boot_id[BOOT_ID_LEN];
+	int64_t last_handshake_ms, alive_since_ms, alive_until_ms;
+	int basic;       /* merged from config and metadata; -1 unknown */
+	char name[ENGINE_NAME_MAX]; /* "" if none */
+	bool has_endpoint;
+	struct wl_endpoint endpoint; /* the device's, as of the last tick */
+};
+
+/* Peer state by key; false if unknown. now_ms is used for "alive". */
+bool engine_peer_info(const struct engine *e, const uint8_t key[static WL_KEY_LEN],
+		      int64_t now_ms, struct engine_peer_info *out);
+/* Calls cb for every known peer state. */
+void engine_foreach_peer(const struct engine *e, int64_t now_ms,
+			 void (*cb)(void *ctx, const struct engine_peer_info *p), void *ctx);
+/* Calls cb for every known fact (local ones included). */
+void engine_foreach_fact(const struct engine *e,
+			 void (*cb)(void *ctx, const struct fact *f, int64_t expires_ms, bool local),
+			 void *ctx);
+size_t engine_fact_count(const struct engine *e);
+
+/* Writes every fact, peer state and counter, human-readable (SIGUSR1). */
+void engine_dump(const struct engine *e, int64_t now_ms, FILE *out);
+
+#endif
