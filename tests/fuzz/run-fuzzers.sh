@@ -1,3 +1,40 @@
 #!/usr/bin/env bash
-# Placeholder until fuzz targets exist: reports that there is nothing to run.
-echo "SKIP: fuzz: no fuzz targets built yet"
+# Runs every libFuzzer target in $WL_FUZZ_BUILD/tests/fuzz for a bounded time
+# (WL_FUZZ_SECONDS, default 60) under ASan+UBSan, starting from seeds made
+# from shared/vectors plus tests/fuzz/corpus/<target>/. Prints one PASS line
+# per target with its execution count, or FAIL on any finding.
+set -u
+top=${WL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${WL_FUZZ_BUILD:-$top/build-fuzz}
+vectors=${WL_VECTORS:-$top/../shared/vectors}
+seconds=${WL_FUZZ_SECONDS:-60}
+work=$(mktemp -d /tmp/wl-fuzz.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+python3 "$top/tests/fuzz/seeds.py" "$vectors" "$work/seeds" || { echo "FAIL: fuzz: cannot make seeds"; exit 1; }
+found=0 rc=0
+for target in "$build"/tests/fuzz/fuzz_*; do
+	[ -f "$target" ] && [ -x "$target" ] || continue
+	name=$(basename "$target")
+	found=1
+	corpus=$work/corpus-$name
+	mkdir -p "$corpus" "$work/artifacts-$name"
+	cp "$work/seeds/$name"/* "$corpus"/ 2>/dev/null
+	cp "$top/tests/fuzz/corpus/${name#fuzz_}"/* "$corpus"/ 2>/dev/null
+	log=$work/$name.log
+	"$target" -max_total_time="$seconds" -print_final_stats=1 -max_len=4096 \
+		-artifact_prefix="$work/artifacts-$name/" "$corpus" >"$log" 2>&1
+	status=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	if [ "$status" -eq 0 ]; then
+		echo "PASS: fuzz/$name: ${execs:-?} executions in $seconds s, no finding"
+	else
+		echo "FAIL: fuzz/$name: exit $status after ${execs:-?} executions; report:"
+		grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$log" | head -n 20 | sed 's/^/    /'
+		for a in "$work/artifacts-$name"/*; do
+			[ -f "$a" ] && echo "    input (hex): $(od -An -tx1 -v "$a" | tr -d ' \n' | head -c 600)"
+		done
+		rc=1
+	fi
+done
+[ "$found" -eq 1 ] || { echo "FAIL: fuzz: no fuzz targets in $build/tests/fuzz"; exit 1; }
+exit $rc

@@ -1,0 +1,112 @@
+/* The engine_actions container: growable arrays the tick appends to. An
+ * allocation failure drops that one action (and is logged); it never aborts. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "core/engine_internal.h"
+
+void engine_actions_init(struct engine_actions *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void engine_actions_clear(struct engine_actions *a)
+{
+	for (size_t i = 0; i < a->n_changes; i++) {
+		free(a->owned_[i]);
+		a->owned_[i] = NULL;
+	}
+	a->n_send = a->n_changes = a->n_events = 0;
+}
+
+void engine_actions_free(struct engine_actions *a)
+{
+	if (!a)
+		return;
+	engine_actions_clear(a);
+	free(a->send);
+	free(a->changes);
+	free(a->owned_);
+	free(a->events);
+	engine_actions_init(a);
+}
+
+/* Grows *arr (elements of size sz) so one more fits. */
+static bool reserve(void **arr, size_t *cap, size_t n, size_t sz)
+{
+	if (n < *cap)
+		return true;
+	size_t nc = *cap ? 2 * *cap : 16;
+	void *nv = realloc(*arr, nc * sz);
+	if (!nv) {
+		log_error("engine: out of memory for actions");
+		return false;
+	}
+	*arr = nv;
+	*cap = nc;
+	return true;
+}
+
+struct engine_datagram *actions_add_send(struct engine_actions *a)
+{
+	if (!reserve((void **)&a->send, &a->cap_send, a->n_send, sizeof(*a->send)))
+		return NULL;
+	struct engine_datagram *d = &a->send[a->n_send++];
+	memset(d, 0, offsetof(struct engine_datagram, data));
+	return d;
+}
+
+struct wg_peer_change *actions_add_change(struct engine_actions *a, const uint8_t key[static 32],
+					  unsigned flags, const struct wl_cidr *ips, size_t n)
+{
+	size_t cap = a->cap_changes;
+	if (!reserve((void **)&a->changes, &cap, a->n_changes, sizeof(*a->changes)))
+		return NULL;
+	if (cap != a->cap_changes) {
+		struct wl_cidr **no = realloc(a->owned_, cap * sizeof(*no));
+		if (!no) {
+			log_error("engine: out of memory for actions");
+			return NULL;
+		}
+		a->owned_ = no;
+		a->cap_changes = cap;
+	}
+	struct wl_cidr *copy = NULL;
+	if (n) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy) {
+			log_error("engine: out of memory for actions");
+			return NULL;
+		}
+		memcpy(copy, ips, n * sizeof(*copy));
+	}
+	struct wg_peer_change *c = &a->changes[a->n_changes];
+	a->owned_[a->n_changes++] = copy;
+	memset(c, 0, sizeof(*c));
+	memcpy(c->public_key, key, WL_KEY_LEN);
+	c->flags = flags;
+	c->n_allowed = n;
+	c->allowed_ips = copy;
+	return c;
+}
+
+void actions_event(struct engine_actions *a, enum engine_event_kind kind, const uint8_t *peer,
+		   const char *fmt, ...)
+{
+	if (!reserve((void **)&a->events, &a->cap_events, a->n_events, sizeof(*a->events)))
+		return;
+	struct engine_event *ev = &a->events[a->n_events++];
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	if (peer) {
+		ev->has_peer = true;
+		memcpy(ev->peer, peer, WL_KEY_LEN);
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ev->text, sizeof(ev->text), fmt, ap);
+	va_end(ap);
+}

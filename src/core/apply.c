@@ -1,0 +1,216 @@
+/* SPEC §10: what to change on the device. One wg_peer_change per peer and
+ * tick at most; every change to an existing peer is "update only" so it
+ * cannot re-create a peer that vanished meanwhile. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine_internal.h"
+
+/* AllowedIPs of one peer under construction. */
+#define WANT_MAX 256
+struct want {
+	size_t n;
+	struct wl_cidr v[WANT_MAX];
+};
+
+static bool cidr_eq(const struct wl_cidr *a, const struct wl_cidr *b)
+{
+	return a->prefix == b->prefix && wl_addr_equal(&a->addr, &b->addr);
+}
+
+static bool has_cidr(const struct wl_cidr *v, size_t n, const struct wl_cidr *c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cidr_eq(&v[i], c))
+			return true;
+	return false;
+}
+
+static void want_add(struct want *w, const struct wl_cidr *c)
+{
+	if (w->n < WANT_MAX && !has_cidr(w->v, w->n, c))
+		w->v[w->n++] = *c;
+}
+
+static void auto_cidr(const struct peer *p, struct wl_cidr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->addr = p->auto_addr;
+	out->prefix = 128;
+}
+
+bool apply_deconfigure_allowed(const struct engine *e, int64_t now)
+{
+	return now - e->start > e->t.fact_ttl_ms && !e->router &&
+	       (e->own_trust == TRUST_UNSET || e->own_trust < TRUST_ALLOWED_IPS);
+}
+
+/* A Membership source that has been healthy and alive long enough that we
+ * trust its silence about a peer to mean the peer is gone. */
+static bool source_settled(const struct engine *e, const struct peer *q, int64_t now)
+{
+	const struct cfg_peer *c = engine_cfg_of(e, q);
+	bool source = e->any_trust ? (c && c->trust != TRUST_UNSET && c->trust >= TRUST_MEMBERSHIP)
+				   : (q->in_device && q->router);
+	return source && q->healthy && peer_alive(q, now) && q->alive_since != ENGINE_NEVER &&
+	       now - q->alive_since >= e->t.fact_ttl_ms + e->t.chunk_period_ms &&
+	       q->alive_until - now >= e->t.chunk_period_ms * 3 / 2;
+}
+
+bool apply_delete_allowed(const struct engine *e, int64_t now)
+{
+	if (now - e->start <= e->t.fact_ttl_ms || e->router)
+		return false;
+	if (e->own_trust != TRUST_UNSET && e->own_trust >= TRUST_MEMBERSHIP)
+		return false;
+	for (size_t i = 0; i < e->pt.n; i++)
+		if (source_settled(e, e->pt.v[i], now))
+			return true;
+	return false;
+}
+
+/* The least recently tried endpoint candidate (never tried first), or
+ * false if there is none. Candidates: Endpoint facts about the peer that
+ * do not route through the tunnel. */
+static bool pick_endpoint(const struct engine *e, const struct peer *p, struct wl_endpoint *out)
+{
+	bool found = false;
+	int64_t best = 0;
+	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
+		struct wl_endpoint ep;
+		if (!fact_endpoint(&e->fs.v[k].f, &ep) || engine_through_tunnel(e, &ep.addr))
+			continue;
+		int64_t at = peer_tried_at(p, &ep);
+		if (!found || at < best) {
+			*out = ep;
+			best = at;
+			found = true;
+		}
+	}
+	return found;
+}
+
+/* SPEC §10.4: try the next endpoint if this one had its time. */
+static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct wl_endpoint *out,
+			  struct engine_actions *a)
+{
+	if (p->last_try != ENGINE_NEVER && now - p->last_try < e->t.endpoint_interval_ms)
+		return false;
+	if (!pick_endpoint(e, p, out))
+		return false;
+	peer_note_tried(p, out, now);
+	p->last_try = now;
+	p->force_alive = true;
+	char lb[96], eb[WL_ENDPOINT_STR_MAX];
+	actions_event(a, ENGINE_EV_ENDPOINT, p->key, "peer %s: trying endpoint %s",
+		      engine_peer_label(p, lb), wl_endpoint_str(out, eb));
+	return true;
+}
+
+static void add_peer(struct engine *e, struct peer *p, int64_t now, struct engine_actions *a)
+{
+	struct wl_cidr ac;
+	struct wl_endpoint ep;
+	char lb[96];
+	auto_cidr(p, &ac);
+	actions_event(a, ENGINE_EV_PEER_ADD, p->key, "adding peer %s", engine_peer_label(p, lb));
+	bool set_ep = next_endpoint(e, p, now, &ep, a);
+	struct wg_peer_change *c = actions_add_change(a, p->key, 0, &ac, 1);
+	if (!c)
+		return;
+	if (set_ep) {
+		c->flags |= WG_PEER_SET_ENDPOINT;
+		c->endpoint = ep;
+		p->send_ok = true;
+		p->send_ep = ep;
+	}
+}
+
+static bool delete_peer(const struct engine *e, const struct peer *p, bool allowed,
+			struct engine_actions *a)
+{
+	/* Never routers in full-auto mode: they are how we reach everyone. */
+	if (!allowed || (!e->any_trust && p->router))
+		return false;
+	char lb[96];
+	actions_event(a, ENGINE_EV_PEER_REMOVE, p->key, "removing peer %s: no longer a member",
+		      engine_peer_label(p, lb));
+	actions_add_change(a, p->key, WG_PEER_REMOVE | WG_PEER_UPDATE_ONLY, NULL, 0);
+	return true;
+}
+
+/* SPEC §10.2–10.4 for a peer present in the device. */
+static void update_peer(struct engine *e, struct peer *p, const struct wg_peer *wp, int64_t now,
+			bool deconf, struct engine_actions *a)
+{
+	struct want w = { 0 };
+	struct wl_cidr ac;
+	auto_cidr(p, &ac);
+	want_add(&w, &ac);
+	bool usable = p->alive_until > now + e->t.chunk_period_ms / 2 || p->basic == 1;
+	bool replace = false;
+	char lb[96];
+	if (p->healthy && usable) {
+		for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
+			struct wl_cidr cidr;
+			if (fact_cidr(&e->fs.v[k].f, &cidr))
+				want_add(&w, &cidr);
+		}
+	}
+	/* Is there anything on the device we no longer want? */
+	bool extra = false;
+	if (p->healthy ? usable : true)
+		for (size_t i = 0; i < wp->n_allowed && !extra; i++)
+			extra = !has_cidr(w.v, w.n, &wp->allowed_ips[i]);
+	if (deconf && extra) {
+		replace = true;
+		if (!p->healthy)
+			actions_event(a, ENGINE_EV_DECONFIGURE, p->key,
+				      "peer %s unhealthy: back to its auto address (via router)",
+				      engine_peer_label(p, lb));
+	}
+	/* What to add (or, with replace, the whole list). */
+	struct want add = { 0 };
+	for (size_t i = 0; i < w.n; i++)
+		if (replace || !has_cidr(wp->allowed_ips, wp->n_allowed, &w.v[i]))
+			want_add(&add, &w.v[i]);
+	if (add.n && !replace && p->healthy)
+		actions_event(a, ENGINE_EV_ALLOWED, p->key, "peer %s: adding %zu AllowedIPs",
+			      engine_peer_label(p, lb), add.n);
+	struct wl_endpoint ep;
+	bool set_ep = !p->healthy && next_endpoint(e, p, now, &ep, a);
+	if (!add.n && !replace && !set_ep)
+		return;
+	unsigned flags = WG_PEER_UPDATE_ONLY | (replace ? WG_PEER_REPLACE_ALLOWED_IPS : 0);
+	struct wg_peer_change *c = actions_add_change(a, p->key, flags, add.v, add.n);
+	if (c && set_ep) {
+		c->flags |= WG_PEER_SET_ENDPOINT;
+		c->endpoint = ep;
+		p->send_ok = true;
+		p->send_ep = ep;
+	}
+}
+
+void apply_all(struct engine *e, int64_t now, const struct engine_inputs *in,
+	       struct engine_actions *a)
+{
+	bool deconf = apply_deconfigure_allowed(e, now);
+	bool del = apply_delete_allowed(e, now);
+	for (size_t i = 0; i < e->pt.n; i++) {
+		struct peer *p = e->pt.v[i];
+		p->send_ok = p->in_device && p->has_endpoint;
+		p->send_ep = p->endpoint;
+		bool valid = p->cfg >= 0 || p->member_fact;
+		if (!p->in_device) {
+			if (valid)
+				add_peer(e, p, now, a);
+			continue;
+		}
+		if (!valid) {
+			if (delete_peer(e, p, del, a))
+				p->send_ok = false;
+			continue;
+		}
+		update_peer(e, p, &in->dev->peers[p->dev_idx], now, deconf, a);
+	}
+}

@@ -1,0 +1,409 @@
+/* Construction, the tick sequence, deadlines and queries. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "core/engine_internal.h"
+#include "wire/autoaddr.h"
+
+#define DEFAULT_MAX_FACTS 16384
+#define DEFAULT_MAX_PEERS 4096
+#define DEFAULT_MAX_KNOWLEDGE 8192
+#define KEYCACHE_SLOTS 256
+/* How often expired knowledge and forgotten peers are swept. */
+#define GC_PERIOD_MS 60000
+
+void engine_timing_default(struct engine_timing *t)
+{
+	t->fact_ttl_ms = 255000;
+	t->alive_period_ms = 30000;
+	t->chunk_period_ms = 5000;
+	t->endpoint_interval_ms = 15000;
+	t->handshake_validity_ms = 165334;
+	t->react_delay_ms = 100;
+}
+
+void engine_config_init(struct engine_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->router = ENGINE_AUTO;
+	engine_timing_default(&cfg->timing);
+}
+
+bool engine_is_self(const struct engine *e, const uint8_t key[static WL_KEY_LEN])
+{
+	return memcmp(e->pub, key, WL_KEY_LEN) == 0;
+}
+
+const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *p)
+{
+	return p && p->cfg >= 0 ? &e->cfg[p->cfg] : NULL;
+}
+
+const char *engine_peer_label(const struct peer *p, char buf[static 96])
+{
+	char b64[WL_KEY_B64_LEN];
+	key_to_base64(p->key, b64);
+	if (p->name[0])
+		snprintf(buf, 96, "%s (%.8s)", p->name, b64);
+	else
+		snprintf(buf, 96, "%.8s", b64);
+	return buf;
+}
+
+void engine_new_boot_id(struct engine *e, const char *why)
+{
+	rng_bytes(&e->rng, e->boot_id, BOOT_ID_LEN);
+	/* A version 4 UUID, like the original's. */
+	e->boot_id[6] = (uint8_t)((e->boot_id[6] & 0x0f) | 0x40);
+	e->boot_id[8] = (uint8_t)((e->boot_id[8] & 0x3f) | 0x80);
+	e->st.boot_id_changes++;
+	/* Peers must hear the new id promptly, not after their copy ages. */
+	for (size_t i = 0; i < e->pt.n; i++)
+		knowledge_forget(&e->pt.v[i]->know, e->alive_hash);
+	snprintf(e->boot_reason, sizeof(e->boot_reason), "%s", why);
+}
+
+bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a)
+{
+	bool in_tun = false;
+	for (size_t i = 0; i < e->n_tun && !in_tun; i++)
+		in_tun = wl_cidr_contains(&e->tun_nets[i], a);
+	if (!in_tun)
+		return false;
+	for (size_t i = 0; i < e->n_other; i++)
+		if (wl_cidr_contains(&e->other_nets[i], a))
+			return false;
+	return true;
+}
+
+static void free_cfg(struct engine *e)
+{
+	for (size_t i = 0; i < e->n_cfg; i++) {
+		free(e->cfg[i].eps);
+		free(e->cfg[i].allowed);
+	}
+	free(e->cfg);
+	e->cfg = NULL;
+	e->n_cfg = 0;
+}
+
+static bool copy_peer_cfg(struct cfg_peer *d, const struct engine_peer_config *s)
+{
+	memcpy(d->key, s->public_key, WL_KEY_LEN);
+	d->has_name = s->name && s->name[0];
+	if (d->has_name)
+		snprintf(d->name, sizeof(d->name), "%s", s->name);
+	d->trust = s->trust;
+	d->fact_exchanger = s->fact_exchanger;
+	d->basic = s->basic < 0 ? -1 : s->basic > 0;
+	if (s->n_endpoints) {
+		d->eps = calloc(s->n_endpoints, sizeof(*d->eps));
+		if (!d->eps)
+			return false;
+		memcpy(d->eps, s->endpoints, s->n_endpoints * sizeof(*d->eps));
+		d->n_eps = s->n_endpoints;
+	}
+	if (s->n_allowed) {
+		d->allowed = calloc(s->n_allowed, sizeof(*d->allowed));
+		if (!d->allowed)
+			return false;
+		for (size_t j = 0; j < s->n_allowed; j++) {
+			d->allowed[j] = s->allowed_ips[j];
+			wl_cidr_mask(&d->allowed[j]);
+		}
+		d->n_allowed = s->n_allowed;
+	}
+	return true;
+}
+
+static bool copy_config(struct engine *e, const struct engine_config *cfg)
+{
+	e->port_cfg = cfg->port;
+	e->router_cfg = cfg->router;
+	e->chatty = cfg->chatty;
+	e->t = cfg->timing;
+	if (e->t.chunk_period_ms <= 0 || e->t.fact_ttl_ms <= 0) {
+		log_error("engine: timing must be positive");
+		return false;
+	}
+	e->max_knowledge = cfg->max_knowledge ? cfg->max_knowledge : DEFAULT_MAX_KNOWLEDGE;
+	e->self_cfg = -1;
+	e->own_trust = TRUST_UNSET;
+	if (cfg->n_peers) {
+		e->cfg = calloc(cfg->n_peers, sizeof(*e->cfg));
+		if (!e->cfg)
+			return false;
+	}
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		e->n_cfg++;
+		if (!copy_peer_cfg(&e->cfg[i], &cfg->peers[i]))
+			return false;
+		if (e->cfg[i].trust != TRUST_UNSET)
+			e->any_trust = true;
+		if (engine_is_self(e, e->cfg[i].key)) {
+			e->self_cfg = (int)i;
+			e->own_trust = e->cfg[i].trust;
+		}
+	}
+	return true;
+}
+
+struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[static 32],
+			  int64_t now_ms)
+{
+	if (sodium_init() < 0)
+		return NULL;
+	struct engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	memcpy(e->priv, cfg->private_key, WL_KEY_LEN);
+	if (crypto_scalarmult_base(e->pub, e->priv) != 0) {
+		log_error("engine: bad private key");
+		goto fail;
+	}
+	autoaddr_of(e->pub, &e->self_addr);
+	rng_init(&e->rng, seed);
+	uint8_t hkey[16];
+	rng_bytes(&e->rng, hkey, sizeof(hkey));
+	if (!copy_config(e, cfg))
+		goto fail;
+	if (keycache_init(&e->kc, e->priv, KEYCACHE_SLOTS) < 0)
+		goto fail;
+	if (factset_init(&e->fs, cfg->max_facts ? cfg->max_facts : DEFAULT_MAX_FACTS, hkey) < 0)
+		goto fail;
+	if (peertab_init(&e->pt, cfg->max_peers ? cfg->max_peers : DEFAULT_MAX_PEERS, hkey) < 0)
+		goto fail;
+	struct fact alive;
+	fact_make_alive(&alive, e->pub, (const uint8_t[BOOT_ID_LEN]){ 0 }, 0);
+	e->alive_hash = fact_key_hash(hkey, &alive);
+	/* Configured peers always have a state (they are never evicted). */
+	for (size_t i = 0; i < e->n_cfg; i++) {
+		if ((int)i == e->self_cfg)
+			continue;
+		struct peer *p = peertab_get(&e->pt, e->cfg[i].key, now_ms);
+		if (!p)
+			goto fail;
+		p->cfg = (int)i;
+	}
+	e->start = now_ms;
+	e->last_tick = ENGINE_NEVER;
+	e->dirty_at = ENGINE_NEVER;
+	e->next_gc = now_ms + GC_PERIOD_MS;
+	engine_new_boot_id(e, "started");
+	e->st.boot_id_changes = 0;
+	return e;
+fail:
+	engine_free(e);
+	return NULL;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->kc.slots)
+		keycache_destroy(&e->kc);
+	factset_free(&e->fs);
+	peertab_free(&e->pt);
+	free_cfg(e);
+	free(e->fnext);
+	free(e->tun_nets);
+	free(e->other_nets);
+	rng_wipe(&e->rng);
+	sodium_memzero(e->priv, sizeof(e->priv));
+	free(e);
+}
+
+/* Drops expired facts (SPEC §7); an expired AllowedCidr or Member fact
+ * means we may have missed a refresh, so a new boot id asks everyone to
+ * resend. */
+static void expire_facts(struct engine *e, int64_t now)
+{
+	bool renew = false;
+	for (size_t i = 0; i < e->fs.n;) {
+		struct fentry *f = &e->fs.v[i];
+		if (f->expires > now) {
+			i++;
+			continue;
+		}
+		uint8_t a = f->f.attr;
+		if (!f->local && (a == ATTR_ALLOWED_V4 || a == ATTR_ALLOWED_V6 ||
+				  a == ATTR_MEMBER || a == ATTR_MEMBER_META))
+			renew = true;
+		factset_remove_at(&e->fs, i);
+		e->st.facts_expired++;
+	}
+	if (renew)
+		engine_new_boot_id(e, "an AllowedCidr or Member fact expired");
+}
+
+/* Sweeps expired knowledge and peer states nothing refers to any more. */
+static void gc(struct engine *e, int64_t now)
+{
+	if (now < e->next_gc)
+		return;
+	e->next_gc = now + GC_PERIOD_MS;
+	for (size_t i = 0; i < e->pt.n;) {
+		struct peer *p = e->pt.v[i];
+		knowledge_purge(&p->know, now);
+		if (!p->in_device && p->cfg < 0 && p->fhead < 0 && !peer_alive(p, now) &&
+		    now - p->last_seen > e->t.fact_ttl_ms) {
+			peertab_remove_at(&e->pt, i);
+			continue;
+		}
+		i++;
+	}
+}
+
+static void sync_stats(struct engine *e)
+{
+	e->st.facts_evicted = e->fs.evicted;
+	e->st.peers_evicted = e->pt.evicted;
+	e->st.peers_refused = e->pt.refused;
+}
+
+void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
+		 struct engine_actions *out)
+{
+	e->st.ticks++;
+	if (e->last_tick != ENGINE_NEVER && now - e->last_tick > 2 * e->t.chunk_period_ms)
+		engine_new_boot_id(e, "time jumped between ticks");
+	observe_device(e, now, in, out);
+	expire_facts(e, now);
+	local_facts_rebuild(e, now, in);
+	observe_index_facts(e, now);
+	observe_liveness(e, now, out);
+	apply_all(e, now, in, out);
+	send_all(e, now, out);
+	gc(e, now);
+	if (e->boot_reason[0]) {
+		char hex[2 * BOOT_ID_LEN + 1];
+		actions_event(out, ENGINE_EV_BOOT_ID, NULL, "new boot id %s: %s",
+			      hex_encode(e->boot_id, BOOT_ID_LEN, hex), e->boot_reason);
+		e->boot_reason[0] = '\0';
+	}
+	e->last_tick = now;
+	e->dirty_at = ENGINE_NEVER;
+	sync_stats(e);
+}
+
+int64_t engine_next_deadline(const struct engine *e)
+{
+	if (e->last_tick == ENGINE_NEVER)
+		return e->start;
+	int64_t next = e->last_tick + e->t.chunk_period_ms;
+	if (e->dirty_at != ENGINE_NEVER && e->dirty_at + e->t.react_delay_ms < next)
+		next = e->dirty_at + e->t.react_delay_ms;
+	return next;
+}
+
+void engine_clock_jump(struct engine *e, int64_t now_ms)
+{
+	engine_new_boot_id(e, "wall clock jumped");
+	if (e->dirty_at == ENGINE_NEVER)
+		e->dirty_at = now_ms;
+}
+
+bool engine_set_peer_endpoints(struct engine *e, const uint8_t key[static WL_KEY_LEN],
+			       const struct wl_endpoint *eps, size_t n)
+{
+	for (size_t i = 0; i < e->n_cfg; i++) {
+		struct cfg_peer *c = &e->cfg[i];
+		if (memcmp(c->key, key, WL_KEY_LEN) != 0)
+			continue;
+		struct wl_endpoint *copy = NULL;
+		if (n) {
+			copy = calloc(n, sizeof(*copy));
+			if (!copy)
+				return false;
+			memcpy(copy, eps, n * sizeof(*copy));
+		}
+		free(c->eps);
+		c->eps = copy;
+		c->n_eps = n;
+		return true;
+	}
+	return false;
+}
+
+bool engine_peer_wants_endpoints(const struct engine *e, const uint8_t key[static WL_KEY_LEN],
+				 int64_t now_ms)
+{
+	const struct peer *p = peertab_find(&e->pt, key);
+	return p && p->cfg >= 0 && !p->healthy && !peer_alive(p, now_ms);
+}
+
+void engine_public_key(const struct engine *e, uint8_t out[static WL_KEY_LEN])
+{
+	memcpy(out, e->pub, WL_KEY_LEN);
+}
+
+void engine_boot_id(const struct engine *e, uint8_t out[static BOOT_ID_LEN])
+{
+	memcpy(out, e->boot_id, BOOT_ID_LEN);
+}
+
+bool engine_is_router(const struct engine *e)
+{
+	return e->router;
+}
+
+const struct engine_stats *engine_get_stats(const struct engine *e)
+{
+	return &e->st;
+}
+
+static void fill_info(const struct peer *p, int64_t now, struct engine_peer_info *o)
+{
+	memset(o, 0, sizeof(*o));
+	memcpy(o->key, p->key, WL_KEY_LEN);
+	o->in_device = p->in_device;
+	o->configured = p->cfg >= 0;
+	o->router = p->router;
+	o->healthy = p->healthy;
+	o->alive = peer_alive(p, now);
+	o->has_boot_id = p->has_boot_id;
+	memcpy(o->boot_id, p->boot_id, BOOT_ID_LEN);
+	o->last_handshake_ms = p->handshake;
+	o->alive_since_ms = p->alive_since;
+	o->alive_until_ms = p->alive_until;
+	o->basic = p->basic;
+	snprintf(o->name, sizeof(o->name), "%s", p->name);
+	o->has_endpoint = p->has_endpoint;
+	o->endpoint = p->endpoint;
+}
+
+bool engine_peer_info(const struct engine *e, const uint8_t key[static WL_KEY_LEN],
+		      int64_t now_ms, struct engine_peer_info *out)
+{
+	const struct peer *p = peertab_find(&e->pt, key);
+	if (!p)
+		return false;
+	fill_info(p, now_ms, out);
+	return true;
+}
+
+void engine_foreach_peer(const struct engine *e, int64_t now_ms,
+			 void (*cb)(void *ctx, const struct engine_peer_info *p), void *ctx)
+{
+	struct engine_peer_info info;
+	for (size_t i = 0; i < e->pt.n; i++) {
+		fill_info(e->pt.v[i], now_ms, &info);
+		cb(ctx, &info);
+	}
+}
+
+void engine_foreach_fact(const struct engine *e,
+			 void (*cb)(void *ctx, const struct fact *f, int64_t expires_ms, bool local),
+			 void *ctx)
+{
+	for (size_t i = 0; i < e->fs.n; i++)
+		cb(ctx, &e->fs.v[i].f, e->fs.v[i].expires, e->fs.v[i].local);
+}
+
+size_t engine_fact_count(const struct engine *e)
+{
+	return e->fs.n;
+}

@@ -1,0 +1,122 @@
+/* The engine's state, shared by the core modules (not a public header).
+ *
+ * Modules, one responsibility each:
+ *   engine.c       construction, the tick sequence, deadlines, queries
+ *   observe.c      device snapshot -> peer states, health, router role,
+ *                  network view, liveness
+ *   local_facts.c  SPEC §5
+ *   trust_eval.c   SPEC §7 trust levels and thresholds
+ *   receive.c      SPEC §3/§7 datagram in
+ *   send.c         SPEC §6 datagrams out
+ *   apply.c        SPEC §10 device changes
+ *   actions.c      the engine_actions container and event lines
+ *   dump.c         SIGUSR1 dump */
+#ifndef WL_CORE_ENGINE_INTERNAL_H
+#define WL_CORE_ENGINE_INTERNAL_H
+
+#include <net/if.h>
+
+#include "core/engine.h"
+#include "core/factset.h"
+#include "core/peerstate.h"
+#include "core/rng.h"
+#include "wire/keycache.h"
+
+struct cfg_peer {
+	uint8_t key[WL_KEY_LEN];
+	bool has_name;
+	char name[ENGINE_NAME_MAX];
+	enum wl_trust trust;
+	bool fact_exchanger;
+	int basic; /* -1 unset */
+	size_t n_eps;
+	struct wl_endpoint *eps;
+	size_t n_allowed;
+	struct wl_cidr *allowed; /* masked */
+};
+
+struct engine {
+	uint8_t priv[WL_KEY_LEN];
+	uint8_t pub[WL_KEY_LEN];
+	struct wl_addr self_addr;
+	struct engine_timing t;
+	uint16_t port_cfg;
+	int router_cfg;
+	bool chatty;
+	struct cfg_peer *cfg;
+	size_t n_cfg;
+	int self_cfg;           /* index of our own entry, -1 if none */
+	enum wl_trust own_trust; /* TRUST_UNSET if not configured */
+	bool any_trust;         /* some configured peer has a Trust */
+	size_t max_knowledge;
+
+	struct rng rng;
+	uint8_t boot_id[BOOT_ID_LEN];
+	uint64_t alive_hash; /* knowledge key of our own Alive */
+	struct keycache kc;
+	struct factset fs;
+	struct peertab pt;
+
+	/* Per-tick index of facts by subject: fnext[i] chains fact i to the
+	 * next fact with the same subject; heads live in peer->fhead. Valid
+	 * from build_index() to the end of the tick. */
+	int32_t *fnext;
+	size_t fnext_alloc;
+
+	/* Network view as of the last tick. */
+	bool have_view;
+	char ifname[IFNAMSIZ];
+	uint16_t listen_port;
+	struct wl_cidr *tun_nets, *other_nets;
+	size_t n_tun, n_other, cap_tun, cap_other;
+	bool router;
+
+	int64_t start, last_tick, dirty_at, next_gc;
+	char boot_reason[96]; /* pending ENGINE_EV_BOOT_ID text, "" if none */
+	struct engine_stats st;
+};
+
+/* engine.c */
+void engine_new_boot_id(struct engine *e, const char *why);
+/* An endpoint address that would route through the tunnel itself. */
+bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a);
+const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *p);
+bool engine_is_self(const struct engine *e, const uint8_t key[static WL_KEY_LEN]);
+/* "name (abcdEFGH)" or "abcdEFGH…": for log lines. */
+const char *engine_peer_label(const struct peer *p, char buf[static 96]);
+/* First fact index about p this tick, -1 if none; then follow e->fnext. */
+static inline int32_t engine_first_fact(const struct peer *p) { return p->fhead; }
+
+/* observe.c */
+void observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,
+		    struct engine_actions *out);
+void observe_liveness(struct engine *e, int64_t now, struct engine_actions *out);
+/* Rebuilds the subject index and merged member metadata from the fact set. */
+void observe_index_facts(struct engine *e, int64_t now);
+
+/* local_facts.c */
+void local_facts_rebuild(struct engine *e, int64_t now, const struct engine_inputs *in);
+
+/* trust_eval.c */
+enum wl_trust trust_of_source(const struct engine *e, const struct peer *src);
+/* The level a source needs for this fact; TRUST_DELEGATE + 1 = never. */
+int trust_needed(const struct engine *e, const struct fact *f);
+
+/* apply.c */
+bool apply_deconfigure_allowed(const struct engine *e, int64_t now);
+bool apply_delete_allowed(const struct engine *e, int64_t now);
+void apply_all(struct engine *e, int64_t now, const struct engine_inputs *in,
+	       struct engine_actions *out);
+
+/* send.c */
+void send_all(struct engine *e, int64_t now, struct engine_actions *out);
+
+/* actions.c */
+struct engine_datagram *actions_add_send(struct engine_actions *a);
+/* Appends a change whose allowed_ips are a copy of ips[0..n). */
+struct wg_peer_change *actions_add_change(struct engine_actions *a, const uint8_t key[static 32],
+					  unsigned flags, const struct wl_cidr *ips, size_t n);
+void actions_event(struct engine_actions *a, enum engine_event_kind kind, const uint8_t *peer,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

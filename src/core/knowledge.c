@@ -1,0 +1,113 @@
+#include "core/knowledge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t norm(uint64_t h)
+{
+	return h ? h : 1;
+}
+
+void knowledge_init(struct knowledge *k)
+{
+	memset(k, 0, sizeof(*k));
+}
+
+void knowledge_free(struct knowledge *k)
+{
+	free(k->s);
+	knowledge_init(k);
+}
+
+void knowledge_clear(struct knowledge *k)
+{
+	if (k->s)
+		memset(k->s, 0, (k->mask + 1) * sizeof(*k->s));
+	k->n = 0;
+}
+
+static struct know_slot *slot_of(const struct knowledge *k, uint64_t h)
+{
+	if (!k->s)
+		return NULL;
+	for (size_t i = h & k->mask;; i = (i + 1) & k->mask) {
+		if (k->s[i].h == h || k->s[i].h == 0)
+			return &k->s[i];
+	}
+}
+
+int64_t knowledge_get(const struct knowledge *k, uint64_t h)
+{
+	struct know_slot *s = slot_of(k, norm(h));
+	return s && s->h ? s->expires : INT64_MIN;
+}
+
+/* Rebuilds into cap slots, keeping entries alive at now. */
+static bool rebuild(struct knowledge *k, size_t cap, int64_t now)
+{
+	struct know_slot *ns = calloc(cap, sizeof(*ns));
+	if (!ns)
+		return false;
+	size_t n = 0;
+	for (size_t i = 0; k->s && i <= k->mask; i++) {
+		struct know_slot *o = &k->s[i];
+		if (!o->h || o->expires < now)
+			continue;
+		size_t j = o->h & (cap - 1);
+		while (ns[j].h)
+			j = (j + 1) & (cap - 1);
+		ns[j] = *o;
+		n++;
+	}
+	free(k->s);
+	k->s = ns;
+	k->mask = cap - 1;
+	k->n = n;
+	return true;
+}
+
+void knowledge_put(struct knowledge *k, uint64_t h, int64_t expires, int64_t now, size_t max,
+		   uint64_t *dropped)
+{
+	h = norm(h);
+	struct know_slot *s = slot_of(k, h);
+	if (s && s->h) {
+		if (expires > s->expires)
+			s->expires = expires;
+		return;
+	}
+	if (k->n + 1 > max) {
+		knowledge_purge(k, now);
+		if (k->n + 1 > max) {
+			(*dropped)++;
+			return;
+		}
+	}
+	if (!k->s || 2 * (k->n + 1) > k->mask + 1) {
+		size_t cap = k->s ? 2 * (k->mask + 1) : 32;
+		if (!rebuild(k, cap, now)) {
+			(*dropped)++;
+			return;
+		}
+	}
+	s = slot_of(k, h);
+	s->h = h;
+	s->expires = expires;
+	k->n++;
+}
+
+void knowledge_purge(struct knowledge *k, int64_t now)
+{
+	if (k->s)
+		rebuild(k, k->mask + 1, now);
+}
+
+void knowledge_forget(struct knowledge *k, uint64_t h)
+{
+	struct know_slot *s = slot_of(k, norm(h));
+	if (s && s->h) {
+		/* Expire it in place; the next purge drops the slot. Removing
+		 * it outright would break the probe chains behind it. */
+		s->expires = INT64_MIN;
+	}
+}

@@ -1,0 +1,41 @@
+/* Peer knowledge (SPEC §6): for one peer, the latest expiry of each fact
+ * key we believe that peer knows, from what we sent it and what it sent us.
+ * Keys are 64-bit keyed hashes of the fact key (see fact_key_hash), so an
+ * entry is 16 bytes whatever the fact.
+ *
+ * Bounded: at most `max` keys. When full, expired entries are purged; if it
+ * is still full the new key is not remembered (counted in *dropped): that
+ * only means the fact may be sent again, never that it is lost. */
+#ifndef WL_CORE_KNOWLEDGE_H
+#define WL_CORE_KNOWLEDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct know_slot {
+	uint64_t h; /* 0 = empty (real hashes are forced non-zero) */
+	int64_t expires;
+};
+
+struct knowledge {
+	struct know_slot *s;
+	size_t mask; /* slots - 1, or 0 with s == NULL */
+	size_t n;
+};
+
+void knowledge_init(struct knowledge *k);
+void knowledge_free(struct knowledge *k);
+/* Forget everything (the peer restarted). */
+void knowledge_clear(struct knowledge *k);
+/* Latest known expiry for key h, or ENGINE_NEVER-like INT64_MIN if unknown. */
+int64_t knowledge_get(const struct knowledge *k, uint64_t h);
+/* Records that the peer knows key h until expires (keeps the later one). */
+void knowledge_put(struct knowledge *k, uint64_t h, int64_t expires, int64_t now, size_t max,
+		   uint64_t *dropped);
+/* Drops entries that expired before now. */
+void knowledge_purge(struct knowledge *k, int64_t now);
+/* Forgets key h (e.g. our own Alive after a new boot id). */
+void knowledge_forget(struct knowledge *k, uint64_t h);
+
+#endif

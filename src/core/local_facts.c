@@ -1,0 +1,140 @@
+/* SPEC §5: the facts a node knows first-hand, rebuilt every tick with
+ * expires = now + FactTTL. Facts that stop being generated are removed at
+ * once (factset_end_local). */
+#include <string.h>
+
+#include "core/engine_internal.h"
+
+struct lf {
+	struct engine *e;
+	int64_t expires;
+	uint16_t ttl;
+};
+
+static void put(struct lf *c, const struct fact *f)
+{
+	factset_put(&c->e->fs, f, c->expires, true);
+}
+
+static void put_endpoint(struct lf *c, const uint8_t *subject, const struct wl_endpoint *ep)
+{
+	struct fact f;
+	if (fact_make_endpoint(&f, subject, ep, c->ttl))
+		put(c, &f);
+}
+
+static void put_cidr(struct lf *c, const uint8_t *subject, const struct wl_cidr *cidr)
+{
+	struct fact f;
+	struct wl_cidr m = *cidr;
+	wl_cidr_mask(&m);
+	if (fact_make_cidr(&f, subject, &m, c->ttl))
+		put(c, &f);
+}
+
+static void put_meta(struct lf *c, const uint8_t *subject, const struct cfg_peer *cp)
+{
+	struct fact f;
+	const char *name = cp && cp->has_name ? cp->name : NULL;
+	int basic = cp ? cp->basic : -1;
+	if (fact_make_member_meta(&f, subject, name, basic, c->ttl))
+		put(c, &f);
+}
+
+/* 1: global unicast addresses of reported, up, non-WireGuard interfaces. */
+static void own_endpoints(struct lf *c, const struct engine_inputs *in)
+{
+	struct engine *e = c->e;
+	if (!e->listen_port)
+		return;
+	for (size_t i = 0; i < in->n_ifaces; i++) {
+		const struct engine_iface *ifc = &in->ifaces[i];
+		if (!ifc->up || !ifc->report || (ifc->name && strcmp(ifc->name, e->ifname) == 0))
+			continue;
+		for (size_t j = 0; j < ifc->n_addrs; j++) {
+			const struct wl_addr *a = &ifc->addrs[j].addr;
+			if (!wl_addr_is_global_unicast(a))
+				continue;
+			struct wl_endpoint ep = { .addr = *a, .port = e->listen_port };
+			put_endpoint(c, e->pub, &ep);
+		}
+	}
+}
+
+/* 2: a router without configured AllowedIPs advertises its own subnets.
+ * Link-local addresses (our auto address among them) are not subnets
+ * anyone should route to us. */
+static void own_allowed(struct lf *c, const struct engine_inputs *in)
+{
+	struct engine *e = c->e;
+	if (!e->router || (e->self_cfg >= 0 && e->cfg[e->self_cfg].n_allowed))
+		return;
+	for (size_t i = 0; i < in->n_ifaces; i++) {
+		const struct engine_iface *ifc = &in->ifaces[i];
+		if (!ifc->name || strcmp(ifc->name, e->ifname) != 0)
+			continue;
+		for (size_t j = 0; j < ifc->n_addrs; j++)
+			if (wl_addr_is_global_unicast(&ifc->addrs[j].addr))
+				put_cidr(c, e->pub, &ifc->addrs[j]);
+	}
+}
+
+/* 3: what the device tells us about each peer. */
+static void device_peers(struct lf *c, const struct engine_inputs *in, int64_t now)
+{
+	struct engine *e = c->e;
+	const struct wg_device *dev = in->dev;
+	bool cidrs = e->router || (e->own_trust != TRUST_UNSET && e->own_trust >= TRUST_ALLOWED_IPS);
+	bool members = e->router || (e->own_trust != TRUST_UNSET && e->own_trust >= TRUST_MEMBERSHIP);
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		const struct wg_peer *wp = &dev->peers[i];
+		if (engine_is_self(e, wp->public_key))
+			continue;
+		int64_t hs = in->handshake_ms ? in->handshake_ms[i] : ENGINE_NEVER;
+		if (wp->has_endpoint && hs != ENGINE_NEVER && now - hs < e->t.handshake_validity_ms)
+			put_endpoint(c, wp->public_key, &wp->endpoint);
+		if (cidrs)
+			for (size_t j = 0; j < wp->n_allowed; j++)
+				if (!wl_addr_is_link_local(&wp->allowed_ips[j].addr))
+					put_cidr(c, wp->public_key, &wp->allowed_ips[j]);
+		/* Configured peers get their (named) metadata in step 4. */
+		const struct peer *p = peertab_find(&e->pt, wp->public_key);
+		if (members && !(p && p->cfg >= 0))
+			put_meta(c, wp->public_key, NULL);
+	}
+}
+
+/* 4: static configuration. */
+static void configured(struct lf *c, int64_t now)
+{
+	struct engine *e = c->e;
+	for (size_t i = 0; i < e->n_cfg; i++) {
+		const struct cfg_peer *cp = &e->cfg[i];
+		put_meta(c, cp->key, cp);
+		for (size_t j = 0; j < cp->n_allowed; j++)
+			put_cidr(c, cp->key, &cp->allowed[j]);
+		if ((int)i == e->self_cfg)
+			continue;
+		const struct peer *p = peertab_find(&e->pt, cp->key);
+		if (p && (p->healthy || peer_alive(p, now)))
+			continue;
+		for (size_t j = 0; j < cp->n_eps; j++)
+			if (wl_addr_is_global_unicast(&cp->eps[j].addr))
+				put_endpoint(c, cp->key, &cp->eps[j]);
+	}
+}
+
+void local_facts_rebuild(struct engine *e, int64_t now, const struct engine_inputs *in)
+{
+	struct lf c = {
+		.e = e,
+		.expires = now + e->t.fact_ttl_ms,
+		.ttl = fact_ttl_from(now + e->t.fact_ttl_ms, now),
+	};
+	factset_begin_local(&e->fs);
+	own_endpoints(&c, in);
+	own_allowed(&c, in);
+	device_peers(&c, in, now);
+	configured(&c, now);
+	factset_end_local(&e->fs, now);
+}

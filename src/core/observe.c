@@ -1,0 +1,207 @@
+/* From inputs to peer states (SPEC §8, §9): the device snapshot gives each
+ * peer's endpoint, handshake and AllowedIPs; from those come health, router
+ * flags and our own router role. The fact set gives merged member metadata
+ * and membership; Alive facts (see receive.c) give liveness. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine_internal.h"
+#include "wire/member_meta.h"
+
+/* SPEC §9: a global unicast AllowedIP shorter than a full address. */
+static bool peer_is_router(const struct wg_peer *wp)
+{
+	for (size_t i = 0; i < wp->n_allowed; i++) {
+		const struct wl_cidr *c = &wp->allowed_ips[i];
+		if (wl_cidr_is_network(c) && wl_addr_is_global_unicast(&c->addr))
+			return true;
+	}
+	return false;
+}
+
+static bool push_net(struct wl_cidr **arr, size_t *n, size_t *cap, const struct wl_cidr *c)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 16;
+		struct wl_cidr *nv = realloc(*arr, nc * sizeof(*nv));
+		if (!nv)
+			return false;
+		*arr = nv;
+		*cap = nc;
+	}
+	(*arr)[*n] = *c;
+	wl_cidr_mask(&(*arr)[*n]);
+	(*n)++;
+	return true;
+}
+
+/* Subnets of the WireGuard interface and of every other up interface, for
+ * the "routes through the tunnel" test (SPEC §7). */
+static void observe_networks(struct engine *e, const struct engine_inputs *in)
+{
+	e->n_tun = e->n_other = 0;
+	for (size_t i = 0; i < in->n_ifaces; i++) {
+		const struct engine_iface *ifc = &in->ifaces[i];
+		bool tun = ifc->name && strcmp(ifc->name, e->ifname) == 0;
+		if (!tun && !ifc->up)
+			continue;
+		for (size_t j = 0; j < ifc->n_addrs; j++) {
+			if (tun)
+				push_net(&e->tun_nets, &e->n_tun, &e->cap_tun, &ifc->addrs[j]);
+			else
+				push_net(&e->other_nets, &e->n_other, &e->cap_other, &ifc->addrs[j]);
+		}
+	}
+}
+
+static void observe_peer(struct engine *e, int64_t now, struct peer *p, const struct wg_peer *wp,
+			 int64_t hs, struct engine_actions *out)
+{
+	bool was_in = p->in_device;
+	p->in_device = true;
+	p->last_seen = now;
+	p->has_endpoint = wp->has_endpoint;
+	if (wp->has_endpoint)
+		p->endpoint = wp->endpoint;
+	p->router = peer_is_router(wp);
+	/* "Newer than at the previous tick" needs a previous tick to compare. */
+	p->prev_handshake = was_in ? p->handshake : hs;
+	p->handshake = hs;
+	bool fresh = hs != ENGINE_NEVER && now - hs < e->t.handshake_validity_ms;
+	bool newer = hs != ENGINE_NEVER && hs > p->prev_handshake;
+	bool healthy = p->has_endpoint && (fresh || newer);
+	if (healthy != p->healthy) {
+		char lb[96];
+		actions_event(out, healthy ? ENGINE_EV_HEALTHY : ENGINE_EV_UNHEALTHY, p->key,
+			      "peer %s %s", engine_peer_label(p, lb),
+			      healthy ? "handshake is healthy" : "handshake went stale");
+	}
+	p->healthy = healthy;
+}
+
+void observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,
+		    struct engine_actions *out)
+{
+	const struct wg_device *dev = in->dev;
+	snprintf(e->ifname, sizeof(e->ifname), "%s", dev->name);
+	e->listen_port = dev->listen_port;
+	e->have_view = true;
+	observe_networks(e, in);
+
+	for (size_t i = 0; i < e->pt.n; i++)
+		e->pt.v[i]->dev_idx = -1;
+	bool any_router = false;
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		const struct wg_peer *wp = &dev->peers[i];
+		if (engine_is_self(e, wp->public_key))
+			continue;
+		struct peer *p = peertab_get(&e->pt, wp->public_key, now);
+		if (!p)
+			continue;
+		p->dev_idx = (int32_t)i;
+		observe_peer(e, now, p, wp, in->handshake_ms ? in->handshake_ms[i] : ENGINE_NEVER, out);
+		any_router = any_router || p->router;
+	}
+	for (size_t i = 0; i < e->pt.n; i++) {
+		struct peer *p = e->pt.v[i];
+		if (p->dev_idx >= 0)
+			continue;
+		p->in_device = false;
+		p->has_endpoint = false;
+		p->router = false;
+		p->healthy = false;
+	}
+
+	bool router = e->router_cfg == ENGINE_AUTO ? !any_router : e->router_cfg == ENGINE_YES;
+	if (router != e->router || e->st.ticks == 1)
+		actions_event(out, ENGINE_EV_ROUTER, NULL, "acting as a %s%s", router ? "router" : "leaf",
+			      e->router_cfg == ENGINE_AUTO ? " (auto-detected)" : "");
+	e->router = router;
+}
+
+/* Reads name and basic flag out of a MemberMetadata fact into p. */
+static void merge_meta(struct peer *p, const struct fact *f, bool name_from_cfg, bool basic_from_cfg)
+{
+	struct member_meta m;
+	const char *why;
+	if (!member_meta_decode(f->value, f->value_len, &m, &why))
+		return;
+	const struct meta_entry *n = member_meta_get(&m, META_KEY_NAME);
+	if (n && !name_from_cfg && !p->name[0] && n->len < sizeof(p->name)) {
+		/* Names go to logs: keep only printable bytes. */
+		size_t k = 0;
+		for (size_t i = 0; i < n->len; i++)
+			if (n->data[i] >= 0x20 && n->data[i] != 0x7f)
+				p->name[k++] = (char)n->data[i];
+		p->name[k] = '\0';
+	}
+	int b = member_meta_basic(&m);
+	if (!basic_from_cfg && b > p->basic)
+		p->basic = b;
+}
+
+void observe_index_facts(struct engine *e, int64_t now)
+{
+	if (e->fs.n > e->fnext_alloc) {
+		size_t na = e->fs.n * 2;
+		int32_t *nv = realloc(e->fnext, na * sizeof(*nv));
+		if (nv) {
+			e->fnext = nv;
+			e->fnext_alloc = na;
+		}
+	}
+	for (size_t i = 0; i < e->pt.n; i++) {
+		struct peer *p = e->pt.v[i];
+		const struct cfg_peer *c = engine_cfg_of(e, p);
+		p->fhead = -1;
+		p->member_fact = false;
+		p->name[0] = '\0';
+		p->basic = -1;
+		if (c && c->has_name)
+			snprintf(p->name, sizeof(p->name), "%s", c->name);
+		if (c && c->basic >= 0)
+			p->basic = c->basic;
+	}
+	size_t n = e->fs.n <= e->fnext_alloc ? e->fs.n : 0;
+	/* Walk backwards so each chain lists facts in set order. */
+	for (size_t k = n; k-- > 0;) {
+		const struct fentry *fe = &e->fs.v[k];
+		if (engine_is_self(e, fe->f.subject))
+			continue;
+		bool member = fe->f.attr == ATTR_MEMBER_META || fe->f.attr == ATTR_MEMBER;
+		struct peer *p = member ? peertab_get(&e->pt, fe->f.subject, now)
+					: peertab_find(&e->pt, fe->f.subject);
+		if (!p)
+			continue;
+		e->fnext[k] = p->fhead;
+		p->fhead = (int32_t)k;
+		if (member) {
+			const struct cfg_peer *c = engine_cfg_of(e, p);
+			p->member_fact = true;
+			merge_meta(p, &fe->f, c && c->has_name, c && c->basic >= 0);
+		}
+	}
+}
+
+void observe_liveness(struct engine *e, int64_t now, struct engine_actions *out)
+{
+	char lb[96];
+	for (size_t i = 0; i < e->pt.n; i++) {
+		struct peer *p = e->pt.v[i];
+		bool alive = peer_alive(p, now);
+		if (p->boot_changed) {
+			char hex[2 * BOOT_ID_LEN + 1];
+			actions_event(out, ENGINE_EV_PEER_BOOT, p->key, "peer %s has boot id %s",
+				      engine_peer_label(p, lb), hex_encode(p->boot_id, BOOT_ID_LEN, hex));
+			p->boot_changed = false;
+		}
+		if (alive != p->was_alive)
+			actions_event(out, alive ? ENGINE_EV_ALIVE : ENGINE_EV_DEAD, p->key, "peer %s %s",
+				      engine_peer_label(p, lb), alive ? "is alive" : "is no longer alive");
+		p->was_alive = alive;
+		bool ha = alive && p->healthy;
+		if (ha && !p->was_healthy_alive)
+			p->alive_since = now;
+		p->was_healthy_alive = ha;
+	}
+}

@@ -1,0 +1,162 @@
+#include "core/peerstate.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire/autoaddr.h"
+
+static uint64_t key_hash(const struct peertab *t, const uint8_t key[static WL_KEY_LEN])
+{
+	uint8_t out[crypto_shorthash_BYTES];
+	crypto_shorthash(out, key, WL_KEY_LEN, t->hkey);
+	uint64_t h = 0;
+	for (int i = 0; i < 8; i++)
+		h |= (uint64_t)out[i] << (8 * i);
+	return h;
+}
+
+int peertab_init(struct peertab *t, size_t max, const uint8_t hkey[static 16])
+{
+	memset(t, 0, sizeof(*t));
+	t->max = max;
+	memcpy(t->hkey, hkey, 16);
+	return hidx_init(&t->idx, 64);
+}
+
+static void peer_free(struct peer *p)
+{
+	if (!p)
+		return;
+	knowledge_free(&p->know);
+	free(p);
+}
+
+void peertab_free(struct peertab *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		peer_free(t->v[i]);
+	free(t->v);
+	hidx_free(&t->idx);
+	memset(t, 0, sizeof(*t));
+}
+
+struct eq_ctx {
+	const struct peertab *t;
+	const uint8_t *key;
+};
+
+static bool eq_key(const void *ctx, uint32_t pos)
+{
+	const struct eq_ctx *c = ctx;
+	return memcmp(c->t->v[pos]->key, c->key, WL_KEY_LEN) == 0;
+}
+
+struct peer *peertab_find(const struct peertab *t, const uint8_t key[static WL_KEY_LEN])
+{
+	struct eq_ctx c = { t, key };
+	long pos = hidx_find(&t->idx, key_hash(t, key), eq_key, &c);
+	return pos < 0 ? NULL : t->v[pos];
+}
+
+void peertab_remove_at(struct peertab *t, size_t i)
+{
+	struct peer *p = t->v[i];
+	hidx_remove(&t->idx, p->h, (uint32_t)i);
+	size_t last = t->n - 1;
+	if (i != last) {
+		t->v[i] = t->v[last];
+		hidx_move(&t->idx, t->v[i]->h, (uint32_t)last, (uint32_t)i);
+	}
+	t->n--;
+	peer_free(p);
+}
+
+static bool evict_one(struct peertab *t)
+{
+	size_t best = SIZE_MAX;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct peer *p = t->v[i];
+		if (p->in_device || p->cfg >= 0)
+			continue;
+		if (best == SIZE_MAX || p->last_seen < t->v[best]->last_seen)
+			best = i;
+	}
+	if (best == SIZE_MAX)
+		return false;
+	peertab_remove_at(t, best);
+	t->evicted++;
+	return true;
+}
+
+struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN], int64_t now)
+{
+	struct peer *p = peertab_find(t, key);
+	if (p) {
+		p->last_seen = now;
+		return p;
+	}
+	if (t->n >= t->max && !evict_one(t)) {
+		t->refused++;
+		return NULL;
+	}
+	if (t->n == t->alloc) {
+		size_t na = t->alloc ? 2 * t->alloc : 32;
+		struct peer **nv = realloc(t->v, na * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		t->v = nv;
+		t->alloc = na;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	memcpy(p->key, key, WL_KEY_LEN);
+	p->h = key_hash(t, key);
+	autoaddr_of(key, &p->auto_addr);
+	p->cfg = -1;
+	p->handshake = p->prev_handshake = INT64_MIN;
+	p->alive_until = p->alive_since = INT64_MIN;
+	p->last_try = INT64_MIN;
+	p->basic = -1;
+	p->fhead = -1;
+	p->dev_idx = -1;
+	p->last_seen = now;
+	knowledge_init(&p->know);
+	if (hidx_insert(&t->idx, p->h, (uint32_t)t->n) < 0) {
+		peer_free(p);
+		return NULL;
+	}
+	t->v[t->n++] = p;
+	return p;
+}
+
+bool ep_equal(const struct wl_endpoint *a, const struct wl_endpoint *b)
+{
+	return a->port == b->port && wl_addr_equal(&a->addr, &b->addr);
+}
+
+void peer_note_tried(struct peer *p, const struct wl_endpoint *ep, int64_t now)
+{
+	size_t oldest = 0;
+	for (size_t i = 0; i < p->n_tried; i++) {
+		if (ep_equal(&p->tried[i].ep, ep)) {
+			p->tried[i].at = now;
+			return;
+		}
+		if (p->tried[i].at < p->tried[oldest].at)
+			oldest = i;
+	}
+	size_t i = p->n_tried < PEER_TRIED_MAX ? p->n_tried++ : oldest;
+	p->tried[i].ep = *ep;
+	p->tried[i].at = now;
+}
+
+int64_t peer_tried_at(const struct peer *p, const struct wl_endpoint *ep)
+{
+	for (size_t i = 0; i < p->n_tried; i++)
+		if (ep_equal(&p->tried[i].ep, ep))
+			return p->tried[i].at;
+	return INT64_MIN;
+}

@@ -1,0 +1,107 @@
+/* Per-peer state (SPEC §8) and the bounded table holding it.
+ *
+ * A peer state exists for every peer the node has reason to know: device
+ * peers, configured peers, authenticated senders and subjects of stored
+ * facts. Entries are heap objects (stable pointers) indexed by key hash.
+ * When the table is full, the least recently seen peer that is neither in
+ * the device nor configured is evicted (counted); if there is none, the new
+ * peer is refused (counted). */
+#ifndef WL_CORE_PEERSTATE_H
+#define WL_CORE_PEERSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/encoding.h"
+#include "common/netaddr.h"
+#include "core/hidx.h"
+#include "core/knowledge.h"
+#include "wire/fact.h"
+
+/* Endpoint candidates remembered per peer with the time each was tried. */
+#define PEER_TRIED_MAX 16
+
+struct tried_ep {
+	struct wl_endpoint ep;
+	int64_t at;
+};
+
+struct peer {
+	uint8_t key[WL_KEY_LEN];
+	uint64_t h;
+	struct wl_addr auto_addr;
+	int cfg; /* index into the configured peers, -1 if not configured */
+
+	/* Device view as of the last tick. */
+	bool in_device;
+	bool has_endpoint;
+	struct wl_endpoint endpoint;
+	bool router;
+	int64_t handshake;      /* monotonic ms, INT64_MIN = never */
+	int64_t prev_handshake; /* at the tick before */
+
+	/* Liveness (SPEC §8). */
+	bool healthy;
+	bool was_alive;         /* alive at the last tick (for events) */
+	bool was_healthy_alive; /* healthy && alive at the last tick */
+	bool has_boot_id;
+	uint8_t boot_id[BOOT_ID_LEN];
+	int64_t alive_until;
+	int64_t alive_since;
+
+	/* Merged member metadata (config and facts); rebuilt every tick. */
+	char name[64];
+	int basic; /* -1 unknown, 0, 1 */
+
+	/* Endpoint cycling (SPEC §10.4). */
+	struct tried_ep tried[PEER_TRIED_MAX];
+	size_t n_tried;
+	int64_t last_try; /* last time any endpoint was set */
+	bool force_alive; /* send an Alive at the next opportunity */
+
+	/* Rebuilt every tick from the fact set (observe_index_facts). */
+	bool member_fact;  /* a Member(Metadata) fact exists for it */
+	int32_t fhead;     /* first fact about it, -1 if none */
+	/* Device view after this tick's changes (who we may send to). */
+	bool send_ok;
+	struct wl_endpoint send_ep;
+	int32_t dev_idx;   /* index in this tick's snapshot, -1 if absent */
+	bool boot_changed; /* its boot id changed since the last tick */
+
+	struct knowledge know;
+	int64_t last_seen; /* for eviction */
+	bool mark;         /* scratch for one tick */
+};
+
+struct peertab {
+	struct peer **v;
+	size_t n, alloc, max;
+	struct hidx idx;
+	uint8_t hkey[16];
+	uint64_t evicted, refused;
+};
+
+int peertab_init(struct peertab *t, size_t max, const uint8_t hkey[static 16]);
+void peertab_free(struct peertab *t);
+struct peer *peertab_find(const struct peertab *t, const uint8_t key[static WL_KEY_LEN]);
+/* Finds or creates; NULL if the table is full of peers it may not evict or
+ * out of memory. */
+struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN], int64_t now);
+/* Removes entry i (swap-remove). */
+void peertab_remove_at(struct peertab *t, size_t i);
+
+/* alive: an unexpired Alive from the peer. */
+static inline bool peer_alive(const struct peer *p, int64_t now)
+{
+	return p->has_boot_id && p->alive_until > now;
+}
+
+/* Endpoint equality by value (structs may carry padding). */
+bool ep_equal(const struct wl_endpoint *a, const struct wl_endpoint *b);
+/* Records the time ep was tried (evicting the oldest record when full). */
+void peer_note_tried(struct peer *p, const struct wl_endpoint *ep, int64_t now);
+/* When ep was last tried, INT64_MIN if never. */
+int64_t peer_tried_at(const struct peer *p, const struct wl_endpoint *ep);
+
+#endif

@@ -1,0 +1,120 @@
+/* SPEC §3 and §7: one datagram in. The frame is parsed, the source address
+ * and the tag checked, and only then are the inner facts walked. */
+#include <string.h>
+
+#include "core/engine_internal.h"
+#include "wire/autoaddr.h"
+#include "wire/packet.h"
+
+static void mark_dirty(struct engine *e, int64_t now)
+{
+	if (e->dirty_at == ENGINE_NEVER)
+		e->dirty_at = now;
+}
+
+/* First pass: the sender's own Alive. Handled before anything else so a
+ * boot id change forgets old knowledge without forgetting what this very
+ * packet tells us the sender knows. */
+static void take_alive(struct engine *e, int64_t now, struct peer *sp, const struct packet *pk)
+{
+	struct cursor c;
+	struct fact f;
+	const char *why;
+	packet_facts_begin(pk, &c);
+	while (packet_next_fact(&c, &f, &why) == 1) {
+		if (f.attr != ATTR_ALIVE || f.ttl == 0 || memcmp(f.subject, sp->key, WL_KEY_LEN) != 0)
+			continue;
+		int64_t expires = now + (int64_t)f.ttl * 1000;
+		if (!sp->has_boot_id || memcmp(sp->boot_id, f.value, BOOT_ID_LEN) != 0) {
+			knowledge_clear(&sp->know);
+			memcpy(sp->boot_id, f.value, BOOT_ID_LEN);
+			sp->has_boot_id = true;
+			sp->boot_changed = true;
+			sp->alive_since = now;
+			sp->alive_until = expires;
+			mark_dirty(e, now);
+		} else if (expires > sp->alive_until) {
+			if (sp->alive_until <= now)
+				mark_dirty(e, now); /* it came back */
+			sp->alive_until = expires;
+		}
+	}
+}
+
+static bool is_endpoint(const struct fact *f)
+{
+	return f->attr == ATTR_ENDPOINT_V4 || f->attr == ATTR_ENDPOINT_V6;
+}
+
+static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fact *f)
+{
+	e->st.rx_facts++;
+	if (f->ttl == 0) {
+		e->st.rx_expired++;
+		return;
+	}
+	int64_t expires = now + (int64_t)f->ttl * 1000;
+	if (f->attr == ATTR_MEMBER) {
+		/* Deprecated: same as MemberMetadata with no attributes. */
+		f->attr = ATTR_MEMBER_META;
+		f->value_len = 0;
+	}
+	struct wl_endpoint ep;
+	if (is_endpoint(f) && fact_endpoint(f, &ep) && engine_through_tunnel(e, &ep.addr)) {
+		e->st.rx_invalid++;
+		return;
+	}
+	knowledge_put(&sp->know, fact_key_hash(e->fs.hkey, f), expires, now, e->max_knowledge,
+		      &e->st.knowledge_dropped);
+	if (f->attr == ATTR_ALIVE) {
+		e->st.rx_alive++;
+		return;
+	}
+	if ((int)trust_of_source(e, sp) < trust_needed(e, f)) {
+		e->st.rx_untrusted++;
+		return;
+	}
+	e->st.rx_accepted++;
+	if (factset_put(&e->fs, f, expires, false) == FACTSET_NEW)
+		mark_dirty(e, now);
+	e->st.facts_evicted = e->fs.evicted;
+}
+
+enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_addr *src,
+			      const uint8_t *buf, size_t len)
+{
+	struct packet pk;
+	const char *why;
+	e->st.rx_datagrams++;
+	if (!packet_parse(buf, len, &pk, &why)) {
+		e->st.rx_parse++;
+		return ENGINE_RX_PARSE;
+	}
+	struct wl_addr want;
+	autoaddr_of(pk.signer, &want);
+	if (!src || engine_is_self(e, pk.signer) || !wl_addr_equal(src, &want)) {
+		e->st.rx_bad_source++;
+		return ENGINE_RX_BAD_SOURCE;
+	}
+	const uint8_t *key = keycache_get(&e->kc, pk.signer);
+	if (!key || !packet_verify(&pk, key)) {
+		e->st.rx_bad_sig++;
+		return ENGINE_RX_BAD_SIG;
+	}
+	e->st.rx_ok++;
+	struct peer *sp = peertab_get(&e->pt, pk.signer, now);
+	e->st.peers_evicted = e->pt.evicted;
+	e->st.peers_refused = e->pt.refused;
+	if (!sp)
+		return ENGINE_RX_OK; /* no room to remember it: facts ignored */
+	take_alive(e, now, sp, &pk);
+	struct cursor c;
+	struct fact f;
+	int r;
+	packet_facts_begin(&pk, &c);
+	while ((r = packet_next_fact(&c, &f, &why)) == 1)
+		take_fact(e, now, sp, &f);
+	if (r < 0)
+		e->st.rx_fact_parse++;
+	return ENGINE_RX_OK;
+}

@@ -1,0 +1,140 @@
+/* SPEC §6: what each peer is sent. Facts it already knows are skipped
+ * (peer knowledge); an Alive keeps our liveness fresh at the peer. */
+#include <string.h>
+
+#include "core/engine_internal.h"
+#include "wire/pack.h"
+#include "wire/packet.h"
+
+struct out {
+	struct engine *e;
+	struct peer *p;
+	const uint8_t *key; /* shared key with p */
+	uint16_t port;
+	struct packer pk;
+	struct engine_actions *a;
+};
+
+static void flush(struct out *o)
+{
+	if (!o->pk.count)
+		return;
+	struct engine_datagram *d = actions_add_send(o->a);
+	if (d) {
+		uint8_t nonce[GROUP_NONCE_LEN];
+		rng_bytes(&o->e->rng, nonce, sizeof(nonce));
+		size_t n = group_seal(d->data, sizeof(d->data), o->e->pub, o->key, nonce, o->pk.inner,
+				      o->pk.len);
+		if (n) {
+			memcpy(d->peer, o->p->key, WL_KEY_LEN);
+			d->dst = o->p->auto_addr;
+			d->port = o->port;
+			d->len = (uint16_t)n;
+			o->e->st.tx_datagrams++;
+		} else {
+			o->a->n_send--; /* cannot happen: groups are sized to fit */
+		}
+	}
+	packer_reset(&o->pk);
+}
+
+/* Appends f, starting a new datagram if the current one is full. */
+static void emit(struct out *o, const struct fact *f)
+{
+	if (!packer_fits(&o->pk, f))
+		flush(o);
+	packer_add(&o->pk, f);
+}
+
+/* Level "facts" (SPEC §6), else ping only. */
+static bool sends_facts(const struct engine *e, const struct peer *p)
+{
+	const struct cfg_peer *c = engine_cfg_of(e, p);
+	if ((c && c->trust != TRUST_UNSET && c->trust >= TRUST_ALLOWED_IPS) || p->router ||
+	    (c && c->fact_exchanger))
+		return true;
+	if (!e->chatty && !e->router)
+		return false;
+	return p->healthy;
+}
+
+/* Whether a fact may be told to p at all (SPEC §6 "What"). */
+static bool tellable(struct engine *e, const struct peer *p, const struct fentry *fe, int64_t now)
+{
+	const struct fact *f = &fe->f;
+	if (fe->expires <= now)
+		return false;
+	if (memcmp(f->subject, p->key, WL_KEY_LEN) == 0 && f->attr != ATTR_MEMBER_META)
+		return false;
+	if (engine_is_self(e, f->subject))
+		return true;
+	const struct peer *s = peertab_find(&e->pt, f->subject);
+	return s && (s->healthy || peer_alive(s, now));
+}
+
+static void send_facts(struct out *o, int64_t now)
+{
+	struct engine *e = o->e;
+	int64_t horizon = now + e->t.fact_ttl_ms / 2 + e->t.chunk_period_ms;
+	for (size_t i = 0; i < e->fs.n; i++) {
+		const struct fentry *fe = &e->fs.v[i];
+		if (!tellable(e, o->p, fe, now))
+			continue;
+		int64_t known = knowledge_get(&o->p->know, fe->h);
+		if (known != INT64_MIN && !(known < horizon && fe->expires > known))
+			continue;
+		struct fact f = fe->f;
+		f.ttl = fact_ttl_from(fe->expires, now);
+		if (!f.ttl)
+			continue;
+		emit(o, &f);
+		e->st.tx_facts++;
+		knowledge_put(&o->p->know, fe->h, fe->expires, now, e->max_knowledge,
+			      &e->st.knowledge_dropped);
+	}
+}
+
+static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t now,
+		      struct engine_actions *a)
+{
+	const uint8_t *key = keycache_get(&e->kc, p->key);
+	if (!key)
+		return;
+	struct out o = { .e = e, .p = p, .key = key, .port = port, .a = a };
+	packer_reset(&o.pk);
+	struct fact alive;
+	int64_t alive_exp = now + e->t.fact_ttl_ms;
+	fact_make_alive(&alive, e->pub, e->boot_id, fact_ttl_from(alive_exp, now));
+	int64_t known = knowledge_get(&p->know, e->alive_hash);
+	bool due = p->force_alive || known == INT64_MIN ||
+		   known < now + e->t.fact_ttl_ms - e->t.alive_period_ms;
+	/* A due Alive goes first: a receiver that handles facts in order then
+	 * sees a boot id change before the facts it must now remember. */
+	if (due)
+		emit(&o, &alive);
+	if (sends_facts(e, p))
+		send_facts(&o, now);
+	/* Not due: ride along only if it costs no extra datagram. */
+	bool sent_alive = due;
+	if (!due && o.pk.count && packer_fits(&o.pk, &alive)) {
+		emit(&o, &alive);
+		sent_alive = true;
+	}
+	flush(&o);
+	if (sent_alive) {
+		e->st.tx_alive++;
+		p->force_alive = false;
+		knowledge_put(&p->know, e->alive_hash, alive_exp, now, e->max_knowledge,
+			      &e->st.knowledge_dropped);
+	}
+}
+
+void send_all(struct engine *e, int64_t now, struct engine_actions *a)
+{
+	uint16_t port = e->port_cfg ? e->port_cfg : (uint16_t)(e->listen_port + 1);
+	for (size_t i = 0; i < e->pt.n; i++) {
+		struct peer *p = e->pt.v[i];
+		if (p->send_ok)
+			send_peer(e, p, port, now, a);
+	}
+}

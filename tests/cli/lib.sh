@@ -1,0 +1,14 @@
+# Shared helpers for shell test suites: PASS/FAIL lines and a failure count.
+# Source it, then call check NAME CMD... or pass/fail directly.
+WL_BIN=${WL_BIN:-${WL_BUILD:-$WL_TOP/build-asan}/wirelink}
+suite=${suite:-$(basename "$0" .sh)}
+failures=0
+pass() { echo "PASS: $suite/$1"; }
+fail() { echo "FAIL: $suite/$1: $2"; failures=$((failures + 1)); }
+# check NAME CMD...: passes if CMD exits 0.
+check() {
+	local name=$1; shift
+	local out
+	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(echo "$out" | tail -n 5 | tr '\n' ' ')"; fi
+}
+finish() { [ "$failures" -eq 0 ]; exit $?; }

@@ -1,0 +1,126 @@
+/* Two engines talking directly: A's datagrams are fed into B and back. */
+#include <string.h>
+
+#include "core_fixture.h"
+#include "harness.h"
+#include "wire/autoaddr.h"
+
+static const char *const A_ETH[] = { "192.0.2.1/24", NULL };
+static const char *const B_ETH[] = { "198.51.100.2/24", NULL };
+static const char *const A_WG[] = { "10.99.0.1/24", NULL };
+static const char *const B_WG[] = { "10.99.0.2/24", NULL };
+
+static void setup_pair(struct tnode *a, struct tnode *b, int64_t now)
+{
+	tnode_config(a, 1);
+	tnode_config(b, 2);
+	tnode_iface(a, "eth0", true, true, A_ETH);
+	tnode_iface(a, "wg0", true, true, A_WG);
+	tnode_iface(b, "eth0", true, true, B_ETH);
+	tnode_iface(b, "wg0", true, true, B_WG);
+	tnode_dev_peer(a, b->pub, "198.51.100.2:51820", now);
+	tnode_dev_peer(b, a->pub, "192.0.2.1:51820", now);
+	tnode_start(a, now);
+	tnode_start(b, now);
+}
+
+TEST(pair_first_exchange)
+{
+	struct tnode a, b;
+	int64_t t = 1000;
+	setup_pair(&a, &b, t);
+	tnode_tick(&a, t);
+	int facts;
+	bool alive;
+	CHECK_EQ(tsent_to(&a, b.pub, &facts, &alive), 1);
+	CHECK(alive);
+	CHECK(facts >= 2);
+	CHECK(a.act.send[0].port == 51821);
+	struct wl_addr want;
+	autoaddr_of(b.pub, &want);
+	CHECK(wl_addr_equal(&a.act.send[0].dst, &want));
+	/* B has not ticked yet: it does not know A is in its device. */
+	CHECK_EQ(tdeliver(&a, &b, t + 10), 1);
+	CHECK(!thas_fact(b.e, ATTR_ENDPOINT_V4, a.pub, "192.0.2.1:51820"));
+	/* After a tick B sees A in its device: endpoints are trusted. */
+	tnode_tick(&b, t + 20);
+	CHECK_EQ(tdeliver(&a, &b, t + 30), 1);
+	CHECK(thas_fact(b.e, ATTR_ENDPOINT_V4, a.pub, "192.0.2.1:51820"));
+	/* A is not a router in B's device, so its AllowedCidr is refused. */
+	CHECK(!thas_fact(b.e, ATTR_ALLOWED_V4, a.pub, "10.99.0.0/24"));
+	CHECK(engine_get_stats(b.e)->rx_untrusted >= 1);
+	struct engine_peer_info pi;
+	CHECK(engine_peer_info(b.e, a.pub, t + 30, &pi));
+	CHECK(pi.alive);
+	uint8_t boot[BOOT_ID_LEN];
+	engine_boot_id(a.e, boot);
+	CHECK_MEM(pi.boot_id, boot, BOOT_ID_LEN);
+	tnode_free(&a);
+	tnode_free(&b);
+}
+
+TEST(pair_router_trusted_for_allowed_ips)
+{
+	struct tnode a, b;
+	int64_t t = 1000;
+	setup_pair(&a, &b, t);
+	/* In B's device A routes 10.99.0.0/24: A is a router, trusted for
+	 * Membership by route (no Trust anywhere in the config). */
+	tnode_allow(tnode_find(&b, a.pub), "10.99.0.0/24");
+	tnode_tick(&b, t);
+	CHECK(!engine_is_router(b.e));
+	tnode_tick(&a, t);
+	CHECK(engine_is_router(a.e));
+	tdeliver(&a, &b, t + 1);
+	CHECK(thas_fact(b.e, ATTR_ALLOWED_V4, a.pub, "10.99.0.0/24"));
+	tnode_free(&a);
+	tnode_free(&b);
+}
+
+TEST(pair_no_resend_of_known_facts)
+{
+	struct tnode a, b;
+	int64_t t = 1000;
+	setup_pair(&a, &b, t);
+	tnode_tick(&a, t);
+	int f1, f2;
+	bool al;
+	tsent_to(&a, b.pub, &f1, &al);
+	CHECK(f1 > 0);
+	tnode_tick(&a, t + 5000);
+	CHECK_EQ(tsent_to(&a, b.pub, &f2, &al), 0);
+	tnode_free(&a);
+	tnode_free(&b);
+}
+
+TEST(pair_converges_and_both_sides_know_each_other)
+{
+	struct tnode a, b;
+	int64_t t = 1000;
+	setup_pair(&a, &b, t);
+	for (int i = 0; i < 6; i++, t += 5000) {
+		a.hs[0] = b.hs[0] = t;
+		tnode_tick(&a, t);
+		tnode_tick(&b, t);
+		tnode_apply(&a);
+		tnode_apply(&b);
+		tdeliver(&a, &b, t + 1);
+		tdeliver(&b, &a, t + 1);
+	}
+	CHECK(thas_fact(a.e, ATTR_ENDPOINT_V4, b.pub, "198.51.100.2:51820"));
+	CHECK(thas_fact(b.e, ATTR_ENDPOINT_V4, a.pub, "192.0.2.1:51820"));
+	struct engine_peer_info pi;
+	CHECK(engine_peer_info(a.e, b.pub, t, &pi) && pi.alive && pi.healthy);
+	CHECK(engine_peer_info(b.e, a.pub, t, &pi) && pi.alive && pi.healthy);
+	/* Auto addresses are in AllowedIPs on both sides. */
+	char buf[WL_ADDR_STR_MAX + 8];
+	struct wl_addr aa;
+	autoaddr_of(b.pub, &aa);
+	wl_addr_str(&aa, buf);
+	strcat(buf, "/128");
+	CHECK(tnode_has_allowed(tnode_find(&a, b.pub), buf));
+	const struct engine_stats *s = engine_get_stats(b.e);
+	CHECK_EQ(s->rx_bad_sig + s->rx_bad_source + s->rx_parse, 0);
+	tnode_free(&a);
+	tnode_free(&b);
+}

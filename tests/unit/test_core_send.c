@@ -1,0 +1,287 @@
+/* SPEC §6: send level, what is sent, peer knowledge and Alive. */
+#include <string.h>
+
+#include "core_fixture.h"
+#include "harness.h"
+#include "wire/packet.h"
+#include <sodium.h>
+
+enum { N_ = 1, P_ = 2, Q_ = 3 };
+static const char *const ETH[] = { "192.0.2.1/24", NULL };
+
+struct level_case {
+	const char *what;
+	enum wl_trust p_trust;
+	bool p_router, p_exchanger, chatty;
+	int router; /* ENGINE_YES / ENGINE_NO */
+	bool p_healthy;
+	bool facts;
+};
+
+static const struct level_case levels[] = {
+	{ "leaf to plain peer", TRUST_UNSET, false, false, false, ENGINE_NO, true, false },
+	{ "leaf to router", TRUST_UNSET, true, false, false, ENGINE_NO, true, true },
+	{ "leaf to router, unhealthy", TRUST_UNSET, true, false, false, ENGINE_NO, false, true },
+	{ "leaf to trusted AllowedIPs", TRUST_ALLOWED_IPS, false, false, false, ENGINE_NO, false, true },
+	{ "leaf to trusted Endpoint", TRUST_ENDPOINT, false, false, false, ENGINE_NO, true, false },
+	{ "leaf to fact exchanger", TRUST_UNSET, false, true, false, ENGINE_NO, false, true },
+	{ "chatty leaf, healthy", TRUST_UNSET, false, false, true, ENGINE_NO, true, true },
+	{ "chatty leaf, unhealthy", TRUST_UNSET, false, false, true, ENGINE_NO, false, false },
+	{ "router, healthy", TRUST_UNSET, false, false, false, ENGINE_YES, true, true },
+	{ "router, unhealthy", TRUST_UNSET, false, false, false, ENGINE_YES, false, false },
+};
+
+TEST(send_level_table)
+{
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		const struct level_case *lc = &levels[i];
+		struct tnode n;
+		uint8_t ppriv[32], ppub[32];
+		tkey(P_, ppriv, ppub);
+		tnode_config(&n, N_);
+		struct engine_peer_config pc = { .trust = lc->p_trust, .fact_exchanger = lc->p_exchanger,
+						 .basic = ENGINE_AUTO };
+		memcpy(pc.public_key, ppub, 32);
+		n.cfg.peers = &pc;
+		n.cfg.n_peers = 1;
+		n.cfg.chatty = lc->chatty;
+		n.cfg.router = lc->router;
+		tnode_iface(&n, "eth0", true, true, ETH);
+		struct wg_peer *p =
+			tnode_dev_peer(&n, ppub, "192.0.2.2:51820", lc->p_healthy ? 0 : ENGINE_NEVER);
+		if (lc->p_router)
+			tnode_allow(p, "10.0.0.0/8");
+		tnode_start(&n, 1000);
+		tnode_tick(&n, 1000);
+		int facts;
+		bool alive;
+		int dg = tsent_to(&n, ppub, &facts, &alive);
+		CHECK_MSG(dg == 1 && alive, "%s: %d datagrams, alive %d", lc->what, dg, alive);
+		CHECK_MSG((facts > 0) == lc->facts, "%s: %d facts sent", lc->what, facts);
+		tnode_free(&n);
+	}
+}
+
+/* A router N with peers P (healthy) and Q, wg0 and eth0. */
+static void setup(struct tnode *n, uint8_t ppub[32], uint8_t qpub[32], int64_t q_hs)
+{
+	uint8_t priv[32];
+	tkey(P_, priv, ppub);
+	tkey(Q_, priv, qpub);
+	tnode_config(n, N_);
+	n->cfg.router = ENGINE_YES;
+	tnode_iface(n, "eth0", true, true, ETH);
+	tnode_dev_peer(n, ppub, "192.0.2.2:51820", 0);
+	tnode_allow(tnode_dev_peer(n, qpub, "192.0.2.3:51820", q_hs), "10.7.0.0/24");
+	tnode_start(n, 0);
+}
+
+TEST(offline_peers_not_advertised)
+{
+	struct tnode n;
+	uint8_t ppub[32], qpub[32];
+	setup(&n, ppub, qpub, ENGINE_NEVER);
+	tnode_tick(&n, 0);
+	CHECK(thas_fact(n.e, ATTR_ALLOWED_V4, qpub, "10.7.0.0/24"));
+	CHECK_EQ(tsent_about(&n, ppub, qpub, 0), 0);
+	CHECK(tsent_about(&n, ppub, n.pub, ATTR_ENDPOINT_V4) == 1); /* about ourselves: yes */
+	/* Q becomes healthy: now it is advertised. */
+	n.hs[1] = 4000;
+	tnode_tick(&n, 5000);
+	CHECK(tsent_about(&n, ppub, qpub, ATTR_ALLOWED_V4) == 1);
+	CHECK(tsent_about(&n, ppub, qpub, ATTR_ENDPOINT_V4) == 1);
+	tnode_free(&n);
+}
+
+TEST(recipient_hears_only_its_metadata)
+{
+	struct tnode n;
+	uint8_t ppub[32], qpub[32];
+	setup(&n, ppub, qpub, 0);
+	tnode_tick(&n, 0);
+	/* N knows P's endpoint and metadata; P gets only the metadata. */
+	CHECK(thas_fact(n.e, ATTR_ENDPOINT_V4, ppub, "192.0.2.2:51820"));
+	CHECK_EQ(tsent_about(&n, ppub, ppub, ATTR_ENDPOINT_V4), 0);
+	CHECK_EQ(tsent_about(&n, ppub, ppub, ATTR_MEMBER_META), 1);
+	CHECK_EQ(tsent_about(&n, ppub, qpub, ATTR_MEMBER_META), 1);
+	tnode_free(&n);
+}
+
+/* Ticks every 5 s from `from` to `to` with fresh handshakes; returns the
+ * first tick time at which P got facts (or -1), and records when Alive-only
+ * datagrams went out. */
+static int64_t run_until_facts(struct tnode *n, const uint8_t ppub[32], int64_t from, int64_t to,
+			       int64_t *first_alive)
+{
+	*first_alive = -1;
+	for (int64_t t = from; t <= to; t += 5000) {
+		n->hs[0] = n->hs[1] = t;
+		tnode_tick(n, t);
+		int facts;
+		bool alive;
+		tsent_to(n, ppub, &facts, &alive);
+		if (alive && *first_alive < 0)
+			*first_alive = t;
+		if (facts)
+			return t;
+	}
+	return -1;
+}
+
+TEST(knowledge_resend_at_half_ttl_plus_chunk)
+{
+	struct tnode n;
+	uint8_t ppub[32], qpub[32];
+	setup(&n, ppub, qpub, 0);
+	tnode_tick(&n, 0);
+	int f0 = tsent_about(&n, ppub, NULL, 0);
+	CHECK(f0 > 1);
+	int64_t first_alive;
+	/* Copies expire at 255 s; resent once that is within 127.5 + 5 s. */
+	int64_t t = run_until_facts(&n, ppub, 5000, 200000, &first_alive);
+	CHECK_EQ(t, 125000);
+	/* In between only Alives went out: the first one when P's copy was
+	 * within FactTTL - AlivePeriod of expiring (255 < t + 225). */
+	CHECK_EQ(first_alive, 35000);
+	tnode_free(&n);
+}
+
+TEST(alive_rides_along_only_when_free)
+{
+	struct tnode n;
+	uint8_t ppub[32], qpub[32];
+	setup(&n, ppub, qpub, 0);
+	tnode_tick(&n, 0);
+	/* A new address at 10 s: its fact goes out with an Alive riding along. */
+	static const char *const more[] = { "203.0.113.1/24", NULL };
+	tnode_iface(&n, "eth1", true, true, more);
+	n.hs[0] = n.hs[1] = 10000;
+	tnode_tick(&n, 10000);
+	int facts;
+	bool alive;
+	CHECK_EQ(tsent_to(&n, ppub, &facts, &alive), 1);
+	CHECK_EQ(facts, 1);
+	CHECK(alive);
+	/* Nothing new and Alive not due: nothing at all. */
+	tnode_tick(&n, 15000);
+	CHECK_EQ(tsent_to(&n, ppub, &facts, &alive), 0);
+	tnode_free(&n);
+}
+
+static size_t alive_from(const uint8_t priv[32], const uint8_t to[32], uint8_t boot, uint8_t *buf)
+{
+	uint8_t pub[32], id[BOOT_ID_LEN] = { boot };
+	crypto_scalarmult_base(pub, priv);
+	struct fact f;
+	fact_make_alive(&f, pub, id, 255);
+	return tseal(priv, to, &f, 1, buf, WIRE_MAX_DATAGRAM);
+}
+
+TEST(boot_id_change_forgets_knowledge)
+{
+	struct tnode n;
+	uint8_t ppub[32], qpub[32], ppriv[32], buf[WIRE_MAX_DATAGRAM];
+	setup(&n, ppub, qpub, 0);
+	tkey(P_, ppriv, ppub);
+	tnode_tick(&n, 0);
+	int all = tsent_about(&n, ppub, NULL, 0);
+	/* First Alive from P: forget what P was believed to know. */
+	size_t len = alive_from(ppriv, n.pub, 1, buf);
+	CHECK_EQ(treceive(&n, 1000, ppub, buf, len), ENGINE_RX_OK);
+	CHECK(engine_next_deadline(n.e) <= 1000 + 100); /* reacts at once */
+	tnode_tick(&n, 1100);
+	CHECK(thas_event(&n, ENGINE_EV_PEER_BOOT, ppub));
+	CHECK_EQ(tsent_about(&n, ppub, NULL, 0), all);
+	/* Same boot id again: nothing to resend. */
+	len = alive_from(ppriv, n.pub, 1, buf);
+	treceive(&n, 2000, ppub, buf, len);
+	tnode_tick(&n, 5000);
+	CHECK_EQ(tsent_about(&n, ppub, NULL, 0), 0);
+	/* P restarted: everything again. */
+	len = alive_from(ppriv, n.pub, 2, buf);
+	treceive(&n, 6000, ppub, buf, len);
+	tnode_tick(&n, 7000);
+	CHECK_EQ(tsent_about(&n, ppub, NULL, 0), all);
+	tnode_free(&n);
+}
+
+TEST(facts_the_peer_told_us_are_not_echoed)
+{
+	struct tnode n;
+	uint8_t ppub[32], qpub[32], ppriv[32], buf[WIRE_MAX_DATAGRAM];
+	tkey(P_, ppriv, ppub);
+	/* Q is healthy: its endpoint is a local fact at N. P tells N the same
+	 * fact first; N must not send it back. */
+	setup(&n, ppub, qpub, 0);
+	struct fact f;
+	struct wl_endpoint ep;
+	wl_endpoint_parse("192.0.2.3:51820", &ep);
+	fact_make_endpoint(&f, qpub, &ep, 255);
+	size_t len = tseal(ppriv, n.pub, &f, 1, buf, sizeof(buf));
+	CHECK_EQ(treceive(&n, 0, ppub, buf, len), ENGINE_RX_OK);
+	tnode_tick(&n, 10);
+	CHECK_EQ(tsent_about(&n, ppub, qpub, ATTR_ENDPOINT_V4), 0);
+	CHECK(tsent_about(&n, ppub, qpub, ATTR_ALLOWED_V4) == 1);
+	tnode_free(&n);
+}
+
+TEST(packing_never_exceeds_1212_bytes)
+{
+	/* 80 configured peers with 5 AllowedIPs each, all healthy in the
+	 * device: hundreds of facts for one recipient. */
+	enum { NP = 80, NA = 5 };
+	static struct engine_peer_config pc[NP];
+	static struct wl_cidr allowed[NP][NA];
+	static uint8_t keys[NP][32];
+	struct tnode n;
+	tnode_config(&n, N_);
+	n.cfg.router = ENGINE_YES;
+	memset(pc, 0, sizeof(pc));
+	for (int i = 0; i < NP; i++) {
+		uint8_t priv[32];
+		tkey(100 + (unsigned)i, priv, keys[i]);
+		memcpy(pc[i].public_key, keys[i], 32);
+		pc[i].name = "peer-with-name";
+		pc[i].basic = ENGINE_AUTO;
+		for (int j = 0; j < NA; j++) {
+			char s[32];
+			snprintf(s, sizeof(s), "10.%d.%d.0/24", i, j);
+			wl_cidr_parse(s, &allowed[i][j]);
+		}
+		pc[i].allowed_ips = allowed[i];
+		pc[i].n_allowed = NA;
+	}
+	n.cfg.peers = pc;
+	n.cfg.n_peers = NP;
+	uint8_t ppub[32], ppriv[32];
+	tkey(P_, ppriv, ppub);
+	tnode_iface(&n, "eth0", true, true, ETH);
+	tnode_dev_peer(&n, ppub, "192.0.2.2:51820", 0);
+	/* Alive keys must be "alive or healthy" to be advertised: mark them
+	 * healthy in the device (no room for 80 in the fixture: use 15). */
+	for (int i = 0; i < 15; i++)
+		tnode_dev_peer(&n, keys[i], "192.0.2.9:51820", 0);
+	tnode_start(&n, 0);
+	tnode_tick(&n, 0);
+	int total = 0, dgs = 0;
+	for (size_t i = 0; i < n.act.n_send; i++) {
+		const struct engine_datagram *d = &n.act.send[i];
+		CHECK(d->len <= WIRE_MAX_DATAGRAM);
+		if (memcmp(d->peer, ppub, 32) == 0)
+			dgs++;
+	}
+	total = tsent_about(&n, ppub, NULL, 0);
+	CHECK(dgs >= 3);
+	CHECK(total >= 15 * (NA + 1) + 1);
+	/* Every one of them authenticates at a receiver. */
+	struct tnode p;
+	tnode_config(&p, P_);
+	tnode_dev_peer(&p, n.pub, "192.0.2.1:51820", 0);
+	tnode_start(&p, 0);
+	tnode_tick(&p, 0);
+	CHECK_EQ(tdeliver(&n, &p, 1), dgs);
+	CHECK_EQ(engine_get_stats(p.e)->rx_ok, (uint64_t)dgs);
+	CHECK_EQ(engine_get_stats(p.e)->rx_facts, (uint64_t)total);
+	tnode_free(&p);
+	tnode_free(&n);
+}
