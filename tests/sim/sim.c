@@ -633,7 +633,12 @@ bool sim_direct(struct sim *sim, int node, int peer, const char *endpoint, int64
 			return false;
 	}
 	struct wl_cidr t;
-	return !sim_node_tunnel(sim, peer, &t) || view_has(&v, &t);
+	if (!sim_node_tunnel(sim, peer, &t))
+		return true;
+	for (size_t i = 0; i < v.n_allowed; i++)
+		if (wl_cidr_contains(&v.allowed[i], &t.addr))
+			return true;
+	return false;
 }
 
 int sim_app_send(struct sim *sim, int from, int to)

@@ -127,8 +127,8 @@ bool sim_view_allows(const struct sim_peer_view *v, const char *cidr);
 bool sim_view_auto_only(const struct sim_peer_view *v);
 
 /* "node has peer with an endpoint (equal to endpoint, if not NULL), a
- * handshake at most max_age_ms old, and peer's tunnel IP in its
- * AllowedIPs" — a working direct link as wirelink should set it up. */
+ * handshake at most max_age_ms old, and peer's tunnel IP inside one of
+ * its AllowedIPs" — a working direct link as wirelink should set it up. */
 bool sim_direct(struct sim *sim, int node, int peer, const char *endpoint, int64_t max_age_ms);
 
 /* Test traffic: a datagram from from's tunnel IP to to's tunnel IP. Returns

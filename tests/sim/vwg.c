@@ -364,6 +364,14 @@ static void on_resp(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 	got_authenticated(dev, p, from, 0);
 	struct session s = { .valid = true, .id = id, .start = now_of(dev) };
 	session_rotate(p, s, true);
+	/* Like WireGuard: a session we responded to meanwhile (crossed
+	 * initiations) becomes the previous one, so its first data does not
+	 * take over the current session and leave both sides as responders
+	 * that never rekey. */
+	if (p->next.valid) {
+		p->prev = p->next;
+		p->next.valid = false;
+	}
 	p->hs_pending = false;
 	p->hs_retry_at = VWG_NEVER;
 	p->last_handshake = now_of(dev);
