@@ -56,6 +56,10 @@ struct sim {
 	struct simrand rng;
 	size_t n_nodes;
 	struct sim_node **nodes;
+	/* Node index + 1 by public key (open addressing, 0 = empty): every
+	 * datagram and event names peers by key. */
+	size_t key_cap;
+	int *key_index;
 	struct engine_actions actions;
 	size_t n_trace, cap_trace;
 	struct trace_entry *trace;
@@ -163,6 +167,7 @@ void sim_free(struct sim *sim)
 	for (size_t i = 0; i < sim->n_nodes; i++)
 		node_free(sim->nodes[i]);
 	free(sim->nodes);
+	free(sim->key_index);
 	engine_actions_free(&sim->actions);
 	free(sim->trace);
 	vnet_free(sim->net);
@@ -181,6 +186,29 @@ int64_t sim_now(const struct sim *sim)
 
 static void on_inner(void *ctx, struct vwg *dev, const struct vwg_inner *pkt,
 		     const uint8_t via[static WL_KEY_LEN]);
+
+static size_t key_slot(const uint8_t key[static WL_KEY_LEN], size_t cap)
+{
+	uint64_t h;
+	memcpy(&h, key, sizeof(h)); /* keys are uniformly random */
+	return (size_t)h & (cap - 1);
+}
+
+static void key_index_add(struct sim *sim, int node)
+{
+	if (2 * (sim->n_nodes + 1) > sim->key_cap) {
+		free(sim->key_index);
+		sim->key_cap = sim->key_cap ? 2 * sim->key_cap : 64;
+		sim->key_index = xcalloc(sim->key_cap, sizeof(*sim->key_index));
+		for (int i = 0; i < node; i++)
+			key_index_add(sim, i);
+	}
+	size_t k = key_slot(sim->nodes[node]->key, sim->key_cap);
+	while (sim->key_index[k])
+		k = (k + 1) & (sim->key_cap - 1);
+	sim->key_index[k] = node + 1;
+}
+
 
 int sim_add_node(struct sim *sim, const struct sim_node_opts *o)
 {
@@ -215,6 +243,7 @@ int sim_add_node(struct sim *sim, const struct sim_node_opts *o)
 	vwg_set_recv(n->dev, on_inner, n);
 	sim->nodes = xrealloc(sim->nodes, sim->n_nodes + 1, sizeof(*sim->nodes));
 	sim->nodes[sim->n_nodes] = n;
+	key_index_add(sim, (int)sim->n_nodes);
 	/* Every node keeps a slot per possible source for test traffic. */
 	for (size_t i = 0; i <= sim->n_nodes; i++) {
 		struct sim_node *m = sim->nodes[i];
@@ -267,9 +296,11 @@ bool sim_node_tunnel(const struct sim *sim, int node, struct wl_cidr *out)
 
 int sim_node_by_key(const struct sim *sim, const uint8_t key[static WL_KEY_LEN])
 {
-	for (size_t i = 0; i < sim->n_nodes; i++)
-		if (memcmp(sim->nodes[i]->key, key, WL_KEY_LEN) == 0)
-			return (int)i;
+	if (!sim->key_cap)
+		return -1;
+	for (size_t k = key_slot(key, sim->key_cap); sim->key_index[k]; k = (k + 1) & (sim->key_cap - 1))
+		if (memcmp(sim->nodes[sim->key_index[k] - 1]->key, key, WL_KEY_LEN) == 0)
+			return sim->key_index[k] - 1;
 	return -1;
 }
 

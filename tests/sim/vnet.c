@@ -36,6 +36,9 @@ struct nat_map {
 
 struct vnet_nat {
 	struct vnet_nat_opts o;
+	/* Nothing can expire before this: entries only get younger between
+	 * two expiry passes, so a pass per datagram is not needed. */
+	int64_t next_expiry;
 	size_t n_maps, cap_maps;
 	struct nat_map *maps;
 };
@@ -458,6 +461,9 @@ static bool nat_live(const struct vnet *net, const struct vnet_nat *nat, int64_t
 /* Forgets expired mappings and filter entries. */
 static void nat_expire(struct vnet *net, struct vnet_nat *nat)
 {
+	if (net->now < nat->next_expiry)
+		return;
+	int64_t oldest = VNET_NEVER;
 	size_t keep = 0;
 	for (size_t i = 0; i < nat->n_maps; i++) {
 		struct nat_map *m = &nat->maps[i];
@@ -466,13 +472,20 @@ static void nat_expire(struct vnet *net, struct vnet_nat *nat)
 			continue;
 		}
 		size_t fk = 0;
-		for (size_t j = 0; j < m->n_filters; j++)
-			if (nat_live(net, nat, m->filters[j].last))
-				m->filters[fk++] = m->filters[j];
+		for (size_t j = 0; j < m->n_filters; j++) {
+			if (!nat_live(net, nat, m->filters[j].last))
+				continue;
+			if (m->filters[j].last < oldest)
+				oldest = m->filters[j].last;
+			m->filters[fk++] = m->filters[j];
+		}
 		m->n_filters = fk;
+		if (m->last < oldest)
+			oldest = m->last;
 		nat->maps[keep++] = *m;
 	}
 	nat->n_maps = keep;
+	nat->next_expiry = oldest == VNET_NEVER ? VNET_NEVER : oldest + nat->o.idle_timeout_ms + 1;
 }
 
 static bool nat_port_used(const struct vnet_nat *nat, uint16_t port)
@@ -525,6 +538,8 @@ static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_p
 		m->inside = pkt->src;
 		m->remote = pkt->dst;
 		m->ext_port = port;
+		if (nat->next_expiry == VNET_NEVER)
+			nat->next_expiry = net->now + nat->o.idle_timeout_ms + 1;
 		char b1[WL_ENDPOINT_STR_MAX], b2[WL_ENDPOINT_STR_MAX];
 		struct wl_endpoint ext = { ifc->addr, port };
 		trace(net, "nat %s: new mapping %s -> %s", net->nodes[ifc->node].name,
@@ -539,6 +554,8 @@ static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_p
 		size_t j = grow((void **)&m->filters, &m->n_filters, sizeof(*m->filters));
 		f = &m->filters[j];
 		f->remote = pkt->dst;
+		if (nat->next_expiry == VNET_NEVER)
+			nat->next_expiry = net->now + nat->o.idle_timeout_ms + 1;
 	}
 	f->last = net->now;
 	pkt->src.addr = ifc->addr;

@@ -29,6 +29,16 @@ struct session {
 	int64_t start;
 };
 
+struct host_route {
+	struct wl_addr addr; /* family 0 = empty slot */
+	struct vwg_peer *peer;
+};
+
+struct net_route {
+	struct wl_cidr cidr;
+	struct vwg_peer *peer;
+};
+
 struct vwg_peer {
 	uint8_t key[WL_KEY_LEN];
 	bool has_endpoint;
@@ -69,9 +79,18 @@ struct vwg {
 	size_t n_peers;
 	struct vwg_peer **peers;
 	struct vwg_stats stats;
-	/* Cached earliest timer; recomputed when timers_dirty. */
-	bool timers_dirty;
+	/* A lower bound of the earliest timer: arming a timer lowers it,
+	 * clearing one leaves it (a wake-up that finds nothing due is cheap),
+	 * and vwg_run_timers() recomputes it exactly. Scanning every peer on
+	 * every query made a 100-peer hub the simulator's hot spot. */
 	int64_t next_timer;
+	/* AllowedIPs lookup, rebuilt after configuration changes: full-length
+	 * prefixes in a hash table, the others by decreasing length. */
+	bool routes_dirty;
+	size_t n_hosts_cap;
+	struct host_route *hosts;
+	size_t n_nets;
+	struct net_route *nets;
 };
 
 static void *xrealloc(void *p, size_t n, size_t size)
@@ -87,6 +106,14 @@ static void *xrealloc(void *p, size_t n, size_t size)
 static int64_t now_of(const struct vwg *dev)
 {
 	return vnet_now(dev->net);
+}
+
+/* Sets a peer timer (t may be VWG_NEVER to clear it). */
+static void arm(struct vwg *dev, int64_t *timer, int64_t t)
+{
+	*timer = t;
+	if (t != VWG_NEVER && t < dev->next_timer)
+		dev->next_timer = t;
 }
 
 /* ---- encoding ---- */
@@ -185,27 +212,81 @@ static void remove_peer(struct vwg *dev, const uint8_t key[static WL_KEY_LEN])
 		peer_free(dev->peers[i]);
 		memmove(&dev->peers[i], &dev->peers[i + 1], (dev->n_peers - i - 1) * sizeof(*dev->peers));
 		dev->n_peers--;
-		dev->timers_dirty = true;
+		dev->routes_dirty = true;
 		return;
 	}
 }
 
-/* Longest-prefix match of addr over every peer's AllowedIPs. */
-static struct vwg_peer *route(const struct vwg *dev, const struct wl_addr *addr)
+static uint64_t addr_hash(const struct wl_addr *a)
 {
-	struct vwg_peer *best = NULL;
-	int best_len = -1;
-	for (size_t i = 0; i < dev->n_peers; i++) {
-		struct vwg_peer *p = dev->peers[i];
-		for (size_t j = 0; j < p->n_allowed; j++) {
-			const struct wl_cidr *c = &p->allowed[j];
-			if (c->prefix > best_len && wl_cidr_contains(c, addr)) {
-				best = p;
-				best_len = c->prefix;
-			}
+	uint64_t h = 0xcbf29ce484222325ull ^ a->family;
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ a->bytes[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static int net_cmp(const void *x, const void *y)
+{
+	const struct net_route *a = x, *b = y;
+	return (int)b->cidr.prefix - (int)a->cidr.prefix;
+}
+
+static void rebuild_routes(struct vwg *dev)
+{
+	size_t n_host = 0, n_net = 0;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		for (size_t j = 0; j < dev->peers[i]->n_allowed; j++) {
+			const struct wl_cidr *c = &dev->peers[i]->allowed[j];
+			if (c->prefix == 8 * wl_addr_len(&c->addr))
+				n_host++;
+			else
+				n_net++;
 		}
+	size_t cap = 16;
+	while (cap < 2 * n_host)
+		cap *= 2;
+	free(dev->hosts);
+	free(dev->nets);
+	dev->hosts = calloc(cap, sizeof(*dev->hosts));
+	dev->nets = calloc(n_net ? n_net : 1, sizeof(*dev->nets));
+	if (!dev->hosts || !dev->nets) {
+		fprintf(stderr, "vwg: out of memory\n");
+		abort();
 	}
-	return best;
+	dev->n_hosts_cap = cap;
+	dev->n_nets = 0;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		for (size_t j = 0; j < dev->peers[i]->n_allowed; j++) {
+			const struct wl_cidr *c = &dev->peers[i]->allowed[j];
+			if (c->prefix != 8 * wl_addr_len(&c->addr)) {
+				dev->nets[dev->n_nets].cidr = *c;
+				dev->nets[dev->n_nets++].peer = dev->peers[i];
+				continue;
+			}
+			size_t k = addr_hash(&c->addr) & (cap - 1);
+			while (dev->hosts[k].addr.family)
+				k = (k + 1) & (cap - 1);
+			dev->hosts[k].addr = c->addr;
+			dev->hosts[k].peer = dev->peers[i];
+		}
+	qsort(dev->nets, dev->n_nets, sizeof(*dev->nets), net_cmp);
+	dev->routes_dirty = false;
+}
+
+/* Longest-prefix match of addr over every peer's AllowedIPs (a prefix
+ * belongs to one peer, so host routes are unique). */
+static struct vwg_peer *route(struct vwg *dev, const struct wl_addr *addr)
+{
+	if (dev->routes_dirty || !dev->hosts)
+		rebuild_routes(dev);
+	size_t k = addr_hash(addr) & (dev->n_hosts_cap - 1);
+	for (; dev->hosts[k].addr.family; k = (k + 1) & (dev->n_hosts_cap - 1))
+		if (wl_addr_equal(&dev->hosts[k].addr, addr))
+			return dev->hosts[k].peer;
+	for (size_t i = 0; i < dev->n_nets; i++)
+		if (wl_cidr_contains(&dev->nets[i].cidr, addr))
+			return dev->nets[i].peer;
+	return NULL;
 }
 
 static bool session_usable(const struct vwg *dev, const struct session *s)
@@ -236,8 +317,7 @@ static void send_msg(struct vwg *dev, struct vwg_peer *p, uint8_t type, uint32_t
 	 * the persistent keepalive restarts. */
 	p->keepalive_at = VWG_NEVER;
 	if (p->keepalive_s)
-		p->persistent_at = now_of(dev) + (int64_t)p->keepalive_s * 1000;
-	dev->timers_dirty = true;
+		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->keepalive_s * 1000);
 }
 
 static int64_t retry_delay(struct vwg *dev)
@@ -248,7 +328,7 @@ static int64_t retry_delay(struct vwg *dev)
 static void send_initiation(struct vwg *dev, struct vwg_peer *p)
 {
 	p->hs_id = (uint32_t)simrand_next(&dev->rng);
-	p->hs_retry_at = now_of(dev) + retry_delay(dev);
+	arm(dev, &p->hs_retry_at, now_of(dev) + retry_delay(dev));
 	dev->stats.handshakes_initiated++;
 	send_msg(dev, p, MSG_INIT, p->hs_id, NULL, 0);
 }
@@ -270,7 +350,7 @@ static void send_data(struct vwg *dev, struct vwg_peer *p, const uint8_t *buf, s
 	if (len) {
 		dev->stats.data_sent++;
 		if (p->new_hs_at == VWG_NEVER)
-			p->new_hs_at = now_of(dev) + VWG_KEEPALIVE_TIMEOUT + retry_delay(dev);
+			arm(dev, &p->new_hs_at, now_of(dev) + VWG_KEEPALIVE_TIMEOUT + retry_delay(dev));
 	} else {
 		dev->stats.keepalives_sent++;
 	}
@@ -334,8 +414,7 @@ static void got_authenticated(struct vwg *dev, struct vwg_peer *p, const struct 
 	p->rx_bytes += WG_OVERHEAD + len;
 	p->new_hs_at = VWG_NEVER;
 	if (p->keepalive_s)
-		p->persistent_at = now_of(dev) + (int64_t)p->keepalive_s * 1000;
-	dev->timers_dirty = true;
+		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->keepalive_s * 1000);
 }
 
 static void on_init(struct vwg *dev, struct vwg_peer *p, uint32_t id, const struct wl_endpoint *from)
@@ -432,10 +511,8 @@ static void on_data(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 	}
 	if (len == 0)
 		return;
-	if (p->keepalive_at == VWG_NEVER) {
-		p->keepalive_at = now_of(dev) + VWG_KEEPALIVE_TIMEOUT;
-		dev->timers_dirty = true;
-	}
+	if (p->keepalive_at == VWG_NEVER)
+		arm(dev, &p->keepalive_at, now_of(dev) + VWG_KEEPALIVE_TIMEOUT);
 	/* The receiving side rekeys a little before the session dies. */
 	if (p->cur_initiator &&
 	    now_of(dev) - p->cur.start >= VWG_REJECT_AFTER_TIME - VWG_KEEPALIVE_TIMEOUT - VWG_REKEY_TIMEOUT)
@@ -505,6 +582,8 @@ void vwg_free(struct vwg *dev)
 		peer_free(dev->peers[i]);
 	free(dev->peers);
 	free(dev->addrs);
+	free(dev->hosts);
+	free(dev->nets);
 	sodium_memzero(dev->priv, sizeof(dev->priv));
 	free(dev);
 }
@@ -581,6 +660,7 @@ static void add_allowed(struct vwg *dev, struct vwg_peer *p, struct wl_cidr c)
 	}
 	p->allowed = xrealloc(p->allowed, p->n_allowed + 1, sizeof(*p->allowed));
 	p->allowed[p->n_allowed++] = c;
+	dev->routes_dirty = true;
 }
 
 int vwg_apply(struct vwg *dev, const struct wg_peer_change *changes, size_t n)
@@ -611,14 +691,15 @@ int vwg_apply(struct vwg *dev, const struct wg_peer_change *changes, size_t n)
 			p->has_endpoint = true;
 			p->endpoint = ch->endpoint;
 		}
-		if (ch->flags & WG_PEER_REPLACE_ALLOWED_IPS)
+		if (ch->flags & WG_PEER_REPLACE_ALLOWED_IPS) {
 			p->n_allowed = 0;
+			dev->routes_dirty = true;
+		}
 		for (size_t j = 0; j < ch->n_allowed; j++)
 			add_allowed(dev, p, ch->allowed_ips[j]);
 		if (ch->flags & WG_PEER_SET_KEEPALIVE) {
 			p->keepalive_s = ch->persistent_keepalive;
 			p->persistent_at = VWG_NEVER;
-			dev->timers_dirty = true;
 			/* WireGuard sends one keepalive at once when it is set. */
 			if (p->keepalive_s && p->has_endpoint)
 				peer_xmit(dev, p, NULL, 0);
@@ -734,19 +815,6 @@ static int64_t min64(int64_t a, int64_t b)
 
 int64_t vwg_next_timer(const struct vwg *dev)
 {
-	if (dev->timers_dirty) {
-		struct vwg *mut = (struct vwg *)dev; /* a cache, not state */
-		int64_t t = VWG_NEVER;
-		for (size_t i = 0; i < dev->n_peers; i++) {
-			const struct vwg_peer *p = dev->peers[i];
-			t = min64(t, p->hs_pending ? p->hs_retry_at : VWG_NEVER);
-			t = min64(t, p->keepalive_at);
-			t = min64(t, p->new_hs_at);
-			t = min64(t, p->persistent_at);
-		}
-		mut->next_timer = t == VWG_NEVER ? VNET_NEVER : t;
-		mut->timers_dirty = false;
-	}
 	return dev->next_timer;
 }
 
@@ -781,9 +849,17 @@ static void peer_timers(struct vwg *dev, struct vwg_peer *p, int64_t now)
 void vwg_run_timers(struct vwg *dev)
 {
 	int64_t now = now_of(dev);
-	if (vwg_next_timer(dev) > now)
+	if (dev->next_timer > now)
 		return;
 	for (size_t i = 0; i < dev->n_peers; i++)
 		peer_timers(dev, dev->peers[i], now);
-	dev->timers_dirty = true;
+	int64_t t = VWG_NEVER;
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		const struct vwg_peer *p = dev->peers[i];
+		t = min64(t, p->hs_pending ? p->hs_retry_at : VWG_NEVER);
+		t = min64(t, p->keepalive_at);
+		t = min64(t, p->new_hs_at);
+		t = min64(t, p->persistent_at);
+	}
+	dev->next_timer = t == VWG_NEVER ? VNET_NEVER : t;
 }

@@ -124,7 +124,8 @@ int64_t vwg_timespec_to_ms(const struct timespec *ts);
  * guaranteed (the packet may wait for a handshake, or be lost). */
 int vwg_send(struct vwg *dev, const struct vwg_inner *pkt);
 
-/* The earliest pending timer, or VNET_NEVER. */
+/* When the device next needs vwg_run_timers(): a lower bound of its
+ * earliest timer (a wake-up may find nothing due), or VNET_NEVER. */
 int64_t vwg_next_timer(const struct vwg *dev);
 /* Runs every timer due at or before the vnet's current time. */
 void vwg_run_timers(struct vwg *dev);
