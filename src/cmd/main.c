@@ -2,9 +2,12 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "common/log.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
 #include "wl_build.h"
 
 struct subcommand {
@@ -15,23 +18,47 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "decode", cmd_decode, "parse (and verify) wirelink packets from hex or a raw file" },
+	{ "dev", cmd_dev, "show a WireGuard device as wirelink sees it (dev show IFACE)" },
 	{ "autoaddr", cmd_autoaddr, "print the IPv6 link-local address derived from a public key" },
 };
 
-static void usage(FILE *out)
+/* The subcommand list, appended to the daemon's man-page help. */
+static void print_commands(FILE *out)
 {
-	fprintf(out,
-		"Usage: wirelink COMMAND [ARGS...]\n"
-		"       wirelink --version | --help\n"
-		"\n"
-		"wirelink makes a WireGuard network set up its own direct peer-to-peer\n"
-		"links: peers gossip signed facts (endpoints, allowed IPs, membership,\n"
-		"liveness) inside the tunnel and configure their WireGuard device.\n"
-		"\n"
-		"Commands:\n");
+	fprintf(out, "\nCOMMANDS\n"
+		     "  Without a command, wirelink runs the daemon (options above). Other\n"
+		     "  commands:\n\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
-	fprintf(out, "\nRun 'wirelink COMMAND --help' for the options of a command.\n");
+	fprintf(out, "\n  Run 'wirelink COMMAND --help' for the options of a command.\n");
+}
+
+/* wirelink [OPTIONS]: load the configuration and run the daemon. */
+static int run_daemon(int argc, char **argv)
+{
+	struct wl_config *cfg = NULL;
+	char err[1024];
+	int rc = config_load(argc, argv, environ, &cfg, err, sizeof(err));
+	if (rc != CONFIG_OK) {
+		fprintf(stderr, "wirelink: %s\n", err);
+		return config_exit_status(rc);
+	}
+	if (cfg->show_help) {
+		config_print_help(stdout);
+		print_commands(stdout);
+	} else if (cfg->show_version) {
+		printf("wirelink %s\n", WL_VERSION);
+	} else if (cfg->dump) {
+		config_dump(cfg, stdout);
+	} else if (cfg->check_config) {
+		printf("configuration OK (%s)\n", cfg->config_file ? cfg->config_file : "no file, defaults");
+	} else {
+		if (cfg->debug)
+			log_set_level(LOG_LVL_DEBUG);
+		rc = daemon_run(&cfg, argc, argv, environ);
+	}
+	config_free(cfg);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -41,21 +68,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wirelink: libsodium failed to initialise\n");
 		return 1;
 	}
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("wirelink %s\n", WL_VERSION);
-		return 0;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		if (strcmp(argv[1], subcommands[i].name) == 0)
-			return subcommands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "wirelink: unknown command '%s' (see 'wirelink --help')\n", argv[1]);
-	return 2;
+	if (argc >= 2)
+		for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+			if (strcmp(argv[1], subcommands[i].name) == 0)
+				return subcommands[i].run(argc - 1, argv + 1);
+	return run_daemon(argc, argv);
 }

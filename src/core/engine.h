@@ -40,6 +40,21 @@
  * the WireGuard one), because the "would route through the tunnel" check
  * (SPEC §7) needs every interface's subnets.
  *
+ * Where this engine deliberately differs from the original (all wire- and
+ * behaviour-compatible with original peers) [ours]:
+ *   - it reacts to news (a new fact, a new or returning peer boot id)
+ *     after react_delay_ms instead of at the next 5 s chunk;
+ *   - a due Alive is put first in the first datagram, so a receiver that
+ *     handles facts in order forgets old knowledge before recording new;
+ *   - after picking a new boot id it forgets that peers know its Alive,
+ *     so the new id goes out at the next tick, not within AlivePeriod;
+ *   - a router's own AllowedCidr facts skip non-global addresses (its
+ *     fe80:: auto address is not a subnet to route to it);
+ *   - a handshake time that moved by <= 1 s between ticks is the same
+ *     handshake (the shell derives times from wall-clock ages);
+ *   - when a peer's knowledge table is full, new keys are not remembered
+ *     (the fact may be resent) rather than evicting what it knows.
+ *
  * Error convention: constructors return NULL on allocation failure or bad
  * config (with a log line); queries return bool (false = not found).
  * Nothing a peer sends can make the engine abort or grow without bound:

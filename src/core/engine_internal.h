@@ -61,7 +61,12 @@ struct engine {
 	 * next fact with the same subject; heads live in peer->fhead. Valid
 	 * from build_index() to the end of the tick. */
 	int32_t *fnext;
+	/* fsubj[i]: the peer state fact i is about (NULL if none or if it is
+	 * about us: fself[i]). Same lifetime as fnext. */
+	struct peer **fsubj;
+	bool *fself;
 	size_t fnext_alloc;
+	size_t n_indexed; /* facts covered by the index this tick */
 
 	/* Network view as of the last tick. */
 	bool have_view;
@@ -84,8 +89,6 @@ const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *
 bool engine_is_self(const struct engine *e, const uint8_t key[static WL_KEY_LEN]);
 /* "name (abcdEFGH)" or "abcdEFGH…": for log lines. */
 const char *engine_peer_label(const struct peer *p, char buf[static 96]);
-/* First fact index about p this tick, -1 if none; then follow e->fnext. */
-static inline int32_t engine_first_fact(const struct peer *p) { return p->fhead; }
 
 /* observe.c */
 void observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,

@@ -8,6 +8,8 @@
 #include "core/engine_internal.h"
 #include "wire/member_meta.h"
 
+#define HANDSHAKE_JITTER_MS 1000
+
 /* SPEC §9: a global unicast AllowedIP shorter than a full address. */
 static bool peer_is_router(const struct wg_peer *wp)
 {
@@ -64,6 +66,14 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p, const st
 	if (wp->has_endpoint)
 		p->endpoint = wp->endpoint;
 	p->router = peer_is_router(wp);
+	/* The shell derives handshake times from wall-clock ages, so the same
+	 * handshake can come back a millisecond or so apart from one tick to
+	 * the next; that must not read as "a newer handshake". WireGuard
+	 * starts at most one handshake per REKEY_TIMEOUT (5 s), so anything
+	 * within HANDSHAKE_JITTER_MS is the same one. */
+	if (was_in && hs != ENGINE_NEVER && p->handshake != ENGINE_NEVER &&
+	    llabs(hs - p->handshake) <= HANDSHAKE_JITTER_MS)
+		hs = p->handshake;
 	/* "Newer than at the previous tick" needs a previous tick to compare. */
 	p->prev_handshake = was_in ? p->handshake : hs;
 	p->handshake = hs;
@@ -140,15 +150,35 @@ static void merge_meta(struct peer *p, const struct fact *f, bool name_from_cfg,
 		p->basic = b;
 }
 
+static bool index_reserve(struct engine *e)
+{
+	if (e->fs.n <= e->fnext_alloc)
+		return true;
+	size_t na = e->fs.n * 2;
+	int32_t *nn = realloc(e->fnext, na * sizeof(*nn));
+	if (nn)
+		e->fnext = nn;
+	struct peer **ns = realloc(e->fsubj, na * sizeof(*ns));
+	if (ns)
+		e->fsubj = ns;
+	bool *nf = realloc(e->fself, na * sizeof(*nf));
+	if (nf)
+		e->fself = nf;
+	if (!nn || !ns || !nf)
+		return false;
+	e->fnext_alloc = na;
+	return true;
+}
+
 void observe_index_facts(struct engine *e, int64_t now)
 {
-	if (e->fs.n > e->fnext_alloc) {
-		size_t na = e->fs.n * 2;
-		int32_t *nv = realloc(e->fnext, na * sizeof(*nv));
-		if (nv) {
-			e->fnext = nv;
-			e->fnext_alloc = na;
-		}
+	/* Member facts make their subjects peers we track. Created first, as
+	 * creating may evict, and the index below holds pointers. */
+	for (size_t k = 0; k < e->fs.n; k++) {
+		const struct fact *f = &e->fs.v[k].f;
+		if ((f->attr == ATTR_MEMBER_META || f->attr == ATTR_MEMBER) &&
+		    !engine_is_self(e, f->subject))
+			peertab_get(&e->pt, f->subject, now);
 	}
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
@@ -162,25 +192,27 @@ void observe_index_facts(struct engine *e, int64_t now)
 		if (c && c->basic >= 0)
 			p->basic = c->basic;
 	}
-	size_t n = e->fs.n <= e->fnext_alloc ? e->fs.n : 0;
+	size_t n = index_reserve(e) ? e->fs.n : 0;
 	/* Walk backwards so each chain lists facts in set order. */
 	for (size_t k = n; k-- > 0;) {
 		const struct fentry *fe = &e->fs.v[k];
-		if (engine_is_self(e, fe->f.subject))
+		e->fself[k] = engine_is_self(e, fe->f.subject);
+		e->fsubj[k] = NULL;
+		if (e->fself[k])
 			continue;
-		bool member = fe->f.attr == ATTR_MEMBER_META || fe->f.attr == ATTR_MEMBER;
-		struct peer *p = member ? peertab_get(&e->pt, fe->f.subject, now)
-					: peertab_find(&e->pt, fe->f.subject);
+		struct peer *p = peertab_find(&e->pt, fe->f.subject);
 		if (!p)
 			continue;
+		e->fsubj[k] = p;
 		e->fnext[k] = p->fhead;
 		p->fhead = (int32_t)k;
-		if (member) {
+		if (fe->f.attr == ATTR_MEMBER_META || fe->f.attr == ATTR_MEMBER) {
 			const struct cfg_peer *c = engine_cfg_of(e, p);
 			p->member_fact = true;
 			merge_meta(p, &fe->f, c && c->has_name, c && c->basic >= 0);
 		}
 	}
+	e->n_indexed = n;
 }
 
 void observe_liveness(struct engine *e, int64_t now, struct engine_actions *out)

@@ -30,6 +30,7 @@ static void peer_free(struct peer *p)
 	if (!p)
 		return;
 	knowledge_free(&p->know);
+	sodium_memzero(p->shared, sizeof(p->shared));
 	free(p);
 }
 

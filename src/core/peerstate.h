@@ -69,6 +69,10 @@ struct peer {
 	int32_t dev_idx;   /* index in this tick's snapshot, -1 if absent */
 	bool boot_changed; /* its boot id changed since the last tick */
 
+	/* Shared key for sealing what we send it (computed on first use). */
+	int8_t shared_state; /* 0 not yet, 1 valid, -1 low-order key */
+	uint8_t shared[32];
+
 	struct knowledge know;
 	int64_t last_seen; /* for eviction */
 	bool mark;         /* scratch for one tick */

@@ -59,16 +59,16 @@ static bool sends_facts(const struct engine *e, const struct peer *p)
 }
 
 /* Whether a fact may be told to p at all (SPEC §6 "What"). */
-static bool tellable(struct engine *e, const struct peer *p, const struct fentry *fe, int64_t now)
+static bool tellable(const struct engine *e, const struct peer *p, size_t i, int64_t now)
 {
-	const struct fact *f = &fe->f;
+	const struct fentry *fe = &e->fs.v[i];
 	if (fe->expires <= now)
 		return false;
-	if (memcmp(f->subject, p->key, WL_KEY_LEN) == 0 && f->attr != ATTR_MEMBER_META)
-		return false;
-	if (engine_is_self(e, f->subject))
+	if (e->fself[i])
 		return true;
-	const struct peer *s = peertab_find(&e->pt, f->subject);
+	const struct peer *s = e->fsubj[i];
+	if (s == p && fe->f.attr != ATTR_MEMBER_META)
+		return false;
 	return s && (s->healthy || peer_alive(s, now));
 }
 
@@ -76,9 +76,9 @@ static void send_facts(struct out *o, int64_t now)
 {
 	struct engine *e = o->e;
 	int64_t horizon = now + e->t.fact_ttl_ms / 2 + e->t.chunk_period_ms;
-	for (size_t i = 0; i < e->fs.n; i++) {
+	for (size_t i = 0; i < e->n_indexed; i++) {
 		const struct fentry *fe = &e->fs.v[i];
-		if (!tellable(e, o->p, fe, now))
+		if (!tellable(e, o->p, i, now))
 			continue;
 		int64_t known = knowledge_get(&o->p->know, fe->h);
 		if (known != INT64_MIN && !(known < horizon && fe->expires > known))
@@ -97,9 +97,15 @@ static void send_facts(struct out *o, int64_t now)
 static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t now,
 		      struct engine_actions *a)
 {
-	const uint8_t *key = keycache_get(&e->kc, p->key);
-	if (!key)
+	if (p->shared_state == 0) {
+		const uint8_t *k = keycache_get(&e->kc, p->key);
+		p->shared_state = k ? 1 : -1;
+		if (k)
+			memcpy(p->shared, k, sizeof(p->shared));
+	}
+	if (p->shared_state < 0)
 		return;
+	const uint8_t *key = p->shared;
 	struct out o = { .e = e, .p = p, .key = key, .port = port, .a = a };
 	packer_reset(&o.pk);
 	struct fact alive;

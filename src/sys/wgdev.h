@@ -47,6 +47,17 @@ void wg_device_free(struct wg_device *dev); /* NULL is fine */
 /* The peer with this key, or NULL. */
 struct wg_peer *wg_device_find_peer(struct wg_device *dev, const uint8_t key[static WL_KEY_LEN]);
 
+/* Building snapshots (backends, simulators, tests). Arrays grow only
+ * through these functions, which keep the capacity implicit. */
+
+/* A new empty snapshot for interface ifname, or NULL when out of memory. */
+struct wg_device *wg_device_new(const char *ifname);
+/* Appends a zeroed peer with this key; returns it, or NULL when out of
+ * memory. Pointers to earlier peers are invalidated (realloc). */
+struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t key[static WL_KEY_LEN]);
+/* Appends one allowed IP to a peer; 0 or -ENOMEM. */
+int wg_peer_add_allowed(struct wg_peer *peer, const struct wl_cidr *c);
+
 /* What to do to one peer. Without WG_PEER_UPDATE_ONLY a missing peer is
  * created; with it a missing peer is left missing (WireGuard's
  * "update_only"), so a change racing with a removal never re-creates it. */
@@ -87,5 +98,9 @@ enum wgdev_backend wgdev_backend_of(const struct wgdev *wg);
 int wgdev_get(struct wgdev *wg, struct wg_device **out);
 /* Applies changes in order, as one or more device updates. */
 int wgdev_apply(struct wgdev *wg, const struct wg_peer_change *changes, size_t n);
+/* Sets device-level settings: the private key when private_key is not NULL,
+ * the listen port when listen_port is 0..65535 (-1 = leave it). Peers are
+ * left alone. Used by tests and benchmarks to prepare a fresh device. */
+int wgdev_set_device(struct wgdev *wg, const uint8_t *private_key, int listen_port);
 
 #endif

@@ -1,6 +1,6 @@
 # Shared helpers for shell test suites: PASS/FAIL lines and a failure count.
 # Source it, then call check NAME CMD... or pass/fail directly.
-WL_BIN=${WL_BIN:-${WL_BUILD:-$WL_TOP/build-asan}/wirelink}
+WL_BIN=$(realpath -m "${WL_BIN:-${WL_BUILD:-$WL_TOP/build-asan}/wirelink}")
 suite=${suite:-$(basename "$0" .sh)}
 failures=0
 pass() { echo "PASS: $suite/$1"; }

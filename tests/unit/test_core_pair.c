@@ -124,3 +124,82 @@ TEST(pair_converges_and_both_sides_know_each_other)
 	tnode_free(&a);
 	tnode_free(&b);
 }
+
+/* Handshakes "succeed" wherever a device has a peer with an endpoint and
+ * that peer has us (a stand-in for WireGuard; the simulator does it
+ * properly with NATs and loss). */
+static void handshakes(struct tnode **nodes, int k, int64_t now)
+{
+	for (int i = 0; i < k; i++)
+		for (size_t j = 0; j < nodes[i]->dev.n_peers; j++) {
+			struct wg_peer *p = &nodes[i]->peers[j];
+			nodes[i]->hs[j] = ENGINE_NEVER;
+			for (int o = 0; o < k; o++)
+				if (o != i && memcmp(nodes[o]->pub, p->public_key, 32) == 0 &&
+				    p->has_endpoint && tnode_find(nodes[o], nodes[i]->pub))
+					nodes[i]->hs[j] = now;
+		}
+}
+
+TEST(hub_and_two_leaves_go_direct)
+{
+	static const char *const h_eth[] = { "192.0.2.1/24", NULL };
+	static const char *const h_wg[] = { "10.99.0.1/24", NULL };
+	static const char *const l1_eth[] = { "198.51.100.2/24", NULL };
+	static const char *const l1_wg[] = { "10.99.0.2/24", NULL };
+	static const char *const l2_eth[] = { "203.0.113.3/24", NULL };
+	static const char *const l2_wg[] = { "10.99.0.3/24", NULL };
+	struct tnode h, l1, l2;
+	struct tnode *all[3] = { &h, &l1, &l2 };
+	tnode_config(&h, 1);
+	tnode_config(&l1, 2);
+	tnode_config(&l2, 3);
+	tnode_iface(&h, "eth0", true, true, h_eth);
+	tnode_iface(&h, "wg0", true, true, h_wg);
+	tnode_iface(&l1, "eth0", true, true, l1_eth);
+	tnode_iface(&l1, "wg0", true, true, l1_wg);
+	tnode_iface(&l2, "eth0", true, true, l2_eth);
+	tnode_iface(&l2, "wg0", true, true, l2_wg);
+	/* wg-quick style: the hub knows both leaves, each leaf only the hub. */
+	tnode_allow(tnode_dev_peer(&h, l1.pub, "198.51.100.2:51820", ENGINE_NEVER), "10.99.0.2/32");
+	tnode_allow(tnode_dev_peer(&h, l2.pub, "203.0.113.3:51820", ENGINE_NEVER), "10.99.0.3/32");
+	tnode_allow(tnode_dev_peer(&l1, h.pub, "192.0.2.1:51820", ENGINE_NEVER), "10.99.0.0/24");
+	tnode_allow(tnode_dev_peer(&l2, h.pub, "192.0.2.1:51820", ENGINE_NEVER), "10.99.0.0/24");
+	for (int i = 0; i < 3; i++)
+		tnode_start(all[i], 0);
+	int64_t t = 0, direct_at = -1;
+	for (; t <= 120000 && direct_at < 0; t += 1000) {
+		handshakes(all, 3, t);
+		for (int i = 0; i < 3; i++)
+			if (engine_next_deadline(all[i]->e) <= t) {
+				tnode_tick(all[i], t);
+				/* Only additions may create; updates never re-create. */
+				for (size_t c = 0; c < all[i]->act.n_changes; c++) {
+					const struct wg_peer_change *ch = &all[i]->act.changes[c];
+					bool exists = tnode_find(all[i], ch->public_key) != NULL;
+					CHECK(exists == !!(ch->flags & WG_PEER_UPDATE_ONLY));
+				}
+				tnode_apply(all[i]);
+				for (int j = 0; j < 3; j++)
+					if (j != i)
+						tdeliver(all[i], all[j], t);
+				engine_actions_clear(&all[i]->act);
+			}
+		struct wg_peer *p = tnode_find(&l1, l2.pub);
+		if (p && tnode_has_allowed(p, "10.99.0.3/32") && p->has_endpoint)
+			direct_at = t;
+	}
+	CHECK(engine_is_router(h.e));
+	CHECK(!engine_is_router(l1.e) && !engine_is_router(l2.e));
+	CHECK_MSG(direct_at >= 0, "leaf 1 never went direct to leaf 2");
+	struct wg_peer *p = tnode_find(&l1, l2.pub);
+	char buf[WL_ENDPOINT_STR_MAX];
+	CHECK(p && p->has_endpoint);
+	if (p && p->has_endpoint)
+		CHECK_STR(wl_endpoint_str(&p->endpoint, buf), "203.0.113.3:51820");
+	p = tnode_find(&l2, l1.pub);
+	CHECK(p && p->has_endpoint);
+	printf("# leaves direct after %lld ms of virtual time\n", (long long)direct_at);
+	for (int i = 0; i < 3; i++)
+		tnode_free(all[i]);
+}

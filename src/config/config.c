@@ -1,0 +1,277 @@
+/* The layering: defaults < file < environment < flags, into a new object
+ * that is handed out only when complete. */
+#include "config/config_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int config_exit_status(int status)
+{
+	switch (status) {
+	case CONFIG_OK: return 0;
+	case CONFIG_E_NOMEM: return 1;
+	default: return 2;
+	}
+}
+
+void cfg_defaults(struct wl_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->iface, CONFIG_DEFAULT_IFACE);
+	cfg->port = 0;
+	cfg->router = CONFIG_ROUTER_AUTO;
+	cfg->backend = WGDEV_AUTO;
+	strcpy(cfg->config_path, CONFIG_DEFAULT_PATH);
+}
+
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void config_free(struct wl_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		struct wl_config_peer *p = &cfg->peers[i];
+		free(p->name);
+		for (size_t e = 0; e < p->n_endpoints; e++)
+			free(p->endpoints[e].host);
+		free(p->endpoints);
+		free(p->allowed_ips);
+	}
+	free(cfg->peers);
+	free_strings(cfg->report_ifaces, cfg->n_report_ifaces);
+	free_strings(cfg->hide_ifaces, cfg->n_hide_ifaces);
+	free(cfg->config_file);
+	free(cfg);
+}
+
+const struct wl_config_peer *config_find_peer(const struct wl_config *cfg,
+					      const uint8_t key[static WL_KEY_LEN])
+{
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		if (memcmp(cfg->peers[i].public_key, key, WL_KEY_LEN) == 0)
+			return &cfg->peers[i];
+	return NULL;
+}
+
+static bool any_match(char *const *globs, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fnmatch(globs[i], name, 0) == 0)
+			return true;
+	return false;
+}
+
+bool config_iface_reported(const struct wl_config *cfg, const char *name)
+{
+	if (any_match(cfg->hide_ifaces, cfg->n_hide_ifaces, name))
+		return false;
+	return cfg->n_report_ifaces == 0 ||
+	       any_match(cfg->report_ifaces, cfg->n_report_ifaces, name);
+}
+
+static int apply_all(struct wl_config *cfg, const struct cfg_assign *a, size_t n,
+		     const char *source, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *why;
+		if (!cfg_setting_apply(cfg, a[i].s, a[i].value, &why)) {
+			char q[CFG_QUOTE_MAX];
+			cfg_errf(err, errlen, "%s: %s: %s %s", source, a[i].origin,
+				 cfg_quote(a[i].value, q), why);
+			return CONFIG_E_USAGE;
+		}
+	}
+	return CONFIG_OK;
+}
+
+/* Reads a whole file. CONFIG_OK with *buf NULL if it does not exist. */
+static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+	*buf = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return CONFIG_OK;
+		cfg_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return CONFIG_E_FILE;
+	}
+	int rc = CONFIG_E_FILE;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		cfg_errf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if (st.st_size > (off_t)CONFIG_FILE_MAX) {
+		cfg_errf(err, errlen, "%s: larger than %u bytes", path, CONFIG_FILE_MAX);
+		goto out;
+	}
+	char *b = malloc((size_t)st.st_size + 1);
+	if (!b) {
+		cfg_errf(err, errlen, "out of memory");
+		rc = CONFIG_E_NOMEM;
+		goto out;
+	}
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			cfg_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+			free(b);
+			goto out;
+		}
+		if (r == 0) /* shrank while we read: use what is there */
+			break;
+		got += (size_t)r;
+	}
+	b[got] = '\0';
+	*buf = b;
+	*len = got;
+	rc = CONFIG_OK;
+out:
+	close(fd);
+	return rc;
+}
+
+static const struct {
+	const char *ext;
+	enum cfg_format fmt;
+} formats[] = {
+	{ "json", CFG_FORMAT_JSON },
+	{ "yaml", CFG_FORMAT_YAML },
+	{ "yml", CFG_FORMAT_YAML },
+};
+#define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
+
+/* Finds <dir>/wirelink.<iface>.{json,yaml,yml}: *which = -1 if none. */
+static int find_file(const struct wl_config *cfg, char path[static PATH_MAX], int *which,
+		     char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", cfg->config_path);
+	for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+		dir[n - 1] = '\0';
+	char found[N_FORMATS][PATH_MAX];
+	size_t nfound = 0;
+	*which = -1;
+	for (size_t i = 0; i < N_FORMATS; i++) {
+		char p[PATH_MAX];
+		int w = snprintf(p, sizeof(p), "%s/wirelink.%s.%s", dir, cfg->iface, formats[i].ext);
+		if (w < 0 || (size_t)w >= sizeof(p)) {
+			cfg_errf(err, errlen, "%s: config path too long", dir);
+			return CONFIG_E_FILE;
+		}
+		struct stat st;
+		if (stat(p, &st) == 0) {
+			memcpy(found[nfound++], p, sizeof(p));
+			*which = (int)i;
+		} else if (errno != ENOENT && errno != ENOTDIR) {
+			cfg_errf(err, errlen, "%s: cannot access: %s", p, strerror(errno));
+			return CONFIG_E_FILE;
+		}
+	}
+	if (nfound > 1) {
+		cfg_errf(err, errlen, "%s: more than one config file for %s: %s%s%s%s%s (keep one)",
+			 dir, cfg->iface, found[0], ", ", found[1], nfound > 2 ? ", " : "",
+			 nfound > 2 ? found[2] : "");
+		return CONFIG_E_FILE;
+	}
+	if (nfound == 1)
+		memcpy(path, found[0], PATH_MAX);
+	return CONFIG_OK;
+}
+
+static int load_file(struct wl_config *cfg, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int which;
+	int rc = find_file(cfg, path, &which, err, errlen);
+	if (rc != CONFIG_OK || which < 0)
+		return rc;
+	char *buf;
+	size_t len;
+	if ((rc = read_file(path, &buf, &len, err, errlen)) != CONFIG_OK || !buf)
+		return rc;
+	rc = cfg_file_parse(cfg, path, formats[which].fmt, buf, len, err, errlen);
+	free(buf);
+	if (rc == CONFIG_OK && !(cfg->config_file = strdup(path))) {
+		cfg_errf(err, errlen, "out of memory");
+		rc = CONFIG_E_NOMEM;
+	}
+	return rc;
+}
+
+static bool wants(const struct cfg_assign *a, size_t n, enum cfg_type t)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].s->type == t)
+			return true;
+	return false;
+}
+
+int config_load(int argc, char **argv, char **envp, struct wl_config **out,
+		char *err, size_t errlen)
+{
+	struct cfg_assign *flags = NULL, *env = NULL;
+	size_t n_flags = 0, n_env = 0;
+	struct wl_config *cfg = NULL;
+	*out = NULL;
+	cfg_errf(err, errlen, "%s", "");
+
+	int rc = cfg_flags_collect(argc, argv, &flags, &n_flags, err, errlen);
+	if (rc != CONFIG_OK)
+		goto out;
+	rc = CONFIG_E_NOMEM;
+	if (!(cfg = malloc(sizeof(*cfg)))) {
+		cfg_errf(err, errlen, "out of memory");
+		goto out;
+	}
+	cfg_defaults(cfg);
+	/* --help and --version must work whatever the environment or file say. */
+	if (wants(flags, n_flags, CT_HELP) || wants(flags, n_flags, CT_VERSION)) {
+		cfg->show_help = wants(flags, n_flags, CT_HELP);
+		cfg->show_version = wants(flags, n_flags, CT_VERSION);
+		rc = CONFIG_OK;
+		goto out;
+	}
+	if ((rc = cfg_env_collect(envp, &env, &n_env, err, errlen)) != CONFIG_OK)
+		goto out;
+	/* First pass: environment and flags alone, to check their values and
+	 * learn the interface and directory that pick the file. */
+	if ((rc = apply_all(cfg, env, n_env, "environment", err, errlen)) != CONFIG_OK ||
+	    (rc = apply_all(cfg, flags, n_flags, "command line", err, errlen)) != CONFIG_OK)
+		goto out;
+	char iface[IFNAMSIZ], dir[PATH_MAX];
+	memcpy(iface, cfg->iface, sizeof(iface));
+	memcpy(dir, cfg->config_path, sizeof(dir));
+	cfg_defaults(cfg);
+	memcpy(cfg->iface, iface, sizeof(iface));
+	memcpy(cfg->config_path, dir, sizeof(dir));
+	/* Second pass, in layer order; the env and flag values cannot fail now. */
+	if ((rc = load_file(cfg, err, errlen)) != CONFIG_OK ||
+	    (rc = apply_all(cfg, env, n_env, "environment", err, errlen)) != CONFIG_OK ||
+	    (rc = apply_all(cfg, flags, n_flags, "command line", err, errlen)) != CONFIG_OK)
+		goto out;
+out:
+	free(flags);
+	free(env);
+	if (rc != CONFIG_OK) {
+		config_free(cfg);
+		cfg = NULL;
+	}
+	*out = cfg;
+	return rc;
+}

@@ -1,0 +1,166 @@
+/* Internals shared by the files of src/config/ (not for other modules,
+ * except the config fuzzer, which drives cfg_file_parse() directly).
+ *
+ *   config_value.c     validators for every kind of value
+ *   config_settings.c  the table of scalar settings (flag, env, file key)
+ *   config_tree.c      a small document tree both file formats parse into
+ *   config_file_json.c JSON text -> tree (jansson)
+ *   config_file_yaml.c YAML text -> tree (libyaml)
+ *   config_file.c      tree -> struct wl_config, with file:line messages
+ *   config_env.c       WIRELINK_* variables -> assignments
+ *   config_flags.c     argv -> assignments
+ *   config.c           the layering, file discovery, defaults, free
+ *   config_dump.c, config_help.c
+ *
+ * Validators return bool; on failure *why is a static phrase that follows
+ * the quoted value in a message: "\"x\" <why>". */
+#ifndef WL_CONFIG_INTERNAL_H
+#define WL_CONFIG_INTERNAL_H
+
+#include <stdarg.h>
+
+#include "config/config.h"
+
+/* ---- messages ---- */
+
+/* The value as it appears in messages: in double quotes, control and
+ * non-ASCII bytes escaped, cut to a readable length. Returns out. */
+#define CFG_QUOTE_MAX 96
+const char *cfg_quote(const char *s, char out[static CFG_QUOTE_MAX]);
+void cfg_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- validators ---- */
+
+bool cfg_parse_bool(const char *s, bool *out, const char **why);
+bool cfg_parse_port(const char *s, uint16_t *out, const char **why);
+bool cfg_parse_iface(const char *s, const char **why);
+bool cfg_parse_backend(const char *s, enum wgdev_backend *out, const char **why);
+bool cfg_parse_path(const char *s, const char **why);
+bool cfg_parse_trust(const char *s, enum wl_trust *out, const char **why);
+bool cfg_parse_key(const char *s, uint8_t key[static WL_KEY_LEN], const char **why);
+bool cfg_parse_name(const char *s, const char **why);
+/* host:port, [v6]:port; the host (brackets stripped) goes to host. */
+#define CFG_HOST_MAX 256
+bool cfg_parse_endpoint(const char *s, char host[static CFG_HOST_MAX], uint16_t *port,
+			const char **why);
+/* addr/len; the result is masked. */
+bool cfg_parse_cidr(const char *s, struct wl_cidr *out, const char **why);
+/* A shell glob fnmatch() accepts: non-empty, brackets closed, known
+ * [:classes:], no trailing backslash. */
+bool cfg_parse_glob(const char *s, const char **why);
+
+/* ---- scalar settings ---- */
+
+enum cfg_type {
+	CT_IFACE,
+	CT_PORT,
+	CT_ROUTER, /* tri-state bool */
+	CT_BOOL,
+	CT_BACKEND,
+	CT_PATH,
+	CT_HELP,    /* flag only, no value */
+	CT_VERSION, /* flag only, no value */
+};
+
+enum {
+	CFG_SRC_FILE = 1u << 0,
+	CFG_SRC_ENV = 1u << 1,
+	CFG_SRC_FLAG = 1u << 2,
+};
+
+struct cfg_setting {
+	const char *key;  /* file spelling (also in --dump), e.g. "Iface" */
+	const char *flag; /* long flag without "--", e.g. "iface" */
+	char short_flag;  /* 0 if none */
+	const char *env;  /* e.g. "WIRELINK_IFACE"; NULL if none */
+	enum cfg_type type;
+	unsigned sources;
+	size_t offset;       /* of the field in struct wl_config */
+	const char *metavar; /* shown in --help: NAME, N, BOOL, ... */
+	const char *deflt;   /* shown in --help */
+	const char *help;
+};
+
+extern const struct cfg_setting cfg_settings[];
+extern const size_t cfg_n_settings;
+
+/* Case-insensitive lookup among settings a file may hold. */
+const struct cfg_setting *cfg_setting_by_key(const char *key);
+/* Parses text for setting s and stores it in cfg. Never allocates. */
+bool cfg_setting_apply(struct wl_config *cfg, const struct cfg_setting *s,
+		       const char *text, const char **why);
+/* Whether the flag takes a value: never (help, version), optionally
+ * (booleans: --x or --x=BOOL) or always. */
+enum cfg_arg { CFG_ARG_NONE, CFG_ARG_OPTIONAL, CFG_ARG_REQUIRED };
+enum cfg_arg cfg_setting_arg(const struct cfg_setting *s);
+
+/* Names of the file-only settings, for messages. */
+extern const char *const cfg_file_only_keys[3];
+extern const char *const cfg_file_only_env[3];
+
+/* One value for one setting from the environment or the command line. The
+ * value points into argv/envp (or a literal "true"). */
+struct cfg_assign {
+	const struct cfg_setting *s;
+	const char *value;
+	char origin[48]; /* "--port", "-i", "WIRELINK_PORT" */
+};
+
+/* Collect assignments, checking names and arity but not values. Return
+ * CONFIG_OK, or CONFIG_E_USAGE / CONFIG_E_NOMEM with err set. *out is
+ * malloc'ed (free it), possibly NULL when *n is 0. */
+int cfg_env_collect(char **envp, struct cfg_assign **out, size_t *n, char *err,
+		    size_t errlen);
+int cfg_flags_collect(int argc, char **argv, struct cfg_assign **out, size_t *n,
+		      char *err, size_t errlen);
+
+/* ---- document tree ---- */
+
+enum cfg_kind {
+	CFG_NULL,
+	CFG_BOOL,
+	CFG_INT,   /* text = decimal digits as written */
+	CFG_REAL,  /* text = as written */
+	CFG_STR,   /* a quoted string */
+	CFG_PLAIN, /* an unquoted YAML scalar: meaning depends on the key */
+	CFG_LIST,
+	CFG_MAP,
+};
+
+/* Deeper than any valid config; bounds recursion on hostile input. */
+#define CFG_MAX_DEPTH 32
+
+struct cfg_node {
+	enum cfg_kind kind;
+	unsigned line; /* 1-based; 0 = unknown (JSON gives none) */
+	bool b;
+	char *text;
+	size_t n, cap;
+	struct cfg_node *child; /* list items, or map values */
+	char **keys;            /* map: keys[i] names child[i] */
+};
+
+/* Appends a zeroed child (with key, for maps); NULL on out of memory.
+ * The pointer is valid until the next append to the same parent. */
+struct cfg_node *cfg_node_append(struct cfg_node *parent, const char *key, size_t keylen);
+void cfg_node_free(struct cfg_node *n); /* frees what n holds, not n */
+
+enum cfg_format { CFG_FORMAT_JSON, CFG_FORMAT_YAML };
+
+/* Text -> tree. `file` is only used in messages. */
+int cfg_json_to_tree(const char *file, const char *buf, size_t len, struct cfg_node *root,
+		     char *err, size_t errlen);
+int cfg_yaml_to_tree(const char *file, const char *buf, size_t len, struct cfg_node *root,
+		     char *err, size_t errlen);
+
+/* Parses a whole file image in either format into cfg, whose iface must
+ * already be set (a file's Iface key must agree with it). On error cfg may
+ * hold part of the file: the caller discards it. */
+int cfg_file_parse(struct wl_config *cfg, const char *file, enum cfg_format fmt,
+		   const char *buf, size_t len, char *err, size_t errlen);
+
+/* Defaults into a zeroed struct. */
+void cfg_defaults(struct wl_config *cfg);
+
+#endif

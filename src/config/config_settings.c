@@ -1,0 +1,111 @@
+/* The table of scalar settings: one row names a setting in all three
+ * sources (file key, environment variable, flag), says how to parse it and
+ * documents it for --help. Flags, environment and files all go through
+ * cfg_setting_apply(), so a value means the same wherever it is written. */
+#include "config/config_internal.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define ALL (CFG_SRC_FILE | CFG_SRC_ENV | CFG_SRC_FLAG)
+#define RUNTIME (CFG_SRC_ENV | CFG_SRC_FLAG)
+#define AT(field) offsetof(struct wl_config, field)
+
+const struct cfg_setting cfg_settings[] = {
+	{ "Iface", "iface", 'i', "WIRELINK_IFACE", CT_IFACE, ALL, AT(iface), "NAME",
+	  CONFIG_DEFAULT_IFACE,
+	  "The WireGuard interface to manage. It also picks the config file." },
+	{ "Port", "port", 0, "WIRELINK_PORT", CT_PORT, ALL, AT(port), "N", "0",
+	  "UDP port wirelink uses inside the tunnel, the same on every peer; "
+	  "0 means the interface's WireGuard listen port + 1." },
+	{ "Router", "router", 0, "WIRELINK_ROUTER", CT_ROUTER, ALL, AT(router), "BOOL",
+	  "auto-detect",
+	  "Whether this node routes for others. When unset it is a router iff none "
+	  "of its WireGuard peers is one." },
+	{ "Chatty", "chatty", 0, "WIRELINK_CHATTY", CT_BOOL, ALL, AT(chatty), "BOOL",
+	  "false", "Send facts to every healthy peer, not only to routers and trusted peers." },
+	{ "Debug", "debug", 'd', "WIRELINK_DEBUG", CT_BOOL, ALL, AT(debug), "BOOL", "false",
+	  "Log at debug level." },
+	{ "Backend", "backend", 0, "WIRELINK_BACKEND", CT_BACKEND, ALL, AT(backend),
+	  "auto|kernel|userspace", "auto",
+	  "How to talk to WireGuard: the kernel module over generic netlink, or a "
+	  "userspace implementation over its UAPI socket; auto uses the UAPI socket "
+	  "when one exists for the interface." },
+	{ "ConfigPath", "config-path", 0, "WIRELINK_CONFIG_PATH", CT_PATH, RUNTIME,
+	  AT(config_path), "DIR", CONFIG_DEFAULT_PATH,
+	  "Directory holding wirelink.IFACE.json / .yaml / .yml." },
+	{ "Dump", "dump", 0, "WIRELINK_DUMP", CT_BOOL, RUNTIME, AT(dump), "BOOL", "false",
+	  "Print the effective configuration as JSON (in config-file spelling) and exit." },
+	{ "CheckConfig", "check-config", 0, "WIRELINK_CHECK_CONFIG", CT_BOOL, RUNTIME,
+	  AT(check_config), "BOOL", "false",
+	  "Only check the configuration (flags, environment, file) and exit: 0 if "
+	  "valid, 2 with a message otherwise." },
+	{ "Version", "version", 'V', NULL, CT_VERSION, CFG_SRC_FLAG, AT(show_version), NULL,
+	  NULL, "Print the version and exit." },
+	{ "Help", "help", 'h', NULL, CT_HELP, CFG_SRC_FLAG, AT(show_help), NULL, NULL,
+	  "Print this help and exit." },
+};
+const size_t cfg_n_settings = sizeof(cfg_settings) / sizeof(cfg_settings[0]);
+
+const char *const cfg_file_only_keys[3] = { "Peers", "ReportIfaces", "HideIfaces" };
+const char *const cfg_file_only_env[3] = { "WIRELINK_PEERS", "WIRELINK_REPORT_IFACES",
+					   "WIRELINK_HIDE_IFACES" };
+
+const struct cfg_setting *cfg_setting_by_key(const char *key)
+{
+	for (size_t i = 0; i < cfg_n_settings; i++)
+		if ((cfg_settings[i].sources & CFG_SRC_FILE) &&
+		    strcasecmp(cfg_settings[i].key, key) == 0)
+			return &cfg_settings[i];
+	return NULL;
+}
+
+enum cfg_arg cfg_setting_arg(const struct cfg_setting *s)
+{
+	switch (s->type) {
+	case CT_HELP:
+	case CT_VERSION:
+		return CFG_ARG_NONE;
+	case CT_BOOL:
+	case CT_ROUTER:
+		return CFG_ARG_OPTIONAL;
+	default:
+		return CFG_ARG_REQUIRED;
+	}
+}
+
+bool cfg_setting_apply(struct wl_config *cfg, const struct cfg_setting *s,
+		       const char *text, const char **why)
+{
+	char *field = (char *)cfg + s->offset;
+	bool b;
+	switch (s->type) {
+	case CT_IFACE:
+		if (!cfg_parse_iface(text, why))
+			return false;
+		snprintf(field, IFNAMSIZ, "%s", text); /* fits: checked < IFNAMSIZ */
+		return true;
+	case CT_PORT:
+		return cfg_parse_port(text, (uint16_t *)(void *)field, why);
+	case CT_ROUTER:
+		if (!cfg_parse_bool(text, &b, why))
+			return false;
+		*(enum config_router *)(void *)field = b ? CONFIG_ROUTER_YES : CONFIG_ROUTER_NO;
+		return true;
+	case CT_BOOL:
+	case CT_HELP:
+	case CT_VERSION:
+		return cfg_parse_bool(text, (bool *)(void *)field, why);
+	case CT_BACKEND:
+		return cfg_parse_backend(text, (enum wgdev_backend *)(void *)field, why);
+	case CT_PATH:
+		if (!cfg_parse_path(text, why))
+			return false;
+		snprintf(field, PATH_MAX, "%s", text); /* fits: checked < PATH_MAX */
+		return true;
+	}
+	*why = "has no known type";
+	return false;
+}

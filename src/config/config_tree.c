@@ -1,0 +1,50 @@
+/* The document tree both file formats are parsed into, so one pass turns
+ * either into a struct wl_config with the same checks and messages. */
+#include "config/config_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct cfg_node *cfg_node_append(struct cfg_node *parent, const char *key, size_t keylen)
+{
+	if (parent->n == parent->cap) {
+		size_t cap = parent->cap ? parent->cap * 2 : 4;
+		struct cfg_node *c = realloc(parent->child, cap * sizeof(*c));
+		if (!c)
+			return NULL;
+		parent->child = c;
+		if (parent->kind == CFG_MAP) {
+			char **k = realloc(parent->keys, cap * sizeof(*k));
+			if (!k)
+				return NULL;
+			parent->keys = k;
+		}
+		parent->cap = cap;
+	}
+	if (parent->kind == CFG_MAP) {
+		char *k = malloc(keylen + 1);
+		if (!k)
+			return NULL;
+		memcpy(k, key, keylen);
+		k[keylen] = '\0';
+		parent->keys[parent->n] = k;
+	}
+	struct cfg_node *c = &parent->child[parent->n++];
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+void cfg_node_free(struct cfg_node *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		cfg_node_free(&n->child[i]);
+		if (n->keys)
+			free(n->keys[i]);
+	}
+	free(n->child);
+	free(n->keys);
+	free(n->text);
+	memset(n, 0, sizeof(*n));
+}

@@ -1,0 +1,314 @@
+/* Validators for every kind of configuration value, and message helpers.
+ * Each validator accepts exactly one text form and, on failure, says what
+ * was expected, so every source (file, environment, flag) reports the same
+ * wording. */
+#include "config/config_internal.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "wire/member_meta.h"
+
+const char *cfg_quote(const char *s, char out[static CFG_QUOTE_MAX])
+{
+	/* Room for the closing quote, an ellipsis and the NUL. */
+	const size_t limit = CFG_QUOTE_MAX - 8;
+	size_t o = 0;
+	out[o++] = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (o + 4 > limit) {
+			memcpy(out + o, "\"...", 5);
+			return out;
+		}
+		if (*p == '"' || *p == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)*p;
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			/* Keep messages one printable line whatever the input. */
+			o += (size_t)snprintf(out + o, 5, "\\x%02x", *p);
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
+void cfg_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	/* Safety net: messages are single log lines whatever a library put in. */
+	for (char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+bool cfg_parse_bool(const char *s, bool *out, const char **why)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	*why = "is not a boolean (true or false)";
+	return false;
+}
+
+bool cfg_parse_port(const char *s, uint16_t *out, const char **why)
+{
+	unsigned long v = 0;
+	size_t i = 0;
+	for (; s[i] >= '0' && s[i] <= '9' && i < 6; i++)
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	if (i == 0 || s[i] != '\0' || v > 65535) {
+		*why = "is not a port number (0..65535; 0 = listen port + 1)";
+		return false;
+	}
+	*out = (uint16_t)v;
+	return true;
+}
+
+bool cfg_parse_iface(const char *s, const char **why)
+{
+	/* The kernel's dev_valid_name(), plus no ':' (alias syntax). */
+	size_t n = strlen(s);
+	bool ok = n > 0 && n < IFNAMSIZ && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+	for (size_t i = 0; ok && i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c >= 0x7f || c == '/' || c == ':')
+			ok = false;
+	}
+	if (!ok)
+		*why = "is not an interface name (1..15 printable characters, no '/', ':' or spaces)";
+	return ok;
+}
+
+static const char *const backend_names[] = {
+	[WGDEV_AUTO] = "auto",
+	[WGDEV_KERNEL] = "kernel",
+	[WGDEV_USERSPACE] = "userspace",
+};
+
+const char *config_backend_name(enum wgdev_backend b)
+{
+	if ((unsigned)b >= sizeof(backend_names) / sizeof(backend_names[0]))
+		return "unknown";
+	return backend_names[b];
+}
+
+bool cfg_parse_backend(const char *s, enum wgdev_backend *out, const char **why)
+{
+	for (unsigned b = 0; b < sizeof(backend_names) / sizeof(backend_names[0]); b++) {
+		if (strcasecmp(s, backend_names[b]) == 0) {
+			*out = (enum wgdev_backend)b;
+			return true;
+		}
+	}
+	*why = "is not a backend (auto, kernel, userspace)";
+	return false;
+}
+
+bool cfg_parse_path(const char *s, const char **why)
+{
+	if (*s == '\0' || strlen(s) >= PATH_MAX) {
+		*why = "is not a directory path";
+		return false;
+	}
+	return true;
+}
+
+bool cfg_parse_trust(const char *s, enum wl_trust *out, const char **why)
+{
+	if (trust_parse(s, out))
+		return true;
+	*why = "is not a trust level (Untrusted, Endpoint, AllowedIPs, Membership, DelegateTrust)";
+	return false;
+}
+
+bool cfg_parse_key(const char *s, uint8_t key[static WL_KEY_LEN], const char **why)
+{
+	if (key_from_base64(s, key))
+		return true;
+	*why = "is not a public key (44 characters of base64 for 32 bytes)";
+	return false;
+}
+
+bool cfg_parse_name(const char *s, const char **why)
+{
+	/* Names travel in MemberMetadata facts; one that receivers need not
+	 * accept would be advertised in vain, so refuse it up front. */
+	if (member_name_sendable(s))
+		return true;
+	*why = "is not a peer name (1..16 bytes of printable UTF-8, no spaces)";
+	return false;
+}
+
+/* RFC 1123 host name: dot-separated labels of letters, digits, '-' (not at
+ * either end) and, as DNS in practice allows, '_'; at most 253 characters;
+ * a final dot is allowed. */
+static bool valid_dns_name(const char *h, size_t n)
+{
+	if (n > 0 && h[n - 1] == '.')
+		n--;
+	if (n == 0 || n > 253)
+		return false;
+	size_t label = 0;
+	bool all_numeric = true;
+	for (size_t i = 0; i <= n; i++) {
+		char c = i < n ? h[i] : '.';
+		if (c == '.') {
+			if (label == 0 || label > 63 || h[i - 1] == '-' || h[i - label] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		bool digit = c >= '0' && c <= '9';
+		if (!alpha && !digit && c != '-' && c != '_')
+			return false;
+		if (!digit)
+			all_numeric = false;
+		label++;
+	}
+	/* Dots and digits only would be a (bad) IPv4 address, not a name. */
+	return !all_numeric;
+}
+
+static bool parse_port_1(const char *s, uint16_t *port)
+{
+	const char *why;
+	return *s && cfg_parse_port(s, port, &why) && *port != 0;
+}
+
+bool cfg_parse_endpoint(const char *s, char host[static CFG_HOST_MAX], uint16_t *port,
+			const char **why)
+{
+	const char *p;
+	size_t hl;
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		struct in6_addr a6;
+		hl = close ? (size_t)(close - s - 1) : 0;
+		if (!close || close[1] != ':' || hl == 0 || hl >= CFG_HOST_MAX) {
+			*why = "is not an endpoint ([IPv6]:port)";
+			return false;
+		}
+		memcpy(host, s + 1, hl);
+		host[hl] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1) {
+			*why = "is not an endpoint (bad IPv6 address in brackets)";
+			return false;
+		}
+		p = close + 2;
+	} else {
+		const char *colon = strrchr(s, ':');
+		hl = colon ? (size_t)(colon - s) : 0;
+		if (!colon || hl == 0 || hl >= CFG_HOST_MAX) {
+			*why = "is not an endpoint (host:port)";
+			return false;
+		}
+		if (memchr(s, ':', hl)) {
+			*why = "is not an endpoint (an IPv6 address needs brackets: [addr]:port)";
+			return false;
+		}
+		memcpy(host, s, hl);
+		host[hl] = '\0';
+		struct in_addr a4;
+		if (inet_pton(AF_INET, host, &a4) != 1 && !valid_dns_name(host, hl)) {
+			*why = "is not an endpoint (host is neither an IP address nor a DNS name)";
+			return false;
+		}
+		p = colon + 1;
+	}
+	if (!parse_port_1(p, port)) {
+		*why = "is not an endpoint (port must be 1..65535)";
+		return false;
+	}
+	return true;
+}
+
+bool cfg_parse_cidr(const char *s, struct wl_cidr *out, const char **why)
+{
+	/* Like the original (Go's net.ParseCIDR) the prefix length is required. */
+	if (!strchr(s, '/') || !wl_cidr_parse(s, out)) {
+		*why = "is not a CIDR prefix (address/length)";
+		return false;
+	}
+	wl_cidr_mask(out);
+	return true;
+}
+
+static bool known_class(const char *name, size_t n)
+{
+	static const char *const classes[] = { "alnum", "alpha", "blank", "cntrl",
+					       "digit", "graph", "lower", "print",
+					       "punct", "space", "upper", "xdigit" };
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (strlen(classes[i]) == n && memcmp(classes[i], name, n) == 0)
+			return true;
+	return false;
+}
+
+/* s points just past '['; returns the index past the closing ']', or 0. */
+static size_t bracket_end(const char *s, const char **why)
+{
+	size_t i = 0;
+	if (s[i] == '!' || s[i] == '^')
+		i++;
+	if (s[i] == ']') /* a leading ']' is a literal member */
+		i++;
+	for (; s[i]; i++) {
+		if (s[i] == ']')
+			return i + 1;
+		if (s[i] == '[' && s[i + 1] == ':') {
+			const char *end = strstr(s + i + 2, ":]");
+			if (!end || !known_class(s + i + 2, (size_t)(end - (s + i + 2)))) {
+				*why = "is not a glob (unknown [:class:])";
+				return 0;
+			}
+			i = (size_t)(end - s) + 1;
+		} else if (s[i] == '\\' && s[i + 1]) {
+			i++;
+		}
+	}
+	*why = "is not a glob ('[' without ']')";
+	return 0;
+}
+
+bool cfg_parse_glob(const char *s, const char **why)
+{
+	if (*s == '\0') {
+		*why = "is not a glob (empty)";
+		return false;
+	}
+	for (size_t i = 0; s[i]; i++) {
+		if (s[i] == '\\') {
+			if (!s[i + 1]) {
+				*why = "is not a glob (ends in a backslash)";
+				return false;
+			}
+			i++;
+		} else if (s[i] == '[') {
+			size_t len = bracket_end(s + i + 1, why);
+			if (len == 0)
+				return false;
+			i += len;
+		}
+	}
+	return true;
+}

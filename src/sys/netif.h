@@ -1,0 +1,69 @@
+/* Network interfaces and addresses through rtnetlink (libmnl): list links,
+ * list addresses, add/remove an address, and notice that a link went away.
+ *
+ * Error convention: 0 or -errno; out-pointers are NULL (counts 0) on
+ * failure. Lists are plain heap arrays owned by the caller (free()).
+ * Requests carry a fresh sequence number each, replies are checked against
+ * it, changes ask for an ACK (with the kernel's extended error message
+ * logged on failure), and a dump the kernel flags as interrupted
+ * (NLM_F_DUMP_INTR) is redone. */
+#ifndef WL_SYS_NETIF_H
+#define WL_SYS_NETIF_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/netaddr.h"
+
+struct netif_link {
+	uint32_t index;
+	char name[IFNAMSIZ];
+	unsigned flags;   /* IFF_* */
+	bool up;          /* IFF_UP: administratively up */
+	char kind[16];    /* IFLA_INFO_KIND ("wireguard", "veth", ...); "" if none */
+};
+
+struct netif_addr {
+	uint32_t ifindex;
+	struct wl_addr addr; /* the local address (IFA_LOCAL when given) */
+	uint8_t prefix;
+	uint8_t scope;       /* RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, ... */
+	uint32_t flags;      /* IFA_F_* (IFA_F_TENTATIVE, IFA_F_NODAD, ...) */
+};
+
+/* A request socket for the current network namespace. */
+struct netif;
+
+int netif_open(struct netif **out);
+void netif_close(struct netif *nl); /* NULL is fine */
+
+int netif_list_links(struct netif *nl, struct netif_link **out, size_t *n);
+/* Addresses of the given family (AF_INET, AF_INET6 or AF_UNSPEC for both)
+ * on interface ifindex (0 = every interface). */
+int netif_list_addrs(struct netif *nl, int family, uint32_t ifindex,
+		     struct netif_addr **out, size_t *n);
+/* Adds addr/prefix with the given scope and IFA_F_* flags on ifindex.
+ * -EEXIST if the address is already there. For the wirelink auto address:
+ * scope RT_SCOPE_LINK, flags IFA_F_NODAD, so it is usable at once. */
+int netif_add_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *addr,
+		   uint8_t scope, uint32_t flags);
+/* Removes addr/prefix from ifindex; -EADDRNOTAVAIL if it is not there. */
+int netif_del_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *addr);
+
+/* A subscription to link events (RTMGRP_LINK), for the event loop: poll
+ * netif_watch_fd() for POLLIN, then call netif_watch_drain(). Open the
+ * watch before checking that the link exists, so a removal between the
+ * two is not missed. */
+struct netif_watch;
+
+int netif_watch_open(struct netif_watch **out);
+void netif_watch_close(struct netif_watch *w); /* NULL is fine */
+int netif_watch_fd(const struct netif_watch *w);
+/* Reads every pending event without blocking; *gone is set when link
+ * ifindex was deleted (also when events were lost to a socket overrun and
+ * the link no longer exists). Returns 0 or -errno. */
+int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone);
+
+#endif

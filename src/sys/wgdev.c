@@ -1,0 +1,228 @@
+/* Backend-independent half of wgdev.h: snapshot helpers, backend names,
+ * choosing a backend and dispatching to it. */
+#include "sys/wgdev.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "common/log.h"
+#include "sys/wgdev_backend.h"
+#include "wl_build.h"
+
+/* Where wireguard-go and other userspace implementations put their sockets. */
+#define WG_UAPI_DIR "/var/run/wireguard"
+
+void wg_device_free(struct wg_device *dev)
+{
+	if (!dev)
+		return;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		free(dev->peers[i].allowed_ips);
+	free(dev->peers);
+	sodium_memzero(dev->private_key, sizeof(dev->private_key));
+	free(dev);
+}
+
+struct wg_peer *wg_device_find_peer(struct wg_device *dev, const uint8_t key[static WL_KEY_LEN])
+{
+	if (!dev)
+		return NULL;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		if (memcmp(dev->peers[i].public_key, key, WL_KEY_LEN) == 0)
+			return &dev->peers[i];
+	return NULL;
+}
+
+struct wg_device *wg_device_new(const char *ifname)
+{
+	struct wg_device *dev = calloc(1, sizeof(*dev));
+	if (dev && ifname)
+		snprintf(dev->name, sizeof(dev->name), "%s", ifname);
+	return dev;
+}
+
+/* Arrays grow by doubling; the capacity is implied by the count (it is
+ * the count itself when the count is 0 or a power of two >= 4, at which
+ * points the array is full), so the snapshot structs need no extra field.
+ * Returns false when out of memory or on overflow. */
+static bool grow_for_append(void **arr, size_t n, size_t elem)
+{
+	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
+		return true;
+	size_t cap = n ? n * 2 : 4;
+	if (cap > SIZE_MAX / elem)
+		return false;
+	void *p = realloc(*arr, cap * elem);
+	if (!p)
+		return false;
+	*arr = p;
+	return true;
+}
+
+struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t key[static WL_KEY_LEN])
+{
+	if (!grow_for_append((void **)&dev->peers, dev->n_peers, sizeof(*dev->peers)))
+		return NULL;
+	struct wg_peer *p = &dev->peers[dev->n_peers++];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->public_key, key, WL_KEY_LEN);
+	return p;
+}
+
+int wg_peer_add_allowed(struct wg_peer *peer, const struct wl_cidr *c)
+{
+	if (!grow_for_append((void **)&peer->allowed_ips, peer->n_allowed,
+			     sizeof(*peer->allowed_ips)))
+		return -ENOMEM;
+	peer->allowed_ips[peer->n_allowed++] = *c;
+	return 0;
+}
+
+const char *wgdev_backend_name(enum wgdev_backend b)
+{
+	switch (b) {
+	case WGDEV_AUTO: return "auto";
+	case WGDEV_KERNEL: return "kernel";
+	case WGDEV_USERSPACE: return "userspace";
+	}
+	return "?";
+}
+
+bool wgdev_backend_parse(const char *s, enum wgdev_backend *out)
+{
+	static const enum wgdev_backend all[] = { WGDEV_AUTO, WGDEV_KERNEL, WGDEV_USERSPACE };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (strcmp(s, wgdev_backend_name(all[i])) == 0) {
+			*out = all[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Interface names become part of a socket path: refuse anything that
+ * could step outside WG_UAPI_DIR or that the kernel would refuse. */
+static bool ifname_ok(const char *ifname)
+{
+	size_t len = strnlen(ifname, IFNAMSIZ);
+	if (len == 0 || len >= IFNAMSIZ)
+		return false;
+	if (strchr(ifname, '/') || strcmp(ifname, ".") == 0 || strcmp(ifname, "..") == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)ifname[i] <= ' ' || ifname[i] == ':' || ifname[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static bool uapi_socket_present(const char *ifname)
+{
+	char path[sizeof(WG_UAPI_DIR) + IFNAMSIZ + 8];
+	struct stat st;
+	snprintf(path, sizeof(path), WG_UAPI_DIR "/%s.sock", ifname);
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static const struct wgdev_ops *ops_for(enum wgdev_backend b)
+{
+	switch (b) {
+	case WGDEV_USERSPACE:
+		return &wg_uapi_ops;
+	case WGDEV_KERNEL:
+#if WL_HAVE_WG_GENL
+		return &wg_genl_ops;
+#else
+		return NULL;
+#endif
+	case WGDEV_AUTO:
+		break;
+	}
+	return NULL;
+}
+
+static int open_with(const char *ifname, enum wgdev_backend backend, struct wgdev **out)
+{
+	const struct wgdev_ops *ops = ops_for(backend);
+	if (!ops) {
+		log_error("wgdev: the %s backend is not part of this build (wg_genl.c missing)",
+			  wgdev_backend_name(backend));
+		return -EPROTONOSUPPORT;
+	}
+	return ops->open(ifname, out);
+}
+
+int wgdev_open(const char *ifname, enum wgdev_backend backend, struct wgdev **out)
+{
+	*out = NULL;
+	if (!ifname || !ifname_ok(ifname)) {
+		log_error("wgdev: invalid interface name '%s'", ifname ? ifname : "(null)");
+		return -EINVAL;
+	}
+	bool automatic = backend == WGDEV_AUTO;
+	if (automatic)
+		backend = uapi_socket_present(ifname) ? WGDEV_USERSPACE : WGDEV_KERNEL;
+	struct wgdev *wg = NULL;
+	int r = open_with(ifname, backend, &wg);
+	if (r == -ECONNREFUSED && automatic) {
+		/* A dead userspace daemon's socket file: the interface may
+		 * well be a kernel one now. */
+		log_warn("wgdev: %s: ignoring the stale UAPI socket, trying the kernel", ifname);
+		backend = WGDEV_KERNEL;
+		r = open_with(ifname, backend, &wg);
+	}
+	if (r < 0)
+		return r;
+	const struct wgdev_ops *ops = ops_for(backend);
+	wg->ops = ops;
+	wg->backend = backend;
+	snprintf(wg->ifname, sizeof(wg->ifname), "%s", ifname);
+	*out = wg;
+	return 0;
+}
+
+void wgdev_close(struct wgdev *wg)
+{
+	if (wg)
+		wg->ops->close(wg);
+}
+
+enum wgdev_backend wgdev_backend_of(const struct wgdev *wg)
+{
+	return wg->backend;
+}
+
+int wgdev_get(struct wgdev *wg, struct wg_device **out)
+{
+	*out = NULL;
+	struct wg_device *dev = NULL;
+	int r = wg->ops->get(wg, &dev);
+	if (r < 0)
+		return r;
+	if (dev->name[0] == '\0')
+		snprintf(dev->name, sizeof(dev->name), "%s", wg->ifname);
+	if (dev->ifindex == 0)
+		dev->ifindex = if_nametoindex(wg->ifname);
+	*out = dev;
+	return 0;
+}
+
+int wgdev_apply(struct wgdev *wg, const struct wg_peer_change *changes, size_t n)
+{
+	if (n == 0)
+		return 0;
+	return wg->ops->apply(wg, changes, n);
+}
+
+int wgdev_set_device(struct wgdev *wg, const uint8_t *private_key, int listen_port)
+{
+	if (listen_port < -1 || listen_port > 65535)
+		return -EINVAL;
+	if (!private_key && listen_port < 0)
+		return 0;
+	return wg->ops->set_device(wg, private_key, listen_port);
+}

@@ -1,0 +1,366 @@
+/* SPEC §10: the device changes the engine asks for. */
+#include <sodium.h>
+#include <string.h>
+
+#include "core_fixture.h"
+#include "harness.h"
+#include "wire/autoaddr.h"
+
+enum { N_ = 1, P_ = 2, R_ = 3, Q_ = 4 };
+#define S 1000
+static const char *const ETH[] = { "192.0.2.1/24", NULL };
+static const char *const WG[] = { "10.99.0.1/24", NULL };
+
+struct world {
+	struct tnode n;
+	uint8_t ppriv[32], ppub[32], rpriv[32], rpub[32];
+	struct engine_peer_config pc[2];
+	struct wl_cidr p_allowed[1];
+	struct wl_endpoint p_eps[3];
+};
+
+static void auto_str(const uint8_t pub[32], char out[64])
+{
+	struct wl_addr a;
+	autoaddr_of(pub, &a);
+	wl_addr_str(&a, out);
+	strcat(out, "/128");
+}
+
+/* N (leaf unless told otherwise) with configured peer P (AllowedIPs
+ * 10.5.0.0/24, three endpoints) in the device. */
+static void setup(struct world *w, int router, bool p_basic, int64_t p_hs)
+{
+	memset(w, 0, sizeof(*w));
+	tkey(P_, w->ppriv, w->ppub);
+	tkey(R_, w->rpriv, w->rpub);
+	tnode_config(&w->n, N_);
+	w->n.cfg.router = router;
+	memcpy(w->pc[0].public_key, w->ppub, 32);
+	w->pc[0].trust = TRUST_UNSET;
+	w->pc[0].basic = p_basic ? ENGINE_YES : ENGINE_AUTO;
+	wl_cidr_parse("10.5.0.0/24", &w->p_allowed[0]);
+	w->pc[0].allowed_ips = w->p_allowed;
+	w->pc[0].n_allowed = 1;
+	wl_endpoint_parse("203.0.113.1:51820", &w->p_eps[0]);
+	wl_endpoint_parse("10.99.0.7:51820", &w->p_eps[1]); /* through the tunnel */
+	wl_endpoint_parse("203.0.113.2:51820", &w->p_eps[2]);
+	w->pc[0].endpoints = w->p_eps;
+	w->pc[0].n_endpoints = 3;
+	w->n.cfg.peers = w->pc;
+	w->n.cfg.n_peers = 1;
+	tnode_iface(&w->n, "eth0", true, true, ETH);
+	tnode_iface(&w->n, "wg0", true, true, WG);
+	tnode_dev_peer(&w->n, w->ppub, p_hs == ENGINE_NEVER ? NULL : "198.51.100.2:51820", p_hs);
+	tnode_start(&w->n, 0);
+}
+
+static void p_alive(struct world *w, int64_t now, uint16_t ttl)
+{
+	uint8_t buf[WIRE_MAX_DATAGRAM], id[BOOT_ID_LEN] = { 9 };
+	struct fact f;
+	fact_make_alive(&f, w->ppub, id, ttl);
+	size_t len = tseal(w->ppriv, w->n.pub, &f, 1, buf, sizeof(buf));
+	CHECK_EQ(treceive(&w->n, now, w->ppub, buf, len), ENGINE_RX_OK);
+}
+
+static bool change_has(const struct wg_peer_change *c, const char *cidr)
+{
+	struct wl_cidr want;
+	wl_cidr_parse(cidr, &want);
+	for (size_t i = 0; c && i < c->n_allowed; i++)
+		if (c->allowed_ips[i].prefix == want.prefix &&
+		    wl_addr_equal(&c->allowed_ips[i].addr, &want.addr))
+			return true;
+	return false;
+}
+
+struct health_case {
+	const char *what;
+	bool basic;
+	uint16_t alive_ttl; /* 0: no Alive */
+	bool adds_cidr;
+};
+
+static const struct health_case health[] = {
+	{ "healthy and alive", false, 255, true },
+	{ "healthy, not alive", false, 0, false },
+	{ "healthy, basic", true, 0, true },
+	{ "healthy, Alive about to expire", false, 2, false },
+};
+
+TEST(healthy_peer_gets_allowed_ips_when_alive_or_basic)
+{
+	for (size_t i = 0; i < sizeof(health) / sizeof(health[0]); i++) {
+		const struct health_case *hc = &health[i];
+		struct world w;
+		setup(&w, ENGINE_NO, hc->basic, 0);
+		if (hc->alive_ttl)
+			p_alive(&w, 0, hc->alive_ttl);
+		tnode_tick(&w.n, 100);
+		const struct wg_peer_change *c = tchange(&w.n, w.ppub);
+		char ac[64];
+		auto_str(w.ppub, ac);
+		CHECK_MSG(c && change_has(c, ac), "%s: auto address not added", hc->what);
+		CHECK_MSG(change_has(c, "10.5.0.0/24") == hc->adds_cidr, "%s", hc->what);
+		CHECK_MSG(c && (c->flags & WG_PEER_UPDATE_ONLY) &&
+				  !(c->flags & WG_PEER_REPLACE_ALLOWED_IPS),
+			  "%s: flags %x", hc->what, c ? c->flags : 0);
+		tnode_free(&w.n);
+	}
+}
+
+struct deconf_case {
+	const char *what;
+	int router;
+	enum wl_trust own_trust;
+	int64_t at;
+	bool replaces;
+};
+
+static const struct deconf_case deconf[] = {
+	{ "leaf, young", ENGINE_NO, TRUST_UNSET, 250 * S, false },
+	{ "leaf, after FactTTL", ENGINE_NO, TRUST_UNSET, 256 * S, true },
+	{ "router, after FactTTL", ENGINE_YES, TRUST_UNSET, 256 * S, false },
+	{ "own trust AllowedIPs", ENGINE_NO, TRUST_ALLOWED_IPS, 256 * S, false },
+	{ "own trust Endpoint", ENGINE_NO, TRUST_ENDPOINT, 256 * S, true },
+};
+
+TEST(unhealthy_peer_deconfigured_only_when_allowed)
+{
+	for (size_t i = 0; i < sizeof(deconf) / sizeof(deconf[0]); i++) {
+		const struct deconf_case *dc = &deconf[i];
+		struct world w;
+		memset(&w, 0, sizeof(w));
+		setup(&w, dc->router, false, ENGINE_NEVER);
+		engine_free(w.n.e);
+		/* Own entry with a trust level. */
+		if (dc->own_trust != TRUST_UNSET) {
+			memcpy(w.pc[1].public_key, w.n.pub, 32);
+			w.pc[1].trust = dc->own_trust;
+			w.pc[1].basic = ENGINE_AUTO;
+			w.n.cfg.n_peers = 2;
+		}
+		tnode_start(&w.n, 0);
+		char ac[64];
+		auto_str(w.ppub, ac);
+		struct wg_peer *p = tnode_find(&w.n, w.ppub);
+		tnode_allow(p, ac);
+		tnode_allow(p, "10.5.0.0/24");
+		tnode_tick(&w.n, dc->at);
+		const struct wg_peer_change *c = tchange(&w.n, w.ppub);
+		bool replaced = c && (c->flags & WG_PEER_REPLACE_ALLOWED_IPS);
+		CHECK_MSG(replaced == dc->replaces, "%s: replaced=%d", dc->what, replaced);
+		if (replaced) {
+			CHECK_EQ(c->n_allowed, 1);
+			CHECK(change_has(c, ac));
+			CHECK(c->flags & WG_PEER_UPDATE_ONLY);
+			CHECK(thas_event(&w.n, ENGINE_EV_DECONFIGURE, w.ppub));
+		}
+		tnode_free(&w.n);
+	}
+}
+
+TEST(unsupported_allowed_ips_removed_after_fact_ttl)
+{
+	struct world w;
+	setup(&w, ENGINE_NO, false, 0);
+	char ac[64];
+	auto_str(w.ppub, ac);
+	struct wg_peer *p = tnode_find(&w.n, w.ppub);
+	tnode_allow(p, ac);
+	tnode_allow(p, "10.6.0.0/24"); /* no fact for it */
+	p_alive(&w, 0, 255);
+	w.n.hs[0] = 100;
+	tnode_tick(&w.n, 100);
+	const struct wg_peer_change *c = tchange(&w.n, w.ppub);
+	CHECK(c && !(c->flags & WG_PEER_REPLACE_ALLOWED_IPS) && change_has(c, "10.5.0.0/24"));
+	tnode_apply(&w.n);
+	p_alive(&w, 250 * S, 255);
+	w.n.hs[0] = 256 * S;
+	tnode_tick(&w.n, 256 * S);
+	c = tchange(&w.n, w.ppub);
+	CHECK(c && (c->flags & WG_PEER_REPLACE_ALLOWED_IPS));
+	CHECK(c && c->n_allowed == 2 && change_has(c, ac) && change_has(c, "10.5.0.0/24"));
+	tnode_free(&w.n);
+}
+
+TEST(endpoint_cycling_least_recently_tried)
+{
+	struct world w;
+	setup(&w, ENGINE_NO, false, ENGINE_NEVER);
+	const char *expect[] = { "203.0.113.1:51820", NULL, NULL, "203.0.113.2:51820",
+				 NULL, NULL, "203.0.113.1:51820" };
+	for (int i = 0; i < 7; i++) {
+		int64_t t = i * 5 * S;
+		tnode_tick(&w.n, t);
+		const struct wg_peer_change *c = tchange(&w.n, w.ppub);
+		bool set = c && (c->flags & WG_PEER_SET_ENDPOINT);
+		CHECK_MSG(set == (expect[i] != NULL), "tick %d: set=%d", i, set);
+		if (set && expect[i]) {
+			char buf[WL_ENDPOINT_STR_MAX];
+			CHECK_STR(wl_endpoint_str(&c->endpoint, buf), expect[i]);
+			CHECK(thas_event(&w.n, ENGINE_EV_ENDPOINT, w.ppub));
+		}
+		/* A new endpoint forces an Alive through it; otherwise a leaf
+		 * pings only when the Alive is due (at the start). */
+		bool alive;
+		int dg = tsent_to(&w.n, w.ppub, NULL, &alive);
+		CHECK_MSG((dg == 1 && alive) == (expect[i] != NULL), "tick %d: %d datagrams", i, dg);
+		tnode_apply(&w.n);
+	}
+	tnode_free(&w.n);
+}
+
+TEST(configured_peer_added_with_auto_address_and_endpoint)
+{
+	struct world w;
+	memset(&w, 0, sizeof(w));
+	setup(&w, ENGINE_NO, false, ENGINE_NEVER);
+	w.n.dev.n_peers = 0; /* P is not in the device */
+	tnode_tick(&w.n, 0);
+	const struct wg_peer_change *c = tchange(&w.n, w.ppub);
+	char ac[64];
+	auto_str(w.ppub, ac);
+	CHECK(c != NULL);
+	CHECK(c && !(c->flags & (WG_PEER_UPDATE_ONLY | WG_PEER_REMOVE)));
+	CHECK(c && c->n_allowed == 1 && change_has(c, ac));
+	CHECK(c && (c->flags & WG_PEER_SET_ENDPOINT));
+	CHECK(thas_event(&w.n, ENGINE_EV_PEER_ADD, w.ppub));
+	tnode_apply(&w.n);
+	CHECK(tnode_find(&w.n, w.ppub) != NULL);
+	tnode_free(&w.n);
+}
+
+/* Deletion safety (SPEC §10.6): N a leaf with router R, stray peer Q. */
+struct del_case {
+	const char *what;
+	int router;
+	enum wl_trust own_trust;
+	int64_t at;        /* when to look */
+	int64_t r_last;    /* R's last Alive (-1: keeps sending) */
+	bool q_configured;
+	bool q_router;
+	bool deleted;
+};
+
+static const struct del_case dels[] = {
+	{ "settled", ENGINE_AUTO, TRUST_UNSET, 265 * S, -1, false, false, true },
+	{ "node too young", ENGINE_AUTO, TRUST_UNSET, 250 * S, -1, false, false, false },
+	{ "source not settled long enough", ENGINE_AUTO, TRUST_UNSET, 258 * S, -1, false, false, false },
+	{ "source about to expire", ENGINE_AUTO, TRUST_UNSET, 265 * S, 10 * S, false, false, false },
+	{ "node is a router", ENGINE_YES, TRUST_UNSET, 265 * S, -1, false, false, false },
+	{ "own trust Membership", ENGINE_AUTO, TRUST_MEMBERSHIP, 265 * S, -1, false, false, false },
+	{ "configured peer", ENGINE_AUTO, TRUST_UNSET, 265 * S, -1, true, false, false },
+	{ "router in full-auto mode", ENGINE_AUTO, TRUST_UNSET, 265 * S, -1, false, true, false },
+};
+
+static void run_del(const struct del_case *dc)
+{
+	struct tnode n;
+	uint8_t rpriv[32], rpub[32], qpriv[32], qpub[32], buf[WIRE_MAX_DATAGRAM];
+	uint8_t id[BOOT_ID_LEN] = { 4 };
+	tkey(R_, rpriv, rpub);
+	tkey(Q_, qpriv, qpub);
+	tnode_config(&n, N_);
+	n.cfg.router = dc->router;
+	struct engine_peer_config pc[2];
+	memset(pc, 0, sizeof(pc));
+	size_t np = 0;
+	if (dc->own_trust != TRUST_UNSET) {
+		memcpy(pc[np].public_key, n.pub, 32);
+		pc[np].trust = dc->own_trust;
+		pc[np++].basic = ENGINE_AUTO;
+	}
+	if (dc->q_configured) {
+		memcpy(pc[np].public_key, qpub, 32);
+		pc[np].trust = TRUST_UNSET;
+		pc[np++].basic = ENGINE_AUTO;
+	}
+	n.cfg.peers = pc;
+	n.cfg.n_peers = np;
+	tnode_allow(tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0), "10.0.0.0/8");
+	struct wg_peer *q = tnode_dev_peer(&n, qpub, "192.0.2.4:51820", 0);
+	if (dc->q_router)
+		tnode_allow(q, "10.20.0.0/16");
+	tnode_start(&n, 0);
+	bool deleted = false;
+	for (int64_t t = 0; t <= dc->at; t += 5 * S) {
+		n.hs[0] = n.hs[1] = t;
+		struct fact f;
+		fact_make_alive(&f, rpub, id, 255);
+		size_t len = tseal(rpriv, n.pub, &f, 1, buf, sizeof(buf));
+		if (dc->r_last < 0 || t <= dc->r_last)
+			CHECK_EQ(treceive(&n, t, rpub, buf, len), ENGINE_RX_OK);
+		tnode_tick(&n, t);
+		const struct wg_peer_change *c = tchange(&n, qpub);
+		if (c && (c->flags & WG_PEER_REMOVE)) {
+			deleted = true;
+			CHECK_MSG(t >= 260 * S, "%s: deleted at %lld", dc->what, (long long)t);
+			CHECK(thas_event(&n, ENGINE_EV_PEER_REMOVE, qpub));
+		}
+		/* The router is never removed (full-auto). */
+		CHECK(!tchange(&n, rpub) || !(tchange(&n, rpub)->flags & WG_PEER_REMOVE));
+	}
+	CHECK_MSG(deleted == dc->deleted, "%s: deleted=%d", dc->what, deleted);
+	tnode_free(&n);
+}
+
+TEST(deletion_safety_table)
+{
+	for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++)
+		run_del(&dels[i]);
+}
+
+TEST(router_detection)
+{
+	struct tnode n;
+	uint8_t priv[32], rpub[32], ppub[32];
+	tkey(R_, priv, rpub);
+	tkey(P_, priv, ppub);
+	tnode_config(&n, N_);
+	struct wg_peer *p = tnode_dev_peer(&n, ppub, "192.0.2.2:1", 0);
+	tnode_allow(p, "10.1.2.3/32");      /* a host route: not a router */
+	tnode_allow(p, "fe80::/64");        /* link-local: not global unicast */
+	struct wg_peer *r = tnode_dev_peer(&n, rpub, "192.0.2.3:1", 0);
+	tnode_start(&n, 0);
+	tnode_tick(&n, 0);
+	struct engine_peer_info pi;
+	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.router);
+	CHECK(engine_is_router(n.e)); /* nobody routes: we are the router */
+	CHECK(thas_event(&n, ENGINE_EV_ROUTER, NULL));
+	tnode_allow(r, "192.168.0.0/16"); /* private ranges count */
+	tnode_tick(&n, 5 * S);
+	CHECK(engine_peer_info(n.e, rpub, 0, &pi) && pi.router);
+	CHECK(!engine_is_router(n.e));
+	CHECK(thas_event(&n, ENGINE_EV_ROUTER, NULL));
+	tnode_free(&n);
+	/* --router=no / yes override detection. */
+	tnode_config(&n, N_);
+	n.cfg.router = ENGINE_NO;
+	tnode_dev_peer(&n, ppub, "192.0.2.2:1", 0);
+	tnode_start(&n, 0);
+	tnode_tick(&n, 0);
+	CHECK(!engine_is_router(n.e));
+	tnode_free(&n);
+}
+
+TEST(kept_non_members_are_still_configured)
+{
+	/* A leaf's hub: in the device from wg-quick, neither configured nor
+	 * vouched for by a Member fact, never deleted (a router in full-auto
+	 * mode) — and so it must still get its auto address. */
+	struct tnode n;
+	uint8_t priv[32], rpub[32];
+	tkey(R_, priv, rpub);
+	tnode_config(&n, N_);
+	tnode_allow(tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0), "10.99.0.0/24");
+	tnode_start(&n, 0);
+	tnode_tick(&n, 0);
+	const struct wg_peer_change *c = tchange(&n, rpub);
+	char ac[64];
+	auto_str(rpub, ac);
+	CHECK(c && change_has(c, ac) && (c->flags & WG_PEER_UPDATE_ONLY));
+	CHECK(c && !(c->flags & WG_PEER_REMOVE));
+	tnode_free(&n);
+}
