@@ -124,6 +124,8 @@ TEST(f4_nothing_removed_while_no_membership_source_is_alive)
 	CHECK(has_peer(s.sim, s.leaf[0], stray));
 	CHECK(has_peer(s.sim, s.leaf[0], s.hub));
 	CHECK(has_peer(s.sim, s.leaf[1], s.hub));
+	/* And their direct link keeps working without the hub. */
+	CHECK(scen_pair_direct(&s, 0, 1, HEALTHY_MS));
 	scen_free(&s);
 }
 
