@@ -364,3 +364,30 @@ TEST(kept_non_members_are_still_configured)
 	CHECK(c && !(c->flags & WG_PEER_REMOVE));
 	tnode_free(&n);
 }
+
+TEST(resolved_endpoints_replace_configured_ones)
+{
+	struct world w;
+	setup(&w, ENGINE_NO, false, ENGINE_NEVER);
+	CHECK(engine_peer_wants_endpoints(w.n.e, w.ppub, 0));
+	CHECK(!engine_peer_wants_endpoints(w.n.e, w.rpub, 0)); /* not configured */
+	struct wl_endpoint ep;
+	wl_endpoint_parse("198.51.100.77:51820", &ep);
+	CHECK(engine_set_peer_endpoints(w.n.e, w.ppub, &ep, 1));
+	CHECK(!engine_set_peer_endpoints(w.n.e, w.rpub, &ep, 1));
+	tnode_tick(&w.n, 0);
+	const struct wg_peer_change *c = tchange(&w.n, w.ppub);
+	char buf[WL_ENDPOINT_STR_MAX];
+	CHECK(c && (c->flags & WG_PEER_SET_ENDPOINT));
+	if (c)
+		CHECK_STR(wl_endpoint_str(&c->endpoint, buf), "198.51.100.77:51820");
+	CHECK(!thas_fact(w.n.e, ATTR_ENDPOINT_V4, w.ppub, "203.0.113.1:51820"));
+	/* Healthy now: its configured endpoints are no longer needed. */
+	tnode_apply(&w.n);
+	w.n.hs[0] = 5 * S;
+	tnode_tick(&w.n, 5 * S);
+	CHECK(!engine_peer_wants_endpoints(w.n.e, w.ppub, 5 * S));
+	/* The endpoint fact now comes from the device view (fresh handshake). */
+	CHECK(thas_fact(w.n.e, ATTR_ENDPOINT_V4, w.ppub, "198.51.100.77:51820"));
+	tnode_free(&w.n);
+}
