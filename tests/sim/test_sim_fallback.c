@@ -79,9 +79,13 @@ static void run(const char *label, enum scen_leaf_kind k1, enum scen_leaf_kind k
 	struct sim_peer_view v;
 	CHECK(sim_peer_view(s.sim, s.leaf[0], s.leaf[1], &v));
 
-	/* Hold the cut a while: still via the hub, no flapping. */
-	sim_run_to(s.sim, sim_now(s.sim) + 120000);
+	/* Hold the cut a while: still via the hub, no flapping (no AllowedIPs
+	 * given back to the unreachable leaf meanwhile). */
+	int64_t hold = sim_now(s.sim);
+	sim_run_to(s.sim, hold + 120000);
 	CHECK(fell_back(s.sim, &s));
+	CHECK_EQ(sim_trace_count(s.sim, s.leaf[0], ENGINE_EV_ALLOWED, s.leaf[1], hold), 0);
+	CHECK_EQ(sim_trace_count(s.sim, s.leaf[1], ENGINE_EV_ALLOWED, s.leaf[0], hold), 0);
 	check_traffic(&s, false, "long after the cut");
 
 	vnet_unblock(s.net, a, b);
@@ -96,6 +100,7 @@ static void run(const char *label, enum scen_leaf_kind k1, enum scen_leaf_kind k
 	printf("# %s: direct again %.1f s after the path came back (virtual)\n", label,
 	       (double)(t - restored) / 1000);
 	sim_run_to(s.sim, sim_now(s.sim) + 1000);
+	CHECK(sim_trace_count(s.sim, s.leaf[0], ENGINE_EV_ALLOWED, s.leaf[1], restored) > 0);
 	check_traffic(&s, true, "after the restore");
 	scen_free(&s);
 }
