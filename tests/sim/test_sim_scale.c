@@ -271,7 +271,8 @@ TEST(h_hundred_nodes_for_an_hour)
 	size_t pairs = N_LEAVES * (N_LEAVES - 1) / 2;
 	double start = seconds(CLOCK_MONOTONIC), cpu_start = seconds(CLOCK_PROCESS_CPUTIME_ID);
 	/* Virtual time to the first moment all pairs are direct is worth a
-	 * figure too: sample every 10 virtual seconds for the first minutes. */
+	 * figure too: sample every virtual second for the first two minutes,
+	 * then every ten up to ten minutes. */
 	int64_t all_direct_at = -1;
 	/* WL_SIM_SCALE_MINUTES shortens (or lengthens) the run, e.g. for a
 	 * quick look under a debugger; the default is the hour. */
@@ -279,7 +280,7 @@ TEST(h_hundred_nodes_for_an_hour)
 	int64_t duration = mins ? strtoll(mins, NULL, 10) * 60000 : HOUR_MS;
 	if (duration < 60000)
 		duration = 60000;
-	for (int64_t v = 10000; v <= duration; v += 10000) {
+	for (int64_t v = 1000; v <= duration; v += v < 120000 ? 1000 : 10000) {
 		sim_run_to(s.sim, v);
 		if (all_direct_at < 0 && v <= 600000 && count_direct(&s) == pairs)
 			all_direct_at = v;
