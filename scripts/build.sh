@@ -3,6 +3,7 @@
 #   build/       the release binary (gcc, -O2, hardening, -Werror)
 #   build-asan/  the same code with AddressSanitizer + UBSan (what tests run)
 #   build-fuzz/  libFuzzer targets (clang, ASan + UBSan)
+# "scripts/build.sh release" builds only build/.
 set -eu
 cd "$(dirname "$0")/.."
 setup() { # dir, extra meson args...
@@ -13,5 +14,6 @@ setup() { # dir, extra meson args...
 	ninja -C "$dir" >"$dir.build.log" 2>&1 || { cat "$dir.build.log"; exit 1; }
 }
 setup build
+[ "${1:-all}" = release ] && exit 0
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 CC=clang setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false

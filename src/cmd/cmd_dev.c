@@ -17,31 +17,64 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: wirelink dev show IFACE [--json] [--backend auto|kernel|userspace]\n"
+		"NAME\n"
+		"    wirelink dev - show a WireGuard device as wirelink sees it\n"
 		"\n"
-		"Reads the WireGuard interface IFACE and prints its configuration and\n"
-		"peers, much like 'wg show IFACE'. The private key is never printed.\n"
+		"SYNOPSIS\n"
+		"    wirelink dev show IFACE [--json] [--backend auto|kernel|userspace]\n"
+		"    wirelink dev --help\n"
 		"\n"
-		"Options:\n"
-		"  --backend B  how to reach the device: 'kernel' (generic netlink),\n"
-		"               'userspace' (the UAPI socket /var/run/wireguard/IFACE.sock\n"
-		"               of wireguard-go and similar), or 'auto' (default: userspace\n"
-		"               when that socket exists, else kernel)\n"
-		"  --json       print one JSON object on one line:\n"
-		"                 {\"interface\", \"public_key\" (base64 or null),\n"
-		"                  \"listen_port\", \"fwmark\", \"backend\",\n"
-		"                  \"peers\": [{\"public_key\", \"endpoint\" (\"ip:port\",\n"
-		"                  \"[ip6]:port\" or null), \"last_handshake\" (unix seconds\n"
-		"                  or null if never), \"rx_bytes\", \"tx_bytes\",\n"
-		"                  \"persistent_keepalive\" (seconds, 0 = off),\n"
-		"                  \"allowed_ips\": [\"ip/len\", ...]}]}\n"
-		"               Peers are listed in the device's order.\n"
-		"  -h, --help   this text\n"
+		"DESCRIPTION\n"
+		"    Reads the WireGuard interface IFACE through the same code the daemon\n"
+		"    uses and prints its configuration and peers, much like 'wg show IFACE'.\n"
+		"    Useful to check what wirelink will see, and which backend it picks.\n"
+		"    The private key is never printed; the public key is derived from it.\n"
 		"\n"
-		"Needs CAP_NET_ADMIN (kernel) or access to the UAPI socket (userspace).\n"
+		"    The text form lists the interface (public key, listening port, fwmark\n"
+		"    when set, backend), then one block per peer: endpoint, allowed ips,\n"
+		"    latest handshake, transfer and persistent keepalive, each shown only\n"
+		"    when set. Peers appear in the device's order.\n"
 		"\n"
-		"Exit status: 0 on success, 1 if the device cannot be read, 2 on a usage\n"
-		"error.\n");
+		"OPTIONS\n"
+		"    --backend B\n"
+		"        How to reach the device. 'kernel': the kernel module over generic\n"
+		"        netlink. 'userspace': the UAPI socket /var/run/wireguard/IFACE.sock\n"
+		"        of wireguard-go and similar implementations. 'auto' (default):\n"
+		"        userspace when that socket exists, else kernel; a socket that\n"
+		"        refuses connections (left by a stopped daemon) is ignored.\n"
+		"    --json\n"
+		"        Print one JSON object on one line instead:\n"
+		"          {\"interface\": NAME, \"public_key\": base64 or null,\n"
+		"           \"listen_port\": N, \"fwmark\": N, \"backend\": \"kernel\"|\"userspace\",\n"
+		"           \"peers\": [{\"public_key\": base64,\n"
+		"                      \"endpoint\": \"ip:port\" | \"[ip6]:port\" | null,\n"
+		"                      \"last_handshake\": unix seconds | null (never),\n"
+		"                      \"rx_bytes\": N, \"tx_bytes\": N,\n"
+		"                      \"persistent_keepalive\": seconds (0 = off),\n"
+		"                      \"allowed_ips\": [\"ip/len\", ...]}]}\n"
+		"    -h, --help\n"
+		"        Show this text.\n"
+		"\n"
+		"PERMISSIONS\n"
+		"    The kernel backend needs CAP_NET_ADMIN; the userspace backend needs\n"
+		"    access to the UAPI socket (normally root only).\n"
+		"\n"
+		"EXIT STATUS\n"
+		"    0 success; 1 the device cannot be opened or read (the reason is\n"
+		"    printed); 2 usage error.\n"
+		"\n"
+		"EXAMPLES\n"
+		"    wirelink dev show wg0\n"
+		"    wirelink dev show wg0 --json | python3 -m json.tool\n"
+		"    wirelink dev show wg0 --backend userspace\n");
+}
+
+/* For usage errors: the synopsis only. */
+static int bad_usage(void)
+{
+	fprintf(stderr, "Usage: wirelink dev show IFACE [--json] [--backend auto|kernel|userspace]\n"
+			"Run 'wirelink dev --help' for details.\n");
+	return 2;
 }
 
 /* "1 hour, 2 minutes, 3 seconds" for a duration in seconds. */
@@ -196,20 +229,20 @@ static int dev_show(int argc, char **argv)
 			}
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: return bad_usage();
 		}
 	}
-	if (argc - optind != 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (argc - optind != 1)
+		return bad_usage();
 	const char *ifname = argv[optind];
 	struct wgdev *wg = NULL;
 	struct wg_device *d = NULL;
 	int r = wgdev_open(ifname, backend, &wg);
 	if (r == 0)
 		r = wgdev_get(wg, &d);
-	if (r < 0) {
+	if (r == 0 && !d)
+		r = -EIO; /* a backend breaking its contract: do not crash */
+	if (r != 0) {
 		fprintf(stderr, "wirelink dev show: %s: %s\n", ifname, strerror(-r));
 		wgdev_close(wg);
 		return 1;
@@ -231,6 +264,5 @@ int cmd_dev(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "show") == 0)
 		return dev_show(argc - 1, argv + 1);
-	usage(stderr);
-	return 2;
+	return bad_usage();
 }

@@ -89,6 +89,22 @@ void netif_close(struct netif *nl)
 
 /* ---- request / reply ---- */
 
+const struct nlmsghdr *netif_msg_next(const uint8_t **pos, size_t *left)
+{
+	if (*left < sizeof(struct nlmsghdr))
+		return NULL;
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)(const void *)*pos;
+	size_t len = nlh->nlmsg_len;
+	if (len < sizeof(struct nlmsghdr) || len > *left)
+		return NULL;
+	size_t step = MNL_ALIGN(len);
+	if (step > *left)
+		step = *left; /* the last message may lack its padding */
+	*pos += step;
+	*left -= step;
+	return nlh;
+}
+
 typedef int (*netif_msg_fn)(const struct nlmsghdr *nlh, void *ctx);
 
 /* Logs the extended ACK message of a failed request, if there is one. */
@@ -168,14 +184,14 @@ static int nl_request(struct netif *nl, struct nlmsghdr *req, netif_msg_fn fn, v
 			r = -errno;
 			break;
 		}
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-		int left = (int)n;
-		while (r == 0 && mnl_nlmsg_ok(nlh, left)) {
+		const uint8_t *pos = (const uint8_t *)buf;
+		size_t left = (size_t)n;
+		const struct nlmsghdr *nlh;
+		while (r == 0 && (nlh = netif_msg_next(&pos, &left))) {
 			/* Not ours (a stale reply): skip it. */
 			if (nlh->nlmsg_seq == req->nlmsg_seq &&
 			    (nlh->nlmsg_pid == nl->portid || nlh->nlmsg_pid == 0))
 				r = handle_msg(nlh, fn, ctx, intr);
-			nlh = mnl_nlmsg_next(nlh, &left);
 		}
 	}
 	free(buf);
@@ -242,10 +258,10 @@ static int link_attr(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-/* Fills l from an RTM_NEWLINK/RTM_DELLINK message; false if malformed. */
-static bool parse_link(const struct nlmsghdr *nlh, struct netif_link *l)
+bool netif_link_from_msg(const struct nlmsghdr *nlh, struct netif_link *l)
 {
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifinfomsg)))
+	if ((nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK) ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifinfomsg)))
 		return false;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	memset(l, 0, sizeof(*l));
@@ -261,7 +277,7 @@ static int link_msg(const struct nlmsghdr *nlh, void *ctx)
 	if (nlh->nlmsg_type != RTM_NEWLINK)
 		return 0;
 	struct netif_link l;
-	if (!parse_link(nlh, &l)) {
+	if (!netif_link_from_msg(nlh, &l)) {
 		log_debug("netlink: skipping a malformed link message");
 		return 0;
 	}
@@ -345,17 +361,14 @@ static bool set_addr(struct wl_addr *out, int family, const struct nlattr *a)
 	return true;
 }
 
-static int addr_msg(const struct nlmsghdr *nlh, void *ctx)
+bool netif_addr_from_msg(const struct nlmsghdr *nlh, struct netif_addr *out)
 {
-	struct addr_ctx *c = ctx;
-	if (nlh->nlmsg_type != RTM_NEWADDR ||
+	if ((nlh->nlmsg_type != RTM_NEWADDR && nlh->nlmsg_type != RTM_DELADDR) ||
 	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifaddrmsg)))
-		return 0;
+		return false;
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
-		return 0;
-	if (c->ifindex && ifa->ifa_index != c->ifindex)
-		return 0;
+		return false;
 	struct addr_attrs aa = { 0 };
 	mnl_attr_parse(nlh, sizeof(*ifa), addr_attr, &aa);
 	struct netif_addr a = {
@@ -366,10 +379,24 @@ static int addr_msg(const struct nlmsghdr *nlh, void *ctx)
 	};
 	/* On point-to-point links IFA_ADDRESS is the far end; IFA_LOCAL is ours. */
 	if (!set_addr(&a.addr, ifa->ifa_family, aa.local ? aa.local : aa.address) ||
-	    a.prefix > wl_addr_len(&a.addr) * 8) {
-		log_debug("netlink: skipping a malformed address message");
+	    a.prefix > wl_addr_len(&a.addr) * 8)
+		return false;
+	*out = a;
+	return true;
+}
+
+static int addr_msg(const struct nlmsghdr *nlh, void *ctx)
+{
+	struct addr_ctx *c = ctx;
+	struct netif_addr a;
+	if (nlh->nlmsg_type != RTM_NEWADDR)
+		return 0;
+	if (!netif_addr_from_msg(nlh, &a)) {
+		log_debug("netlink: skipping an address message (malformed or not IP)");
 		return 0;
 	}
+	if (c->ifindex && a.ifindex != c->ifindex)
+		return 0;
 	struct netif_addr *slot = vec_push(&c->v);
 	if (!slot)
 		return -ENOMEM;
@@ -491,9 +518,10 @@ int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone)
 			r = -errno;
 			break;
 		}
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-		int left = (int)n;
-		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		const uint8_t *pos = (const uint8_t *)buf;
+		size_t left = (size_t)n;
+		const struct nlmsghdr *nlh;
+		while ((nlh = netif_msg_next(&pos, &left))) {
 			if (nlh->nlmsg_type != RTM_DELLINK ||
 			    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifinfomsg)))
 				continue;

@@ -52,6 +52,23 @@ int netif_add_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *add
 /* Removes addr/prefix from ifindex; -EADDRNOTAVAIL if it is not there. */
 int netif_del_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *addr);
 
+/* Walks a netlink receive buffer: returns the message at *pos and steps
+ * past it, or NULL at the end or at a message whose length does not fit.
+ * (libmnl's mnl_nlmsg_ok compares nlmsg_len as a signed int, so a huge
+ * length walks backwards forever; this one is unsigned throughout.) *pos
+ * must be 4-byte aligned, as receive buffers from malloc are. */
+struct nlmsghdr;
+const struct nlmsghdr *netif_msg_next(const uint8_t **pos, size_t *left);
+
+/* Message decoders used by the functions above, exposed for the fuzz
+ * target and for event consumers. They check the message type
+ * (RTM_NEWLINK/DELLINK, RTM_NEWADDR/DELADDR) and every length; nlh must
+ * lie within a buffer of at least nlh->nlmsg_len bytes (as mnl_nlmsg_ok
+ * guarantees). False for a malformed message, a link without a name or a
+ * non-IP address. */
+bool netif_link_from_msg(const struct nlmsghdr *nlh, struct netif_link *out);
+bool netif_addr_from_msg(const struct nlmsghdr *nlh, struct netif_addr *out);
+
 /* A subscription to link events (RTMGRP_LINK), for the event loop: poll
  * netif_watch_fd() for POLLIN, then call netif_watch_drain(). Open the
  * watch before checking that the link exists, so a removal between the

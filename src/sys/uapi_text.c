@@ -155,7 +155,7 @@ static bool parse_u64(const char *v, size_t n, uint64_t max, uint64_t *out)
 
 static bool parse_key_hex(const char *v, size_t n, uint8_t out[static WL_KEY_LEN])
 {
-	return n == 2 * WL_KEY_LEN && hex_decode(v, n, out, WL_KEY_LEN) == WL_KEY_LEN;
+	return n == 2 * (size_t)WL_KEY_LEN && hex_decode(v, n, out, WL_KEY_LEN) == WL_KEY_LEN;
 }
 
 /* Copies a value into a NUL-terminated buffer for the address parsers. */
@@ -246,8 +246,6 @@ static int new_peer(struct parser *p, const char *v, size_t vn)
 	uint8_t key[WL_KEY_LEN];
 	if (!parse_key_hex(v, vn, key))
 		return bad(p, "bad public_key '%.*s'", (int)vn, v);
-	if (wg_device_find_peer(p->dev, key))
-		return bad(p, "peer listed twice");
 	if (!wg_device_add_peer(p->dev, key))
 		return -ENOMEM;
 	p->peer = p->dev->n_peers;
@@ -358,6 +356,34 @@ static int errno_result(int64_t e)
 	return e > UAPI_ERRNO_MAX ? -EPROTO : -(int)e;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, WL_KEY_LEN);
+}
+
+/* A peer listed twice means a broken reply. Sorting pointers to the keys
+ * finds that in O(n log n) (checking as each peer arrives would be
+ * quadratic) without disturbing the device's order. */
+static int check_unique_peers(const struct wg_device *d)
+{
+	if (d->n_peers < 2)
+		return 0;
+	const uint8_t **keys = malloc(d->n_peers * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_peers; i++)
+		keys[i] = d->peers[i].public_key;
+	qsort(keys, d->n_peers, sizeof(*keys), key_cmp);
+	int r = 0;
+	for (size_t i = 1; i < d->n_peers && r == 0; i++)
+		if (memcmp(keys[i - 1], keys[i], WL_KEY_LEN) == 0)
+			r = -EBADMSG;
+	free(keys);
+	if (r < 0)
+		log_debug("uapi: reply lists a peer twice");
+	return r;
+}
+
 static void derive_public_key(struct wg_device *d)
 {
 	if (!d->has_private_key)
@@ -377,6 +403,8 @@ int uapi_parse_get(const char *buf, size_t len, const char *ifname, struct wg_de
 	int r = parse_lines(&p, buf, len);
 	if (r == 0)
 		r = errno_result(p.errno_value);
+	if (r == 0)
+		r = check_unique_peers(p.dev);
 	if (r < 0) {
 		wg_device_free(p.dev);
 		return r;

@@ -1,6 +1,7 @@
 /* Userspace WireGuard backend: the UAPI text protocol over the unix socket
  * /var/run/wireguard/IFACE.sock (wireguard-go and friends). One connection
- * per operation, so a restarted wireguard-go is picked up transparently.
+ * per operation, so a restarted wireguard-go is picked up transparently;
+ * time limits per exchange (wg_uapi.h) so a wedged one cannot hang us.
  * Text handling lives in uapi_text.c; this file only moves bytes. */
 #include "sys/wg_uapi.h"
 
@@ -31,9 +32,19 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits until fd is ready for events or the deadline passes. */
-static int wait_fd(int fd, short events, int64_t deadline)
+/* Time limits of one exchange (see wg_uapi.h). */
+struct limits {
+	int64_t idle_ms;
+	int64_t hard_deadline; /* now_ms() scale */
+};
+
+/* Waits until fd is ready for events, at most the idle time and never
+ * past the hard deadline. */
+static int wait_fd(int fd, short events, const struct limits *lim)
 {
+	int64_t deadline = now_ms() + lim->idle_ms;
+	if (deadline > lim->hard_deadline)
+		deadline = lim->hard_deadline;
 	for (;;) {
 		int64_t left = deadline - now_ms();
 		if (left <= 0)
@@ -47,12 +58,16 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
-static int connect_unix(const char *path, int64_t deadline, int *out_fd)
+static int connect_unix(const char *path, const struct limits *lim, int *out_fd)
 {
+	int64_t deadline = now_ms() + lim->idle_ms;
+	if (deadline > lim->hard_deadline)
+		deadline = lim->hard_deadline;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
+	size_t len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
+	memcpy(sa.sun_path, path, len + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
@@ -73,7 +88,7 @@ static int connect_unix(const char *path, int64_t deadline, int *out_fd)
 	return 0;
 }
 
-static int send_all(int fd, const char *p, size_t n, int64_t deadline)
+static int send_all(int fd, const char *p, size_t n, const struct limits *lim)
 {
 	while (n > 0) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
@@ -82,7 +97,7 @@ static int send_all(int fd, const char *p, size_t n, int64_t deadline)
 				continue;
 			if (errno != EAGAIN)
 				return -errno;
-			int r = wait_fd(fd, POLLOUT, deadline);
+			int r = wait_fd(fd, POLLOUT, lim);
 			if (r < 0)
 				return r;
 			continue;
@@ -93,7 +108,7 @@ static int send_all(int fd, const char *p, size_t n, int64_t deadline)
 	return 0;
 }
 
-static int recv_reply(int fd, struct uapi_buf *reply, int64_t deadline)
+static int recv_reply(int fd, struct uapi_buf *reply, const struct limits *lim)
 {
 	size_t start = reply->len;
 	for (;;) {
@@ -108,7 +123,7 @@ static int recv_reply(int fd, struct uapi_buf *reply, int64_t deadline)
 				continue;
 			if (errno != EAGAIN)
 				return -errno;
-			int r = wait_fd(fd, POLLIN, deadline);
+			int r = wait_fd(fd, POLLIN, lim);
 			if (r < 0)
 				return r;
 			continue;
@@ -125,16 +140,16 @@ static int recv_reply(int fd, struct uapi_buf *reply, int64_t deadline)
 }
 
 int wg_uapi_transact(const char *path, const char *req, size_t req_len,
-		     struct uapi_buf *reply, int timeout_ms)
+		     struct uapi_buf *reply, int idle_ms, int total_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	struct limits lim = { .idle_ms = idle_ms, .hard_deadline = now_ms() + total_ms };
 	int fd = -1;
-	int r = connect_unix(path, deadline, &fd);
+	int r = connect_unix(path, &lim, &fd);
 	if (r < 0)
 		return r;
-	r = send_all(fd, req, req_len, deadline);
+	r = send_all(fd, req, req_len, &lim);
 	if (r == 0)
-		r = recv_reply(fd, reply, deadline);
+		r = recv_reply(fd, reply, &lim);
 	close(fd);
 	return r;
 }
@@ -156,7 +171,9 @@ static int uapi_open(const char *ifname, struct wgdev **out)
 	/* A socket file left behind by a dead wireguard-go refuses
 	 * connections; say so now rather than at the first get. */
 	int fd = -1;
-	int r = connect_unix(u->path, now_ms() + WG_UAPI_TIMEOUT_MS, &fd);
+	struct limits lim = { .idle_ms = WG_UAPI_IDLE_MS,
+			      .hard_deadline = now_ms() + WG_UAPI_IDLE_MS };
+	int r = connect_unix(u->path, &lim, &fd);
 	if (r < 0) {
 		log_error("wgdev: %s: cannot connect to %s: %s%s", ifname, u->path, strerror(-r),
 			  r == -ECONNREFUSED ? " (stale socket of a stopped daemon?)" : "");
@@ -176,7 +193,8 @@ static void uapi_close(struct wgdev *wg)
 /* Sends a request and returns the raw reply in *reply (caller wipes). */
 static int uapi_request(struct wg_uapi *u, const struct uapi_buf *req, struct uapi_buf *reply)
 {
-	int r = wg_uapi_transact(u->path, req->data, req->len, reply, WG_UAPI_TIMEOUT_MS);
+	int r = wg_uapi_transact(u->path, req->data, req->len, reply, WG_UAPI_IDLE_MS,
+				 WG_UAPI_TOTAL_MS);
 	if (r < 0)
 		log_error("wgdev: %s: UAPI exchange on %s failed: %s", u->base.ifname, u->path,
 			  strerror(-r));

@@ -96,7 +96,15 @@ enum wgdev_backend wgdev_backend_of(const struct wgdev *wg);
 
 /* Reads the whole device. */
 int wgdev_get(struct wgdev *wg, struct wg_device **out);
-/* Applies changes in order, as one or more device updates. */
+/* Applies changes in order, as one or more device updates. A change with
+ * WG_PEER_REMOVE only removes (other flags are ignored); removing or
+ * update-only-changing a missing peer is not an error. -EINVAL (before
+ * anything is sent) for an endpoint or allowed IP without an address
+ * family or with a prefix longer than the address. When the device refuses
+ * a change, earlier ones may already be in effect (WireGuard applies as it
+ * reads): re-read the device rather than assume either state.
+ * tests/wgdev/wgdev_suite.c
+ * is the executable form of these semantics. */
 int wgdev_apply(struct wgdev *wg, const struct wg_peer_change *changes, size_t n);
 /* Sets device-level settings: the private key when private_key is not NULL,
  * the listen port when listen_port is 0..65535 (-1 = leave it). Peers are

@@ -480,13 +480,18 @@ TEST(transact_times_out_on_a_silent_daemon)
 	uapi_buf_init(&reply);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK_EQ(wg_uapi_transact(path, "get=1\n\n", 7, &reply, 300), -ETIMEDOUT);
+	CHECK_EQ(wg_uapi_transact(path, "get=1\n\n", 7, &reply, 300, 10000), -ETIMEDOUT);
 	double ms = elapsed_ms(&t0);
-	CHECK_MSG(ms >= 250 && ms < 3000, "took %.0f ms", ms);
+	CHECK_MSG(ms >= 250 && ms < 3000, "idle limit: took %.0f ms", ms);
+	/* the total limit trips even when the idle one would not */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(wg_uapi_transact(path, "get=1\n\n", 7, &reply, 10000, 200), -ETIMEDOUT);
+	ms = elapsed_ms(&t0);
+	CHECK_MSG(ms >= 150 && ms < 3000, "total limit: took %.0f ms", ms);
 	uapi_buf_wipe(&reply);
 	close(lfd);
 	unlink(path);
-	CHECK_EQ(wg_uapi_transact(path, "get=1\n\n", 7, &reply, 300), -ENOENT);
+	CHECK_EQ(wg_uapi_transact(path, "get=1\n\n", 7, &reply, 300, 300), -ENOENT);
 }
 
 /* Child: accept one connection, read the request, then act. */
@@ -517,7 +522,7 @@ static int run_fake(const char *tag, const char *const *pieces, size_t n, struct
 	pid_t pid = fork();
 	if (pid == 0)
 		fake_daemon(lfd, pieces, n);
-	int r = wg_uapi_transact(path, "get=1\n\n", 7, reply, 3000);
+	int r = wg_uapi_transact(path, "get=1\n\n", 7, reply, 3000, 10000);
 	int st;
 	waitpid(pid, &st, 0);
 	close(lfd);
