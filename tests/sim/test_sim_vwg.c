@@ -388,10 +388,22 @@ TEST(apply_semantics)
 	d = vwg_snapshot(a->dev);
 	CHECK_EQ(d->n_peers, 1);
 	vwg_device_free(d);
-	/* garbage */
+	/* garbage refuses the whole batch, nothing applied */
 	struct wl_cidr bad = { .addr = { .family = AF_INET }, .prefix = 33 };
-	mv.allowed_ips = &bad;
-	CHECK_EQ(vwg_apply(a->dev, &mv, 1), -EINVAL);
+	struct wg_peer_change batch[2] = { rm, mv };
+	memcpy(batch[0].public_key, b->key, WL_KEY_LEN); /* would remove b */
+	batch[1].allowed_ips = &bad;
+	CHECK_EQ(vwg_apply(a->dev, batch, 2), -EINVAL);
+	d = vwg_snapshot(a->dev);
+	CHECK_EQ(d->n_peers, 1);
+	wg_device_free(d); /* same layout as the real backends' snapshots */
+	/* a removal ignores everything else in its change */
+	batch[0].allowed_ips = &bad;
+	batch[0].n_allowed = 1;
+	CHECK_EQ(vwg_apply(a->dev, batch, 1), 0);
+	d = vwg_snapshot(a->dev);
+	CHECK_EQ(d->n_peers, 0);
+	vwg_device_free(d);
 	pub2_free(&s);
 }
 

@@ -663,16 +663,26 @@ static void add_allowed(struct vwg *dev, struct vwg_peer *p, struct wl_cidr c)
 	dev->routes_dirty = true;
 }
 
+static bool change_valid(const struct wg_peer_change *ch)
+{
+	if (ch->flags & WG_PEER_REMOVE)
+		return true; /* only removes; the rest is ignored */
+	for (size_t j = 0; j < ch->n_allowed; j++)
+		if (!cidr_valid(&ch->allowed_ips[j]))
+			return false;
+	return !(ch->flags & WG_PEER_SET_ENDPOINT) || ch->endpoint.addr.family == AF_INET ||
+	       ch->endpoint.addr.family == AF_INET6;
+}
+
 int vwg_apply(struct vwg *dev, const struct wg_peer_change *changes, size_t n)
 {
+	/* Like wgdev_apply(): a malformed change refuses the whole batch
+	 * before anything is applied. */
+	for (size_t i = 0; i < n; i++)
+		if (!change_valid(&changes[i]))
+			return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		const struct wg_peer_change *ch = &changes[i];
-		for (size_t j = 0; j < ch->n_allowed; j++)
-			if (!cidr_valid(&ch->allowed_ips[j]))
-				return -EINVAL;
-		if ((ch->flags & WG_PEER_SET_ENDPOINT) &&
-		    ch->endpoint.addr.family != AF_INET && ch->endpoint.addr.family != AF_INET6)
-			return -EINVAL;
 		if (ch->flags & WG_PEER_REMOVE) {
 			remove_peer(dev, ch->public_key);
 			continue;
@@ -728,13 +738,9 @@ int64_t vwg_timespec_to_ms(const struct timespec *ts)
 
 void vwg_device_free(struct wg_device *d)
 {
-	if (!d)
-		return;
-	for (size_t i = 0; i < d->n_peers; i++)
-		free(d->peers[i].allowed_ips);
-	free(d->peers);
-	sodium_memzero(d->private_key, sizeof(d->private_key));
-	free(d);
+	/* Snapshots are laid out as the real backends lay them out (one
+	 * array of peers, one AllowedIPs array per peer). */
+	wg_device_free(d);
 }
 
 struct wg_device *vwg_snapshot(const struct vwg *dev)

@@ -104,12 +104,16 @@ const struct wl_cidr *vwg_addresses(const struct vwg *dev);
 void vwg_set_forwarding(struct vwg *dev, bool on);
 void vwg_set_recv(struct vwg *dev, vwg_recv_fn fn, void *ctx);
 
-/* Applies changes in order, like wgdev_apply(). Returns 0 or -EINVAL for a
- * malformed change (the changes before it stay applied). */
+/* Applies changes in order, like wgdev_apply(): a change with
+ * WG_PEER_REMOVE only removes; removing or update-only-changing a missing
+ * peer is not an error. Returns 0, or -EINVAL (and applies nothing) if
+ * any change has an endpoint or AllowedIP without an address family or
+ * with a prefix longer than the address. */
 int vwg_apply(struct vwg *dev, const struct wg_peer_change *changes, size_t n);
 
 /* A snapshot of the device (private key included), freed with
- * vwg_device_free(). NULL when out of memory. */
+ * vwg_device_free() (or wg_device_free(): same layout). NULL when out of
+ * memory. */
 struct wg_device *vwg_snapshot(const struct vwg *dev);
 void vwg_device_free(struct wg_device *d); /* NULL is fine; wipes the key */
 /* Virtual time of a peer's last handshake, VWG_NEVER if none or no such
