@@ -672,6 +672,25 @@ bool sim_direct(struct sim *sim, int node, int peer, const char *endpoint, int64
 	return false;
 }
 
+struct direct_query {
+	int node, peer;
+	const char *endpoint;
+	int64_t max_age_ms;
+};
+
+static bool direct_pred(struct sim *sim, void *ctx)
+{
+	const struct direct_query *q = ctx;
+	return sim_direct(sim, q->node, q->peer, q->endpoint, q->max_age_ms);
+}
+
+int64_t sim_run_until_direct(struct sim *sim, int node, int peer, const char *endpoint,
+			     int64_t max_age_ms, int64_t timeout_ms)
+{
+	struct direct_query q = { node, peer, endpoint, max_age_ms };
+	return sim_run_until(sim, direct_pred, &q, timeout_ms);
+}
+
 int sim_app_send(struct sim *sim, int from, int to)
 {
 	struct sim_node *a = sim->nodes[from], *b = sim->nodes[to];

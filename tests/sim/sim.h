@@ -131,6 +131,13 @@ bool sim_view_auto_only(const struct sim_peer_view *v);
  * its AllowedIPs" — a working direct link as wirelink should set it up. */
 bool sim_direct(struct sim *sim, int node, int peer, const char *endpoint, int64_t max_age_ms);
 
+/* Runs until sim_direct(node, peer, endpoint, max_age_ms) holds, e.g.
+ * "node's device has peer at endpoint X with a handshake newer than 5 s
+ * and peer's tunnel IP in AllowedIPs". Returns that virtual time, or -1
+ * after timeout_ms. */
+int64_t sim_run_until_direct(struct sim *sim, int node, int peer, const char *endpoint,
+			     int64_t max_age_ms, int64_t timeout_ms);
+
 /* Test traffic: a datagram from from's tunnel IP to to's tunnel IP. Returns
  * vwg_send()'s result. The receiver records it (sim_app_last). */
 int sim_app_send(struct sim *sim, int from, int to);

@@ -107,6 +107,11 @@ static void run_pair_v(const char *label, enum scen_leaf_kind k1, enum scen_leaf
 	       label, (double)t / 1000, (double)g.first_allowed / 1000);
 	CHECK(!g.violated);
 	check_traffic_is_direct(&s);
+	/* Rekeys keep the link fresh: a handshake younger than 5 s comes
+	 * round within WireGuard's 2 min rekey period (plus an Alive period). */
+	char ep[WL_ENDPOINT_STR_MAX];
+	const char *want = var->any_endpoint ? NULL : scen_expected_endpoint(&s, 0, 1, ep, sizeof(ep));
+	CHECK(sim_run_until_direct(s.sim, s.leaf[0], s.leaf[1], want, 5000, 160000) >= 0);
 	/* Both still talk to the hub, and it is still their router. */
 	CHECK(sim_direct(s.sim, s.leaf[0], s.hub, "198.51.100.1:51820", HEALTHY_MS));
 	CHECK(sim_direct(s.sim, s.leaf[1], s.hub, "198.51.100.1:51820", HEALTHY_MS));
