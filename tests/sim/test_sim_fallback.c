@@ -114,3 +114,63 @@ TEST(d_cut_falls_back_to_hub_and_recovers_natted)
 {
 	run("(d) leaves behind home NATs", LEAF_OWN_NAT, LEAF_OWN_NAT);
 }
+
+struct any_direct {
+	struct scen *s;
+	struct wl_endpoint old; /* leaf2's view of leaf1 before the reboot */
+};
+
+/* Direct both ways, and leaf2 reaches leaf1 at a new endpoint. */
+static bool direct_again_elsewhere(struct sim *sim, void *ctx)
+{
+	struct any_direct *a = ctx;
+	struct sim_peer_view v;
+	if (!sim_direct(sim, a->s->leaf[0], a->s->leaf[1], NULL, HEALTHY_MS) ||
+	    !sim_direct(sim, a->s->leaf[1], a->s->leaf[0], NULL, HEALTHY_MS) ||
+	    !sim_peer_view(sim, a->s->leaf[1], a->s->leaf[0], &v))
+		return false;
+	return v.endpoint.port != a->old.port || !wl_addr_equal(&v.endpoint.addr, &a->old.addr);
+}
+
+static bool any_direct(struct sim *sim, void *ctx)
+{
+	struct any_direct *a = ctx;
+	return sim_direct(sim, a->s->leaf[0], a->s->leaf[1], NULL, HEALTHY_MS) &&
+	       sim_direct(sim, a->s->leaf[1], a->s->leaf[0], NULL, HEALTHY_MS);
+}
+
+TEST(d2_nat_reboot_moves_a_leaf_to_a_new_port)
+{
+	/* Both leaves behind NATs that pick random ports; leaf1's NAT
+	 * reboots and forgets every mapping. Its new public endpoint must
+	 * reach leaf2 (through the hub's Endpoint fact, or by roaming), and
+	 * the direct link must come back on it. */
+	struct scen_opts o;
+	scen_opts_init(&o);
+	o.nat.port_preserving = false;
+	enum scen_leaf_kind kinds[2] = { LEAF_OWN_NAT, LEAF_OWN_NAT };
+	struct scen s;
+	scen_build(&s, harness_seed(), 2, kinds, &o);
+	scen_start(&s);
+	struct any_direct a = { .s = &s };
+	int64_t t = sim_run_until(s.sim, any_direct, &a, 900000);
+	CHECK_MSG(t >= 0, "never direct");
+	sim_run_to(s.sim, (t < 0 ? 0 : t) + 300000);
+	struct sim_peer_view v;
+	CHECK(sim_peer_view(s.sim, s.leaf[1], s.leaf[0], &v));
+	a.old = v.endpoint;
+	vnet_nat_reset(s.net, s.nat[0]);
+	int64_t reboot = sim_now(s.sim);
+	t = sim_run_until(s.sim, direct_again_elsewhere, &a, 900000);
+	CHECK_MSG(t >= 0, "not direct again after leaf1's NAT rebooted");
+	if (t < 0) {
+		sim_dump(s.sim, stdout);
+		scen_free(&s);
+		return;
+	}
+	printf("# (d2) leaf1's NAT rebooted (new port): direct again %.1f s later (virtual)\n",
+	       (double)(t - reboot) / 1000);
+	sim_run_to(s.sim, sim_now(s.sim) + 1000);
+	check_traffic(&s, true, "after the NAT reboot");
+	scen_free(&s);
+}

@@ -166,6 +166,32 @@ TEST(home_nat_maps_preserves_port_and_filters)
 	vnet_free(h.net);
 }
 
+TEST(nat_reset_forgets_mappings)
+{
+	struct vnet_nat_opts o;
+	vnet_nat_opts_home(&o);
+	o.port_preserving = false;
+	struct home h;
+	home_setup(&h, &o);
+	struct rec server = { .net = h.net }, leaf = { .net = h.net };
+	vnet_bind(h.net, h.server, 51820, on_rec, &server);
+	vnet_bind(h.net, h.leaf, 51820, on_rec, &leaf);
+	send_byte(h.net, h.leaf, 51820, "198.51.100.1", 51820, 1);
+	vnet_advance(h.net, 100);
+	vnet_nat_reset(h.net, h.nat);
+	/* The old mapping leads nowhere now. */
+	struct wl_endpoint old = server.rx.from[0];
+	vnet_send(h.net, h.server, 51820, &old, (const uint8_t *)"x", 1);
+	vnet_advance(h.net, 200);
+	CHECK_EQ(leaf.rx.n, 0);
+	CHECK_EQ(vnet_stats(h.net)->nat_no_mapping, 1);
+	send_byte(h.net, h.leaf, 51820, "198.51.100.1", 51820, 2);
+	vnet_advance(h.net, 300);
+	CHECK_EQ(server.rx.n, 2);
+	CHECK(server.rx.from[1].port != old.port);
+	vnet_free(h.net);
+}
+
 TEST(filtering_modes)
 {
 	enum vnet_filter modes[] = { VNET_FILTER_ENDPOINT_INDEPENDENT, VNET_FILTER_ADDRESS,

@@ -624,6 +624,21 @@ bool vnet_nat_mapping(struct vnet *net, int nat, const struct wl_endpoint *insid
 	return false;
 }
 
+void vnet_nat_reset(struct vnet *net, int nat)
+{
+	struct vnet_node *n = &net->nodes[nat];
+	for (size_t i = 0; i < n->n_ifaces; i++) {
+		struct vnet_nat *t = net->ifaces[n->ifaces[i]].nat;
+		if (!t)
+			continue;
+		for (size_t j = 0; j < t->n_maps; j++)
+			free(t->maps[j].filters);
+		t->n_maps = 0;
+		t->next_expiry = VNET_NEVER;
+	}
+	trace(net, "nat %s: all mappings forgotten", n->name);
+}
+
 /* ---- links and blocks ---- */
 
 void vnet_iface_set_up(struct vnet *net, int iface, bool up)

@@ -128,6 +128,10 @@ bool vnet_nat_mapping(struct vnet *net, int nat, const struct wl_endpoint *insid
 
 /* ---- changing the network at a time ---- */
 
+/* The NAT box forgets every mapping (a reboot): inside hosts get new
+ * outside ports on their next packet, and old ones lead nowhere. */
+void vnet_nat_reset(struct vnet *net, int nat);
+
 void vnet_iface_set_up(struct vnet *net, int iface, bool up);
 /* Takes effect when virtual time reaches at_ms. */
 void vnet_schedule_iface(struct vnet *net, int64_t at_ms, int iface, bool up);
