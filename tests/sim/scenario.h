@@ -1,0 +1,66 @@
+/* Ready-made topologies for the scenario tests: one public hub (the
+ * WireGuard "server", a router for 10.99.0.0/24) and leaves that dial in,
+ * each either on the internet, behind its own home NAT, or together with
+ * other leaves on one LAN behind one shared NAT.
+ *
+ * Addresses:
+ *   hub            198.51.100.1, tunnel 10.99.0.1/24
+ *   leaf i         tunnel 10.99.0.(i+2)/24, and
+ *     public       198.51.100.(10+i)
+ *     own NAT      host 192.168.1.(10+i) on its own LAN 192.168.1.0/24,
+ *                  NAT 192.168.1.1 / outside 203.0.113.(10+i)
+ *     shared LAN   host 192.168.100.(10+i) on LAN 192.168.100.0/24,
+ *                  NAT 192.168.100.1 / outside 203.0.113.200
+ * Device configuration as a wg-quick user would write it: the hub lists
+ * every leaf (tunnel /32, no endpoint), each leaf lists the hub (endpoint
+ * 198.51.100.1:51820, 10.99.0.0/24). Engines are not started: tests
+ * add wirelink configuration first, then call scen_start(). */
+#ifndef WL_SIM_SCENARIO_H
+#define WL_SIM_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/sim.h"
+
+enum scen_leaf_kind { LEAF_PUBLIC, LEAF_OWN_NAT, LEAF_SHARED_LAN };
+
+struct scen {
+	struct sim *sim;
+	struct vnet *net;
+	int inet, shared_lan, shared_nat;
+	int hub;
+	size_t n_leaves;
+	int *leaf;                  /* sim node of leaf i */
+	enum scen_leaf_kind *kind;
+	int *nat;                   /* vnet node of leaf i's NAT, or -1 */
+	char (*addr)[WL_ADDR_STR_MAX]; /* leaf i's own (LAN or public) address */
+};
+
+struct scen_opts {
+	int64_t internet_latency_ms; /* default 20 */
+	int64_t lan_latency_ms;      /* default 1 */
+	uint32_t internet_loss_ppm;
+	struct vnet_nat_opts nat;    /* default: vnet_nat_opts_home() */
+};
+
+void scen_opts_init(struct scen_opts *o);
+/* Builds the topology; kinds[i] says where leaf i lives. */
+void scen_build(struct scen *s, uint64_t seed, size_t n_leaves, const enum scen_leaf_kind *kinds,
+		const struct scen_opts *o);
+void scen_start(struct scen *s);
+void scen_free(struct scen *s);
+
+/* The endpoint ("ip:port") at which leaf j should be seen by leaf i on a
+ * direct link, or NULL when it cannot be known in advance (a shared NAT's
+ * port). */
+const char *scen_expected_endpoint(const struct scen *s, size_t i, size_t j, char *buf, size_t cap);
+/* The public address of the hub or a leaf's NAT / own address, as text. */
+const char *scen_public_addr(const struct scen *s, size_t i, char *buf, size_t cap);
+
+/* True when leaves i and j both have the other as a direct peer:
+ * endpoint as expected, handshake younger than max_age_ms, tunnel IP in
+ * AllowedIPs. */
+bool scen_pair_direct(struct scen *s, size_t i, size_t j, int64_t max_age_ms);
+
+#endif

@@ -1,0 +1,169 @@
+/* The simulator harness: wirelink engines (src/core/engine.h) on virtual
+ * WireGuard devices (vwg.h) on a virtual network (vnet.h), in virtual time.
+ *
+ * A test builds the network with sim_net(), adds nodes (each an engine +
+ * a device on a vnet host), gives devices their initial WireGuard
+ * configuration (sim_wg_peer) and engines their wirelink configuration
+ * (sim_config_peer), then runs:
+ *
+ *     the loop advances virtual time to the earliest of: the next vnet
+ *     event, the next WireGuard timer, the next engine deadline. Datagrams
+ *     reaching a node's wirelink port go to engine_receive(); a due engine
+ *     gets a device snapshot and its interfaces in engine_tick(); its device
+ *     changes are applied to the vwg, then its datagrams are sent through
+ *     the tunnel (as the daemon does).
+ *
+ * Everything is reproducible from the seed. Engine events are kept in a
+ * trace (and printed to stderr when WL_SIM_TRACE is set in the
+ * environment); tests query device state and the trace.
+ *
+ * Error convention: constructors return an index >= 0 or -1; queries
+ * return bool; bad text (addresses) in tests aborts with a message. */
+#ifndef WL_SIM_SIM_H
+#define WL_SIM_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/netaddr.h"
+#include "common/trust.h"
+#include "core/engine.h"
+#include "sim/vnet.h"
+#include "sim/vwg.h"
+#include "wire/fact.h"
+
+#define SIM_WG_PORT 51820
+#define SIM_WL_PORT 51821 /* the engine's default: listen port + 1 */
+#define SIM_APP_PORT 7    /* test traffic between tunnel IPs */
+#define SIM_MAX_ALLOWED 32
+
+struct sim;
+
+struct sim_node_opts {
+	const char *name;
+	int host;              /* the vnet node it runs on */
+	const char *tunnel_ip; /* e.g. "10.99.0.1/24" on the WireGuard interface, or NULL */
+	bool forwarding;       /* the device routes for others (a hub) */
+	int router;            /* enum engine_tristate */
+	bool chatty;
+	/* Engine timing; NULL = the defaults (SPEC §4). */
+	const struct engine_timing *timing;
+};
+
+/* A new simulation with an empty network (build it through sim_net()). */
+struct sim *sim_new(uint64_t seed);
+void sim_free(struct sim *sim); /* NULL is fine */
+struct vnet *sim_net(struct sim *sim);
+int64_t sim_now(const struct sim *sim);
+
+/* Adds a node: a key pair from the seed, a vwg "wg0" on opts->host with
+ * the auto address /64 (and the tunnel IP), no peers yet, no engine yet. */
+int sim_add_node(struct sim *sim, const struct sim_node_opts *opts);
+size_t sim_node_count(const struct sim *sim);
+const char *sim_node_name(const struct sim *sim, int node);
+void sim_node_key(const struct sim *sim, int node, uint8_t out[static WL_KEY_LEN]);
+struct vwg *sim_node_dev(struct sim *sim, int node);
+/* NULL before sim_start(). */
+struct engine *sim_node_engine(struct sim *sim, int node);
+/* The node's tunnel address (from opts->tunnel_ip) as a /32 or /128;
+ * false if it has none. */
+bool sim_node_tunnel(const struct sim *sim, int node, struct wl_cidr *out);
+/* The node whose public key this is, or -1. */
+int sim_node_by_key(const struct sim *sim, const uint8_t key[static WL_KEY_LEN]);
+
+/* Initial WireGuard configuration (like a wg-quick file): node gets peer
+ * with the peer's auto address plus allowed (comma-separated CIDRs, may be
+ * NULL) as AllowedIPs, and endpoint ("ip:port", may be NULL). */
+void sim_wg_peer(struct sim *sim, int node, int peer, const char *endpoint, const char *allowed);
+
+/* wirelink configuration of a peer in node's config (before sim_start):
+ * trust (TRUST_UNSET = not set), AllowedIPs and endpoints as above.
+ * peer == node configures the node itself. */
+struct sim_peer_cfg {
+	enum wl_trust trust;
+	bool fact_exchanger;
+	int basic; /* enum engine_tristate */
+	const char *name;
+	const char *allowed;   /* comma-separated CIDRs or NULL */
+	const char *endpoints; /* comma-separated ip:port or NULL */
+};
+void sim_peer_cfg_init(struct sim_peer_cfg *c);
+void sim_config_peer(struct sim *sim, int node, int peer, const struct sim_peer_cfg *c);
+
+/* Creates the engines (all nodes, or one) at the current time. */
+void sim_start(struct sim *sim);
+void sim_start_node(struct sim *sim, int node);
+/* A daemon restart: a fresh engine (new boot id, empty memory) on the
+ * same device. */
+void sim_restart_node(struct sim *sim, int node);
+
+/* ---- running ---- */
+
+typedef bool (*sim_pred)(struct sim *sim, void *ctx);
+
+/* Runs until virtual time t. */
+void sim_run_to(struct sim *sim, int64_t t);
+/* Runs until pred holds (checked after every step) or timeout_ms of
+ * virtual time passed. Returns the virtual time at which it held, or -1. */
+int64_t sim_run_until(struct sim *sim, sim_pred pred, void *ctx, int64_t timeout_ms);
+
+/* ---- observing ---- */
+
+/* One peer as node's device has it. */
+struct sim_peer_view {
+	bool present;
+	bool has_endpoint;
+	struct wl_endpoint endpoint;
+	int64_t last_handshake; /* VWG_NEVER if none */
+	size_t n_allowed;
+	struct wl_cidr allowed[SIM_MAX_ALLOWED];
+};
+bool sim_peer_view(struct sim *sim, int node, int peer, struct sim_peer_view *out);
+/* True if the view's AllowedIPs contain exactly this prefix (text). */
+bool sim_view_allows(const struct sim_peer_view *v, const char *cidr);
+/* True if the view's AllowedIPs hold only the peer's auto address. */
+bool sim_view_auto_only(const struct sim_peer_view *v);
+
+/* "node has peer with an endpoint (equal to endpoint, if not NULL), a
+ * handshake at most max_age_ms old, and peer's tunnel IP inside one of
+ * its AllowedIPs" — a working direct link as wirelink should set it up. */
+bool sim_direct(struct sim *sim, int node, int peer, const char *endpoint, int64_t max_age_ms);
+
+/* Runs until sim_direct(node, peer, endpoint, max_age_ms) holds, e.g.
+ * "node's device has peer at endpoint X with a handshake newer than 5 s
+ * and peer's tunnel IP in AllowedIPs". Returns that virtual time, or -1
+ * after timeout_ms. */
+int64_t sim_run_until_direct(struct sim *sim, int node, int peer, const char *endpoint,
+			     int64_t max_age_ms, int64_t timeout_ms);
+
+/* Test traffic: a datagram from from's tunnel IP to to's tunnel IP. Returns
+ * vwg_send()'s result. The receiver records it (sim_app_last). */
+int sim_app_send(struct sim *sim, int from, int to);
+/* The last test datagram node received from src: when, and which peer of
+ * the device it came through (node index). False if none yet. */
+bool sim_app_last(const struct sim *sim, int node, int src, int64_t *at, int *via);
+
+/* The engine trace: the first engine event of kind on node about peer
+ * (-1 = any peer) at or after since; returns its time, or -1. */
+int64_t sim_trace_find(const struct sim *sim, int node, enum engine_event_kind kind, int peer,
+		       int64_t since);
+size_t sim_trace_count(const struct sim *sim, int node, enum engine_event_kind kind, int peer,
+		       int64_t since);
+
+/* Called for every fact in every datagram an engine sends (parsed from
+ * the datagram as the receiver would see it; nothing is verified). */
+typedef void (*sim_fact_hook)(void *ctx, int64_t now, int from, int to, const struct fact *f);
+void sim_set_fact_hook(struct sim *sim, sim_fact_hook fn, void *ctx);
+
+/* Counters over the whole run. */
+struct sim_stats {
+	uint64_t steps, ticks, datagrams, datagram_bytes, send_errors, changes, rx_dropped;
+};
+const struct sim_stats *sim_stats(const struct sim *sim);
+
+/* Prints every device's peers and each engine's state (for a failing test). */
+void sim_dump(struct sim *sim, FILE *out);
+
+#endif

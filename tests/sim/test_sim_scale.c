@@ -1,0 +1,326 @@
+/* Scenario (h): a hub and 99 leaves (a third public, a third each behind
+ * its own home NAT, a third together on one LAN behind one NAT) run for
+ * one virtual hour. Prints the real time it took (the target is under
+ * 60 s), how many leaf pairs ended up direct, and traffic figures.
+ *
+ * Checks that nobody is told a fact it already knows more often than the
+ * rules allow (SPEC §6): per (sender, receiver, fact key) the checker keeps
+ * the expiry the sender must believe the receiver knows (from what it sent
+ * and what the receiver sent it, forgotten when the sender sees a new boot
+ * id of the receiver), and a send is too early if that copy would not
+ * expire within FactTTL/2 + ChunkPeriod, or the new copy does not last
+ * longer. Alive facts are exempt (they ride along when they fit).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "sim/scenario.h"
+#include "unit/harness.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+#define N_LEAVES 99
+#define HOUR_MS 3600000
+#define HEALTHY_MS 165334
+#define FACT_TTL_MS 255000
+#define CHUNK_MS 5000
+/* A copy expiring sooner than this may be refreshed; 1 s of slack for
+ * whole-second ttls and latency. */
+#define REFRESH_WINDOW_MS (FACT_TTL_MS / 2 + CHUNK_MS + 1000)
+/* A refresh that extends the receiver's copy by less than this is counted
+ * as marginal (allowed, but a figure worth knowing). */
+#define MARGINAL_MS 10000
+
+struct sent_entry {
+	bool used;
+	uint64_t hash;
+	int from, to;
+	uint8_t attr;
+	uint8_t subject[WL_KEY_LEN];
+	uint16_t value_len;
+	uint8_t value[FACT_VALUE_MAX];
+	/* The expiry of the receiver's copy as the sender must believe it,
+	 * -1 if none; and the receiver's boot id as the sender saw it then. */
+	int64_t known;
+	bool had_boot;
+	uint8_t boot[BOOT_ID_LEN];
+};
+
+struct sent_table {
+	struct sim *sim;
+	size_t n, cap;
+	struct sent_entry *e;
+	int hub;
+	uint64_t facts, resends, marginal, violations;
+	uint64_t leaf_to_leaf; /* facts (not Alive) one leaf sent another */
+	char example[240];
+};
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t key_hash(int from, int to, const struct fact *f)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	h = fnv(h, &from, sizeof(from));
+	h = fnv(h, &to, sizeof(to));
+	h = fnv(h, &f->attr, 1);
+	h = fnv(h, f->subject, WL_KEY_LEN);
+	return fnv(h, f->value, f->value_len);
+}
+
+static bool same_key(const struct sent_entry *e, uint64_t h, int from, int to, const struct fact *f)
+{
+	return e->hash == h && e->from == from && e->to == to && e->attr == f->attr &&
+	       e->value_len == f->value_len && memcmp(e->subject, f->subject, WL_KEY_LEN) == 0 &&
+	       memcmp(e->value, f->value, f->value_len) == 0;
+}
+
+static struct sent_entry *lookup(struct sent_table *t, uint64_t h, int from, int to,
+				 const struct fact *f);
+
+static void grow(struct sent_table *t)
+{
+	struct sent_entry *old = t->e;
+	size_t old_cap = t->cap;
+	t->cap = old_cap ? 2 * old_cap : 1 << 16;
+	t->e = calloc(t->cap, sizeof(*t->e));
+	if (!t->e)
+		abort();
+	t->n = 0;
+	for (size_t i = 0; i < old_cap; i++) {
+		if (!old[i].used)
+			continue;
+		size_t j = old[i].hash & (t->cap - 1);
+		while (t->e[j].used)
+			j = (j + 1) & (t->cap - 1);
+		t->e[j] = old[i];
+		t->n++;
+	}
+	free(old);
+}
+
+static struct sent_entry *lookup(struct sent_table *t, uint64_t h, int from, int to,
+				 const struct fact *f)
+{
+	if (2 * (t->n + 1) > t->cap)
+		grow(t);
+	size_t j = h & (t->cap - 1);
+	while (t->e[j].used) {
+		if (same_key(&t->e[j], h, from, to, f))
+			return &t->e[j];
+		j = (j + 1) & (t->cap - 1);
+	}
+	struct sent_entry *e = &t->e[j];
+	e->used = true;
+	e->hash = h;
+	e->from = from;
+	e->to = to;
+	e->attr = f->attr;
+	memcpy(e->subject, f->subject, WL_KEY_LEN);
+	e->value_len = f->value_len;
+	memcpy(e->value, f->value, f->value_len);
+	e->known = -1;
+	t->n++;
+	return e;
+}
+
+/* Forgets e->known if `at` has seen a new boot id of `peer` since. */
+static void check_boot(struct sent_table *t, struct sent_entry *e, int at, int peer, int64_t now)
+{
+	uint8_t key[WL_KEY_LEN];
+	struct engine_peer_info info;
+	sim_node_key(t->sim, peer, key);
+	if (!engine_peer_info(sim_node_engine(t->sim, at), key, now, &info))
+		info.has_boot_id = false;
+	if (info.has_boot_id != e->had_boot ||
+	    (info.has_boot_id && memcmp(info.boot_id, e->boot, BOOT_ID_LEN) != 0))
+		e->known = -1;
+	e->had_boot = info.has_boot_id;
+	if (info.has_boot_id)
+		memcpy(e->boot, info.boot_id, BOOT_ID_LEN);
+}
+
+static void on_fact(void *ctx, int64_t now, int from, int to, const struct fact *f)
+{
+	struct sent_table *t = ctx;
+	if (f->attr == ATTR_ALIVE || to < 0)
+		return;
+	t->facts++;
+	if (from != t->hub && to != t->hub)
+		t->leaf_to_leaf++;
+	int64_t expires = now + (int64_t)f->ttl * 1000;
+	struct sent_entry *e = lookup(t, key_hash(from, to, f), from, to, f);
+	check_boot(t, e, from, to, now);
+	if (e->known >= 0) {
+		t->resends++;
+		const char *why = NULL;
+		if (e->known - now > REFRESH_WINDOW_MS)
+			why = "its copy was not about to expire";
+		else if (expires + 1000 <= e->known)
+			why = "the new copy does not last longer";
+		else if (expires - e->known < MARGINAL_MS)
+			t->marginal++;
+		if (why) {
+			if (!t->violations) {
+				char v[FACT_VALUE_STR_MAX];
+				int subj = sim_node_by_key(t->sim, f->subject);
+				snprintf(t->example, sizeof(t->example),
+					 "at %.1f s %s told %s %s %s=%s again, but %s (it expires at %.1f s)",
+					 (double)now / 1000, sim_node_name(t->sim, from),
+					 sim_node_name(t->sim, to), fact_attr_name(f->attr),
+					 subj >= 0 ? sim_node_name(t->sim, subj) : "?",
+					 fact_value_str(f, v, sizeof(v)), why, (double)e->known / 1000);
+			}
+			t->violations++;
+		}
+	}
+	if (expires > e->known)
+		e->known = expires;
+	/* The receiver now knows the sender has it too. */
+	struct sent_entry *r = lookup(t, key_hash(to, from, f), to, from, f);
+	check_boot(t, r, to, from, now);
+	if (expires > r->known)
+		r->known = expires;
+}
+
+/* Leaf pairs that are direct both ways (as scen_pair_direct, but one
+ * device snapshot per leaf instead of one per pair). */
+static size_t count_direct(struct scen *s)
+{
+	size_t n = s->n_leaves;
+	bool *ok = calloc(n * n, sizeof(*ok));
+	int *leaf_of = malloc(sim_node_count(s->sim) * sizeof(*leaf_of));
+	if (!ok || !leaf_of)
+		abort();
+	for (size_t k = 0; k < sim_node_count(s->sim); k++)
+		leaf_of[k] = -1;
+	for (size_t i = 0; i < n; i++)
+		leaf_of[s->leaf[i]] = (int)i;
+	int64_t now = sim_now(s->sim);
+	for (size_t i = 0; i < n; i++) {
+		struct wg_device *d = vwg_snapshot(sim_node_dev(s->sim, s->leaf[i]));
+		for (size_t k = 0; d && k < d->n_peers; k++) {
+			const struct wg_peer *p = &d->peers[k];
+			int node = sim_node_by_key(s->sim, p->public_key);
+			int j = node >= 0 ? leaf_of[node] : -1;
+			int64_t hs = vwg_timespec_to_ms(&p->last_handshake);
+			if (j < 0 || !p->has_endpoint || hs == VWG_NEVER || now - hs > HEALTHY_MS)
+				continue;
+			char buf[WL_ENDPOINT_STR_MAX];
+			const char *want = scen_expected_endpoint(s, i, (size_t)j, buf, sizeof(buf));
+			if (want) {
+				struct wl_endpoint e;
+				if (!wl_endpoint_parse(want, &e) || e.port != p->endpoint.port ||
+				    !wl_addr_equal(&e.addr, &p->endpoint.addr))
+					continue;
+			}
+			struct wl_cidr t;
+			bool has = false;
+			if (sim_node_tunnel(s->sim, node, &t))
+				for (size_t a = 0; a < p->n_allowed && !has; a++)
+					has = wl_cidr_contains(&p->allowed_ips[a], &t.addr);
+			ok[i * n + (size_t)j] = has;
+		}
+		vwg_device_free(d);
+	}
+	size_t direct = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			direct += ok[i * n + j] && ok[j * n + i];
+	free(ok);
+	free(leaf_of);
+	return direct;
+}
+
+static double seconds(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+TEST(h_hundred_nodes_for_an_hour)
+{
+	enum scen_leaf_kind kinds[N_LEAVES];
+	for (size_t i = 0; i < N_LEAVES; i++)
+		kinds[i] = (enum scen_leaf_kind)(i % 3);
+	struct scen s;
+	scen_build(&s, harness_seed(), N_LEAVES, kinds, NULL);
+	struct sent_table t = { .sim = s.sim, .hub = s.hub };
+	sim_set_fact_hook(s.sim, on_fact, &t);
+	scen_start(&s);
+
+	size_t pairs = N_LEAVES * (N_LEAVES - 1) / 2;
+	double start = seconds(CLOCK_MONOTONIC), cpu_start = seconds(CLOCK_PROCESS_CPUTIME_ID);
+	/* Virtual time to the first moment all pairs are direct is worth a
+	 * figure too: sample every virtual second for the first two minutes,
+	 * then every ten up to ten minutes. */
+	int64_t all_direct_at = -1;
+	/* WL_SIM_SCALE_MINUTES shortens (or lengthens) the run, e.g. for a
+	 * quick look under a debugger; the default is the hour. */
+	const char *mins = getenv("WL_SIM_SCALE_MINUTES");
+	int64_t duration = mins ? strtoll(mins, NULL, 10) * 60000 : HOUR_MS;
+	if (duration < 60000)
+		duration = 60000;
+	for (int64_t v = 1000; v <= duration; v += v < 120000 ? 1000 : 10000) {
+		sim_run_to(s.sim, v);
+		if (all_direct_at < 0 && v <= 600000 && count_direct(&s) == pairs)
+			all_direct_at = v;
+	}
+	double real = seconds(CLOCK_MONOTONIC) - start;
+	double cpu = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
+	size_t direct = count_direct(&s);
+	const struct sim_stats *st = sim_stats(s.sim);
+	const struct vnet_stats *vs = vnet_stats(s.net);
+	printf("# (h) %d nodes, %.0f min virtual in %.1f s real (%.1f s CPU)\n", N_LEAVES + 1,
+	       (double)duration / 60000, real, cpu);
+	printf("# (h) leaf pairs direct at the end: %zu of %zu; all direct by %s%.0f s virtual\n", direct,
+	       pairs, all_direct_at < 0 ? "(not within 600 s) " : "",
+	       all_direct_at < 0 ? 0.0 : (double)all_direct_at / 1000);
+	printf("# (h) %llu engine ticks, %llu wirelink datagrams (%.1f MB), %llu UDP datagrams on the "
+	       "vnet, %llu send errors\n",
+	       (unsigned long long)st->ticks, (unsigned long long)st->datagrams,
+	       (double)st->datagram_bytes / 1e6, (unsigned long long)vs->sent,
+	       (unsigned long long)st->send_errors);
+	printf("# (h) %llu facts sent (Alive excluded), %llu of them refreshes of a copy the receiver "
+	       "had, %llu marginal (extending it by < %d s), %llu against the rules\n",
+	       (unsigned long long)t.facts, (unsigned long long)t.resends,
+	       (unsigned long long)t.marginal, MARGINAL_MS / 1000, (unsigned long long)t.violations);
+	CHECK_MSG(t.violations == 0, "%llu facts resent against the rules, e.g. %s",
+		  (unsigned long long)t.violations, t.example);
+	CHECK(t.facts > 0);
+	/* Leaves are neither routers nor chatty: to each other they send
+	 * Alive pings only (SPEC §6), so every fact a leaf is told comes from
+	 * the hub, and the per-sender check above is per receiver too. */
+	CHECK_EQ(t.leaf_to_leaf, 0);
+	/* CPU time, not wall time: the machine running the tests may be busy
+	 * with other work. The budget is for an optimised build; sanitizers
+	 * make everything several times slower, so there it is only printed. */
+	if (SANITIZED)
+		printf("# (h) sanitizer build: the 60 s budget applies to build/ (optimised)\n");
+	else if (duration == HOUR_MS)
+		CHECK_MSG(cpu < 60.0, "one virtual hour took %.1f s of CPU", cpu);
+	/* Every pair of leaves must end up direct: each can reach each other
+	 * through some NAT-friendly path in this topology. */
+	CHECK_MSG(direct == pairs, "only %zu of %zu leaf pairs direct", direct, pairs);
+	free(t.e);
+	scen_free(&s);
+}

@@ -1,0 +1,936 @@
+#include "sim/vnet.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/simrand.h"
+
+/* Datagrams bigger than this do not exist in the simulation. */
+#define VNET_MAX_PAYLOAD 65507
+/* Hops before a datagram is dropped (guards against routing loops). */
+#define VNET_MAX_HOPS 32
+
+struct vnet_pkt {
+	struct wl_endpoint src, dst;
+	unsigned hops;
+	size_t len;
+	uint8_t data[];
+};
+
+struct nat_filter {
+	struct wl_endpoint remote;
+	int64_t last;
+};
+
+struct nat_map {
+	struct wl_endpoint inside;
+	struct wl_endpoint remote; /* symmetric NATs only */
+	uint16_t ext_port;
+	int64_t last;
+	size_t n_filters, cap_filters;
+	struct nat_filter *filters;
+};
+
+struct vnet_nat {
+	struct vnet_nat_opts o;
+	/* Nothing can expire before this: entries only get younger between
+	 * two expiry passes, so a pass per datagram is not needed. */
+	int64_t next_expiry;
+	size_t n_maps, cap_maps;
+	struct nat_map *maps;
+};
+
+struct vnet_iface {
+	int node, seg;
+	char name[16];
+	struct wl_addr addr;
+	bool up;
+	struct vnet_nat *nat; /* non-NULL on a masquerading interface */
+};
+
+struct vnet_route {
+	struct wl_cidr dst;
+	struct wl_addr gw;
+};
+
+struct vnet_bind {
+	uint16_t port;
+	vnet_recv_fn fn;
+	void *ctx;
+};
+
+struct vnet_node {
+	char name[32];
+	bool forwarding;
+	size_t n_ifaces;
+	int *ifaces;
+	size_t n_routes;
+	struct vnet_route *routes;
+	size_t n_binds;
+	struct vnet_bind *binds;
+};
+
+struct vnet_segment {
+	char name[32];
+	struct wl_cidr cidr;
+	int64_t latency_ms, jitter_ms;
+	uint32_t loss_ppm;
+	size_t n_ifaces;
+	int *ifaces;
+};
+
+struct vnet_block {
+	struct wl_addr a, b;
+};
+
+enum vnet_event_kind { EV_ARRIVE, EV_IFACE };
+
+struct vnet_event {
+	int64_t t;
+	uint64_t seq;
+	enum vnet_event_kind kind;
+	int iface;
+	bool up;
+	struct vnet_pkt *pkt;
+};
+
+struct vnet {
+	int64_t now;
+	uint64_t seq;
+	struct simrand rng;
+	vnet_trace_fn trace;
+	void *trace_ctx;
+	struct vnet_stats stats;
+	size_t n_segs, n_nodes, n_ifaces, n_blocks;
+	struct vnet_segment *segs;
+	struct vnet_node *nodes;
+	struct vnet_iface *ifaces;
+	struct vnet_block *blocks;
+	size_t n_events, cap_events;
+	struct vnet_event *events; /* binary min-heap on (t, seq) */
+};
+
+/* ---- small helpers ---- */
+
+static void *xrealloc(void *p, size_t n, size_t size)
+{
+	void *q = reallocarray(p, n ? n : 1, size);
+	if (!q) {
+		fprintf(stderr, "vnet: out of memory\n");
+		abort();
+	}
+	return q;
+}
+
+/* Appends one zeroed element to a growable array; returns its index. */
+static size_t grow(void **arr, size_t *n, size_t size)
+{
+	*arr = xrealloc(*arr, *n + 1, size);
+	memset((uint8_t *)*arr + *n * size, 0, size);
+	return (*n)++;
+}
+
+__attribute__((format(printf, 2, 3))) static void trace(struct vnet *net, const char *fmt, ...)
+{
+	if (!net->trace)
+		return;
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	net->trace(net->trace_ctx, net->now, line);
+}
+
+struct wl_addr vnet_addr(const char *s)
+{
+	struct wl_addr a;
+	if (!s || !wl_addr_parse(s, &a)) {
+		fprintf(stderr, "vnet: bad address \"%s\"\n", s ? s : "(null)");
+		abort();
+	}
+	return a;
+}
+
+struct wl_endpoint vnet_ep(const char *addr, uint16_t port)
+{
+	struct wl_endpoint e = { .addr = vnet_addr(addr), .port = port };
+	return e;
+}
+
+static struct wl_cidr parse_cidr(const char *s)
+{
+	struct wl_cidr c;
+	if (!s || !wl_cidr_parse(s, &c)) {
+		fprintf(stderr, "vnet: bad prefix \"%s\"\n", s ? s : "(null)");
+		abort();
+	}
+	wl_cidr_mask(&c);
+	return c;
+}
+
+static bool ep_equal(const struct wl_endpoint *a, const struct wl_endpoint *b)
+{
+	return a->port == b->port && wl_addr_equal(&a->addr, &b->addr);
+}
+
+static const char *ep_str(const struct wl_endpoint *e, char buf[static WL_ENDPOINT_STR_MAX])
+{
+	return wl_endpoint_str(e, buf);
+}
+
+/* ---- event queue ---- */
+
+static bool ev_before(const struct vnet_event *a, const struct vnet_event *b)
+{
+	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+static void ev_push(struct vnet *net, struct vnet_event ev)
+{
+	if (net->n_events == net->cap_events) {
+		net->cap_events = net->cap_events ? 2 * net->cap_events : 256;
+		net->events = xrealloc(net->events, net->cap_events, sizeof(*net->events));
+	}
+	ev.seq = net->seq++;
+	size_t i = net->n_events++;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!ev_before(&ev, &net->events[parent]))
+			break;
+		net->events[i] = net->events[parent];
+		i = parent;
+	}
+	net->events[i] = ev;
+}
+
+static struct vnet_event ev_pop(struct vnet *net)
+{
+	struct vnet_event top = net->events[0];
+	struct vnet_event last = net->events[--net->n_events];
+	size_t i = 0, n = net->n_events;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && ev_before(&net->events[c + 1], &net->events[c]))
+			c++;
+		if (!ev_before(&net->events[c], &last))
+			break;
+		net->events[i] = net->events[c];
+		i = c;
+	}
+	if (n > 0)
+		net->events[i] = last;
+	return top;
+}
+
+/* ---- construction ---- */
+
+struct vnet *vnet_new(uint64_t seed)
+{
+	struct vnet *net = calloc(1, sizeof(*net));
+	if (!net)
+		return NULL;
+	simrand_seed(&net->rng, seed);
+	return net;
+}
+
+static void nat_free(struct vnet_nat *nat)
+{
+	if (!nat)
+		return;
+	for (size_t i = 0; i < nat->n_maps; i++)
+		free(nat->maps[i].filters);
+	free(nat->maps);
+	free(nat);
+}
+
+void vnet_free(struct vnet *net)
+{
+	if (!net)
+		return;
+	for (size_t i = 0; i < net->n_events; i++)
+		free(net->events[i].pkt);
+	free(net->events);
+	for (size_t i = 0; i < net->n_nodes; i++) {
+		free(net->nodes[i].ifaces);
+		free(net->nodes[i].routes);
+		free(net->nodes[i].binds);
+	}
+	for (size_t i = 0; i < net->n_ifaces; i++)
+		nat_free(net->ifaces[i].nat);
+	for (size_t i = 0; i < net->n_segs; i++)
+		free(net->segs[i].ifaces);
+	free(net->nodes);
+	free(net->ifaces);
+	free(net->segs);
+	free(net->blocks);
+	free(net);
+}
+
+void vnet_set_trace(struct vnet *net, vnet_trace_fn fn, void *ctx)
+{
+	net->trace = fn;
+	net->trace_ctx = ctx;
+}
+
+void vnet_nat_opts_home(struct vnet_nat_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->port_preserving = true;
+	o->filter = VNET_FILTER_ADDRESS_PORT;
+	o->idle_timeout_ms = 120000;
+}
+
+int vnet_add_segment(struct vnet *net, const char *name, const char *cidr, int64_t latency_ms)
+{
+	size_t i = grow((void **)&net->segs, &net->n_segs, sizeof(*net->segs));
+	struct vnet_segment *s = &net->segs[i];
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->cidr = parse_cidr(cidr);
+	s->latency_ms = latency_ms;
+	return (int)i;
+}
+
+void vnet_segment_set_loss(struct vnet *net, int seg, uint32_t loss_ppm)
+{
+	net->segs[seg].loss_ppm = loss_ppm;
+}
+
+void vnet_segment_set_jitter(struct vnet *net, int seg, int64_t jitter_ms)
+{
+	net->segs[seg].jitter_ms = jitter_ms;
+}
+
+int vnet_add_node(struct vnet *net, const char *name)
+{
+	size_t i = grow((void **)&net->nodes, &net->n_nodes, sizeof(*net->nodes));
+	snprintf(net->nodes[i].name, sizeof(net->nodes[i].name), "%s", name);
+	return (int)i;
+}
+
+int vnet_add_iface(struct vnet *net, int node, int seg, const char *addr)
+{
+	if (node < 0 || (size_t)node >= net->n_nodes || seg < 0 || (size_t)seg >= net->n_segs) {
+		fprintf(stderr, "vnet: bad node %d or segment %d\n", node, seg);
+		return -1;
+	}
+	struct wl_addr a = vnet_addr(addr);
+	if (!wl_cidr_contains(&net->segs[seg].cidr, &a)) {
+		fprintf(stderr, "vnet: %s is outside segment %s\n", addr, net->segs[seg].name);
+		return -1;
+	}
+	size_t id = grow((void **)&net->ifaces, &net->n_ifaces, sizeof(*net->ifaces));
+	struct vnet_iface *ifc = &net->ifaces[id];
+	struct vnet_node *n = &net->nodes[node];
+	ifc->node = node;
+	ifc->seg = seg;
+	ifc->addr = a;
+	ifc->up = true;
+	snprintf(ifc->name, sizeof(ifc->name), "eth%zu", n->n_ifaces);
+	size_t k = grow((void **)&n->ifaces, &n->n_ifaces, sizeof(*n->ifaces));
+	n->ifaces[k] = (int)id;
+	struct vnet_segment *s = &net->segs[seg];
+	k = grow((void **)&s->ifaces, &s->n_ifaces, sizeof(*s->ifaces));
+	s->ifaces[k] = (int)id;
+	return (int)id;
+}
+
+void vnet_add_route(struct vnet *net, int node, const char *dst, const char *gw)
+{
+	struct vnet_node *n = &net->nodes[node];
+	size_t i = grow((void **)&n->routes, &n->n_routes, sizeof(*n->routes));
+	n->routes[i].dst = parse_cidr(dst);
+	n->routes[i].gw = vnet_addr(gw);
+}
+
+void vnet_set_forwarding(struct vnet *net, int node, bool on)
+{
+	net->nodes[node].forwarding = on;
+}
+
+int vnet_add_host(struct vnet *net, const char *name, int seg, const char *addr, const char *gw)
+{
+	int node = vnet_add_node(net, name);
+	if (vnet_add_iface(net, node, seg, addr) < 0)
+		return -1;
+	if (gw)
+		vnet_add_route(net, node, "0.0.0.0/0", gw);
+	return node;
+}
+
+int vnet_add_nat(struct vnet *net, const char *name, int inside_seg, const char *inside_addr,
+		 int outside_seg, const char *outside_addr, const char *outside_gw,
+		 const struct vnet_nat_opts *opts)
+{
+	int node = vnet_add_node(net, name);
+	if (vnet_add_iface(net, node, inside_seg, inside_addr) < 0)
+		return -1;
+	int out = vnet_add_iface(net, node, outside_seg, outside_addr);
+	if (out < 0)
+		return -1;
+	struct vnet_nat *nat = calloc(1, sizeof(*nat));
+	if (!nat)
+		return -1;
+	nat->o = *opts;
+	net->ifaces[out].nat = nat;
+	if (outside_gw)
+		vnet_add_route(net, node, "0.0.0.0/0", outside_gw);
+	vnet_set_forwarding(net, node, true);
+	return node;
+}
+
+/* ---- inspection ---- */
+
+size_t vnet_node_count(const struct vnet *net)
+{
+	return net->n_nodes;
+}
+
+const char *vnet_node_name(const struct vnet *net, int node)
+{
+	return net->nodes[node].name;
+}
+
+int vnet_node_by_name(const struct vnet *net, const char *name)
+{
+	for (size_t i = 0; i < net->n_nodes; i++)
+		if (strcmp(net->nodes[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+size_t vnet_iface_count(const struct vnet *net, int node)
+{
+	return net->nodes[node].n_ifaces;
+}
+
+int vnet_node_iface(const struct vnet *net, int node, size_t i)
+{
+	return net->nodes[node].ifaces[i];
+}
+
+const char *vnet_iface_name(const struct vnet *net, int iface)
+{
+	return net->ifaces[iface].name;
+}
+
+int vnet_iface_node(const struct vnet *net, int iface)
+{
+	return net->ifaces[iface].node;
+}
+
+bool vnet_iface_up(const struct vnet *net, int iface)
+{
+	return net->ifaces[iface].up;
+}
+
+void vnet_iface_addr(const struct vnet *net, int iface, struct wl_cidr *out)
+{
+	const struct vnet_iface *ifc = &net->ifaces[iface];
+	out->addr = ifc->addr;
+	out->prefix = net->segs[ifc->seg].cidr.prefix;
+}
+
+const struct vnet_stats *vnet_stats(const struct vnet *net)
+{
+	return &net->stats;
+}
+
+int64_t vnet_now(const struct vnet *net)
+{
+	return net->now;
+}
+
+int64_t vnet_next_event(const struct vnet *net)
+{
+	return net->n_events ? net->events[0].t : VNET_NEVER;
+}
+
+/* ---- NAT ---- */
+
+static bool nat_live(const struct vnet *net, const struct vnet_nat *nat, int64_t last)
+{
+	return net->now - last <= nat->o.idle_timeout_ms;
+}
+
+/* Forgets expired mappings and filter entries. */
+static void nat_expire(struct vnet *net, struct vnet_nat *nat)
+{
+	if (net->now < nat->next_expiry)
+		return;
+	int64_t oldest = VNET_NEVER;
+	size_t keep = 0;
+	for (size_t i = 0; i < nat->n_maps; i++) {
+		struct nat_map *m = &nat->maps[i];
+		if (!nat_live(net, nat, m->last)) {
+			free(m->filters);
+			continue;
+		}
+		size_t fk = 0;
+		for (size_t j = 0; j < m->n_filters; j++) {
+			if (!nat_live(net, nat, m->filters[j].last))
+				continue;
+			if (m->filters[j].last < oldest)
+				oldest = m->filters[j].last;
+			m->filters[fk++] = m->filters[j];
+		}
+		m->n_filters = fk;
+		if (m->last < oldest)
+			oldest = m->last;
+		nat->maps[keep++] = *m;
+	}
+	nat->n_maps = keep;
+	nat->next_expiry = oldest == VNET_NEVER ? VNET_NEVER : oldest + nat->o.idle_timeout_ms + 1;
+}
+
+static bool nat_port_used(const struct vnet_nat *nat, uint16_t port)
+{
+	for (size_t i = 0; i < nat->n_maps; i++)
+		if (nat->maps[i].ext_port == port)
+			return true;
+	return false;
+}
+
+static uint16_t nat_pick_port(struct vnet *net, struct vnet_nat *nat, uint16_t inside_port)
+{
+	if (nat->o.port_preserving) {
+		uint32_t p = inside_port;
+		for (unsigned tries = 0; tries < 65536; tries++) {
+			if (p < 1024 || p > 65535)
+				p = 1024;
+			if (!nat_port_used(nat, (uint16_t)p))
+				return (uint16_t)p;
+			p++;
+		}
+	} else {
+		for (unsigned tries = 0; tries < 65536; tries++) {
+			uint16_t p = (uint16_t)(1024 + simrand_below(&net->rng, 65536 - 1024));
+			if (!nat_port_used(nat, p))
+				return p;
+		}
+	}
+	return 0;
+}
+
+/* Rewrites the source of a datagram leaving through the NAT's outside
+ * interface ifc. False if no port is left. */
+static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_pkt *pkt)
+{
+	struct vnet_nat *nat = ifc->nat;
+	nat_expire(net, nat);
+	struct nat_map *m = NULL;
+	for (size_t i = 0; i < nat->n_maps && !m; i++) {
+		struct nat_map *c = &nat->maps[i];
+		if (ep_equal(&c->inside, &pkt->src) && (!nat->o.symmetric || ep_equal(&c->remote, &pkt->dst)))
+			m = c;
+	}
+	if (!m) {
+		uint16_t port = nat_pick_port(net, nat, pkt->src.port);
+		if (!port)
+			return false;
+		size_t i = grow((void **)&nat->maps, &nat->n_maps, sizeof(*nat->maps));
+		m = &nat->maps[i];
+		m->inside = pkt->src;
+		m->remote = pkt->dst;
+		m->ext_port = port;
+		if (nat->next_expiry == VNET_NEVER)
+			nat->next_expiry = net->now + nat->o.idle_timeout_ms + 1;
+		char b1[WL_ENDPOINT_STR_MAX], b2[WL_ENDPOINT_STR_MAX];
+		struct wl_endpoint ext = { ifc->addr, port };
+		trace(net, "nat %s: new mapping %s -> %s", net->nodes[ifc->node].name,
+		      ep_str(&pkt->src, b1), ep_str(&ext, b2));
+	}
+	m->last = net->now;
+	struct nat_filter *f = NULL;
+	for (size_t j = 0; j < m->n_filters && !f; j++)
+		if (ep_equal(&m->filters[j].remote, &pkt->dst))
+			f = &m->filters[j];
+	if (!f) {
+		size_t j = grow((void **)&m->filters, &m->n_filters, sizeof(*m->filters));
+		f = &m->filters[j];
+		f->remote = pkt->dst;
+		if (nat->next_expiry == VNET_NEVER)
+			nat->next_expiry = net->now + nat->o.idle_timeout_ms + 1;
+	}
+	f->last = net->now;
+	pkt->src.addr = ifc->addr;
+	pkt->src.port = m->ext_port;
+	return true;
+}
+
+/* Rewrites the destination of a datagram that reached the NAT's outside
+ * address. False (with the stats counted) if there is no mapping or the
+ * filter refuses it. */
+static bool nat_inbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_pkt *pkt)
+{
+	struct vnet_nat *nat = ifc->nat;
+	nat_expire(net, nat);
+	struct nat_map *m = NULL;
+	for (size_t i = 0; i < nat->n_maps && !m; i++)
+		if (nat->maps[i].ext_port == pkt->dst.port)
+			m = &nat->maps[i];
+	if (!m) {
+		net->stats.nat_no_mapping++;
+		trace(net, "nat %s: drop, no mapping for port %u", net->nodes[ifc->node].name,
+		      pkt->dst.port);
+		return false;
+	}
+	struct nat_filter *f = NULL;
+	for (size_t j = 0; j < m->n_filters && !f; j++) {
+		struct nat_filter *c = &m->filters[j];
+		if (nat->o.filter == VNET_FILTER_ENDPOINT_INDEPENDENT ||
+		    (nat->o.filter == VNET_FILTER_ADDRESS && wl_addr_equal(&c->remote.addr, &pkt->src.addr)) ||
+		    ep_equal(&c->remote, &pkt->src))
+			f = c;
+	}
+	if (!f && nat->o.filter != VNET_FILTER_ENDPOINT_INDEPENDENT) {
+		net->stats.nat_filtered++;
+		char b[WL_ENDPOINT_STR_MAX];
+		trace(net, "nat %s: drop, filtered %s to port %u", net->nodes[ifc->node].name,
+		      ep_str(&pkt->src, b), pkt->dst.port);
+		return false;
+	}
+	m->last = net->now;
+	if (f)
+		f->last = net->now;
+	pkt->dst = m->inside;
+	return true;
+}
+
+bool vnet_nat_mapping(struct vnet *net, int nat, const struct wl_endpoint *inside,
+		      struct wl_endpoint *outside)
+{
+	struct vnet_node *n = &net->nodes[nat];
+	for (size_t i = 0; i < n->n_ifaces; i++) {
+		struct vnet_iface *ifc = &net->ifaces[n->ifaces[i]];
+		if (!ifc->nat)
+			continue;
+		nat_expire(net, ifc->nat);
+		for (size_t j = 0; j < ifc->nat->n_maps; j++) {
+			struct nat_map *m = &ifc->nat->maps[j];
+			if (ep_equal(&m->inside, inside)) {
+				outside->addr = ifc->addr;
+				outside->port = m->ext_port;
+				return true;
+			}
+		}
+		return false;
+	}
+	return false;
+}
+
+void vnet_nat_reset(struct vnet *net, int nat)
+{
+	struct vnet_node *n = &net->nodes[nat];
+	for (size_t i = 0; i < n->n_ifaces; i++) {
+		struct vnet_nat *t = net->ifaces[n->ifaces[i]].nat;
+		if (!t)
+			continue;
+		for (size_t j = 0; j < t->n_maps; j++)
+			free(t->maps[j].filters);
+		t->n_maps = 0;
+		t->next_expiry = VNET_NEVER;
+	}
+	trace(net, "nat %s: all mappings forgotten", n->name);
+}
+
+/* ---- links and blocks ---- */
+
+void vnet_iface_set_up(struct vnet *net, int iface, bool up)
+{
+	net->ifaces[iface].up = up;
+	trace(net, "%s %s %s", net->nodes[net->ifaces[iface].node].name, net->ifaces[iface].name,
+	      up ? "up" : "down");
+}
+
+void vnet_schedule_iface(struct vnet *net, int64_t at_ms, int iface, bool up)
+{
+	struct vnet_event ev = { .t = at_ms < net->now ? net->now : at_ms, .kind = EV_IFACE,
+				 .iface = iface, .up = up };
+	ev_push(net, ev);
+}
+
+void vnet_block(struct vnet *net, const char *a, const char *b)
+{
+	size_t i = grow((void **)&net->blocks, &net->n_blocks, sizeof(*net->blocks));
+	net->blocks[i].a = vnet_addr(a);
+	net->blocks[i].b = vnet_addr(b);
+}
+
+void vnet_unblock(struct vnet *net, const char *a, const char *b)
+{
+	struct wl_addr x = vnet_addr(a), y = vnet_addr(b);
+	size_t keep = 0;
+	for (size_t i = 0; i < net->n_blocks; i++) {
+		struct vnet_block *k = &net->blocks[i];
+		bool match = (wl_addr_equal(&k->a, &x) && wl_addr_equal(&k->b, &y)) ||
+			     (wl_addr_equal(&k->a, &y) && wl_addr_equal(&k->b, &x));
+		if (!match)
+			net->blocks[keep++] = *k;
+	}
+	net->n_blocks = keep;
+}
+
+static bool is_blocked(const struct vnet *net, const struct vnet_pkt *pkt)
+{
+	for (size_t i = 0; i < net->n_blocks; i++) {
+		const struct vnet_block *k = &net->blocks[i];
+		if ((wl_addr_equal(&k->a, &pkt->src.addr) && wl_addr_equal(&k->b, &pkt->dst.addr)) ||
+		    (wl_addr_equal(&k->a, &pkt->dst.addr) && wl_addr_equal(&k->b, &pkt->src.addr)))
+			return true;
+	}
+	return false;
+}
+
+/* ---- forwarding ---- */
+
+/* The interface of node that owns addr, or -1. */
+static int node_iface_with_addr(const struct vnet *net, const struct vnet_node *n,
+				const struct wl_addr *addr)
+{
+	for (size_t i = 0; i < n->n_ifaces; i++)
+		if (wl_addr_equal(&net->ifaces[n->ifaces[i]].addr, addr))
+			return n->ifaces[i];
+	return -1;
+}
+
+/* The up interface of node whose segment contains addr most specifically. */
+static int connected_iface(const struct vnet *net, const struct vnet_node *n,
+			   const struct wl_addr *addr, int *prefix)
+{
+	int best = -1;
+	for (size_t i = 0; i < n->n_ifaces; i++) {
+		const struct vnet_iface *ifc = &net->ifaces[n->ifaces[i]];
+		const struct wl_cidr *c = &net->segs[ifc->seg].cidr;
+		if (ifc->up && wl_cidr_contains(c, addr) && (best < 0 || c->prefix > *prefix)) {
+			best = n->ifaces[i];
+			*prefix = c->prefix;
+		}
+	}
+	return best;
+}
+
+/* Longest-prefix route lookup: the outgoing interface and next hop, or -1. */
+static int route_lookup(const struct vnet *net, const struct vnet_node *n,
+			const struct wl_addr *dst, struct wl_addr *next_hop)
+{
+	int prefix = -1;
+	int out = connected_iface(net, n, dst, &prefix);
+	if (out >= 0)
+		*next_hop = *dst;
+	for (size_t i = 0; i < n->n_routes; i++) {
+		const struct vnet_route *r = &n->routes[i];
+		if (!wl_cidr_contains(&r->dst, dst) || (out >= 0 && r->dst.prefix <= prefix))
+			continue;
+		int gw_prefix;
+		int via = connected_iface(net, n, &r->gw, &gw_prefix);
+		if (via < 0)
+			continue;
+		out = via;
+		prefix = r->dst.prefix;
+		*next_hop = r->gw;
+	}
+	return out;
+}
+
+static void drop(struct vnet *net, struct vnet_pkt *pkt, uint64_t *counter, const char *why)
+{
+	(*counter)++;
+	if (net->trace) {
+		char b1[WL_ENDPOINT_STR_MAX], b2[WL_ENDPOINT_STR_MAX];
+		trace(net, "drop %s -> %s: %s", ep_str(&pkt->src, b1), ep_str(&pkt->dst, b2), why);
+	}
+	free(pkt);
+}
+
+/* Puts pkt on out's segment towards next_hop. Takes ownership of pkt. */
+static void transmit(struct vnet *net, int out, const struct wl_addr *next_hop, struct vnet_pkt *pkt)
+{
+	const struct vnet_iface *ifc = &net->ifaces[out];
+	const struct vnet_segment *seg = &net->segs[ifc->seg];
+	if (!ifc->up) {
+		drop(net, pkt, &net->stats.link_down, "interface down");
+		return;
+	}
+	if (is_blocked(net, pkt)) {
+		drop(net, pkt, &net->stats.blocked, "path blocked");
+		return;
+	}
+	int to = -1;
+	for (size_t i = 0; i < seg->n_ifaces && to < 0; i++)
+		if (seg->ifaces[i] != out && wl_addr_equal(&net->ifaces[seg->ifaces[i]].addr, next_hop))
+			to = seg->ifaces[i];
+	if (to < 0) {
+		drop(net, pkt, &net->stats.no_route, "no host with the next-hop address");
+		return;
+	}
+	if (seg->loss_ppm && simrand_below(&net->rng, 1000000) < seg->loss_ppm) {
+		drop(net, pkt, &net->stats.lost, "lost");
+		return;
+	}
+	int64_t delay = seg->latency_ms;
+	if (seg->jitter_ms > 0)
+		delay += (int64_t)simrand_below(&net->rng, (uint64_t)seg->jitter_ms + 1);
+	net->stats.hops++;
+	struct vnet_event ev = { .t = net->now + delay, .kind = EV_ARRIVE, .iface = to, .pkt = pkt };
+	ev_push(net, ev);
+}
+
+/* Routes pkt out of node; in_iface is where it came in (-1: sent locally,
+ * which is never masqueraded). Takes ownership of pkt. */
+static void forward(struct vnet *net, int node, int in_iface, struct vnet_pkt *pkt)
+{
+	if (++pkt->hops > VNET_MAX_HOPS) {
+		drop(net, pkt, &net->stats.ttl_exceeded, "too many hops");
+		return;
+	}
+	struct wl_addr next_hop;
+	int out = route_lookup(net, &net->nodes[node], &pkt->dst.addr, &next_hop);
+	if (out < 0) {
+		drop(net, pkt, &net->stats.no_route, "no route");
+		return;
+	}
+	if (net->ifaces[out].nat && in_iface >= 0 && in_iface != out &&
+	    !nat_outbound(net, &net->ifaces[out], pkt)) {
+		drop(net, pkt, &net->stats.no_route, "NAT out of ports");
+		return;
+	}
+	transmit(net, out, &next_hop, pkt);
+}
+
+static void deliver_local(struct vnet *net, int node, struct vnet_pkt *pkt)
+{
+	struct vnet_node *n = &net->nodes[node];
+	for (size_t i = 0; i < n->n_binds; i++) {
+		if (n->binds[i].port != pkt->dst.port)
+			continue;
+		struct vnet_bind b = n->binds[i]; /* the callback may rebind */
+		net->stats.delivered++;
+		b.fn(b.ctx, node, &pkt->dst, &pkt->src, pkt->data, pkt->len);
+		free(pkt);
+		return;
+	}
+	drop(net, pkt, &net->stats.no_listener, "nothing bound to the port");
+}
+
+static void arrive(struct vnet *net, int in_iface, struct vnet_pkt *pkt)
+{
+	struct vnet_iface *in = &net->ifaces[in_iface];
+	int node = in->node;
+	struct vnet_node *n = &net->nodes[node];
+	if (!in->up) {
+		drop(net, pkt, &net->stats.link_down, "interface down on arrival");
+		return;
+	}
+	if (in->nat && wl_addr_equal(&pkt->dst.addr, &in->addr)) {
+		if (nat_inbound(net, in, pkt))
+			forward(net, node, in_iface, pkt);
+		else
+			free(pkt);
+		return;
+	}
+	int own = node_iface_with_addr(net, n, &pkt->dst.addr);
+	if (own >= 0 && net->ifaces[own].nat && own != in_iface) {
+		/* An inside host aiming at the NAT's public address. */
+		struct vnet_iface *out = &net->ifaces[own];
+		if (!out->nat->o.hairpin) {
+			drop(net, pkt, &net->stats.nat_hairpin_refused, "hairpin refused");
+			return;
+		}
+		if (!nat_outbound(net, out, pkt) || !nat_inbound(net, out, pkt)) {
+			free(pkt);
+			return;
+		}
+		forward(net, node, own, pkt);
+		return;
+	}
+	if (own >= 0) {
+		deliver_local(net, node, pkt);
+		return;
+	}
+	if (!n->forwarding) {
+		drop(net, pkt, &net->stats.no_route, "not for this host and not forwarding");
+		return;
+	}
+	forward(net, node, in_iface, pkt);
+}
+
+/* ---- sockets ---- */
+
+int vnet_bind(struct vnet *net, int node, uint16_t port, vnet_recv_fn fn, void *ctx)
+{
+	struct vnet_node *n = &net->nodes[node];
+	for (size_t i = 0; i < n->n_binds; i++)
+		if (n->binds[i].port == port)
+			return -EADDRINUSE;
+	size_t i = grow((void **)&n->binds, &n->n_binds, sizeof(*n->binds));
+	n->binds[i].port = port;
+	n->binds[i].fn = fn;
+	n->binds[i].ctx = ctx;
+	return 0;
+}
+
+void vnet_unbind(struct vnet *net, int node, uint16_t port)
+{
+	struct vnet_node *n = &net->nodes[node];
+	size_t keep = 0;
+	for (size_t i = 0; i < n->n_binds; i++)
+		if (n->binds[i].port != port)
+			n->binds[keep++] = n->binds[i];
+	n->n_binds = keep;
+}
+
+int vnet_send(struct vnet *net, int node, uint16_t src_port, const struct wl_endpoint *dst,
+	      const uint8_t *data, size_t len)
+{
+	if (len > VNET_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	struct vnet_node *n = &net->nodes[node];
+	struct wl_addr next_hop;
+	int out = route_lookup(net, n, &dst->addr, &next_hop);
+	if (out < 0) {
+		bool any_up = false;
+		for (size_t i = 0; i < n->n_ifaces; i++)
+			any_up |= net->ifaces[n->ifaces[i]].up;
+		return any_up ? -ENETUNREACH : -ENETDOWN;
+	}
+	struct vnet_pkt *pkt = malloc(sizeof(*pkt) + len);
+	if (!pkt)
+		return -ENOMEM;
+	pkt->src.addr = net->ifaces[out].addr;
+	pkt->src.port = src_port;
+	pkt->dst = *dst;
+	pkt->hops = 0;
+	pkt->len = len;
+	if (len)
+		memcpy(pkt->data, data, len);
+	net->stats.sent++;
+	if (node_iface_with_addr(net, n, &dst->addr) >= 0) {
+		struct vnet_event ev = { .t = net->now, .kind = EV_ARRIVE, .iface = out, .pkt = pkt };
+		ev_push(net, ev);
+		return 0;
+	}
+	forward(net, node, -1, pkt);
+	return 0;
+}
+
+/* ---- time ---- */
+
+void vnet_advance(struct vnet *net, int64_t t)
+{
+	while (net->n_events > 0 && net->events[0].t <= t) {
+		struct vnet_event ev = ev_pop(net);
+		net->now = ev.t;
+		if (ev.kind == EV_ARRIVE)
+			arrive(net, ev.iface, ev.pkt);
+		else
+			vnet_iface_set_up(net, ev.iface, ev.up);
+	}
+	if (t > net->now)
+		net->now = t;
+}

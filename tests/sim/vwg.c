@@ -1,0 +1,871 @@
+#include "sim/vwg.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/simrand.h"
+
+enum msg_type { MSG_INIT = 1, MSG_RESP = 2, MSG_DATA = 3 };
+
+/* type | sender key | receiver key | id (BE32) | body */
+#define MSG_HEADER (1 + 2 * WL_KEY_LEN + 4)
+/* inner packet: family | src | dst | sport | dport | payload */
+#define INNER_HEADER (1 + 16 + 16 + 2 + 2)
+/* Counted per message like WireGuard's data overhead. */
+#define WG_OVERHEAD 32
+#define INNER_MAX 65000
+
+struct queued {
+	size_t len; /* 0 = keepalive */
+	uint8_t *buf; /* encoded inner packet */
+};
+
+struct session {
+	bool valid;
+	uint32_t id;
+	int64_t start;
+};
+
+struct host_route {
+	struct wl_addr addr; /* family 0 = empty slot */
+	struct vwg_peer *peer;
+};
+
+struct net_route {
+	struct wl_cidr cidr;
+	struct vwg_peer *peer;
+};
+
+struct vwg_peer {
+	uint8_t key[WL_KEY_LEN];
+	bool has_endpoint;
+	struct wl_endpoint endpoint;
+	size_t n_allowed;
+	struct wl_cidr *allowed;
+	uint16_t keepalive_s;
+	int64_t last_handshake;
+	uint64_t rx_bytes, tx_bytes;
+
+	struct session cur, prev, next; /* next: responder, unconfirmed */
+	bool cur_initiator;
+
+	bool hs_pending;
+	uint32_t hs_id;
+	int64_t hs_first, hs_retry_at;
+
+	int64_t keepalive_at;   /* passive keepalive */
+	int64_t new_hs_at;      /* data sent, nothing heard back */
+	int64_t persistent_at;
+
+	size_t n_queue;
+	struct queued queue[VWG_QUEUE_MAX];
+};
+
+struct vwg {
+	struct vnet *net;
+	int node;
+	char name[IFNAMSIZ];
+	uint8_t priv[WL_KEY_LEN], pub[WL_KEY_LEN];
+	uint16_t port;
+	bool forwarding;
+	struct simrand rng;
+	vwg_recv_fn recv;
+	void *recv_ctx;
+	size_t n_addrs;
+	struct wl_cidr *addrs;
+	size_t n_peers;
+	struct vwg_peer **peers;
+	struct vwg_stats stats;
+	/* A lower bound of the earliest timer: arming a timer lowers it,
+	 * clearing one leaves it (a wake-up that finds nothing due is cheap),
+	 * and vwg_run_timers() recomputes it exactly. Scanning every peer on
+	 * every query made a 100-peer hub the simulator's hot spot. */
+	int64_t next_timer;
+	/* AllowedIPs lookup, rebuilt after configuration changes: full-length
+	 * prefixes in a hash table, the others by decreasing length. */
+	bool routes_dirty;
+	size_t n_hosts_cap;
+	struct host_route *hosts;
+	size_t n_nets;
+	struct net_route *nets;
+};
+
+static void *xrealloc(void *p, size_t n, size_t size)
+{
+	void *q = reallocarray(p, n ? n : 1, size);
+	if (!q) {
+		fprintf(stderr, "vwg: out of memory\n");
+		abort();
+	}
+	return q;
+}
+
+static int64_t now_of(const struct vwg *dev)
+{
+	return vnet_now(dev->net);
+}
+
+/* Sets a peer timer (t may be VWG_NEVER to clear it). */
+static void arm(struct vwg *dev, int64_t *timer, int64_t t)
+{
+	*timer = t;
+	if (t != VWG_NEVER && t < dev->next_timer)
+		dev->next_timer = t;
+}
+
+/* ---- encoding ---- */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Encodes an inner packet into a fresh buffer of *len bytes. */
+static uint8_t *inner_encode(const struct vwg_inner *pkt, size_t *len)
+{
+	*len = INNER_HEADER + pkt->len;
+	uint8_t *b = malloc(*len);
+	if (!b)
+		return NULL;
+	b[0] = pkt->dst.family;
+	memcpy(b + 1, pkt->src.bytes, 16);
+	memcpy(b + 17, pkt->dst.bytes, 16);
+	b[33] = (uint8_t)(pkt->sport >> 8);
+	b[34] = (uint8_t)pkt->sport;
+	b[35] = (uint8_t)(pkt->dport >> 8);
+	b[36] = (uint8_t)pkt->dport;
+	if (pkt->len)
+		memcpy(b + INNER_HEADER, pkt->data, pkt->len);
+	return b;
+}
+
+static bool inner_decode(const uint8_t *b, size_t len, struct vwg_inner *out)
+{
+	if (len < INNER_HEADER || (b[0] != AF_INET && b[0] != AF_INET6))
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->src.family = out->dst.family = b[0];
+	memcpy(out->src.bytes, b + 1, 16);
+	memcpy(out->dst.bytes, b + 17, 16);
+	out->sport = (uint16_t)(b[33] << 8 | b[34]);
+	out->dport = (uint16_t)(b[35] << 8 | b[36]);
+	out->len = len - INNER_HEADER;
+	out->data = b + INNER_HEADER;
+	return true;
+}
+
+/* ---- peers ---- */
+
+static struct vwg_peer *find_peer(const struct vwg *dev, const uint8_t key[static WL_KEY_LEN])
+{
+	for (size_t i = 0; i < dev->n_peers; i++)
+		if (memcmp(dev->peers[i]->key, key, WL_KEY_LEN) == 0)
+			return dev->peers[i];
+	return NULL;
+}
+
+static void clear_queue(struct vwg_peer *p)
+{
+	for (size_t i = 0; i < p->n_queue; i++)
+		free(p->queue[i].buf);
+	p->n_queue = 0;
+}
+
+static void peer_free(struct vwg_peer *p)
+{
+	if (!p)
+		return;
+	clear_queue(p);
+	free(p->allowed);
+	free(p);
+}
+
+static struct vwg_peer *add_peer(struct vwg *dev, const uint8_t key[static WL_KEY_LEN])
+{
+	struct vwg_peer *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	memcpy(p->key, key, WL_KEY_LEN);
+	p->last_handshake = VWG_NEVER;
+	p->hs_retry_at = p->keepalive_at = p->new_hs_at = p->persistent_at = VWG_NEVER;
+	dev->peers = xrealloc(dev->peers, dev->n_peers + 1, sizeof(*dev->peers));
+	dev->peers[dev->n_peers++] = p;
+	return p;
+}
+
+static void remove_peer(struct vwg *dev, const uint8_t key[static WL_KEY_LEN])
+{
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		if (memcmp(dev->peers[i]->key, key, WL_KEY_LEN) != 0)
+			continue;
+		peer_free(dev->peers[i]);
+		memmove(&dev->peers[i], &dev->peers[i + 1], (dev->n_peers - i - 1) * sizeof(*dev->peers));
+		dev->n_peers--;
+		dev->routes_dirty = true;
+		return;
+	}
+}
+
+static uint64_t addr_hash(const struct wl_addr *a)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ a->family;
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ a->bytes[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static int net_cmp(const void *x, const void *y)
+{
+	const struct net_route *a = x, *b = y;
+	return (int)b->cidr.prefix - (int)a->cidr.prefix;
+}
+
+static void rebuild_routes(struct vwg *dev)
+{
+	size_t n_host = 0, n_net = 0;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		for (size_t j = 0; j < dev->peers[i]->n_allowed; j++) {
+			const struct wl_cidr *c = &dev->peers[i]->allowed[j];
+			if (c->prefix == 8 * wl_addr_len(&c->addr))
+				n_host++;
+			else
+				n_net++;
+		}
+	size_t cap = 16;
+	while (cap < 2 * n_host)
+		cap *= 2;
+	free(dev->hosts);
+	free(dev->nets);
+	dev->hosts = calloc(cap, sizeof(*dev->hosts));
+	dev->nets = calloc(n_net ? n_net : 1, sizeof(*dev->nets));
+	if (!dev->hosts || !dev->nets) {
+		fprintf(stderr, "vwg: out of memory\n");
+		abort();
+	}
+	dev->n_hosts_cap = cap;
+	dev->n_nets = 0;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		for (size_t j = 0; j < dev->peers[i]->n_allowed; j++) {
+			const struct wl_cidr *c = &dev->peers[i]->allowed[j];
+			if (c->prefix != 8 * wl_addr_len(&c->addr)) {
+				dev->nets[dev->n_nets].cidr = *c;
+				dev->nets[dev->n_nets++].peer = dev->peers[i];
+				continue;
+			}
+			size_t k = addr_hash(&c->addr) & (cap - 1);
+			while (dev->hosts[k].addr.family)
+				k = (k + 1) & (cap - 1);
+			dev->hosts[k].addr = c->addr;
+			dev->hosts[k].peer = dev->peers[i];
+		}
+	qsort(dev->nets, dev->n_nets, sizeof(*dev->nets), net_cmp);
+	dev->routes_dirty = false;
+}
+
+/* Longest-prefix match of addr over every peer's AllowedIPs (a prefix
+ * belongs to one peer, so host routes are unique). */
+static struct vwg_peer *route(struct vwg *dev, const struct wl_addr *addr)
+{
+	if (dev->routes_dirty || !dev->hosts)
+		rebuild_routes(dev);
+	size_t k = addr_hash(addr) & (dev->n_hosts_cap - 1);
+	for (; dev->hosts[k].addr.family; k = (k + 1) & (dev->n_hosts_cap - 1))
+		if (wl_addr_equal(&dev->hosts[k].addr, addr))
+			return dev->hosts[k].peer;
+	for (size_t i = 0; i < dev->n_nets; i++)
+		if (wl_cidr_contains(&dev->nets[i].cidr, addr))
+			return dev->nets[i].peer;
+	return NULL;
+}
+
+static bool session_usable(const struct vwg *dev, const struct session *s)
+{
+	return s->valid && now_of(dev) - s->start < VWG_REJECT_AFTER_TIME;
+}
+
+/* ---- sending messages ---- */
+
+static void send_msg(struct vwg *dev, struct vwg_peer *p, uint8_t type, uint32_t id,
+		     const uint8_t *body, size_t body_len)
+{
+	uint8_t stackbuf[MSG_HEADER + 1500];
+	uint8_t *buf = body_len <= 1500 ? stackbuf : malloc(MSG_HEADER + body_len);
+	if (!buf)
+		return;
+	buf[0] = type;
+	memcpy(buf + 1, dev->pub, WL_KEY_LEN);
+	memcpy(buf + 1 + WL_KEY_LEN, p->key, WL_KEY_LEN);
+	put32(buf + 1 + 2 * WL_KEY_LEN, id);
+	if (body_len)
+		memcpy(buf + MSG_HEADER, body, body_len);
+	vnet_send(dev->net, dev->node, dev->port, &p->endpoint, buf, MSG_HEADER + body_len);
+	if (buf != stackbuf)
+		free(buf);
+	p->tx_bytes += WG_OVERHEAD + body_len;
+	/* Any authenticated packet sent: no passive keepalive needed, and
+	 * the persistent keepalive restarts. */
+	p->keepalive_at = VWG_NEVER;
+	if (p->keepalive_s)
+		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->keepalive_s * 1000);
+}
+
+static int64_t retry_delay(struct vwg *dev)
+{
+	return VWG_REKEY_TIMEOUT + (int64_t)simrand_below(&dev->rng, VWG_REKEY_TIMEOUT_JITTER);
+}
+
+static void send_initiation(struct vwg *dev, struct vwg_peer *p)
+{
+	p->hs_id = (uint32_t)simrand_next(&dev->rng);
+	arm(dev, &p->hs_retry_at, now_of(dev) + retry_delay(dev));
+	dev->stats.handshakes_initiated++;
+	send_msg(dev, p, MSG_INIT, p->hs_id, NULL, 0);
+}
+
+/* Starts a handshake unless one is under way or there is nowhere to send. */
+static void initiate(struct vwg *dev, struct vwg_peer *p)
+{
+	if (p->hs_pending || !p->has_endpoint)
+		return;
+	p->hs_pending = true;
+	p->hs_first = now_of(dev);
+	send_initiation(dev, p);
+}
+
+/* Sends one data message (len 0 = keepalive) on the current session. */
+static void send_data(struct vwg *dev, struct vwg_peer *p, const uint8_t *buf, size_t len)
+{
+	send_msg(dev, p, MSG_DATA, p->cur.id, buf, len);
+	if (len) {
+		dev->stats.data_sent++;
+		if (p->new_hs_at == VWG_NEVER)
+			arm(dev, &p->new_hs_at, now_of(dev) + VWG_KEEPALIVE_TIMEOUT + retry_delay(dev));
+	} else {
+		dev->stats.keepalives_sent++;
+	}
+	/* Keep the key fresh: the initiator rekeys after RekeyAfterTime. */
+	if (p->cur_initiator && now_of(dev) - p->cur.start >= VWG_REKEY_AFTER_TIME)
+		initiate(dev, p);
+}
+
+static void enqueue(struct vwg *dev, struct vwg_peer *p, const uint8_t *buf, size_t len)
+{
+	if (p->n_queue == VWG_QUEUE_MAX) {
+		free(p->queue[0].buf);
+		memmove(&p->queue[0], &p->queue[1], (VWG_QUEUE_MAX - 1) * sizeof(p->queue[0]));
+		p->n_queue--;
+		dev->stats.queue_dropped++;
+	}
+	struct queued *q = &p->queue[p->n_queue];
+	q->len = len;
+	q->buf = NULL;
+	if (len) {
+		q->buf = malloc(len);
+		if (!q->buf)
+			return;
+		memcpy(q->buf, buf, len);
+	}
+	p->n_queue++;
+}
+
+/* Sends buf (an encoded inner packet, or a keepalive when len is 0) to p,
+ * queueing it behind a handshake when there is no usable session. */
+static void peer_xmit(struct vwg *dev, struct vwg_peer *p, const uint8_t *buf, size_t len)
+{
+	if (session_usable(dev, &p->cur)) {
+		send_data(dev, p, buf, len);
+		return;
+	}
+	enqueue(dev, p, buf, len);
+	initiate(dev, p);
+}
+
+static void flush_queue(struct vwg *dev, struct vwg_peer *p)
+{
+	size_t n = p->n_queue;
+	struct queued q[VWG_QUEUE_MAX];
+	memcpy(q, p->queue, n * sizeof(q[0]));
+	p->n_queue = 0;
+	for (size_t i = 0; i < n; i++) {
+		send_data(dev, p, q[i].buf, q[i].len);
+		free(q[i].buf);
+	}
+}
+
+/* ---- receiving ---- */
+
+static void got_authenticated(struct vwg *dev, struct vwg_peer *p, const struct wl_endpoint *from,
+			      size_t len)
+{
+	/* Roaming: the endpoint follows the latest authenticated packet. */
+	p->has_endpoint = true;
+	p->endpoint = *from;
+	p->rx_bytes += WG_OVERHEAD + len;
+	p->new_hs_at = VWG_NEVER;
+	if (p->keepalive_s)
+		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->keepalive_s * 1000);
+}
+
+static void on_init(struct vwg *dev, struct vwg_peer *p, uint32_t id, const struct wl_endpoint *from)
+{
+	got_authenticated(dev, p, from, 0);
+	p->next.valid = true;
+	p->next.id = id;
+	p->next.start = now_of(dev);
+	dev->stats.handshakes_responded++;
+	send_msg(dev, p, MSG_RESP, id, NULL, 0);
+}
+
+static void session_rotate(struct vwg_peer *p, struct session s, bool initiator)
+{
+	p->prev = p->cur;
+	p->cur = s;
+	p->cur_initiator = initiator;
+}
+
+static void on_resp(struct vwg *dev, struct vwg_peer *p, uint32_t id, const struct wl_endpoint *from)
+{
+	if (!p->hs_pending || id != p->hs_id) {
+		dev->stats.rx_bad_session++;
+		return;
+	}
+	got_authenticated(dev, p, from, 0);
+	struct session s = { .valid = true, .id = id, .start = now_of(dev) };
+	session_rotate(p, s, true);
+	/* Like WireGuard: a session we responded to meanwhile (crossed
+	 * initiations) becomes the previous one, so its first data does not
+	 * take over the current session and leave both sides as responders
+	 * that never rekey. */
+	if (p->next.valid) {
+		p->prev = p->next;
+		p->next.valid = false;
+	}
+	p->hs_pending = false;
+	p->hs_retry_at = VWG_NEVER;
+	p->last_handshake = now_of(dev);
+	dev->stats.handshakes_completed++;
+	/* The responder needs a data packet to confirm the session. */
+	if (p->n_queue == 0)
+		enqueue(dev, p, NULL, 0);
+	flush_queue(dev, p);
+}
+
+static void deliver_inner(struct vwg *dev, struct vwg_peer *from, const uint8_t *body, size_t len)
+{
+	struct vwg_inner pkt;
+	if (!inner_decode(body, len, &pkt))
+		return;
+	/* Cryptokey routing: the source must route back to the sender. */
+	if (route(dev, &pkt.src) != from) {
+		dev->stats.rx_cryptokey_refused++;
+		return;
+	}
+	dev->stats.data_received++;
+	for (size_t i = 0; i < dev->n_addrs; i++) {
+		if (wl_addr_equal(&dev->addrs[i].addr, &pkt.dst)) {
+			if (dev->recv)
+				dev->recv(dev->recv_ctx, dev, &pkt, from->key);
+			return;
+		}
+	}
+	if (!dev->forwarding)
+		return;
+	struct vwg_peer *to = route(dev, &pkt.dst);
+	if (!to || !to->has_endpoint) {
+		dev->stats.tx_no_route++;
+		return;
+	}
+	dev->stats.forwarded++;
+	peer_xmit(dev, to, body, len);
+}
+
+static void on_data(struct vwg *dev, struct vwg_peer *p, uint32_t id, const struct wl_endpoint *from,
+		    const uint8_t *body, size_t len)
+{
+	if (p->next.valid && id == p->next.id && now_of(dev) - p->next.start < VWG_REJECT_AFTER_TIME) {
+		/* First packet on the session we responded to: confirmed. */
+		session_rotate(p, p->next, false);
+		p->next.valid = false;
+		p->last_handshake = now_of(dev);
+		p->hs_pending = false;
+		p->hs_retry_at = VWG_NEVER;
+		got_authenticated(dev, p, from, len);
+		flush_queue(dev, p);
+	} else if ((p->cur.valid && id == p->cur.id && session_usable(dev, &p->cur)) ||
+		   (p->prev.valid && id == p->prev.id && session_usable(dev, &p->prev))) {
+		got_authenticated(dev, p, from, len);
+	} else {
+		dev->stats.rx_bad_session++;
+		return;
+	}
+	if (len == 0)
+		return;
+	if (p->keepalive_at == VWG_NEVER)
+		arm(dev, &p->keepalive_at, now_of(dev) + VWG_KEEPALIVE_TIMEOUT);
+	/* The receiving side rekeys a little before the session dies. */
+	if (p->cur_initiator &&
+	    now_of(dev) - p->cur.start >= VWG_REJECT_AFTER_TIME - VWG_KEEPALIVE_TIMEOUT - VWG_REKEY_TIMEOUT)
+		initiate(dev, p);
+	deliver_inner(dev, p, body, len);
+}
+
+static void on_udp(void *ctx, int node, const struct wl_endpoint *local,
+		   const struct wl_endpoint *remote, const uint8_t *data, size_t len)
+{
+	struct vwg *dev = ctx;
+	if (len < MSG_HEADER || memcmp(data + 1 + WL_KEY_LEN, dev->pub, WL_KEY_LEN) != 0)
+		return;
+	struct vwg_peer *p = find_peer(dev, data + 1);
+	if (!p) {
+		dev->stats.rx_unknown_peer++;
+		return;
+	}
+	uint32_t id = get32(data + 1 + 2 * WL_KEY_LEN);
+	switch (data[0]) {
+	case MSG_INIT:
+		on_init(dev, p, id, remote);
+		break;
+	case MSG_RESP:
+		on_resp(dev, p, id, remote);
+		break;
+	case MSG_DATA:
+		on_data(dev, p, id, remote, data + MSG_HEADER, len - MSG_HEADER);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- public API ---- */
+
+struct vwg *vwg_new(struct vnet *net, int node, const char *ifname,
+		    const uint8_t private_key[static WL_KEY_LEN], uint16_t listen_port,
+		    uint64_t seed)
+{
+	if (!ifname || strlen(ifname) >= IFNAMSIZ || sodium_init() < 0)
+		return NULL;
+	struct vwg *dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return NULL;
+	dev->net = net;
+	dev->node = node;
+	snprintf(dev->name, sizeof(dev->name), "%s", ifname);
+	memcpy(dev->priv, private_key, WL_KEY_LEN);
+	crypto_scalarmult_base(dev->pub, dev->priv);
+	dev->port = listen_port;
+	simrand_seed(&dev->rng, seed);
+	dev->next_timer = VNET_NEVER;
+	if (vnet_bind(net, node, listen_port, on_udp, dev) < 0) {
+		free(dev);
+		return NULL;
+	}
+	return dev;
+}
+
+void vwg_free(struct vwg *dev)
+{
+	if (!dev)
+		return;
+	vnet_unbind(dev->net, dev->node, dev->port);
+	for (size_t i = 0; i < dev->n_peers; i++)
+		peer_free(dev->peers[i]);
+	free(dev->peers);
+	free(dev->addrs);
+	free(dev->hosts);
+	free(dev->nets);
+	sodium_memzero(dev->priv, sizeof(dev->priv));
+	free(dev);
+}
+
+void vwg_public_key(const struct vwg *dev, uint8_t out[static WL_KEY_LEN])
+{
+	memcpy(out, dev->pub, WL_KEY_LEN);
+}
+
+const char *vwg_name(const struct vwg *dev)
+{
+	return dev->name;
+}
+
+uint16_t vwg_listen_port(const struct vwg *dev)
+{
+	return dev->port;
+}
+
+int vwg_node(const struct vwg *dev)
+{
+	return dev->node;
+}
+
+const struct vwg_stats *vwg_stats(const struct vwg *dev)
+{
+	return &dev->stats;
+}
+
+void vwg_add_address(struct vwg *dev, const struct wl_cidr *addr)
+{
+	dev->addrs = xrealloc(dev->addrs, dev->n_addrs + 1, sizeof(*dev->addrs));
+	dev->addrs[dev->n_addrs++] = *addr;
+}
+
+size_t vwg_address_count(const struct vwg *dev)
+{
+	return dev->n_addrs;
+}
+
+const struct wl_cidr *vwg_addresses(const struct vwg *dev)
+{
+	return dev->addrs;
+}
+
+void vwg_set_forwarding(struct vwg *dev, bool on)
+{
+	dev->forwarding = on;
+}
+
+void vwg_set_recv(struct vwg *dev, vwg_recv_fn fn, void *ctx)
+{
+	dev->recv = fn;
+	dev->recv_ctx = ctx;
+}
+
+static bool cidr_valid(const struct wl_cidr *c)
+{
+	return (c->addr.family == AF_INET && c->prefix <= 32) ||
+	       (c->addr.family == AF_INET6 && c->prefix <= 128);
+}
+
+/* A prefix belongs to one peer: adding it to p takes it from any other. */
+static void add_allowed(struct vwg *dev, struct vwg_peer *p, struct wl_cidr c)
+{
+	wl_cidr_mask(&c);
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		struct vwg_peer *o = dev->peers[i];
+		size_t keep = 0;
+		for (size_t j = 0; j < o->n_allowed; j++)
+			if (!(o->allowed[j].prefix == c.prefix && wl_addr_equal(&o->allowed[j].addr, &c.addr)))
+				o->allowed[keep++] = o->allowed[j];
+		o->n_allowed = keep;
+	}
+	p->allowed = xrealloc(p->allowed, p->n_allowed + 1, sizeof(*p->allowed));
+	p->allowed[p->n_allowed++] = c;
+	dev->routes_dirty = true;
+}
+
+static bool change_valid(const struct wg_peer_change *ch)
+{
+	if (ch->flags & WG_PEER_REMOVE)
+		return true; /* only removes; the rest is ignored */
+	for (size_t j = 0; j < ch->n_allowed; j++)
+		if (!cidr_valid(&ch->allowed_ips[j]))
+			return false;
+	return !(ch->flags & WG_PEER_SET_ENDPOINT) || ch->endpoint.addr.family == AF_INET ||
+	       ch->endpoint.addr.family == AF_INET6;
+}
+
+int vwg_apply(struct vwg *dev, const struct wg_peer_change *changes, size_t n)
+{
+	/* Like wgdev_apply(): a malformed change refuses the whole batch
+	 * before anything is applied. */
+	for (size_t i = 0; i < n; i++)
+		if (!change_valid(&changes[i]))
+			return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		const struct wg_peer_change *ch = &changes[i];
+		if (ch->flags & WG_PEER_REMOVE) {
+			remove_peer(dev, ch->public_key);
+			continue;
+		}
+		struct vwg_peer *p = find_peer(dev, ch->public_key);
+		if (!p) {
+			if (ch->flags & WG_PEER_UPDATE_ONLY)
+				continue;
+			if (memcmp(ch->public_key, dev->pub, WL_KEY_LEN) == 0)
+				continue; /* WireGuard ignores a peer with our own key */
+			p = add_peer(dev, ch->public_key);
+			if (!p)
+				return -ENOMEM;
+		}
+		if (ch->flags & WG_PEER_SET_ENDPOINT) {
+			p->has_endpoint = true;
+			p->endpoint = ch->endpoint;
+		}
+		if (ch->flags & WG_PEER_REPLACE_ALLOWED_IPS) {
+			p->n_allowed = 0;
+			dev->routes_dirty = true;
+		}
+		for (size_t j = 0; j < ch->n_allowed; j++)
+			add_allowed(dev, p, ch->allowed_ips[j]);
+		if (ch->flags & WG_PEER_SET_KEEPALIVE) {
+			p->keepalive_s = ch->persistent_keepalive;
+			p->persistent_at = VWG_NEVER;
+			/* WireGuard sends one keepalive at once when it is set. */
+			if (p->keepalive_s && p->has_endpoint)
+				peer_xmit(dev, p, NULL, 0);
+		}
+	}
+	return 0;
+}
+
+static struct timespec ms_to_timespec(int64_t ms)
+{
+	struct timespec ts = { 0, 0 };
+	if (ms == VWG_NEVER)
+		return ts;
+	int64_t total = (int64_t)VWG_EPOCH_SEC * 1000 + ms;
+	ts.tv_sec = (time_t)(total / 1000);
+	ts.tv_nsec = (long)(total % 1000) * 1000000L;
+	return ts;
+}
+
+int64_t vwg_timespec_to_ms(const struct timespec *ts)
+{
+	if (ts->tv_sec == 0 && ts->tv_nsec == 0)
+		return VWG_NEVER;
+	return (int64_t)ts->tv_sec * 1000 + ts->tv_nsec / 1000000 - (int64_t)VWG_EPOCH_SEC * 1000;
+}
+
+void vwg_device_free(struct wg_device *d)
+{
+	/* Snapshots are laid out as the real backends lay them out (one
+	 * array of peers, one AllowedIPs array per peer). */
+	wg_device_free(d);
+}
+
+struct wg_device *vwg_snapshot(const struct vwg *dev)
+{
+	struct wg_device *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	snprintf(d->name, sizeof(d->name), "%s", dev->name);
+	d->ifindex = 1000 + (uint32_t)dev->node;
+	d->has_private_key = true;
+	memcpy(d->private_key, dev->priv, WL_KEY_LEN);
+	memcpy(d->public_key, dev->pub, WL_KEY_LEN);
+	d->listen_port = dev->port;
+	d->peers = calloc(dev->n_peers ? dev->n_peers : 1, sizeof(*d->peers));
+	if (!d->peers) {
+		vwg_device_free(d);
+		return NULL;
+	}
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		const struct vwg_peer *p = dev->peers[i];
+		struct wg_peer *o = &d->peers[i];
+		memcpy(o->public_key, p->key, WL_KEY_LEN);
+		o->has_endpoint = p->has_endpoint;
+		o->endpoint = p->endpoint;
+		o->last_handshake = ms_to_timespec(p->last_handshake);
+		o->rx_bytes = p->rx_bytes;
+		o->tx_bytes = p->tx_bytes;
+		o->persistent_keepalive = p->keepalive_s;
+		o->allowed_ips = calloc(p->n_allowed ? p->n_allowed : 1, sizeof(*o->allowed_ips));
+		if (!o->allowed_ips) {
+			d->n_peers = i;
+			vwg_device_free(d);
+			return NULL;
+		}
+		memcpy(o->allowed_ips, p->allowed, p->n_allowed * sizeof(*o->allowed_ips));
+		o->n_allowed = p->n_allowed;
+		d->n_peers = i + 1;
+	}
+	return d;
+}
+
+int64_t vwg_peer_handshake(const struct vwg *dev, const uint8_t key[static WL_KEY_LEN])
+{
+	const struct vwg_peer *p = find_peer(dev, key);
+	return p ? p->last_handshake : VWG_NEVER;
+}
+
+int vwg_send(struct vwg *dev, const struct vwg_inner *pkt)
+{
+	if (pkt->len > INNER_MAX)
+		return -EMSGSIZE;
+	struct vwg_peer *p = route(dev, &pkt->dst);
+	if (!p) {
+		dev->stats.tx_no_route++;
+		return -EHOSTUNREACH;
+	}
+	if (!p->has_endpoint) {
+		dev->stats.tx_no_endpoint++;
+		return -EDESTADDRREQ;
+	}
+	size_t len;
+	uint8_t *buf = inner_encode(pkt, &len);
+	if (!buf)
+		return -ENOMEM;
+	peer_xmit(dev, p, buf, len);
+	free(buf);
+	return 0;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	if (a == VWG_NEVER)
+		return b;
+	if (b == VWG_NEVER)
+		return a;
+	return a < b ? a : b;
+}
+
+int64_t vwg_next_timer(const struct vwg *dev)
+{
+	return dev->next_timer;
+}
+
+static void peer_timers(struct vwg *dev, struct vwg_peer *p, int64_t now)
+{
+	if (p->hs_pending && p->hs_retry_at <= now) {
+		if (now - p->hs_first >= VWG_REKEY_ATTEMPT_TIME || !p->has_endpoint) {
+			p->hs_pending = false;
+			p->hs_retry_at = VWG_NEVER;
+			dev->stats.handshake_timeouts++;
+			clear_queue(p);
+		} else {
+			send_initiation(dev, p);
+		}
+	}
+	if (p->new_hs_at != VWG_NEVER && p->new_hs_at <= now) {
+		p->new_hs_at = VWG_NEVER;
+		initiate(dev, p);
+	}
+	if (p->keepalive_at != VWG_NEVER && p->keepalive_at <= now) {
+		p->keepalive_at = VWG_NEVER;
+		if (session_usable(dev, &p->cur))
+			send_data(dev, p, NULL, 0);
+	}
+	if (p->persistent_at != VWG_NEVER && p->persistent_at <= now) {
+		p->persistent_at = VWG_NEVER;
+		if (p->has_endpoint)
+			peer_xmit(dev, p, NULL, 0);
+	}
+}
+
+void vwg_run_timers(struct vwg *dev)
+{
+	int64_t now = now_of(dev);
+	if (dev->next_timer > now)
+		return;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		peer_timers(dev, dev->peers[i], now);
+	int64_t t = VWG_NEVER;
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		const struct vwg_peer *p = dev->peers[i];
+		t = min64(t, p->hs_pending ? p->hs_retry_at : VWG_NEVER);
+		t = min64(t, p->keepalive_at);
+		t = min64(t, p->new_hs_at);
+		t = min64(t, p->persistent_at);
+	}
+	dev->next_timer = t == VWG_NEVER ? VNET_NEVER : t;
+}
