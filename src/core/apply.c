@@ -57,6 +57,26 @@ static bool source_settled(const struct engine *e, const struct peer *q, int64_t
 	       q->alive_until - now >= e->t.chunk_period_ms * 3 / 2;
 }
 
+/* A trusted source of AllowedCidr facts that is talking to us right now
+ * (its Alive arrives at least every AlivePeriod). Only then does a missing
+ * fact mean "withdrawn": when the hub is down, facts expire merely because
+ * nobody refreshes them, and pruning on that would tear down the direct
+ * links that still work (tests/sim/test_sim_removal.c, f4). */
+static bool allowed_source_present(const struct engine *e, int64_t now)
+{
+	for (size_t i = 0; i < e->pt.n; i++) {
+		const struct peer *q = e->pt.v[i];
+		const struct cfg_peer *c = engine_cfg_of(e, q);
+		bool source = e->any_trust
+				      ? (c && c->trust != TRUST_UNSET && c->trust >= TRUST_ALLOWED_IPS)
+				      : (q->in_device && q->router);
+		if (source && q->healthy && peer_alive(q, now) && q->alive_heard != ENGINE_NEVER &&
+		    now - q->alive_heard <= e->t.alive_period_ms + 2 * e->t.chunk_period_ms)
+			return true;
+	}
+	return false;
+}
+
 bool apply_delete_allowed(const struct engine *e, int64_t now)
 {
 	if (now - e->start <= e->t.fact_ttl_ms || e->router)
@@ -139,9 +159,11 @@ static bool delete_peer(const struct engine *e, const struct peer *p, bool allow
 	return true;
 }
 
-/* SPEC §10.2–10.4 for a peer present in the device. */
+/* SPEC §10.2–10.4 for a peer present in the device. deconf: §10.5 allows
+ * deconfiguring; prune: and a source is present whose silence about an
+ * AllowedIP of a healthy peer means it was withdrawn. */
 static void update_peer(struct engine *e, struct peer *p, const struct wg_peer *wp, int64_t now,
-			bool deconf, struct engine_actions *a)
+			bool deconf, bool prune, struct engine_actions *a)
 {
 	struct want w; /* not zeroed: 5 KB per peer per tick adds up */
 	struct wl_cidr ac;
@@ -163,6 +185,14 @@ static void update_peer(struct engine *e, struct peer *p, const struct wg_peer *
 	if (p->healthy ? usable : true)
 		for (size_t i = 0; i < wp->n_allowed && !extra; i++)
 			extra = !has_cidr(w.v, w.n, &wp->allowed_ips[i]);
+	/* An unhealthy router keeps its AllowedIPs: deconfiguring exists so
+	 * traffic falls back to the router, and for the router itself there is
+	 * nothing to fall back to — stripping it would only lose the routes
+	 * for the time it takes to come back. */
+	if (deconf && !p->healthy && p->router)
+		extra = false;
+	if (deconf && p->healthy && !prune)
+		extra = false;
 	if (deconf && extra) {
 		replace = true;
 		if (!p->healthy)
@@ -202,6 +232,7 @@ void apply_all(struct engine *e, int64_t now, const struct engine_inputs *in,
 {
 	bool deconf = apply_deconfigure_allowed(e, now);
 	bool del = apply_delete_allowed(e, now);
+	bool prune = deconf && allowed_source_present(e, now);
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
 		p->send_ok = p->in_device && p->has_endpoint;
@@ -219,6 +250,6 @@ void apply_all(struct engine *e, int64_t now, const struct engine_inputs *in,
 			p->send_ok = false;
 			continue;
 		}
-		update_peer(e, p, &in->dev->peers[p->dev_idx], now, deconf, a);
+		update_peer(e, p, &in->dev->peers[p->dev_idx], now, deconf, prune, a);
 	}
 }

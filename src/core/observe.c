@@ -65,7 +65,13 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p, const st
 	p->has_endpoint = wp->has_endpoint;
 	if (wp->has_endpoint)
 		p->endpoint = wp->endpoint;
-	p->router = peer_is_router(wp);
+	/* Sticky while the peer stays in the device: if a router's subnet
+	 * disappears from its AllowedIPs (an operator's edit, or facts that no
+	 * longer support it), it is still the peer everyone else is reached
+	 * through. Forgetting that would turn this node into a router and
+	 * demote the real router to Endpoint trust, so it could never give
+	 * its route back (found by tests/sim/test_sim_outage.c). */
+	p->router = (was_in && p->router) || peer_is_router(wp);
 	/* The shell derives handshake times from wall-clock ages, so the same
 	 * handshake can come back a millisecond or so apart from one tick to
 	 * the next; that must not read as "a newer handshake". WireGuard

@@ -49,6 +49,7 @@ struct peer {
 	uint8_t boot_id[BOOT_ID_LEN];
 	int64_t alive_until;
 	int64_t alive_since;
+	int64_t alive_heard;    /* when its last Alive arrived */
 
 	/* Merged member metadata (config and facts); rebuilt every tick. */
 	char name[64];

@@ -25,6 +25,7 @@ static void take_alive(struct engine *e, int64_t now, struct peer *sp, const str
 		if (f.attr != ATTR_ALIVE || f.ttl == 0 || memcmp(f.subject, sp->key, WL_KEY_LEN) != 0)
 			continue;
 		int64_t expires = now + (int64_t)f.ttl * 1000;
+		sp->alive_heard = now;
 		if (!sp->has_boot_id || memcmp(sp->boot_id, f.value, BOOT_ID_LEN) != 0) {
 			knowledge_clear(&sp->know);
 			memcpy(sp->boot_id, f.value, BOOT_ID_LEN);

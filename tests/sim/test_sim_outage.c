@@ -2,13 +2,12 @@
  * end up exactly where it was: a leaf, with the hub's route, direct to the
  * other leaf.
  *
- * NOT IN THE BUILD YET: with core at e5f820d the leaf, once the hub's
- * handshake is stale (> 165 s) and it has run for FactTTL, reduces the hub
- * to its auto address like any unhealthy peer (SPEC §10.4). Without
- * 10.99.0.0/24 the hub no longer looks like a router, so the leaf
- * auto-detects itself as a router (SPEC §9) — and then refuses the hub's
- * AllowedCidr fact (the hub is no longer a router, so only Endpoint
- * trust) and never gets the route back. See NOTES-for-core.md. */
+ * This once failed: the leaf, with the hub's handshake stale and past
+ * FactTTL, reduced the hub to its auto address like any unhealthy peer,
+ * then no longer saw a router among its peers, turned router itself and
+ * refused the hub's AllowedCidr fact for good. The engine now keeps an
+ * unhealthy router's AllowedIPs and remembers a peer's router role while
+ * it stays in the device (src/core/observe.c, apply.c). */
 #include <stdio.h>
 
 #include "sim/scenario.h"

@@ -146,7 +146,7 @@ TEST(unhealthy_peer_deconfigured_only_when_allowed)
 		auto_str(w.ppub, ac);
 		struct wg_peer *p = tnode_find(&w.n, w.ppub);
 		tnode_allow(p, ac);
-		tnode_allow(p, "10.5.0.0/24");
+		tnode_allow(p, "10.5.0.7/32"); /* a host route: P is not a router */
 		tnode_tick(&w.n, dc->at);
 		const struct wg_peer_change *c = tchange(&w.n, w.ppub);
 		bool replaced = c && (c->flags & WG_PEER_REPLACE_ALLOWED_IPS);
@@ -182,6 +182,52 @@ TEST(unsupported_allowed_ips_removed_after_fact_ttl)
 	c = tchange(&w.n, w.ppub);
 	CHECK(c && (c->flags & WG_PEER_REPLACE_ALLOWED_IPS));
 	CHECK(c && c->n_allowed == 2 && change_has(c, ac) && change_has(c, "10.5.0.0/24"));
+	tnode_free(&w.n);
+}
+
+/* Deconfiguring makes traffic fall back to the router; the router itself
+ * has nothing to fall back to, so an unhealthy router keeps its routes and
+ * stays a router — else this leaf would turn router itself and stop
+ * trusting the real one (tests/sim/test_sim_outage.c). */
+TEST(unhealthy_router_keeps_its_allowed_ips)
+{
+	struct world w;
+	setup(&w, ENGINE_AUTO, false, ENGINE_NEVER);
+	char ac[64];
+	auto_str(w.ppub, ac);
+	struct wg_peer *p = tnode_find(&w.n, w.ppub);
+	tnode_allow(p, ac);
+	tnode_allow(p, "10.5.0.0/24");
+	tnode_tick(&w.n, 256 * S);
+	const struct wg_peer_change *c = tchange(&w.n, w.ppub);
+	CHECK(!c || !(c->flags & WG_PEER_REPLACE_ALLOWED_IPS));
+	CHECK(!thas_event(&w.n, ENGINE_EV_DECONFIGURE, w.ppub));
+	CHECK(!engine_is_router(w.n.e));
+	tnode_free(&w.n);
+}
+
+/* Facts also expire when their source has gone quiet (the hub is down);
+ * that is no reason to remove AllowedIPs from a healthy peer. */
+TEST(unsupported_allowed_ips_kept_while_no_source_is_heard)
+{
+	struct world w;
+	setup(&w, ENGINE_NO, false, 0);
+	char ac[64];
+	auto_str(w.ppub, ac);
+	struct wg_peer *p = tnode_find(&w.n, w.ppub);
+	tnode_allow(p, ac);
+	tnode_allow(p, "10.6.0.0/24");
+	p_alive(&w, 200 * S, 255); /* alive until 455 s, but last heard 56 s before the tick */
+	w.n.hs[0] = 256 * S;
+	tnode_tick(&w.n, 256 * S);
+	const struct wg_peer_change *c = tchange(&w.n, w.ppub);
+	CHECK(!c || !(c->flags & WG_PEER_REPLACE_ALLOWED_IPS));
+	tnode_apply(&w.n);
+	p_alive(&w, 260 * S, 255); /* heard again: now its silence counts */
+	w.n.hs[0] = 260 * S;
+	tnode_tick(&w.n, 261 * S);
+	c = tchange(&w.n, w.ppub);
+	CHECK(c && (c->flags & WG_PEER_REPLACE_ALLOWED_IPS) && !change_has(c, "10.6.0.0/24"));
 	tnode_free(&w.n);
 }
 
