@@ -85,7 +85,21 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p, const st
 	p->handshake = hs;
 	bool fresh = hs != ENGINE_NEVER && now - hs < e->t.handshake_validity_ms;
 	bool newer = hs != ENGINE_NEVER && hs > p->prev_handshake;
-	bool healthy = p->has_endpoint && (fresh || newer);
+	/* [ours] Data received from the peer counts like a handshake: it
+	 * arrives only on a live session from the peer itself. The handshake
+	 * time alone can lag: a responder learns of a rekey only from the
+	 * initiator's next packet, and if the keepalive confirming it is lost
+	 * the next one may come an AlivePeriod later — past HandshakeValidity
+	 * (tests/sim/test_sim_direct.c b5, 5 % loss). A live peer sends at
+	 * least an Alive per AlivePeriod; the window allows one of them to be
+	 * lost (two periods plus two chunks, 70 s), and stays well under
+	 * HandshakeValidity, so a dead path is not noticed any later. */
+	if (was_in && wp->rx_bytes > p->rx_bytes)
+		p->rx_at = now;
+	p->rx_bytes = wp->rx_bytes;
+	bool receiving = p->rx_at != ENGINE_NEVER &&
+			 now - p->rx_at < 2 * (e->t.alive_period_ms + e->t.chunk_period_ms);
+	bool healthy = p->has_endpoint && (fresh || newer || receiving);
 	if (healthy != p->healthy) {
 		char lb[96];
 		actions_event(out, healthy ? ENGINE_EV_HEALTHY : ENGINE_EV_UNHEALTHY, p->key,

@@ -40,6 +40,8 @@ struct peer {
 	bool router;
 	int64_t handshake;      /* monotonic ms, INT64_MIN = never */
 	int64_t prev_handshake; /* at the tick before */
+	uint64_t rx_bytes;      /* the device's counter at the last tick */
+	int64_t rx_at;          /* when that counter last grew, INT64_MIN = not seen */
 
 	/* Liveness (SPEC §8). */
 	bool healthy;

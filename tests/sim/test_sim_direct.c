@@ -3,6 +3,7 @@
  * NATs, and on one LAN behind one NAT (where only LAN addresses work).
  * Prints the virtual time each took. */
 #include <stdio.h>
+#include <string.h>
 
 #include "sim/scenario.h"
 #include "unit/harness.h"
@@ -19,6 +20,8 @@ struct goal {
 	bool violated;
 	bool had[2];
 	int64_t first_allowed;
+	/* Oldest handshake that still counts; 0 = HEALTHY_MS. */
+	int64_t max_age_ms;
 };
 
 static void check_allowed_only_when_alive(struct goal *g, size_t i, size_t j)
@@ -56,10 +59,11 @@ static bool both_direct(struct sim *sim, void *ctx)
 	struct goal *g = ctx;
 	check_allowed_only_when_alive(g, 0, 1);
 	check_allowed_only_when_alive(g, 1, 0);
+	int64_t age = g->max_age_ms ? g->max_age_ms : HEALTHY_MS;
 	if (g->any_endpoint)
-		return sim_direct(sim, g->s->leaf[0], g->s->leaf[1], NULL, HEALTHY_MS) &&
-		       sim_direct(sim, g->s->leaf[1], g->s->leaf[0], NULL, HEALTHY_MS);
-	return scen_pair_direct(g->s, 0, 1, HEALTHY_MS);
+		return sim_direct(sim, g->s->leaf[0], g->s->leaf[1], NULL, age) &&
+		       sim_direct(sim, g->s->leaf[1], g->s->leaf[0], NULL, age);
+	return scen_pair_direct(g->s, 0, 1, age);
 }
 
 static void check_traffic_is_direct(struct scen *s)
@@ -67,15 +71,21 @@ static void check_traffic_is_direct(struct scen *s)
 	struct sim *sim = s->sim;
 	int64_t at;
 	int via;
-	CHECK_EQ(sim_app_send(sim, s->leaf[0], s->leaf[1]), 0);
-	CHECK_EQ(sim_app_send(sim, s->leaf[1], s->leaf[0]), 0);
-	int64_t sent = sim_now(sim);
-	sim_run_to(sim, sent + 2000);
+	int64_t first = sim_now(sim);
+	/* A few tries: on a lossy internet one packet may well be lost. */
+	for (int try = 0; try < 5; try++) {
+		CHECK_EQ(sim_app_send(sim, s->leaf[0], s->leaf[1]), 0);
+		CHECK_EQ(sim_app_send(sim, s->leaf[1], s->leaf[0]), 0);
+		sim_run_to(sim, sim_now(sim) + 2000);
+		if (sim_app_last(sim, s->leaf[1], s->leaf[0], &at, &via) && at >= first &&
+		    sim_app_last(sim, s->leaf[0], s->leaf[1], &at, &via) && at >= first)
+			break;
+	}
 	CHECK(sim_app_last(sim, s->leaf[1], s->leaf[0], &at, &via));
-	CHECK(at >= sent);
+	CHECK(at >= first);
 	CHECK_EQ(via, s->leaf[0]);
 	CHECK(sim_app_last(sim, s->leaf[0], s->leaf[1], &at, &via));
-	CHECK(at >= sent);
+	CHECK(at >= first);
 	CHECK_EQ(via, s->leaf[1]);
 }
 
@@ -117,8 +127,12 @@ static void run_pair_v(const char *label, enum scen_leaf_kind k1, enum scen_leaf
 	CHECK(sim_direct(s.sim, s.leaf[1], s.hub, "198.51.100.1:51820", HEALTHY_MS));
 	CHECK(engine_is_router(sim_node_engine(s.sim, s.hub)));
 	CHECK(!engine_is_router(sim_node_engine(s.sim, s.leaf[0])));
-	/* And it stays that way for a while (rekeys, Alive refreshes). */
-	struct goal g2 = { .s = &s, .first_allowed = -1, .any_endpoint = var->any_endpoint };
+	/* And it stays that way for a while (rekeys, Alive refreshes): the
+	 * session stays usable. Not HEALTHY_MS: when the keepalive confirming
+	 * a rekey is lost, the responder's handshake time moves only with the
+	 * initiator's next packet, up to an AlivePeriod later. */
+	struct goal g2 = { .s = &s, .first_allowed = -1, .any_endpoint = var->any_endpoint,
+			   .max_age_ms = VWG_REJECT_AFTER_TIME };
 	int64_t until = sim_now(s.sim) + 600000;
 	while (sim_now(s.sim) < until) {
 		sim_run_to(s.sim, sim_now(s.sim) + 10000);
@@ -271,6 +285,6 @@ TEST(runs_are_reproducible_from_the_seed)
 	CHECK_EQ(t1, t2);
 	CHECK(memcmp(&s1, &s2, sizeof(s1)) == 0);
 	CHECK(memcmp(&v1, &v2, sizeof(v1)) == 0);
-	/* Another seed loses other datagrams. */
-	CHECK(v1.lost != v3.lost || s1.datagrams != s3.datagrams);
+	/* Another seed gives another run (any single counter may coincide). */
+	CHECK(t1 != t3 || memcmp(&s1, &s3, sizeof(s1)) != 0 || memcmp(&v1, &v3, sizeof(v1)) != 0);
 }

@@ -27,6 +27,16 @@ static void auto_str(const uint8_t pub[32], char out[64])
 	strcat(out, "/128");
 }
 
+/* P in N's device with its auto address and one more AllowedIP; the auto
+ * address goes to ac. */
+static void p_allows(struct world *w, const char *cidr, char ac[64])
+{
+	auto_str(w->ppub, ac);
+	struct wg_peer *p = tnode_find(&w->n, w->ppub);
+	tnode_allow(p, ac);
+	tnode_allow(p, cidr);
+}
+
 /* N (leaf unless told otherwise) with configured peer P (AllowedIPs
  * 10.5.0.0/24, three endpoints) in the device. */
 static void setup(struct world *w, int router, bool p_basic, int64_t p_hs)
@@ -143,10 +153,7 @@ TEST(unhealthy_peer_deconfigured_only_when_allowed)
 		}
 		tnode_start(&w.n, 0);
 		char ac[64];
-		auto_str(w.ppub, ac);
-		struct wg_peer *p = tnode_find(&w.n, w.ppub);
-		tnode_allow(p, ac);
-		tnode_allow(p, "10.5.0.7/32"); /* a host route: P is not a router */
+		p_allows(&w, "10.5.0.7/32", ac); /* a host route: P is not a router */
 		tnode_tick(&w.n, dc->at);
 		const struct wg_peer_change *c = tchange(&w.n, w.ppub);
 		bool replaced = c && (c->flags & WG_PEER_REPLACE_ALLOWED_IPS);
@@ -166,10 +173,7 @@ TEST(unsupported_allowed_ips_removed_after_fact_ttl)
 	struct world w;
 	setup(&w, ENGINE_NO, false, 0);
 	char ac[64];
-	auto_str(w.ppub, ac);
-	struct wg_peer *p = tnode_find(&w.n, w.ppub);
-	tnode_allow(p, ac);
-	tnode_allow(p, "10.6.0.0/24"); /* no fact for it */
+	p_allows(&w, "10.6.0.0/24", ac); /* no fact for it */
 	p_alive(&w, 0, 255);
 	w.n.hs[0] = 100;
 	tnode_tick(&w.n, 100);
@@ -194,10 +198,7 @@ TEST(unhealthy_router_keeps_its_allowed_ips)
 	struct world w;
 	setup(&w, ENGINE_AUTO, false, ENGINE_NEVER);
 	char ac[64];
-	auto_str(w.ppub, ac);
-	struct wg_peer *p = tnode_find(&w.n, w.ppub);
-	tnode_allow(p, ac);
-	tnode_allow(p, "10.5.0.0/24");
+	p_allows(&w, "10.5.0.0/24", ac);
 	tnode_tick(&w.n, 256 * S);
 	const struct wg_peer_change *c = tchange(&w.n, w.ppub);
 	CHECK(!c || !(c->flags & WG_PEER_REPLACE_ALLOWED_IPS));
@@ -213,10 +214,7 @@ TEST(unsupported_allowed_ips_kept_while_no_source_is_heard)
 	struct world w;
 	setup(&w, ENGINE_NO, false, 0);
 	char ac[64];
-	auto_str(w.ppub, ac);
-	struct wg_peer *p = tnode_find(&w.n, w.ppub);
-	tnode_allow(p, ac);
-	tnode_allow(p, "10.6.0.0/24");
+	p_allows(&w, "10.6.0.0/24", ac);
 	p_alive(&w, 200 * S, 255); /* alive until 455 s, but last heard 56 s before the tick */
 	w.n.hs[0] = 256 * S;
 	tnode_tick(&w.n, 256 * S);

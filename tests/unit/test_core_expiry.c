@@ -200,6 +200,34 @@ TEST(health_from_handshakes)
 	tnode_free(&n);
 }
 
+/* [ours] Data from the peer counts like a handshake: a responder whose
+ * rekey confirmation was lost still receives on the old session. */
+TEST(health_from_received_data)
+{
+	static const char *const eth[] = { "192.0.2.1/24", NULL };
+	struct tnode n;
+	uint8_t ppriv[32], ppub[32];
+	struct engine_peer_info pi;
+	setup(&n, ppriv, ppub, eth);
+	n.hs[0] = 0;
+	n.peers[0].rx_bytes = 1000;
+	tnode_tick(&n, 100 * S);
+	/* More bytes at 170 s: healthy for 70 s (2 AlivePeriods + 2 chunks)
+	 * although the handshake went stale at 165.334 s. */
+	n.peers[0].rx_bytes = 2000;
+	tnode_tick(&n, 170 * S);
+	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && pi.healthy);
+	tnode_tick(&n, 239 * S);
+	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && pi.healthy);
+	tnode_tick(&n, 240 * S);
+	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
+	/* A counter that went down (peer re-created) is no evidence. */
+	n.peers[0].rx_bytes = 10;
+	tnode_tick(&n, 245 * S);
+	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
+	tnode_free(&n);
+}
+
 TEST(deadlines)
 {
 	static const char *const eth[] = { "192.0.2.1/24", NULL };
