@@ -93,4 +93,12 @@ check autoaddr_vector test "$("$WL_BIN" autoaddr 18dCY1rwCNo4aQaWFccKFfhbqG0FGBx
 check version_prints sh -c "'$WL_BIN' --version | grep -q '^wirelink [0-9]'"
 check help_lists_commands sh -c "'$WL_BIN' --help | grep -q decode"
 "$WL_BIN" nosuchcommand >/dev/null 2>&1; check unknown_command_2 test $? -eq 2
+# tests/vectors is a copy for clones without ../shared: it must not drift.
+if [ -d "$WL_TOP/../shared/vectors" ]; then
+	for f in "$WL_TOP"/../shared/vectors/*.json; do
+		check "vectors_copy_$(basename "$f" .json)" cmp -s "$f" "$WL_TOP/tests/vectors/$(basename "$f")"
+	done
+else
+	echo "SKIP: $suite/vectors_copy: no ../shared/vectors beside this tree to compare with"
+fi
 finish

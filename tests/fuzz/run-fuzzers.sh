@@ -7,6 +7,7 @@ set -u
 top=${WL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${WL_FUZZ_BUILD:-$top/build-fuzz}
 vectors=${WL_VECTORS:-$top/../shared/vectors}
+[ -f "$vectors/wire.json" ] || vectors=$top/tests/vectors
 seconds=${WL_FUZZ_SECONDS:-60}
 work=$(mktemp -d /tmp/wl-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
