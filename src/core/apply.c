@@ -121,6 +121,16 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	peer_note_tried(p, out, now);
 	p->last_try = now;
 	p->force_alive = true;
+	/* [ours] Both sides usually pick each other's endpoint in the same
+	 * moment (the same facts reach them together), and their Alives would
+	 * start two handshakes that cross. WireGuard then answers each
+	 * initiation, which discards its own one, rejects the other side's
+	 * response, and both wait 5 s (RekeyTimeout) to retry. So the side
+	 * with the higher public key waits stagger_ms: the other initiation
+	 * arrives first, and through NATs the other side's mapping is open
+	 * by the time ours gets there. */
+	if (memcmp(e->pub, p->key, WL_KEY_LEN) > 0)
+		p->hold_until = now + e->t.stagger_ms;
 	char lb[96], eb[WL_ENDPOINT_STR_MAX];
 	actions_event(a, ENGINE_EV_ENDPOINT, p->key, "peer %s: trying endpoint %s",
 		      engine_peer_label(p, lb), wl_endpoint_str(out, eb));

@@ -24,6 +24,7 @@ void engine_timing_default(struct engine_timing *t)
 	t->endpoint_interval_ms = 15000;
 	t->handshake_validity_ms = 165334;
 	t->react_delay_ms = 100;
+	t->stagger_ms = 1000;
 }
 
 void engine_config_init(struct engine_config *cfg)
@@ -192,6 +193,7 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[st
 	e->start = now_ms;
 	e->last_tick = ENGINE_NEVER;
 	e->dirty_at = ENGINE_NEVER;
+	e->hold_at = ENGINE_NEVER;
 	e->next_gc = now_ms + GC_PERIOD_MS;
 	engine_new_boot_id(e, "started");
 	e->st.boot_id_changes = 0;
@@ -304,6 +306,8 @@ int64_t engine_next_deadline(const struct engine *e)
 	int64_t next = e->last_tick + e->t.chunk_period_ms;
 	if (e->dirty_at != ENGINE_NEVER && e->dirty_at + e->t.react_delay_ms < next)
 		next = e->dirty_at + e->t.react_delay_ms;
+	if (e->hold_at != ENGINE_NEVER && e->hold_at < next)
+		next = e->hold_at;
 	return next;
 }
 

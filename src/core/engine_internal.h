@@ -77,6 +77,7 @@ struct engine {
 	bool router;
 
 	int64_t start, last_tick, dirty_at, next_gc;
+	int64_t hold_at; /* earliest hold_until still ahead, ENGINE_NEVER if none */
 	char boot_reason[96]; /* pending ENGINE_EV_BOOT_ID text, "" if none */
 	struct engine_stats st;
 };

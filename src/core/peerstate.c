@@ -118,7 +118,7 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 	autoaddr_of(key, &p->auto_addr);
 	p->cfg = -1;
 	p->handshake = p->prev_handshake = INT64_MIN;
-	p->alive_until = p->alive_since = p->alive_heard = p->rx_at = INT64_MIN;
+	p->alive_until = p->alive_since = p->alive_heard = p->rx_at = p->hold_until = INT64_MIN;
 	p->last_try = INT64_MIN;
 	p->basic = -1;
 	p->fhead = -1;

@@ -62,6 +62,7 @@ struct peer {
 	size_t n_tried;
 	int64_t last_try; /* last time any endpoint was set */
 	bool force_alive; /* send an Alive at the next opportunity */
+	int64_t hold_until; /* nothing is sent to it before this (stagger) */
 
 	/* Rebuilt every tick from the fact set (observe_index_facts). */
 	bool member_fact;  /* a Member(Metadata) fact exists for it */

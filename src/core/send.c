@@ -138,9 +138,18 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 void send_all(struct engine *e, int64_t now, struct engine_actions *a)
 {
 	uint16_t port = e->port_cfg ? e->port_cfg : (uint16_t)(e->listen_port + 1);
+	e->hold_at = ENGINE_NEVER;
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
-		if (p->send_ok)
-			send_peer(e, p, port, now, a);
+		if (!p->send_ok)
+			continue;
+		/* Staggered (apply.c) until then, or until the other side's
+		 * handshake got through; a tick comes at hold_at. */
+		if (p->hold_until > now && !p->healthy) {
+			if (e->hold_at == ENGINE_NEVER || p->hold_until < e->hold_at)
+				e->hold_at = p->hold_until;
+			continue;
+		}
+		send_peer(e, p, port, now, a);
 	}
 }

@@ -54,6 +54,7 @@ struct vwg_peer {
 
 	bool hs_pending;
 	uint32_t hs_id;
+	bool hs_overwritten; /* an initiation from the peer replaced ours */
 	int64_t hs_first, hs_retry_at;
 
 	int64_t keepalive_at;   /* passive keepalive */
@@ -328,6 +329,7 @@ static int64_t retry_delay(struct vwg *dev)
 static void send_initiation(struct vwg *dev, struct vwg_peer *p)
 {
 	p->hs_id = (uint32_t)simrand_next(&dev->rng);
+	p->hs_overwritten = false;
 	arm(dev, &p->hs_retry_at, now_of(dev) + retry_delay(dev));
 	dev->stats.handshakes_initiated++;
 	send_msg(dev, p, MSG_INIT, p->hs_id, NULL, 0);
@@ -420,6 +422,13 @@ static void got_authenticated(struct vwg *dev, struct vwg_peer *p, const struct 
 static void on_init(struct vwg *dev, struct vwg_peer *p, uint32_t id, const struct wl_endpoint *from)
 {
 	got_authenticated(dev, p, from, 0);
+	/* WireGuard keeps one handshake state per peer: answering the peer's
+	 * initiation replaces our own pending one, so the response to ours
+	 * is refused when it comes, and only our retry (RekeyTimeout later)
+	 * or the peer's first data on the new session gets us going. Two
+	 * initiations that cross therefore cost 5 s. */
+	if (p->hs_pending)
+		p->hs_overwritten = true;
 	p->next.valid = true;
 	p->next.id = id;
 	p->next.start = now_of(dev);
@@ -436,7 +445,7 @@ static void session_rotate(struct vwg_peer *p, struct session s, bool initiator)
 
 static void on_resp(struct vwg *dev, struct vwg_peer *p, uint32_t id, const struct wl_endpoint *from)
 {
-	if (!p->hs_pending || id != p->hs_id) {
+	if (!p->hs_pending || id != p->hs_id || p->hs_overwritten) {
 		dev->stats.rx_bad_session++;
 		return;
 	}

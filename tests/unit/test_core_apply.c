@@ -276,6 +276,42 @@ TEST(configured_peer_added_with_auto_address_and_endpoint)
 	tnode_free(&w.n);
 }
 
+/* [ours] Both sides pick each other's endpoint at once; their handshakes
+ * would cross and cost WireGuard 5 s. The higher public key holds its
+ * first datagram back by stagger_ms (or until the handshake is there). */
+TEST(new_endpoint_staggered_by_key_order)
+{
+	uint8_t npriv[32], npub[32];
+	tkey(N_, npriv, npub);
+	for (int hold = 0; hold < 2; hold++) {
+		/* A peer key above N's (N sends at once), then one below. */
+		uint8_t kpriv[32], peer[32];
+		int id = 2;
+		do
+			tkey(id++, kpriv, peer);
+		while ((memcmp(npub, peer, 32) > 0) != hold && id < 100);
+		struct world w;
+		memset(&w, 0, sizeof(w));
+		setup(&w, ENGINE_NO, false, ENGINE_NEVER);
+		engine_free(w.n.e);
+		memcpy(w.pc[0].public_key, peer, 32);
+		w.n.dev.n_peers = 0;
+		tnode_start(&w.n, 0);
+		tnode_tick(&w.n, 0);
+		const struct wg_peer_change *c = tchange(&w.n, peer);
+		CHECK(c && (c->flags & WG_PEER_SET_ENDPOINT));
+		bool alive = false;
+		int sent = tsent_to(&w.n, peer, NULL, &alive);
+		CHECK_MSG((sent == 0) == hold, "higher key %d, datagrams at once %d", hold, sent);
+		CHECK_EQ(engine_next_deadline(w.n.e), hold ? 1000 : 5000);
+		tnode_apply(&w.n);
+		tnode_tick(&w.n, 1000);
+		if (hold)
+			CHECK(tsent_to(&w.n, peer, NULL, &alive) > 0 && alive);
+		tnode_free(&w.n);
+	}
+}
+
 /* Deletion safety (SPEC §10.6): N a leaf with router R, stray peer Q. */
 struct del_case {
 	const char *what;
