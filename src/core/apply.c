@@ -126,9 +126,10 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	 * start two handshakes that cross. WireGuard then answers each
 	 * initiation, which discards its own one, rejects the other side's
 	 * response, and both wait 5 s (RekeyTimeout) to retry. So the side
-	 * with the higher public key waits stagger_ms: the other initiation
-	 * arrives first, and through NATs the other side's mapping is open
-	 * by the time ours gets there. */
+	 * with the higher public key waits stagger_ms (longer than a one-way
+	 * trip on nearly any path): the other initiation arrives first, and
+	 * through NATs the other side's mapping is open by the time ours
+	 * gets there. */
 	if (memcmp(e->pub, p->key, WL_KEY_LEN) > 0)
 		p->hold_until = now + e->t.stagger_ms;
 	char lb[96], eb[WL_ENDPOINT_STR_MAX];

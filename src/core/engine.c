@@ -24,7 +24,7 @@ void engine_timing_default(struct engine_timing *t)
 	t->endpoint_interval_ms = 15000;
 	t->handshake_validity_ms = 165334;
 	t->react_delay_ms = 100;
-	t->stagger_ms = 1000;
+	t->stagger_ms = 500;
 }
 
 void engine_config_init(struct engine_config *cfg)

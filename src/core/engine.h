@@ -85,7 +85,7 @@ struct engine_timing {
 	int64_t endpoint_interval_ms;  /* 15 000: time per endpoint candidate */
 	int64_t handshake_validity_ms; /* 165 334: handshake younger = healthy */
 	int64_t react_delay_ms;        /* 100: tick this soon after news [ours] */
-	int64_t stagger_ms;            /* 1 000: hold-off of the higher key [ours] */
+	int64_t stagger_ms;            /* 500: hold-off of the higher key [ours] */
 };
 
 enum engine_tristate {

@@ -303,9 +303,9 @@ TEST(new_endpoint_staggered_by_key_order)
 		bool alive = false;
 		int sent = tsent_to(&w.n, peer, NULL, &alive);
 		CHECK_MSG((sent == 0) == hold, "higher key %d, datagrams at once %d", hold, sent);
-		CHECK_EQ(engine_next_deadline(w.n.e), hold ? 1000 : 5000);
+		CHECK_EQ(engine_next_deadline(w.n.e), hold ? 500 : 5000);
 		tnode_apply(&w.n);
-		tnode_tick(&w.n, 1000);
+		tnode_tick(&w.n, 500);
 		if (hold)
 			CHECK(tsent_to(&w.n, peer, NULL, &alive) > 0 && alive);
 		tnode_free(&w.n);
