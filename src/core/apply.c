@@ -45,14 +45,21 @@ bool apply_deconfigure_allowed(const struct engine *e, int64_t now)
 	       (e->own_trust == TRUST_UNSET || e->own_trust < TRUST_ALLOWED_IPS);
 }
 
+/* Whose word about `level` facts we take (SPEC §7): a configured peer
+ * trusted that far, or, when no trust is configured, a router. */
+static bool is_source(const struct engine *e, const struct peer *q, enum wl_trust level)
+{
+	const struct cfg_peer *c = engine_cfg_of(e, q);
+	return e->any_trust ? (c && c->trust != TRUST_UNSET && c->trust >= level)
+			    : (q->in_device && q->router);
+}
+
 /* A Membership source that has been healthy and alive long enough that we
  * trust its silence about a peer to mean the peer is gone. */
 static bool source_settled(const struct engine *e, const struct peer *q, int64_t now)
 {
-	const struct cfg_peer *c = engine_cfg_of(e, q);
-	bool source = e->any_trust ? (c && c->trust != TRUST_UNSET && c->trust >= TRUST_MEMBERSHIP)
-				   : (q->in_device && q->router);
-	return source && q->healthy && peer_alive(q, now) && q->alive_since != ENGINE_NEVER &&
+	return is_source(e, q, TRUST_MEMBERSHIP) && q->healthy && peer_alive(q, now) &&
+	       q->alive_since != ENGINE_NEVER &&
 	       now - q->alive_since >= e->t.fact_ttl_ms + e->t.chunk_period_ms &&
 	       q->alive_until - now >= e->t.chunk_period_ms * 3 / 2;
 }
@@ -66,11 +73,8 @@ static bool allowed_source_present(const struct engine *e, int64_t now)
 {
 	for (size_t i = 0; i < e->pt.n; i++) {
 		const struct peer *q = e->pt.v[i];
-		const struct cfg_peer *c = engine_cfg_of(e, q);
-		bool source = e->any_trust
-				      ? (c && c->trust != TRUST_UNSET && c->trust >= TRUST_ALLOWED_IPS)
-				      : (q->in_device && q->router);
-		if (source && q->healthy && peer_alive(q, now) && q->alive_heard != ENGINE_NEVER &&
+		if (is_source(e, q, TRUST_ALLOWED_IPS) && q->healthy && peer_alive(q, now) &&
+		    q->alive_heard != ENGINE_NEVER &&
 		    now - q->alive_heard <= e->t.alive_period_ms + 2 * e->t.chunk_period_ms)
 			return true;
 	}
