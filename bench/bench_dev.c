@@ -15,26 +15,14 @@
 
 #include <sodium.h>
 
+#include "bench/bench_clock.h"
 #include "common/log.h"
 #include "sys/wgdev.h"
 #include "wire/autoaddr.h"
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static void report(const char *what, double *t, int n)
 {
-	qsort(t, (size_t)n, sizeof(*t), cmp_double);
+	bench_sort(t, n);
 	printf("%-34s median %8.2f ms   min %8.2f   max %8.2f   (%d rounds)\n", what,
 	       t[n / 2], t[0], t[n - 1], n);
 }
@@ -128,7 +116,7 @@ int main(int argc, char **argv)
 	printf("backend %s, interface %s: %ld peers x %ld allowed IPs\n",
 	       wgdev_backend_name(wgdev_backend_of(wg)), ifname, peers, k);
 
-	double t0 = now_ms();
+	double t0 = bench_now_ms();
 	r = wgdev_set_device(wg, key, -1);
 	if (r == 0)
 		r = wgdev_apply(wg, ch, (size_t)peers);
@@ -136,13 +124,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_dev: initial apply: %s\n", strerror(-r));
 		return 1;
 	}
-	printf("%-34s %8.2f ms\n", "initial apply (create all)", now_ms() - t0);
+	printf("%-34s %8.2f ms\n", "initial apply (create all)", bench_now_ms() - t0);
 
 	for (long i = 0; i < rounds; i++) {
 		struct wg_device *d = NULL;
-		t0 = now_ms();
+		t0 = bench_now_ms();
 		r = wgdev_get(wg, &d);
-		t[i] = now_ms() - t0;
+		t[i] = bench_now_ms() - t0;
 		if (r < 0 || d->n_peers != (size_t)peers) {
 			fprintf(stderr, "bench_dev: get: %s\n", r < 0 ? strerror(-r) : "peer count differs");
 			return 1;
@@ -156,9 +144,9 @@ int main(int argc, char **argv)
 	for (long i = 0; i < peers; i++)
 		ch[i].flags |= WG_PEER_UPDATE_ONLY;
 	for (long i = 0; i < rounds; i++) {
-		t0 = now_ms();
+		t0 = bench_now_ms();
 		r = wgdev_apply(wg, ch, (size_t)peers);
-		t[i] = now_ms() - t0;
+		t[i] = bench_now_ms() - t0;
 		if (r < 0) {
 			fprintf(stderr, "bench_dev: re-apply: %s\n", strerror(-r));
 			return 1;
@@ -168,9 +156,9 @@ int main(int argc, char **argv)
 
 	for (long i = 0; i < peers; i++)
 		ch[i].flags = WG_PEER_REMOVE;
-	t0 = now_ms();
+	t0 = bench_now_ms();
 	r = wgdev_apply(wg, ch, (size_t)peers);
-	printf("%-34s %8.2f ms%s\n", "remove all", now_ms() - t0, r < 0 ? " (failed)" : "");
+	printf("%-34s %8.2f ms%s\n", "remove all", bench_now_ms() - t0, r < 0 ? " (failed)" : "");
 	sodium_memzero(key, sizeof(key));
 	free(ch);
 	free(ips);

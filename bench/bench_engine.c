@@ -9,17 +9,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_clock.h"
 #include "core/engine.h"
 #include "wire/autoaddr.h"
 #include "wire/pack.h"
 #include "wire/packet.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct leaf {
 	uint8_t priv[32], pub[32];
@@ -90,16 +84,16 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n; i++)
 			hs[i] = now - 1000;
 		if (now % 30000 == 0) {
-			double t0 = now_s();
+			double t0 = bench_now_s();
 			for (int i = 0; i < n; i++)
 				engine_receive(e, now, &leaves[i].src, leaves[i].dgram, leaves[i].len);
-			t_rx += now_s() - t0;
+			t_rx += bench_now_s() - t0;
 			rx += n;
 		}
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		engine_actions_clear(&act);
 		engine_tick(e, now + 1, &in, &act);
-		t_tick += now_s() - t0;
+		t_tick += bench_now_s() - t0;
 		ticks++;
 		sent += (long)act.n_send;
 		changes += (long)act.n_changes;

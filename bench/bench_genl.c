@@ -13,27 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_clock.h"
 #include "sys/wg_genl.h"
 #include "sys/wgdev.h"
 
 #define IPS_PER_PEER 4
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	bench_sort(v, n);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
@@ -110,9 +98,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_genl: set_device failed: %s\n", strerror(-rc));
 		return 1;
 	}
-	double t0 = now_ms();
+	double t0 = bench_now_ms();
 	rc = wgdev_apply(wg, ch, (size_t)peers);
-	double create = now_ms() - t0;
+	double create = bench_now_ms() - t0;
 	if (rc < 0) {
 		fprintf(stderr, "bench_genl: apply failed: %s\n", strerror(-rc));
 		return 1;
@@ -124,9 +112,9 @@ int main(int argc, char **argv)
 	size_t seen = 0;
 	for (int r = 0; r < runs; r++) {
 		struct wg_device *dev = NULL;
-		t0 = now_ms();
+		t0 = bench_now_ms();
 		rc = wgdev_get(wg, &dev);
-		t[r] = now_ms() - t0;
+		t[r] = bench_now_ms() - t0;
 		if (rc < 0) {
 			fprintf(stderr, "bench_genl: get failed: %s\n", strerror(-rc));
 			return 1;
@@ -143,9 +131,9 @@ int main(int argc, char **argv)
 		char cmd[96];
 		snprintf(cmd, sizeof cmd, "/usr/bin/wg show %s dump >/dev/null", ifname);
 		for (int r = 0; r < runs; r++) {
-			t0 = now_ms();
+			t0 = bench_now_ms();
 			rc = system(cmd);
-			t[r] = now_ms() - t0;
+			t[r] = bench_now_ms() - t0;
 			if (rc != 0)
 				break;
 		}
@@ -159,9 +147,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < peers; i++)
 		ch[i].flags |= WG_PEER_UPDATE_ONLY;
 	for (int r = 0; r < runs; r++) {
-		t0 = now_ms();
+		t0 = bench_now_ms();
 		rc = wgdev_apply(wg, ch, (size_t)peers);
-		t[r] = now_ms() - t0;
+		t[r] = bench_now_ms() - t0;
 		if (rc < 0) {
 			fprintf(stderr, "bench_genl: re-apply failed: %s\n", strerror(-rc));
 			return 1;
@@ -172,11 +160,11 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < peers; i++)
 		ch[i].flags = WG_PEER_REMOVE;
-	t0 = now_ms();
+	t0 = bench_now_ms();
 	rc = wgdev_apply(wg, ch, (size_t)peers);
 	if (rc == 0)
 		printf("bench: kernel remove %d peers: %.2f ms (%u SET messages)\n", peers,
-		       now_ms() - t0, st->set_messages);
+		       bench_now_ms() - t0, st->set_messages);
 
 	free(t);
 	free(ch);

@@ -8,16 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_clock.h"
 #include "wire/keycache.h"
 #include "wire/pack.h"
 #include "wire/packet.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Endpoint facts with random subjects, enough to fill one group. */
 static size_t fill_group(struct packer *p, uint8_t subject_seed)
@@ -61,7 +55,7 @@ int main(int argc, char **argv)
 	uint8_t nonce[GROUP_NONCE_LEN], dgram[WIRE_MAX_RECV];
 	size_t len = 0;
 	unsigned long signed_n = 0;
-	double start = now_s(), elapsed;
+	double start = bench_now_s(), elapsed;
 	do {
 		for (int i = 0; i < 256; i++) {
 			randombytes_buf(nonce, sizeof(nonce));
@@ -69,12 +63,12 @@ int main(int argc, char **argv)
 			len = group_seal(dgram, sizeof(dgram), a_pub, key, nonce, p.inner, p.len);
 		}
 		signed_n += 256;
-	} while ((elapsed = now_s() - start) < seconds);
+	} while ((elapsed = bench_now_s() - start) < seconds);
 	double sign_rate = (double)signed_n / elapsed;
 
 	/* B's side: the receive path (frame, cached key, tag, every fact). */
 	unsigned long verified = 0, facts_seen = 0;
-	start = now_s();
+	start = bench_now_s();
 	do {
 		for (int i = 0; i < 256; i++) {
 			struct packet pk;
@@ -91,7 +85,7 @@ int main(int argc, char **argv)
 				facts_seen++;
 		}
 		verified += 256;
-	} while ((elapsed = now_s() - start) < seconds);
+	} while ((elapsed = bench_now_s() - start) < seconds);
 	double verify_rate = (double)verified / elapsed;
 
 	printf("datagram: %zu bytes, %zu EndpointV4 facts per group\n", len, facts);
