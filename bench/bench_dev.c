@@ -16,7 +16,7 @@
 #include <sodium.h>
 
 #include "bench/bench_clock.h"
-#include "common/log.h"
+#include "sys/log.h"
 #include "sys/wgdev.h"
 #include "wire/autoaddr.h"
 

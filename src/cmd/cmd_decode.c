@@ -9,7 +9,7 @@
 
 #include "cmd/cmd.h"
 #include "common/encoding.h"
-#include "common/jsonw.h"
+#include "sys/jsonw.h"
 #include "wire/autoaddr.h"
 #include "wire/member_meta.h"
 #include "wire/packet.h"

@@ -10,8 +10,8 @@
 
 #include "cmd/cmd.h"
 #include "common/encoding.h"
-#include "common/jsonw.h"
-#include "common/log.h"
+#include "sys/jsonw.h"
+#include "sys/log.h"
 #include "sys/wgdev.h"
 
 static void usage(FILE *out)

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "common/log.h"
+#include "sys/log.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "wl_build.h"

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "common/jsonw.h"
+#include "sys/jsonw.h"
 
 static void str_list(struct jsonw *w, const char *key, char *const *v, size_t n)
 {

@@ -1,11 +1,11 @@
 /* The engine_actions container: growable arrays the tick appends to. An
- * allocation failure drops that one action (and is logged); it never aborts. */
+ * allocation failure drops that one action and counts it in a->dropped
+ * (the shell reports it); it never aborts. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "core/engine_internal.h"
 
 void engine_actions_init(struct engine_actions *a)
@@ -20,6 +20,7 @@ void engine_actions_clear(struct engine_actions *a)
 		a->owned_[i] = NULL;
 	}
 	a->n_send = a->n_changes = a->n_events = 0;
+	a->dropped = 0;
 }
 
 void engine_actions_free(struct engine_actions *a)
@@ -41,10 +42,8 @@ static bool reserve(void **arr, size_t *cap, size_t n, size_t sz)
 		return true;
 	size_t nc = *cap ? 2 * *cap : 16;
 	void *nv = realloc(*arr, nc * sz);
-	if (!nv) {
-		log_error("engine: out of memory for actions");
+	if (!nv)
 		return false;
-	}
 	*arr = nv;
 	*cap = nc;
 	return true;
@@ -52,8 +51,10 @@ static bool reserve(void **arr, size_t *cap, size_t n, size_t sz)
 
 struct engine_datagram *actions_add_send(struct engine_actions *a)
 {
-	if (!reserve((void **)&a->send, &a->cap_send, a->n_send, sizeof(*a->send)))
+	if (!reserve((void **)&a->send, &a->cap_send, a->n_send, sizeof(*a->send))) {
+		a->dropped++;
 		return NULL;
+	}
 	struct engine_datagram *d = &a->send[a->n_send++];
 	memset(d, 0, offsetof(struct engine_datagram, data));
 	return d;
@@ -63,12 +64,14 @@ struct wg_peer_change *actions_add_change(struct engine_actions *a, const uint8_
 					  unsigned flags, const struct wl_cidr *ips, size_t n)
 {
 	size_t cap = a->cap_changes;
-	if (!reserve((void **)&a->changes, &cap, a->n_changes, sizeof(*a->changes)))
+	if (!reserve((void **)&a->changes, &cap, a->n_changes, sizeof(*a->changes))) {
+		a->dropped++;
 		return NULL;
+	}
 	if (cap != a->cap_changes) {
 		struct wl_cidr **no = realloc(a->owned_, cap * sizeof(*no));
 		if (!no) {
-			log_error("engine: out of memory for actions");
+			a->dropped++;
 			return NULL;
 		}
 		a->owned_ = no;
@@ -78,7 +81,7 @@ struct wg_peer_change *actions_add_change(struct engine_actions *a, const uint8_
 	if (n) {
 		copy = malloc(n * sizeof(*copy));
 		if (!copy) {
-			log_error("engine: out of memory for actions");
+			a->dropped++;
 			return NULL;
 		}
 		memcpy(copy, ips, n * sizeof(*copy));
@@ -96,8 +99,10 @@ struct wg_peer_change *actions_add_change(struct engine_actions *a, const uint8_
 void actions_event(struct engine_actions *a, enum engine_event_kind kind, const uint8_t *peer,
 		   const char *fmt, ...)
 {
-	if (!reserve((void **)&a->events, &a->cap_events, a->n_events, sizeof(*a->events)))
+	if (!reserve((void **)&a->events, &a->cap_events, a->n_events, sizeof(*a->events))) {
+		a->dropped++;
 		return;
+	}
 	struct engine_event *ev = &a->events[a->n_events++];
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = kind;

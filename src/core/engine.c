@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "core/engine_internal.h"
 #include "wire/autoaddr.h"
 
@@ -127,10 +126,6 @@ static bool copy_config(struct engine *e, const struct engine_config *cfg)
 	e->router_cfg = cfg->router;
 	e->chatty = cfg->chatty;
 	e->t = cfg->timing;
-	if (e->t.chunk_period_ms <= 0 || e->t.fact_ttl_ms <= 0) {
-		log_error("engine: timing must be positive");
-		return false;
-	}
 	e->max_knowledge = cfg->max_knowledge ? cfg->max_knowledge : DEFAULT_MAX_KNOWLEDGE;
 	e->self_cfg = -1;
 	e->own_trust = TRUST_UNSET;
@@ -153,19 +148,37 @@ static bool copy_config(struct engine *e, const struct engine_config *cfg)
 	return true;
 }
 
+bool engine_config_check(const struct engine_config *cfg, const char **why)
+{
+	uint8_t pub[WL_KEY_LEN];
+	const struct engine_timing *t = &cfg->timing;
+	if (sodium_init() < 0) {
+		*why = "libsodium failed to initialise";
+		return false;
+	}
+	if (crypto_scalarmult_base(pub, cfg->private_key) != 0) {
+		*why = "the private key gives no usable public key";
+		return false;
+	}
+	if (t->chunk_period_ms <= 0 || t->fact_ttl_ms <= 0 || t->alive_period_ms <= 0 ||
+	    t->endpoint_interval_ms <= 0 || t->handshake_validity_ms <= 0) {
+		*why = "protocol periods must be positive";
+		return false;
+	}
+	return true;
+}
+
 struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[static 32],
 			  int64_t now_ms)
 {
-	if (sodium_init() < 0)
+	const char *why;
+	if (!engine_config_check(cfg, &why))
 		return NULL;
 	struct engine *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	memcpy(e->priv, cfg->private_key, WL_KEY_LEN);
-	if (crypto_scalarmult_base(e->pub, e->priv) != 0) {
-		log_error("engine: bad private key");
-		goto fail;
-	}
+	crypto_scalarmult_base(e->pub, e->priv);
 	autoaddr_of(e->pub, &e->self_addr);
 	rng_init(&e->rng, seed);
 	uint8_t hkey[16];
@@ -273,10 +286,8 @@ static void sync_stats(struct engine *e)
 void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 		 struct engine_actions *out)
 {
-	if (!in || !in->dev) {
-		log_error("engine: tick without a device snapshot");
-		return;
-	}
+	if (!in || !in->dev)
+		return; /* a shell bug; nothing to decide without a device */
 	e->st.ticks++;
 	if (e->last_tick != ENGINE_NEVER && now - e->last_tick > 2 * e->t.chunk_period_ms)
 		engine_new_boot_id(e, "time jumped between ticks");

@@ -198,6 +198,8 @@ struct engine_actions {
 	struct wg_peer_change *changes;
 	size_t n_events, cap_events;
 	struct engine_event *events;
+	/* Actions lost to a failed allocation (the shell logs the count). */
+	size_t dropped;
 	/* private: the allowed_ips buffers owned on behalf of changes[] */
 	struct wl_cidr **owned_;
 };
@@ -230,8 +232,13 @@ struct engine_stats {
 
 struct engine;
 
+/* Checks what engine_new() would refuse: a private key whose public key
+ * cannot be derived, non-positive periods. False with *why set. */
+bool engine_config_check(const struct engine_config *cfg, const char **why);
+
 /* Creates an engine. seed: 32 random bytes (the only randomness the engine
- * ever uses). Returns NULL on a bad config (bad key) or out of memory. */
+ * ever uses). Returns NULL on a bad config (see engine_config_check) or
+ * out of memory. */
 struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[static 32],
 			  int64_t now_ms);
 void engine_free(struct engine *e); /* NULL is fine; wipes the private key */

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "sys/log.h"
 #include "config/config.h"
 #include "core/engine.h"
 #include "daemon/resolve.h"

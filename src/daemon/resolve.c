@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/log.h"
+#include "sys/log.h"
 
 static size_t resolve_one(const struct wl_config_endpoint *ep, struct wl_endpoint *out,
 			  size_t cap)

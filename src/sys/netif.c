@@ -13,7 +13,7 @@
 
 #include <sodium.h>
 
-#include "common/log.h"
+#include "sys/log.h"
 
 /* Dumps can carry messages up to a page or so each; 32 KiB is what the
  * kernel recommends for a receive buffer. */

@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "common/log.h"
+#include "sys/log.h"
 #include "sys/wgdev_backend.h"
 
 /* Longest value we accept for any key we interpret: an endpoint with a

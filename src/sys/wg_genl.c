@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
+#include "sys/log.h"
 #include "sys/wg_genl.h"
 #include "sys/wgdev_backend.h"
 

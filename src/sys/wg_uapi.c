@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "sys/log.h"
 #include "sys/wgdev_backend.h"
 
 struct wg_uapi {

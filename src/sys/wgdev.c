@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "common/log.h"
+#include "sys/log.h"
 #include "sys/wgdev_backend.h"
 
 /* Where wireguard-go and other userspace implementations put their sockets. */

@@ -20,7 +20,7 @@
 
 #include <sodium.h>
 
-#include "common/log.h"
+#include "sys/log.h"
 #include "sys/netif.h"
 #include "sys/wgdev.h"
 #include "wire/autoaddr.h"

@@ -27,7 +27,7 @@
 #include <sodium.h>
 
 #include "common/encoding.h"
-#include "common/log.h"
+#include "sys/log.h"
 #include "sys/wgdev.h"
 #include "wire/autoaddr.h"
 

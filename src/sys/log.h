@@ -4,8 +4,8 @@
  * syslog priority prefix "<N>" so journald files it at the right level;
  * otherwise a short level word is printed. Messages below the current level
  * cost one comparison. */
-#ifndef WL_COMMON_LOG_H
-#define WL_COMMON_LOG_H
+#ifndef WL_SYS_LOG_H
+#define WL_SYS_LOG_H
 
 #include <stdbool.h>
 

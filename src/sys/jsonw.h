@@ -1,8 +1,8 @@
 /* A small streaming JSON writer (compact, one line per document), for
  * machine-readable output of the subcommands. Commas and string escaping
  * are handled here so callers only say what they write. */
-#ifndef WL_COMMON_JSONW_H
-#define WL_COMMON_JSONW_H
+#ifndef WL_SYS_JSONW_H
+#define WL_SYS_JSONW_H
 
 #include <stdbool.h>
 #include <stddef.h>

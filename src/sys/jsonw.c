@@ -1,4 +1,4 @@
-#include "common/jsonw.h"
+#include "sys/jsonw.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-#include "common/log.h"
+#include "sys/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
