@@ -37,9 +37,8 @@ int main(int argc, char **argv)
 		return 1;
 	engine_public_key(e, hub_pub);
 	struct leaf *leaves = calloc((size_t)n, sizeof(*leaves));
-	struct wg_peer *peers = calloc((size_t)n, sizeof(*peers));
-	int64_t *hs = calloc((size_t)n, sizeof(*hs));
-	if (!leaves || !peers || !hs)
+	struct engine_peer_view *peers = calloc((size_t)n, sizeof(*peers));
+	if (!leaves || !peers)
 		return 1;
 	for (int i = 0; i < n; i++) {
 		struct leaf *l = &leaves[i];
@@ -59,15 +58,13 @@ int main(int argc, char **argv)
 		wl_cidr_parse(s, &l->allowed[0]);
 		l->allowed[1].addr = l->src;
 		l->allowed[1].prefix = 128;
-		memcpy(peers[i].public_key, l->pub, 32);
+		memcpy(peers[i].key, l->pub, 32);
 		peers[i].has_endpoint = true;
 		snprintf(s, sizeof(s), "198.18.%d.%d:51820", i / 250, i % 250 + 1);
 		wl_endpoint_parse(s, &peers[i].endpoint);
 		peers[i].allowed_ips = l->allowed;
 		peers[i].n_allowed = 2;
 	}
-	struct wg_device dev = { .name = "wg0", .listen_port = 51820, .n_peers = (size_t)n,
-				 .peers = peers };
 	struct wl_cidr wgaddr, ethaddr;
 	wl_cidr_parse("10.0.0.1/8", &wgaddr);
 	wl_cidr_parse("192.0.2.1/24", &ethaddr);
@@ -75,14 +72,18 @@ int main(int argc, char **argv)
 		{ .name = "wg0", .up = true, .report = true, .n_addrs = 1, .addrs = &wgaddr },
 		{ .name = "eth0", .up = true, .report = true, .n_addrs = 1, .addrs = &ethaddr },
 	};
-	struct engine_inputs in = { .dev = &dev, .handshake_ms = hs, .n_ifaces = 2, .ifaces = ifs };
+	struct engine_inputs in = {
+		.dev = { .name = "wg0", .listen_port = 51820, .n_peers = (size_t)n, .peers = peers },
+		.n_ifaces = 2,
+		.ifaces = ifs,
+	};
 	struct engine_actions act;
 	engine_actions_init(&act);
 	double t_tick = 0, t_rx = 0;
 	long ticks = 0, rx = 0, sent = 0, changes = 0;
 	for (int64_t now = 0; now < 3600 * 1000; now += 5000) {
 		for (int i = 0; i < n; i++)
-			hs[i] = now - 1000;
+			peers[i].handshake_ms = now - 1000;
 		if (now % 30000 == 0) {
 			double t0 = bench_now_s();
 			for (int i = 0; i < n; i++)
@@ -109,6 +110,5 @@ int main(int argc, char **argv)
 	engine_free(e);
 	free(leaves);
 	free(peers);
-	free(hs);
 	return 0;
 }

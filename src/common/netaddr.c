@@ -18,6 +18,16 @@ bool wl_addr_equal(const struct wl_addr *a, const struct wl_addr *b)
 	return a->family == b->family && memcmp(a->bytes, b->bytes, wl_addr_len(a)) == 0;
 }
 
+bool wl_endpoint_equal(const struct wl_endpoint *a, const struct wl_endpoint *b)
+{
+	return a->port == b->port && wl_addr_equal(&a->addr, &b->addr);
+}
+
+bool wl_cidr_equal(const struct wl_cidr *a, const struct wl_cidr *b)
+{
+	return a->prefix == b->prefix && wl_addr_equal(&a->addr, &b->addr);
+}
+
 void wl_addr_from_v4(struct wl_addr *a, const uint8_t v4[static 4])
 {
 	memset(a, 0, sizeof(*a));

@@ -34,6 +34,10 @@ struct wl_cidr {
 
 size_t wl_addr_len(const struct wl_addr *a); /* 4, 16, or 0 */
 bool wl_addr_equal(const struct wl_addr *a, const struct wl_addr *b);
+/* Same address and port (by value: the structs may carry padding). */
+bool wl_endpoint_equal(const struct wl_endpoint *a, const struct wl_endpoint *b);
+/* Same address and prefix length (host bits compared as stored). */
+bool wl_cidr_equal(const struct wl_cidr *a, const struct wl_cidr *b);
 void wl_addr_from_v4(struct wl_addr *a, const uint8_t v4[static 4]);
 void wl_addr_from_v6(struct wl_addr *a, const uint8_t v6[static 16]);
 

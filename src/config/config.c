@@ -24,7 +24,7 @@ void cfg_defaults(struct wl_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->iface, CONFIG_DEFAULT_IFACE);
 	cfg->port = 0;
-	cfg->router = CONFIG_ROUTER_AUTO;
+	cfg->router = WL_AUTO;
 	cfg->backend = WGDEV_AUTO;
 	strcpy(cfg->config_path, CONFIG_DEFAULT_PATH);
 }

@@ -50,6 +50,7 @@
 
 #include "common/encoding.h"
 #include "common/netaddr.h"
+#include "common/tristate.h"
 #include "common/trust.h"
 #include "sys/wgdev.h"
 
@@ -69,13 +70,6 @@ enum config_status {
  * 0 for CONFIG_OK, 2 for usage and config errors, 1 for out of memory. */
 int config_exit_status(int status);
 
-/* --router: absent means auto-detect (SPEC §9). */
-enum config_router {
-	CONFIG_ROUTER_AUTO = -1,
-	CONFIG_ROUTER_NO = 0,
-	CONFIG_ROUTER_YES = 1,
-};
-
 /* A configured endpoint. The host is kept as written (a DNS name, an IPv4
  * literal, or an IPv6 literal without its brackets) because names are
  * resolved each time they are needed (SPEC §5); only its syntax is checked. */
@@ -89,7 +83,10 @@ struct wl_config_peer {
 	char *name;          /* NULL if not configured; member_name_sendable() */
 	enum wl_trust trust; /* TRUST_UNSET if not configured */
 	bool fact_exchanger;
-	bool basic;
+	/* A file says true or false; unset is WL_NO (SPEC §11: a bool). WL_AUTO
+	 * (as its member metadata says) is what the engine assumes for peers
+	 * the configuration does not list. */
+	enum wl_tristate basic;
 	size_t n_endpoints;
 	struct wl_config_endpoint *endpoints;
 	size_t n_allowed_ips;
@@ -100,7 +97,7 @@ struct wl_config {
 	/* Settings (every source). */
 	char iface[IFNAMSIZ];
 	uint16_t port; /* 0 = the device's listen port + 1 */
-	enum config_router router;
+	enum wl_tristate router; /* WL_AUTO: absent, auto-detect (SPEC §9) */
 	bool chatty;
 	bool debug;
 	enum wgdev_backend backend;

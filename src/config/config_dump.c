@@ -46,7 +46,7 @@ static void peer(struct jsonw *w, const struct wl_config_peer *p)
 		jsonw_str(w, wl_cidr_str(&p->allowed_ips[i], c));
 	}
 	jsonw_arr_end(w);
-	jsonw_kv_bool(w, "Basic", p->basic);
+	jsonw_kv_bool(w, "Basic", p->basic == WL_YES);
 	jsonw_obj_end(w);
 }
 
@@ -57,10 +57,10 @@ void config_dump(const struct wl_config *cfg, FILE *f)
 	jsonw_obj_begin(&w);
 	jsonw_kv_str(&w, "Iface", cfg->iface);
 	jsonw_kv_uint(&w, "Port", cfg->port);
-	if (cfg->router == CONFIG_ROUTER_AUTO)
+	if (cfg->router == WL_AUTO)
 		jsonw_kv_null(&w, "Router"); /* null = auto-detect */
 	else
-		jsonw_kv_bool(&w, "Router", cfg->router == CONFIG_ROUTER_YES);
+		jsonw_kv_bool(&w, "Router", cfg->router == WL_YES);
 	jsonw_kv_bool(&w, "Chatty", cfg->chatty);
 	jsonw_kv_bool(&w, "Debug", cfg->debug);
 	jsonw_kv_str(&w, "Backend", config_backend_name(cfg->backend));

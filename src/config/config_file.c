@@ -296,8 +296,12 @@ static int peer_field(struct walk *w, struct wl_config_peer *p, size_t which,
 		    !(p->allowed_ips = calloc(v->n, sizeof(*p->allowed_ips))))
 			return nomem(w);
 		return each_item(w, v, "a list of CIDR prefixes", allowed_item, p);
-	case 6:
-		return want_bool(w, v, &p->basic);
+	case 6: {
+		bool basic = false;
+		int r = want_bool(w, v, &basic);
+		p->basic = basic ? WL_YES : WL_NO;
+		return r;
+	}
 	}
 	return CONFIG_E_FILE;
 }

@@ -92,7 +92,7 @@ bool cfg_setting_apply(struct wl_config *cfg, const struct cfg_setting *s,
 	case CT_ROUTER:
 		if (!cfg_parse_bool(text, &b, why))
 			return false;
-		*(enum config_router *)(void *)field = b ? CONFIG_ROUTER_YES : CONFIG_ROUTER_NO;
+		*(enum wl_tristate *)(void *)field = b ? WL_YES : WL_NO;
 		return true;
 	case CT_BOOL:
 	case CT_HELP:

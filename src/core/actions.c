@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "core/engine_internal.h"
 
 void engine_actions_init(struct engine_actions *a)
@@ -35,23 +36,9 @@ void engine_actions_free(struct engine_actions *a)
 	engine_actions_init(a);
 }
 
-/* Grows *arr (elements of size sz) so one more fits. */
-static bool reserve(void **arr, size_t *cap, size_t n, size_t sz)
+struct engine_datagram *engine_actions_add_send(struct engine_actions *a)
 {
-	if (n < *cap)
-		return true;
-	size_t nc = *cap ? 2 * *cap : 16;
-	void *nv = realloc(*arr, nc * sz);
-	if (!nv)
-		return false;
-	*arr = nv;
-	*cap = nc;
-	return true;
-}
-
-struct engine_datagram *actions_add_send(struct engine_actions *a)
-{
-	if (!reserve((void **)&a->send, &a->cap_send, a->n_send, sizeof(*a->send))) {
+	if (!wl_grow((void **)&a->send, &a->cap_send, a->n_send + 1, sizeof(*a->send))) {
 		a->dropped++;
 		return NULL;
 	}
@@ -60,11 +47,12 @@ struct engine_datagram *actions_add_send(struct engine_actions *a)
 	return d;
 }
 
-struct wg_peer_change *actions_add_change(struct engine_actions *a, const uint8_t key[static 32],
-					  unsigned flags, const struct wl_cidr *ips, size_t n)
+struct engine_change *engine_actions_add_change(struct engine_actions *a,
+						const uint8_t key[static WL_KEY_LEN], unsigned flags,
+						const struct wl_cidr *ips, size_t n)
 {
 	size_t cap = a->cap_changes;
-	if (!reserve((void **)&a->changes, &cap, a->n_changes, sizeof(*a->changes))) {
+	if (!wl_grow((void **)&a->changes, &cap, a->n_changes + 1, sizeof(*a->changes))) {
 		a->dropped++;
 		return NULL;
 	}
@@ -86,20 +74,20 @@ struct wg_peer_change *actions_add_change(struct engine_actions *a, const uint8_
 		}
 		memcpy(copy, ips, n * sizeof(*copy));
 	}
-	struct wg_peer_change *c = &a->changes[a->n_changes];
+	struct engine_change *c = &a->changes[a->n_changes];
 	a->owned_[a->n_changes++] = copy;
 	memset(c, 0, sizeof(*c));
-	memcpy(c->public_key, key, WL_KEY_LEN);
+	memcpy(c->key, key, WL_KEY_LEN);
 	c->flags = flags;
 	c->n_allowed = n;
 	c->allowed_ips = copy;
 	return c;
 }
 
-void actions_event(struct engine_actions *a, enum engine_event_kind kind, const uint8_t *peer,
-		   const char *fmt, ...)
+void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
+			  const uint8_t *peer, const char *fmt, ...)
 {
-	if (!reserve((void **)&a->events, &a->cap_events, a->n_events, sizeof(*a->events))) {
+	if (!wl_grow((void **)&a->events, &a->cap_events, a->n_events + 1, sizeof(*a->events))) {
 		a->dropped++;
 		return;
 	}

@@ -1,4 +1,4 @@
-/* SPEC §10: what to change on the device. One wg_peer_change per peer and
+/* SPEC §10: what to change on the device. One engine_change per peer and
  * tick at most; every change to an existing peer is "update only" so it
  * cannot re-create a peer that vanished meanwhile. */
 #include <stdlib.h>
@@ -13,15 +13,10 @@ struct want {
 	struct wl_cidr v[WANT_MAX];
 };
 
-static bool cidr_eq(const struct wl_cidr *a, const struct wl_cidr *b)
-{
-	return a->prefix == b->prefix && wl_addr_equal(&a->addr, &b->addr);
-}
-
 static bool has_cidr(const struct wl_cidr *v, size_t n, const struct wl_cidr *c)
 {
 	for (size_t i = 0; i < n; i++)
-		if (cidr_eq(&v[i], c))
+		if (wl_cidr_equal(&v[i], c))
 			return true;
 	return false;
 }
@@ -39,7 +34,8 @@ static void auto_cidr(const struct peer *p, struct wl_cidr *out)
 	out->prefix = 128;
 }
 
-bool apply_deconfigure_allowed(const struct engine *e, int64_t now)
+/* SPEC §10.5. */
+static bool deconfigure_allowed(const struct engine *e, int64_t now)
 {
 	return now - e->start > e->t.fact_ttl_ms && !e->router &&
 	       (e->own_trust == TRUST_UNSET || e->own_trust < TRUST_ALLOWED_IPS);
@@ -81,7 +77,8 @@ static bool allowed_source_present(const struct engine *e, int64_t now)
 	return false;
 }
 
-bool apply_delete_allowed(const struct engine *e, int64_t now)
+/* SPEC §10.6, all but the per-peer part. */
+static bool delete_allowed(const struct engine *e, int64_t now)
 {
 	if (now - e->start <= e->t.fact_ttl_ms || e->router)
 		return false;
@@ -137,7 +134,7 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	if (memcmp(e->pub, p->key, WL_KEY_LEN) > 0)
 		p->hold_until = now + e->t.stagger_ms;
 	char lb[96], eb[WL_ENDPOINT_STR_MAX];
-	actions_event(a, ENGINE_EV_ENDPOINT, p->key, "peer %s: trying endpoint %s",
+	engine_actions_event(a, ENGINE_EV_ENDPOINT, p->key, "peer %s: trying endpoint %s",
 		      engine_peer_label(p, lb), wl_endpoint_str(out, eb));
 	return true;
 }
@@ -148,13 +145,13 @@ static void add_peer(struct engine *e, struct peer *p, int64_t now, struct engin
 	struct wl_endpoint ep;
 	char lb[96];
 	auto_cidr(p, &ac);
-	actions_event(a, ENGINE_EV_PEER_ADD, p->key, "adding peer %s", engine_peer_label(p, lb));
+	engine_actions_event(a, ENGINE_EV_PEER_ADD, p->key, "adding peer %s", engine_peer_label(p, lb));
 	bool set_ep = next_endpoint(e, p, now, &ep, a);
-	struct wg_peer_change *c = actions_add_change(a, p->key, 0, &ac, 1);
+	struct engine_change *c = engine_actions_add_change(a, p->key, 0, &ac, 1);
 	if (!c)
 		return;
 	if (set_ep) {
-		c->flags |= WG_PEER_SET_ENDPOINT;
+		c->flags |= ENGINE_CHANGE_SET_ENDPOINT;
 		c->endpoint = ep;
 		p->send_ok = true;
 		p->send_ep = ep;
@@ -168,16 +165,16 @@ static bool delete_peer(const struct engine *e, const struct peer *p, bool allow
 	if (!allowed || (!e->any_trust && p->router))
 		return false;
 	char lb[96];
-	actions_event(a, ENGINE_EV_PEER_REMOVE, p->key, "removing peer %s: no longer a member",
+	engine_actions_event(a, ENGINE_EV_PEER_REMOVE, p->key, "removing peer %s: no longer a member",
 		      engine_peer_label(p, lb));
-	actions_add_change(a, p->key, WG_PEER_REMOVE | WG_PEER_UPDATE_ONLY, NULL, 0);
+	engine_actions_add_change(a, p->key, ENGINE_CHANGE_REMOVE | ENGINE_CHANGE_UPDATE_ONLY, NULL, 0);
 	return true;
 }
 
 /* SPEC §10.2–10.4 for a peer present in the device. deconf: §10.5 allows
  * deconfiguring; prune: and a source is present whose silence about an
  * AllowedIP of a healthy peer means it was withdrawn. */
-static void update_peer(struct engine *e, struct peer *p, const struct wg_peer *wp, int64_t now,
+static void update_peer(struct engine *e, struct peer *p, const struct engine_peer_view *wp, int64_t now,
 			bool deconf, bool prune, struct engine_actions *a)
 {
 	struct want w; /* not zeroed: 5 KB per peer per tick adds up */
@@ -211,11 +208,11 @@ static void update_peer(struct engine *e, struct peer *p, const struct wg_peer *
 	if (deconf && extra) {
 		replace = true;
 		if (!p->healthy)
-			actions_event(a, ENGINE_EV_DECONFIGURE, p->key,
+			engine_actions_event(a, ENGINE_EV_DECONFIGURE, p->key,
 				      "peer %s unhealthy: back to its auto address (via router)",
 				      engine_peer_label(p, lb));
 		else
-			actions_event(a, ENGINE_EV_ALLOWED, p->key,
+			engine_actions_event(a, ENGINE_EV_ALLOWED, p->key,
 				      "peer %s: AllowedIPs set to the %zu its facts support",
 				      engine_peer_label(p, lb), w.n);
 	}
@@ -226,27 +223,27 @@ static void update_peer(struct engine *e, struct peer *p, const struct wg_peer *
 		if (replace || !has_cidr(wp->allowed_ips, wp->n_allowed, &w.v[i]))
 			want_add(&add, &w.v[i]);
 	if (add.n && !replace && p->healthy)
-		actions_event(a, ENGINE_EV_ALLOWED, p->key, "peer %s: adding %zu AllowedIPs",
+		engine_actions_event(a, ENGINE_EV_ALLOWED, p->key, "peer %s: adding %zu AllowedIPs",
 			      engine_peer_label(p, lb), add.n);
 	struct wl_endpoint ep;
 	bool set_ep = !p->healthy && next_endpoint(e, p, now, &ep, a);
 	if (!add.n && !replace && !set_ep)
 		return;
-	unsigned flags = WG_PEER_UPDATE_ONLY | (replace ? WG_PEER_REPLACE_ALLOWED_IPS : 0);
-	struct wg_peer_change *c = actions_add_change(a, p->key, flags, add.v, add.n);
+	unsigned flags = ENGINE_CHANGE_UPDATE_ONLY | (replace ? ENGINE_CHANGE_REPLACE_ALLOWED : 0);
+	struct engine_change *c = engine_actions_add_change(a, p->key, flags, add.v, add.n);
 	if (c && set_ep) {
-		c->flags |= WG_PEER_SET_ENDPOINT;
+		c->flags |= ENGINE_CHANGE_SET_ENDPOINT;
 		c->endpoint = ep;
 		p->send_ok = true;
 		p->send_ep = ep;
 	}
 }
 
-void apply_all(struct engine *e, int64_t now, const struct engine_inputs *in,
+void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,
 	       struct engine_actions *a)
 {
-	bool deconf = apply_deconfigure_allowed(e, now);
-	bool del = apply_delete_allowed(e, now);
+	bool deconf = deconfigure_allowed(e, now);
+	bool del = delete_allowed(e, now);
 	bool prune = deconf && allowed_source_present(e, now);
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
@@ -265,6 +262,6 @@ void apply_all(struct engine *e, int64_t now, const struct engine_inputs *in,
 			p->send_ok = false;
 			continue;
 		}
-		update_peer(e, p, &in->dev->peers[p->dev_idx], now, deconf, prune, a);
+		update_peer(e, p, &in->dev.peers[p->dev_idx], now, deconf, prune, a);
 	}
 }

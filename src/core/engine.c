@@ -1,5 +1,6 @@
 /* Construction, the tick sequence, deadlines and queries. */
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,7 @@ void engine_timing_default(struct engine_timing *t)
 void engine_config_init(struct engine_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->router = ENGINE_AUTO;
+	cfg->router = WL_AUTO;
 	engine_timing_default(&cfg->timing);
 }
 
@@ -286,22 +287,22 @@ static void sync_stats(struct engine *e)
 void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 		 struct engine_actions *out)
 {
-	if (!in || !in->dev)
+	if (!in || !in->dev.name)
 		return; /* a shell bug; nothing to decide without a device */
 	e->st.ticks++;
 	if (e->last_tick != ENGINE_NEVER && now - e->last_tick > 2 * e->t.chunk_period_ms)
 		engine_new_boot_id(e, "time jumped between ticks");
-	observe_device(e, now, in, out);
+	engine_observe_device(e, now, in, out);
 	expire_facts(e, now);
-	local_facts_rebuild(e, now, in);
-	observe_index_facts(e, now);
-	observe_liveness(e, now, out);
-	apply_all(e, now, in, out);
-	send_all(e, now, out);
+	engine_local_facts(e, now, in);
+	engine_index_facts(e, now);
+	engine_observe_liveness(e, now, out);
+	engine_apply(e, now, in, out);
+	engine_send(e, now, out);
 	gc(e, now);
 	if (e->boot_reason[0]) {
 		char hex[2 * BOOT_ID_LEN + 1];
-		actions_event(out, ENGINE_EV_BOOT_ID, NULL, "new boot id %s: %s",
+		engine_actions_event(out, ENGINE_EV_BOOT_ID, NULL, "new boot id %s: %s",
 			      hex_encode(e->boot_id, BOOT_ID_LEN, hex), e->boot_reason);
 		e->boot_reason[0] = '\0';
 	}

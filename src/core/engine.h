@@ -10,9 +10,14 @@
  *     tests and the simulator from a test seed, so runs are reproducible.
  *   - the WireGuard device snapshot, the local interfaces, received datagrams.
  * Effects come out as a struct engine_actions: datagrams to send, device
- * changes to make, events to log.
+ * changes to make, events to log. The engine's types are its own: the
+ * device view (struct engine_device) and the changes (struct
+ * engine_change) are converted to and from the WireGuard backends' types
+ * by the shell, at its edge. Nothing here includes src/sys, src/config or
+ * src/daemon (the build checks it: scripts/check-layers.py).
  *
- * How the shell drives it:
+ * How the shell drives it (src/daemon/driver.c is that code, used by the
+ * daemon, the simulator and the unit-test fixture alike):
  *
  *     e = engine_new(&cfg, seed, now);
  *     loop:
@@ -21,9 +26,9 @@
  *         if now >= engine_next_deadline(e):
  *             snapshot device + interfaces;
  *             engine_tick(e, now, &inputs, &actions);
- *             apply actions.changes to the device (wgdev_apply), THEN send
- *             actions.send (a datagram may go to a peer whose endpoint the
- *             same tick just set), log actions.events;
+ *             apply actions.changes to the device, THEN send actions.send
+ *             (a datagram may go to a peer whose endpoint the same tick
+ *             just set), report actions.events;
  *             engine_actions_clear(&actions);
  *
  * engine_receive() processes a datagram at once (facts are stored, peer
@@ -56,7 +61,9 @@
  *     (the fact may be resent) rather than evicting what it knows.
  *
  * Error convention: constructors return NULL on allocation failure or bad
- * config (with a log line); queries return bool (false = not found).
+ * config (engine_config_check() says why); queries return bool (false =
+ * not found). The engine never logs: what happened comes out as events
+ * and counters.
  * Nothing a peer sends can make the engine abort or grow without bound:
  * every table has a cap (engine_config.max_*) and a drop counter. */
 #ifndef WL_CORE_ENGINE_H
@@ -65,16 +72,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "common/encoding.h"
 #include "common/netaddr.h"
+#include "common/tristate.h"
 #include "common/trust.h"
-#include "sys/wgdev.h"
+#include "core/clock.h"
 #include "wire/fact.h"
-
-/* "Never happened" for any monotonic time (handshakes, tries, deadlines). */
-#define ENGINE_NEVER INT64_MIN
 
 /* Protocol timing (SPEC §4). engine_config_init() sets the original's
  * values, which mixed networks need; tests and faster modes may shrink them. */
@@ -88,12 +92,6 @@ struct engine_timing {
 	int64_t stagger_ms;            /* 500: hold-off of the higher key [ours] */
 };
 
-enum engine_tristate {
-	ENGINE_AUTO = -1,
-	ENGINE_NO = 0,
-	ENGINE_YES = 1,
-};
-
 /* One configured peer (SPEC §11 peer entry). Everything is copied by
  * engine_new(); the caller keeps ownership of its arrays. */
 struct engine_peer_config {
@@ -101,7 +99,7 @@ struct engine_peer_config {
 	const char *name;    /* NULL = none */
 	enum wl_trust trust; /* TRUST_UNSET = not set */
 	bool fact_exchanger;
-	int basic;           /* enum engine_tristate: AUTO = not set */
+	enum wl_tristate basic; /* WL_AUTO: as its member metadata says */
 	/* Endpoints, already resolved to numeric form (see DNS above). */
 	size_t n_endpoints;
 	const struct wl_endpoint *endpoints;
@@ -114,7 +112,7 @@ struct engine_config {
 	uint8_t private_key[WL_KEY_LEN]; /* public key derived from it */
 	/* wirelink's UDP port; 0 = the device's listen port + 1 (SPEC §2). */
 	uint16_t port;
-	int router; /* enum engine_tristate; AUTO = detect (SPEC §9) */
+	enum wl_tristate router; /* WL_AUTO = detect (SPEC §9) */
 	bool chatty;
 	/* Configured peers. An entry for the node's own key gives its own
 	 * trust, name and AllowedIPs. */
@@ -141,18 +139,52 @@ struct engine_iface {
 	const struct wl_cidr *addrs; /* address + prefix length, host bits kept */
 };
 
+/* One WireGuard peer as the device reported it for this tick. */
+struct engine_peer_view {
+	uint8_t key[WL_KEY_LEN];
+	bool has_endpoint;
+	struct wl_endpoint endpoint;
+	/* The last handshake on the engine's clock (the same monotonic ms as
+	 * now_ms), ENGINE_NEVER if none. WireGuard reports wall-clock times;
+	 * the shell converts: now_ms - (wall_now - wall_handshake). */
+	int64_t handshake_ms;
+	uint64_t rx_bytes, tx_bytes;
+	size_t n_allowed;
+	const struct wl_cidr *allowed_ips;
+};
+
+/* The WireGuard device as just read. */
+struct engine_device {
+	const char *name; /* the interface; matched against engine_iface.name */
+	uint16_t listen_port;
+	size_t n_peers;
+	const struct engine_peer_view *peers;
+};
+
 /* Inputs of one tick. All borrowed for the duration of engine_tick(). */
 struct engine_inputs {
-	/* The WireGuard device, as just read. Required. */
-	const struct wg_device *dev;
-	/* dev->n_peers entries, same order as dev->peers: the monotonic time
-	 * (same clock as now_ms) of each peer's last handshake, ENGINE_NEVER if
-	 * none. The shell converts: now_ms - (wall_now - wall_handshake). */
-	const int64_t *handshake_ms;
-	/* Every local interface including the WireGuard one (matched by
-	 * name == dev->name). */
+	struct engine_device dev; /* dev.name is required */
+	/* Every local interface including the WireGuard one. */
 	size_t n_ifaces;
 	const struct engine_iface *ifaces;
+};
+
+/* What to do to one device peer (SPEC §10). A change to a peer that is
+ * already in the device always carries UPDATE_ONLY, so it cannot
+ * re-create a peer that vanished meanwhile (§10.7). */
+enum engine_change_flags {
+	ENGINE_CHANGE_REMOVE = 1u << 0,         /* only removes; nothing else applies */
+	ENGINE_CHANGE_UPDATE_ONLY = 1u << 1,    /* never creates the peer */
+	ENGINE_CHANGE_REPLACE_ALLOWED = 1u << 2, /* allowed_ips replace, else are added */
+	ENGINE_CHANGE_SET_ENDPOINT = 1u << 3,
+};
+
+struct engine_change {
+	uint8_t key[WL_KEY_LEN];
+	unsigned flags; /* enum engine_change_flags */
+	struct wl_endpoint endpoint; /* with ENGINE_CHANGE_SET_ENDPOINT */
+	size_t n_allowed;
+	const struct wl_cidr *allowed_ips; /* owned by the engine_actions */
 };
 
 /* One datagram to send: to [dst%wg-iface]:port. At most 1212 bytes. */
@@ -195,7 +227,7 @@ struct engine_actions {
 	size_t n_send, cap_send;
 	struct engine_datagram *send;
 	size_t n_changes, cap_changes;
-	struct wg_peer_change *changes;
+	struct engine_change *changes;
 	size_t n_events, cap_events;
 	struct engine_event *events;
 	/* Actions lost to a failed allocation (the shell logs the count). */
@@ -307,7 +339,10 @@ void engine_foreach_fact(const struct engine *e,
 			 void *ctx);
 size_t engine_fact_count(const struct engine *e);
 
-/* Writes every fact, peer state and counter, human-readable (SIGUSR1). */
-void engine_dump(const struct engine *e, int64_t now_ms, FILE *out);
+/* Every fact, peer state and counter, human-readable (SIGUSR1): calls
+ * line() once per line (without a newline); the shell decides where the
+ * text goes. */
+void engine_dump(const struct engine *e, int64_t now_ms,
+		 void (*line)(void *ctx, const char *text), void *ctx);
 
 #endif

@@ -28,7 +28,7 @@ struct cfg_peer {
 	char name[ENGINE_NAME_MAX];
 	enum wl_trust trust;
 	bool fact_exchanger;
-	int basic; /* -1 unset */
+	int basic; /* -1 unset, 0, 1 (an enum wl_tristate) */
 	size_t n_eps;
 	struct wl_endpoint *eps;
 	size_t n_allowed;
@@ -41,7 +41,7 @@ struct engine {
 	struct wl_addr self_addr;
 	struct engine_timing t;
 	uint16_t port_cfg;
-	int router_cfg;
+	enum wl_tristate router_cfg;
 	bool chatty;
 	struct cfg_peer *cfg;
 	size_t n_cfg;
@@ -92,35 +92,35 @@ bool engine_is_self(const struct engine *e, const uint8_t key[static WL_KEY_LEN]
 const char *engine_peer_label(const struct peer *p, char buf[static 96]);
 
 /* observe.c */
-void observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,
-		    struct engine_actions *out);
-void observe_liveness(struct engine *e, int64_t now, struct engine_actions *out);
+void engine_observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,
+			   struct engine_actions *out);
+void engine_observe_liveness(struct engine *e, int64_t now, struct engine_actions *out);
 /* Rebuilds the subject index and merged member metadata from the fact set. */
-void observe_index_facts(struct engine *e, int64_t now);
+void engine_index_facts(struct engine *e, int64_t now);
 
 /* local_facts.c */
-void local_facts_rebuild(struct engine *e, int64_t now, const struct engine_inputs *in);
+void engine_local_facts(struct engine *e, int64_t now, const struct engine_inputs *in);
 
 /* trust_eval.c */
-enum wl_trust trust_of_source(const struct engine *e, const struct peer *src);
+enum wl_trust engine_trust_of_source(const struct engine *e, const struct peer *src);
 /* The level a source needs for this fact; TRUST_DELEGATE + 1 = never. */
-int trust_needed(const struct engine *e, const struct fact *f);
+int engine_trust_needed(const struct engine *e, const struct fact *f);
 
 /* apply.c */
-bool apply_deconfigure_allowed(const struct engine *e, int64_t now);
-bool apply_delete_allowed(const struct engine *e, int64_t now);
-void apply_all(struct engine *e, int64_t now, const struct engine_inputs *in,
-	       struct engine_actions *out);
+void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,
+		  struct engine_actions *out);
 
 /* send.c */
-void send_all(struct engine *e, int64_t now, struct engine_actions *out);
+void engine_send(struct engine *e, int64_t now, struct engine_actions *out);
 
 /* actions.c */
-struct engine_datagram *actions_add_send(struct engine_actions *a);
+struct engine_datagram *engine_actions_add_send(struct engine_actions *a);
 /* Appends a change whose allowed_ips are a copy of ips[0..n). */
-struct wg_peer_change *actions_add_change(struct engine_actions *a, const uint8_t key[static 32],
-					  unsigned flags, const struct wl_cidr *ips, size_t n);
-void actions_event(struct engine_actions *a, enum engine_event_kind kind, const uint8_t *peer,
-		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+struct engine_change *engine_actions_add_change(struct engine_actions *a,
+						const uint8_t key[static WL_KEY_LEN], unsigned flags,
+						const struct wl_cidr *ips, size_t n);
+void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
+			  const uint8_t *peer, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

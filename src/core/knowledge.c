@@ -39,7 +39,7 @@ static struct know_slot *slot_of(const struct knowledge *k, uint64_t h)
 int64_t knowledge_get(const struct knowledge *k, uint64_t h)
 {
 	struct know_slot *s = slot_of(k, norm(h));
-	return s && s->h ? s->expires : INT64_MIN;
+	return s && s->h ? s->expires : ENGINE_NEVER;
 }
 
 /* Rebuilds into cap slots, keeping entries alive at now. */
@@ -108,6 +108,6 @@ void knowledge_forget(struct knowledge *k, uint64_t h)
 	if (s && s->h) {
 		/* Expire it in place; the next purge drops the slot. Removing
 		 * it outright would break the probe chains behind it. */
-		s->expires = INT64_MIN;
+		s->expires = ENGINE_NEVER;
 	}
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/clock.h"
+
 struct know_slot {
 	uint64_t h; /* 0 = empty (real hashes are forced non-zero) */
 	int64_t expires;
@@ -28,7 +30,7 @@ void knowledge_init(struct knowledge *k);
 void knowledge_free(struct knowledge *k);
 /* Forget everything (the peer restarted). */
 void knowledge_clear(struct knowledge *k);
-/* Latest known expiry for key h, or ENGINE_NEVER-like INT64_MIN if unknown. */
+/* Latest known expiry for key h, or ENGINE_NEVER if unknown. */
 int64_t knowledge_get(const struct knowledge *k, uint64_t h);
 /* Records that the peer knows key h until expires (keeps the later one). */
 void knowledge_put(struct knowledge *k, uint64_t h, int64_t expires, int64_t now, size_t max,

@@ -83,29 +83,29 @@ static void own_allowed(struct lf *c, const struct engine_inputs *in)
 static void device_peers(struct lf *c, const struct engine_inputs *in, int64_t now)
 {
 	struct engine *e = c->e;
-	const struct wg_device *dev = in->dev;
+	const struct engine_device *dev = &in->dev;
 	bool cidrs = e->router || (e->own_trust != TRUST_UNSET && e->own_trust >= TRUST_ALLOWED_IPS);
 	bool members = e->router || (e->own_trust != TRUST_UNSET && e->own_trust >= TRUST_MEMBERSHIP);
 	for (size_t i = 0; i < dev->n_peers; i++) {
-		const struct wg_peer *wp = &dev->peers[i];
-		if (engine_is_self(e, wp->public_key))
+		const struct engine_peer_view *wp = &dev->peers[i];
+		if (engine_is_self(e, wp->key))
 			continue;
-		int64_t hs = in->handshake_ms ? in->handshake_ms[i] : ENGINE_NEVER;
+		int64_t hs = wp->handshake_ms;
 		if (wp->has_endpoint && hs != ENGINE_NEVER && now - hs < e->t.handshake_validity_ms)
-			put_endpoint(c, wp->public_key, &wp->endpoint);
+			put_endpoint(c, wp->key, &wp->endpoint);
 		if (cidrs)
 			for (size_t j = 0; j < wp->n_allowed; j++)
 				if (!wl_addr_is_link_local(&wp->allowed_ips[j].addr))
-					put_cidr(c, wp->public_key, &wp->allowed_ips[j]);
+					put_cidr(c, wp->key, &wp->allowed_ips[j]);
 		/* Configured peers get their (named) metadata in step 4. */
-		const struct peer *p = peertab_find(&e->pt, wp->public_key);
+		const struct peer *p = peertab_find(&e->pt, wp->key);
 		if (members && !(p && p->cfg >= 0))
-			put_meta(c, wp->public_key, NULL);
+			put_meta(c, wp->key, NULL);
 	}
 }
 
 /* 4: static configuration. */
-static void configured(struct lf *c, int64_t now)
+static void configured_peers(struct lf *c, int64_t now)
 {
 	struct engine *e = c->e;
 	for (size_t i = 0; i < e->n_cfg; i++) {
@@ -124,7 +124,7 @@ static void configured(struct lf *c, int64_t now)
 	}
 }
 
-void local_facts_rebuild(struct engine *e, int64_t now, const struct engine_inputs *in)
+void engine_local_facts(struct engine *e, int64_t now, const struct engine_inputs *in)
 {
 	struct lf c = {
 		.e = e,
@@ -135,6 +135,6 @@ void local_facts_rebuild(struct engine *e, int64_t now, const struct engine_inpu
 	own_endpoints(&c, in);
 	own_allowed(&c, in);
 	device_peers(&c, in, now);
-	configured(&c, now);
+	configured_peers(&c, now);
 	factset_end_local(&e->fs, now);
 }

@@ -2,16 +2,18 @@
  * peer's endpoint, handshake and AllowedIPs; from those come health, router
  * flags and our own router role. The fact set gives merged member metadata
  * and membership; Alive facts (see receive.c) give liveness. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "core/engine_internal.h"
 #include "wire/member_meta.h"
 
 #define HANDSHAKE_JITTER_MS 1000
 
 /* SPEC §9: a global unicast AllowedIP shorter than a full address. */
-static bool peer_is_router(const struct wg_peer *wp)
+static bool peer_is_router(const struct engine_peer_view *wp)
 {
 	for (size_t i = 0; i < wp->n_allowed; i++) {
 		const struct wl_cidr *c = &wp->allowed_ips[i];
@@ -23,14 +25,8 @@ static bool peer_is_router(const struct wg_peer *wp)
 
 static bool push_net(struct wl_cidr **arr, size_t *n, size_t *cap, const struct wl_cidr *c)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? 2 * *cap : 16;
-		struct wl_cidr *nv = realloc(*arr, nc * sizeof(*nv));
-		if (!nv)
-			return false;
-		*arr = nv;
-		*cap = nc;
-	}
+	if (!wl_grow((void **)arr, cap, *n + 1, sizeof(**arr)))
+		return false;
 	(*arr)[*n] = *c;
 	wl_cidr_mask(&(*arr)[*n]);
 	(*n)++;
@@ -56,9 +52,10 @@ static void observe_networks(struct engine *e, const struct engine_inputs *in)
 	}
 }
 
-static void observe_peer(struct engine *e, int64_t now, struct peer *p, const struct wg_peer *wp,
-			 int64_t hs, struct engine_actions *out)
+static void observe_peer(struct engine *e, int64_t now, struct peer *p,
+			 const struct engine_peer_view *wp, struct engine_actions *out)
 {
+	int64_t hs = wp->handshake_ms;
 	bool was_in = p->in_device;
 	p->in_device = true;
 	p->last_seen = now;
@@ -102,17 +99,17 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p, const st
 	bool healthy = p->has_endpoint && (fresh || newer || receiving);
 	if (healthy != p->healthy) {
 		char lb[96];
-		actions_event(out, healthy ? ENGINE_EV_HEALTHY : ENGINE_EV_UNHEALTHY, p->key,
+		engine_actions_event(out, healthy ? ENGINE_EV_HEALTHY : ENGINE_EV_UNHEALTHY, p->key,
 			      "peer %s %s", engine_peer_label(p, lb),
 			      healthy ? "handshake is healthy" : "handshake went stale");
 	}
 	p->healthy = healthy;
 }
 
-void observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,
+void engine_observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,
 		    struct engine_actions *out)
 {
-	const struct wg_device *dev = in->dev;
+	const struct engine_device *dev = &in->dev;
 	snprintf(e->ifname, sizeof(e->ifname), "%s", dev->name);
 	e->listen_port = dev->listen_port;
 	e->have_view = true;
@@ -122,14 +119,14 @@ void observe_device(struct engine *e, int64_t now, const struct engine_inputs *i
 		e->pt.v[i]->dev_idx = -1;
 	bool any_router = false;
 	for (size_t i = 0; i < dev->n_peers; i++) {
-		const struct wg_peer *wp = &dev->peers[i];
-		if (engine_is_self(e, wp->public_key))
+		const struct engine_peer_view *wp = &dev->peers[i];
+		if (engine_is_self(e, wp->key))
 			continue;
-		struct peer *p = peertab_get(&e->pt, wp->public_key, now);
+		struct peer *p = peertab_get(&e->pt, wp->key, now);
 		if (!p)
 			continue;
 		p->dev_idx = (int32_t)i;
-		observe_peer(e, now, p, wp, in->handshake_ms ? in->handshake_ms[i] : ENGINE_NEVER, out);
+		observe_peer(e, now, p, wp, out);
 		any_router = any_router || p->router;
 	}
 	for (size_t i = 0; i < e->pt.n; i++) {
@@ -142,10 +139,10 @@ void observe_device(struct engine *e, int64_t now, const struct engine_inputs *i
 		p->healthy = false;
 	}
 
-	bool router = e->router_cfg == ENGINE_AUTO ? !any_router : e->router_cfg == ENGINE_YES;
+	bool router = e->router_cfg == WL_AUTO ? !any_router : e->router_cfg == WL_YES;
 	if (router != e->router || e->st.ticks == 1)
-		actions_event(out, ENGINE_EV_ROUTER, NULL, "acting as a %s%s", router ? "router" : "leaf",
-			      e->router_cfg == ENGINE_AUTO ? " (auto-detected)" : "");
+		engine_actions_event(out, ENGINE_EV_ROUTER, NULL, "acting as a %s%s", router ? "router" : "leaf",
+			      e->router_cfg == WL_AUTO ? " (auto-detected)" : "");
 	e->router = router;
 }
 
@@ -190,7 +187,7 @@ static bool index_reserve(struct engine *e)
 	return true;
 }
 
-void observe_index_facts(struct engine *e, int64_t now)
+void engine_index_facts(struct engine *e, int64_t now)
 {
 	/* Member facts make their subjects peers we track. Created first, as
 	 * creating may evict, and the index below holds pointers. */
@@ -235,7 +232,7 @@ void observe_index_facts(struct engine *e, int64_t now)
 	e->n_indexed = n;
 }
 
-void observe_liveness(struct engine *e, int64_t now, struct engine_actions *out)
+void engine_observe_liveness(struct engine *e, int64_t now, struct engine_actions *out)
 {
 	char lb[96];
 	for (size_t i = 0; i < e->pt.n; i++) {
@@ -243,12 +240,12 @@ void observe_liveness(struct engine *e, int64_t now, struct engine_actions *out)
 		bool alive = peer_alive(p, now);
 		if (p->boot_changed) {
 			char hex[2 * BOOT_ID_LEN + 1];
-			actions_event(out, ENGINE_EV_PEER_BOOT, p->key, "peer %s has boot id %s",
+			engine_actions_event(out, ENGINE_EV_PEER_BOOT, p->key, "peer %s has boot id %s",
 				      engine_peer_label(p, lb), hex_encode(p->boot_id, BOOT_ID_LEN, hex));
 			p->boot_changed = false;
 		}
 		if (alive != p->was_alive)
-			actions_event(out, alive ? ENGINE_EV_ALIVE : ENGINE_EV_DEAD, p->key, "peer %s %s",
+			engine_actions_event(out, alive ? ENGINE_EV_ALIVE : ENGINE_EV_DEAD, p->key, "peer %s %s",
 				      engine_peer_label(p, lb), alive ? "is alive" : "is no longer alive");
 		p->was_alive = alive;
 		bool ha = alive && p->healthy;

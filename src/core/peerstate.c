@@ -117,9 +117,9 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 	p->h = key_hash(t, key);
 	autoaddr_of(key, &p->auto_addr);
 	p->cfg = -1;
-	p->handshake = p->prev_handshake = INT64_MIN;
-	p->alive_until = p->alive_since = p->alive_heard = p->rx_at = p->hold_until = INT64_MIN;
-	p->last_try = INT64_MIN;
+	p->handshake = p->prev_handshake = ENGINE_NEVER;
+	p->alive_until = p->alive_since = p->alive_heard = p->rx_at = p->hold_until = ENGINE_NEVER;
+	p->last_try = ENGINE_NEVER;
 	p->basic = -1;
 	p->fhead = -1;
 	p->dev_idx = -1;
@@ -133,16 +133,11 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 	return p;
 }
 
-bool ep_equal(const struct wl_endpoint *a, const struct wl_endpoint *b)
-{
-	return a->port == b->port && wl_addr_equal(&a->addr, &b->addr);
-}
-
 void peer_note_tried(struct peer *p, const struct wl_endpoint *ep, int64_t now)
 {
 	size_t oldest = 0;
 	for (size_t i = 0; i < p->n_tried; i++) {
-		if (ep_equal(&p->tried[i].ep, ep)) {
+		if (wl_endpoint_equal(&p->tried[i].ep, ep)) {
 			p->tried[i].at = now;
 			return;
 		}
@@ -157,7 +152,7 @@ void peer_note_tried(struct peer *p, const struct wl_endpoint *ep, int64_t now)
 int64_t peer_tried_at(const struct peer *p, const struct wl_endpoint *ep)
 {
 	for (size_t i = 0; i < p->n_tried; i++)
-		if (ep_equal(&p->tried[i].ep, ep))
+		if (wl_endpoint_equal(&p->tried[i].ep, ep))
 			return p->tried[i].at;
-	return INT64_MIN;
+	return ENGINE_NEVER;
 }

@@ -15,6 +15,7 @@
 
 #include "common/encoding.h"
 #include "common/netaddr.h"
+#include "core/clock.h"
 #include "core/hidx.h"
 #include "core/knowledge.h"
 #include "wire/fact.h"
@@ -38,10 +39,10 @@ struct peer {
 	bool has_endpoint;
 	struct wl_endpoint endpoint;
 	bool router;
-	int64_t handshake;      /* monotonic ms, INT64_MIN = never */
+	int64_t handshake;      /* monotonic ms, ENGINE_NEVER = never */
 	int64_t prev_handshake; /* at the tick before */
 	uint64_t rx_bytes;      /* the device's counter at the last tick */
-	int64_t rx_at;          /* when that counter last grew, INT64_MIN = not seen */
+	int64_t rx_at;          /* when that counter last grew, ENGINE_NEVER = not seen */
 
 	/* Liveness (SPEC §8). */
 	bool healthy;
@@ -79,7 +80,6 @@ struct peer {
 
 	struct knowledge know;
 	int64_t last_seen; /* for eviction */
-	bool mark;         /* scratch for one tick */
 };
 
 struct peertab {
@@ -105,11 +105,9 @@ static inline bool peer_alive(const struct peer *p, int64_t now)
 	return p->has_boot_id && p->alive_until > now;
 }
 
-/* Endpoint equality by value (structs may carry padding). */
-bool ep_equal(const struct wl_endpoint *a, const struct wl_endpoint *b);
 /* Records the time ep was tried (evicting the oldest record when full). */
 void peer_note_tried(struct peer *p, const struct wl_endpoint *ep, int64_t now);
-/* When ep was last tried, INT64_MIN if never. */
+/* When ep was last tried, ENGINE_NEVER if never. */
 int64_t peer_tried_at(const struct peer *p, const struct wl_endpoint *ep);
 
 #endif

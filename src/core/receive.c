@@ -71,7 +71,7 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 		e->st.rx_alive++;
 		return;
 	}
-	if ((int)trust_of_source(e, sp) < trust_needed(e, f)) {
+	if ((int)engine_trust_of_source(e, sp) < engine_trust_needed(e, f)) {
 		e->st.rx_untrusted++;
 		return;
 	}

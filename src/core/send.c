@@ -19,7 +19,7 @@ static void flush(struct out *o)
 {
 	if (!o->pk.count)
 		return;
-	struct engine_datagram *d = actions_add_send(o->a);
+	struct engine_datagram *d = engine_actions_add_send(o->a);
 	if (d) {
 		uint8_t nonce[GROUP_NONCE_LEN];
 		rng_bytes(&o->e->rng, nonce, sizeof(nonce));
@@ -81,7 +81,7 @@ static void send_facts(struct out *o, int64_t now)
 		if (!tellable(e, o->p, i, now))
 			continue;
 		int64_t known = knowledge_get(&o->p->know, fe->h);
-		if (known != INT64_MIN && !(known < horizon && fe->expires > known))
+		if (known != ENGINE_NEVER && !(known < horizon && fe->expires > known))
 			continue;
 		struct fact f = fe->f;
 		f.ttl = fact_ttl_from(fe->expires, now);
@@ -112,7 +112,7 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	int64_t alive_exp = now + e->t.fact_ttl_ms;
 	fact_make_alive(&alive, e->pub, e->boot_id, fact_ttl_from(alive_exp, now));
 	int64_t known = knowledge_get(&p->know, e->alive_hash);
-	bool due = p->force_alive || known == INT64_MIN ||
+	bool due = p->force_alive || known == ENGINE_NEVER ||
 		   known < now + e->t.fact_ttl_ms - e->t.alive_period_ms;
 	/* A due Alive goes first: a receiver that handles facts in order then
 	 * sees a boot id change before the facts it must now remember. */
@@ -135,7 +135,7 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	}
 }
 
-void send_all(struct engine *e, int64_t now, struct engine_actions *a)
+void engine_send(struct engine *e, int64_t now, struct engine_actions *a)
 {
 	uint16_t port = e->port_cfg ? e->port_cfg : (uint16_t)(e->listen_port + 1);
 	e->hold_at = ENGINE_NEVER;

@@ -2,7 +2,7 @@
  * kind of fact needs. */
 #include "core/engine_internal.h"
 
-enum wl_trust trust_of_source(const struct engine *e, const struct peer *src)
+enum wl_trust engine_trust_of_source(const struct engine *e, const struct peer *src)
 {
 	if (!src)
 		return TRUST_UNTRUSTED;
@@ -19,7 +19,7 @@ enum wl_trust trust_of_source(const struct engine *e, const struct peer *src)
 	return TRUST_UNTRUSTED;
 }
 
-int trust_needed(const struct engine *e, const struct fact *f)
+int engine_trust_needed(const struct engine *e, const struct fact *f)
 {
 	int need;
 	switch (f->attr) {

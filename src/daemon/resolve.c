@@ -2,12 +2,10 @@
 
 #include <netdb.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "sys/log.h"
 
-static size_t resolve_one(const struct wl_config_endpoint *ep, struct wl_endpoint *out,
-			  size_t cap)
+size_t resolve_endpoint(const struct wl_config_endpoint *ep, struct wl_endpoint *out, size_t cap)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
@@ -19,26 +17,9 @@ static size_t resolve_one(const struct wl_config_endpoint *ep, struct wl_endpoin
 		return 0;
 	}
 	size_t n = 0;
-	for (struct addrinfo *ai = res; ai && n < cap; ai = ai->ai_next) {
-		struct wl_endpoint e;
-		if (!wl_endpoint_from_sockaddr(ai->ai_addr, &e) ||
-		    !wl_addr_is_global_unicast(&e.addr))
-			continue;
-		bool dup = false;
-		for (size_t i = 0; i < n; i++)
-			dup |= memcmp(&out[i], &e, sizeof(e)) == 0;
-		if (!dup)
-			out[n++] = e;
-	}
+	for (struct addrinfo *ai = res; ai && n < cap; ai = ai->ai_next)
+		if (wl_endpoint_from_sockaddr(ai->ai_addr, &out[n]))
+			n++;
 	freeaddrinfo(res);
-	return n;
-}
-
-size_t resolve_peer_endpoints(const struct wl_config_peer *peer, struct wl_endpoint *out,
-			      size_t cap)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < peer->n_endpoints && n < cap; i++)
-		n += resolve_one(&peer->endpoints[i], out + n, cap - n);
 	return n;
 }

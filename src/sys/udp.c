@@ -58,6 +58,7 @@ bool udp_error_is_unreachable(int err)
 	case EAGAIN:
 	case ECONNREFUSED:
 	case EADDRNOTAVAIL:
+	case ENOTCONN: /* no socket yet: the daemon is still binding */
 		return true;
 	}
 	return false;

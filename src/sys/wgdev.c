@@ -190,6 +190,11 @@ enum wgdev_backend wgdev_backend_of(const struct wgdev *wg)
 	return wg->backend;
 }
 
+const char *wgdev_ifname(const struct wgdev *wg)
+{
+	return wg->ifname;
+}
+
 int wgdev_get(struct wgdev *wg, struct wg_device **out)
 {
 	*out = NULL;

@@ -93,6 +93,8 @@ struct wgdev;
 int wgdev_open(const char *ifname, enum wgdev_backend backend, struct wgdev **out);
 void wgdev_close(struct wgdev *wg); /* NULL is fine */
 enum wgdev_backend wgdev_backend_of(const struct wgdev *wg);
+/* The interface name the handle was opened on. */
+const char *wgdev_ifname(const struct wgdev *wg);
 
 /* Reads the whole device. */
 int wgdev_get(struct wgdev *wg, struct wg_device **out);

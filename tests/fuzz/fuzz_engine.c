@@ -15,10 +15,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct engine *eng;
-static struct wg_device dev;
-static struct wg_peer peer;
+static struct engine_peer_view peer;
 static struct wl_cidr allowed[2];
-static int64_t hs[1];
 static uint8_t own_pub[32], s_priv[32] = { 0x60, 1, 2, 3 }, s_pub[32], s_key[32];
 static int64_t now = 1000;
 static struct engine_actions act;
@@ -42,15 +40,11 @@ static void setup(void)
 	crypto_scalarmult_base(s_pub, s_priv);
 	if (!group_shared_key(s_priv, own_pub, s_key))
 		abort();
-	snprintf(dev.name, sizeof(dev.name), "wg0");
-	dev.listen_port = 51820;
-	memcpy(peer.public_key, s_pub, 32);
+	memcpy(peer.key, s_pub, 32);
 	peer.has_endpoint = wl_endpoint_parse("192.0.2.2:51820", &peer.endpoint);
 	wl_cidr_parse("10.0.0.0/8", &allowed[0]); /* a router: trusted by route */
 	peer.allowed_ips = allowed;
 	peer.n_allowed = 1;
-	dev.peers = &peer;
-	dev.n_peers = 1;
 	engine_actions_init(&act);
 }
 
@@ -59,8 +53,12 @@ static void tick(void)
 	static const struct wl_cidr wgaddr[1] = { { { AF_INET, { 10, 99, 0, 1 } }, 24 } };
 	struct engine_iface ifc = { .name = "wg0", .up = true, .report = true, .n_addrs = 1,
 				    .addrs = wgaddr };
-	struct engine_inputs in = { .dev = &dev, .handshake_ms = hs, .n_ifaces = 1, .ifaces = &ifc };
-	hs[0] = now;
+	struct engine_inputs in = {
+		.dev = { .name = "wg0", .listen_port = 51820, .n_peers = 1, .peers = &peer },
+		.n_ifaces = 1,
+		.ifaces = &ifc,
+	};
+	peer.handshake_ms = now;
 	engine_actions_clear(&act);
 	engine_tick(eng, now, &in, &act);
 	for (size_t i = 0; i < act.n_send; i++)

@@ -79,7 +79,7 @@ void scen_build(struct scen *s, uint64_t seed, size_t n_leaves, const enum scen_
 	vnet_segment_set_loss(s->net, s->inet, o->internet_loss_ppm);
 	int hub_host = vnet_add_host(s->net, "hub", s->inet, "198.51.100.1", NULL);
 	struct sim_node_opts no = { .name = "hub", .host = hub_host, .tunnel_ip = "10.99.0.1/24",
-				    .forwarding = true, .router = ENGINE_AUTO };
+				    .forwarding = true, .router = WL_AUTO };
 	s->hub = sim_add_node(s->sim, &no);
 	for (size_t i = 0; i < n_leaves; i++) {
 		s->kind[i] = kinds[i];
@@ -89,7 +89,7 @@ void scen_build(struct scen *s, uint64_t seed, size_t n_leaves, const enum scen_
 		snprintf(name, sizeof(name), "leaf%zu", i + 1);
 		snprintf(tunnel, sizeof(tunnel), "10.99.0.%zu/24", i + 2);
 		struct sim_node_opts lo = { .name = name, .host = host, .tunnel_ip = tunnel,
-					    .router = ENGINE_AUTO };
+					    .router = WL_AUTO };
 		s->leaf[i] = sim_add_node(s->sim, &lo);
 		snprintf(tunnel, sizeof(tunnel), "10.99.0.%zu/32", i + 2);
 		sim_wg_peer(s->sim, s->hub, s->leaf[i], NULL, tunnel);

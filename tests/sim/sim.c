@@ -328,7 +328,7 @@ void sim_peer_cfg_init(struct sim_peer_cfg *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->trust = TRUST_UNSET;
-	c->basic = ENGINE_AUTO;
+	c->basic = WL_AUTO;
 }
 
 void sim_config_peer(struct sim *sim, int node, int peer, const struct sim_peer_cfg *c)
@@ -519,14 +519,23 @@ static void tick(struct sim *sim, int node)
 		fprintf(stderr, "sim: out of memory\n");
 		abort();
 	}
-	int64_t *hs = xcalloc(dev->n_peers, sizeof(*hs));
+	struct engine_peer_view *views = xcalloc(dev->n_peers, sizeof(*views));
 	for (size_t i = 0; i < dev->n_peers; i++) {
-		int64_t t = vwg_timespec_to_ms(&dev->peers[i].last_handshake);
-		hs[i] = t == VWG_NEVER ? ENGINE_NEVER : t;
+		const struct wg_peer *p = &dev->peers[i];
+		int64_t t = vwg_timespec_to_ms(&p->last_handshake);
+		views[i] = (struct engine_peer_view){ .has_endpoint = p->has_endpoint,
+						      .endpoint = p->endpoint,
+						      .handshake_ms = t == VWG_NEVER ? ENGINE_NEVER : t,
+						      .rx_bytes = p->rx_bytes,
+						      .tx_bytes = p->tx_bytes,
+						      .n_allowed = p->n_allowed,
+						      .allowed_ips = p->allowed_ips };
+		memcpy(views[i].key, p->public_key, WL_KEY_LEN);
 	}
 	struct engine_iface ifs[16];
 	struct wl_cidr addrs[16];
-	struct engine_inputs in = { .dev = dev, .handshake_ms = hs };
+	struct engine_inputs in = { .dev = { .name = dev->name, .listen_port = dev->listen_port,
+					     .n_peers = dev->n_peers, .peers = views } };
 	in.n_ifaces = build_ifaces(sim, n, ifs, addrs, 16);
 	in.ifaces = ifs;
 	struct engine_actions *a = &sim->actions;
@@ -535,13 +544,26 @@ static void tick(struct sim *sim, int node)
 	sim->stats.ticks++;
 	if (a->n_changes) {
 		sim->stats.changes += a->n_changes;
-		if (vwg_apply(n->dev, a->changes, a->n_changes) != 0)
+		struct wg_peer_change *ch = xcalloc(a->n_changes, sizeof(*ch));
+		for (size_t i = 0; i < a->n_changes; i++) {
+			const struct engine_change *c = &a->changes[i];
+			ch[i] = (struct wg_peer_change){ .endpoint = c->endpoint,
+							 .n_allowed = c->n_allowed,
+							 .allowed_ips = c->allowed_ips };
+			memcpy(ch[i].public_key, c->key, WL_KEY_LEN);
+			ch[i].flags = ((c->flags & ENGINE_CHANGE_REMOVE) ? WG_PEER_REMOVE : 0) |
+				      ((c->flags & ENGINE_CHANGE_UPDATE_ONLY) ? WG_PEER_UPDATE_ONLY : 0) |
+				      ((c->flags & ENGINE_CHANGE_REPLACE_ALLOWED) ? WG_PEER_REPLACE_ALLOWED_IPS : 0) |
+				      ((c->flags & ENGINE_CHANGE_SET_ENDPOINT) ? WG_PEER_SET_ENDPOINT : 0);
+		}
+		if (vwg_apply(n->dev, ch, a->n_changes) != 0)
 			fprintf(stderr, "sim: %s: device rejected a change\n", n->name);
+		free(ch);
 	}
 	send_datagrams(sim, node, a);
 	for (size_t i = 0; i < a->n_events; i++)
 		record_event(sim, node, &a->events[i]);
-	free(hs);
+	free(views);
 	vwg_device_free(dev);
 }
 
@@ -747,6 +769,11 @@ const struct sim_stats *sim_stats(const struct sim *sim)
 	return &sim->stats;
 }
 
+static void dump_line(void *ctx, const char *text)
+{
+	fprintf(ctx, "%s\n", text);
+}
+
 void sim_dump(struct sim *sim, FILE *out)
 {
 	fprintf(out, "--- sim state at %.3f s\n", (double)sim_now(sim) / 1000.0);
@@ -770,6 +797,6 @@ void sim_dump(struct sim *sim, FILE *out)
 			fprintf(out, "\n");
 		}
 		if (n->eng)
-			engine_dump(n->eng, sim_now(sim), out);
+			engine_dump(n->eng, sim_now(sim), dump_line, out);
 	}
 }

@@ -24,7 +24,7 @@ static void build(struct plain_net *p, bool basic)
 	struct sim *sim = p->s.sim;
 	int host = vnet_add_host(p->s.net, "plain", p->s.inet, "198.51.100.50", NULL);
 	struct sim_node_opts o = { .name = "plain", .host = host, .tunnel_ip = "10.99.0.50/24",
-				   .router = ENGINE_AUTO };
+				   .router = WL_AUTO };
 	p->plain = sim_add_node(sim, &o);
 	sim_wg_peer(sim, p->plain, p->s.hub, "198.51.100.1:51820", "10.99.0.0/24");
 	struct wg_peer_change ka = { .flags = WG_PEER_UPDATE_ONLY | WG_PEER_SET_KEEPALIVE,
@@ -37,7 +37,7 @@ static void build(struct plain_net *p, bool basic)
 	sim_peer_cfg_init(&c);
 	c.name = "plain";
 	c.allowed = "10.99.0.50/32";
-	c.basic = basic ? ENGINE_YES : ENGINE_AUTO;
+	c.basic = basic ? WL_YES : WL_AUTO;
 	sim_config_peer(sim, p->s.hub, p->plain, &c);
 	sim_start_node(sim, p->s.hub);
 	sim_start_node(sim, p->s.leaf[0]);

@@ -36,7 +36,7 @@ static int build(struct scen *s)
 	enum scen_leaf_kind kinds[2] = { LEAF_PUBLIC, LEAF_PUBLIC };
 	scen_build(s, harness_seed(), 2, kinds, NULL);
 	int host = vnet_add_host(s->net, "stray", s->inet, "198.51.100.250", NULL);
-	struct sim_node_opts o = { .name = "stray", .host = host, .router = ENGINE_AUTO };
+	struct sim_node_opts o = { .name = "stray", .host = host, .router = WL_AUTO };
 	return sim_add_node(s->sim, &o);
 }
 

@@ -41,7 +41,7 @@ static bool has_peer(struct sim *sim, int node, int peer)
 static int outsider(struct scen *s, const char *name, const char *addr)
 {
 	int host = vnet_add_host(s->net, name, s->inet, addr, NULL);
-	struct sim_node_opts o = { .name = name, .host = host, .router = ENGINE_AUTO };
+	struct sim_node_opts o = { .name = name, .host = host, .router = WL_AUTO };
 	return sim_add_node(s->sim, &o);
 }
 

@@ -130,19 +130,31 @@ void tnode_iface(struct tnode *n, const char *name, bool up, bool report, const 
 void tnode_tick(struct tnode *n, int64_t now)
 {
 	engine_actions_clear(&n->act);
+	struct engine_peer_view views[TN_PEERS];
+	for (size_t i = 0; i < n->dev.n_peers; i++) {
+		const struct wg_peer *p = &n->peers[i];
+		views[i] = (struct engine_peer_view){ .has_endpoint = p->has_endpoint,
+						      .endpoint = p->endpoint,
+						      .handshake_ms = n->hs[i],
+						      .rx_bytes = p->rx_bytes,
+						      .tx_bytes = p->tx_bytes,
+						      .n_allowed = p->n_allowed,
+						      .allowed_ips = p->allowed_ips };
+		memcpy(views[i].key, p->public_key, 32);
+	}
 	struct engine_inputs in = {
-		.dev = &n->dev,
-		.handshake_ms = n->hs,
+		.dev = { .name = n->dev.name, .listen_port = n->dev.listen_port,
+			 .n_peers = n->dev.n_peers, .peers = views },
 		.n_ifaces = n->n_ifaces,
 		.ifaces = n->ifaces,
 	};
 	engine_tick(n->e, now, &in, &n->act);
 }
 
-static void apply_one(struct tnode *n, const struct wg_peer_change *c)
+static void apply_one(struct tnode *n, const struct engine_change *c)
 {
-	int i = tnode_index(n, c->public_key);
-	if (c->flags & WG_PEER_REMOVE) {
+	int i = tnode_index(n, c->key);
+	if (c->flags & ENGINE_CHANGE_REMOVE) {
 		if (i < 0)
 			return;
 		/* Keep slots stable: move the last peer into the hole. */
@@ -157,12 +169,12 @@ static void apply_one(struct tnode *n, const struct wg_peer_change *c)
 		return;
 	}
 	if (i < 0) {
-		if (c->flags & WG_PEER_UPDATE_ONLY)
+		if (c->flags & ENGINE_CHANGE_UPDATE_ONLY)
 			return;
-		i = (int)(new_peer(n, c->public_key) - n->peers);
+		i = (int)(new_peer(n, c->key) - n->peers);
 	}
 	struct wg_peer *p = &n->peers[i];
-	if (c->flags & WG_PEER_REPLACE_ALLOWED_IPS)
+	if (c->flags & ENGINE_CHANGE_REPLACE_ALLOWED)
 		p->n_allowed = 0;
 	for (size_t k = 0; k < c->n_allowed; k++) {
 		char buf[WL_CIDR_STR_MAX];
@@ -170,7 +182,7 @@ static void apply_one(struct tnode *n, const struct wg_peer_change *c)
 			p->allowed_ips[p->n_allowed < TN_ALLOWED ? p->n_allowed++ : TN_ALLOWED - 1] =
 				c->allowed_ips[k];
 	}
-	if (c->flags & WG_PEER_SET_ENDPOINT) {
+	if (c->flags & ENGINE_CHANGE_SET_ENDPOINT) {
 		p->has_endpoint = true;
 		p->endpoint = c->endpoint;
 	}
@@ -264,10 +276,10 @@ bool thas_event(const struct tnode *n, enum engine_event_kind kind, const uint8_
 	return false;
 }
 
-const struct wg_peer_change *tchange(const struct tnode *n, const uint8_t pub[32])
+const struct engine_change *tchange(const struct tnode *n, const uint8_t pub[32])
 {
 	for (size_t i = 0; i < n->act.n_changes; i++)
-		if (memcmp(n->act.changes[i].public_key, pub, 32) == 0)
+		if (memcmp(n->act.changes[i].key, pub, 32) == 0)
 			return &n->act.changes[i];
 	return NULL;
 }

@@ -7,6 +7,7 @@
 #define WL_TEST_CORE_FIXTURE_H
 
 #include "core/engine.h"
+#include "sys/wgdev.h"
 
 #define TN_PEERS 16
 #define TN_ALLOWED 16
@@ -63,7 +64,7 @@ bool thas_fact(const struct engine *e, uint8_t attr, const uint8_t subject[32], 
 /* An event of this kind in n->act (for peer, or any if NULL). */
 bool thas_event(const struct tnode *n, enum engine_event_kind kind, const uint8_t *peer);
 /* The change for pub in n->act, or NULL. */
-const struct wg_peer_change *tchange(const struct tnode *n, const uint8_t pub[32]);
+const struct engine_change *tchange(const struct tnode *n, const uint8_t pub[32]);
 
 /* A signed datagram from key `from` (private) to `to` (public) with the
  * given facts; returns its length. */

@@ -134,7 +134,7 @@ TEST(defaults_and_missing_file)
 	if (cfg) {
 		CHECK_STR(cfg->iface, "wg0");
 		CHECK_EQ(cfg->port, 0);
-		CHECK_EQ(cfg->router, CONFIG_ROUTER_AUTO);
+		CHECK_EQ(cfg->router, WL_AUTO);
 		CHECK(!cfg->chatty);
 		CHECK(!cfg->debug);
 		CHECK(!cfg->dump);
@@ -189,11 +189,11 @@ static const struct scalar_case {
 	{ "port split", NULL, NULL, "WIRELINK_PORT=51999", { "--port", "51999", NULL }, 51999,
 	  get_port },
 	{ "router yes", "Router: true\n", "{\"Router\": true}", "WIRELINK_ROUTER=true",
-	  { "--router", NULL }, CONFIG_ROUTER_YES, get_router },
+	  { "--router", NULL }, WL_YES, get_router },
 	{ "router no", "Router: false\n", "{\"Router\": false}", "WIRELINK_ROUTER=false",
-	  { "--router=false", NULL }, CONFIG_ROUTER_NO, get_router },
+	  { "--router=false", NULL }, WL_NO, get_router },
 	{ "router yes/no words", "Router: yes\n", "{\"ROUTER\": true}", "WIRELINK_ROUTER=1",
-	  { "--router=ON", NULL }, CONFIG_ROUTER_YES, get_router },
+	  { "--router=ON", NULL }, WL_YES, get_router },
 	{ "chatty", "Chatty: true\n", "{\"Chatty\": true}", "WIRELINK_CHATTY=TRUE",
 	  { "--chatty", NULL }, 1, get_chatty },
 	{ "debug", "Debug: True\n", "{\"Debug\": true}", "WIRELINK_DEBUG=yes", { "-d", NULL }, 1,
@@ -334,15 +334,15 @@ TEST(precedence_file_env_flag)
 		const char *args[3];
 		long port, router, chatty, backend;
 	} cases[] = {
-		{ { NULL }, { NULL }, 1, CONFIG_ROUTER_YES, 1, WGDEV_KERNEL },
-		{ { "WIRELINK_PORT=2", "WIRELINK_ROUTER=false", NULL }, { NULL }, 2, CONFIG_ROUTER_NO,
+		{ { NULL }, { NULL }, 1, WL_YES, 1, WGDEV_KERNEL },
+		{ { "WIRELINK_PORT=2", "WIRELINK_ROUTER=false", NULL }, { NULL }, 2, WL_NO,
 		  1, WGDEV_KERNEL },
 		{ { "WIRELINK_PORT=2", "WIRELINK_ROUTER=false", NULL },
-		  { "--port=3", "--router", NULL }, 3, CONFIG_ROUTER_YES, 1, WGDEV_KERNEL },
+		  { "--port=3", "--router", NULL }, 3, WL_YES, 1, WGDEV_KERNEL },
 		{ { "WIRELINK_CHATTY=no", "WIRELINK_BACKEND=userspace", NULL },
-		  { "--backend=auto", NULL }, 1, CONFIG_ROUTER_YES, 0, WGDEV_AUTO },
-		{ { "WIRELINK_PORT=", NULL }, { NULL }, 1, CONFIG_ROUTER_YES, 1, WGDEV_KERNEL },
-		{ { NULL }, { "--chatty=false", "--port", "0" }, 0, CONFIG_ROUTER_YES, 0,
+		  { "--backend=auto", NULL }, 1, WL_YES, 0, WGDEV_AUTO },
+		{ { "WIRELINK_PORT=", NULL }, { NULL }, 1, WL_YES, 1, WGDEV_KERNEL },
+		{ { NULL }, { "--chatty=false", "--port", "0" }, 0, WL_YES, 0,
 		  WGDEV_KERNEL },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -416,7 +416,7 @@ static void check_full(const struct wl_config *cfg)
 	CHECK(key_from_base64(KEY2, k2));
 	CHECK_STR(cfg->iface, "wg0");
 	CHECK_EQ(cfg->port, 51821);
-	CHECK_EQ(cfg->router, CONFIG_ROUTER_NO);
+	CHECK_EQ(cfg->router, WL_NO);
 	CHECK(cfg->chatty);
 	CHECK(cfg->debug);
 	CHECK_EQ(cfg->backend, WGDEV_USERSPACE);
@@ -507,7 +507,7 @@ TEST(case_insensitive_keys)
 			continue;
 		}
 		CHECK_EQ(cfg->port, 5);
-		CHECK_EQ(cfg->router, CONFIG_ROUTER_YES);
+		CHECK_EQ(cfg->router, WL_YES);
 		CHECK_EQ(cfg->n_peers, 1);
 		if (cfg->n_peers == 1) {
 			CHECK_EQ(cfg->peers[0].trust, TRUST_ENDPOINT);
@@ -534,7 +534,7 @@ TEST(empty_and_null_files)
 		CHECK_MSG(rc == CONFIG_OK, "case %zu: %s", i, err);
 		if (cfg) {
 			CHECK_EQ(cfg->port, 0);
-			CHECK_EQ(cfg->router, CONFIG_ROUTER_AUTO);
+			CHECK_EQ(cfg->router, WL_AUTO);
 			CHECK_EQ(cfg->n_peers, 0);
 			CHECK(cfg->config_file != NULL);
 		}

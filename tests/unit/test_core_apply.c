@@ -48,7 +48,7 @@ static void setup(struct world *w, int router, bool p_basic, int64_t p_hs)
 	w->n.cfg.router = router;
 	memcpy(w->pc[0].public_key, w->ppub, 32);
 	w->pc[0].trust = TRUST_UNSET;
-	w->pc[0].basic = p_basic ? ENGINE_YES : ENGINE_AUTO;
+	w->pc[0].basic = p_basic ? WL_YES : WL_AUTO;
 	wl_cidr_parse("10.5.0.0/24", &w->p_allowed[0]);
 	w->pc[0].allowed_ips = w->p_allowed;
 	w->pc[0].n_allowed = 1;
@@ -74,7 +74,7 @@ static void p_alive(struct world *w, int64_t now, uint16_t ttl)
 	CHECK_EQ(treceive(&w->n, now, w->ppub, buf, len), ENGINE_RX_OK);
 }
 
-static bool change_has(const struct wg_peer_change *c, const char *cidr)
+static bool change_has(const struct engine_change *c, const char *cidr)
 {
 	struct wl_cidr want;
 	wl_cidr_parse(cidr, &want);
@@ -104,17 +104,17 @@ TEST(healthy_peer_gets_allowed_ips_when_alive_or_basic)
 	for (size_t i = 0; i < sizeof(health) / sizeof(health[0]); i++) {
 		const struct health_case *hc = &health[i];
 		struct world w;
-		setup(&w, ENGINE_NO, hc->basic, 0);
+		setup(&w, WL_NO, hc->basic, 0);
 		if (hc->alive_ttl)
 			p_alive(&w, 0, hc->alive_ttl);
 		tnode_tick(&w.n, 100);
-		const struct wg_peer_change *c = tchange(&w.n, w.ppub);
+		const struct engine_change *c = tchange(&w.n, w.ppub);
 		char ac[64];
 		auto_str(w.ppub, ac);
 		CHECK_MSG(c && change_has(c, ac), "%s: auto address not added", hc->what);
 		CHECK_MSG(change_has(c, "10.5.0.0/24") == hc->adds_cidr, "%s", hc->what);
-		CHECK_MSG(c && (c->flags & WG_PEER_UPDATE_ONLY) &&
-				  !(c->flags & WG_PEER_REPLACE_ALLOWED_IPS),
+		CHECK_MSG(c && (c->flags & ENGINE_CHANGE_UPDATE_ONLY) &&
+				  !(c->flags & ENGINE_CHANGE_REPLACE_ALLOWED),
 			  "%s: flags %x", hc->what, c ? c->flags : 0);
 		tnode_free(&w.n);
 	}
@@ -129,11 +129,11 @@ struct deconf_case {
 };
 
 static const struct deconf_case deconf[] = {
-	{ "leaf, young", ENGINE_NO, TRUST_UNSET, 250 * S, false },
-	{ "leaf, after FactTTL", ENGINE_NO, TRUST_UNSET, 256 * S, true },
-	{ "router, after FactTTL", ENGINE_YES, TRUST_UNSET, 256 * S, false },
-	{ "own trust AllowedIPs", ENGINE_NO, TRUST_ALLOWED_IPS, 256 * S, false },
-	{ "own trust Endpoint", ENGINE_NO, TRUST_ENDPOINT, 256 * S, true },
+	{ "leaf, young", WL_NO, TRUST_UNSET, 250 * S, false },
+	{ "leaf, after FactTTL", WL_NO, TRUST_UNSET, 256 * S, true },
+	{ "router, after FactTTL", WL_YES, TRUST_UNSET, 256 * S, false },
+	{ "own trust AllowedIPs", WL_NO, TRUST_ALLOWED_IPS, 256 * S, false },
+	{ "own trust Endpoint", WL_NO, TRUST_ENDPOINT, 256 * S, true },
 };
 
 TEST(unhealthy_peer_deconfigured_only_when_allowed)
@@ -148,20 +148,20 @@ TEST(unhealthy_peer_deconfigured_only_when_allowed)
 		if (dc->own_trust != TRUST_UNSET) {
 			memcpy(w.pc[1].public_key, w.n.pub, 32);
 			w.pc[1].trust = dc->own_trust;
-			w.pc[1].basic = ENGINE_AUTO;
+			w.pc[1].basic = WL_AUTO;
 			w.n.cfg.n_peers = 2;
 		}
 		tnode_start(&w.n, 0);
 		char ac[64];
 		p_allows(&w, "10.5.0.7/32", ac); /* a host route: P is not a router */
 		tnode_tick(&w.n, dc->at);
-		const struct wg_peer_change *c = tchange(&w.n, w.ppub);
-		bool replaced = c && (c->flags & WG_PEER_REPLACE_ALLOWED_IPS);
+		const struct engine_change *c = tchange(&w.n, w.ppub);
+		bool replaced = c && (c->flags & ENGINE_CHANGE_REPLACE_ALLOWED);
 		CHECK_MSG(replaced == dc->replaces, "%s: replaced=%d", dc->what, replaced);
 		if (replaced) {
 			CHECK_EQ(c->n_allowed, 1);
 			CHECK(change_has(c, ac));
-			CHECK(c->flags & WG_PEER_UPDATE_ONLY);
+			CHECK(c->flags & ENGINE_CHANGE_UPDATE_ONLY);
 			CHECK(thas_event(&w.n, ENGINE_EV_DECONFIGURE, w.ppub));
 		}
 		tnode_free(&w.n);
@@ -171,20 +171,20 @@ TEST(unhealthy_peer_deconfigured_only_when_allowed)
 TEST(unsupported_allowed_ips_removed_after_fact_ttl)
 {
 	struct world w;
-	setup(&w, ENGINE_NO, false, 0);
+	setup(&w, WL_NO, false, 0);
 	char ac[64];
 	p_allows(&w, "10.6.0.0/24", ac); /* no fact for it */
 	p_alive(&w, 0, 255);
 	w.n.hs[0] = 100;
 	tnode_tick(&w.n, 100);
-	const struct wg_peer_change *c = tchange(&w.n, w.ppub);
-	CHECK(c && !(c->flags & WG_PEER_REPLACE_ALLOWED_IPS) && change_has(c, "10.5.0.0/24"));
+	const struct engine_change *c = tchange(&w.n, w.ppub);
+	CHECK(c && !(c->flags & ENGINE_CHANGE_REPLACE_ALLOWED) && change_has(c, "10.5.0.0/24"));
 	tnode_apply(&w.n);
 	p_alive(&w, 250 * S, 255);
 	w.n.hs[0] = 256 * S;
 	tnode_tick(&w.n, 256 * S);
 	c = tchange(&w.n, w.ppub);
-	CHECK(c && (c->flags & WG_PEER_REPLACE_ALLOWED_IPS));
+	CHECK(c && (c->flags & ENGINE_CHANGE_REPLACE_ALLOWED));
 	CHECK(c && c->n_allowed == 2 && change_has(c, ac) && change_has(c, "10.5.0.0/24"));
 	tnode_free(&w.n);
 }
@@ -196,12 +196,12 @@ TEST(unsupported_allowed_ips_removed_after_fact_ttl)
 TEST(unhealthy_router_keeps_its_allowed_ips)
 {
 	struct world w;
-	setup(&w, ENGINE_AUTO, false, ENGINE_NEVER);
+	setup(&w, WL_AUTO, false, ENGINE_NEVER);
 	char ac[64];
 	p_allows(&w, "10.5.0.0/24", ac);
 	tnode_tick(&w.n, 256 * S);
-	const struct wg_peer_change *c = tchange(&w.n, w.ppub);
-	CHECK(!c || !(c->flags & WG_PEER_REPLACE_ALLOWED_IPS));
+	const struct engine_change *c = tchange(&w.n, w.ppub);
+	CHECK(!c || !(c->flags & ENGINE_CHANGE_REPLACE_ALLOWED));
 	CHECK(!thas_event(&w.n, ENGINE_EV_DECONFIGURE, w.ppub));
 	CHECK(!engine_is_router(w.n.e));
 	tnode_free(&w.n);
@@ -212,34 +212,34 @@ TEST(unhealthy_router_keeps_its_allowed_ips)
 TEST(unsupported_allowed_ips_kept_while_no_source_is_heard)
 {
 	struct world w;
-	setup(&w, ENGINE_NO, false, 0);
+	setup(&w, WL_NO, false, 0);
 	char ac[64];
 	p_allows(&w, "10.6.0.0/24", ac);
 	p_alive(&w, 200 * S, 255); /* alive until 455 s, but last heard 56 s before the tick */
 	w.n.hs[0] = 256 * S;
 	tnode_tick(&w.n, 256 * S);
-	const struct wg_peer_change *c = tchange(&w.n, w.ppub);
-	CHECK(!c || !(c->flags & WG_PEER_REPLACE_ALLOWED_IPS));
+	const struct engine_change *c = tchange(&w.n, w.ppub);
+	CHECK(!c || !(c->flags & ENGINE_CHANGE_REPLACE_ALLOWED));
 	tnode_apply(&w.n);
 	p_alive(&w, 260 * S, 255); /* heard again: now its silence counts */
 	w.n.hs[0] = 260 * S;
 	tnode_tick(&w.n, 261 * S);
 	c = tchange(&w.n, w.ppub);
-	CHECK(c && (c->flags & WG_PEER_REPLACE_ALLOWED_IPS) && !change_has(c, "10.6.0.0/24"));
+	CHECK(c && (c->flags & ENGINE_CHANGE_REPLACE_ALLOWED) && !change_has(c, "10.6.0.0/24"));
 	tnode_free(&w.n);
 }
 
 TEST(endpoint_cycling_least_recently_tried)
 {
 	struct world w;
-	setup(&w, ENGINE_NO, false, ENGINE_NEVER);
+	setup(&w, WL_NO, false, ENGINE_NEVER);
 	const char *expect[] = { "203.0.113.1:51820", NULL, NULL, "203.0.113.2:51820",
 				 NULL, NULL, "203.0.113.1:51820" };
 	for (int i = 0; i < 7; i++) {
 		int64_t t = i * 5 * S;
 		tnode_tick(&w.n, t);
-		const struct wg_peer_change *c = tchange(&w.n, w.ppub);
-		bool set = c && (c->flags & WG_PEER_SET_ENDPOINT);
+		const struct engine_change *c = tchange(&w.n, w.ppub);
+		bool set = c && (c->flags & ENGINE_CHANGE_SET_ENDPOINT);
 		CHECK_MSG(set == (expect[i] != NULL), "tick %d: set=%d", i, set);
 		if (set && expect[i]) {
 			char buf[WL_ENDPOINT_STR_MAX];
@@ -260,16 +260,16 @@ TEST(configured_peer_added_with_auto_address_and_endpoint)
 {
 	struct world w;
 	memset(&w, 0, sizeof(w));
-	setup(&w, ENGINE_NO, false, ENGINE_NEVER);
+	setup(&w, WL_NO, false, ENGINE_NEVER);
 	w.n.dev.n_peers = 0; /* P is not in the device */
 	tnode_tick(&w.n, 0);
-	const struct wg_peer_change *c = tchange(&w.n, w.ppub);
+	const struct engine_change *c = tchange(&w.n, w.ppub);
 	char ac[64];
 	auto_str(w.ppub, ac);
 	CHECK(c != NULL);
-	CHECK(c && !(c->flags & (WG_PEER_UPDATE_ONLY | WG_PEER_REMOVE)));
+	CHECK(c && !(c->flags & (ENGINE_CHANGE_UPDATE_ONLY | ENGINE_CHANGE_REMOVE)));
 	CHECK(c && c->n_allowed == 1 && change_has(c, ac));
-	CHECK(c && (c->flags & WG_PEER_SET_ENDPOINT));
+	CHECK(c && (c->flags & ENGINE_CHANGE_SET_ENDPOINT));
 	CHECK(thas_event(&w.n, ENGINE_EV_PEER_ADD, w.ppub));
 	tnode_apply(&w.n);
 	CHECK(tnode_find(&w.n, w.ppub) != NULL);
@@ -292,14 +292,14 @@ TEST(new_endpoint_staggered_by_key_order)
 		while ((memcmp(npub, peer, 32) > 0) != hold && id < 100);
 		struct world w;
 		memset(&w, 0, sizeof(w));
-		setup(&w, ENGINE_NO, false, ENGINE_NEVER);
+		setup(&w, WL_NO, false, ENGINE_NEVER);
 		engine_free(w.n.e);
 		memcpy(w.pc[0].public_key, peer, 32);
 		w.n.dev.n_peers = 0;
 		tnode_start(&w.n, 0);
 		tnode_tick(&w.n, 0);
-		const struct wg_peer_change *c = tchange(&w.n, peer);
-		CHECK(c && (c->flags & WG_PEER_SET_ENDPOINT));
+		const struct engine_change *c = tchange(&w.n, peer);
+		CHECK(c && (c->flags & ENGINE_CHANGE_SET_ENDPOINT));
 		bool alive = false;
 		int sent = tsent_to(&w.n, peer, NULL, &alive);
 		CHECK_MSG((sent == 0) == hold, "higher key %d, datagrams at once %d", hold, sent);
@@ -325,14 +325,14 @@ struct del_case {
 };
 
 static const struct del_case dels[] = {
-	{ "settled", ENGINE_AUTO, TRUST_UNSET, 265 * S, -1, false, false, true },
-	{ "node too young", ENGINE_AUTO, TRUST_UNSET, 250 * S, -1, false, false, false },
-	{ "source not settled long enough", ENGINE_AUTO, TRUST_UNSET, 258 * S, -1, false, false, false },
-	{ "source about to expire", ENGINE_AUTO, TRUST_UNSET, 265 * S, 10 * S, false, false, false },
-	{ "node is a router", ENGINE_YES, TRUST_UNSET, 265 * S, -1, false, false, false },
-	{ "own trust Membership", ENGINE_AUTO, TRUST_MEMBERSHIP, 265 * S, -1, false, false, false },
-	{ "configured peer", ENGINE_AUTO, TRUST_UNSET, 265 * S, -1, true, false, false },
-	{ "router in full-auto mode", ENGINE_AUTO, TRUST_UNSET, 265 * S, -1, false, true, false },
+	{ "settled", WL_AUTO, TRUST_UNSET, 265 * S, -1, false, false, true },
+	{ "node too young", WL_AUTO, TRUST_UNSET, 250 * S, -1, false, false, false },
+	{ "source not settled long enough", WL_AUTO, TRUST_UNSET, 258 * S, -1, false, false, false },
+	{ "source about to expire", WL_AUTO, TRUST_UNSET, 265 * S, 10 * S, false, false, false },
+	{ "node is a router", WL_YES, TRUST_UNSET, 265 * S, -1, false, false, false },
+	{ "own trust Membership", WL_AUTO, TRUST_MEMBERSHIP, 265 * S, -1, false, false, false },
+	{ "configured peer", WL_AUTO, TRUST_UNSET, 265 * S, -1, true, false, false },
+	{ "router in full-auto mode", WL_AUTO, TRUST_UNSET, 265 * S, -1, false, true, false },
 };
 
 static void run_del(const struct del_case *dc)
@@ -350,12 +350,12 @@ static void run_del(const struct del_case *dc)
 	if (dc->own_trust != TRUST_UNSET) {
 		memcpy(pc[np].public_key, n.pub, 32);
 		pc[np].trust = dc->own_trust;
-		pc[np++].basic = ENGINE_AUTO;
+		pc[np++].basic = WL_AUTO;
 	}
 	if (dc->q_configured) {
 		memcpy(pc[np].public_key, qpub, 32);
 		pc[np].trust = TRUST_UNSET;
-		pc[np++].basic = ENGINE_AUTO;
+		pc[np++].basic = WL_AUTO;
 	}
 	n.cfg.peers = pc;
 	n.cfg.n_peers = np;
@@ -373,14 +373,14 @@ static void run_del(const struct del_case *dc)
 		if (dc->r_last < 0 || t <= dc->r_last)
 			CHECK_EQ(treceive(&n, t, rpub, buf, len), ENGINE_RX_OK);
 		tnode_tick(&n, t);
-		const struct wg_peer_change *c = tchange(&n, qpub);
-		if (c && (c->flags & WG_PEER_REMOVE)) {
+		const struct engine_change *c = tchange(&n, qpub);
+		if (c && (c->flags & ENGINE_CHANGE_REMOVE)) {
 			deleted = true;
 			CHECK_MSG(t >= 260 * S, "%s: deleted at %lld", dc->what, (long long)t);
 			CHECK(thas_event(&n, ENGINE_EV_PEER_REMOVE, qpub));
 		}
 		/* The router is never removed (full-auto). */
-		CHECK(!tchange(&n, rpub) || !(tchange(&n, rpub)->flags & WG_PEER_REMOVE));
+		CHECK(!tchange(&n, rpub) || !(tchange(&n, rpub)->flags & ENGINE_CHANGE_REMOVE));
 	}
 	CHECK_MSG(deleted == dc->deleted, "%s: deleted=%d", dc->what, deleted);
 	tnode_free(&n);
@@ -417,7 +417,7 @@ TEST(router_detection)
 	tnode_free(&n);
 	/* --router=no / yes override detection. */
 	tnode_config(&n, N_);
-	n.cfg.router = ENGINE_NO;
+	n.cfg.router = WL_NO;
 	tnode_dev_peer(&n, ppub, "192.0.2.2:1", 0);
 	tnode_start(&n, 0);
 	tnode_tick(&n, 0);
@@ -437,18 +437,18 @@ TEST(kept_non_members_are_still_configured)
 	tnode_allow(tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0), "10.99.0.0/24");
 	tnode_start(&n, 0);
 	tnode_tick(&n, 0);
-	const struct wg_peer_change *c = tchange(&n, rpub);
+	const struct engine_change *c = tchange(&n, rpub);
 	char ac[64];
 	auto_str(rpub, ac);
-	CHECK(c && change_has(c, ac) && (c->flags & WG_PEER_UPDATE_ONLY));
-	CHECK(c && !(c->flags & WG_PEER_REMOVE));
+	CHECK(c && change_has(c, ac) && (c->flags & ENGINE_CHANGE_UPDATE_ONLY));
+	CHECK(c && !(c->flags & ENGINE_CHANGE_REMOVE));
 	tnode_free(&n);
 }
 
 TEST(resolved_endpoints_replace_configured_ones)
 {
 	struct world w;
-	setup(&w, ENGINE_NO, false, ENGINE_NEVER);
+	setup(&w, WL_NO, false, ENGINE_NEVER);
 	CHECK(engine_peer_wants_endpoints(w.n.e, w.ppub, 0));
 	CHECK(!engine_peer_wants_endpoints(w.n.e, w.rpub, 0)); /* not configured */
 	struct wl_endpoint ep;
@@ -456,9 +456,9 @@ TEST(resolved_endpoints_replace_configured_ones)
 	CHECK(engine_set_peer_endpoints(w.n.e, w.ppub, &ep, 1));
 	CHECK(!engine_set_peer_endpoints(w.n.e, w.rpub, &ep, 1));
 	tnode_tick(&w.n, 0);
-	const struct wg_peer_change *c = tchange(&w.n, w.ppub);
+	const struct engine_change *c = tchange(&w.n, w.ppub);
 	char buf[WL_ENDPOINT_STR_MAX];
-	CHECK(c && (c->flags & WG_PEER_SET_ENDPOINT));
+	CHECK(c && (c->flags & ENGINE_CHANGE_SET_ENDPOINT));
 	if (c)
 		CHECK_STR(wl_endpoint_str(&c->endpoint, buf), "198.51.100.77:51820");
 	CHECK(!thas_fact(w.n.e, ATTR_ENDPOINT_V4, w.ppub, "203.0.113.1:51820"));

@@ -175,9 +175,9 @@ TEST(hub_and_two_leaves_go_direct)
 				tnode_tick(all[i], t);
 				/* Only additions may create; updates never re-create. */
 				for (size_t c = 0; c < all[i]->act.n_changes; c++) {
-					const struct wg_peer_change *ch = &all[i]->act.changes[c];
-					bool exists = tnode_find(all[i], ch->public_key) != NULL;
-					CHECK(exists == !!(ch->flags & WG_PEER_UPDATE_ONLY));
+					const struct engine_change *ch = &all[i]->act.changes[c];
+					bool exists = tnode_find(all[i], ch->key) != NULL;
+					CHECK(exists == !!(ch->flags & ENGINE_CHANGE_UPDATE_ONLY));
 				}
 				tnode_apply(all[i]);
 				for (int j = 0; j < 3; j++)

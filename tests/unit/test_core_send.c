@@ -13,22 +13,22 @@ struct level_case {
 	const char *what;
 	enum wl_trust p_trust;
 	bool p_router, p_exchanger, chatty;
-	int router; /* ENGINE_YES / ENGINE_NO */
+	int router; /* WL_YES / WL_NO */
 	bool p_healthy;
 	bool facts;
 };
 
 static const struct level_case levels[] = {
-	{ "leaf to plain peer", TRUST_UNSET, false, false, false, ENGINE_NO, true, false },
-	{ "leaf to router", TRUST_UNSET, true, false, false, ENGINE_NO, true, true },
-	{ "leaf to router, unhealthy", TRUST_UNSET, true, false, false, ENGINE_NO, false, true },
-	{ "leaf to trusted AllowedIPs", TRUST_ALLOWED_IPS, false, false, false, ENGINE_NO, false, true },
-	{ "leaf to trusted Endpoint", TRUST_ENDPOINT, false, false, false, ENGINE_NO, true, false },
-	{ "leaf to fact exchanger", TRUST_UNSET, false, true, false, ENGINE_NO, false, true },
-	{ "chatty leaf, healthy", TRUST_UNSET, false, false, true, ENGINE_NO, true, true },
-	{ "chatty leaf, unhealthy", TRUST_UNSET, false, false, true, ENGINE_NO, false, false },
-	{ "router, healthy", TRUST_UNSET, false, false, false, ENGINE_YES, true, true },
-	{ "router, unhealthy", TRUST_UNSET, false, false, false, ENGINE_YES, false, false },
+	{ "leaf to plain peer", TRUST_UNSET, false, false, false, WL_NO, true, false },
+	{ "leaf to router", TRUST_UNSET, true, false, false, WL_NO, true, true },
+	{ "leaf to router, unhealthy", TRUST_UNSET, true, false, false, WL_NO, false, true },
+	{ "leaf to trusted AllowedIPs", TRUST_ALLOWED_IPS, false, false, false, WL_NO, false, true },
+	{ "leaf to trusted Endpoint", TRUST_ENDPOINT, false, false, false, WL_NO, true, false },
+	{ "leaf to fact exchanger", TRUST_UNSET, false, true, false, WL_NO, false, true },
+	{ "chatty leaf, healthy", TRUST_UNSET, false, false, true, WL_NO, true, true },
+	{ "chatty leaf, unhealthy", TRUST_UNSET, false, false, true, WL_NO, false, false },
+	{ "router, healthy", TRUST_UNSET, false, false, false, WL_YES, true, true },
+	{ "router, unhealthy", TRUST_UNSET, false, false, false, WL_YES, false, false },
 };
 
 TEST(send_level_table)
@@ -40,7 +40,7 @@ TEST(send_level_table)
 		tkey(P_, ppriv, ppub);
 		tnode_config(&n, N_);
 		struct engine_peer_config pc = { .trust = lc->p_trust, .fact_exchanger = lc->p_exchanger,
-						 .basic = ENGINE_AUTO };
+						 .basic = WL_AUTO };
 		memcpy(pc.public_key, ppub, 32);
 		n.cfg.peers = &pc;
 		n.cfg.n_peers = 1;
@@ -69,7 +69,7 @@ static void setup(struct tnode *n, uint8_t ppub[32], uint8_t qpub[32], int64_t q
 	tkey(P_, priv, ppub);
 	tkey(Q_, priv, qpub);
 	tnode_config(n, N_);
-	n->cfg.router = ENGINE_YES;
+	n->cfg.router = WL_YES;
 	tnode_iface(n, "eth0", true, true, ETH);
 	tnode_dev_peer(n, ppub, "192.0.2.2:51820", 0);
 	tnode_allow(tnode_dev_peer(n, qpub, "192.0.2.3:51820", q_hs), "10.7.0.0/24");
@@ -235,14 +235,14 @@ TEST(packing_never_exceeds_1212_bytes)
 	static uint8_t keys[NP][32];
 	struct tnode n;
 	tnode_config(&n, N_);
-	n.cfg.router = ENGINE_YES;
+	n.cfg.router = WL_YES;
 	memset(pc, 0, sizeof(pc));
 	for (int i = 0; i < NP; i++) {
 		uint8_t priv[32];
 		tkey(100 + (unsigned)i, priv, keys[i]);
 		memcpy(pc[i].public_key, keys[i], 32);
 		pc[i].name = "peer-with-name";
-		pc[i].basic = ENGINE_AUTO;
+		pc[i].basic = WL_AUTO;
 		for (int j = 0; j < NA; j++) {
 			char s[32];
 			snprintf(s, sizeof(s), "10.%d.%d.0/24", i, j);

@@ -198,7 +198,7 @@ TEST(engine_caps_hold_under_a_flood)
 	tnode_config(&n, 1);
 	n.cfg.max_facts = 64;
 	n.cfg.max_peers = 32;
-	n.cfg.router = ENGINE_NO;
+	n.cfg.router = WL_NO;
 	tnode_allow(tnode_dev_peer(&n, ppub, "192.0.2.2:51820", 0), "10.0.0.0/8");
 	tnode_start(&n, 0);
 	tnode_tick(&n, 0);
@@ -224,6 +224,11 @@ TEST(engine_caps_hold_under_a_flood)
 	tnode_free(&n);
 }
 
+static void dump_to_file(void *ctx, const char *text)
+{
+	fprintf(ctx, "%s\n", text);
+}
+
 TEST(dump_lists_facts_peers_and_counters)
 {
 	struct tnode n;
@@ -238,7 +243,7 @@ TEST(dump_lists_facts_peers_and_counters)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	engine_dump(n.e, 0, f);
+	engine_dump(n.e, 0, dump_to_file, f);
 	fclose(f);
 	CHECK(strstr(text, "192.0.2.1:51820") != NULL);
 	CHECK(strstr(text, "EndpointV4") != NULL);

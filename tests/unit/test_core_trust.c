@@ -73,13 +73,13 @@ static void run_case(const struct trust_case *tc)
 	if (tc->s_trust != TRUST_UNSET) {
 		memcpy(pc[npc].public_key, spub, 32);
 		pc[npc].trust = tc->s_trust;
-		pc[npc].basic = ENGINE_AUTO;
+		pc[npc].basic = WL_AUTO;
 		npc++;
 	}
 	if (tc->o_trust != TRUST_UNSET) {
 		memcpy(pc[npc].public_key, opub, 32);
 		pc[npc].trust = tc->o_trust;
-		pc[npc].basic = ENGINE_AUTO;
+		pc[npc].basic = WL_AUTO;
 		npc++;
 	}
 	n.cfg.peers = pc;
@@ -179,8 +179,8 @@ TEST(alive_not_stored_member_accepted_expired_dropped)
 	CHECK(!engine_peer_info(n.e, spub, 200000, &pi) || !pi.alive);
 	/* The member fact makes X a valid peer: the next tick adds it. */
 	tnode_tick(&n, 100);
-	const struct wg_peer_change *c = tchange(&n, xpub);
-	CHECK(c != NULL && !(c->flags & (WG_PEER_UPDATE_ONLY | WG_PEER_REMOVE)));
+	const struct engine_change *c = tchange(&n, xpub);
+	CHECK(c != NULL && !(c->flags & (ENGINE_CHANGE_UPDATE_ONLY | ENGINE_CHANGE_REMOVE)));
 	CHECK(thas_event(&n, ENGINE_EV_PEER_ADD, xpub));
 	tnode_free(&n);
 }

@@ -1,0 +1,15 @@
+/* The one growable-array helper: arrays that are appended to keep their
+ * capacity beside their count and grow through wl_grow(). */
+#ifndef WL_COMMON_GROW_H
+#define WL_COMMON_GROW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Makes *arr (elements of `size` bytes, *cap of them allocated) hold at
+ * least `need` elements. The capacity doubles, starting at 16, so n
+ * appends cost O(n) in all. False on overflow or when out of memory; *arr
+ * and *cap are then unchanged (the array is still valid). */
+bool wl_grow(void **arr, size_t *cap, size_t need, size_t size);
+
+#endif

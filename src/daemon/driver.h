@@ -1,0 +1,141 @@
+/* The tick driver: the one place that runs the engine's heartbeat.
+ *
+ *   snapshot the device (WireGuard times -> the engine's monotonic clock)
+ *   + gather the interfaces (addresses grouped by link, Report/HideIfaces)
+ *   -> engine_tick -> apply the changes to the device -> send the datagrams
+ *   -> hand the events over
+ *
+ * plus what surrounds a tick: building the engine from the configuration
+ * (and again on reload), re-resolving DNS names of configured endpoints
+ * when the engine wants them, noticing wall-clock jumps, and feeding
+ * received datagrams to the engine.
+ *
+ * Everything the driver needs from the world goes through a struct
+ * driver_host: the WireGuard device is a wgdev handle (kernel, userspace or
+ * the in-memory model), the rest are callbacks. The daemon passes the real
+ * OS (src/daemon/daemon.c), the simulator a virtual network and virtual
+ * WireGuard (tests/sim/sim.c), the unit-test fixture plain memory
+ * (tests/unit/core_fixture.c) — so all three run this very code.
+ *
+ * Error convention: functions returning int give 0 or -errno; the reason
+ * of a failure is logged once (src/sys/log.h). Out-pointers are NULL on
+ * failure. */
+#ifndef WL_DAEMON_DRIVER_H
+#define WL_DAEMON_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/netaddr.h"
+#include "config/config.h"
+#include "core/engine.h"
+#include "sys/netif.h"
+#include "sys/wgdev.h"
+
+/* Resolved endpoints kept per configured peer. */
+#define DRIVER_MAX_PEER_ENDPOINTS 16
+/* Least time between two resolutions of one peer's endpoints: names are
+ * resolved only for configured peers that are neither alive nor healthy
+ * (engine_peer_wants_endpoints), and a slow resolver blocks the loop. */
+#define DRIVER_RESOLVE_INTERVAL_MS 60000
+/* Wall-clock and monotonic time disagreeing by more than this between two
+ * ticks is a clock jump (SPEC §4). */
+#define DRIVER_CLOCK_JUMP_MS 10000
+
+/* What the driver asks of its host. ctx is driver_host.ctx. */
+struct driver_host_ops {
+	/* Wall-clock milliseconds (CLOCK_REALTIME): WireGuard reports
+	 * handshake times in it. */
+	int64_t (*wall_ms)(void *ctx);
+	/* Fills buf with random bytes (seeds for the engine). */
+	void (*random)(void *ctx, uint8_t *buf, size_t len);
+	/* Every link and every address, as rtnetlink lists them (heap arrays
+	 * the driver frees). 0 or -errno. */
+	int (*list_links)(void *ctx, struct netif_link **out, size_t *n);
+	int (*list_addrs)(void *ctx, struct netif_addr **out, size_t *n);
+	/* Sends one datagram from our auto address to [dst%iface]:port.
+	 * 0 or -errno (see udp_error_is_unreachable for the quiet ones). */
+	int (*send)(void *ctx, const struct wl_addr *dst, uint16_t port, const uint8_t *buf,
+		    size_t len);
+	/* Resolves one configured endpoint (a DNS name or a literal) into at
+	 * most cap addresses; returns how many. Failures return 0. */
+	size_t (*resolve)(void *ctx, const struct wl_config_endpoint *ep, struct wl_endpoint *out,
+			  size_t cap);
+	/* One engine event (the daemon logs it, the simulator traces it). */
+	void (*event)(void *ctx, const struct engine_event *ev);
+};
+
+struct driver_host {
+	const struct driver_host_ops *ops;
+	void *ctx;
+	struct wgdev *wg; /* borrowed: the WireGuard device */
+};
+
+/* Counters of the driver's own work (the engine has its own). */
+struct driver_stats {
+	uint64_t ticks;
+	uint64_t read_errors;     /* the device could not be read: tick skipped */
+	uint64_t apply_errors;    /* the device refused a batch of changes */
+	uint64_t tx_unreachable;  /* datagrams with no path right now (quiet) */
+	uint64_t tx_errors;       /* other send failures (logged) */
+	uint64_t actions_dropped; /* engine actions lost to failed allocations */
+	uint64_t resolves;        /* configured peers re-resolved */
+	uint64_t clock_jumps;
+	uint64_t reloads;
+};
+
+struct driver;
+
+/* Reads the device once (it must have a private key: -ENOKEY otherwise)
+ * and builds the engine from cfg at time now. On success the driver owns
+ * cfg (freed by driver_free or replaced by driver_reload). */
+int driver_new(const struct driver_host *host, struct wl_config *cfg, int64_t now,
+	       struct driver **out);
+/* A driver around an engine the caller built (unit tests configure the
+ * engine directly): the same tick, but no configuration, so no reload,
+ * no DNS and every interface reported. The driver owns e. */
+int driver_new_with_engine(const struct driver_host *host, struct engine *e, struct driver **out);
+void driver_free(struct driver *d); /* NULL is fine */
+
+/* When the next tick is due (monotonic ms, the engine's clock). */
+int64_t driver_next_deadline(const struct driver *d);
+/* One datagram received on the wirelink socket. */
+enum engine_rx driver_receive(struct driver *d, int64_t now, const struct wl_addr *src,
+			      const uint8_t *buf, size_t len);
+/* One tick, due or not. 0; -ENODEV when the WireGuard device is gone (the
+ * daemon exits); another -errno when the device or the interfaces could
+ * not be read (the tick is skipped and comes again at the next deadline). */
+int driver_tick(struct driver *d, int64_t now);
+
+/* Replaces the configuration (SIGHUP): a new engine from fresh, which
+ * relearns everything from its peers. The interface, port and backend
+ * cannot change (they are fixed at start): -EINVAL with the reason in why.
+ * On success the driver owns fresh and has freed the old configuration;
+ * on failure the caller still owns fresh and nothing changed. */
+int driver_reload(struct driver *d, int64_t now, struct wl_config *fresh, char *why,
+		  size_t why_len);
+
+struct engine *driver_engine(const struct driver *d);
+/* NULL for driver_new_with_engine. */
+const struct wl_config *driver_config(const struct driver *d);
+/* Who we are, as read from the device by driver_new (fixed for the
+ * driver's life: a reload cannot change them). */
+struct driver_identity {
+	uint8_t public_key[WL_KEY_LEN];
+	struct wl_addr auto_addr; /* fe80:: address derived from the key */
+	uint32_t ifindex;
+	uint16_t port; /* wirelink's UDP port: Port, else listen port + 1 */
+};
+const struct driver_identity *driver_identity(const struct driver *d);
+/* What the last tick decided (valid until the next tick or reload). */
+const struct engine_actions *driver_last_actions(const struct driver *d);
+const struct driver_stats *driver_get_stats(const struct driver *d);
+
+/* Helpers shared with other shells. */
+
+/* WireGuard's wall-clock handshake time as the engine's monotonic time:
+ * now - age, where age = wall_now - handshake (never negative). */
+int64_t driver_handshake_ms(const struct timespec *handshake, int64_t now, int64_t wall_now);
+
+#endif
