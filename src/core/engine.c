@@ -25,6 +25,7 @@ void engine_timing_default(struct engine_timing *t)
 	t->handshake_validity_ms = 165334;
 	t->react_delay_ms = 100;
 	t->stagger_ms = 500;
+	t->jitter_pct = 10;
 }
 
 void engine_config_init(struct engine_config *cfg)
@@ -66,6 +67,16 @@ void engine_new_boot_id(struct engine *e, const char *why)
 	for (size_t i = 0; i < e->pt.n; i++)
 		knowledge_forget(&e->pt.v[i]->know, e->alive_hash);
 	snprintf(e->boot_reason, sizeof(e->boot_reason), "%s", why);
+}
+
+int64_t engine_jitter(struct engine *e, int64_t base)
+{
+	int64_t spread = base / 100 * e->t.jitter_pct + base % 100 * e->t.jitter_pct / 100;
+	if (spread <= 0)
+		return 0;
+	uint64_t r;
+	rng_bytes(&e->rng, (uint8_t *)&r, sizeof(r));
+	return (int64_t)(r % (uint64_t)(spread + 1));
 }
 
 bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a)
@@ -166,6 +177,10 @@ bool engine_config_check(const struct engine_config *cfg, const char **why)
 		*why = "protocol periods must be positive";
 		return false;
 	}
+	if (t->jitter_pct < 0 || t->jitter_pct > 50) {
+		*why = "the jitter must be 0 to 50 percent";
+		return false;
+	}
 	return true;
 }
 
@@ -180,7 +195,6 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[st
 		return NULL;
 	memcpy(e->priv, cfg->private_key, WL_KEY_LEN);
 	crypto_scalarmult_base(e->pub, e->priv);
-	autoaddr_of(e->pub, &e->self_addr);
 	rng_init(&e->rng, seed);
 	uint8_t hkey[16];
 	rng_bytes(&e->rng, hkey, sizeof(hkey));

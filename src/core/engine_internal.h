@@ -38,7 +38,6 @@ struct cfg_peer {
 struct engine {
 	uint8_t priv[WL_KEY_LEN];
 	uint8_t pub[WL_KEY_LEN];
-	struct wl_addr self_addr;
 	struct engine_timing t;
 	uint16_t port_cfg;
 	enum wl_tristate router_cfg;
@@ -69,7 +68,6 @@ struct engine {
 	size_t n_indexed; /* facts covered by the index this tick */
 
 	/* Network view as of the last tick. */
-	bool have_view;
 	char ifname[IFNAMSIZ];
 	uint16_t listen_port;
 	struct wl_cidr *tun_nets, *other_nets;
@@ -84,6 +82,11 @@ struct engine {
 
 /* engine.c */
 void engine_new_boot_id(struct engine *e, const char *why);
+/* A random 0 .. timing.jitter_pct percent of base, from the engine's
+ * seeded stream (like babeld's roughly()). Periodic sends come that much
+ * SOONER than their period, never later: peers (original ones too) rely on
+ * an Alive at least every AlivePeriod and on facts refreshed by FactTTL/2. */
+int64_t engine_jitter(struct engine *e, int64_t base);
 /* An endpoint address that would route through the tunnel itself. */
 bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a);
 const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *p);

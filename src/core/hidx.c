@@ -25,12 +25,6 @@ void hidx_free(struct hidx *x)
 	x->n = 0;
 }
 
-void hidx_clear(struct hidx *x)
-{
-	memset(x->b, 0, (x->mask + 1) * sizeof(*x->b));
-	x->n = 0;
-}
-
 long hidx_find(const struct hidx *x, uint64_t h, hidx_eq_fn eq, const void *ctx)
 {
 	for (size_t i = h & x->mask;; i = (i + 1) & x->mask) {

@@ -35,6 +35,5 @@ int hidx_insert(struct hidx *x, uint64_t h, uint32_t pos);
 void hidx_remove(struct hidx *x, uint64_t h, uint32_t pos);
 /* The entry (h, from) now lives at position to (after a swap-remove). */
 void hidx_move(struct hidx *x, uint64_t h, uint32_t from, uint32_t to);
-void hidx_clear(struct hidx *x);
 
 #endif

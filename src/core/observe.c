@@ -112,7 +112,6 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 	const struct engine_device *dev = &in->dev;
 	snprintf(e->ifname, sizeof(e->ifname), "%s", dev->name);
 	e->listen_port = dev->listen_port;
-	e->have_view = true;
 	observe_networks(e, in);
 
 	for (size_t i = 0; i < e->pt.n; i++)

@@ -40,16 +40,6 @@ bool member_meta_set(struct member_meta *m, uint8_t key, const uint8_t *data, ui
 	return true;
 }
 
-void member_meta_remove(struct member_meta *m, uint8_t key)
-{
-	for (uint16_t i = 0; i < m->n; i++) {
-		if (m->e[i].key == key) {
-			m->e[i] = m->e[--m->n];
-			return;
-		}
-	}
-}
-
 int member_meta_basic(const struct member_meta *m)
 {
 	const struct meta_entry *b = member_meta_get(m, META_KEY_BASIC);

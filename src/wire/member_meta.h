@@ -47,7 +47,6 @@ const struct meta_entry *member_meta_get(const struct member_meta *m, uint8_t ke
 /* Sets (adds or replaces) an entry; the data is referenced, not copied.
  * False if the table is full. */
 bool member_meta_set(struct member_meta *m, uint8_t key, const uint8_t *data, uint16_t len);
-void member_meta_remove(struct member_meta *m, uint8_t key);
 
 /* -1 if absent, else 0 or 1. */
 int member_meta_basic(const struct member_meta *m);

@@ -133,6 +133,14 @@ static struct wl_endpoint ep_or_die(const char *s)
 
 /* ---- construction ---- */
 
+const struct engine_timing *sim_timing(void)
+{
+	static struct engine_timing t;
+	if (!t.chunk_period_ms)
+		engine_timing_default(&t);
+	return &t;
+}
+
 struct sim *sim_new(uint64_t seed)
 {
 	struct sim *sim = xcalloc(1, sizeof(*sim));

@@ -41,6 +41,10 @@
 
 struct sim;
 
+/* The protocol timing every simulated node runs with: the engine's own
+ * defaults (engine_timing_default()), so tests never restate a constant. */
+const struct engine_timing *sim_timing(void);
+
 struct sim_node_opts {
 	const char *name;
 	int host;              /* the vnet node it runs on */

@@ -12,7 +12,7 @@
 #include "unit/harness.h"
 
 #define N 12
-#define HEALTHY_MS 165334
+#define HEALTHY_MS (sim_timing()->handshake_validity_ms)
 
 struct watch {
 	struct scen *s;

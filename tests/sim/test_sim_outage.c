@@ -13,7 +13,7 @@
 #include "sim/scenario.h"
 #include "unit/harness.h"
 
-#define HEALTHY_MS 165334
+#define HEALTHY_MS (sim_timing()->handshake_validity_ms)
 
 static bool recovered(struct sim *sim, void *ctx)
 {

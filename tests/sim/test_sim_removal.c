@@ -8,9 +8,9 @@
 #include "sim/scenario.h"
 #include "unit/harness.h"
 
-#define FACT_TTL_MS 255000
-#define CHUNK_MS 5000
-#define HEALTHY_MS 165334
+#define FACT_TTL_MS (sim_timing()->fact_ttl_ms)
+#define CHUNK_MS (sim_timing()->chunk_period_ms)
+#define HEALTHY_MS (sim_timing()->handshake_validity_ms)
 
 static bool has_peer(struct sim *sim, int node, int peer)
 {

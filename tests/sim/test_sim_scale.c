@@ -31,12 +31,14 @@
 
 #define N_LEAVES 99
 #define HOUR_MS 3600000
-#define HEALTHY_MS 165334
-#define FACT_TTL_MS 255000
-#define CHUNK_MS 5000
-/* A copy expiring sooner than this may be refreshed; 1 s of slack for
- * whole-second ttls and latency. */
-#define REFRESH_WINDOW_MS (FACT_TTL_MS / 2 + CHUNK_MS + 1000)
+#define HEALTHY_MS (sim_timing()->handshake_validity_ms)
+#define FACT_TTL_MS (sim_timing()->fact_ttl_ms)
+#define CHUNK_MS (sim_timing()->chunk_period_ms)
+/* A copy expiring sooner than this may be refreshed: FactTTL/2 plus its
+ * jitter (refreshes come up to jitter_pct sooner), a chunk, and 1 s of
+ * slack for whole-second ttls and latency. */
+#define REFRESH_WINDOW_MS \
+	(FACT_TTL_MS / 2 + FACT_TTL_MS / 2 * sim_timing()->jitter_pct / 100 + CHUNK_MS + 1000)
 /* A refresh that extends the receiver's copy by less than this is counted
  * as marginal (allowed, but a figure worth knowing). */
 #define MARGINAL_MS 10000

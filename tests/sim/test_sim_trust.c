@@ -6,7 +6,7 @@
 #include "sim/scenario.h"
 #include "unit/harness.h"
 
-#define HEALTHY_MS 165334
+#define HEALTHY_MS (sim_timing()->handshake_validity_ms)
 
 struct fact_search {
 	uint8_t subject[WL_KEY_LEN];

@@ -9,6 +9,13 @@
 #include "wire/pack.h"
 #include "wire/packet.h"
 
+const struct engine_timing *tdefault_timing(void)
+{
+	static struct engine_timing t;
+	engine_timing_default(&t);
+	return &t;
+}
+
 void tkey(unsigned i, uint8_t priv[32], uint8_t pub[32])
 {
 	if (sodium_init() < 0)

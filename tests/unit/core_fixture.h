@@ -29,6 +29,8 @@ struct tnode {
 	struct engine_actions act;
 };
 
+/* The engine's default timing (engine_timing_default), for expectations. */
+const struct engine_timing *tdefault_timing(void);
 /* Deterministic key pair number i. */
 void tkey(unsigned i, uint8_t priv[32], uint8_t pub[32]);
 /* Fills cfg defaults with key i (no peers). */

@@ -63,17 +63,27 @@ TEST(send_level_table)
 }
 
 /* A router N with peers P (healthy) and Q, wg0 and eth0. */
-static void setup(struct tnode *n, uint8_t ppub[32], uint8_t qpub[32], int64_t q_hs)
+/* N, a router, with P and Q in its device; jitter_pct as in engine_timing
+ * (-1 = the default). */
+static void setup_jitter(struct tnode *n, uint8_t ppub[32], uint8_t qpub[32], int64_t q_hs,
+			 int jitter_pct)
 {
 	uint8_t priv[32];
 	tkey(P_, priv, ppub);
 	tkey(Q_, priv, qpub);
 	tnode_config(n, N_);
+	if (jitter_pct >= 0)
+		n->cfg.timing.jitter_pct = jitter_pct;
 	n->cfg.router = WL_YES;
 	tnode_iface(n, "eth0", true, true, ETH);
 	tnode_dev_peer(n, ppub, "192.0.2.2:51820", 0);
 	tnode_allow(tnode_dev_peer(n, qpub, "192.0.2.3:51820", q_hs), "10.7.0.0/24");
 	tnode_start(n, 0);
+}
+
+static void setup(struct tnode *n, uint8_t ppub[32], uint8_t qpub[32], int64_t q_hs)
+{
+	setup_jitter(n, ppub, qpub, q_hs, -1);
 }
 
 TEST(offline_peers_not_advertised)
@@ -132,7 +142,8 @@ TEST(knowledge_resend_at_half_ttl_plus_chunk)
 {
 	struct tnode n;
 	uint8_t ppub[32], qpub[32];
-	setup(&n, ppub, qpub, 0);
+	/* The exact schedule: without jitter (jittered_periods tests that). */
+	setup_jitter(&n, ppub, qpub, 0, 0);
 	tnode_tick(&n, 0);
 	int f0 = tsent_about(&n, ppub, NULL, 0);
 	CHECK(f0 > 1);
@@ -143,6 +154,91 @@ TEST(knowledge_resend_at_half_ttl_plus_chunk)
 	/* In between only Alives went out: the first one when P's copy was
 	 * within FactTTL - AlivePeriod of expiring (255 < t + 225). */
 	CHECK_EQ(first_alive, 35000);
+	tnode_free(&n);
+}
+
+/* Ticks every second from 0 to `to` with fresh handshakes and records
+ * when P got an Alive (and whether facts went with it) and when P got
+ * facts again (refreshes). */
+struct schedule {
+	int n_alive, n_refresh;
+	int64_t alive[64], refresh[16];
+	bool alive_with_facts[64];
+};
+
+static void record_schedule(struct tnode *n, const uint8_t ppub[32], int64_t to,
+			    struct schedule *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (int64_t t = 0; t <= to; t += 1000) {
+		n->hs[0] = n->hs[1] = t;
+		tnode_tick(n, t);
+		int facts;
+		bool alive;
+		tsent_to(n, ppub, &facts, &alive);
+		if (alive && s->n_alive < 64) {
+			s->alive_with_facts[s->n_alive] = facts > 0;
+			s->alive[s->n_alive++] = t;
+		}
+		if (facts && t > 0 && s->n_refresh < 16)
+			s->refresh[s->n_refresh++] = t;
+	}
+}
+
+/* Gaps between Alives that went out because they were due (an Alive
+ * riding along with facts restarts the period early) lie in [lo, hi];
+ * returns how many there were and the smallest and largest. */
+static int due_gaps(const struct schedule *s, int64_t lo, int64_t hi, int64_t *min_gap,
+		    int64_t *max_gap)
+{
+	int k = 0;
+	*min_gap = INT64_MAX;
+	*max_gap = 0;
+	for (int i = 1; i < s->n_alive; i++) {
+		if (s->alive_with_facts[i])
+			continue;
+		int64_t g = s->alive[i] - s->alive[i - 1];
+		CHECK_MSG(g >= lo && g <= hi, "Alive gap %lld ms outside %lld..%lld", (long long)g,
+			  (long long)lo, (long long)hi);
+		*min_gap = g < *min_gap ? g : *min_gap;
+		*max_gap = g > *max_gap ? g : *max_gap;
+		k++;
+	}
+	return k;
+}
+
+TEST(jittered_periods)
+{
+	const struct engine_timing *dt = tdefault_timing();
+	const int64_t tick = 1000, period = dt->alive_period_ms, half = dt->fact_ttl_ms / 2;
+	const int64_t spread = period * dt->jitter_pct / 100;
+	CHECK_EQ(dt->jitter_pct, 10);
+	struct tnode n;
+	uint8_t ppub[32], qpub[32];
+	struct schedule s;
+	int64_t min_gap, max_gap;
+	/* Without jitter: an Alive the first tick after each AlivePeriod, and
+	 * every refresh FactTTL/2 + a chunk before the copies expire. */
+	setup_jitter(&n, ppub, qpub, 0, 0);
+	record_schedule(&n, ppub, 600000, &s);
+	CHECK(due_gaps(&s, period + tick, period + tick, &min_gap, &max_gap) > 10);
+	CHECK(s.n_refresh >= 3);
+	int64_t at = dt->fact_ttl_ms - half - dt->chunk_period_ms;
+	CHECK(s.refresh[0] >= at && s.refresh[0] < at + tick);
+	tnode_free(&n);
+	/* With it: every due Alive up to 10 % sooner than the period (never
+	 * later) and the gaps spread out; refreshes up to 10 % of FactTTL/2
+	 * sooner. */
+	setup_jitter(&n, ppub, qpub, 0, -1);
+	record_schedule(&n, ppub, 600000, &s);
+	CHECK(due_gaps(&s, period - spread, period + tick, &min_gap, &max_gap) > 10);
+	CHECK_MSG(max_gap - min_gap >= 2 * tick, "gaps %lld..%lld ms: not spread",
+		  (long long)min_gap, (long long)max_gap);
+	CHECK(s.n_refresh >= 3);
+	for (int i = 0; i < s.n_refresh; i++) {
+		int64_t g = s.refresh[i] - (i ? s.refresh[i - 1] : 0);
+		CHECK_MSG(g >= at - half / 10 && g <= at + tick, "refresh after %lld ms", (long long)g);
+	}
 	tnode_free(&n);
 }
 
