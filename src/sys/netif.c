@@ -7,24 +7,20 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include <sodium.h>
-
 #include "sys/log.h"
+#include "sys/nlsock.h"
 
-/* Dumps can carry messages up to a page or so each; 32 KiB is what the
- * kernel recommends for a receive buffer. */
-#define NETIF_RECV_BUF 32768
-/* How often an interrupted dump is redone before giving up. */
+/* How often an interrupted dump is redone before the last listing is
+ * kept anyway (see netif.h). */
 #define NETIF_DUMP_TRIES 8
 
 struct netif {
-	struct mnl_socket *sock;
-	uint32_t portid;
-	uint32_t seq;
+	struct nlsock *sock;
 };
 
 /* Our requests are a header, a fixed struct and two addresses at most. */
@@ -36,28 +32,20 @@ struct req_buf {
 };
 
 struct netif_watch {
-	struct mnl_socket *sock;
+	struct nlsock *sock;
 };
 
-static int open_socket(unsigned groups, struct mnl_socket **out)
+/* Refusals are warnings: callers often expect some (-EEXIST when the
+ * address is already there) and log what they do not expect themselves. */
+static int open_socket(unsigned groups, struct nlsock **out)
 {
-	*out = NULL;
-	struct mnl_socket *s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!s)
-		return -errno;
-	int one = 1;
-	/* Extended ACKs carry the kernel's reason for a refusal; CAP_ACK
-	 * keeps error messages small (no copy of our request). Both are
-	 * best effort: old kernels lack them. */
-	mnl_socket_setsockopt(s, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(s, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (mnl_socket_bind(s, groups, MNL_SOCKET_AUTOPID) < 0) {
-		int e = errno;
-		mnl_socket_close(s);
-		return -e;
-	}
-	*out = s;
-	return 0;
+	const struct nlsock_config cfg = {
+		.protocol = NETLINK_ROUTE,
+		.groups = groups,
+		.name = "netlink",
+		.refusal_level = LOG_LVL_WARN,
+	};
+	return nlsock_open(&cfg, out);
 }
 
 int netif_open(struct netif **out)
@@ -71,10 +59,6 @@ int netif_open(struct netif **out)
 		free(nl);
 		return r;
 	}
-	nl->portid = mnl_socket_get_portid(nl->sock);
-	/* Random start so replies to an earlier process's socket (same
-	 * port id reused) can never match. */
-	nl->seq = randombytes_random();
 	*out = nl;
 	return 0;
 }
@@ -83,119 +67,13 @@ void netif_close(struct netif *nl)
 {
 	if (!nl)
 		return;
-	mnl_socket_close(nl->sock);
+	nlsock_close(nl->sock);
 	free(nl);
 }
 
-/* ---- request / reply ---- */
-
 const struct nlmsghdr *netif_msg_next(const uint8_t **pos, size_t *left)
 {
-	if (*left < sizeof(struct nlmsghdr))
-		return NULL;
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)(const void *)*pos;
-	size_t len = nlh->nlmsg_len;
-	if (len < sizeof(struct nlmsghdr) || len > *left)
-		return NULL;
-	size_t step = MNL_ALIGN(len);
-	if (step > *left)
-		step = *left; /* the last message may lack its padding */
-	*pos += step;
-	*left -= step;
-	return nlh;
-}
-
-typedef int (*netif_msg_fn)(const struct nlmsghdr *nlh, void *ctx);
-
-/* Logs the extended ACK message of a failed request, if there is one. */
-static void log_ext_ack(const struct nlmsghdr *nlh, int error)
-{
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return;
-	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-	size_t off = sizeof(*err);
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
-		if (err->msg.nlmsg_len < sizeof(err->msg) || err->msg.nlmsg_len > nlh->nlmsg_len)
-			return;
-		off += err->msg.nlmsg_len - sizeof(err->msg);
-	}
-	if (mnl_nlmsg_size(off) > nlh->nlmsg_len)
-		return;
-	const struct nlattr *a;
-	mnl_attr_for_each(a, nlh, off) {
-		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
-		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
-			log_warn("netlink: %s: %s", strerror(-error), mnl_attr_get_str(a));
-			return;
-		}
-	}
-}
-
-/* Handles one message of our reply. Returns 1 when the reply is over,
- * 0 to keep reading, or -errno. */
-static int handle_msg(const struct nlmsghdr *nlh, netif_msg_fn fn, void *ctx, bool *intr)
-{
-	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-		*intr = true;
-	switch (nlh->nlmsg_type) {
-	case NLMSG_NOOP:
-		return 0;
-	case NLMSG_DONE:
-		/* A dump may end with an error code in the DONE payload. */
-		if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
-			int e = *(const int *)mnl_nlmsg_get_payload(nlh);
-			if (e < 0)
-				return e;
-		}
-		return 1;
-	case NLMSG_ERROR: {
-		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nlmsgerr))
-			return -EBADMSG;
-		const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-		if (err->error < 0)
-			log_ext_ack(nlh, err->error);
-		return err->error < 0 ? err->error : 1; /* 0 = ACK */
-	}
-	default:
-		return fn ? fn(nlh, ctx) : 0;
-	}
-}
-
-/* Sends req (sequence number and flags filled here) and feeds every reply
- * message to fn until the DONE/ACK/error that ends it. *intr tells whether
- * the kernel flagged a dump as inconsistent. */
-static int nl_request(struct netif *nl, struct nlmsghdr *req, netif_msg_fn fn, void *ctx,
-		      bool *intr)
-{
-	*intr = false;
-	req->nlmsg_seq = ++nl->seq;
-	req->nlmsg_flags |= NLM_F_REQUEST;
-	if (mnl_socket_sendto(nl->sock, req, req->nlmsg_len) < 0)
-		return -errno;
-	char *buf = malloc(NETIF_RECV_BUF);
-	if (!buf)
-		return -ENOMEM;
-	int r = 0;
-	while (r == 0) {
-		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, NETIF_RECV_BUF);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		const uint8_t *pos = (const uint8_t *)buf;
-		size_t left = (size_t)n;
-		const struct nlmsghdr *nlh;
-		while (r == 0 && (nlh = netif_msg_next(&pos, &left))) {
-			/* Not ours (a stale reply): skip it. */
-			if (nlh->nlmsg_seq == req->nlmsg_seq &&
-			    (nlh->nlmsg_pid == nl->portid || nlh->nlmsg_pid == 0))
-				r = handle_msg(nlh, fn, ctx, intr);
-		}
-	}
-	free(buf);
-	return r < 0 ? r : 0;
+	return nlsock_msg_next(pos, left);
 }
 
 /* ---- growable arrays ---- */
@@ -274,8 +152,6 @@ bool netif_link_from_msg(const struct nlmsghdr *nlh, struct netif_link *l)
 
 static int link_msg(const struct nlmsghdr *nlh, void *ctx)
 {
-	if (nlh->nlmsg_type != RTM_NEWLINK)
-		return 0;
 	struct netif_link l;
 	if (!netif_link_from_msg(nlh, &l)) {
 		log_debug("netlink: skipping a malformed link message");
@@ -288,26 +164,25 @@ static int link_msg(const struct nlmsghdr *nlh, void *ctx)
 	return 0;
 }
 
-/* Runs a dump, redoing it while the kernel reports it inconsistent. If
- * the table keeps changing through every try, the last listing is kept
- * (with a warning) rather than failing: the daemon is better served by a
- * listing that may miss an entry for one tick than by none at all. */
-static int nl_dump(struct netif *nl, struct nlmsghdr *req, netif_msg_fn fn, void *ctx,
-		   struct vec *v)
+/* Forgets what an interrupted try listed. */
+static int vec_clear(void *data)
 {
-	for (int tries = 1;; tries++) {
-		bool intr;
-		v->n = 0;
-		int r = nl_request(nl, req, fn, ctx, &intr);
-		if (r < 0 || !intr)
-			return r;
-		if (tries == NETIF_DUMP_TRIES) {
-			log_warn("netlink: the table kept changing during %d dumps; "
-				 "using a listing that may be inconsistent", tries);
-			return 0;
-		}
-		log_debug("netlink: dump interrupted by a change, redoing it");
-	}
+	((struct vec *)data)->n = 0;
+	return 0;
+}
+
+/* A table that keeps changing through every try gives its last listing
+ * rather than an error: the daemon is better served by a listing that may
+ * miss an entry for one tick than by none at all. */
+static int nl_dump(struct netif *nl, struct nlmsghdr *req, const struct nlsock_expect *e,
+		   int (*clear)(void *data))
+{
+	const struct nlsock_retry retry = {
+		.tries = NETIF_DUMP_TRIES,
+		.give_up = NLSOCK_KEEP_LAST,
+		.begin = clear,
+	};
+	return nlsock_dump(nl->sock, req, e, &retry, NULL);
 }
 
 static int link_index_cmp(const void *a, const void *b)
@@ -336,11 +211,13 @@ int netif_list_links(struct netif *nl, struct netif_link **out, size_t *n)
 	struct req_buf rb;
 	struct nlmsghdr *req = mnl_nlmsg_put_header(rb.buf);
 	req->nlmsg_type = RTM_GETLINK;
-	req->nlmsg_flags = NLM_F_DUMP;
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(req, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	struct vec v = { .size = sizeof(struct netif_link) };
-	int r = nl_dump(nl, req, link_msg, &v, &v);
+	const struct nlsock_expect e = {
+		.type = RTM_NEWLINK, .cb = link_msg, .data = &v, .what = "listing links",
+	};
+	int r = nl_dump(nl, req, &e, vec_clear);
 	if (r < 0) {
 		free(v.items);
 		return r;
@@ -415,8 +292,6 @@ static int addr_msg(const struct nlmsghdr *nlh, void *ctx)
 {
 	struct addr_ctx *c = ctx;
 	struct netif_addr a;
-	if (nlh->nlmsg_type != RTM_NEWADDR)
-		return 0;
 	if (!netif_addr_from_msg(nlh, &a)) {
 		log_debug("netlink: skipping an address message (malformed or not IP)");
 		return 0;
@@ -428,6 +303,11 @@ static int addr_msg(const struct nlmsghdr *nlh, void *ctx)
 		return -ENOMEM;
 	*slot = a;
 	return 0;
+}
+
+static int addr_clear(void *data)
+{
+	return vec_clear(&((struct addr_ctx *)data)->v);
 }
 
 static int addr_key_cmp(const void *a, const void *b)
@@ -469,11 +349,13 @@ int netif_list_addrs(struct netif *nl, int family, uint32_t ifindex,
 	struct req_buf rb;
 	struct nlmsghdr *req = mnl_nlmsg_put_header(rb.buf);
 	req->nlmsg_type = RTM_GETADDR;
-	req->nlmsg_flags = NLM_F_DUMP;
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(req, sizeof(*ifa));
 	ifa->ifa_family = (uint8_t)family;
 	struct addr_ctx c = { .v = { .size = sizeof(struct netif_addr) }, .ifindex = ifindex };
-	int r = nl_dump(nl, req, addr_msg, &c, &c.v);
+	const struct nlsock_expect e = {
+		.type = RTM_NEWADDR, .cb = addr_msg, .data = &c, .what = "listing addresses",
+	};
+	int r = nl_dump(nl, req, &e, addr_clear);
 	if (r < 0) {
 		free(c.v.items);
 		return r;
@@ -503,8 +385,12 @@ static int addr_change(struct netif *nl, uint16_t type, uint16_t flags, uint32_t
 	mnl_attr_put(req, IFA_ADDRESS, alen, addr->addr.bytes);
 	if (ifa_flags > 0xff)
 		mnl_attr_put_u32(req, IFA_FLAGS, ifa_flags);
-	bool intr;
-	return nl_request(nl, req, NULL, NULL, &intr);
+	char what[64 + WL_ADDR_STR_MAX], a[WL_ADDR_STR_MAX];
+	snprintf(what, sizeof(what), "%s %s/%u %s interface %u",
+		 type == RTM_NEWADDR ? "adding" : "removing", wl_addr_str(&addr->addr, a),
+		 addr->prefix, type == RTM_NEWADDR ? "to" : "from", ifindex);
+	const struct nlsock_expect e = { .what = what }; /* no data, only the ACK */
+	return nlsock_request(nl->sock, req, &e, NULL);
 }
 
 int netif_add_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *addr,
@@ -539,25 +425,25 @@ void netif_watch_close(struct netif_watch *w)
 {
 	if (!w)
 		return;
-	mnl_socket_close(w->sock);
+	nlsock_close(w->sock);
 	free(w);
 }
 
 int netif_watch_fd(const struct netif_watch *w)
 {
-	return mnl_socket_get_fd(w->sock);
+	return nlsock_fd(w->sock);
 }
 
 int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone)
 {
 	*gone = false;
-	char *buf = malloc(NETIF_RECV_BUF);
+	char *buf = malloc(NLSOCK_RECV_SIZE);
 	if (!buf)
 		return -ENOMEM;
-	int fd = mnl_socket_get_fd(w->sock);
+	int fd = nlsock_fd(w->sock);
 	int r = 0;
 	for (;;) {
-		ssize_t n = recv(fd, buf, NETIF_RECV_BUF, MSG_DONTWAIT);
+		ssize_t n = recv(fd, buf, NLSOCK_RECV_SIZE, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -576,7 +462,7 @@ int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone)
 		const uint8_t *pos = (const uint8_t *)buf;
 		size_t left = (size_t)n;
 		const struct nlmsghdr *nlh;
-		while ((nlh = netif_msg_next(&pos, &left))) {
+		while ((nlh = nlsock_msg_next(&pos, &left))) {
 			if (nlh->nlmsg_type != RTM_DELLINK ||
 			    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifinfomsg)))
 				continue;

@@ -3,11 +3,13 @@
  *
  * Error convention: 0 or -errno; out-pointers are NULL (counts 0) on
  * failure. Lists are plain heap arrays owned by the caller (free()).
- * Requests carry a fresh sequence number each, replies are checked against
- * it, changes ask for an ACK (with the kernel's extended error message
- * logged on failure), and a dump the kernel flags as interrupted
- * (NLM_F_DUMP_INTR) is redone, up to 8 times; after that the last listing
- * is returned anyway, with a warning logged ("may be inconsistent"). */
+ * Requests go through the shared netlink engine (nlsock.h): a fresh
+ * sequence number each, replies checked against it, changes ask for an
+ * ACK (the kernel's extended error message logged as a warning on
+ * failure), and a dump the kernel flags as interrupted (NLM_F_DUMP_INTR)
+ * or that overran the socket (ENOBUFS) is redone, up to 8 times; after 8
+ * interrupted tries the last listing is returned anyway, with a warning
+ * logged ("may be inconsistent"). */
 #ifndef WL_SYS_NETIF_H
 #define WL_SYS_NETIF_H
 
@@ -57,9 +59,9 @@ int netif_del_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *add
 
 /* Walks a netlink receive buffer: returns the message at *pos and steps
  * past it, or NULL at the end or at a message whose length does not fit.
- * (libmnl's mnl_nlmsg_ok compares nlmsg_len as a signed int, so a huge
- * length walks backwards forever; this one is unsigned throughout.) *pos
- * must be 4-byte aligned, as receive buffers from malloc are. */
+ * The engine's walker, nlsock_msg_next (see nlsock.h), under the name the
+ * rtnetlink fuzz target and event consumers know. *pos must be 4-byte
+ * aligned, as receive buffers from malloc are. */
 struct nlmsghdr;
 const struct nlmsghdr *netif_msg_next(const uint8_t **pos, size_t *left);
 

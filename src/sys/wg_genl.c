@@ -15,10 +15,11 @@
  * continuation adds to what the first part set instead of replacing it.
  *
  * Every attribute is validated against the type and length we expect before
- * it is read; unknown attributes (newer kernels) are skipped. Every request
- * carries a fresh sequence number and replies with another one are ignored.
- * Errors are -errno; the kernel's extended-ack text, when there is one, is
- * logged. */
+ * it is read; unknown attributes (newer kernels) are skipped. Requests and
+ * replies go through the shared netlink engine (nlsock.h): a fresh sequence
+ * number per request, replies with another one ignored, the socket reopened
+ * after a reply broken off. Errors are -errno; the kernel's extended-ack
+ * text, when there is one, is logged as an error. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,26 +35,24 @@
 #include <string.h>
 
 #include "sys/log.h"
+#include "sys/nlsock.h"
 #include "sys/wg_genl.h"
 #include "sys/wgdev_backend.h"
 
-/* When a reader offers 32 KiB, the kernel fills dump messages up to that
- * size; a smaller buffer would make it cut messages smaller (more system
- * calls), a larger one is never used. */
-#define WG_GENL_RECV_SIZE 32768u
-/* How often a dump interrupted by concurrent changes is retried. */
+/* How often a dump interrupted by concurrent changes is tried before
+ * wgdev_get gives up with -EAGAIN. */
 #define WG_GENL_DUMP_TRIES 8
 
 struct wg_genl {
 	struct wgdev base; /* first member: see wgdev_backend.h */
-	struct mnl_socket *nl;
-	uint32_t portid;
-	uint32_t seq;
+	struct nlsock *sock;
 	uint16_t family;
 	char ifname[IFNAMSIZ];
+	/* The requests in words, for the engine's log lines. */
+	char what_get[IFNAMSIZ + 16];
+	char what_set[IFNAMSIZ + 16];
 	size_t set_limit;
 	struct wg_genl_stats stats;
-	uint8_t *rxbuf; /* WG_GENL_RECV_SIZE bytes */
 	uint8_t *txbuf; /* WG_GENL_SET_MSG_DEFAULT bytes */
 };
 
@@ -128,10 +127,6 @@ static const struct attr_rule ctrl_rules[CTRL_ATTR_MAX + 1] = {
 	[CTRL_ATTR_FAMILY_ID] = { MNL_TYPE_U16, 0 },
 };
 
-static const struct attr_rule err_rules[NLMSGERR_ATTR_MAX + 1] = {
-	[NLMSGERR_ATTR_MSG] = { MNL_TYPE_NUL_STRING, 0 },
-};
-
 /* Collects the attributes nested in attr. 0 or -EPROTO. */
 static int parse_nested(const struct nlattr *attr, const struct attr_rule *rules,
 			uint16_t max, const struct nlattr **tb)
@@ -156,215 +151,35 @@ static int parse_genl(const struct nlmsghdr *nlh, const struct attr_rule *rules,
 		       : 0;
 }
 
-/* ---- socket and transactions ----------------------------------------- */
+/* ---- socket and requests --------------------------------------------- */
 
-static void genl_socket_close(struct wg_genl *g)
-{
-	if (g->nl)
-		mnl_socket_close(g->nl);
-	g->nl = NULL;
-}
+/* The receive buffer holds private and preshared keys after a dump: the
+ * engine wipes it after every request. */
+static const struct nlsock_config genl_sock_config = {
+	.protocol = NETLINK_GENERIC,
+	.name = "wireguard netlink",
+	.refusal_level = LOG_LVL_ERROR,
+	.secret_replies = true,
+};
 
-static int genl_socket_open(struct wg_genl *g)
-{
-	int one = 1, rc;
-	g->nl = mnl_socket_open(NETLINK_GENERIC);
-	if (!g->nl)
-		return -errno;
-	if (mnl_socket_bind(g->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		rc = -errno;
-		genl_socket_close(g);
-		return rc;
-	}
-	/* Extended acks carry the kernel's reason for a refusal; capped acks
-	 * keep an error from echoing back a whole 16 KiB request. Both are
-	 * best effort: an old kernel without them still works. */
-	mnl_socket_setsockopt(g->nl, NETLINK_EXT_ACK, &one, sizeof one);
-	mnl_socket_setsockopt(g->nl, NETLINK_CAP_ACK, &one, sizeof one);
-	g->portid = mnl_socket_get_portid(g->nl);
-	return 0;
-}
-
-/* A socket that lost track of a dump (receive error mid-way) is replaced:
- * the kernel refuses a new dump while an old one is unfinished. */
-static int genl_socket_reset(struct wg_genl *g)
-{
-	genl_socket_close(g);
-	return genl_socket_open(g);
-}
-
-static struct nlmsghdr *genl_msg_start(struct wg_genl *g, void *buf, uint16_t type,
-				       uint16_t flags, uint8_t cmd, uint8_t version)
+/* Starts a request in buf; the engine fills its sequence number. */
+static struct nlmsghdr *genl_msg_start(void *buf, uint16_t type, uint16_t flags, uint8_t cmd,
+				       uint8_t version)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	/* A per-handle counter: each request gets a number no earlier reply
-	 * on this socket can carry (0 is skipped when it wraps). */
-	if (++g->seq == 0)
-		g->seq = 1;
-	nlh->nlmsg_seq = g->seq;
+	nlh->nlmsg_flags = flags;
 	struct genlmsghdr *gh = mnl_nlmsg_put_extra_header(nlh, sizeof *gh);
 	gh->cmd = cmd;
 	gh->version = version;
 	return nlh;
 }
 
-/* Logs the extended-ack text of an error or done message, if any. */
-static void log_ext_ack(const struct nlmsghdr *nlh, size_t offset, int error)
+/* Sends a SET message and waits for its ACK. 0 or -errno. */
+static int genl_set(struct wg_genl *g, struct nlmsghdr *nlh)
 {
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || offset > mnl_nlmsg_get_payload_len(nlh))
-		return;
-	const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1] = { 0 };
-	struct attr_table t = { err_rules, NLMSGERR_ATTR_MAX, tb };
-	if (mnl_attr_parse(nlh, (unsigned)offset, attr_collect, &t) == MNL_CB_ERROR)
-		return;
-	if (tb[NLMSGERR_ATTR_MSG])
-		log_error("wireguard netlink: kernel says: %s (%s)",
-			  mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]), strerror(-error));
-}
-
-/* The result carried by an NLMSG_ERROR message: 0 for an ack, else -errno. */
-static int ack_result(const struct nlmsghdr *nlh)
-{
-	size_t len = mnl_nlmsg_get_payload_len(nlh);
-	if (len < sizeof(struct nlmsgerr))
-		return -EPROTO;
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	if (e->error == 0)
-		return 0;
-	if (e->error > 0 || e->error < -4095)
-		return -EPROTO;
-	size_t offset = sizeof *e;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len >= sizeof(struct nlmsghdr))
-		offset += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-	log_ext_ack(nlh, offset, e->error);
-	return e->error;
-}
-
-/* The result carried by the NLMSG_DONE that ends a dump. */
-static int done_result(const struct nlmsghdr *nlh)
-{
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(int))
-		return 0; /* old kernels send an empty DONE */
-	int error;
-	memcpy(&error, mnl_nlmsg_get_payload(nlh), sizeof error);
-	if (error > 0 || error < -4095)
-		return -EPROTO;
-	if (error < 0)
-		log_ext_ack(nlh, sizeof(int), error);
-	return error;
-}
-
-typedef int (*genl_msg_cb)(const struct nlmsghdr *nlh, void *data);
-
-/* What a request waits for, and what its replies brought so far. */
-struct reply_wait {
-	uint32_t seq, portid;
-	bool check_origin; /* false only for wg_genl_parse_dump (fuzzing) */
-	bool dump;
-	uint16_t want; /* message type of the data replies */
-	genl_msg_cb cb;
-	void *data;
-	bool interrupted; /* some part carried NLM_F_DUMP_INTR */
-	int cb_err;
-};
-
-/* mnl_nlmsg_ok() plus an unsigned length check: libmnl compares the
- * length as an int, so a length of 2 GiB or more would pass it. */
-static bool nlmsg_fits(const struct nlmsghdr *nlh, int left)
-{
-	return left >= (int)sizeof *nlh && nlh->nlmsg_len <= (uint32_t)left &&
-	       mnl_nlmsg_ok(nlh, left);
-}
-
-/* Walks one received buffer. Returns 1 when the reply is complete, with
- * the request's result (0 or -errno) in *result, or 0 when more is to come.
- * Data messages go to w->cb; an error from cb in a dump is kept until the
- * dump's end, so the socket is ready for the next request. */
-static int reply_feed(struct reply_wait *w, const void *buf, size_t len, int *result)
-{
-	const struct nlmsghdr *nlh = buf;
-	int left = len > INT32_MAX ? INT32_MAX : (int)len;
-	for (; nlmsg_fits(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-		if (w->check_origin && (nlh->nlmsg_seq != w->seq || nlh->nlmsg_pid != w->portid)) {
-			log_debug("wireguard netlink: skipping a stale reply (seq %u)", nlh->nlmsg_seq);
-			continue;
-		}
-		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-			w->interrupted = true;
-		int rc;
-		switch (nlh->nlmsg_type) {
-		case NLMSG_NOOP:
-			continue;
-		case NLMSG_ERROR:
-			rc = ack_result(nlh);
-			*result = rc ? rc : w->cb_err;
-			return 1;
-		case NLMSG_DONE:
-			rc = w->dump ? done_result(nlh) : -EPROTO;
-			*result = rc ? rc : w->cb_err;
-			return 1;
-		case NLMSG_OVERRUN:
-			*result = -ENOBUFS;
-			return 1;
-		}
-		if (nlh->nlmsg_type != w->want) {
-			log_error("wireguard netlink: unexpected message type %u", nlh->nlmsg_type);
-			*result = -EPROTO;
-			return 1;
-		}
-		if (w->cb && !w->cb_err)
-			w->cb_err = w->cb(nlh, w->data);
-		if (w->cb_err && !w->dump) {
-			*result = w->cb_err;
-			return 1;
-		}
-	}
-	if (left != 0) {
-		log_error("wireguard netlink: truncated reply");
-		*result = -EPROTO;
-		return 1;
-	}
-	return 0;
-}
-
-/* Sends req and reads the replies that carry its sequence number, handing
- * each message of type want to cb, until the ack (or, for a dump, the
- * NLMSG_DONE). *interrupted (dumps) tells whether any part was marked
- * NLM_F_DUMP_INTR. 0 or -errno. */
-static int genl_transact(struct wg_genl *g, const struct nlmsghdr *req, uint16_t want,
-			 genl_msg_cb cb, void *data, bool *interrupted)
-{
-	struct reply_wait w = {
-		.seq = req->nlmsg_seq,
-		.portid = g->portid,
-		.check_origin = true,
-		.dump = req->nlmsg_flags & NLM_F_DUMP,
-		.want = want,
-		.cb = cb,
-		.data = data,
-	};
-	int result = 0;
-	if (mnl_socket_sendto(g->nl, req, req->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(g->nl, g->rxbuf, WG_GENL_RECV_SIZE);
-		if (len < 0) {
-			if (errno == EINTR)
-				continue;
-			result = -errno;
-			/* Whatever was in flight on this socket is lost. */
-			if (genl_socket_reset(g) < 0)
-				log_error("wireguard netlink: cannot reopen the socket");
-			break;
-		}
-		if (reply_feed(&w, g->rxbuf, (size_t)len, &result))
-			break;
-	}
-	if (interrupted)
-		*interrupted = w.interrupted;
-	return result;
+	const struct nlsock_expect e = { .type = g->family, .what = g->what_set };
+	return nlsock_request(g->sock, nlh, &e, NULL);
 }
 
 /* ---- family lookup ------------------------------------------------------ */
@@ -382,11 +197,15 @@ static int family_cb(const struct nlmsghdr *nlh, void *data)
 
 static int genl_resolve_family(struct wg_genl *g)
 {
-	struct nlmsghdr *nlh = genl_msg_start(g, g->txbuf, GENL_ID_CTRL, NLM_F_ACK,
+	struct nlmsghdr *nlh = genl_msg_start(g->txbuf, GENL_ID_CTRL, NLM_F_ACK,
 					      CTRL_CMD_GETFAMILY, 1);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
 	uint16_t id = 0;
-	int rc = genl_transact(g, nlh, GENL_ID_CTRL, family_cb, &id, NULL);
+	const struct nlsock_expect e = {
+		.type = GENL_ID_CTRL, .cb = family_cb, .data = &id,
+		.what = "looking up the wireguard family",
+	};
+	int rc = nlsock_request(g->sock, nlh, &e, NULL);
 	if (rc == -ENOENT) {
 		log_error("the kernel has no WireGuard (generic netlink family \"%s\" missing; "
 			  "module not loaded?)", WG_GENL_NAME);
@@ -405,6 +224,7 @@ static int genl_resolve_family(struct wg_genl *g)
 /* ---- reading the device ------------------------------------------------ */
 
 struct dump_ctx {
+	const char *ifname;
 	struct wg_device *dev;
 	unsigned messages;
 };
@@ -558,50 +378,46 @@ static int check_unique_peers(const struct wg_device *dev)
 	return rc;
 }
 
-/* One dump attempt: 0 with *out set, -EAGAIN when it was interrupted, or
- * another -errno. */
-static int genl_dump_once(struct wg_genl *g, struct wg_device **out)
+/* Starts a dump try with an empty snapshot, dropping what an interrupted
+ * try read. */
+static int dump_begin(void *data)
 {
-	struct dump_ctx ctx = { wg_device_new(g->ifname), 0 };
-	bool interrupted = false;
+	struct dump_ctx *ctx = data;
+	wg_device_free(ctx->dev);
+	ctx->messages = 0;
+	ctx->dev = wg_device_new(ctx->ifname);
+	return ctx->dev ? 0 : -ENOMEM;
+}
+
+/* A snapshot from an interrupted dump may mix two states of the device,
+ * so after the last try the read fails (-EAGAIN) instead of using it. */
+static int genl_get(struct wgdev *wg, struct wg_device **out)
+{
+	struct wg_genl *g = genl_of(wg);
+	struct dump_ctx ctx = { .ifname = g->ifname };
 	*out = NULL;
-	if (!ctx.dev)
-		return -ENOMEM;
-	struct nlmsghdr *nlh = genl_msg_start(g, g->txbuf, g->family, NLM_F_DUMP,
-					      WG_CMD_GET_DEVICE, WG_GENL_VERSION);
+	struct nlmsghdr *nlh = genl_msg_start(g->txbuf, g->family, 0, WG_CMD_GET_DEVICE,
+					      WG_GENL_VERSION);
 	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, g->ifname);
-	int rc = genl_transact(g, nlh, g->family, dump_cb, &ctx, &interrupted);
-	/* The receive buffer held the private key and preshared keys. */
-	sodium_memzero(g->rxbuf, WG_GENL_RECV_SIZE);
-	if (rc == 0 && interrupted)
-		rc = -EAGAIN;
+	const struct nlsock_expect e = {
+		.type = g->family, .cb = dump_cb, .data = &ctx, .what = g->what_get,
+	};
+	const struct nlsock_retry retry = {
+		.tries = WG_GENL_DUMP_TRIES,
+		.give_up = NLSOCK_FAIL,
+		.begin = dump_begin,
+	};
+	int rc = nlsock_dump(g->sock, nlh, &e, &retry, &g->stats.dump_restarts);
 	if (rc == 0)
 		rc = check_unique_peers(ctx.dev);
 	if (rc < 0) {
 		wg_device_free(ctx.dev);
+		log_debug("wireguard netlink: reading %s failed: %s", g->ifname, strerror(-rc));
 		return rc;
 	}
 	g->stats.dump_messages = ctx.messages;
 	*out = ctx.dev;
 	return 0;
-}
-
-static int genl_get(struct wgdev *wg, struct wg_device **out)
-{
-	struct wg_genl *g = genl_of(wg);
-	int rc = -EAGAIN;
-	*out = NULL;
-	g->stats.dump_restarts = 0;
-	for (int i = 0; i < WG_GENL_DUMP_TRIES; i++) {
-		rc = genl_dump_once(g, out);
-		if (rc != -EAGAIN && rc != -ENOBUFS)
-			break;
-		g->stats.dump_restarts++;
-		log_debug("wireguard netlink: dump of %s interrupted, redoing it", g->ifname);
-	}
-	if (rc < 0)
-		log_debug("wireguard netlink: reading %s failed: %s", g->ifname, strerror(-rc));
-	return rc;
 }
 
 /* ---- changing the device ----------------------------------------------- */
@@ -702,7 +518,7 @@ static int build_set(struct wg_genl *g, const struct wg_peer_change *changes, si
 		     struct set_cursor *cur, struct nlmsghdr **msg, bool *continues)
 {
 	const size_t lim = g->set_limit;
-	struct nlmsghdr *nlh = genl_msg_start(g, g->txbuf, g->family, NLM_F_ACK,
+	struct nlmsghdr *nlh = genl_msg_start(g->txbuf, g->family, NLM_F_ACK,
 					      WG_CMD_SET_DEVICE, WG_GENL_VERSION);
 	*continues = cur->started;
 	if (!mnl_attr_put_strz_check(nlh, lim, WGDEVICE_A_IFNAME, g->ifname))
@@ -770,7 +586,7 @@ static int genl_apply(struct wgdev *wg, const struct wg_peer_change *changes, si
 		bool continues;
 		if ((rc = build_set(g, changes, n, &cur, &nlh, &continues)) < 0)
 			break;
-		rc = genl_transact(g, nlh, g->family, NULL, NULL, NULL);
+		rc = genl_set(g, nlh);
 		g->stats.set_messages++;
 		g->stats.set_continuations += continues;
 	}
@@ -785,14 +601,14 @@ static int genl_set_device(struct wgdev *wg, const uint8_t *private_key, int lis
 	struct wg_genl *g = genl_of(wg);
 	if (listen_port < -1 || listen_port > 65535)
 		return -EINVAL;
-	struct nlmsghdr *nlh = genl_msg_start(g, g->txbuf, g->family, NLM_F_ACK,
+	struct nlmsghdr *nlh = genl_msg_start(g->txbuf, g->family, NLM_F_ACK,
 					      WG_CMD_SET_DEVICE, WG_GENL_VERSION);
 	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, g->ifname);
 	if (private_key)
 		mnl_attr_put(nlh, WGDEVICE_A_PRIVATE_KEY, WL_KEY_LEN, private_key);
 	if (listen_port >= 0)
 		mnl_attr_put_u16(nlh, WGDEVICE_A_LISTEN_PORT, (uint16_t)listen_port);
-	int rc = genl_transact(g, nlh, g->family, NULL, NULL, NULL);
+	int rc = genl_set(g, nlh);
 	sodium_memzero(g->txbuf, nlh->nlmsg_len);
 	g->stats.set_messages = 1;
 	g->stats.set_continuations = 0;
@@ -804,12 +620,9 @@ static int genl_set_device(struct wgdev *wg, const uint8_t *private_key, int lis
 static void genl_close(struct wgdev *wg)
 {
 	struct wg_genl *g = genl_of(wg);
-	genl_socket_close(g);
-	if (g->rxbuf)
-		sodium_memzero(g->rxbuf, WG_GENL_RECV_SIZE);
+	nlsock_close(g->sock);
 	if (g->txbuf)
 		sodium_memzero(g->txbuf, WG_GENL_SET_MSG_DEFAULT);
-	free(g->rxbuf);
 	free(g->txbuf);
 	free(g);
 }
@@ -828,12 +641,13 @@ static int genl_open(const char *ifname, struct wgdev **out)
 		return -ENOMEM;
 	int rc = -ENOMEM;
 	snprintf(g->ifname, sizeof g->ifname, "%s", ifname);
+	snprintf(g->what_get, sizeof g->what_get, "reading %s", ifname);
+	snprintf(g->what_set, sizeof g->what_set, "changing %s", ifname);
 	g->set_limit = WG_GENL_SET_MSG_DEFAULT;
-	g->rxbuf = malloc(WG_GENL_RECV_SIZE);
 	g->txbuf = malloc(WG_GENL_SET_MSG_DEFAULT);
-	if (!g->rxbuf || !g->txbuf)
+	if (!g->txbuf)
 		goto fail;
-	if ((rc = genl_socket_open(g)) < 0) {
+	if ((rc = nlsock_open(&genl_sock_config, &g->sock)) < 0) {
 		log_error("wireguard netlink: cannot open a generic netlink socket: %s", strerror(-rc));
 		goto fail;
 	}
@@ -864,21 +678,22 @@ const struct wgdev_ops wg_genl_ops = {
 
 int wg_genl_parse_dump(const void *buf, size_t len, uint16_t family, struct wg_device **out)
 {
-	struct dump_ctx ctx = { wg_device_new("fuzz"), 0 };
-	struct reply_wait w = {
-		.check_origin = false,
+	struct dump_ctx ctx = { .ifname = "fuzz" };
+	const struct nlsock_expect e = {
+		.type = family, .cb = dump_cb, .data = &ctx, .what = "parsing a dump",
+	};
+	/* seq 0: a buffer without a socket, every message is ours. */
+	struct nlsock_reply r = {
+		.expect = &e,
+		.name = genl_sock_config.name,
+		.refusal_level = genl_sock_config.refusal_level,
 		.dump = true,
-		.want = family,
-		.cb = dump_cb,
-		.data = &ctx,
 	};
 	*out = NULL;
-	if (!ctx.dev)
-		return -ENOMEM;
-	int result = 0;
-	if (!reply_feed(&w, buf, len, &result))
-		result = -EPROTO; /* no NLMSG_DONE */
-	if (result == 0 && w.interrupted)
+	int result = dump_begin(&ctx);
+	if (result == 0)
+		result = nlsock_reply_feed(&r, buf, len) ? r.result : -EPROTO; /* no NLMSG_DONE */
+	if (result == 0 && r.interrupted)
 		result = -EAGAIN;
 	if (result == 0)
 		result = check_unique_peers(ctx.dev);
