@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 #define ENV_PREFIX "WIRELINK_"
 
 static const struct cfg_setting *by_env(const char *name, size_t n)
@@ -62,17 +64,12 @@ int cfg_env_collect(char **envp, struct cfg_assign **out, size_t *n, char *err,
 		/* systemd's Environment=VAR= and shells' VAR= mean "not set". */
 		if (!eq || eq[1] == '\0')
 			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			struct cfg_assign *a = realloc(*out, cap * sizeof(*a));
-			if (!a) {
-				cfg_errf(err, errlen, "out of memory");
-				free(*out);
-				*out = NULL;
-				*n = 0;
-				return CONFIG_E_NOMEM;
-			}
-			*out = a;
+		if (!wl_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
+			cfg_errf(err, errlen, "out of memory");
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return CONFIG_E_NOMEM;
 		}
 		struct cfg_assign *a = &(*out)[(*n)++];
 		a->s = s;

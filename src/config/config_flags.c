@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 static const struct cfg_setting *by_flag(const char *name, size_t n)
 {
 	for (size_t i = 0; i < cfg_n_settings; i++) {
@@ -40,15 +42,9 @@ struct flag_parse {
 static int add(struct flag_parse *p, const struct cfg_setting *s, const char *value,
 	       const char *origin)
 {
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 8;
-		struct cfg_assign *a = realloc(p->a, cap * sizeof(*a));
-		if (!a) {
-			cfg_errf(p->err, p->errlen, "out of memory");
-			return CONFIG_E_NOMEM;
-		}
-		p->a = a;
-		p->cap = cap;
+	if (!wl_grow((void **)&p->a, &p->cap, p->n + 1, sizeof(*p->a))) {
+		cfg_errf(p->err, p->errlen, "out of memory");
+		return CONFIG_E_NOMEM;
 	}
 	struct cfg_assign *a = &p->a[p->n++];
 	a->s = s;

@@ -5,22 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 struct cfg_node *cfg_node_append(struct cfg_node *parent, const char *key, size_t keylen)
 {
-	if (parent->n == parent->cap) {
-		size_t cap = parent->cap ? parent->cap * 2 : 4;
-		struct cfg_node *c = realloc(parent->child, cap * sizeof(*c));
-		if (!c)
+	/* keys[] (maps only) grows in step with child[]: same capacity. */
+	size_t cap = parent->cap;
+	if (!wl_grow((void **)&parent->child, &cap, parent->n + 1, sizeof(*parent->child)))
+		return NULL;
+	if (parent->kind == CFG_MAP && cap != parent->cap) {
+		char **k = realloc(parent->keys, cap * sizeof(*k));
+		if (!k)
 			return NULL;
-		parent->child = c;
-		if (parent->kind == CFG_MAP) {
-			char **k = realloc(parent->keys, cap * sizeof(*k));
-			if (!k)
-				return NULL;
-			parent->keys = k;
-		}
-		parent->cap = cap;
+		parent->keys = k;
 	}
+	parent->cap = cap;
 	if (parent->kind == CFG_MAP) {
 		char *k = malloc(keylen + 1);
 		if (!k)

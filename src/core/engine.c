@@ -222,6 +222,7 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[st
 	e->last_tick = ENGINE_NEVER;
 	e->dirty_at = ENGINE_NEVER;
 	e->hold_at = ENGINE_NEVER;
+	e->renewed_at = ENGINE_NEVER;
 	e->next_gc = now_ms + GC_PERIOD_MS;
 	engine_new_boot_id(e, "started");
 	e->st.boot_id_changes = 0;
@@ -269,8 +270,10 @@ static void expire_facts(struct engine *e, int64_t now)
 		factset_remove_at(&e->fs, i);
 		e->st.facts_expired++;
 	}
-	if (renew)
+	if (renew) {
 		engine_new_boot_id(e, "an AllowedCidr or Member fact expired");
+		e->renewed_at = now;
+	}
 }
 
 /* Sweeps expired knowledge and peer states nothing refers to any more. */

@@ -76,6 +76,9 @@ struct engine {
 
 	int64_t start, last_tick, dirty_at, next_gc;
 	int64_t hold_at; /* earliest hold_until still ahead, ENGINE_NEVER if none */
+	/* When an expired AllowedCidr or Member fact last made us ask every
+	 * peer to resend (a new boot id), ENGINE_NEVER if never. */
+	int64_t renewed_at;
 	char boot_reason[96]; /* pending ENGINE_EV_BOOT_ID text, "" if none */
 	struct engine_stats st;
 };

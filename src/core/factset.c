@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 uint64_t fact_key_hash(const uint8_t hkey[static 16], const struct fact *f)
 {
 	uint8_t buf[1 + WL_KEY_LEN + FACT_VALUE_MAX];
@@ -107,14 +109,8 @@ enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t ex
 	}
 	if (s->n >= s->max && !evict_one(s))
 		return FACTSET_FULL;
-	if (s->n == s->alloc) {
-		size_t na = s->alloc ? 2 * s->alloc : 64;
-		struct fentry *nv = realloc(s->v, na * sizeof(*nv));
-		if (!nv)
-			return FACTSET_FULL;
-		s->v = nv;
-		s->alloc = na;
-	}
+	if (!wl_grow((void **)&s->v, &s->alloc, s->n + 1, sizeof(*s->v)))
+		return FACTSET_FULL;
 	if (hidx_insert(&s->idx, h, (uint32_t)s->n) < 0)
 		return FACTSET_FULL;
 	struct fentry *e = &s->v[s->n++];

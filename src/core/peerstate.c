@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "wire/autoaddr.h"
 
 static uint64_t key_hash(const struct peertab *t, const uint8_t key[static WL_KEY_LEN])
@@ -102,14 +103,8 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 		t->refused++;
 		return NULL;
 	}
-	if (t->n == t->alloc) {
-		size_t na = t->alloc ? 2 * t->alloc : 32;
-		struct peer **nv = realloc(t->v, na * sizeof(*nv));
-		if (!nv)
-			return NULL;
-		t->v = nv;
-		t->alloc = na;
-	}
+	if (!wl_grow((void **)&t->v, &t->alloc, t->n + 1, sizeof(*t->v)))
+		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/grow.h"
 #include "sys/log.h"
 #include "sys/nlsock.h"
 
@@ -85,16 +86,8 @@ struct vec {
 
 static void *vec_push(struct vec *v)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 16;
-		if (cap > SIZE_MAX / v->size)
-			return NULL;
-		void *p = realloc(v->items, cap * v->size);
-		if (!p)
-			return NULL;
-		v->items = p;
-		v->cap = cap;
-	}
+	if (!wl_grow(&v->items, &v->cap, v->n + 1, v->size))
+		return NULL;
 	void *slot = (char *)v->items + v->n++ * v->size;
 	memset(slot, 0, v->size);
 	return slot;
@@ -365,16 +358,16 @@ int netif_list_addrs(struct netif *nl, int family, uint32_t ifindex,
 	return 0;
 }
 
-static int addr_change(struct netif *nl, uint16_t type, uint16_t flags, uint32_t ifindex,
-		       const struct wl_cidr *addr, uint8_t scope, uint32_t ifa_flags)
+int netif_add_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *addr,
+		   uint8_t scope, uint32_t ifa_flags)
 {
 	size_t alen = wl_addr_len(&addr->addr);
 	if (alen == 0 || addr->prefix > alen * 8 || ifindex == 0)
 		return -EINVAL;
 	struct req_buf rb;
 	struct nlmsghdr *req = mnl_nlmsg_put_header(rb.buf);
-	req->nlmsg_type = type;
-	req->nlmsg_flags = NLM_F_ACK | flags;
+	req->nlmsg_type = RTM_NEWADDR;
+	req->nlmsg_flags = NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(req, sizeof(*ifa));
 	ifa->ifa_family = addr->addr.family;
 	ifa->ifa_prefixlen = addr->prefix;
@@ -386,22 +379,10 @@ static int addr_change(struct netif *nl, uint16_t type, uint16_t flags, uint32_t
 	if (ifa_flags > 0xff)
 		mnl_attr_put_u32(req, IFA_FLAGS, ifa_flags);
 	char what[64 + WL_ADDR_STR_MAX], a[WL_ADDR_STR_MAX];
-	snprintf(what, sizeof(what), "%s %s/%u %s interface %u",
-		 type == RTM_NEWADDR ? "adding" : "removing", wl_addr_str(&addr->addr, a),
-		 addr->prefix, type == RTM_NEWADDR ? "to" : "from", ifindex);
+	snprintf(what, sizeof(what), "adding %s/%u to interface %u", wl_addr_str(&addr->addr, a),
+		 addr->prefix, ifindex);
 	const struct nlsock_expect e = { .what = what }; /* no data, only the ACK */
 	return nlsock_request(nl->sock, req, &e, NULL);
-}
-
-int netif_add_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *addr,
-		   uint8_t scope, uint32_t flags)
-{
-	return addr_change(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, addr, scope, flags);
-}
-
-int netif_del_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *addr)
-{
-	return addr_change(nl, RTM_DELADDR, 0, ifindex, addr, RT_SCOPE_UNIVERSE, 0);
 }
 
 /* ---- link watch ---- */

@@ -54,8 +54,6 @@ int netif_list_addrs(struct netif *nl, int family, uint32_t ifindex,
  * scope RT_SCOPE_LINK, flags IFA_F_NODAD, so it is usable at once. */
 int netif_add_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *addr,
 		   uint8_t scope, uint32_t flags);
-/* Removes addr/prefix from ifindex; -EADDRNOTAVAIL if it is not there. */
-int netif_del_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *addr);
 
 /* Walks a netlink receive buffer: returns the message at *pos and steps
  * past it, or NULL at the end or at a message whose length does not fit.

@@ -392,6 +392,53 @@ TEST(deletion_safety_table)
 		run_del(&dels[i]);
 }
 
+/* A member fact that expired (its refreshes lost) does not delete the
+ * member before the resend our new boot id asks for had its chance. N a
+ * leaf with router R; R vouches for device peer Q with a fact expiring at
+ * 290 s; with resend, R tells it again 2 s after the expiry. */
+static int64_t member_expiry_deletes_at(bool resend)
+{
+	struct tnode n;
+	uint8_t rpriv[32], rpub[32], qpriv[32], qpub[32], buf[WIRE_MAX_DATAGRAM];
+	uint8_t id[BOOT_ID_LEN] = { 4 };
+	tkey(R_, rpriv, rpub);
+	tkey(Q_, qpriv, qpub);
+	tnode_config(&n, N_);
+	tnode_allow(tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0), "10.0.0.0/8");
+	tnode_dev_peer(&n, qpub, "192.0.2.4:51820", 0);
+	tnode_start(&n, 0);
+	int64_t deleted_at = -1;
+	for (int64_t t = 0; t <= 400 * S && deleted_at < 0; t += S) {
+		n.hs[0] = n.hs[1] = t;
+		struct fact f[2];
+		size_t nf = 0;
+		fact_make_alive(&f[nf++], rpub, id, 255);
+		/* From 5 s: R must be in N's device (a tick) to be trusted. */
+		if (t == 5 * S || (resend && t == 292 * S))
+			CHECK(fact_make_member_meta(&f[nf++], qpub, NULL, -1, t == 5 * S ? 285 : 255));
+		size_t len = tseal(rpriv, n.pub, f, nf, buf, sizeof(buf));
+		CHECK_EQ(treceive(&n, t, rpub, buf, len), ENGINE_RX_OK);
+		if (t % (5 * S) && !(t >= 290 * S && t <= 300 * S))
+			continue; /* a tick every 5 s, and every second around the expiry */
+		tnode_tick(&n, t);
+		const struct engine_change *c = tchange(&n, qpub);
+		if (c && (c->flags & ENGINE_CHANGE_REMOVE))
+			deleted_at = t;
+		tnode_apply(&n);
+	}
+	tnode_free(&n);
+	return deleted_at;
+}
+
+TEST(expired_member_waits_for_the_resend)
+{
+	const struct engine_timing *dt = tdefault_timing();
+	CHECK_EQ(member_expiry_deletes_at(true), -1);
+	int64_t at = member_expiry_deletes_at(false);
+	CHECK_MSG(at >= 290 * S + 2 * dt->chunk_period_ms && at <= 290 * S + 3 * dt->chunk_period_ms,
+		  "deleted at %lld ms", (long long)at);
+}
+
 TEST(router_detection)
 {
 	struct tnode n;
