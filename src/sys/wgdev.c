@@ -88,13 +88,15 @@ const char *wgdev_backend_name(enum wgdev_backend b)
 	case WGDEV_AUTO: return "auto";
 	case WGDEV_KERNEL: return "kernel";
 	case WGDEV_USERSPACE: return "userspace";
+	case WGDEV_MEMORY: return "memory";
 	}
 	return "?";
 }
 
 bool wgdev_backend_parse(const char *s, enum wgdev_backend *out)
 {
-	static const enum wgdev_backend all[] = { WGDEV_AUTO, WGDEV_KERNEL, WGDEV_USERSPACE };
+	static const enum wgdev_backend all[] = { WGDEV_AUTO, WGDEV_KERNEL, WGDEV_USERSPACE,
+						  WGDEV_MEMORY };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (strcmp(s, wgdev_backend_name(all[i])) == 0) {
 			*out = all[i];
@@ -134,6 +136,8 @@ static const struct wgdev_ops *ops_for(enum wgdev_backend b)
 		return &wg_uapi_ops;
 	case WGDEV_KERNEL:
 		return &wg_genl_ops;
+	case WGDEV_MEMORY:
+		return &wg_mem_ops; /* whose open() explains the refusal */
 	case WGDEV_AUTO:
 		break;
 	}
@@ -204,7 +208,8 @@ int wgdev_get(struct wgdev *wg, struct wg_device **out)
 		return r;
 	if (dev->name[0] == '\0')
 		snprintf(dev->name, sizeof(dev->name), "%s", wg->ifname);
-	if (dev->ifindex == 0)
+	/* A model's name is no interface of this host: its ifindex is its own. */
+	if (dev->ifindex == 0 && wg->backend != WGDEV_MEMORY)
 		dev->ifindex = if_nametoindex(wg->ifname);
 	*out = dev;
 	return 0;

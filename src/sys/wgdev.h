@@ -1,6 +1,8 @@
-/* One interface to a WireGuard device, with two backends behind it:
+/* One interface to a WireGuard device, with three backends behind it:
  *   kernel     generic netlink family "wireguard" (wg_genl.c, libmnl)
  *   userspace  the UAPI text protocol on /var/run/wireguard/IFACE.sock (wg_uapi.c)
+ *   memory     an in-memory model of WireGuard for tests and the simulator
+ *              (wg_mem.c; opened with wgdev_open_memory, never by name)
  * The daemon, `wirelink dev show` and the tests all go through this header.
  *
  * Error convention: functions returning int give 0 or -errno; out-pointers
@@ -82,6 +84,7 @@ enum wgdev_backend {
 	WGDEV_AUTO,      /* UAPI socket present -> userspace, else kernel */
 	WGDEV_KERNEL,
 	WGDEV_USERSPACE,
+	WGDEV_MEMORY,    /* wg_mem.h; not a user setting */
 };
 
 const char *wgdev_backend_name(enum wgdev_backend b);
@@ -89,7 +92,8 @@ bool wgdev_backend_parse(const char *s, enum wgdev_backend *out);
 
 struct wgdev;
 
-/* Opens a handle on interface ifname (no '/' allowed in the name). */
+/* Opens a handle on interface ifname (no '/' allowed in the name).
+ * WGDEV_MEMORY gives -EINVAL: a model is opened with wgdev_open_memory. */
 int wgdev_open(const char *ifname, enum wgdev_backend backend, struct wgdev **out);
 void wgdev_close(struct wgdev *wg); /* NULL is fine */
 enum wgdev_backend wgdev_backend_of(const struct wgdev *wg);

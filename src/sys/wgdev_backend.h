@@ -1,5 +1,6 @@
 /* Private contract between wgdev.c and the WireGuard backends
- * (wg_uapi.c: userspace UAPI socket, wg_genl.c: kernel generic netlink).
+ * (wg_uapi.c: userspace UAPI socket, wg_genl.c: kernel generic netlink,
+ * wg_mem.c: the in-memory model).
  * Nothing outside src/sys includes this header.
  *
  * A backend allocates its own handle struct with a `struct wgdev` embedded
@@ -50,6 +51,9 @@ struct wgdev_ops {
 extern const struct wgdev_ops wg_uapi_ops;
 /* Kernel backend (wg_genl.c). */
 extern const struct wgdev_ops wg_genl_ops;
+/* In-memory backend (wg_mem.c). Its open() refuses every name: its
+ * handles come from wgdev_open_memory, which fills base itself. */
+extern const struct wgdev_ops wg_mem_ops;
 
 /* Snapshot builders (wg_device_new, wg_device_add_peer, wg_peer_add_allowed)
  * are in wgdev.h. */

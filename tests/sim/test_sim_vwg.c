@@ -508,3 +508,98 @@ TEST(silence_after_sending_starts_a_new_handshake_and_persistent_keepalive_holds
 	free_nodes(n, 2);
 	vnet_free(net);
 }
+
+static void ignore_udp(void *ctx, int node, const struct wl_endpoint *local,
+		       const struct wl_endpoint *remote, const uint8_t *data, size_t len)
+{
+}
+
+/* The device through a wgdev handle, as the daemon sees a real one: the
+ * handshake, counters and roamed endpoint the data plane wrote are in the
+ * snapshot; a peer removed and added again starts without a session; a
+ * new listen port moves the device's socket; keepalive turned on sends
+ * one at once. */
+TEST(wgdev_handle_sees_the_data_plane)
+{
+	struct pub2 s;
+	pub2_setup(&s, true);
+	struct node *a = &s.n[0], *b = &s.n[1];
+	struct wgdev *wg = NULL;
+	CHECK_EQ(vwg_open_wgdev(b->dev, &wg), 0);
+	CHECK(wg != NULL);
+	if (!wg)
+		return;
+	CHECK_EQ(wgdev_backend_of(wg), WGDEV_MEMORY);
+	CHECK_EQ(ping(a, b, 1), 0);
+	run_to(s.net, s.n, 2, 1000);
+	struct wg_device *d = NULL;
+	CHECK_EQ(wgdev_get(wg, &d), 0);
+	CHECK(d && d->n_peers == 1);
+	if (d && d->n_peers == 1) {
+		CHECK_EQ(vwg_timespec_to_ms(&d->peers[0].last_handshake), 60);
+		CHECK(d->peers[0].rx_bytes > 0 && d->peers[0].tx_bytes > 0);
+		char buf[WL_ENDPOINT_STR_MAX];
+		CHECK_STR(wl_endpoint_str(&d->peers[0].endpoint, buf), "198.51.100.1:51820");
+		CHECK_EQ(d->ifindex, 1000 + 1);
+	}
+	wg_device_free(d);
+	CHECK(wg_mem_find(vwg_model(b->dev), a->key) != NULL);
+
+	/* b drops a and takes it back: no session, no handshake time, no
+	 * endpoint, so what a still sends on its old session is refused. */
+	struct wg_peer_change ch[2] = { { .flags = WG_PEER_REMOVE }, { .flags = 0 } };
+	memcpy(ch[0].public_key, a->key, WL_KEY_LEN);
+	memcpy(ch[1].public_key, a->key, WL_KEY_LEN);
+	struct wl_cidr allowed = { a->auto_addr, 128 };
+	ch[1].n_allowed = 1;
+	ch[1].allowed_ips = &allowed;
+	CHECK_EQ(wgdev_apply(wg, ch, 2), 0);
+	CHECK_EQ(vwg_peer_handshake(b->dev, a->key), VWG_NEVER);
+	CHECK_EQ(ping(b, a, 2), -EDESTADDRREQ);
+	uint64_t responded = vwg_stats(b->dev)->handshakes_responded;
+	CHECK_EQ(ping(a, b, 3), 0); /* on a's old session: b refuses it */
+	run_to(s.net, s.n, 2, 2000);
+	CHECK_EQ(b->got.n, 1);
+	CHECK(vwg_stats(b->dev)->rx_bad_session > 0);
+	CHECK_EQ(vwg_stats(b->dev)->handshakes_responded, responded);
+
+	/* A new port: the device answers there, and the old one is free. */
+	CHECK_EQ(wgdev_set_device(wg, NULL, 51999), 0);
+	CHECK_EQ(vwg_listen_port(b->dev), 51999);
+	CHECK_EQ(vnet_bind(s.net, vwg_node(b->dev), 51820, ignore_udp, NULL), 0);
+	vnet_unbind(s.net, vwg_node(b->dev), 51820);
+	CHECK_EQ(wgdev_set_device(wg, NULL, 51999), 0); /* unchanged: fine */
+	/* a port in use on the host is refused, and nothing changes */
+	CHECK_EQ(vnet_bind(s.net, vwg_node(b->dev), 52000, ignore_udp, NULL), 0);
+	CHECK_EQ(wgdev_set_device(wg, NULL, 52000), -EADDRINUSE);
+	CHECK_EQ(vwg_listen_port(b->dev), 51999);
+	vnet_unbind(s.net, vwg_node(b->dev), 52000);
+	struct wg_peer_change ep = { .flags = WG_PEER_SET_ENDPOINT | WG_PEER_UPDATE_ONLY };
+	memcpy(ep.public_key, b->key, WL_KEY_LEN);
+	CHECK(wl_endpoint_parse("198.51.100.2:51999", &ep.endpoint));
+	CHECK_EQ(vwg_apply(a->dev, &ep, 1), 0);
+	run_to(s.net, s.n, 2, 200000); /* a's session is dead by now */
+	CHECK_EQ(ping(a, b, 4), 0);
+	run_to(s.net, s.n, 2, 201000);
+	CHECK_EQ(b->got.n, 2);
+	CHECK_EQ(b->got.first[1], 4);
+
+	/* Turning keepalive on sends one at once; setting it again while on
+	 * does not (WireGuard's rule, kernel and wireguard-go alike). */
+	struct wg_peer_change ka = { .flags = WG_PEER_SET_KEEPALIVE | WG_PEER_UPDATE_ONLY,
+				     .persistent_keepalive = 25 };
+	memcpy(ka.public_key, a->key, WL_KEY_LEN);
+	uint64_t sent = vwg_stats(b->dev)->keepalives_sent;
+	CHECK_EQ(wgdev_apply(wg, &ka, 1), 0);
+	CHECK_EQ(vwg_stats(b->dev)->keepalives_sent, sent + 1);
+	ka.persistent_keepalive = 20;
+	CHECK_EQ(wgdev_apply(wg, &ka, 1), 0);
+	CHECK_EQ(vwg_stats(b->dev)->keepalives_sent, sent + 1);
+	ka.persistent_keepalive = 0;
+	CHECK_EQ(wgdev_apply(wg, &ka, 1), 0);
+	ka.persistent_keepalive = 25;
+	CHECK_EQ(wgdev_apply(wg, &ka, 1), 0);
+	CHECK_EQ(vwg_stats(b->dev)->keepalives_sent, sent + 2);
+	wgdev_close(wg);
+	pub2_free(&s);
+}

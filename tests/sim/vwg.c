@@ -1,3 +1,12 @@
+/* The simulator's WireGuard: the configuration (peers, endpoints,
+ * AllowedIPs, keepalive intervals, handshake times, counters, cryptokey
+ * routing) is a struct wg_mem, changed and read through wgdev handles like
+ * any WireGuard device; this file adds only what WireGuard does with it on
+ * the wire: handshake messages over the vnet, sessions, WireGuard's timers,
+ * queues and forwarding. It keeps its per-peer state as the model's owner
+ * data (struct vwg_peer), created and dropped by the model's hooks, and
+ * writes back into the model what WireGuard reports: handshake times,
+ * byte counts and roamed endpoints. */
 #include "sim/vwg.h"
 
 #include <errno.h>
@@ -7,6 +16,7 @@
 #include <string.h>
 
 #include "sim/simrand.h"
+#include "sys/wg_mem.h"
 
 enum msg_type { MSG_INIT = 1, MSG_RESP = 2, MSG_DATA = 3 };
 
@@ -29,25 +39,11 @@ struct session {
 	int64_t start;
 };
 
-struct host_route {
-	struct wl_addr addr; /* family 0 = empty slot */
-	struct vwg_peer *peer;
-};
-
-struct net_route {
-	struct wl_cidr cidr;
-	struct vwg_peer *peer;
-};
-
+/* The data plane's state of one peer, the model's owner data for it. */
 struct vwg_peer {
-	uint8_t key[WL_KEY_LEN];
-	bool has_endpoint;
-	struct wl_endpoint endpoint;
-	size_t n_allowed;
-	struct wl_cidr *allowed;
-	uint16_t keepalive_s;
-	int64_t last_handshake;
-	uint64_t rx_bytes, tx_bytes;
+	/* The model's peer: key, endpoint, keepalive interval, and what we
+	 * report back (handshake time, counters, roaming). */
+	struct wg_peer *wp;
 
 	struct session cur, prev, next; /* next: responder, unconfirmed */
 	bool cur_initiator;
@@ -68,30 +64,20 @@ struct vwg_peer {
 struct vwg {
 	struct vnet *net;
 	int node;
-	char name[IFNAMSIZ];
-	uint8_t priv[WL_KEY_LEN], pub[WL_KEY_LEN];
-	uint16_t port;
+	struct wg_mem *model;
+	struct wgdev *wg; /* our own handle on it: vwg_apply, vwg_snapshot */
 	bool forwarding;
 	struct simrand rng;
 	vwg_recv_fn recv;
 	void *recv_ctx;
 	size_t n_addrs;
 	struct wl_cidr *addrs;
-	size_t n_peers;
-	struct vwg_peer **peers;
 	struct vwg_stats stats;
 	/* A lower bound of the earliest timer: arming a timer lowers it,
 	 * clearing one leaves it (a wake-up that finds nothing due is cheap),
 	 * and vwg_run_timers() recomputes it exactly. Scanning every peer on
 	 * every query made a 100-peer hub the simulator's hot spot. */
 	int64_t next_timer;
-	/* AllowedIPs lookup, rebuilt after configuration changes: full-length
-	 * prefixes in a hash table, the others by decreasing length. */
-	bool routes_dirty;
-	size_t n_hosts_cap;
-	struct host_route *hosts;
-	size_t n_nets;
-	struct net_route *nets;
 };
 
 static void *xrealloc(void *p, size_t n, size_t size)
@@ -166,14 +152,22 @@ static bool inner_decode(const uint8_t *b, size_t len, struct vwg_inner *out)
 	return true;
 }
 
-/* ---- peers ---- */
+/* ---- peers: the model's, with our state attached ---- */
+
+static struct vwg_peer *vpeer(struct wg_peer *wp)
+{
+	return wp ? wg_mem_peer_data(wp) : NULL;
+}
 
 static struct vwg_peer *find_peer(const struct vwg *dev, const uint8_t key[static WL_KEY_LEN])
 {
-	for (size_t i = 0; i < dev->n_peers; i++)
-		if (memcmp(dev->peers[i]->key, key, WL_KEY_LEN) == 0)
-			return dev->peers[i];
-	return NULL;
+	return vpeer(wg_mem_find(dev->model, key));
+}
+
+/* Cryptokey routing: longest-prefix match over every peer's AllowedIPs. */
+static struct vwg_peer *route(struct vwg *dev, const struct wl_addr *addr)
+{
+	return vpeer(wg_mem_route(dev->model, addr));
 }
 
 static void clear_queue(struct vwg_peer *p)
@@ -183,111 +177,14 @@ static void clear_queue(struct vwg_peer *p)
 	p->n_queue = 0;
 }
 
-static void peer_free(struct vwg_peer *p)
+/* Virtual ms as the wall-clock time WireGuard reports (VWG_EPOCH_SEC at 0). */
+static struct timespec ms_to_timespec(int64_t ms)
 {
-	if (!p)
-		return;
-	clear_queue(p);
-	free(p->allowed);
-	free(p);
-}
-
-static struct vwg_peer *add_peer(struct vwg *dev, const uint8_t key[static WL_KEY_LEN])
-{
-	struct vwg_peer *p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	memcpy(p->key, key, WL_KEY_LEN);
-	p->last_handshake = VWG_NEVER;
-	p->hs_retry_at = p->keepalive_at = p->new_hs_at = p->persistent_at = VWG_NEVER;
-	dev->peers = xrealloc(dev->peers, dev->n_peers + 1, sizeof(*dev->peers));
-	dev->peers[dev->n_peers++] = p;
-	return p;
-}
-
-static void remove_peer(struct vwg *dev, const uint8_t key[static WL_KEY_LEN])
-{
-	for (size_t i = 0; i < dev->n_peers; i++) {
-		if (memcmp(dev->peers[i]->key, key, WL_KEY_LEN) != 0)
-			continue;
-		peer_free(dev->peers[i]);
-		memmove(&dev->peers[i], &dev->peers[i + 1], (dev->n_peers - i - 1) * sizeof(*dev->peers));
-		dev->n_peers--;
-		dev->routes_dirty = true;
-		return;
-	}
-}
-
-static uint64_t addr_hash(const struct wl_addr *a)
-{
-	uint64_t h = 0xcbf29ce484222325ull ^ a->family;
-	for (size_t i = 0; i < 16; i++)
-		h = (h ^ a->bytes[i]) * 0x100000001b3ull;
-	return h;
-}
-
-static int net_cmp(const void *x, const void *y)
-{
-	const struct net_route *a = x, *b = y;
-	return (int)b->cidr.prefix - (int)a->cidr.prefix;
-}
-
-static void rebuild_routes(struct vwg *dev)
-{
-	size_t n_host = 0, n_net = 0;
-	for (size_t i = 0; i < dev->n_peers; i++)
-		for (size_t j = 0; j < dev->peers[i]->n_allowed; j++) {
-			const struct wl_cidr *c = &dev->peers[i]->allowed[j];
-			if (c->prefix == 8 * wl_addr_len(&c->addr))
-				n_host++;
-			else
-				n_net++;
-		}
-	size_t cap = 16;
-	while (cap < 2 * n_host)
-		cap *= 2;
-	free(dev->hosts);
-	free(dev->nets);
-	dev->hosts = calloc(cap, sizeof(*dev->hosts));
-	dev->nets = calloc(n_net ? n_net : 1, sizeof(*dev->nets));
-	if (!dev->hosts || !dev->nets) {
-		fprintf(stderr, "vwg: out of memory\n");
-		abort();
-	}
-	dev->n_hosts_cap = cap;
-	dev->n_nets = 0;
-	for (size_t i = 0; i < dev->n_peers; i++)
-		for (size_t j = 0; j < dev->peers[i]->n_allowed; j++) {
-			const struct wl_cidr *c = &dev->peers[i]->allowed[j];
-			if (c->prefix != 8 * wl_addr_len(&c->addr)) {
-				dev->nets[dev->n_nets].cidr = *c;
-				dev->nets[dev->n_nets++].peer = dev->peers[i];
-				continue;
-			}
-			size_t k = addr_hash(&c->addr) & (cap - 1);
-			while (dev->hosts[k].addr.family)
-				k = (k + 1) & (cap - 1);
-			dev->hosts[k].addr = c->addr;
-			dev->hosts[k].peer = dev->peers[i];
-		}
-	qsort(dev->nets, dev->n_nets, sizeof(*dev->nets), net_cmp);
-	dev->routes_dirty = false;
-}
-
-/* Longest-prefix match of addr over every peer's AllowedIPs (a prefix
- * belongs to one peer, so host routes are unique). */
-static struct vwg_peer *route(struct vwg *dev, const struct wl_addr *addr)
-{
-	if (dev->routes_dirty || !dev->hosts)
-		rebuild_routes(dev);
-	size_t k = addr_hash(addr) & (dev->n_hosts_cap - 1);
-	for (; dev->hosts[k].addr.family; k = (k + 1) & (dev->n_hosts_cap - 1))
-		if (wl_addr_equal(&dev->hosts[k].addr, addr))
-			return dev->hosts[k].peer;
-	for (size_t i = 0; i < dev->n_nets; i++)
-		if (wl_cidr_contains(&dev->nets[i].cidr, addr))
-			return dev->nets[i].peer;
-	return NULL;
+	struct timespec ts;
+	int64_t total = (int64_t)VWG_EPOCH_SEC * 1000 + ms;
+	ts.tv_sec = (time_t)(total / 1000);
+	ts.tv_nsec = (long)(total % 1000) * 1000000L;
+	return ts;
 }
 
 static bool session_usable(const struct vwg *dev, const struct session *s)
@@ -305,20 +202,21 @@ static void send_msg(struct vwg *dev, struct vwg_peer *p, uint8_t type, uint32_t
 	if (!buf)
 		return;
 	buf[0] = type;
-	memcpy(buf + 1, dev->pub, WL_KEY_LEN);
-	memcpy(buf + 1 + WL_KEY_LEN, p->key, WL_KEY_LEN);
+	wg_mem_public_key(dev->model, buf + 1);
+	memcpy(buf + 1 + WL_KEY_LEN, p->wp->public_key, WL_KEY_LEN);
 	put32(buf + 1 + 2 * WL_KEY_LEN, id);
 	if (body_len)
 		memcpy(buf + MSG_HEADER, body, body_len);
-	vnet_send(dev->net, dev->node, dev->port, &p->endpoint, buf, MSG_HEADER + body_len);
+	vnet_send(dev->net, dev->node, wg_mem_listen_port(dev->model), &p->wp->endpoint, buf,
+		  MSG_HEADER + body_len);
 	if (buf != stackbuf)
 		free(buf);
-	p->tx_bytes += WG_OVERHEAD + body_len;
+	p->wp->tx_bytes += WG_OVERHEAD + body_len;
 	/* Any authenticated packet sent: no passive keepalive needed, and
 	 * the persistent keepalive restarts. */
 	p->keepalive_at = VWG_NEVER;
-	if (p->keepalive_s)
-		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->keepalive_s * 1000);
+	if (p->wp->persistent_keepalive)
+		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->wp->persistent_keepalive * 1000);
 }
 
 static int64_t retry_delay(struct vwg *dev)
@@ -338,7 +236,7 @@ static void send_initiation(struct vwg *dev, struct vwg_peer *p)
 /* Starts a handshake unless one is under way or there is nowhere to send. */
 static void initiate(struct vwg *dev, struct vwg_peer *p)
 {
-	if (p->hs_pending || !p->has_endpoint)
+	if (p->hs_pending || !p->wp->has_endpoint)
 		return;
 	p->hs_pending = true;
 	p->hs_first = now_of(dev);
@@ -411,12 +309,12 @@ static void got_authenticated(struct vwg *dev, struct vwg_peer *p, const struct 
 			      size_t len)
 {
 	/* Roaming: the endpoint follows the latest authenticated packet. */
-	p->has_endpoint = true;
-	p->endpoint = *from;
-	p->rx_bytes += WG_OVERHEAD + len;
+	p->wp->has_endpoint = true;
+	p->wp->endpoint = *from;
+	p->wp->rx_bytes += WG_OVERHEAD + len;
 	p->new_hs_at = VWG_NEVER;
-	if (p->keepalive_s)
-		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->keepalive_s * 1000);
+	if (p->wp->persistent_keepalive)
+		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->wp->persistent_keepalive * 1000);
 }
 
 static void on_init(struct vwg *dev, struct vwg_peer *p, uint32_t id, const struct wl_endpoint *from)
@@ -462,7 +360,7 @@ static void on_resp(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 	}
 	p->hs_pending = false;
 	p->hs_retry_at = VWG_NEVER;
-	p->last_handshake = now_of(dev);
+	p->wp->last_handshake = ms_to_timespec(now_of(dev));
 	dev->stats.handshakes_completed++;
 	/* The responder needs a data packet to confirm the session. */
 	if (p->n_queue == 0)
@@ -484,14 +382,14 @@ static void deliver_inner(struct vwg *dev, struct vwg_peer *from, const uint8_t 
 	for (size_t i = 0; i < dev->n_addrs; i++) {
 		if (wl_addr_equal(&dev->addrs[i].addr, &pkt.dst)) {
 			if (dev->recv)
-				dev->recv(dev->recv_ctx, dev, &pkt, from->key);
+				dev->recv(dev->recv_ctx, dev, &pkt, from->wp->public_key);
 			return;
 		}
 	}
 	if (!dev->forwarding)
 		return;
 	struct vwg_peer *to = route(dev, &pkt.dst);
-	if (!to || !to->has_endpoint) {
+	if (!to || !to->wp->has_endpoint) {
 		dev->stats.tx_no_route++;
 		return;
 	}
@@ -506,7 +404,7 @@ static void on_data(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 		/* First packet on the session we responded to: confirmed. */
 		session_rotate(p, p->next, false);
 		p->next.valid = false;
-		p->last_handshake = now_of(dev);
+		p->wp->last_handshake = ms_to_timespec(now_of(dev));
 		p->hs_pending = false;
 		p->hs_retry_at = VWG_NEVER;
 		got_authenticated(dev, p, from, len);
@@ -533,7 +431,9 @@ static void on_udp(void *ctx, int node, const struct wl_endpoint *local,
 		   const struct wl_endpoint *remote, const uint8_t *data, size_t len)
 {
 	struct vwg *dev = ctx;
-	if (len < MSG_HEADER || memcmp(data + 1 + WL_KEY_LEN, dev->pub, WL_KEY_LEN) != 0)
+	uint8_t pub[WL_KEY_LEN];
+	if (len < MSG_HEADER || !wg_mem_public_key(dev->model, pub) ||
+	    memcmp(data + 1 + WL_KEY_LEN, pub, WL_KEY_LEN) != 0)
 		return;
 	struct vwg_peer *p = find_peer(dev, data + 1);
 	if (!p) {
@@ -556,6 +456,57 @@ static void on_udp(void *ctx, int node, const struct wl_endpoint *local,
 	}
 }
 
+/* ---- the model's hooks ---- */
+
+static int hook_peer_added(void *ctx, struct wg_peer *wp)
+{
+	struct vwg_peer *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->wp = wp;
+	p->hs_retry_at = p->keepalive_at = p->new_hs_at = p->persistent_at = VWG_NEVER;
+	wg_mem_peer_set_data(wp, p);
+	return 0;
+}
+
+/* The peer's sessions, handshake and queue go with it: a peer added again
+ * starts from nothing, as in WireGuard. */
+static void hook_peer_removed(void *ctx, struct wg_peer *wp)
+{
+	struct vwg_peer *p = wg_mem_peer_data(wp);
+	clear_queue(p);
+	free(p);
+}
+
+static void hook_keepalive_set(void *ctx, struct wg_peer *wp, uint16_t old_interval)
+{
+	struct vwg *dev = ctx;
+	struct vwg_peer *p = wg_mem_peer_data(wp);
+	p->persistent_at = VWG_NEVER;
+	/* WireGuard sends one keepalive at once when it turns keepalive on
+	 * (not when it changes a running interval). */
+	if (old_interval == 0 && wp->persistent_keepalive && wp->has_endpoint)
+		peer_xmit(dev, p, NULL, 0);
+}
+
+/* WireGuard moves its socket to the new port. */
+static int hook_listen_port_set(void *ctx, uint16_t port)
+{
+	struct vwg *dev = ctx;
+	int r = vnet_bind(dev->net, dev->node, port, on_udp, dev);
+	if (r < 0)
+		return r;
+	vnet_unbind(dev->net, dev->node, wg_mem_listen_port(dev->model));
+	return 0;
+}
+
+static const struct wg_mem_hooks vwg_hooks = {
+	.peer_added = hook_peer_added,
+	.peer_removed = hook_peer_removed,
+	.keepalive_set = hook_keepalive_set,
+	.listen_port_set = hook_listen_port_set,
+};
+
 /* ---- public API ---- */
 
 struct vwg *vwg_new(struct vnet *net, int node, const char *ifname,
@@ -569,16 +520,18 @@ struct vwg *vwg_new(struct vnet *net, int node, const char *ifname,
 		return NULL;
 	dev->net = net;
 	dev->node = node;
-	snprintf(dev->name, sizeof(dev->name), "%s", ifname);
-	memcpy(dev->priv, private_key, WL_KEY_LEN);
-	crypto_scalarmult_base(dev->pub, dev->priv);
-	dev->port = listen_port;
 	simrand_seed(&dev->rng, seed);
 	dev->next_timer = VNET_NEVER;
-	if (vnet_bind(net, node, listen_port, on_udp, dev) < 0) {
+	dev->model = wg_mem_new(ifname, 1000 + (uint32_t)node);
+	if (!dev->model || wgdev_open_memory(dev->model, &dev->wg) < 0 ||
+	    wgdev_set_device(dev->wg, private_key, listen_port) < 0 ||
+	    vnet_bind(net, node, listen_port, on_udp, dev) < 0) {
+		wgdev_close(dev->wg);
+		wg_mem_free(dev->model);
 		free(dev);
 		return NULL;
 	}
+	wg_mem_set_hooks(dev->model, &vwg_hooks, dev);
 	return dev;
 }
 
@@ -586,30 +539,36 @@ void vwg_free(struct vwg *dev)
 {
 	if (!dev)
 		return;
-	vnet_unbind(dev->net, dev->node, dev->port);
-	for (size_t i = 0; i < dev->n_peers; i++)
-		peer_free(dev->peers[i]);
-	free(dev->peers);
+	vnet_unbind(dev->net, dev->node, wg_mem_listen_port(dev->model));
+	wgdev_close(dev->wg);
+	wg_mem_free(dev->model); /* our peer state goes through hook_peer_removed */
 	free(dev->addrs);
-	free(dev->hosts);
-	free(dev->nets);
-	sodium_memzero(dev->priv, sizeof(dev->priv));
 	free(dev);
+}
+
+struct wg_mem *vwg_model(struct vwg *dev)
+{
+	return dev->model;
+}
+
+int vwg_open_wgdev(struct vwg *dev, struct wgdev **out)
+{
+	return wgdev_open_memory(dev->model, out);
 }
 
 void vwg_public_key(const struct vwg *dev, uint8_t out[static WL_KEY_LEN])
 {
-	memcpy(out, dev->pub, WL_KEY_LEN);
+	wg_mem_public_key(dev->model, out);
 }
 
 const char *vwg_name(const struct vwg *dev)
 {
-	return dev->name;
+	return wg_mem_name(dev->model);
 }
 
 uint16_t vwg_listen_port(const struct vwg *dev)
 {
-	return dev->port;
+	return wg_mem_listen_port(dev->model);
 }
 
 int vwg_node(const struct vwg *dev)
@@ -649,93 +608,9 @@ void vwg_set_recv(struct vwg *dev, vwg_recv_fn fn, void *ctx)
 	dev->recv_ctx = ctx;
 }
 
-static bool cidr_valid(const struct wl_cidr *c)
-{
-	return (c->addr.family == AF_INET && c->prefix <= 32) ||
-	       (c->addr.family == AF_INET6 && c->prefix <= 128);
-}
-
-/* A prefix belongs to one peer: adding it to p takes it from any other. */
-static void add_allowed(struct vwg *dev, struct vwg_peer *p, struct wl_cidr c)
-{
-	wl_cidr_mask(&c);
-	for (size_t i = 0; i < dev->n_peers; i++) {
-		struct vwg_peer *o = dev->peers[i];
-		size_t keep = 0;
-		for (size_t j = 0; j < o->n_allowed; j++)
-			if (!(o->allowed[j].prefix == c.prefix && wl_addr_equal(&o->allowed[j].addr, &c.addr)))
-				o->allowed[keep++] = o->allowed[j];
-		o->n_allowed = keep;
-	}
-	p->allowed = xrealloc(p->allowed, p->n_allowed + 1, sizeof(*p->allowed));
-	p->allowed[p->n_allowed++] = c;
-	dev->routes_dirty = true;
-}
-
-static bool change_valid(const struct wg_peer_change *ch)
-{
-	if (ch->flags & WG_PEER_REMOVE)
-		return true; /* only removes; the rest is ignored */
-	for (size_t j = 0; j < ch->n_allowed; j++)
-		if (!cidr_valid(&ch->allowed_ips[j]))
-			return false;
-	return !(ch->flags & WG_PEER_SET_ENDPOINT) || ch->endpoint.addr.family == AF_INET ||
-	       ch->endpoint.addr.family == AF_INET6;
-}
-
 int vwg_apply(struct vwg *dev, const struct wg_peer_change *changes, size_t n)
 {
-	/* Like wgdev_apply(): a malformed change refuses the whole batch
-	 * before anything is applied. */
-	for (size_t i = 0; i < n; i++)
-		if (!change_valid(&changes[i]))
-			return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		const struct wg_peer_change *ch = &changes[i];
-		if (ch->flags & WG_PEER_REMOVE) {
-			remove_peer(dev, ch->public_key);
-			continue;
-		}
-		struct vwg_peer *p = find_peer(dev, ch->public_key);
-		if (!p) {
-			if (ch->flags & WG_PEER_UPDATE_ONLY)
-				continue;
-			if (memcmp(ch->public_key, dev->pub, WL_KEY_LEN) == 0)
-				continue; /* WireGuard ignores a peer with our own key */
-			p = add_peer(dev, ch->public_key);
-			if (!p)
-				return -ENOMEM;
-		}
-		if (ch->flags & WG_PEER_SET_ENDPOINT) {
-			p->has_endpoint = true;
-			p->endpoint = ch->endpoint;
-		}
-		if (ch->flags & WG_PEER_REPLACE_ALLOWED_IPS) {
-			p->n_allowed = 0;
-			dev->routes_dirty = true;
-		}
-		for (size_t j = 0; j < ch->n_allowed; j++)
-			add_allowed(dev, p, ch->allowed_ips[j]);
-		if (ch->flags & WG_PEER_SET_KEEPALIVE) {
-			p->keepalive_s = ch->persistent_keepalive;
-			p->persistent_at = VWG_NEVER;
-			/* WireGuard sends one keepalive at once when it is set. */
-			if (p->keepalive_s && p->has_endpoint)
-				peer_xmit(dev, p, NULL, 0);
-		}
-	}
-	return 0;
-}
-
-static struct timespec ms_to_timespec(int64_t ms)
-{
-	struct timespec ts = { 0, 0 };
-	if (ms == VWG_NEVER)
-		return ts;
-	int64_t total = (int64_t)VWG_EPOCH_SEC * 1000 + ms;
-	ts.tv_sec = (time_t)(total / 1000);
-	ts.tv_nsec = (long)(total % 1000) * 1000000L;
-	return ts;
+	return wgdev_apply(dev->wg, changes, n);
 }
 
 int64_t vwg_timespec_to_ms(const struct timespec *ts)
@@ -747,54 +622,19 @@ int64_t vwg_timespec_to_ms(const struct timespec *ts)
 
 void vwg_device_free(struct wg_device *d)
 {
-	/* Snapshots are laid out as the real backends lay them out (one
-	 * array of peers, one AllowedIPs array per peer). */
 	wg_device_free(d);
 }
 
 struct wg_device *vwg_snapshot(const struct vwg *dev)
 {
-	struct wg_device *d = calloc(1, sizeof(*d));
-	if (!d)
-		return NULL;
-	snprintf(d->name, sizeof(d->name), "%s", dev->name);
-	d->ifindex = 1000 + (uint32_t)dev->node;
-	d->has_private_key = true;
-	memcpy(d->private_key, dev->priv, WL_KEY_LEN);
-	memcpy(d->public_key, dev->pub, WL_KEY_LEN);
-	d->listen_port = dev->port;
-	d->peers = calloc(dev->n_peers ? dev->n_peers : 1, sizeof(*d->peers));
-	if (!d->peers) {
-		vwg_device_free(d);
-		return NULL;
-	}
-	for (size_t i = 0; i < dev->n_peers; i++) {
-		const struct vwg_peer *p = dev->peers[i];
-		struct wg_peer *o = &d->peers[i];
-		memcpy(o->public_key, p->key, WL_KEY_LEN);
-		o->has_endpoint = p->has_endpoint;
-		o->endpoint = p->endpoint;
-		o->last_handshake = ms_to_timespec(p->last_handshake);
-		o->rx_bytes = p->rx_bytes;
-		o->tx_bytes = p->tx_bytes;
-		o->persistent_keepalive = p->keepalive_s;
-		o->allowed_ips = calloc(p->n_allowed ? p->n_allowed : 1, sizeof(*o->allowed_ips));
-		if (!o->allowed_ips) {
-			d->n_peers = i;
-			vwg_device_free(d);
-			return NULL;
-		}
-		memcpy(o->allowed_ips, p->allowed, p->n_allowed * sizeof(*o->allowed_ips));
-		o->n_allowed = p->n_allowed;
-		d->n_peers = i + 1;
-	}
-	return d;
+	struct wg_device *d = NULL;
+	return wgdev_get(dev->wg, &d) == 0 ? d : NULL;
 }
 
 int64_t vwg_peer_handshake(const struct vwg *dev, const uint8_t key[static WL_KEY_LEN])
 {
-	const struct vwg_peer *p = find_peer(dev, key);
-	return p ? p->last_handshake : VWG_NEVER;
+	const struct wg_peer *wp = wg_mem_find(dev->model, key);
+	return wp ? vwg_timespec_to_ms(&wp->last_handshake) : VWG_NEVER;
 }
 
 int vwg_send(struct vwg *dev, const struct vwg_inner *pkt)
@@ -806,7 +646,7 @@ int vwg_send(struct vwg *dev, const struct vwg_inner *pkt)
 		dev->stats.tx_no_route++;
 		return -EHOSTUNREACH;
 	}
-	if (!p->has_endpoint) {
+	if (!p->wp->has_endpoint) {
 		dev->stats.tx_no_endpoint++;
 		return -EDESTADDRREQ;
 	}
@@ -836,7 +676,7 @@ int64_t vwg_next_timer(const struct vwg *dev)
 static void peer_timers(struct vwg *dev, struct vwg_peer *p, int64_t now)
 {
 	if (p->hs_pending && p->hs_retry_at <= now) {
-		if (now - p->hs_first >= VWG_REKEY_ATTEMPT_TIME || !p->has_endpoint) {
+		if (now - p->hs_first >= VWG_REKEY_ATTEMPT_TIME || !p->wp->has_endpoint) {
 			p->hs_pending = false;
 			p->hs_retry_at = VWG_NEVER;
 			dev->stats.handshake_timeouts++;
@@ -856,7 +696,7 @@ static void peer_timers(struct vwg *dev, struct vwg_peer *p, int64_t now)
 	}
 	if (p->persistent_at != VWG_NEVER && p->persistent_at <= now) {
 		p->persistent_at = VWG_NEVER;
-		if (p->has_endpoint)
+		if (p->wp->has_endpoint)
 			peer_xmit(dev, p, NULL, 0);
 	}
 }
@@ -866,11 +706,13 @@ void vwg_run_timers(struct vwg *dev)
 	int64_t now = now_of(dev);
 	if (dev->next_timer > now)
 		return;
-	for (size_t i = 0; i < dev->n_peers; i++)
-		peer_timers(dev, dev->peers[i], now);
+	size_t n = wg_mem_peer_count(dev->model);
+	for (size_t i = 0; i < n; i++)
+		peer_timers(dev, vpeer(wg_mem_peer_at(dev->model, i)), now);
 	int64_t t = VWG_NEVER;
-	for (size_t i = 0; i < dev->n_peers; i++) {
-		const struct vwg_peer *p = dev->peers[i];
+	n = wg_mem_peer_count(dev->model);
+	for (size_t i = 0; i < n; i++) {
+		const struct vwg_peer *p = vpeer(wg_mem_peer_at(dev->model, i));
 		t = min64(t, p->hs_pending ? p->hs_retry_at : VWG_NEVER);
 		t = min64(t, p->keepalive_at);
 		t = min64(t, p->new_hs_at);

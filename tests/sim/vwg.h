@@ -1,11 +1,12 @@
 /* A virtual WireGuard device for the simulator, living on a vnet node.
  *
  * It behaves like WireGuard where wirelink can tell the difference:
- *   - configuration: peers with endpoint, AllowedIPs, persistent keepalive,
- *     last handshake and byte counters, changed by struct wg_peer_change
- *     batches with WireGuard's semantics (remove, update-only, replace or
- *     add AllowedIPs, a prefix belongs to one peer at a time) and read as
- *     struct wg_device snapshots;
+ *   - configuration: an in-memory WireGuard device (src/sys/wg_mem.h, the
+ *     same model the wgdev suite checks against wireguard-go and the
+ *     kernel): peers with endpoint, AllowedIPs, persistent keepalive, last
+ *     handshake and byte counters, changed by struct wg_peer_change
+ *     batches and read as struct wg_device snapshots through wgdev
+ *     handles (vwg_open_wgdev), exactly as the daemon does it;
  *   - handshakes travel the vnet: an initiation goes to the peer's
  *     configured endpoint, the responder accepts it only if it has the
  *     initiator as a peer, learns the initiator's endpoint from the source
@@ -39,6 +40,7 @@
 #include "common/encoding.h"
 #include "common/netaddr.h"
 #include "sim/vnet.h"
+#include "sys/wg_mem.h"
 #include "sys/wgdev.h"
 
 #define VWG_NEVER INT64_MIN
@@ -83,11 +85,22 @@ struct vwg_stats {
 
 /* Creates a device on node, listening on UDP listen_port there. The
  * public key is derived from private_key (X25519). seed drives the
- * handshake ids and jitter. */
+ * handshake ids and jitter. Snapshots report ifindex 1000 + node. */
 struct vwg *vwg_new(struct vnet *net, int node, const char *ifname,
 		    const uint8_t private_key[static WL_KEY_LEN], uint16_t listen_port,
 		    uint64_t seed);
-void vwg_free(struct vwg *dev); /* NULL is fine; unbinds the port */
+/* NULL is fine; unbinds the port and frees the model: handles still open
+ * on it (vwg_open_wgdev) must still be closed, and fail with -ENODEV
+ * meanwhile, like handles on a deleted interface. */
+void vwg_free(struct vwg *dev);
+
+/* The device's configuration. The vwg is its owner (wg_mem_set_hooks is
+ * taken): read it freely, change it through a wgdev handle. */
+struct wg_mem *vwg_model(struct vwg *dev);
+/* A new wgdev handle on the device (wgdev_open_memory on its model): the
+ * simulator reads and changes devices only through these, like the
+ * daemon. The caller closes it with wgdev_close. 0 or -ENOMEM. */
+int vwg_open_wgdev(struct vwg *dev, struct wgdev **out);
 
 void vwg_public_key(const struct vwg *dev, uint8_t out[static WL_KEY_LEN]);
 const char *vwg_name(const struct vwg *dev);
@@ -104,16 +117,16 @@ const struct wl_cidr *vwg_addresses(const struct vwg *dev);
 void vwg_set_forwarding(struct vwg *dev, bool on);
 void vwg_set_recv(struct vwg *dev, vwg_recv_fn fn, void *ctx);
 
-/* Applies changes in order, like wgdev_apply(): a change with
- * WG_PEER_REMOVE only removes; removing or update-only-changing a missing
- * peer is not an error. Returns 0, or -EINVAL (and applies nothing) if
- * any change has an endpoint or AllowedIP without an address family or
- * with a prefix longer than the address. */
+/* wgdev_apply() on the device's own handle: a change with WG_PEER_REMOVE
+ * only removes; removing or update-only-changing a missing peer is not an
+ * error. Returns 0, or -EINVAL (and applies nothing) if any change has an
+ * endpoint or AllowedIP without an address family or with a prefix longer
+ * than the address. */
 int vwg_apply(struct vwg *dev, const struct wg_peer_change *changes, size_t n);
 
-/* A snapshot of the device (private key included), freed with
- * vwg_device_free() (or wg_device_free(): same layout). NULL when out of
- * memory. */
+/* wgdev_get() on the device's own handle: a snapshot (private key
+ * included), freed with vwg_device_free() (or wg_device_free(): same
+ * layout). NULL when out of memory. */
 struct wg_device *vwg_snapshot(const struct vwg *dev);
 void vwg_device_free(struct wg_device *d); /* NULL is fine; wipes the key */
 /* Virtual time of a peer's last handshake, VWG_NEVER if none or no such

@@ -802,6 +802,9 @@ static const struct usage_case {
 	  "printable characters, no '/', ':' or spaces)" },
 	{ { "WIRELINK_BACKEND=go", NULL }, { NULL },
 	  "environment: WIRELINK_BACKEND: \"go\" is not a backend (auto, kernel, userspace)" },
+	/* wgdev's in-memory backend is for tests: users cannot pick it. */
+	{ { NULL }, { "--backend", "memory", NULL },
+	  "command line: --backend: \"memory\" is not a backend (auto, kernel, userspace)" },
 	{ { "WIRELINK_PEERS=x", NULL }, { NULL },
 	  "environment: WIRELINK_PEERS: Peers can only be set in the config file" },
 	{ { "WIRELINK_HIDE_IFACES=x", NULL }, { NULL },

@@ -1,15 +1,20 @@
-/* The device test suite both WireGuard backends must pass.
+/* The device test suite every WireGuard backend must pass.
  *
  * usage: wgdev_suite --iface NAME --backend kernel|userspace [--wg PATH|--no-wg]
+ *        wgdev_suite --backend memory [--iface NAME]
  *
  * Runs against a real, freshly created, EMPTY WireGuard interface (the
  * caller creates it: `ip link add NAME type wireguard` in a VM, or
- * wireguard-go NAME in a namespace) and changes it through wgdev.h only:
+ * wireguard-go NAME in a namespace), or against a fresh in-memory model
+ * (src/sys/wg_mem.h), so the model is held to the very checks the real
+ * devices pass. It changes the device through wgdev.h only:
  * device key and port, peers with IPv4/IPv6 endpoints and allowed IPs,
  * update-only, add vs replace, keepalive, removal, ordering within one
- * apply, allowed IPs moving between peers, a 1000-peer x 4-allowed-IP
- * round trip, and a cross-check against `wg show NAME dump` when the wg
- * tool is there. Prints the same lines as the unit tests:
+ * apply, allowed IPs moving between peers, masking, peers with the
+ * device's own key, a 1000-peer x 4-allowed-IP round trip, and a
+ * cross-check against `wg show NAME dump` when the wg tool is there (not
+ * for the model, which has no interface to show). Prints the same lines as
+ * the unit tests:
  *   PASS: wgdev-BACKEND/check
  *   FAIL: wgdev-BACKEND/check: file:line: what
  *   SKIP: wgdev-BACKEND/check: why
@@ -28,14 +33,19 @@
 
 #include "common/encoding.h"
 #include "sys/log.h"
+#include "sys/wg_mem.h"
 #include "sys/wgdev.h"
 #include "wire/autoaddr.h"
 
 #define BULK_PEERS 1000
+/* The name and ifindex of the in-memory device. */
+#define MEMORY_IFNAME "wgmem0"
+#define MEMORY_IFINDEX 1000
 #define BULK_IPS 4
 
 struct ctx {
 	struct wgdev *wg;
+	struct wg_mem *model; /* --backend memory: the device itself */
 	const char *ifname;
 	const char *wg_tool; /* NULL: no cross-check */
 	const char *no_wg_reason;
@@ -208,6 +218,17 @@ static bool same_endpoint(const struct wl_endpoint *a, const struct wl_endpoint 
 	return wl_addr_equal(&a->addr, &b->addr) && a->port == b->port;
 }
 
+/* The peer is in the snapshot; a failure otherwise. */
+#define EXPECT_PEER(d, key) expect_peer(__FILE__, __LINE__, (d), (key))
+static bool expect_peer(const char *file, int line, struct wg_device *d,
+			const uint8_t key[static WL_KEY_LEN])
+{
+	if (wg_device_find_peer(d, key))
+		return true;
+	fail(file, line, "peer missing");
+	return false;
+}
+
 /* ---- cross-check against `wg show IFACE dump` ---- */
 
 static void dump_field(char **line, char *out, size_t cap)
@@ -287,6 +308,10 @@ static FILE *run_wg_dump(const struct ctx *c, pid_t *pid)
 
 static void crosscheck_wg(struct ctx *c)
 {
+	if (c->model) {
+		skip("needs a real interface: wg show cannot see an in-memory device");
+		return;
+	}
 	if (!c->wg_tool) {
 		skip(c->no_wg_reason);
 		return;
@@ -366,6 +391,10 @@ static void check_empty(struct ctx *c)
 /* AUTO must pick the backend this interface really has. */
 static void check_auto_detect(struct ctx *c)
 {
+	if (c->model) {
+		skip("needs a real interface: an in-memory device is never found by name");
+		return;
+	}
 	struct wgdev *wg = NULL;
 	int r = wgdev_open(c->ifname, WGDEV_AUTO, &wg);
 	EXPECT(r == 0, "wgdev_open(AUTO): %s", strerror(-r));
@@ -648,6 +677,60 @@ static void check_invalid_change(struct ctx *c)
 	EXPECT(r == -EINVAL, "an allowed IP without family gave %d, expected -EINVAL", r);
 }
 
+/* Allowed IPs are stored masked, so the same prefix written with other
+ * host bits is the same prefix (and replaces nothing). */
+static void check_allowed_ips_masked(struct ctx *c)
+{
+	reset_peers(c);
+	struct wl_cidr ips[] = { cidr("10.80.1.77/24"), cidr("fd00:80::1:2/64"),
+				 cidr("10.80.1.1/24") };
+	struct wl_cidr want[] = { cidr("10.80.1.0/24"), cidr("fd00:80::/64") };
+	struct wg_peer_change ch = { .n_allowed = 3, .allowed_ips = ips };
+	new_public_key(ch.public_key);
+	EXPECT_OK(apply1(c, &ch));
+	struct wg_device *d = get(c);
+	if (d && EXPECT_PEER(d, ch.public_key))
+		same_allowed(wg_device_find_peer(d, ch.public_key), want, 2, "masked");
+	wg_device_free(d);
+}
+
+/* A peer with the device's own public key is ignored without an error
+ * (so one batch can configure every node of a network), and setting a
+ * private key whose public key is a peer's removes that peer. */
+static void check_own_key(struct ctx *c)
+{
+	reset_peers(c);
+	struct wl_cidr ips[] = { cidr("10.81.0.0/24") };
+	struct wg_peer_change ch[2] = { { .n_allowed = 1, .allowed_ips = ips }, { .flags = 0 } };
+	crypto_scalarmult_base(ch[0].public_key, c->private_key);
+	new_public_key(ch[1].public_key);
+	EXPECT_OK(wgdev_apply(c->wg, ch, 2));
+	struct wg_device *d = get(c);
+	if (!d)
+		return;
+	EXPECT(!wg_device_find_peer(d, ch[0].public_key), "a peer with the device's own key");
+	EXPECT(d->n_peers == 1, "%zu peers, expected 1", d->n_peers);
+	wg_device_free(d);
+
+	/* the device takes the key of a new peer: that peer goes */
+	uint8_t priv[WL_KEY_LEN], pub[WL_KEY_LEN];
+	randombytes_buf(priv, sizeof(priv));
+	crypto_scalarmult_base(pub, priv);
+	memcpy(ch[0].public_key, pub, WL_KEY_LEN);
+	EXPECT_OK(apply1(c, &ch[0]));
+	EXPECT_OK(wgdev_set_device(c->wg, priv, -1));
+	memcpy(c->private_key, priv, WL_KEY_LEN);
+	sodium_memzero(priv, sizeof(priv));
+	d = get(c);
+	if (!d)
+		return;
+	EXPECT(memcmp(d->public_key, pub, WL_KEY_LEN) == 0, "public key not the new key's");
+	EXPECT(!wg_device_find_peer(d, pub), "the peer with the device's new key stayed");
+	EXPECT(wg_device_find_peer(d, ch[1].public_key), "the other peer went too");
+	EXPECT(d->n_peers == 1, "%zu peers, expected 1", d->n_peers);
+	wg_device_free(d);
+}
+
 static void check_crosscheck_small(struct ctx *c)
 {
 	reset_peers(c);
@@ -756,9 +839,11 @@ static void check_bulk_remove(struct ctx *c)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: wgdev_suite --iface NAME --backend kernel|userspace [--wg PATH | --no-wg]\n"
+		   "       wgdev_suite --backend memory [--iface NAME]\n"
 		   "Runs the shared device checks against NAME, a freshly created EMPTY\n"
-		   "WireGuard interface. --wg names the wg tool for the dump cross-check\n"
-		   "(default: 'wg' from PATH if present; --no-wg skips it).\n");
+		   "WireGuard interface, or against a fresh in-memory model (NAME\n"
+		   "defaults to " MEMORY_IFNAME " there). --wg names the wg tool for the dump\n"
+		   "cross-check (default: 'wg' from PATH if present; --no-wg skips it).\n");
 }
 
 static const char *find_in_path(const char *prog, char buf[static 4096])
@@ -806,6 +891,8 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
+	if (!c.ifname && backend == WGDEV_MEMORY)
+		c.ifname = MEMORY_IFNAME;
 	if (!c.ifname || backend == WGDEV_AUTO || optind != argc) {
 		usage(stderr);
 		return 2;
@@ -823,7 +910,13 @@ int main(int argc, char **argv)
 	}
 
 	current = "open";
-	int r = wgdev_open(c.ifname, backend, &c.wg);
+	int r;
+	if (backend == WGDEV_MEMORY) {
+		c.model = wg_mem_new(c.ifname, MEMORY_IFINDEX);
+		r = c.model ? wgdev_open_memory(c.model, &c.wg) : -EINVAL;
+	} else {
+		r = wgdev_open(c.ifname, backend, &c.wg);
+	}
 	if (r < 0) {
 		fail(__FILE__, __LINE__, "wgdev_open(%s): %s", c.ifname, strerror(-r));
 		return 1;
@@ -842,6 +935,8 @@ int main(int argc, char **argv)
 	run("order_within_one_apply", check_order_in_one_apply, &c);
 	run("allowed_ip_moves_between_peers", check_allowed_ip_moves, &c);
 	run("invalid_change_rejected", check_invalid_change, &c);
+	run("allowed_ips_stored_masked", check_allowed_ips_masked, &c);
+	run("own_public_key_is_no_peer", check_own_key, &c);
 	run("crosscheck_wg_dump", check_crosscheck_small, &c);
 	c.bulk = calloc(BULK_PEERS, sizeof(*c.bulk));
 	c.bulk_ips = calloc((size_t)BULK_PEERS * BULK_IPS, sizeof(*c.bulk_ips));
@@ -857,6 +952,7 @@ int main(int argc, char **argv)
 	free(c.bulk_ips);
 	reset_peers(&c);
 	wgdev_close(c.wg);
+	wg_mem_free(c.model);
 	sodium_memzero(c.private_key, sizeof(c.private_key));
 	return n_failed ? 1 : 0;
 }

@@ -1,0 +1,578 @@
+/* The in-memory WireGuard device (wg_mem.h) and its wgdev backend. */
+#include "sys/wg_mem.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <sodium.h>
+
+#include "sys/log.h"
+#include "sys/wgdev_backend.h"
+
+/* A live peer. The public struct comes first, so the `struct wg_peer *`
+ * handed to the owner converts back with a cast. Its allowed_ips array
+ * grows through wg_peer_add_allowed like a snapshot's. */
+struct mem_peer {
+	struct wg_peer pub;
+	void *owner_data;
+};
+
+struct host_route {
+	struct wl_addr addr; /* family 0 = empty slot */
+	struct mem_peer *peer;
+};
+
+struct net_route {
+	struct wl_cidr cidr;
+	struct mem_peer *peer;
+};
+
+struct wg_mem {
+	char name[IFNAMSIZ];
+	uint32_t ifindex;
+	bool has_private_key;
+	uint8_t private_key[WL_KEY_LEN], public_key[WL_KEY_LEN];
+	uint16_t listen_port;
+	size_t n_peers, cap_peers;
+	struct mem_peer **peers; /* pointers, so the owner's peer pointers survive growth */
+	struct wg_mem_hooks hooks;
+	void *hooks_ctx;
+	/* The owner's reference plus one per open handle; the struct goes
+	 * when the last one does. After wg_mem_free the device is gone and
+	 * handles get -ENODEV. */
+	unsigned refs;
+	bool gone;
+	/* AllowedIPs lookup, rebuilt lazily after configuration changes:
+	 * full-length prefixes in an open-addressing hash table, the others
+	 * by decreasing length. Scanning every peer per packet made a
+	 * 100-peer hub the simulator's hot spot. */
+	bool routes_dirty;
+	size_t hosts_cap;
+	struct host_route *hosts;
+	size_t n_nets;
+	struct net_route *nets;
+};
+
+/* The wgdev handle; base first (wgdev_backend.h). */
+struct wg_mem_handle {
+	struct wgdev base;
+	struct wg_mem *m;
+};
+
+/* ---- lifetime ---- */
+
+struct wg_mem *wg_mem_new(const char *ifname, uint32_t ifindex)
+{
+	if (!ifname || ifname[0] == '\0' || strnlen(ifname, IFNAMSIZ) >= IFNAMSIZ)
+		return NULL;
+	struct wg_mem *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	snprintf(m->name, sizeof(m->name), "%s", ifname);
+	m->ifindex = ifindex;
+	m->refs = 1;
+	m->routes_dirty = true;
+	return m;
+}
+
+/* p is already out of m->peers. */
+static void peer_destroy(struct wg_mem *m, struct mem_peer *p)
+{
+	m->routes_dirty = true; /* before the hook, which may route */
+	if (m->hooks.peer_removed)
+		m->hooks.peer_removed(m->hooks_ctx, &p->pub);
+	free(p->pub.allowed_ips);
+	free(p);
+}
+
+static void unref(struct wg_mem *m)
+{
+	if (--m->refs > 0)
+		return;
+	free(m->peers);
+	free(m->hosts);
+	free(m->nets);
+	free(m);
+}
+
+void wg_mem_free(struct wg_mem *m)
+{
+	if (!m || m->gone)
+		return;
+	/* Last peer first, so the owner sees every peer_removed while the
+	 * others are still in place (as a stream of single removals). */
+	while (m->n_peers > 0)
+		peer_destroy(m, m->peers[--m->n_peers]);
+	memset(&m->hooks, 0, sizeof(m->hooks));
+	sodium_memzero(m->private_key, sizeof(m->private_key));
+	m->has_private_key = false;
+	m->gone = true;
+	unref(m);
+}
+
+/* ---- peers ---- */
+
+static ssize_t peer_index(const struct wg_mem *m, const uint8_t key[static WL_KEY_LEN])
+{
+	for (size_t i = 0; i < m->n_peers; i++)
+		if (memcmp(m->peers[i]->pub.public_key, key, WL_KEY_LEN) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+struct wg_peer *wg_mem_find(struct wg_mem *m, const uint8_t key[static WL_KEY_LEN])
+{
+	ssize_t i = peer_index(m, key);
+	return i < 0 ? NULL : &m->peers[i]->pub;
+}
+
+size_t wg_mem_peer_count(const struct wg_mem *m)
+{
+	return m->n_peers;
+}
+
+struct wg_peer *wg_mem_peer_at(struct wg_mem *m, size_t i)
+{
+	return i < m->n_peers ? &m->peers[i]->pub : NULL;
+}
+
+/* Live peers are the first member of a mem_peer (wg_mem.h says p must be
+ * one), so the cast goes back to it. */
+void *wg_mem_peer_data(const struct wg_peer *p)
+{
+	return ((const struct mem_peer *)(const void *)p)->owner_data;
+}
+
+void wg_mem_peer_set_data(struct wg_peer *p, void *data)
+{
+	((struct mem_peer *)(void *)p)->owner_data = data;
+}
+
+/* Removes peer i, keeping the others in order. */
+static void remove_at(struct wg_mem *m, size_t i)
+{
+	struct mem_peer *p = m->peers[i];
+	memmove(&m->peers[i], &m->peers[i + 1], (m->n_peers - i - 1) * sizeof(*m->peers));
+	m->n_peers--;
+	peer_destroy(m, p);
+}
+
+/* Appends a new peer and tells the owner. 0, or -ENOMEM or the owner's
+ * refusal (then nothing changed and *out is NULL). */
+static int create_peer(struct wg_mem *m, const uint8_t key[static WL_KEY_LEN], struct wg_peer **out)
+{
+	*out = NULL;
+	if (m->n_peers == m->cap_peers) {
+		size_t cap = m->cap_peers ? 2 * m->cap_peers : 8;
+		struct mem_peer **a = reallocarray(m->peers, cap, sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		m->peers = a;
+		m->cap_peers = cap;
+	}
+	struct mem_peer *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	memcpy(p->pub.public_key, key, WL_KEY_LEN);
+	m->peers[m->n_peers++] = p;
+	int r = m->hooks.peer_added ? m->hooks.peer_added(m->hooks_ctx, &p->pub) : 0;
+	if (r < 0) {
+		/* Refused before the owner holds anything for it: no
+		 * peer_removed. */
+		m->n_peers--;
+		free(p);
+		return r;
+	}
+	*out = &p->pub;
+	return 0;
+}
+
+/* ---- AllowedIPs ---- */
+
+static bool same_prefix(const struct wl_cidr *a, const struct wl_cidr *b)
+{
+	return a->prefix == b->prefix && wl_addr_equal(&a->addr, &b->addr);
+}
+
+/* Drops entry j of p's AllowedIPs, keeping the order of the rest. */
+static void drop_allowed(struct wg_peer *p, size_t j)
+{
+	memmove(&p->allowed_ips[j], &p->allowed_ips[j + 1],
+		(p->n_allowed - j - 1) * sizeof(*p->allowed_ips));
+	p->n_allowed--;
+}
+
+/* Gives prefix c (masked) to p: a prefix belongs to one peer at a time, so
+ * it leaves whichever peer had it, and it ends up last in p's list (where
+ * WireGuard's own dump order would not tell). 0 or -ENOMEM (then nothing
+ * changed). */
+static int give_allowed(struct wg_mem *m, struct wg_peer *p, struct wl_cidr c)
+{
+	wl_cidr_mask(&c);
+	struct wg_peer *owner = NULL;
+	size_t at = 0;
+	for (size_t i = 0; i < m->n_peers && !owner; i++) {
+		struct wg_peer *o = &m->peers[i]->pub;
+		for (size_t j = 0; j < o->n_allowed; j++) {
+			if (same_prefix(&o->allowed_ips[j], &c)) {
+				owner = o;
+				at = j;
+				break;
+			}
+		}
+	}
+	if (owner && owner == p) {
+		/* Already p's: only its place in the list changes. */
+		drop_allowed(p, at);
+		p->allowed_ips[p->n_allowed++] = c;
+		return 0;
+	}
+	/* Append before taking it away, so a failed append changes nothing. */
+	if (wg_peer_add_allowed(p, &c) < 0)
+		return -ENOMEM;
+	if (owner)
+		drop_allowed(owner, at);
+	m->routes_dirty = true;
+	return 0;
+}
+
+static uint64_t addr_hash(const struct wl_addr *a)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ a->family;
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ a->bytes[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static int net_cmp(const void *x, const void *y)
+{
+	const struct net_route *a = x, *b = y;
+	return (int)b->cidr.prefix - (int)a->cidr.prefix;
+}
+
+static bool is_host(const struct wl_cidr *c)
+{
+	return c->prefix == 8 * wl_addr_len(&c->addr);
+}
+
+/* Rebuilds the lookup tables; false when out of memory (the old tables
+ * are gone then and routes_dirty stays set). */
+static bool rebuild_routes(struct wg_mem *m)
+{
+	size_t n_host = 0, n_net = 0;
+	for (size_t i = 0; i < m->n_peers; i++)
+		for (size_t j = 0; j < m->peers[i]->pub.n_allowed; j++) {
+			if (is_host(&m->peers[i]->pub.allowed_ips[j]))
+				n_host++;
+			else
+				n_net++;
+		}
+	/* At most half full, so a probe ends soon on an empty slot. */
+	size_t cap = 16;
+	while (cap < 2 * n_host)
+		cap *= 2;
+	free(m->hosts);
+	free(m->nets);
+	m->hosts = calloc(cap, sizeof(*m->hosts));
+	m->nets = calloc(n_net ? n_net : 1, sizeof(*m->nets));
+	if (!m->hosts || !m->nets) {
+		free(m->hosts);
+		free(m->nets);
+		m->hosts = NULL;
+		m->nets = NULL;
+		return false;
+	}
+	m->hosts_cap = cap;
+	m->n_nets = 0;
+	for (size_t i = 0; i < m->n_peers; i++) {
+		struct mem_peer *p = m->peers[i];
+		for (size_t j = 0; j < p->pub.n_allowed; j++) {
+			const struct wl_cidr *c = &p->pub.allowed_ips[j];
+			if (!is_host(c)) {
+				m->nets[m->n_nets].cidr = *c;
+				m->nets[m->n_nets++].peer = p;
+				continue;
+			}
+			size_t k = addr_hash(&c->addr) & (cap - 1);
+			while (m->hosts[k].addr.family)
+				k = (k + 1) & (cap - 1);
+			m->hosts[k].addr = c->addr;
+			m->hosts[k].peer = p;
+		}
+	}
+	/* Prefixes of one length are disjoint, so their order is free. */
+	qsort(m->nets, m->n_nets, sizeof(*m->nets), net_cmp);
+	m->routes_dirty = false;
+	return true;
+}
+
+/* The same answer without tables, for when they cannot be built. */
+static struct wg_peer *route_slowly(struct wg_mem *m, const struct wl_addr *addr)
+{
+	struct wg_peer *best = NULL;
+	int best_len = -1;
+	for (size_t i = 0; i < m->n_peers; i++) {
+		struct wg_peer *p = &m->peers[i]->pub;
+		for (size_t j = 0; j < p->n_allowed; j++) {
+			const struct wl_cidr *c = &p->allowed_ips[j];
+			if (c->prefix > best_len && wl_cidr_contains(c, addr)) {
+				best = p;
+				best_len = c->prefix;
+			}
+		}
+	}
+	return best;
+}
+
+struct wg_peer *wg_mem_route(struct wg_mem *m, const struct wl_addr *addr)
+{
+	if (m->routes_dirty && !rebuild_routes(m))
+		return route_slowly(m, addr);
+	size_t k = addr_hash(addr) & (m->hosts_cap - 1);
+	for (; m->hosts[k].addr.family; k = (k + 1) & (m->hosts_cap - 1))
+		if (wl_addr_equal(&m->hosts[k].addr, addr))
+			return &m->hosts[k].peer->pub;
+	for (size_t i = 0; i < m->n_nets; i++)
+		if (wl_cidr_contains(&m->nets[i].cidr, addr))
+			return &m->nets[i].peer->pub;
+	return NULL;
+}
+
+/* ---- applying changes ---- */
+
+static bool cidr_ok(const struct wl_cidr *c)
+{
+	size_t len = wl_addr_len(&c->addr);
+	return len != 0 && c->prefix <= 8 * len;
+}
+
+/* Whether the real backends would accept the change (wgdev.h). */
+static bool change_ok(const struct wg_peer_change *ch)
+{
+	if (ch->flags & WG_PEER_REMOVE)
+		return true; /* only removes; the rest is ignored */
+	if ((ch->flags & WG_PEER_SET_ENDPOINT) && wl_addr_len(&ch->endpoint.addr) == 0)
+		return false;
+	if (ch->n_allowed && !ch->allowed_ips)
+		return false;
+	for (size_t j = 0; j < ch->n_allowed; j++)
+		if (!cidr_ok(&ch->allowed_ips[j]))
+			return false;
+	return true;
+}
+
+static int apply_change(struct wg_mem *m, const struct wg_peer_change *ch)
+{
+	ssize_t i = peer_index(m, ch->public_key);
+	if (ch->flags & WG_PEER_REMOVE) {
+		if (i >= 0)
+			remove_at(m, (size_t)i);
+		return 0;
+	}
+	struct wg_peer *p;
+	if (i >= 0) {
+		p = &m->peers[i]->pub;
+	} else {
+		if (ch->flags & WG_PEER_UPDATE_ONLY)
+			return 0;
+		/* WireGuard ignores a peer with the device's own key, silently,
+		 * so one batch can configure every node of a network. */
+		if (m->has_private_key && memcmp(ch->public_key, m->public_key, WL_KEY_LEN) == 0)
+			return 0;
+		int r = create_peer(m, ch->public_key, &p);
+		if (r < 0)
+			return r;
+	}
+	if (ch->flags & WG_PEER_SET_ENDPOINT) {
+		p->has_endpoint = true;
+		p->endpoint = ch->endpoint;
+	}
+	if (ch->flags & WG_PEER_REPLACE_ALLOWED_IPS) {
+		p->n_allowed = 0;
+		m->routes_dirty = true;
+	}
+	for (size_t j = 0; j < ch->n_allowed; j++) {
+		int r = give_allowed(m, p, ch->allowed_ips[j]);
+		if (r < 0)
+			return r;
+	}
+	if (ch->flags & WG_PEER_SET_KEEPALIVE) {
+		uint16_t old = p->persistent_keepalive;
+		p->persistent_keepalive = ch->persistent_keepalive;
+		if (m->hooks.keepalive_set)
+			m->hooks.keepalive_set(m->hooks_ctx, p, old);
+	}
+	return 0;
+}
+
+/* ---- the wgdev backend ---- */
+
+static struct wg_mem *model_of(struct wgdev *wg)
+{
+	struct wg_mem *m = wgdev_container(wg, struct wg_mem_handle)->m;
+	return m->gone ? NULL : m;
+}
+
+static int mem_open(const char *ifname, struct wgdev **out)
+{
+	*out = NULL;
+	log_error("wgdev: %s: a memory device cannot be opened by name (wgdev_open_memory opens one)",
+		  ifname);
+	return -EINVAL;
+}
+
+static int mem_get(struct wgdev *wg, struct wg_device **out)
+{
+	*out = NULL;
+	struct wg_mem *m = model_of(wg);
+	if (!m)
+		return -ENODEV;
+	struct wg_device *d = wg_device_new(m->name);
+	if (!d)
+		return -ENOMEM;
+	d->ifindex = m->ifindex;
+	d->has_private_key = m->has_private_key;
+	memcpy(d->private_key, m->private_key, WL_KEY_LEN);
+	memcpy(d->public_key, m->public_key, WL_KEY_LEN);
+	d->listen_port = m->listen_port;
+	for (size_t i = 0; i < m->n_peers; i++) {
+		const struct wg_peer *p = &m->peers[i]->pub;
+		struct wg_peer *o = wg_device_add_peer(d, p->public_key);
+		if (!o)
+			goto oom;
+		struct wl_cidr *live = o->allowed_ips; /* NULL: add_peer zeroes it */
+		*o = *p;
+		o->allowed_ips = live;
+		o->n_allowed = 0;
+		for (size_t j = 0; j < p->n_allowed; j++)
+			if (wg_peer_add_allowed(o, &p->allowed_ips[j]) < 0)
+				goto oom;
+	}
+	*out = d;
+	return 0;
+oom:
+	wg_device_free(d);
+	return -ENOMEM;
+}
+
+static int mem_apply(struct wgdev *wg, const struct wg_peer_change *changes, size_t n)
+{
+	struct wg_mem *m = model_of(wg);
+	if (!m)
+		return -ENODEV;
+	for (size_t i = 0; i < n; i++) {
+		if (!change_ok(&changes[i])) {
+			log_error("wgdev: %s: change %zu has an endpoint or allowed IP without an "
+				  "address family or with a prefix longer than the address",
+				  m->name, i);
+			return -EINVAL;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		int r = apply_change(m, &changes[i]);
+		if (r < 0) {
+			log_error("wgdev: %s: change %zu: %s", m->name, i, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int mem_set_device(struct wgdev *wg, const uint8_t *private_key, int listen_port)
+{
+	struct wg_mem *m = model_of(wg);
+	if (!m)
+		return -ENODEV;
+	if (listen_port < -1 || listen_port > 65535)
+		return -EINVAL;
+	/* The port first: it is the part that can be refused, and a refused
+	 * set_device must change nothing. */
+	if (listen_port >= 0 && listen_port != m->listen_port && m->hooks.listen_port_set) {
+		int r = m->hooks.listen_port_set(m->hooks_ctx, (uint16_t)listen_port);
+		if (r < 0) {
+			log_error("wgdev: %s: listen port %d: %s", m->name, listen_port, strerror(-r));
+			return r;
+		}
+	}
+	if (private_key) {
+		uint8_t pub[WL_KEY_LEN];
+		crypto_scalarmult_base(pub, private_key);
+		/* WireGuard removes a peer that has the new public key: a
+		 * device cannot be its own peer. */
+		ssize_t i = peer_index(m, pub);
+		if (i >= 0)
+			remove_at(m, (size_t)i);
+		memcpy(m->private_key, private_key, WL_KEY_LEN);
+		memcpy(m->public_key, pub, WL_KEY_LEN);
+		m->has_private_key = true;
+	}
+	if (listen_port >= 0)
+		m->listen_port = (uint16_t)listen_port;
+	return 0;
+}
+
+static void mem_close(struct wgdev *wg)
+{
+	struct wg_mem_handle *h = wgdev_container(wg, struct wg_mem_handle);
+	unref(h->m);
+	free(h);
+}
+
+const struct wgdev_ops wg_mem_ops = {
+	.open = mem_open,
+	.get = mem_get,
+	.apply = mem_apply,
+	.set_device = mem_set_device,
+	.close = mem_close,
+};
+
+int wgdev_open_memory(struct wg_mem *m, struct wgdev **out)
+{
+	*out = NULL;
+	if (m->gone)
+		return -ENODEV;
+	if (sodium_init() < 0)
+		return -ENOMEM; /* set_device derives public keys */
+	struct wg_mem_handle *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->base.ops = &wg_mem_ops;
+	h->base.backend = WGDEV_MEMORY;
+	snprintf(h->base.ifname, sizeof(h->base.ifname), "%s", m->name);
+	h->m = m;
+	m->refs++;
+	*out = &h->base;
+	return 0;
+}
+
+/* ---- the owner's side ---- */
+
+void wg_mem_set_hooks(struct wg_mem *m, const struct wg_mem_hooks *hooks, void *ctx)
+{
+	if (hooks)
+		m->hooks = *hooks;
+	else
+		memset(&m->hooks, 0, sizeof(m->hooks));
+	m->hooks_ctx = ctx;
+}
+
+const char *wg_mem_name(const struct wg_mem *m)
+{
+	return m->name;
+}
+
+bool wg_mem_public_key(const struct wg_mem *m, uint8_t out[static WL_KEY_LEN])
+{
+	if (!m->has_private_key)
+		return false;
+	memcpy(out, m->public_key, WL_KEY_LEN);
+	return true;
+}
+
+uint16_t wg_mem_listen_port(const struct wg_mem *m)
+{
+	return m->listen_port;
+}
