@@ -29,6 +29,14 @@ void cfg_defaults(struct wl_config *cfg)
 	strcpy(cfg->config_path, CONFIG_DEFAULT_PATH);
 }
 
+struct wl_config *config_new(void)
+{
+	struct wl_config *cfg = malloc(sizeof(*cfg));
+	if (cfg)
+		cfg_defaults(cfg);
+	return cfg;
+}
+
 static void free_strings(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

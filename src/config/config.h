@@ -137,6 +137,12 @@ int config_load(int argc, char **argv, char **envp, struct wl_config **out,
 
 void config_free(struct wl_config *cfg); /* NULL is fine */
 
+/* A configuration holding only the defaults (what config_load starts
+ * from), for programs that build one directly: the simulator fills in its
+ * peers. Every string and array it then hangs on the object must come
+ * from malloc, as config_free frees them. NULL when out of memory. */
+struct wl_config *config_new(void);
+
 /* Prints the effective configuration as one line of JSON, keys spelled as
  * in config files (Iface, Port, Router, ...), so that the output used as
  * wirelink.<iface>.json yields the same configuration. */

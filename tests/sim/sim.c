@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
+#include "daemon/driver.h"
 #include "sim/simrand.h"
+#include "sys/log.h"
 #include "wire/autoaddr.h"
 #include "wire/packet.h"
 
@@ -12,12 +15,19 @@
  * than spin. */
 #define SIM_MAX_TICKS_PER_INSTANT 1000
 #define SIM_MAX_LIST 16
+#define SIM_MAX_DNS 16
 
-struct owned_peer_cfg {
-	struct engine_peer_config pc;
+/* One configured peer, as a wirelink config file would list it. */
+struct sim_cfg_peer {
+	uint8_t key[WL_KEY_LEN];
+	enum wl_trust trust;
+	bool fact_exchanger;
+	enum wl_tristate basic;
 	char *name;
-	struct wl_endpoint *eps;
+	size_t n_allowed;
 	struct wl_cidr *allowed;
+	size_t n_eps;
+	struct wl_config_endpoint *eps; /* host (a literal or a sim_dns_set name) and port */
 };
 
 struct app_rx {
@@ -29,20 +39,22 @@ struct sim_node {
 	char name[32];
 	int host;
 	struct vwg *dev;
-	struct engine *eng;
+	struct wgdev *wg;      /* the driver's handle on dev */
+	struct driver *drv;    /* NULL until started */
 	uint8_t priv[WL_KEY_LEN], key[WL_KEY_LEN];
 	struct wl_addr auto_addr;
 	bool has_tunnel;
 	struct wl_cidr tunnel; /* as configured, with the interface's prefix */
-	int router;
+	enum wl_tristate router;
 	bool chatty;
-	struct engine_timing timing;
 	size_t n_cfg;
-	struct owned_peer_cfg *cfg;
-	struct app_rx *app; /* per source node; at = -1 when none */
+	struct sim_cfg_peer *cfg;
+	int64_t wall_offset;   /* the node's wall clock minus the virtual one */
+	struct app_rx *app;    /* per source node; at = -1 when none */
 	int64_t last_tick_at;
 	unsigned ticks_at_instant;
 	struct sim *sim;
+	int index;
 };
 
 struct trace_entry {
@@ -51,21 +63,27 @@ struct trace_entry {
 	enum engine_event_kind kind;
 };
 
+struct dns_entry {
+	char name[64];
+	struct wl_addr addr;
+};
+
 struct sim {
 	struct vnet *net;
 	struct simrand rng;
 	size_t n_nodes;
 	struct sim_node **nodes;
-	/* Node index + 1 by public key (open addressing, 0 = empty): every
-	 * datagram and event names peers by key. */
+	/* Node index + 1 by public key and by auto address (open addressing,
+	 * 0 = empty): events name peers by key, datagrams by address. */
 	size_t key_cap;
-	int *key_index;
-	struct engine_actions actions;
+	int *key_index, *addr_index;
 	size_t n_trace, cap_trace;
 	struct trace_entry *trace;
 	bool trace_print;
 	sim_fact_hook fact_hook;
 	void *fact_hook_ctx;
+	size_t n_dns;
+	struct dns_entry dns[SIM_MAX_DNS];
 	struct sim_stats stats;
 };
 
@@ -87,6 +105,16 @@ static void *xcalloc(size_t n, size_t size)
 		abort();
 	}
 	return q;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d) {
+		fprintf(stderr, "sim: out of memory\n");
+		abort();
+	}
+	return d;
 }
 
 /* Splits a comma-separated list into up to SIM_MAX_LIST items. */
@@ -146,22 +174,32 @@ struct sim *sim_new(uint64_t seed)
 	struct sim *sim = xcalloc(1, sizeof(*sim));
 	simrand_seed(&sim->rng, seed);
 	sim->net = vnet_new(simrand_next(&sim->rng));
-	engine_actions_init(&sim->actions);
 	sim->trace_print = getenv("WL_SIM_TRACE") != NULL;
+	/* The drivers log as the daemon would; their notices (a clock jump a
+	 * test makes on purpose) would only clutter the test output. */
+	if (!sim->trace_print)
+		log_set_level(LOG_LVL_WARN);
 	return sim;
+}
+
+static void cfg_peer_free(struct sim_cfg_peer *c)
+{
+	free(c->name);
+	free(c->allowed);
+	for (size_t i = 0; i < c->n_eps; i++)
+		free(c->eps[i].host);
+	free(c->eps);
 }
 
 static void node_free(struct sim_node *n)
 {
 	if (!n)
 		return;
-	engine_free(n->eng);
+	driver_free(n->drv);
+	wgdev_close(n->wg);
 	vwg_free(n->dev);
-	for (size_t i = 0; i < n->n_cfg; i++) {
-		free(n->cfg[i].name);
-		free(n->cfg[i].eps);
-		free(n->cfg[i].allowed);
-	}
+	for (size_t i = 0; i < n->n_cfg; i++)
+		cfg_peer_free(&n->cfg[i]);
 	free(n->cfg);
 	free(n->app);
 	memset(n->priv, 0, sizeof(n->priv));
@@ -176,7 +214,7 @@ void sim_free(struct sim *sim)
 		node_free(sim->nodes[i]);
 	free(sim->nodes);
 	free(sim->key_index);
-	engine_actions_free(&sim->actions);
+	free(sim->addr_index);
 	free(sim->trace);
 	vnet_free(sim->net);
 	free(sim);
@@ -195,28 +233,55 @@ int64_t sim_now(const struct sim *sim)
 static void on_inner(void *ctx, struct vwg *dev, const struct vwg_inner *pkt,
 		     const uint8_t via[static WL_KEY_LEN]);
 
+/* Keys and auto addresses are uniformly random bytes: a slice of them is
+ * a good hash. */
 static size_t key_slot(const uint8_t key[static WL_KEY_LEN], size_t cap)
 {
 	uint64_t h;
-	memcpy(&h, key, sizeof(h)); /* keys are uniformly random */
+	memcpy(&h, key, sizeof(h));
 	return (size_t)h & (cap - 1);
 }
 
-static void key_index_add(struct sim *sim, int node)
+static size_t addr_slot(const struct wl_addr *a, size_t cap)
+{
+	uint64_t h;
+	memcpy(&h, a->bytes + 8, sizeof(h));
+	return (size_t)h & (cap - 1);
+}
+
+static void index_add(struct sim *sim, int node)
 {
 	if (2 * (sim->n_nodes + 1) > sim->key_cap) {
 		free(sim->key_index);
+		free(sim->addr_index);
 		sim->key_cap = sim->key_cap ? 2 * sim->key_cap : 64;
 		sim->key_index = xcalloc(sim->key_cap, sizeof(*sim->key_index));
+		sim->addr_index = xcalloc(sim->key_cap, sizeof(*sim->addr_index));
 		for (int i = 0; i < node; i++)
-			key_index_add(sim, i);
+			index_add(sim, i);
 	}
+	size_t mask = sim->key_cap - 1;
 	size_t k = key_slot(sim->nodes[node]->key, sim->key_cap);
 	while (sim->key_index[k])
-		k = (k + 1) & (sim->key_cap - 1);
+		k = (k + 1) & mask;
 	sim->key_index[k] = node + 1;
+	k = addr_slot(&sim->nodes[node]->auto_addr, sim->key_cap);
+	while (sim->addr_index[k])
+		k = (k + 1) & mask;
+	sim->addr_index[k] = node + 1;
 }
 
+/* The node whose auto address this is, or -1. */
+static int node_by_addr(const struct sim *sim, const struct wl_addr *a)
+{
+	if (!sim->key_cap)
+		return -1;
+	size_t mask = sim->key_cap - 1;
+	for (size_t k = addr_slot(a, sim->key_cap); sim->addr_index[k]; k = (k + 1) & mask)
+		if (wl_addr_equal(&sim->nodes[sim->addr_index[k] - 1]->auto_addr, a))
+			return sim->addr_index[k] - 1;
+	return -1;
+}
 
 int sim_add_node(struct sim *sim, const struct sim_node_opts *o)
 {
@@ -226,14 +291,11 @@ int sim_add_node(struct sim *sim, const struct sim_node_opts *o)
 	n->router = o->router;
 	n->chatty = o->chatty;
 	n->sim = sim;
+	n->index = (int)sim->n_nodes;
 	n->last_tick_at = -1;
-	if (o->timing)
-		n->timing = *o->timing;
-	else
-		engine_timing_default(&n->timing);
 	simrand_bytes(&sim->rng, n->priv, sizeof(n->priv));
 	n->dev = vwg_new(sim->net, o->host, "wg0", n->priv, SIM_WG_PORT, simrand_next(&sim->rng));
-	if (!n->dev) {
+	if (!n->dev || vwg_open_wgdev(n->dev, &n->wg) < 0) {
 		fprintf(stderr, "sim: cannot create the device of %s\n", n->name);
 		node_free(n);
 		return -1;
@@ -251,7 +313,7 @@ int sim_add_node(struct sim *sim, const struct sim_node_opts *o)
 	vwg_set_recv(n->dev, on_inner, n);
 	sim->nodes = xrealloc(sim->nodes, sim->n_nodes + 1, sizeof(*sim->nodes));
 	sim->nodes[sim->n_nodes] = n;
-	key_index_add(sim, (int)sim->n_nodes);
+	index_add(sim, (int)sim->n_nodes);
 	/* Every node keeps a slot per possible source for test traffic. */
 	for (size_t i = 0; i <= sim->n_nodes; i++) {
 		struct sim_node *m = sim->nodes[i];
@@ -284,7 +346,13 @@ struct vwg *sim_node_dev(struct sim *sim, int node)
 
 struct engine *sim_node_engine(struct sim *sim, int node)
 {
-	return sim->nodes[node]->eng;
+	struct sim_node *n = sim->nodes[node];
+	return n->drv ? driver_engine(n->drv) : NULL;
+}
+
+struct driver *sim_node_driver(struct sim *sim, int node)
+{
+	return sim->nodes[node]->drv;
 }
 
 static struct wl_cidr host_prefix(const struct wl_addr *a)
@@ -339,57 +407,275 @@ void sim_peer_cfg_init(struct sim_peer_cfg *c)
 	c->basic = WL_AUTO;
 }
 
+/* "host:port" or "[v6]:port", host a literal or a sim_dns_set name. */
+static struct wl_config_endpoint cfg_endpoint_or_die(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+	if (!colon || colon == s || *end || port == 0 || port > 65535) {
+		fprintf(stderr, "sim: bad endpoint \"%s\"\n", s);
+		abort();
+	}
+	const char *host = s;
+	size_t len = (size_t)(colon - s);
+	if (host[0] == '[' && len >= 2 && host[len - 1] == ']') {
+		host++;
+		len -= 2;
+	}
+	struct wl_config_endpoint e = { .host = xstrdup(host), .port = (uint16_t)port };
+	e.host[len] = '\0';
+	return e;
+}
+
 void sim_config_peer(struct sim *sim, int node, int peer, const struct sim_peer_cfg *c)
 {
 	struct sim_node *n = sim->nodes[node];
-	n->cfg = xrealloc(n->cfg, n->n_cfg + 1, sizeof(*n->cfg));
-	struct owned_peer_cfg *o = &n->cfg[n->n_cfg++];
-	memset(o, 0, sizeof(*o));
-	memcpy(o->pc.public_key, sim->nodes[peer]->key, WL_KEY_LEN);
-	o->pc.trust = c->trust;
-	o->pc.fact_exchanger = c->fact_exchanger;
-	o->pc.basic = c->basic;
-	if (c->name) {
-		o->name = strdup(c->name);
-		o->pc.name = o->name;
+	struct sim_cfg_peer *o = NULL;
+	for (size_t i = 0; i < n->n_cfg && !o; i++)
+		if (memcmp(n->cfg[i].key, sim->nodes[peer]->key, WL_KEY_LEN) == 0)
+			o = &n->cfg[i];
+	if (o) {
+		cfg_peer_free(o); /* configured again: the new entry replaces it */
+	} else {
+		n->cfg = xrealloc(n->cfg, n->n_cfg + 1, sizeof(*n->cfg));
+		o = &n->cfg[n->n_cfg++];
 	}
+	memset(o, 0, sizeof(*o));
+	memcpy(o->key, sim->nodes[peer]->key, WL_KEY_LEN);
+	o->trust = c->trust;
+	o->fact_exchanger = c->fact_exchanger;
+	o->basic = c->basic;
+	o->name = c->name ? xstrdup(c->name) : NULL;
 	char items[SIM_MAX_LIST][64];
-	size_t k = split_list(c->allowed, items);
-	o->allowed = xcalloc(k, sizeof(*o->allowed));
-	for (size_t i = 0; i < k; i++)
+	o->n_allowed = split_list(c->allowed, items);
+	o->allowed = xcalloc(o->n_allowed, sizeof(*o->allowed));
+	for (size_t i = 0; i < o->n_allowed; i++) {
 		o->allowed[i] = cidr_or_die(items[i]);
-	o->pc.n_allowed = k;
-	o->pc.allowed_ips = o->allowed;
-	k = split_list(c->endpoints, items);
-	o->eps = xcalloc(k, sizeof(*o->eps));
-	for (size_t i = 0; i < k; i++)
-		o->eps[i] = ep_or_die(items[i]);
-	o->pc.n_endpoints = k;
-	o->pc.endpoints = o->eps;
+		wl_cidr_mask(&o->allowed[i]); /* as the config parser leaves them */
+	}
+	o->n_eps = split_list(c->endpoints, items);
+	o->eps = xcalloc(o->n_eps, sizeof(*o->eps));
+	for (size_t i = 0; i < o->n_eps; i++)
+		o->eps[i] = cfg_endpoint_or_die(items[i]);
 }
+
+void sim_dns_set(struct sim *sim, const char *name, const char *addr)
+{
+	struct dns_entry *d = NULL;
+	for (size_t i = 0; i < sim->n_dns && !d; i++)
+		if (strcmp(sim->dns[i].name, name) == 0)
+			d = &sim->dns[i];
+	if (!d) {
+		if (sim->n_dns == SIM_MAX_DNS || strlen(name) >= sizeof(d->name)) {
+			fprintf(stderr, "sim: cannot add DNS name \"%s\"\n", name);
+			abort();
+		}
+		d = &sim->dns[sim->n_dns++];
+		snprintf(d->name, sizeof(d->name), "%s", name);
+	}
+	if (!wl_addr_parse(addr, &d->addr)) {
+		fprintf(stderr, "sim: bad address \"%s\" for %s\n", addr, name);
+		abort();
+	}
+}
+
+void sim_set_wall_offset(struct sim *sim, int node, int64_t offset_ms)
+{
+	sim->nodes[node]->wall_offset = offset_ms;
+	vwg_set_wall_offset(sim->nodes[node]->dev, offset_ms);
+}
+
+/* The node's wirelink configuration as a config file would give it. */
+static struct wl_config *node_config(const struct sim_node *n)
+{
+	struct wl_config *cfg = config_new();
+	if (!cfg) {
+		fprintf(stderr, "sim: out of memory\n");
+		abort();
+	}
+	snprintf(cfg->iface, sizeof(cfg->iface), "%s", vwg_name(n->dev));
+	cfg->router = n->router;
+	cfg->chatty = n->chatty;
+	cfg->peers = xcalloc(n->n_cfg, sizeof(*cfg->peers));
+	cfg->n_peers = n->n_cfg;
+	for (size_t i = 0; i < n->n_cfg; i++) {
+		const struct sim_cfg_peer *c = &n->cfg[i];
+		struct wl_config_peer *p = &cfg->peers[i];
+		memcpy(p->public_key, c->key, WL_KEY_LEN);
+		p->name = c->name ? xstrdup(c->name) : NULL;
+		p->trust = c->trust;
+		p->fact_exchanger = c->fact_exchanger;
+		p->basic = c->basic;
+		p->allowed_ips = xcalloc(c->n_allowed, sizeof(*p->allowed_ips));
+		memcpy(p->allowed_ips, c->allowed, c->n_allowed * sizeof(*p->allowed_ips));
+		p->n_allowed_ips = c->n_allowed;
+		p->endpoints = xcalloc(c->n_eps, sizeof(*p->endpoints));
+		for (size_t j = 0; j < c->n_eps; j++)
+			p->endpoints[j] = (struct wl_config_endpoint){ xstrdup(c->eps[j].host),
+								       c->eps[j].port };
+		p->n_endpoints = c->n_eps;
+	}
+	return cfg;
+}
+
+/* ---- the driver's host: a node of the simulation ---- */
+
+static int64_t host_wall_ms(void *ctx)
+{
+	const struct sim_node *n = ctx;
+	return (int64_t)VWG_EPOCH_SEC * 1000 + sim_now(n->sim) + n->wall_offset;
+}
+
+static void host_random(void *ctx, uint8_t *buf, size_t len)
+{
+	struct sim_node *n = ctx;
+	simrand_bytes(&n->sim->rng, buf, len);
+}
+
+/* The host's interfaces and the WireGuard one, as rtnetlink would list
+ * them. The internet segment is 0.0.0.0/0 in the vnet; a host there
+ * reports a /24, as a real server would. */
+static int host_list_links(void *ctx, struct netif_link **out, size_t *n_out)
+{
+	const struct sim_node *n = ctx;
+	struct vnet *net = n->sim->net;
+	size_t count = vnet_iface_count(net, n->host);
+	struct netif_link *l = xcalloc(count + 1, sizeof(*l));
+	for (size_t i = 0; i < count; i++) {
+		int id = vnet_node_iface(net, n->host, i);
+		l[i].index = (uint32_t)id + 1;
+		snprintf(l[i].name, sizeof(l[i].name), "%s", vnet_iface_name(net, id));
+		l[i].up = vnet_iface_up(net, id);
+		l[i].flags = l[i].up ? IFF_UP : 0;
+	}
+	l[count].index = 1000 + (uint32_t)n->host;
+	snprintf(l[count].name, sizeof(l[count].name), "%s", vwg_name(n->dev));
+	snprintf(l[count].kind, sizeof(l[count].kind), "wireguard");
+	l[count].up = true;
+	l[count].flags = IFF_UP;
+	*out = l;
+	*n_out = count + 1;
+	return 0;
+}
+
+static int host_list_addrs(void *ctx, struct netif_addr **out, size_t *n_out)
+{
+	const struct sim_node *n = ctx;
+	struct vnet *net = n->sim->net;
+	size_t count = vnet_iface_count(net, n->host), n_wg = vwg_address_count(n->dev);
+	struct netif_addr *a = xcalloc(count + n_wg, sizeof(*a));
+	size_t k = 0;
+	for (size_t i = 0; i < count; i++) {
+		int id = vnet_node_iface(net, n->host, i);
+		struct wl_cidr c;
+		vnet_iface_addr(net, id, &c);
+		if (c.prefix == 0)
+			c.prefix = c.addr.family == AF_INET ? 24 : 64;
+		a[k++] = (struct netif_addr){ .ifindex = (uint32_t)id + 1, .addr = c.addr,
+					      .prefix = c.prefix };
+	}
+	const struct wl_cidr *wg = vwg_addresses(n->dev);
+	for (size_t i = 0; i < n_wg; i++)
+		a[k++] = (struct netif_addr){ .ifindex = 1000 + (uint32_t)n->host,
+					      .addr = wg[i].addr,
+					      .prefix = wg[i].prefix };
+	*out = a;
+	*n_out = k;
+	return 0;
+}
+
+static void hook_facts(struct sim *sim, int from, int to, const uint8_t *buf, size_t len)
+{
+	struct packet p;
+	const char *why;
+	if (!packet_parse(buf, len, &p, &why))
+		return;
+	struct cursor c;
+	struct fact f;
+	packet_facts_begin(&p, &c);
+	while (packet_next_fact(&c, &f, &why) == 1)
+		sim->fact_hook(sim->fact_hook_ctx, sim_now(sim), from, to, &f);
+}
+
+static int host_send(void *ctx, const struct wl_addr *dst, uint16_t port, const uint8_t *buf,
+		     size_t len)
+{
+	struct sim_node *n = ctx;
+	struct sim *sim = n->sim;
+	struct vwg_inner pkt = { .src = n->auto_addr, .dst = *dst, .sport = SIM_WL_PORT,
+				 .dport = port, .len = len, .data = buf };
+	sim->stats.datagrams++;
+	sim->stats.datagram_bytes += len;
+	if (sim->fact_hook)
+		hook_facts(sim, n->index, node_by_addr(sim, dst), buf, len);
+	int rc = vwg_send(n->dev, &pkt);
+	if (rc < 0)
+		sim->stats.send_errors++;
+	return rc;
+}
+
+/* Literals resolve to themselves, names through sim_dns_set. */
+static size_t host_resolve(void *ctx, const struct wl_config_endpoint *ep, struct wl_endpoint *out,
+			   size_t cap)
+{
+	const struct sim_node *n = ctx;
+	if (cap == 0)
+		return 0;
+	out->port = ep->port;
+	if (wl_addr_parse(ep->host, &out->addr))
+		return 1;
+	for (size_t i = 0; i < n->sim->n_dns; i++) {
+		if (strcmp(n->sim->dns[i].name, ep->host) == 0) {
+			out->addr = n->sim->dns[i].addr;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void record_event(struct sim *sim, int node, const struct engine_event *ev)
+{
+	if (sim->n_trace == sim->cap_trace) {
+		sim->cap_trace = sim->cap_trace ? 2 * sim->cap_trace : 1024;
+		sim->trace = xrealloc(sim->trace, sim->cap_trace, sizeof(*sim->trace));
+	}
+	struct trace_entry *t = &sim->trace[sim->n_trace++];
+	t->t = sim_now(sim);
+	t->node = node;
+	t->kind = ev->kind;
+	t->peer = ev->has_peer ? sim_node_by_key(sim, ev->peer) : -1;
+	if (sim->trace_print)
+		fprintf(stderr, "%9.3f %-8s %s\n", (double)t->t / 1000.0, sim->nodes[node]->name, ev->text);
+}
+
+static void host_event(void *ctx, const struct engine_event *ev)
+{
+	struct sim_node *n = ctx;
+	record_event(n->sim, n->index, ev);
+}
+
+static const struct driver_host_ops host_ops = {
+	.wall_ms = host_wall_ms,
+	.random = host_random,
+	.list_links = host_list_links,
+	.list_addrs = host_list_addrs,
+	.send = host_send,
+	.resolve = host_resolve,
+	.event = host_event,
+};
+
+/* ---- starting and reloading ---- */
 
 void sim_start_node(struct sim *sim, int node)
 {
 	struct sim_node *n = sim->nodes[node];
-	engine_free(n->eng);
-	struct engine_config cfg;
-	engine_config_init(&cfg);
-	memcpy(cfg.private_key, n->priv, WL_KEY_LEN);
-	cfg.router = n->router;
-	cfg.chatty = n->chatty;
-	cfg.timing = n->timing;
-	struct engine_peer_config *pcs = xcalloc(n->n_cfg, sizeof(*pcs));
-	for (size_t i = 0; i < n->n_cfg; i++)
-		pcs[i] = n->cfg[i].pc;
-	cfg.n_peers = n->n_cfg;
-	cfg.peers = pcs;
-	uint8_t seed[32];
-	simrand_bytes(&sim->rng, seed, sizeof(seed));
-	n->eng = engine_new(&cfg, seed, sim_now(sim));
-	free(pcs);
-	memset(cfg.private_key, 0, sizeof(cfg.private_key));
-	if (!n->eng) {
-		fprintf(stderr, "sim: engine_new failed for %s\n", n->name);
+	driver_free(n->drv);
+	n->drv = NULL;
+	struct driver_host host = { &host_ops, n, n->wg };
+	struct wl_config *cfg = node_config(n);
+	if (driver_new(&host, cfg, sim_now(sim), &n->drv) < 0) {
+		fprintf(stderr, "sim: cannot start the driver of %s\n", n->name);
 		abort();
 	}
 }
@@ -403,6 +689,16 @@ void sim_start(struct sim *sim)
 void sim_restart_node(struct sim *sim, int node)
 {
 	sim_start_node(sim, node);
+}
+
+int sim_reload_node(struct sim *sim, int node, char *why, size_t why_len)
+{
+	struct sim_node *n = sim->nodes[node];
+	struct wl_config *cfg = node_config(n);
+	int rc = driver_reload(n->drv, sim_now(sim), cfg, why, why_len);
+	if (rc < 0)
+		config_free(cfg);
+	return rc;
 }
 
 /* ---- datagrams in ---- */
@@ -423,90 +719,14 @@ static void on_inner(void *ctx, struct vwg *dev, const struct vwg_inner *pkt,
 		}
 		return;
 	}
-	if (pkt->dport != SIM_WL_PORT || !wl_addr_equal(&pkt->dst, &n->auto_addr) || !n->eng) {
+	if (pkt->dport != SIM_WL_PORT || !wl_addr_equal(&pkt->dst, &n->auto_addr) || !n->drv) {
 		sim->stats.rx_dropped++;
 		return;
 	}
-	engine_receive(n->eng, sim_now(sim), &pkt->src, pkt->data, pkt->len);
+	driver_receive(n->drv, sim_now(sim), &pkt->src, pkt->data, pkt->len);
 }
 
-/* ---- one engine tick ---- */
-
-static void record_event(struct sim *sim, int node, const struct engine_event *ev)
-{
-	if (sim->n_trace == sim->cap_trace) {
-		sim->cap_trace = sim->cap_trace ? 2 * sim->cap_trace : 1024;
-		sim->trace = xrealloc(sim->trace, sim->cap_trace, sizeof(*sim->trace));
-	}
-	struct trace_entry *t = &sim->trace[sim->n_trace++];
-	t->t = sim_now(sim);
-	t->node = node;
-	t->kind = ev->kind;
-	t->peer = ev->has_peer ? sim_node_by_key(sim, ev->peer) : -1;
-	if (sim->trace_print)
-		fprintf(stderr, "%9.3f %-8s %s\n", (double)t->t / 1000.0, sim->nodes[node]->name, ev->text);
-}
-
-static void hook_facts(struct sim *sim, int from, const struct engine_datagram *d)
-{
-	int to = sim_node_by_key(sim, d->peer);
-	struct packet p;
-	const char *why;
-	if (!packet_parse(d->data, d->len, &p, &why))
-		return;
-	struct cursor c;
-	struct fact f;
-	packet_facts_begin(&p, &c);
-	while (packet_next_fact(&c, &f, &why) == 1)
-		sim->fact_hook(sim->fact_hook_ctx, sim_now(sim), from, to, &f);
-}
-
-static void send_datagrams(struct sim *sim, int node, const struct engine_actions *a)
-{
-	struct sim_node *n = sim->nodes[node];
-	for (size_t i = 0; i < a->n_send; i++) {
-		const struct engine_datagram *d = &a->send[i];
-		struct vwg_inner pkt = { .src = n->auto_addr, .dst = d->dst, .sport = SIM_WL_PORT,
-					 .dport = d->port, .len = d->len, .data = d->data };
-		sim->stats.datagrams++;
-		sim->stats.datagram_bytes += d->len;
-		if (vwg_send(n->dev, &pkt) != 0)
-			sim->stats.send_errors++;
-		if (sim->fact_hook)
-			hook_facts(sim, node, d);
-	}
-}
-
-/* The host's interfaces and the WireGuard one, as the shell reports them.
- * The internet segment is 0.0.0.0/0 in the vnet; a host there reports a
- * /24, as a real server would. */
-static size_t build_ifaces(struct sim *sim, struct sim_node *n, struct engine_iface *ifs,
-			   struct wl_cidr *addrs, size_t cap)
-{
-	struct vnet *net = sim->net;
-	size_t k = 0, na = 0;
-	size_t count = vnet_iface_count(net, n->host);
-	for (size_t i = 0; i < count && k + 1 < cap; i++) {
-		int id = vnet_node_iface(net, n->host, i);
-		struct wl_cidr *c = &addrs[na++];
-		vnet_iface_addr(net, id, c);
-		if (c->prefix == 0)
-			c->prefix = c->addr.family == AF_INET ? 24 : 64;
-		ifs[k++] = (struct engine_iface){ .name = vnet_iface_name(net, id),
-						  .ifindex = (uint32_t)id + 1,
-						  .up = vnet_iface_up(net, id),
-						  .report = true,
-						  .n_addrs = 1,
-						  .addrs = c };
-	}
-	ifs[k++] = (struct engine_iface){ .name = vwg_name(n->dev),
-					  .ifindex = 1000 + (uint32_t)n->host,
-					  .up = true,
-					  .report = false,
-					  .n_addrs = vwg_address_count(n->dev),
-					  .addrs = vwg_addresses(n->dev) };
-	return k;
-}
+/* ---- one tick: the daemon's own, through the driver ---- */
 
 static void tick(struct sim *sim, int node)
 {
@@ -515,64 +735,17 @@ static void tick(struct sim *sim, int node)
 	if (n->last_tick_at == now) {
 		if (++n->ticks_at_instant > SIM_MAX_TICKS_PER_INSTANT) {
 			fprintf(stderr, "sim: %s ticks endlessly at %lld ms (deadline %lld)\n", n->name,
-				(long long)now, (long long)engine_next_deadline(n->eng));
+				(long long)now, (long long)driver_next_deadline(n->drv));
 			abort();
 		}
 	} else {
 		n->last_tick_at = now;
 		n->ticks_at_instant = 0;
 	}
-	struct wg_device *dev = vwg_snapshot(n->dev);
-	if (!dev) {
-		fprintf(stderr, "sim: out of memory\n");
-		abort();
-	}
-	struct engine_peer_view *views = xcalloc(dev->n_peers, sizeof(*views));
-	for (size_t i = 0; i < dev->n_peers; i++) {
-		const struct wg_peer *p = &dev->peers[i];
-		int64_t t = vwg_timespec_to_ms(&p->last_handshake);
-		views[i] = (struct engine_peer_view){ .has_endpoint = p->has_endpoint,
-						      .endpoint = p->endpoint,
-						      .handshake_ms = t == VWG_NEVER ? ENGINE_NEVER : t,
-						      .rx_bytes = p->rx_bytes,
-						      .tx_bytes = p->tx_bytes,
-						      .n_allowed = p->n_allowed,
-						      .allowed_ips = p->allowed_ips };
-		memcpy(views[i].key, p->public_key, WL_KEY_LEN);
-	}
-	struct engine_iface ifs[16];
-	struct wl_cidr addrs[16];
-	struct engine_inputs in = { .dev = { .name = dev->name, .listen_port = dev->listen_port,
-					     .n_peers = dev->n_peers, .peers = views } };
-	in.n_ifaces = build_ifaces(sim, n, ifs, addrs, 16);
-	in.ifaces = ifs;
-	struct engine_actions *a = &sim->actions;
-	engine_actions_clear(a);
-	engine_tick(n->eng, now, &in, a);
+	if (driver_tick(n->drv, now) < 0)
+		fprintf(stderr, "sim: %s: the tick failed\n", n->name);
 	sim->stats.ticks++;
-	if (a->n_changes) {
-		sim->stats.changes += a->n_changes;
-		struct wg_peer_change *ch = xcalloc(a->n_changes, sizeof(*ch));
-		for (size_t i = 0; i < a->n_changes; i++) {
-			const struct engine_change *c = &a->changes[i];
-			ch[i] = (struct wg_peer_change){ .endpoint = c->endpoint,
-							 .n_allowed = c->n_allowed,
-							 .allowed_ips = c->allowed_ips };
-			memcpy(ch[i].public_key, c->key, WL_KEY_LEN);
-			ch[i].flags = ((c->flags & ENGINE_CHANGE_REMOVE) ? WG_PEER_REMOVE : 0) |
-				      ((c->flags & ENGINE_CHANGE_UPDATE_ONLY) ? WG_PEER_UPDATE_ONLY : 0) |
-				      ((c->flags & ENGINE_CHANGE_REPLACE_ALLOWED) ? WG_PEER_REPLACE_ALLOWED_IPS : 0) |
-				      ((c->flags & ENGINE_CHANGE_SET_ENDPOINT) ? WG_PEER_SET_ENDPOINT : 0);
-		}
-		if (vwg_apply(n->dev, ch, a->n_changes) != 0)
-			fprintf(stderr, "sim: %s: device rejected a change\n", n->name);
-		free(ch);
-	}
-	send_datagrams(sim, node, a);
-	for (size_t i = 0; i < a->n_events; i++)
-		record_event(sim, node, &a->events[i]);
-	free(views);
-	vwg_device_free(dev);
+	sim->stats.changes += driver_last_actions(n->drv)->n_changes;
 }
 
 /* ---- the loop ---- */
@@ -585,8 +758,8 @@ static int64_t next_time(const struct sim *sim)
 		int64_t w = vwg_next_timer(n->dev);
 		if (w < t)
 			t = w;
-		if (n->eng) {
-			int64_t d = engine_next_deadline(n->eng);
+		if (n->drv) {
+			int64_t d = driver_next_deadline(n->drv);
 			if (d < t)
 				t = d;
 		}
@@ -610,7 +783,7 @@ static bool step(struct sim *sim, int64_t limit)
 		vwg_run_timers(sim->nodes[i]->dev);
 	for (size_t i = 0; i < sim->n_nodes; i++) {
 		struct sim_node *n = sim->nodes[i];
-		if (n->eng && engine_next_deadline(n->eng) <= t)
+		if (n->drv && driver_next_deadline(n->drv) <= t)
 			tick(sim, (int)i);
 	}
 	sim->stats.steps++;
@@ -652,7 +825,7 @@ bool sim_peer_view(struct sim *sim, int node, int peer, struct sim_peer_view *ou
 		out->present = true;
 		out->has_endpoint = p->has_endpoint;
 		out->endpoint = p->endpoint;
-		out->last_handshake = vwg_timespec_to_ms(&p->last_handshake);
+		out->last_handshake = vwg_peer_handshake(sim->nodes[node]->dev, p->public_key);
 		out->n_allowed = p->n_allowed < SIM_MAX_ALLOWED ? p->n_allowed : SIM_MAX_ALLOWED;
 		memcpy(out->allowed, p->allowed_ips, out->n_allowed * sizeof(*out->allowed));
 	}
@@ -804,7 +977,7 @@ void sim_dump(struct sim *sim, FILE *out)
 			}
 			fprintf(out, "\n");
 		}
-		if (n->eng)
-			engine_dump(n->eng, sim_now(sim), dump_line, out);
+		if (n->drv)
+			engine_dump(driver_engine(n->drv), sim_now(sim), dump_line, out);
 	}
 }

@@ -1,17 +1,25 @@
-/* The simulator harness: wirelink engines (src/core/engine.h) on virtual
- * WireGuard devices (vwg.h) on a virtual network (vnet.h), in virtual time.
+/* The simulator harness: wirelink nodes on virtual WireGuard devices
+ * (vwg.h) on a virtual network (vnet.h), in virtual time. Each node runs
+ * the daemon's own tick driver (src/daemon/driver.h) with the simulation as
+ * its host: the driver reads and changes the vwg through a wgdev handle on
+ * its in-memory model (as the daemon does with the kernel or userspace
+ * WireGuard), lists the host's interfaces as rtnetlink would, converts
+ * WireGuard's wall-clock handshake times (the node's wall clock may be
+ * offset or jump: sim_set_wall_offset), resolves configured endpoints
+ * (literals, or names from sim_dns_set), builds the engine from a
+ * wirelink configuration and rebuilds it on reload (sim_reload_node).
  *
- * A test builds the network with sim_net(), adds nodes (each an engine +
- * a device on a vnet host), gives devices their initial WireGuard
- * configuration (sim_wg_peer) and engines their wirelink configuration
- * (sim_config_peer), then runs:
+ * A test builds the network with sim_net(), adds nodes (each a device on
+ * a vnet host), gives devices their initial WireGuard configuration
+ * (sim_wg_peer) and nodes their wirelink configuration (sim_config_peer),
+ * then runs:
  *
  *     the loop advances virtual time to the earliest of: the next vnet
- *     event, the next WireGuard timer, the next engine deadline. Datagrams
- *     reaching a node's wirelink port go to engine_receive(); a due engine
- *     gets a device snapshot and its interfaces in engine_tick(); its device
- *     changes are applied to the vwg, then its datagrams are sent through
- *     the tunnel (as the daemon does).
+ *     event, the next WireGuard timer, the next driver deadline. Datagrams
+ *     reaching a node's wirelink port go to driver_receive(); a due node
+ *     gets driver_tick(): device snapshot and interfaces in, engine tick,
+ *     its device changes applied to the vwg, then its datagrams sent
+ *     through the tunnel, then its events into the trace.
  *
  * Everything is reproducible from the seed. Engine events are kept in a
  * trace (and printed to stderr when WL_SIM_TRACE is set in the
@@ -50,10 +58,8 @@ struct sim_node_opts {
 	int host;              /* the vnet node it runs on */
 	const char *tunnel_ip; /* e.g. "10.99.0.1/24" on the WireGuard interface, or NULL */
 	bool forwarding;       /* the device routes for others (a hub) */
-	int router;            /* enum engine_tristate */
+	enum wl_tristate router;
 	bool chatty;
-	/* Engine timing; NULL = the defaults (SPEC §4). */
-	const struct engine_timing *timing;
 };
 
 /* A new simulation with an empty network (build it through sim_net()). */
@@ -71,6 +77,7 @@ void sim_node_key(const struct sim *sim, int node, uint8_t out[static WL_KEY_LEN
 struct vwg *sim_node_dev(struct sim *sim, int node);
 /* NULL before sim_start(). */
 struct engine *sim_node_engine(struct sim *sim, int node);
+struct driver *sim_node_driver(struct sim *sim, int node);
 /* The node's tunnel address (from opts->tunnel_ip) as a /32 or /128;
  * false if it has none. */
 bool sim_node_tunnel(const struct sim *sim, int node, struct wl_cidr *out);
@@ -82,26 +89,39 @@ int sim_node_by_key(const struct sim *sim, const uint8_t key[static WL_KEY_LEN])
  * NULL) as AllowedIPs, and endpoint ("ip:port", may be NULL). */
 void sim_wg_peer(struct sim *sim, int node, int peer, const char *endpoint, const char *allowed);
 
-/* wirelink configuration of a peer in node's config (before sim_start):
- * trust (TRUST_UNSET = not set), AllowedIPs and endpoints as above.
- * peer == node configures the node itself. */
+/* wirelink configuration of a peer in node's config, as a config file's
+ * Peers entry (taken at sim_start_node and sim_reload_node): trust
+ * (TRUST_UNSET = not set), AllowedIPs as above, endpoints as host:port
+ * where host is an address or a name given to sim_dns_set. peer == node
+ * configures the node itself; configuring a peer again replaces its entry. */
 struct sim_peer_cfg {
 	enum wl_trust trust;
 	bool fact_exchanger;
-	int basic; /* enum engine_tristate */
+	enum wl_tristate basic;
 	const char *name;
 	const char *allowed;   /* comma-separated CIDRs or NULL */
-	const char *endpoints; /* comma-separated ip:port or NULL */
+	const char *endpoints; /* comma-separated host:port or NULL */
 };
 void sim_peer_cfg_init(struct sim_peer_cfg *c);
 void sim_config_peer(struct sim *sim, int node, int peer, const struct sim_peer_cfg *c);
 
-/* Creates the engines (all nodes, or one) at the current time. */
+/* Starts the daemons (all nodes, or one) at the current time: a driver on
+ * the node's device with its configuration. */
 void sim_start(struct sim *sim);
 void sim_start_node(struct sim *sim, int node);
-/* A daemon restart: a fresh engine (new boot id, empty memory) on the
- * same device. */
+/* A daemon restart: a fresh driver and engine (new boot id, empty memory)
+ * on the same device. */
 void sim_restart_node(struct sim *sim, int node);
+/* SIGHUP: the node's current configuration (after more sim_config_peer
+ * calls) through driver_reload(). 0, or -errno with the reason in why. */
+int sim_reload_node(struct sim *sim, int node, char *why, size_t why_len);
+
+/* A DNS name configured endpoints may use; set again to move it. */
+void sim_dns_set(struct sim *sim, const char *name, const char *addr);
+/* The node's wall clock runs offset_ms ahead of virtual time from now on
+ * (negative: behind). WireGuard reports handshakes in wall-clock time, so
+ * this moves them too; changing it between ticks is a clock jump. */
+void sim_set_wall_offset(struct sim *sim, int node, int64_t offset_ms);
 
 /* ---- running ---- */
 

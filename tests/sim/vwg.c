@@ -47,6 +47,7 @@ struct vwg_peer {
 
 	struct session cur, prev, next; /* next: responder, unconfirmed */
 	bool cur_initiator;
+	int64_t handshake_at; /* virtual time of the last handshake, VWG_NEVER */
 
 	bool hs_pending;
 	uint32_t hs_id;
@@ -78,6 +79,9 @@ struct vwg {
 	 * and vwg_run_timers() recomputes it exactly. Scanning every peer on
 	 * every query made a 100-peer hub the simulator's hot spot. */
 	int64_t next_timer;
+	/* The host's wall clock minus virtual time: WireGuard stamps
+	 * handshakes with the host's wall clock (vwg_set_wall_offset). */
+	int64_t wall_offset;
 };
 
 static void *xrealloc(void *p, size_t n, size_t size)
@@ -177,11 +181,12 @@ static void clear_queue(struct vwg_peer *p)
 	p->n_queue = 0;
 }
 
-/* Virtual ms as the wall-clock time WireGuard reports (VWG_EPOCH_SEC at 0). */
-static struct timespec ms_to_timespec(int64_t ms)
+/* Virtual ms as the wall-clock time WireGuard reports (VWG_EPOCH_SEC at 0,
+ * plus the host's offset). */
+static struct timespec ms_to_timespec(const struct vwg *dev, int64_t ms)
 {
 	struct timespec ts;
-	int64_t total = (int64_t)VWG_EPOCH_SEC * 1000 + ms;
+	int64_t total = (int64_t)VWG_EPOCH_SEC * 1000 + ms + dev->wall_offset;
 	ts.tv_sec = (time_t)(total / 1000);
 	ts.tv_nsec = (long)(total % 1000) * 1000000L;
 	return ts;
@@ -360,7 +365,8 @@ static void on_resp(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 	}
 	p->hs_pending = false;
 	p->hs_retry_at = VWG_NEVER;
-	p->wp->last_handshake = ms_to_timespec(now_of(dev));
+	p->handshake_at = now_of(dev);
+	p->wp->last_handshake = ms_to_timespec(dev, p->handshake_at);
 	dev->stats.handshakes_completed++;
 	/* The responder needs a data packet to confirm the session. */
 	if (p->n_queue == 0)
@@ -404,7 +410,8 @@ static void on_data(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 		/* First packet on the session we responded to: confirmed. */
 		session_rotate(p, p->next, false);
 		p->next.valid = false;
-		p->wp->last_handshake = ms_to_timespec(now_of(dev));
+		p->handshake_at = now_of(dev);
+		p->wp->last_handshake = ms_to_timespec(dev, p->handshake_at);
 		p->hs_pending = false;
 		p->hs_retry_at = VWG_NEVER;
 		got_authenticated(dev, p, from, len);
@@ -465,6 +472,7 @@ static int hook_peer_added(void *ctx, struct wg_peer *wp)
 		return -ENOMEM;
 	p->wp = wp;
 	p->hs_retry_at = p->keepalive_at = p->new_hs_at = p->persistent_at = VWG_NEVER;
+	p->handshake_at = VWG_NEVER;
 	wg_mem_peer_set_data(wp, p);
 	return 0;
 }
@@ -634,7 +642,13 @@ struct wg_device *vwg_snapshot(const struct vwg *dev)
 int64_t vwg_peer_handshake(const struct vwg *dev, const uint8_t key[static WL_KEY_LEN])
 {
 	const struct wg_peer *wp = wg_mem_find(dev->model, key);
-	return wp ? vwg_timespec_to_ms(&wp->last_handshake) : VWG_NEVER;
+	const struct vwg_peer *p = wp ? wg_mem_peer_data(wp) : NULL;
+	return p ? p->handshake_at : VWG_NEVER;
+}
+
+void vwg_set_wall_offset(struct vwg *dev, int64_t offset_ms)
+{
+	dev->wall_offset = offset_ms;
 }
 
 int vwg_send(struct vwg *dev, const struct vwg_inner *pkt)

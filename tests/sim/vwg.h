@@ -132,7 +132,12 @@ void vwg_device_free(struct wg_device *d); /* NULL is fine; wipes the key */
 /* Virtual time of a peer's last handshake, VWG_NEVER if none or no such
  * peer. The snapshot carries the same as a wall-clock timespec. */
 int64_t vwg_peer_handshake(const struct vwg *dev, const uint8_t key[static WL_KEY_LEN]);
-/* Converts a snapshot timespec back to virtual ms (VWG_NEVER for {0,0}). */
+/* The host's wall clock runs offset_ms ahead of virtual time from now on:
+ * handshakes are stamped with it, as WireGuard stamps them with the
+ * host's CLOCK_REALTIME (earlier stamps keep their old value). */
+void vwg_set_wall_offset(struct vwg *dev, int64_t offset_ms);
+/* Converts a snapshot timespec back to virtual ms (VWG_NEVER for {0,0});
+ * exact while the wall offset is 0. */
 int64_t vwg_timespec_to_ms(const struct timespec *ts);
 
 /* Sends an inner datagram: longest-prefix match on AllowedIPs picks the
