@@ -15,8 +15,9 @@
 
 struct driver {
 	struct driver_host host;
-	struct wl_config *cfg; /* NULL for driver_new_with_engine */
+	struct wl_config *cfg;
 	struct engine *engine;
+	bool fixed_engine; /* driver_new_with_engine: no reload, no DNS */
 	struct engine_actions actions;
 	int64_t *resolved_at; /* per configured peer: its last DNS resolution */
 	struct driver_identity id;
@@ -57,7 +58,7 @@ static size_t resolve_peer(const struct driver *d, const struct wl_config_peer *
  * (neither alive nor healthy), at most once per interval each. */
 static void refresh_endpoints(struct driver *d, int64_t now)
 {
-	if (!d->cfg)
+	if (d->fixed_engine)
 		return;
 	for (size_t i = 0; i < d->cfg->n_peers; i++) {
 		const struct wl_config_peer *p = &d->cfg->peers[i];
@@ -187,13 +188,16 @@ fail:
 	return rc;
 }
 
-int driver_new_with_engine(const struct driver_host *host, struct engine *e, struct driver **out)
+int driver_new_with_engine(const struct driver_host *host, struct engine *e,
+			   struct wl_config *cfg, struct driver **out)
 {
 	*out = NULL;
 	struct driver *d = driver_alloc(host);
 	if (!d)
 		return -ENOMEM;
 	d->engine = e;
+	d->cfg = cfg;
+	d->fixed_engine = true;
 	engine_public_key(e, d->id.public_key);
 	autoaddr_of(d->id.public_key, &d->id.auto_addr);
 	*out = d;
@@ -454,8 +458,8 @@ static bool same_identity(const struct wl_config *a, const struct wl_config *b, 
 int driver_reload(struct driver *d, int64_t now, struct wl_config *fresh, char *why,
 		  size_t why_len)
 {
-	if (!d->cfg) {
-		snprintf(why, why_len, "this driver has no configuration to replace");
+	if (d->fixed_engine) {
+		snprintf(why, why_len, "this driver runs an engine it did not build");
 		return -EINVAL;
 	}
 	if (!same_identity(d->cfg, fresh, why, why_len))

@@ -93,9 +93,11 @@ struct driver;
 int driver_new(const struct driver_host *host, struct wl_config *cfg, int64_t now,
 	       struct driver **out);
 /* A driver around an engine the caller built (unit tests configure the
- * engine directly): the same tick, but no configuration, so no reload,
- * no DNS and every interface reported. The driver owns e. */
-int driver_new_with_engine(const struct driver_host *host, struct engine *e, struct driver **out);
+ * engine directly): the same tick, without reload or DNS. cfg, if not
+ * NULL, gives ReportIfaces/HideIfaces (read at every tick); NULL reports
+ * every interface. The driver owns e and cfg. */
+int driver_new_with_engine(const struct driver_host *host, struct engine *e,
+			   struct wl_config *cfg, struct driver **out);
 void driver_free(struct driver *d); /* NULL is fine */
 
 /* When the next tick is due (monotonic ms, the engine's clock). */
@@ -117,7 +119,7 @@ int driver_reload(struct driver *d, int64_t now, struct wl_config *fresh, char *
 		  size_t why_len);
 
 struct engine *driver_engine(const struct driver *d);
-/* NULL for driver_new_with_engine. */
+/* The running configuration (NULL or partial for driver_new_with_engine). */
 const struct wl_config *driver_config(const struct driver *d);
 /* Who we are, as read from the device by driver_new (fixed for the
  * driver's life: a reload cannot change them). */

@@ -1,5 +1,6 @@
 #include "core_fixture.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,17 +29,98 @@ void tkey(unsigned i, uint8_t priv[32], uint8_t pub[32])
 	crypto_scalarmult_base(pub, priv);
 }
 
+/* ---- the driver's host: what the test describes ---- */
+
+static int64_t host_wall_ms(void *ctx)
+{
+	const struct tnode *n = ctx;
+	return TN_EPOCH_MS + n->now;
+}
+
+/* Only building an engine draws random bytes, and the fixture builds its
+ * engines itself (tnode_start). */
+static void host_random(void *ctx, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	memset(buf, 0, len);
+	CHECK_MSG(false, "the driver asked the fixture for randomness");
+}
+
+static int host_list_links(void *ctx, struct netif_link **out, size_t *n_out)
+{
+	const struct tnode *n = ctx;
+	struct netif_link *l = calloc(n->n_ifaces + 1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < n->n_ifaces; i++) {
+		l[i].index = n->ifaces[i].ifindex;
+		snprintf(l[i].name, sizeof(l[i].name), "%s", n->ifaces[i].name);
+		l[i].up = n->ifaces[i].up;
+	}
+	*out = l;
+	*n_out = n->n_ifaces;
+	return 0;
+}
+
+static int host_list_addrs(void *ctx, struct netif_addr **out, size_t *n_out)
+{
+	const struct tnode *n = ctx;
+	struct netif_addr *a = calloc(TN_IFACES * TN_ADDRS, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < n->n_ifaces; i++)
+		for (size_t j = 0; j < n->ifaces[i].n_addrs; j++)
+			a[k++] = (struct netif_addr){ .ifindex = n->ifaces[i].ifindex,
+						      .addr = n->ifaces[i].addrs[j].addr,
+						      .prefix = n->ifaces[i].addrs[j].prefix };
+	*out = a;
+	*n_out = k;
+	return 0;
+}
+
+/* Tests read what was sent from n->act; nothing travels by itself. */
+static int host_send(void *ctx, const struct wl_addr *dst, uint16_t port, const uint8_t *buf,
+		     size_t len)
+{
+	(void)ctx, (void)dst, (void)port, (void)buf, (void)len;
+	return 0;
+}
+
+static size_t host_resolve(void *ctx, const struct wl_config_endpoint *ep, struct wl_endpoint *out,
+			   size_t cap)
+{
+	(void)ctx, (void)ep, (void)out, (void)cap;
+	return 0; /* the engine gets its endpoints resolved in n->cfg */
+}
+
+static void host_event(void *ctx, const struct engine_event *ev)
+{
+	(void)ctx, (void)ev; /* tests read n->act->events */
+}
+
+static const struct driver_host_ops host_ops = {
+	.wall_ms = host_wall_ms,
+	.random = host_random,
+	.list_links = host_list_links,
+	.list_addrs = host_list_addrs,
+	.send = host_send,
+	.resolve = host_resolve,
+	.event = host_event,
+};
+
+/* ---- setting up ---- */
+
 void tnode_config(struct tnode *n, unsigned i)
 {
 	memset(n, 0, sizeof(*n));
 	tkey(i, n->priv, n->pub);
 	engine_config_init(&n->cfg);
 	memcpy(n->cfg.private_key, n->priv, 32);
-	snprintf(n->dev.name, sizeof(n->dev.name), "wg0");
-	n->dev.listen_port = 51820;
-	memcpy(n->dev.public_key, n->pub, 32);
-	n->dev.peers = n->peers;
-	engine_actions_init(&n->act);
+	n->mem = wg_mem_new("wg0", 100);
+	CHECK(n->mem != NULL);
+	CHECK_EQ(wgdev_open_memory(n->mem, &n->wg), 0);
+	CHECK_EQ(wgdev_set_device(n->wg, n->priv, 51820), 0);
 }
 
 void tnode_start(struct tnode *n, int64_t now)
@@ -48,72 +130,101 @@ void tnode_start(struct tnode *n, int64_t now)
 	seed[0] ^= 0xa5;
 	n->e = engine_new(&n->cfg, seed, now);
 	CHECK(n->e != NULL);
+	n->wcfg = config_new();
+	CHECK(n->wcfg != NULL);
+	struct driver_host host = { &host_ops, n, n->wg };
+	CHECK_EQ(driver_new_with_engine(&host, n->e, n->wcfg, &n->drv), 0);
+}
+
+void tnode_stop(struct tnode *n)
+{
+	if (n->drv)
+		driver_free(n->drv); /* with the engine and wcfg */
+	else
+		engine_free(n->e);
+	n->drv = NULL;
+	n->e = NULL;
+	n->wcfg = NULL;
+	n->act = NULL;
 }
 
 void tnode_free(struct tnode *n)
 {
-	engine_free(n->e);
-	engine_actions_free(&n->act);
-	n->e = NULL;
+	tnode_stop(n);
+	wgdev_close(n->wg);
+	wg_mem_free(n->mem);
+	n->wg = NULL;
+	n->mem = NULL;
 }
 
-int tnode_index(struct tnode *n, const uint8_t pub[32])
+static void apply1(struct tnode *n, const struct wg_peer_change *c)
 {
-	for (size_t i = 0; i < n->dev.n_peers; i++)
-		if (memcmp(n->peers[i].public_key, pub, 32) == 0)
-			return (int)i;
-	return -1;
+	CHECK_EQ(wgdev_apply(n->wg, c, 1), 0);
 }
 
 struct wg_peer *tnode_find(struct tnode *n, const uint8_t pub[32])
 {
-	int i = tnode_index(n, pub);
-	return i < 0 ? NULL : &n->peers[i];
+	return wg_mem_find(n->mem, pub);
 }
 
-static struct wg_peer *new_peer(struct tnode *n, const uint8_t pub[32])
+void tnode_handshake(struct tnode *n, const uint8_t pub[32], int64_t t)
 {
-	if (n->dev.n_peers == TN_PEERS)
-		abort();
-	size_t i = n->dev.n_peers++;
-	struct wg_peer *p = &n->peers[i];
-	memset(p, 0, sizeof(*p));
-	memcpy(p->public_key, pub, 32);
-	p->allowed_ips = n->allowed[i];
-	n->hs[i] = ENGINE_NEVER;
-	return p;
+	struct wg_peer *p = tnode_find(n, pub);
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	p->last_handshake = (struct timespec){ 0, 0 };
+	if (t != ENGINE_NEVER) {
+		int64_t ms = TN_EPOCH_MS + t;
+		p->last_handshake.tv_sec = (time_t)(ms / 1000);
+		p->last_handshake.tv_nsec = (long)(ms % 1000) * 1000000L;
+	}
+}
+
+void tnode_handshakes(struct tnode *n, int64_t t)
+{
+	for (size_t i = 0; i < wg_mem_peer_count(n->mem); i++)
+		tnode_handshake(n, wg_mem_peer_at(n->mem, i)->public_key, t);
 }
 
 struct wg_peer *tnode_dev_peer(struct tnode *n, const uint8_t pub[32], const char *endpoint,
 			       int64_t hs)
 {
-	struct wg_peer *p = tnode_find(n, pub);
-	if (!p)
-		p = new_peer(n, pub);
+	struct wg_peer_change c = { 0 };
+	memcpy(c.public_key, pub, 32);
 	if (endpoint) {
-		p->has_endpoint = wl_endpoint_parse(endpoint, &p->endpoint);
-		CHECK(p->has_endpoint);
+		c.flags |= WG_PEER_SET_ENDPOINT;
+		CHECK(wl_endpoint_parse(endpoint, &c.endpoint));
 	}
-	n->hs[p - n->peers] = hs;
-	return p;
+	apply1(n, &c);
+	tnode_handshake(n, pub, hs);
+	return tnode_find(n, pub);
 }
 
-void tnode_allow(struct wg_peer *p, const char *cidr)
+void tnode_allow(struct tnode *n, const uint8_t pub[32], const char *cidr)
 {
-	struct wl_cidr c;
-	CHECK(wl_cidr_parse(cidr, &c));
-	if (p->n_allowed < TN_ALLOWED)
-		p->allowed_ips[p->n_allowed++] = c;
+	struct wl_cidr ip;
+	CHECK(wl_cidr_parse(cidr, &ip));
+	struct wg_peer_change c = { .flags = WG_PEER_UPDATE_ONLY, .n_allowed = 1, .allowed_ips = &ip };
+	memcpy(c.public_key, pub, 32);
+	apply1(n, &c);
+}
+
+void tnode_remove_peer(struct tnode *n, const uint8_t pub[32])
+{
+	struct wg_peer_change c = { .flags = WG_PEER_REMOVE };
+	memcpy(c.public_key, pub, 32);
+	apply1(n, &c);
 }
 
 bool tnode_has_allowed(const struct wg_peer *p, const char *cidr)
 {
 	struct wl_cidr c;
-	if (!wl_cidr_parse(cidr, &c))
+	if (!p || !wl_cidr_parse(cidr, &c))
 		return false;
+	wl_cidr_mask(&c); /* WireGuard keeps prefixes masked */
 	for (size_t i = 0; i < p->n_allowed; i++)
-		if (p->allowed_ips[i].prefix == c.prefix &&
-		    wl_addr_equal(&p->allowed_ips[i].addr, &c.addr))
+		if (wl_cidr_equal(&p->allowed_ips[i], &c))
 			return true;
 	return false;
 }
@@ -134,83 +245,40 @@ void tnode_iface(struct tnode *n, const char *name, bool up, bool report, const 
 	}
 }
 
+/* ifaces[].report = false means HideIfaces lists it: the driver applies
+ * the configuration's filter, as in the daemon. */
+static void sync_hidden(struct tnode *n)
+{
+	struct wl_config *c = n->wcfg;
+	for (size_t i = 0; i < c->n_hide_ifaces; i++)
+		free(c->hide_ifaces[i]);
+	c->n_hide_ifaces = 0;
+	if (!c->hide_ifaces)
+		c->hide_ifaces = calloc(TN_IFACES, sizeof(*c->hide_ifaces));
+	CHECK(c->hide_ifaces != NULL);
+	for (size_t i = 0; i < n->n_ifaces && c->hide_ifaces; i++)
+		if (!n->ifaces[i].report)
+			c->hide_ifaces[c->n_hide_ifaces++] = strdup(n->ifaces[i].name);
+}
+
 void tnode_tick(struct tnode *n, int64_t now)
 {
-	engine_actions_clear(&n->act);
-	struct engine_peer_view views[TN_PEERS];
-	for (size_t i = 0; i < n->dev.n_peers; i++) {
-		const struct wg_peer *p = &n->peers[i];
-		views[i] = (struct engine_peer_view){ .has_endpoint = p->has_endpoint,
-						      .endpoint = p->endpoint,
-						      .handshake_ms = n->hs[i],
-						      .rx_bytes = p->rx_bytes,
-						      .tx_bytes = p->tx_bytes,
-						      .n_allowed = p->n_allowed,
-						      .allowed_ips = p->allowed_ips };
-		memcpy(views[i].key, p->public_key, 32);
-	}
-	struct engine_inputs in = {
-		.dev = { .name = n->dev.name, .listen_port = n->dev.listen_port,
-			 .n_peers = n->dev.n_peers, .peers = views },
-		.n_ifaces = n->n_ifaces,
-		.ifaces = n->ifaces,
-	};
-	engine_tick(n->e, now, &in, &n->act);
-}
-
-static void apply_one(struct tnode *n, const struct engine_change *c)
-{
-	int i = tnode_index(n, c->key);
-	if (c->flags & ENGINE_CHANGE_REMOVE) {
-		if (i < 0)
-			return;
-		/* Keep slots stable: move the last peer into the hole. */
-		size_t last = n->dev.n_peers - 1;
-		if ((size_t)i != last) {
-			n->peers[i] = n->peers[last];
-			memcpy(n->allowed[i], n->allowed[last], sizeof(n->allowed[i]));
-			n->peers[i].allowed_ips = n->allowed[i];
-			n->hs[i] = n->hs[last];
-		}
-		n->dev.n_peers--;
-		return;
-	}
-	if (i < 0) {
-		if (c->flags & ENGINE_CHANGE_UPDATE_ONLY)
-			return;
-		i = (int)(new_peer(n, c->key) - n->peers);
-	}
-	struct wg_peer *p = &n->peers[i];
-	if (c->flags & ENGINE_CHANGE_REPLACE_ALLOWED)
-		p->n_allowed = 0;
-	for (size_t k = 0; k < c->n_allowed; k++) {
-		char buf[WL_CIDR_STR_MAX];
-		if (!tnode_has_allowed(p, wl_cidr_str(&c->allowed_ips[k], buf)))
-			p->allowed_ips[p->n_allowed < TN_ALLOWED ? p->n_allowed++ : TN_ALLOWED - 1] =
-				c->allowed_ips[k];
-	}
-	if (c->flags & ENGINE_CHANGE_SET_ENDPOINT) {
-		p->has_endpoint = true;
-		p->endpoint = c->endpoint;
-	}
-}
-
-void tnode_apply(struct tnode *n)
-{
-	for (size_t i = 0; i < n->act.n_changes; i++)
-		apply_one(n, &n->act.changes[i]);
+	n->now = now;
+	sync_hidden(n);
+	CHECK_EQ(driver_tick(n->drv, now), 0);
+	n->act = driver_last_actions(n->drv);
 }
 
 int tdeliver(struct tnode *from, struct tnode *to, int64_t now)
 {
 	int k = 0;
-	for (size_t i = 0; i < from->act.n_send; i++) {
-		const struct engine_datagram *d = &from->act.send[i];
+	for (size_t i = 0; from->act && i < from->act->n_send; i++) {
+		const struct engine_datagram *d = &from->act->send[i];
 		if (memcmp(d->peer, to->pub, 32) != 0)
 			continue;
 		struct wl_addr src;
 		autoaddr_of(from->pub, &src);
-		CHECK_EQ(engine_receive(to->e, now, &src, d->data, d->len), ENGINE_RX_OK);
+		CHECK_EQ(driver_receive(to->drv, now, &src, d->data, d->len), ENGINE_RX_OK);
 		k++;
 	}
 	return k;
@@ -223,8 +291,8 @@ int tsent_to(const struct tnode *n, const uint8_t pub[32], int *facts, bool *has
 		*facts = 0;
 	if (has_alive)
 		*has_alive = false;
-	for (size_t i = 0; i < n->act.n_send; i++) {
-		const struct engine_datagram *d = &n->act.send[i];
+	for (size_t i = 0; n->act && i < n->act->n_send; i++) {
+		const struct engine_datagram *d = &n->act->send[i];
 		if (memcmp(d->peer, pub, 32) != 0)
 			continue;
 		k++;
@@ -275,8 +343,8 @@ bool thas_fact(const struct engine *e, uint8_t attr, const uint8_t subject[32], 
 
 bool thas_event(const struct tnode *n, enum engine_event_kind kind, const uint8_t *peer)
 {
-	for (size_t i = 0; i < n->act.n_events; i++) {
-		const struct engine_event *ev = &n->act.events[i];
+	for (size_t i = 0; n->act && i < n->act->n_events; i++) {
+		const struct engine_event *ev = &n->act->events[i];
 		if (ev->kind == kind && (!peer || (ev->has_peer && memcmp(ev->peer, peer, 32) == 0)))
 			return true;
 	}
@@ -285,9 +353,9 @@ bool thas_event(const struct tnode *n, enum engine_event_kind kind, const uint8_
 
 const struct engine_change *tchange(const struct tnode *n, const uint8_t pub[32])
 {
-	for (size_t i = 0; i < n->act.n_changes; i++)
-		if (memcmp(n->act.changes[i].key, pub, 32) == 0)
-			return &n->act.changes[i];
+	for (size_t i = 0; n->act && i < n->act->n_changes; i++)
+		if (memcmp(n->act->changes[i].key, pub, 32) == 0)
+			return &n->act->changes[i];
 	return NULL;
 }
 
@@ -311,14 +379,14 @@ enum engine_rx treceive(struct tnode *n, int64_t now, const uint8_t from_pub[32]
 {
 	struct wl_addr src;
 	autoaddr_of(from_pub, &src);
-	return engine_receive(n->e, now, &src, buf, len);
+	return driver_receive(n->drv, now, &src, buf, len);
 }
 
 int tsent_about(const struct tnode *n, const uint8_t to[32], const uint8_t *subject, uint8_t attr)
 {
 	int k = 0;
-	for (size_t i = 0; i < n->act.n_send; i++) {
-		const struct engine_datagram *d = &n->act.send[i];
+	for (size_t i = 0; n->act && i < n->act->n_send; i++) {
+		const struct engine_datagram *d = &n->act->send[i];
 		if (memcmp(d->peer, to, 32) != 0)
 			continue;
 		struct packet pk;

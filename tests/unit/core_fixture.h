@@ -1,59 +1,84 @@
-/* Test fixture for the core engine: a node = an engine plus a hand-built
- * device snapshot and interface list, and a minimal in-memory "device"
- * that applies the engine's changes, so tests can run a few ticks of one
- * or two engines without any OS. (The big multi-node scenarios belong to
- * the simulator, not here.) */
+/* Test fixture for the core engine: a node = an engine the test
+ * configures directly, run by the daemon's own tick driver
+ * (src/daemon/driver.h) on the in-memory WireGuard model
+ * (src/sys/wg_mem.h), with interfaces the test describes. So every tick
+ * goes through the very code the daemon runs: the device snapshot and its
+ * handshake-time conversion, the interface listing, the tick, the changes
+ * applied to the device, the datagrams handed over. Tests play the
+ * network themselves (tdeliver, tseal/treceive) and set the device's
+ * handshake times, counters and endpoints as WireGuard would. (Multi-node
+ * scenarios over minutes belong to the simulator, not here.) */
 #ifndef WL_TEST_CORE_FIXTURE_H
 #define WL_TEST_CORE_FIXTURE_H
 
+#include "config/config.h"
 #include "core/engine.h"
+#include "daemon/driver.h"
+#include "sys/wg_mem.h"
 #include "sys/wgdev.h"
 
-#define TN_PEERS 16
-#define TN_ALLOWED 16
 #define TN_IFACES 4
 #define TN_ADDRS 4
+/* The device's wall clock at engine time 0 (handshakes are stamped in it). */
+#define TN_EPOCH_MS 1700000000000LL
 
 struct tnode {
 	uint8_t priv[32], pub[32];
-	struct engine *e;
-	struct engine_config cfg;
-	struct wg_device dev;
-	struct wg_peer peers[TN_PEERS];
-	struct wl_cidr allowed[TN_PEERS][TN_ALLOWED];
-	int64_t hs[TN_PEERS];
+	struct engine_config cfg; /* adjust between tnode_config and tnode_start */
+	struct engine *e;         /* after tnode_start: the driver's engine */
+	struct wg_mem *mem;       /* the WireGuard device */
+	struct wgdev *wg;         /* the driver's handle on it */
+	struct driver *drv;
+	struct wl_config *wcfg;   /* the driver's: HideIfaces from ifaces[].report */
+	/* The host's interfaces; tests may edit them between ticks (report =
+	 * false hides the interface, as HideIfaces would). */
 	struct engine_iface ifaces[TN_IFACES];
 	char ifnames[TN_IFACES][16];
 	struct wl_cidr ifaddrs[TN_IFACES][TN_ADDRS];
 	size_t n_ifaces;
-	struct engine_actions act;
+	int64_t now;                      /* engine time of the current tick */
+	const struct engine_actions *act; /* what the last tick decided */
 };
 
 /* The engine's default timing (engine_timing_default), for expectations. */
 const struct engine_timing *tdefault_timing(void);
 /* Deterministic key pair number i. */
 void tkey(unsigned i, uint8_t priv[32], uint8_t pub[32]);
-/* Fills cfg defaults with key i (no peers). */
+/* A device with key i and listen port 51820, and engine defaults (no
+ * peers) in n->cfg. */
 void tnode_config(struct tnode *n, unsigned i);
-/* Creates the engine from n->cfg (call tnode_config first, then adjust). */
+/* Creates the engine from n->cfg and the driver around it (call
+ * tnode_config first, then adjust). */
 void tnode_start(struct tnode *n, int64_t now);
+/* The daemon stops: driver and engine go, the device stays (tnode_start
+ * again, after changing n->cfg, is a restart). */
+void tnode_stop(struct tnode *n);
 void tnode_free(struct tnode *n);
 
-/* Device peer with an optional endpoint ("192.0.2.1:51820" or NULL) and
- * handshake time (ENGINE_NEVER for none). */
+/* The device peer with this key, created if needed, with an optional
+ * endpoint ("192.0.2.1:51820" or NULL = leave it) and last handshake
+ * (engine time; ENGINE_NEVER for none). Returns the device's live peer. */
 struct wg_peer *tnode_dev_peer(struct tnode *n, const uint8_t pub[32], const char *endpoint,
 			       int64_t hs);
+/* The device's live peer with this key, or NULL. Tests may set
+ * has_endpoint, endpoint, rx_bytes and tx_bytes on it, as WireGuard's
+ * data plane would; its AllowedIPs change only through tnode_allow. */
 struct wg_peer *tnode_find(struct tnode *n, const uint8_t pub[32]);
-int tnode_index(struct tnode *n, const uint8_t pub[32]);
-void tnode_allow(struct wg_peer *p, const char *cidr);
+/* Adds an AllowedIP to a device peer, as `wg set` would. */
+void tnode_allow(struct tnode *n, const uint8_t pub[32], const char *cidr);
+/* Removes a peer from the device. */
+void tnode_remove_peer(struct tnode *n, const uint8_t pub[32]);
+/* The peer's last handshake as WireGuard stamps it (engine time;
+ * ENGINE_NEVER = none); tnode_handshakes sets it for every device peer. */
+void tnode_handshake(struct tnode *n, const uint8_t pub[32], int64_t t);
+void tnode_handshakes(struct tnode *n, int64_t t);
 bool tnode_has_allowed(const struct wg_peer *p, const char *cidr);
 /* Interface with up to TN_ADDRS "addr/prefix" strings (NULL-terminated). */
 void tnode_iface(struct tnode *n, const char *name, bool up, bool report, const char *const *addrs);
 
-/* Clears n->act and ticks. */
+/* One tick through the driver: the engine's changes are applied to the
+ * device, its datagrams are in n->act->send for tdeliver. */
 void tnode_tick(struct tnode *n, int64_t now);
-/* Applies n->act.changes to n->dev, as a WireGuard device would. */
-void tnode_apply(struct tnode *n);
 /* Feeds every datagram in from->act addressed to `to` into to's engine;
  * returns how many were delivered. */
 int tdeliver(struct tnode *from, struct tnode *to, int64_t now);
@@ -72,13 +97,12 @@ const struct engine_change *tchange(const struct tnode *n, const uint8_t pub[32]
  * given facts; returns its length. */
 size_t tseal(const uint8_t from_priv[32], const uint8_t to_pub[32], const struct fact *facts,
 	     size_t n, uint8_t *out, size_t cap);
-/* engine_receive from key pub's auto address. */
+/* A datagram received from key pub's auto address. */
 enum engine_rx treceive(struct tnode *n, int64_t now, const uint8_t from_pub[32],
 			const uint8_t *buf, size_t len);
-
-
 
 /* Facts in n->act datagrams to `to` about `subject` (any subject if NULL)
  * with attribute attr (any if 0). */
 int tsent_about(const struct tnode *n, const uint8_t to[32], const uint8_t *subject, uint8_t attr);
+
 #endif

@@ -32,9 +32,8 @@ static void auto_str(const uint8_t pub[32], char out[64])
 static void p_allows(struct world *w, const char *cidr, char ac[64])
 {
 	auto_str(w->ppub, ac);
-	struct wg_peer *p = tnode_find(&w->n, w->ppub);
-	tnode_allow(p, ac);
-	tnode_allow(p, cidr);
+	tnode_allow(&w->n, w->ppub, ac);
+	tnode_allow(&w->n, w->ppub, cidr);
 }
 
 /* N (leaf unless told otherwise) with configured peer P (AllowedIPs
@@ -143,7 +142,7 @@ TEST(unhealthy_peer_deconfigured_only_when_allowed)
 		struct world w;
 		memset(&w, 0, sizeof(w));
 		setup(&w, dc->router, false, ENGINE_NEVER);
-		engine_free(w.n.e);
+		tnode_stop(&w.n);
 		/* Own entry with a trust level. */
 		if (dc->own_trust != TRUST_UNSET) {
 			memcpy(w.pc[1].public_key, w.n.pub, 32);
@@ -175,13 +174,12 @@ TEST(unsupported_allowed_ips_removed_after_fact_ttl)
 	char ac[64];
 	p_allows(&w, "10.6.0.0/24", ac); /* no fact for it */
 	p_alive(&w, 0, 255);
-	w.n.hs[0] = 100;
+	tnode_handshake(&w.n, w.ppub, 100);
 	tnode_tick(&w.n, 100);
 	const struct engine_change *c = tchange(&w.n, w.ppub);
 	CHECK(c && !(c->flags & ENGINE_CHANGE_REPLACE_ALLOWED) && change_has(c, "10.5.0.0/24"));
-	tnode_apply(&w.n);
 	p_alive(&w, 250 * S, 255);
-	w.n.hs[0] = 256 * S;
+	tnode_handshake(&w.n, w.ppub, 256 * S);
 	tnode_tick(&w.n, 256 * S);
 	c = tchange(&w.n, w.ppub);
 	CHECK(c && (c->flags & ENGINE_CHANGE_REPLACE_ALLOWED));
@@ -216,13 +214,12 @@ TEST(unsupported_allowed_ips_kept_while_no_source_is_heard)
 	char ac[64];
 	p_allows(&w, "10.6.0.0/24", ac);
 	p_alive(&w, 200 * S, 255); /* alive until 455 s, but last heard 56 s before the tick */
-	w.n.hs[0] = 256 * S;
+	tnode_handshake(&w.n, w.ppub, 256 * S);
 	tnode_tick(&w.n, 256 * S);
 	const struct engine_change *c = tchange(&w.n, w.ppub);
 	CHECK(!c || !(c->flags & ENGINE_CHANGE_REPLACE_ALLOWED));
-	tnode_apply(&w.n);
 	p_alive(&w, 260 * S, 255); /* heard again: now its silence counts */
-	w.n.hs[0] = 260 * S;
+	tnode_handshake(&w.n, w.ppub, 260 * S);
 	tnode_tick(&w.n, 261 * S);
 	c = tchange(&w.n, w.ppub);
 	CHECK(c && (c->flags & ENGINE_CHANGE_REPLACE_ALLOWED) && !change_has(c, "10.6.0.0/24"));
@@ -251,7 +248,6 @@ TEST(endpoint_cycling_least_recently_tried)
 		bool alive;
 		int dg = tsent_to(&w.n, w.ppub, NULL, &alive);
 		CHECK_MSG((dg == 1 && alive) == (expect[i] != NULL), "tick %d: %d datagrams", i, dg);
-		tnode_apply(&w.n);
 	}
 	tnode_free(&w.n);
 }
@@ -261,7 +257,7 @@ TEST(configured_peer_added_with_auto_address_and_endpoint)
 	struct world w;
 	memset(&w, 0, sizeof(w));
 	setup(&w, WL_NO, false, ENGINE_NEVER);
-	w.n.dev.n_peers = 0; /* P is not in the device */
+	tnode_remove_peer(&w.n, w.ppub); /* P is not in the device */
 	tnode_tick(&w.n, 0);
 	const struct engine_change *c = tchange(&w.n, w.ppub);
 	char ac[64];
@@ -271,7 +267,6 @@ TEST(configured_peer_added_with_auto_address_and_endpoint)
 	CHECK(c && c->n_allowed == 1 && change_has(c, ac));
 	CHECK(c && (c->flags & ENGINE_CHANGE_SET_ENDPOINT));
 	CHECK(thas_event(&w.n, ENGINE_EV_PEER_ADD, w.ppub));
-	tnode_apply(&w.n);
 	CHECK(tnode_find(&w.n, w.ppub) != NULL);
 	tnode_free(&w.n);
 }
@@ -293,9 +288,9 @@ TEST(new_endpoint_staggered_by_key_order)
 		struct world w;
 		memset(&w, 0, sizeof(w));
 		setup(&w, WL_NO, false, ENGINE_NEVER);
-		engine_free(w.n.e);
+		tnode_stop(&w.n);
 		memcpy(w.pc[0].public_key, peer, 32);
-		w.n.dev.n_peers = 0;
+		tnode_remove_peer(&w.n, w.ppub);
 		tnode_start(&w.n, 0);
 		tnode_tick(&w.n, 0);
 		const struct engine_change *c = tchange(&w.n, peer);
@@ -304,7 +299,6 @@ TEST(new_endpoint_staggered_by_key_order)
 		int sent = tsent_to(&w.n, peer, NULL, &alive);
 		CHECK_MSG((sent == 0) == hold, "higher key %d, datagrams at once %d", hold, sent);
 		CHECK_EQ(engine_next_deadline(w.n.e), hold ? 500 : 5000);
-		tnode_apply(&w.n);
 		tnode_tick(&w.n, 500);
 		if (hold)
 			CHECK(tsent_to(&w.n, peer, NULL, &alive) > 0 && alive);
@@ -359,14 +353,15 @@ static void run_del(const struct del_case *dc)
 	}
 	n.cfg.peers = pc;
 	n.cfg.n_peers = np;
-	tnode_allow(tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0), "10.0.0.0/8");
-	struct wg_peer *q = tnode_dev_peer(&n, qpub, "192.0.2.4:51820", 0);
+	tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0);
+	tnode_allow(&n, rpub, "10.0.0.0/8");
+	tnode_dev_peer(&n, qpub, "192.0.2.4:51820", 0);
 	if (dc->q_router)
-		tnode_allow(q, "10.20.0.0/16");
+		tnode_allow(&n, qpub, "10.20.0.0/16");
 	tnode_start(&n, 0);
 	bool deleted = false;
 	for (int64_t t = 0; t <= dc->at; t += 5 * S) {
-		n.hs[0] = n.hs[1] = t;
+		tnode_handshakes(&n, t);
 		struct fact f;
 		fact_make_alive(&f, rpub, id, 255);
 		size_t len = tseal(rpriv, n.pub, &f, 1, buf, sizeof(buf));
@@ -404,12 +399,13 @@ static int64_t member_expiry_deletes_at(bool resend)
 	tkey(R_, rpriv, rpub);
 	tkey(Q_, qpriv, qpub);
 	tnode_config(&n, N_);
-	tnode_allow(tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0), "10.0.0.0/8");
+	tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0);
+	tnode_allow(&n, rpub, "10.0.0.0/8");
 	tnode_dev_peer(&n, qpub, "192.0.2.4:51820", 0);
 	tnode_start(&n, 0);
 	int64_t deleted_at = -1;
 	for (int64_t t = 0; t <= 400 * S && deleted_at < 0; t += S) {
-		n.hs[0] = n.hs[1] = t;
+		tnode_handshakes(&n, t);
 		struct fact f[2];
 		size_t nf = 0;
 		fact_make_alive(&f[nf++], rpub, id, 255);
@@ -424,7 +420,6 @@ static int64_t member_expiry_deletes_at(bool resend)
 		const struct engine_change *c = tchange(&n, qpub);
 		if (c && (c->flags & ENGINE_CHANGE_REMOVE))
 			deleted_at = t;
-		tnode_apply(&n);
 	}
 	tnode_free(&n);
 	return deleted_at;
@@ -446,17 +441,17 @@ TEST(router_detection)
 	tkey(R_, priv, rpub);
 	tkey(P_, priv, ppub);
 	tnode_config(&n, N_);
-	struct wg_peer *p = tnode_dev_peer(&n, ppub, "192.0.2.2:1", 0);
-	tnode_allow(p, "10.1.2.3/32");      /* a host route: not a router */
-	tnode_allow(p, "fe80::/64");        /* link-local: not global unicast */
-	struct wg_peer *r = tnode_dev_peer(&n, rpub, "192.0.2.3:1", 0);
+	tnode_dev_peer(&n, ppub, "192.0.2.2:1", 0);
+	tnode_allow(&n, ppub, "10.1.2.3/32"); /* a host route: not a router */
+	tnode_allow(&n, ppub, "fe80::/64");   /* link-local: not global unicast */
+	tnode_dev_peer(&n, rpub, "192.0.2.3:1", 0);
 	tnode_start(&n, 0);
 	tnode_tick(&n, 0);
 	struct engine_peer_info pi;
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.router);
 	CHECK(engine_is_router(n.e)); /* nobody routes: we are the router */
 	CHECK(thas_event(&n, ENGINE_EV_ROUTER, NULL));
-	tnode_allow(r, "192.168.0.0/16"); /* private ranges count */
+	tnode_allow(&n, rpub, "192.168.0.0/16"); /* private ranges count */
 	tnode_tick(&n, 5 * S);
 	CHECK(engine_peer_info(n.e, rpub, 0, &pi) && pi.router);
 	CHECK(!engine_is_router(n.e));
@@ -481,7 +476,8 @@ TEST(kept_non_members_are_still_configured)
 	uint8_t priv[32], rpub[32];
 	tkey(R_, priv, rpub);
 	tnode_config(&n, N_);
-	tnode_allow(tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0), "10.99.0.0/24");
+	tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0);
+	tnode_allow(&n, rpub, "10.99.0.0/24");
 	tnode_start(&n, 0);
 	tnode_tick(&n, 0);
 	const struct engine_change *c = tchange(&n, rpub);
@@ -510,8 +506,7 @@ TEST(resolved_endpoints_replace_configured_ones)
 		CHECK_STR(wl_endpoint_str(&c->endpoint, buf), "198.51.100.77:51820");
 	CHECK(!thas_fact(w.n.e, ATTR_ENDPOINT_V4, w.ppub, "203.0.113.1:51820"));
 	/* Healthy now: its configured endpoints are no longer needed. */
-	tnode_apply(&w.n);
-	w.n.hs[0] = 5 * S;
+	tnode_handshake(&w.n, w.ppub, 5 * S);
 	tnode_tick(&w.n, 5 * S);
 	CHECK(!engine_peer_wants_endpoints(w.n.e, w.ppub, 5 * S));
 	/* The endpoint fact now comes from the device view (fresh handshake). */

@@ -13,7 +13,8 @@ static void setup(struct tnode *n, uint8_t ppriv[32], uint8_t ppub[32], const ch
 	tnode_config(n, N_);
 	tnode_iface(n, "eth0", true, true, eth);
 	/* P routes 10.0.0.0/8: trusted for AllowedIPs by route. */
-	tnode_allow(tnode_dev_peer(n, ppub, "192.0.2.2:51820", 0), "10.0.0.0/8");
+	tnode_dev_peer(n, ppub, "192.0.2.2:51820", 0);
+	tnode_allow(n, ppub, "10.0.0.0/8");
 	tnode_start(n, 0);
 	tnode_tick(n, 0);
 }
@@ -30,7 +31,7 @@ static void tell(struct tnode *n, const uint8_t ppriv[32], const uint8_t ppub[32
 static void run(struct tnode *n, int64_t from, int64_t to)
 {
 	for (int64_t t = from; t <= to; t += 5 * S) {
-		n->hs[0] = t;
+		tnode_handshakes(n, t);
 		tnode_tick(n, t);
 	}
 }
@@ -169,32 +170,32 @@ TEST(health_from_handshakes)
 	setup(&n, ppriv, ppub, eth);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && pi.healthy);
 	/* Old handshake, same as before: unhealthy after 165.334 s. */
-	n.hs[0] = 0;
+	tnode_handshakes(&n, 0);
 	tnode_tick(&n, 165 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && pi.healthy);
 	tnode_tick(&n, 166 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
 	CHECK(thas_event(&n, ENGINE_EV_UNHEALTHY, ppub));
 	/* A handshake newer than at the previous tick counts, however old. */
-	n.hs[0] = 10 * S;
+	tnode_handshakes(&n, 10 * S);
 	tnode_tick(&n, 171 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && pi.healthy);
 	tnode_tick(&n, 176 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
 	/* The same old handshake seen through wall-clock rounding (±1 ms)
 	 * is not "newer". */
-	n.hs[0] = 10 * S + 1;
+	tnode_handshakes(&n, 10 * S + 1);
 	tnode_tick(&n, 177 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
-	n.hs[0] = 10 * S - 1;
+	tnode_handshakes(&n, 10 * S - 1);
 	tnode_tick(&n, 178 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
-	n.hs[0] = 10 * S + 2;
+	tnode_handshakes(&n, 10 * S + 2);
 	tnode_tick(&n, 179 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
 	/* No endpoint: never healthy. */
-	n.peers[0].has_endpoint = false;
-	n.hs[0] = 180 * S;
+	tnode_find(&n, ppub)->has_endpoint = false;
+	tnode_handshakes(&n, 180 * S);
 	tnode_tick(&n, 181 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
 	tnode_free(&n);
@@ -209,12 +210,12 @@ TEST(health_from_received_data)
 	uint8_t ppriv[32], ppub[32];
 	struct engine_peer_info pi;
 	setup(&n, ppriv, ppub, eth);
-	n.hs[0] = 0;
-	n.peers[0].rx_bytes = 1000;
+	tnode_handshakes(&n, 0);
+	tnode_find(&n, ppub)->rx_bytes = 1000;
 	tnode_tick(&n, 100 * S);
 	/* More bytes at 170 s: healthy for 70 s (2 AlivePeriods + 2 chunks)
 	 * although the handshake went stale at 165.334 s. */
-	n.peers[0].rx_bytes = 2000;
+	tnode_find(&n, ppub)->rx_bytes = 2000;
 	tnode_tick(&n, 170 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && pi.healthy);
 	tnode_tick(&n, 239 * S);
@@ -222,7 +223,7 @@ TEST(health_from_received_data)
 	tnode_tick(&n, 240 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
 	/* A counter that went down (peer re-created) is no evidence. */
-	n.peers[0].rx_bytes = 10;
+	tnode_find(&n, ppub)->rx_bytes = 10;
 	tnode_tick(&n, 245 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
 	tnode_free(&n);

@@ -35,10 +35,10 @@ TEST(pair_first_exchange)
 	CHECK_EQ(tsent_to(&a, b.pub, &facts, &alive), 1);
 	CHECK(alive);
 	CHECK(facts >= 2);
-	CHECK(a.act.send[0].port == 51821);
+	CHECK(a.act->send[0].port == 51821);
 	struct wl_addr want;
 	autoaddr_of(b.pub, &want);
-	CHECK(wl_addr_equal(&a.act.send[0].dst, &want));
+	CHECK(wl_addr_equal(&a.act->send[0].dst, &want));
 	/* B has not ticked yet: it does not know A is in its device. */
 	CHECK_EQ(tdeliver(&a, &b, t + 10), 1);
 	CHECK(!thas_fact(b.e, ATTR_ENDPOINT_V4, a.pub, "192.0.2.1:51820"));
@@ -66,7 +66,7 @@ TEST(pair_router_trusted_for_allowed_ips)
 	setup_pair(&a, &b, t);
 	/* In B's device A routes 10.99.0.0/24: A is a router, trusted for
 	 * Membership by route (no Trust anywhere in the config). */
-	tnode_allow(tnode_find(&b, a.pub), "10.99.0.0/24");
+	tnode_allow(&b, a.pub, "10.99.0.0/24");
 	tnode_tick(&b, t);
 	CHECK(!engine_is_router(b.e));
 	tnode_tick(&a, t);
@@ -99,11 +99,10 @@ TEST(pair_converges_and_both_sides_know_each_other)
 	int64_t t = 1000;
 	setup_pair(&a, &b, t);
 	for (int i = 0; i < 6; i++, t += 5000) {
-		a.hs[0] = b.hs[0] = t;
+		tnode_handshakes(&a, t);
+		tnode_handshakes(&b, t);
 		tnode_tick(&a, t);
 		tnode_tick(&b, t);
-		tnode_apply(&a);
-		tnode_apply(&b);
 		tdeliver(&a, &b, t + 1);
 		tdeliver(&b, &a, t + 1);
 	}
@@ -131,13 +130,14 @@ TEST(pair_converges_and_both_sides_know_each_other)
 static void handshakes(struct tnode **nodes, int k, int64_t now)
 {
 	for (int i = 0; i < k; i++)
-		for (size_t j = 0; j < nodes[i]->dev.n_peers; j++) {
-			struct wg_peer *p = &nodes[i]->peers[j];
-			nodes[i]->hs[j] = ENGINE_NEVER;
+		for (size_t j = 0; j < wg_mem_peer_count(nodes[i]->mem); j++) {
+			struct wg_peer *p = wg_mem_peer_at(nodes[i]->mem, j);
+			int64_t hs = ENGINE_NEVER;
 			for (int o = 0; o < k; o++)
 				if (o != i && memcmp(nodes[o]->pub, p->public_key, 32) == 0 &&
 				    p->has_endpoint && tnode_find(nodes[o], nodes[i]->pub))
-					nodes[i]->hs[j] = now;
+					hs = now;
+			tnode_handshake(nodes[i], p->public_key, hs);
 		}
 }
 
@@ -161,10 +161,14 @@ TEST(hub_and_two_leaves_go_direct)
 	tnode_iface(&l2, "eth0", true, true, l2_eth);
 	tnode_iface(&l2, "wg0", true, true, l2_wg);
 	/* wg-quick style: the hub knows both leaves, each leaf only the hub. */
-	tnode_allow(tnode_dev_peer(&h, l1.pub, "198.51.100.2:51820", ENGINE_NEVER), "10.99.0.2/32");
-	tnode_allow(tnode_dev_peer(&h, l2.pub, "203.0.113.3:51820", ENGINE_NEVER), "10.99.0.3/32");
-	tnode_allow(tnode_dev_peer(&l1, h.pub, "192.0.2.1:51820", ENGINE_NEVER), "10.99.0.0/24");
-	tnode_allow(tnode_dev_peer(&l2, h.pub, "192.0.2.1:51820", ENGINE_NEVER), "10.99.0.0/24");
+	tnode_dev_peer(&h, l1.pub, "198.51.100.2:51820", ENGINE_NEVER);
+	tnode_allow(&h, l1.pub, "10.99.0.2/32");
+	tnode_dev_peer(&h, l2.pub, "203.0.113.3:51820", ENGINE_NEVER);
+	tnode_allow(&h, l2.pub, "10.99.0.3/32");
+	tnode_dev_peer(&l1, h.pub, "192.0.2.1:51820", ENGINE_NEVER);
+	tnode_allow(&l1, h.pub, "10.99.0.0/24");
+	tnode_dev_peer(&l2, h.pub, "192.0.2.1:51820", ENGINE_NEVER);
+	tnode_allow(&l2, h.pub, "10.99.0.0/24");
 	for (int i = 0; i < 3; i++)
 		tnode_start(all[i], 0);
 	int64_t t = 0, direct_at = -1;
@@ -172,18 +176,19 @@ TEST(hub_and_two_leaves_go_direct)
 		handshakes(all, 3, t);
 		for (int i = 0; i < 3; i++)
 			if (engine_next_deadline(all[i]->e) <= t) {
+				struct wg_device *before = NULL;
+				CHECK_EQ(wgdev_get(all[i]->wg, &before), 0);
 				tnode_tick(all[i], t);
 				/* Only additions may create; updates never re-create. */
-				for (size_t c = 0; c < all[i]->act.n_changes; c++) {
-					const struct engine_change *ch = &all[i]->act.changes[c];
-					bool exists = tnode_find(all[i], ch->key) != NULL;
-					CHECK(exists == !!(ch->flags & ENGINE_CHANGE_UPDATE_ONLY));
+				for (size_t c = 0; before && c < all[i]->act->n_changes; c++) {
+					const struct engine_change *ch = &all[i]->act->changes[c];
+					bool existed = wg_device_find_peer(before, ch->key) != NULL;
+					CHECK(existed == !!(ch->flags & ENGINE_CHANGE_UPDATE_ONLY));
 				}
-				tnode_apply(all[i]);
+				wg_device_free(before);
 				for (int j = 0; j < 3; j++)
 					if (j != i)
 						tdeliver(all[i], all[j], t);
-				engine_actions_clear(&all[i]->act);
 			}
 		struct wg_peer *p = tnode_find(&l1, l2.pub);
 		if (p && tnode_has_allowed(p, "10.99.0.3/32") && p->has_endpoint)

@@ -47,10 +47,9 @@ TEST(send_level_table)
 		n.cfg.chatty = lc->chatty;
 		n.cfg.router = lc->router;
 		tnode_iface(&n, "eth0", true, true, ETH);
-		struct wg_peer *p =
-			tnode_dev_peer(&n, ppub, "192.0.2.2:51820", lc->p_healthy ? 0 : ENGINE_NEVER);
+		tnode_dev_peer(&n, ppub, "192.0.2.2:51820", lc->p_healthy ? 0 : ENGINE_NEVER);
 		if (lc->p_router)
-			tnode_allow(p, "10.0.0.0/8");
+			tnode_allow(&n, ppub, "10.0.0.0/8");
 		tnode_start(&n, 1000);
 		tnode_tick(&n, 1000);
 		int facts;
@@ -77,7 +76,8 @@ static void setup_jitter(struct tnode *n, uint8_t ppub[32], uint8_t qpub[32], in
 	n->cfg.router = WL_YES;
 	tnode_iface(n, "eth0", true, true, ETH);
 	tnode_dev_peer(n, ppub, "192.0.2.2:51820", 0);
-	tnode_allow(tnode_dev_peer(n, qpub, "192.0.2.3:51820", q_hs), "10.7.0.0/24");
+	tnode_dev_peer(n, qpub, "192.0.2.3:51820", q_hs);
+	tnode_allow(n, qpub, "10.7.0.0/24");
 	tnode_start(n, 0);
 }
 
@@ -96,7 +96,7 @@ TEST(offline_peers_not_advertised)
 	CHECK_EQ(tsent_about(&n, ppub, qpub, 0), 0);
 	CHECK(tsent_about(&n, ppub, n.pub, ATTR_ENDPOINT_V4) == 1); /* about ourselves: yes */
 	/* Q becomes healthy: now it is advertised. */
-	n.hs[1] = 4000;
+	tnode_handshake(&n, qpub, 4000);
 	tnode_tick(&n, 5000);
 	CHECK(tsent_about(&n, ppub, qpub, ATTR_ALLOWED_V4) == 1);
 	CHECK(tsent_about(&n, ppub, qpub, ATTR_ENDPOINT_V4) == 1);
@@ -125,7 +125,7 @@ static int64_t run_until_facts(struct tnode *n, const uint8_t ppub[32], int64_t 
 {
 	*first_alive = -1;
 	for (int64_t t = from; t <= to; t += 5000) {
-		n->hs[0] = n->hs[1] = t;
+		tnode_handshakes(n, t);
 		tnode_tick(n, t);
 		int facts;
 		bool alive;
@@ -171,7 +171,7 @@ static void record_schedule(struct tnode *n, const uint8_t ppub[32], int64_t to,
 {
 	memset(s, 0, sizeof(*s));
 	for (int64_t t = 0; t <= to; t += 1000) {
-		n->hs[0] = n->hs[1] = t;
+		tnode_handshakes(n, t);
 		tnode_tick(n, t);
 		int facts;
 		bool alive;
@@ -251,7 +251,7 @@ TEST(alive_rides_along_only_when_free)
 	/* A new address at 10 s: its fact goes out with an Alive riding along. */
 	static const char *const more[] = { "203.0.113.1/24", NULL };
 	tnode_iface(&n, "eth1", true, true, more);
-	n.hs[0] = n.hs[1] = 10000;
+	tnode_handshakes(&n, 10000);
 	tnode_tick(&n, 10000);
 	int facts;
 	bool alive;
@@ -360,8 +360,8 @@ TEST(packing_never_exceeds_1212_bytes)
 	tnode_start(&n, 0);
 	tnode_tick(&n, 0);
 	int total = 0, dgs = 0;
-	for (size_t i = 0; i < n.act.n_send; i++) {
-		const struct engine_datagram *d = &n.act.send[i];
+	for (size_t i = 0; i < n.act->n_send; i++) {
+		const struct engine_datagram *d = &n.act->send[i];
 		CHECK(d->len <= WIRE_MAX_DATAGRAM);
 		if (memcmp(d->peer, ppub, 32) == 0)
 			dgs++;

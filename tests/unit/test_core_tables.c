@@ -199,7 +199,8 @@ TEST(engine_caps_hold_under_a_flood)
 	n.cfg.max_facts = 64;
 	n.cfg.max_peers = 32;
 	n.cfg.router = WL_NO;
-	tnode_allow(tnode_dev_peer(&n, ppub, "192.0.2.2:51820", 0), "10.0.0.0/8");
+	tnode_dev_peer(&n, ppub, "192.0.2.2:51820", 0);
+	tnode_allow(&n, ppub, "10.0.0.0/8");
 	tnode_start(&n, 0);
 	tnode_tick(&n, 0);
 	for (int b = 0; b < 100; b++) {
@@ -220,7 +221,7 @@ TEST(engine_caps_hold_under_a_flood)
 	size_t peers = 0;
 	engine_foreach_peer(n.e, 1000, count_peer, &peers);
 	CHECK(peers <= 32);
-	CHECK(n.act.n_changes <= 32);
+	CHECK(n.act->n_changes <= 32);
 	tnode_free(&n);
 }
 

@@ -85,9 +85,9 @@ static void run_case(const struct trust_case *tc)
 	n.cfg.peers = pc;
 	n.cfg.n_peers = npc;
 	if (tc->s_in_dev) {
-		struct wg_peer *p = tnode_dev_peer(&n, spub, "192.0.2.2:51820", 0);
+		tnode_dev_peer(&n, spub, "192.0.2.2:51820", 0);
 		if (tc->s_router)
-			tnode_allow(p, "10.0.0.0/8");
+			tnode_allow(&n, spub, "10.0.0.0/8");
 	}
 	tnode_dev_peer(&n, xpub, "192.0.2.3:51820", 0);
 	tnode_start(&n, 0);
@@ -121,7 +121,8 @@ static void setup(struct tnode *n, uint8_t spriv[32], uint8_t spub[32])
 	tnode_config(n, N_);
 	tnode_iface(n, "wg0", true, true, wg);
 	tnode_iface(n, "eth0", true, true, eth);
-	tnode_allow(tnode_dev_peer(n, spub, "192.0.2.2:51820", 0), "10.0.0.0/8");
+	tnode_dev_peer(n, spub, "192.0.2.2:51820", 0);
+	tnode_allow(n, spub, "10.0.0.0/8");
 	tnode_start(n, 0);
 	tnode_tick(n, 0);
 }
