@@ -160,7 +160,4 @@ const struct wl_config_peer *config_find_peer(const struct wl_config *cfg,
  * matches one of those; otherwise true. */
 bool config_iface_reported(const struct wl_config *cfg, const char *name);
 
-/* "auto", "kernel", "userspace" (the spelling config files and flags use). */
-const char *config_backend_name(enum wgdev_backend b);
-
 #endif

@@ -98,24 +98,15 @@ bool cfg_parse_iface(const char *s, const char **why)
 	return ok;
 }
 
-static const char *const backend_names[] = {
-	[WGDEV_AUTO] = "auto",
-	[WGDEV_KERNEL] = "kernel",
-	[WGDEV_USERSPACE] = "userspace",
-};
-
-const char *config_backend_name(enum wgdev_backend b)
-{
-	if ((unsigned)b >= sizeof(backend_names) / sizeof(backend_names[0]))
-		return "unknown";
-	return backend_names[b];
-}
-
+/* The names are wgdev's (one table), matched ignoring case like every
+ * config value; the in-memory backend is for tests and the simulator, not
+ * something a user can point at an interface. */
 bool cfg_parse_backend(const char *s, enum wgdev_backend *out, const char **why)
 {
-	for (unsigned b = 0; b < sizeof(backend_names) / sizeof(backend_names[0]); b++) {
-		if (strcasecmp(s, backend_names[b]) == 0) {
-			*out = (enum wgdev_backend)b;
+	static const enum wgdev_backend user[] = { WGDEV_AUTO, WGDEV_KERNEL, WGDEV_USERSPACE };
+	for (size_t i = 0; i < sizeof(user) / sizeof(user[0]); i++) {
+		if (strcasecmp(s, wgdev_backend_name(user[i])) == 0) {
+			*out = user[i];
 			return true;
 		}
 	}

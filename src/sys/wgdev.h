@@ -87,6 +87,9 @@ enum wgdev_backend {
 	WGDEV_MEMORY,    /* wg_mem.h; not a user setting */
 };
 
+/* The one table of backend names: "auto", "kernel", "userspace",
+ * "memory" (the spelling of --backend, config files and `dev show`). The
+ * parse is exact; false for anything else. */
 const char *wgdev_backend_name(enum wgdev_backend b);
 bool wgdev_backend_parse(const char *s, enum wgdev_backend *out);
 

@@ -813,7 +813,7 @@ int64_t sim_run_until(struct sim *sim, sim_pred pred, void *ctx, int64_t timeout
 bool sim_peer_view(struct sim *sim, int node, int peer, struct sim_peer_view *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->last_handshake = VWG_NEVER;
+	out->last_handshake = ENGINE_NEVER;
 	struct wg_device *d = vwg_snapshot(sim->nodes[node]->dev);
 	if (!d)
 		return false;
@@ -836,7 +836,7 @@ bool sim_peer_view(struct sim *sim, int node, int peer, struct sim_peer_view *ou
 static bool view_has(const struct sim_peer_view *v, const struct wl_cidr *c)
 {
 	for (size_t i = 0; i < v->n_allowed; i++)
-		if (v->allowed[i].prefix == c->prefix && wl_addr_equal(&v->allowed[i].addr, &c->addr))
+		if (wl_cidr_equal(&v->allowed[i], c))
 			return true;
 	return false;
 }
@@ -859,11 +859,11 @@ bool sim_direct(struct sim *sim, int node, int peer, const char *endpoint, int64
 	struct sim_peer_view v;
 	if (!sim_peer_view(sim, node, peer, &v) || !v.has_endpoint)
 		return false;
-	if (v.last_handshake == VWG_NEVER || sim_now(sim) - v.last_handshake > max_age_ms)
+	if (v.last_handshake == ENGINE_NEVER || sim_now(sim) - v.last_handshake > max_age_ms)
 		return false;
 	if (endpoint) {
 		struct wl_endpoint e = ep_or_die(endpoint);
-		if (e.port != v.endpoint.port || !wl_addr_equal(&e.addr, &v.endpoint.addr))
+		if (!wl_endpoint_equal(&e, &v.endpoint))
 			return false;
 	}
 	struct wl_cidr t;
@@ -969,8 +969,8 @@ void sim_dump(struct sim *sim, FILE *out)
 			if (v.has_endpoint)
 				wl_endpoint_str(&v.endpoint, ep);
 			fprintf(out, "  peer %-8s ep %-22s hs %s%.3f allowed", sim->nodes[j]->name, ep,
-				v.last_handshake == VWG_NEVER ? "never " : "",
-				v.last_handshake == VWG_NEVER ? 0.0 : (double)v.last_handshake / 1000.0);
+				v.last_handshake == ENGINE_NEVER ? "never " : "",
+				v.last_handshake == ENGINE_NEVER ? 0.0 : (double)v.last_handshake / 1000.0);
 			for (size_t k = 0; k < v.n_allowed; k++) {
 				char c[WL_CIDR_STR_MAX];
 				fprintf(out, " %s", wl_cidr_str(&v.allowed[k], c));

@@ -140,7 +140,7 @@ struct sim_peer_view {
 	bool present;
 	bool has_endpoint;
 	struct wl_endpoint endpoint;
-	int64_t last_handshake; /* VWG_NEVER if none */
+	int64_t last_handshake; /* ENGINE_NEVER if none */
 	size_t n_allowed;
 	struct wl_cidr allowed[SIM_MAX_ALLOWED];
 };

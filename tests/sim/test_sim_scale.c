@@ -224,7 +224,7 @@ static size_t count_direct(struct scen *s)
 			int node = sim_node_by_key(s->sim, p->public_key);
 			int j = node >= 0 ? leaf_of[node] : -1;
 			int64_t hs = vwg_timespec_to_ms(&p->last_handshake);
-			if (j < 0 || !p->has_endpoint || hs == VWG_NEVER || now - hs > HEALTHY_MS)
+			if (j < 0 || !p->has_endpoint || hs == ENGINE_NEVER || now - hs > HEALTHY_MS)
 				continue;
 			char buf[WL_ENDPOINT_STR_MAX];
 			const char *want = scen_expected_endpoint(s, i, (size_t)j, buf, sizeof(buf));

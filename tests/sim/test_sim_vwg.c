@@ -145,7 +145,7 @@ TEST(handshake_completes_over_a_real_path_and_roams)
 	struct pub2 s;
 	pub2_setup(&s, true);
 	struct node *a = &s.n[0], *b = &s.n[1];
-	CHECK_EQ(vwg_peer_handshake(a->dev, b->key), VWG_NEVER);
+	CHECK_EQ(vwg_peer_handshake(a->dev, b->key), ENGINE_NEVER);
 	CHECK_EQ(ping(a, b, 1), 0);
 	/* b has no endpoint for a yet. */
 	CHECK_EQ(ping(b, a, 2), -EDESTADDRREQ);
@@ -187,7 +187,7 @@ TEST(no_handshake_without_the_peer_configured_and_retries_stop_after_90s)
 	CHECK_EQ(ping(a, b, 1), 0);
 	run_to(s.net, s.n, 2, 200000);
 	CHECK_EQ(b->got.n, 0);
-	CHECK_EQ(vwg_peer_handshake(a->dev, b->key), VWG_NEVER);
+	CHECK_EQ(vwg_peer_handshake(a->dev, b->key), ENGINE_NEVER);
 	const struct vwg_stats *st = vwg_stats(a->dev);
 	/* One every 5-5.33 s for 90 s: 17 or 18 retries plus the first. */
 	CHECK_MSG(st->handshakes_initiated >= 17 && st->handshakes_initiated <= 19,
@@ -224,11 +224,11 @@ TEST(nat_roaming_lets_the_public_side_answer)
 	/* b cannot start: its initiations die on the internet. */
 	CHECK_EQ(ping(&n[1], &n[0], 1), 0);
 	run_to(net, n, 2, 3000);
-	CHECK_EQ(vwg_peer_handshake(n[1].dev, n[0].key), VWG_NEVER);
+	CHECK_EQ(vwg_peer_handshake(n[1].dev, n[0].key), ENGINE_NEVER);
 	/* a can, and b then sends to a's mapped address. */
 	CHECK_EQ(ping(&n[0], &n[1], 2), 0);
 	run_to(net, n, 2, 4000);
-	CHECK(vwg_peer_handshake(n[0].dev, n[1].key) != VWG_NEVER);
+	CHECK(vwg_peer_handshake(n[0].dev, n[1].key) != ENGINE_NEVER);
 	struct wl_endpoint in = vnet_ep("192.168.1.10", 51820), out;
 	CHECK(vnet_nat_mapping(net, nat, &in, &out));
 	struct wg_device *d = vwg_snapshot(n[1].dev);
@@ -554,7 +554,7 @@ TEST(wgdev_handle_sees_the_data_plane)
 	ch[1].n_allowed = 1;
 	ch[1].allowed_ips = &allowed;
 	CHECK_EQ(wgdev_apply(wg, ch, 2), 0);
-	CHECK_EQ(vwg_peer_handshake(b->dev, a->key), VWG_NEVER);
+	CHECK_EQ(vwg_peer_handshake(b->dev, a->key), ENGINE_NEVER);
 	CHECK_EQ(ping(b, a, 2), -EDESTADDRREQ);
 	uint64_t responded = vwg_stats(b->dev)->handshakes_responded;
 	CHECK_EQ(ping(a, b, 3), 0); /* on a's old session: b refuses it */

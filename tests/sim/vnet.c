@@ -172,11 +172,6 @@ static struct wl_cidr parse_cidr(const char *s)
 	return c;
 }
 
-static bool ep_equal(const struct wl_endpoint *a, const struct wl_endpoint *b)
-{
-	return a->port == b->port && wl_addr_equal(&a->addr, &b->addr);
-}
-
 static const char *ep_str(const struct wl_endpoint *e, char buf[static WL_ENDPOINT_STR_MAX])
 {
 	return wl_endpoint_str(e, buf);
@@ -526,7 +521,7 @@ static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_p
 	struct nat_map *m = NULL;
 	for (size_t i = 0; i < nat->n_maps && !m; i++) {
 		struct nat_map *c = &nat->maps[i];
-		if (ep_equal(&c->inside, &pkt->src) && (!nat->o.symmetric || ep_equal(&c->remote, &pkt->dst)))
+		if (wl_endpoint_equal(&c->inside, &pkt->src) && (!nat->o.symmetric || wl_endpoint_equal(&c->remote, &pkt->dst)))
 			m = c;
 	}
 	if (!m) {
@@ -548,7 +543,7 @@ static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_p
 	m->last = net->now;
 	struct nat_filter *f = NULL;
 	for (size_t j = 0; j < m->n_filters && !f; j++)
-		if (ep_equal(&m->filters[j].remote, &pkt->dst))
+		if (wl_endpoint_equal(&m->filters[j].remote, &pkt->dst))
 			f = &m->filters[j];
 	if (!f) {
 		size_t j = grow((void **)&m->filters, &m->n_filters, sizeof(*m->filters));
@@ -585,7 +580,7 @@ static bool nat_inbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_pk
 		struct nat_filter *c = &m->filters[j];
 		if (nat->o.filter == VNET_FILTER_ENDPOINT_INDEPENDENT ||
 		    (nat->o.filter == VNET_FILTER_ADDRESS && wl_addr_equal(&c->remote.addr, &pkt->src.addr)) ||
-		    ep_equal(&c->remote, &pkt->src))
+		    wl_endpoint_equal(&c->remote, &pkt->src))
 			f = c;
 	}
 	if (!f && nat->o.filter != VNET_FILTER_ENDPOINT_INDEPENDENT) {
@@ -613,7 +608,7 @@ bool vnet_nat_mapping(struct vnet *net, int nat, const struct wl_endpoint *insid
 		nat_expire(net, ifc->nat);
 		for (size_t j = 0; j < ifc->nat->n_maps; j++) {
 			struct nat_map *m = &ifc->nat->maps[j];
-			if (ep_equal(&m->inside, inside)) {
+			if (wl_endpoint_equal(&m->inside, inside)) {
 				outside->addr = ifc->addr;
 				outside->port = m->ext_port;
 				return true;

@@ -32,6 +32,9 @@
 
 #include "common/netaddr.h"
 
+/* "Nothing scheduled": later than any event. (Times that never happened
+ * are ENGINE_NEVER, the earliest; a deadline that never comes is the
+ * latest, so that min() over deadlines works.) */
 #define VNET_NEVER INT64_MAX
 
 struct vnet;

@@ -47,7 +47,7 @@ struct vwg_peer {
 
 	struct session cur, prev, next; /* next: responder, unconfirmed */
 	bool cur_initiator;
-	int64_t handshake_at; /* virtual time of the last handshake, VWG_NEVER */
+	int64_t handshake_at; /* virtual time of the last handshake, ENGINE_NEVER */
 
 	bool hs_pending;
 	uint32_t hs_id;
@@ -99,11 +99,11 @@ static int64_t now_of(const struct vwg *dev)
 	return vnet_now(dev->net);
 }
 
-/* Sets a peer timer (t may be VWG_NEVER to clear it). */
+/* Sets a peer timer (t may be ENGINE_NEVER to clear it). */
 static void arm(struct vwg *dev, int64_t *timer, int64_t t)
 {
 	*timer = t;
-	if (t != VWG_NEVER && t < dev->next_timer)
+	if (t != ENGINE_NEVER && t < dev->next_timer)
 		dev->next_timer = t;
 }
 
@@ -219,7 +219,7 @@ static void send_msg(struct vwg *dev, struct vwg_peer *p, uint8_t type, uint32_t
 	p->wp->tx_bytes += WG_OVERHEAD + body_len;
 	/* Any authenticated packet sent: no passive keepalive needed, and
 	 * the persistent keepalive restarts. */
-	p->keepalive_at = VWG_NEVER;
+	p->keepalive_at = ENGINE_NEVER;
 	if (p->wp->persistent_keepalive)
 		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->wp->persistent_keepalive * 1000);
 }
@@ -254,7 +254,7 @@ static void send_data(struct vwg *dev, struct vwg_peer *p, const uint8_t *buf, s
 	send_msg(dev, p, MSG_DATA, p->cur.id, buf, len);
 	if (len) {
 		dev->stats.data_sent++;
-		if (p->new_hs_at == VWG_NEVER)
+		if (p->new_hs_at == ENGINE_NEVER)
 			arm(dev, &p->new_hs_at, now_of(dev) + VWG_KEEPALIVE_TIMEOUT + retry_delay(dev));
 	} else {
 		dev->stats.keepalives_sent++;
@@ -317,7 +317,7 @@ static void got_authenticated(struct vwg *dev, struct vwg_peer *p, const struct 
 	p->wp->has_endpoint = true;
 	p->wp->endpoint = *from;
 	p->wp->rx_bytes += WG_OVERHEAD + len;
-	p->new_hs_at = VWG_NEVER;
+	p->new_hs_at = ENGINE_NEVER;
 	if (p->wp->persistent_keepalive)
 		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->wp->persistent_keepalive * 1000);
 }
@@ -364,7 +364,7 @@ static void on_resp(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 		p->next.valid = false;
 	}
 	p->hs_pending = false;
-	p->hs_retry_at = VWG_NEVER;
+	p->hs_retry_at = ENGINE_NEVER;
 	p->handshake_at = now_of(dev);
 	p->wp->last_handshake = ms_to_timespec(dev, p->handshake_at);
 	dev->stats.handshakes_completed++;
@@ -413,7 +413,7 @@ static void on_data(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 		p->handshake_at = now_of(dev);
 		p->wp->last_handshake = ms_to_timespec(dev, p->handshake_at);
 		p->hs_pending = false;
-		p->hs_retry_at = VWG_NEVER;
+		p->hs_retry_at = ENGINE_NEVER;
 		got_authenticated(dev, p, from, len);
 		flush_queue(dev, p);
 	} else if ((p->cur.valid && id == p->cur.id && session_usable(dev, &p->cur)) ||
@@ -425,7 +425,7 @@ static void on_data(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 	}
 	if (len == 0)
 		return;
-	if (p->keepalive_at == VWG_NEVER)
+	if (p->keepalive_at == ENGINE_NEVER)
 		arm(dev, &p->keepalive_at, now_of(dev) + VWG_KEEPALIVE_TIMEOUT);
 	/* The receiving side rekeys a little before the session dies. */
 	if (p->cur_initiator &&
@@ -471,8 +471,8 @@ static int hook_peer_added(void *ctx, struct wg_peer *wp)
 	if (!p)
 		return -ENOMEM;
 	p->wp = wp;
-	p->hs_retry_at = p->keepalive_at = p->new_hs_at = p->persistent_at = VWG_NEVER;
-	p->handshake_at = VWG_NEVER;
+	p->hs_retry_at = p->keepalive_at = p->new_hs_at = p->persistent_at = ENGINE_NEVER;
+	p->handshake_at = ENGINE_NEVER;
 	wg_mem_peer_set_data(wp, p);
 	return 0;
 }
@@ -490,7 +490,7 @@ static void hook_keepalive_set(void *ctx, struct wg_peer *wp, uint16_t old_inter
 {
 	struct vwg *dev = ctx;
 	struct vwg_peer *p = wg_mem_peer_data(wp);
-	p->persistent_at = VWG_NEVER;
+	p->persistent_at = ENGINE_NEVER;
 	/* WireGuard sends one keepalive at once when it turns keepalive on
 	 * (not when it changes a running interval). */
 	if (old_interval == 0 && wp->persistent_keepalive && wp->has_endpoint)
@@ -624,7 +624,7 @@ int vwg_apply(struct vwg *dev, const struct wg_peer_change *changes, size_t n)
 int64_t vwg_timespec_to_ms(const struct timespec *ts)
 {
 	if (ts->tv_sec == 0 && ts->tv_nsec == 0)
-		return VWG_NEVER;
+		return ENGINE_NEVER;
 	return (int64_t)ts->tv_sec * 1000 + ts->tv_nsec / 1000000 - (int64_t)VWG_EPOCH_SEC * 1000;
 }
 
@@ -643,7 +643,7 @@ int64_t vwg_peer_handshake(const struct vwg *dev, const uint8_t key[static WL_KE
 {
 	const struct wg_peer *wp = wg_mem_find(dev->model, key);
 	const struct vwg_peer *p = wp ? wg_mem_peer_data(wp) : NULL;
-	return p ? p->handshake_at : VWG_NEVER;
+	return p ? p->handshake_at : ENGINE_NEVER;
 }
 
 void vwg_set_wall_offset(struct vwg *dev, int64_t offset_ms)
@@ -675,9 +675,9 @@ int vwg_send(struct vwg *dev, const struct vwg_inner *pkt)
 
 static int64_t min64(int64_t a, int64_t b)
 {
-	if (a == VWG_NEVER)
+	if (a == ENGINE_NEVER)
 		return b;
-	if (b == VWG_NEVER)
+	if (b == ENGINE_NEVER)
 		return a;
 	return a < b ? a : b;
 }
@@ -692,24 +692,24 @@ static void peer_timers(struct vwg *dev, struct vwg_peer *p, int64_t now)
 	if (p->hs_pending && p->hs_retry_at <= now) {
 		if (now - p->hs_first >= VWG_REKEY_ATTEMPT_TIME || !p->wp->has_endpoint) {
 			p->hs_pending = false;
-			p->hs_retry_at = VWG_NEVER;
+			p->hs_retry_at = ENGINE_NEVER;
 			dev->stats.handshake_timeouts++;
 			clear_queue(p);
 		} else {
 			send_initiation(dev, p);
 		}
 	}
-	if (p->new_hs_at != VWG_NEVER && p->new_hs_at <= now) {
-		p->new_hs_at = VWG_NEVER;
+	if (p->new_hs_at != ENGINE_NEVER && p->new_hs_at <= now) {
+		p->new_hs_at = ENGINE_NEVER;
 		initiate(dev, p);
 	}
-	if (p->keepalive_at != VWG_NEVER && p->keepalive_at <= now) {
-		p->keepalive_at = VWG_NEVER;
+	if (p->keepalive_at != ENGINE_NEVER && p->keepalive_at <= now) {
+		p->keepalive_at = ENGINE_NEVER;
 		if (session_usable(dev, &p->cur))
 			send_data(dev, p, NULL, 0);
 	}
-	if (p->persistent_at != VWG_NEVER && p->persistent_at <= now) {
-		p->persistent_at = VWG_NEVER;
+	if (p->persistent_at != ENGINE_NEVER && p->persistent_at <= now) {
+		p->persistent_at = ENGINE_NEVER;
 		if (p->wp->has_endpoint)
 			peer_xmit(dev, p, NULL, 0);
 	}
@@ -723,14 +723,14 @@ void vwg_run_timers(struct vwg *dev)
 	size_t n = wg_mem_peer_count(dev->model);
 	for (size_t i = 0; i < n; i++)
 		peer_timers(dev, vpeer(wg_mem_peer_at(dev->model, i)), now);
-	int64_t t = VWG_NEVER;
+	int64_t t = ENGINE_NEVER;
 	n = wg_mem_peer_count(dev->model);
 	for (size_t i = 0; i < n; i++) {
 		const struct vwg_peer *p = vpeer(wg_mem_peer_at(dev->model, i));
-		t = min64(t, p->hs_pending ? p->hs_retry_at : VWG_NEVER);
+		t = min64(t, p->hs_pending ? p->hs_retry_at : ENGINE_NEVER);
 		t = min64(t, p->keepalive_at);
 		t = min64(t, p->new_hs_at);
 		t = min64(t, p->persistent_at);
 	}
-	dev->next_timer = t == VWG_NEVER ? VNET_NEVER : t;
+	dev->next_timer = t == ENGINE_NEVER ? VNET_NEVER : t;
 }

@@ -39,11 +39,11 @@
 
 #include "common/encoding.h"
 #include "common/netaddr.h"
+#include "core/clock.h"
 #include "sim/vnet.h"
 #include "sys/wg_mem.h"
 #include "sys/wgdev.h"
 
-#define VWG_NEVER INT64_MIN
 
 /* WireGuard's constants, in ms. */
 #define VWG_REKEY_AFTER_TIME 120000
@@ -129,14 +129,14 @@ int vwg_apply(struct vwg *dev, const struct wg_peer_change *changes, size_t n);
  * layout). NULL when out of memory. */
 struct wg_device *vwg_snapshot(const struct vwg *dev);
 void vwg_device_free(struct wg_device *d); /* NULL is fine; wipes the key */
-/* Virtual time of a peer's last handshake, VWG_NEVER if none or no such
+/* Virtual time of a peer's last handshake, ENGINE_NEVER if none or no such
  * peer. The snapshot carries the same as a wall-clock timespec. */
 int64_t vwg_peer_handshake(const struct vwg *dev, const uint8_t key[static WL_KEY_LEN]);
 /* The host's wall clock runs offset_ms ahead of virtual time from now on:
  * handshakes are stamped with it, as WireGuard stamps them with the
  * host's CLOCK_REALTIME (earlier stamps keep their old value). */
 void vwg_set_wall_offset(struct vwg *dev, int64_t offset_ms);
-/* Converts a snapshot timespec back to virtual ms (VWG_NEVER for {0,0});
+/* Converts a snapshot timespec back to virtual ms (ENGINE_NEVER for {0,0});
  * exact while the wall offset is 0. */
 int64_t vwg_timespec_to_ms(const struct timespec *ts);
 

@@ -1143,9 +1143,9 @@ TEST(iface_report_filter)
 
 TEST(backend_names_match_wgdev_enum)
 {
-	CHECK_STR(config_backend_name(WGDEV_AUTO), "auto");
-	CHECK_STR(config_backend_name(WGDEV_KERNEL), "kernel");
-	CHECK_STR(config_backend_name(WGDEV_USERSPACE), "userspace");
+	CHECK_STR(wgdev_backend_name(WGDEV_AUTO), "auto");
+	CHECK_STR(wgdev_backend_name(WGDEV_KERNEL), "kernel");
+	CHECK_STR(wgdev_backend_name(WGDEV_USERSPACE), "userspace");
 	CHECK_EQ(config_exit_status(CONFIG_OK), 0);
 	CHECK_EQ(config_exit_status(CONFIG_E_NOMEM), 1);
 }

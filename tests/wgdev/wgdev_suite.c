@@ -213,11 +213,6 @@ static bool same_allowed(const struct wg_peer *p, const struct wl_cidr *want, si
 	return ok;
 }
 
-static bool same_endpoint(const struct wl_endpoint *a, const struct wl_endpoint *b)
-{
-	return wl_addr_equal(&a->addr, &b->addr) && a->port == b->port;
-}
-
 /* The peer is in the snapshot; a failure otherwise. */
 #define EXPECT_PEER(d, key) expect_peer(__FILE__, __LINE__, (d), (key))
 static bool expect_peer(const char *file, int line, struct wg_device *d,
@@ -458,7 +453,7 @@ static void check_add_v4_v6(struct ctx *c)
 		EXPECT(p, "peer %d missing", i);
 		if (!p)
 			continue;
-		EXPECT(p->has_endpoint && same_endpoint(&p->endpoint, &ch[i].endpoint),
+		EXPECT(p->has_endpoint && wl_endpoint_equal(&p->endpoint, &ch[i].endpoint),
 		       "peer %d endpoint", i);
 		same_allowed(p, ch[i].allowed_ips, ch[i].n_allowed, i ? "peer b" : "peer a");
 		EXPECT(p->persistent_keepalive == 0, "keepalive %u", p->persistent_keepalive);
@@ -552,7 +547,7 @@ static void check_update_only(struct ctx *c)
 	struct wg_peer *p = d ? wg_device_find_peer(d, ch.public_key) : NULL;
 	EXPECT(p, "peer missing");
 	if (p) {
-		EXPECT(p->has_endpoint && same_endpoint(&p->endpoint, &ch.endpoint), "endpoint");
+		EXPECT(p->has_endpoint && wl_endpoint_equal(&p->endpoint, &ch.endpoint), "endpoint");
 		EXPECT(p->persistent_keepalive == 15, "keepalive %u", p->persistent_keepalive);
 		same_allowed(p, ips, 1, "after update_only");
 	}
@@ -578,7 +573,7 @@ static void check_endpoint_and_keepalive(struct ctx *c)
 	EXPECT_OK(apply1(c, &ch));
 	d = get(c);
 	p = d ? wg_device_find_peer(d, ch.public_key) : NULL;
-	EXPECT(p && p->has_endpoint && same_endpoint(&p->endpoint, &ch.endpoint), "v6 endpoint");
+	EXPECT(p && p->has_endpoint && wl_endpoint_equal(&p->endpoint, &ch.endpoint), "v6 endpoint");
 	EXPECT(p && p->persistent_keepalive == 0, "keepalive not turned off");
 	wg_device_free(d);
 	struct wg_peer_change touch = { .flags = WG_PEER_UPDATE_ONLY };
@@ -586,7 +581,7 @@ static void check_endpoint_and_keepalive(struct ctx *c)
 	EXPECT_OK(apply1(c, &touch));
 	d = get(c);
 	p = d ? wg_device_find_peer(d, ch.public_key) : NULL;
-	EXPECT(p && p->has_endpoint && same_endpoint(&p->endpoint, &ch.endpoint),
+	EXPECT(p && p->has_endpoint && wl_endpoint_equal(&p->endpoint, &ch.endpoint),
 	       "a change without SET_ENDPOINT changed the endpoint");
 	wg_device_free(d);
 }
@@ -807,7 +802,7 @@ static void check_bulk(struct ctx *c)
 			continue;
 		}
 		bool ok = same_allowed(p, ch[i].allowed_ips, BULK_IPS, what);
-		ok = ok && p->has_endpoint && same_endpoint(&p->endpoint, &ch[i].endpoint);
+		ok = ok && p->has_endpoint && wl_endpoint_equal(&p->endpoint, &ch[i].endpoint);
 		ok = ok && p->persistent_keepalive == ch[i].persistent_keepalive;
 		if (!ok) {
 			fail(__FILE__, __LINE__, "%s differs (endpoint or keepalive)", what);
