@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "common/grow.h"
 #include "sys/log.h"
 #include "sys/wgdev_backend.h"
 
@@ -165,14 +166,8 @@ static void remove_at(struct wg_mem *m, size_t i)
 static int create_peer(struct wg_mem *m, const uint8_t key[static WL_KEY_LEN], struct wg_peer **out)
 {
 	*out = NULL;
-	if (m->n_peers == m->cap_peers) {
-		size_t cap = m->cap_peers ? 2 * m->cap_peers : 8;
-		struct mem_peer **a = reallocarray(m->peers, cap, sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		m->peers = a;
-		m->cap_peers = cap;
-	}
+	if (!wl_grow((void **)&m->peers, &m->cap_peers, m->n_peers + 1, sizeof(*m->peers)))
+		return -ENOMEM;
 	struct mem_peer *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;

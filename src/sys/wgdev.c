@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "common/grow.h"
 #include "sys/log.h"
 #include "sys/wgdev_backend.h"
 
@@ -45,22 +46,19 @@ struct wg_device *wg_device_new(const char *ifname)
 	return dev;
 }
 
-/* Arrays grow by doubling; the capacity is implied by the count (it is
- * the count itself when the count is 0 or a power of two >= 4, at which
- * points the array is full), so the snapshot structs need no extra field.
- * Returns false when out of memory or on overflow. */
+/* Snapshot arrays grow through wl_grow but keep no capacity field (the
+ * structs are the backends' common currency): the capacity is implied by
+ * the count, as wl_grow leaves it when every element was appended here —
+ * 0, then 16, 32, 64, ... Returns false when out of memory or on overflow. */
 static bool grow_for_append(void **arr, size_t n, size_t elem)
 {
-	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
-		return true;
-	size_t cap = n ? n * 2 : 4;
-	if (cap > SIZE_MAX / elem)
-		return false;
-	void *p = realloc(*arr, cap * elem);
-	if (!p)
-		return false;
-	*arr = p;
-	return true;
+	size_t cap = 0;
+	if (n) {
+		cap = 16;
+		while (cap < n)
+			cap *= 2;
+	}
+	return wl_grow(arr, &cap, n + 1, elem);
 }
 
 struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t key[static WL_KEY_LEN])
