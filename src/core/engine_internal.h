@@ -2,6 +2,8 @@
  *
  * Modules, one responsibility each:
  *   engine.c       construction, the tick sequence, deadlines, queries
+ *   state.c        small helpers on this shared state (boot id, jitter,
+ *                  config lookup, labels, the through-tunnel test)
  *   observe.c      device snapshot -> peer states, health, router role,
  *                  network view, liveness
  *   local_facts.c  SPEC §5
@@ -83,7 +85,7 @@ struct engine {
 	struct engine_stats st;
 };
 
-/* engine.c */
+/* state.c */
 void engine_new_boot_id(struct engine *e, const char *why);
 /* A random 0 .. timing.jitter_pct percent of base, from the engine's
  * seeded stream (like babeld's roughly()). Periodic sends come that much

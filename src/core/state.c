@@ -1,0 +1,65 @@
+/* Small queries and updates on the engine's shared state, used by every
+ * module of the tick (observe, local_facts, receive, apply, send). Kept
+ * apart from engine.c, which calls those modules, so no module depends on
+ * the file that sequences them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/engine_internal.h"
+
+bool engine_is_self(const struct engine *e, const uint8_t key[static WL_KEY_LEN])
+{
+	return memcmp(e->pub, key, WL_KEY_LEN) == 0;
+}
+
+const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *p)
+{
+	return p && p->cfg >= 0 ? &e->cfg[p->cfg] : NULL;
+}
+
+const char *engine_peer_label(const struct peer *p, char buf[static 96])
+{
+	char b64[WL_KEY_B64_LEN];
+	key_to_base64(p->key, b64);
+	if (p->name[0])
+		snprintf(buf, 96, "%s (%.8s)", p->name, b64);
+	else
+		snprintf(buf, 96, "%.8s", b64);
+	return buf;
+}
+
+void engine_new_boot_id(struct engine *e, const char *why)
+{
+	rng_bytes(&e->rng, e->boot_id, BOOT_ID_LEN);
+	/* A version 4 UUID, like the original's. */
+	e->boot_id[6] = (uint8_t)((e->boot_id[6] & 0x0f) | 0x40);
+	e->boot_id[8] = (uint8_t)((e->boot_id[8] & 0x3f) | 0x80);
+	e->st.boot_id_changes++;
+	/* Peers must hear the new id promptly, not after their copy ages. */
+	for (size_t i = 0; i < e->pt.n; i++)
+		knowledge_forget(&e->pt.v[i]->know, e->alive_hash);
+	snprintf(e->boot_reason, sizeof(e->boot_reason), "%s", why);
+}
+
+int64_t engine_jitter(struct engine *e, int64_t base)
+{
+	int64_t spread = base / 100 * e->t.jitter_pct + base % 100 * e->t.jitter_pct / 100;
+	if (spread <= 0)
+		return 0;
+	uint64_t r;
+	rng_bytes(&e->rng, (uint8_t *)&r, sizeof(r));
+	return (int64_t)(r % (uint64_t)(spread + 1));
+}
+
+bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a)
+{
+	bool in_tun = false;
+	for (size_t i = 0; i < e->n_tun && !in_tun; i++)
+		in_tun = wl_cidr_contains(&e->tun_nets[i], a);
+	if (!in_tun)
+		return false;
+	for (size_t i = 0; i < e->n_other; i++)
+		if (wl_cidr_contains(&e->other_nets[i], a))
+			return false;
+	return true;
+}
