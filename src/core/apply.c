@@ -242,13 +242,16 @@ static void update_peer(struct engine *e, struct peer *p, const struct engine_pe
 /* [ours] An AllowedCidr or Member fact that expired may only mean that a
  * refresh was lost twice in a row (with 5 % loss on the internet, 3 of 200
  * ten-minute simulator runs of two NATed leaves lost a member that way:
- * test_sim_direct b5): the new boot id we picked then asks every
- * peer to resend what it knows, which takes a tick and a round trip. Until
- * that had its chance, a missing fact is no evidence, and deleting the
- * peer or pruning its AllowedIPs would cut a working link for nothing. */
+ * test_sim_direct b5): the new boot id we picked then asks every peer to
+ * resend what it knows. That takes a tick and a round trip — or, if the
+ * Alive carrying the new id is lost too, until our next Alive: one
+ * AlivePeriod and two chunks. Until then a missing fact is no evidence,
+ * and deleting the peer or pruning its AllowedIPs would cut a working
+ * link for nothing. */
 static bool resend_pending(const struct engine *e, int64_t now)
 {
-	return e->renewed_at != ENGINE_NEVER && now - e->renewed_at < 2 * e->t.chunk_period_ms;
+	return e->renewed_at != ENGINE_NEVER &&
+	       now - e->renewed_at < e->t.alive_period_ms + 2 * e->t.chunk_period_ms;
 }
 
 void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,

@@ -163,6 +163,7 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[st
 	}
 	e->start = now_ms;
 	e->last_tick = ENGINE_NEVER;
+	e->chunk_gap = e->t.chunk_period_ms;
 	e->dirty_at = ENGINE_NEVER;
 	e->hold_at = ENGINE_NEVER;
 	e->renewed_at = ENGINE_NEVER;
@@ -268,6 +269,9 @@ void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 	}
 	e->last_tick = now;
 	e->dirty_at = ENGINE_NEVER;
+	/* Every periodic send (Alives, refreshes) waits for a tick, so the
+	 * ticks are what must not run in step with other nodes'. */
+	e->chunk_gap = engine_roughly(e, e->t.chunk_period_ms);
 	sync_stats(e);
 }
 
@@ -275,7 +279,7 @@ int64_t engine_next_deadline(const struct engine *e)
 {
 	if (e->last_tick == ENGINE_NEVER)
 		return e->start;
-	int64_t next = e->last_tick + e->t.chunk_period_ms;
+	int64_t next = e->last_tick + e->chunk_gap;
 	if (e->dirty_at != ENGINE_NEVER && e->dirty_at + e->t.react_delay_ms < next)
 		next = e->dirty_at + e->t.react_delay_ms;
 	if (e->hold_at != ENGINE_NEVER && e->hold_at < next)

@@ -59,7 +59,8 @@
  *     handshake (the shell derives times from wall-clock ages);
  *   - when a peer's knowledge table is full, new keys are not remembered
  *     (the fact may be resent) rather than evicting what it knows;
- *   - Alives and refreshes are jittered (timing.jitter_pct).
+ *   - the regular tick is jittered (timing.jitter_pct), and with it
+ *     every periodic send.
  *
  * Error convention: constructors return NULL on allocation failure or bad
  * config (engine_config_check() says why); queries return bool (false =
@@ -91,12 +92,11 @@ struct engine_timing {
 	int64_t handshake_validity_ms; /* 165 334: handshake younger = healthy */
 	int64_t react_delay_ms;        /* 100: tick this soon after news [ours] */
 	int64_t stagger_ms;            /* 500: hold-off of the higher key [ours] */
-	/* 10: every Alive comes up to this many percent before AlivePeriod is
-	 * over (drawn afresh each time), and each peer's facts are refreshed
-	 * up to this many percent before FactTTL/2 (drawn once per peer),
-	 * from the seeded stream, so peers started together spread their
-	 * sends out instead of sending in step forever [ours]. Never later
-	 * than the period: receivers count on it. 0 = exact periods. */
+	/* 10: the regular tick comes ChunkPeriod ± this many percent after
+	 * the last one, drawn afresh each tick from the seeded stream. All
+	 * periodic sends (Alives, refreshes) happen at ticks, so nodes started
+	 * together drift apart instead of sending in step forever [ours].
+	 * 0 = exact periods. */
 	int jitter_pct;
 };
 

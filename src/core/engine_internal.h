@@ -77,6 +77,7 @@ struct engine {
 	bool router;
 
 	int64_t start, last_tick, dirty_at, next_gc;
+	int64_t chunk_gap; /* this tick to the next regular one (jittered) */
 	int64_t hold_at; /* earliest hold_until still ahead, ENGINE_NEVER if none */
 	/* When an expired AllowedCidr or Member fact last made us ask every
 	 * peer to resend (a new boot id), ENGINE_NEVER if never. */
@@ -87,11 +88,9 @@ struct engine {
 
 /* state.c */
 void engine_new_boot_id(struct engine *e, const char *why);
-/* A random 0 .. timing.jitter_pct percent of base, from the engine's
- * seeded stream (like babeld's roughly()). Periodic sends come that much
- * SOONER than their period, never later: peers (original ones too) rely on
- * an Alive at least every AlivePeriod and on facts refreshed by FactTTL/2. */
-int64_t engine_jitter(struct engine *e, int64_t base);
+/* base ± timing.jitter_pct percent, from the engine's seeded stream (like
+ * babeld's roughly()). */
+int64_t engine_roughly(struct engine *e, int64_t base);
 /* An endpoint address that would route through the tunnel itself. */
 bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a);
 const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *p);

@@ -63,13 +63,6 @@ struct peer {
 	size_t n_tried;
 	int64_t last_try; /* last time any endpoint was set */
 	bool force_alive; /* send an Alive at the next opportunity */
-	/* Jittered periods (engine_jitter); 0 = not drawn yet. alive_gap: our
-	 * next Alive is due this long after the last one (drawn afresh after
-	 * each Alive); refresh_margin: a fact is resent when its copy at the
-	 * peer has less than this (plus a chunk) left — drawn once per peer,
-	 * because redrawing it would split one refresh into several datagrams
-	 * whenever the facts' copies expire a little apart. */
-	int64_t alive_gap, refresh_margin;
 	int64_t hold_until; /* nothing is sent to it before this (stagger) */
 
 	/* Rebuilt every tick from the fact set (observe_index_facts). */

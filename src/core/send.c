@@ -75,12 +75,7 @@ static bool tellable(const struct engine *e, const struct peer *p, size_t i, int
 static void send_facts(struct out *o, int64_t now)
 {
 	struct engine *e = o->e;
-	struct peer *p = o->p;
-	if (!p->refresh_margin)
-		p->refresh_margin = e->t.fact_ttl_ms / 2 + engine_jitter(e, e->t.fact_ttl_ms / 2);
-	/* SPEC §6: resent once the peer's copy is within FactTTL/2 + one
-	 * chunk of expiring; per peer up to jitter_pct sooner. */
-	int64_t horizon = now + p->refresh_margin + e->t.chunk_period_ms;
+	int64_t horizon = now + e->t.fact_ttl_ms / 2 + e->t.chunk_period_ms;
 	for (size_t i = 0; i < e->n_indexed; i++) {
 		const struct fentry *fe = &e->fs.v[i];
 		if (!tellable(e, o->p, i, now))
@@ -117,10 +112,8 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	int64_t alive_exp = now + e->t.fact_ttl_ms;
 	fact_make_alive(&alive, e->pub, e->boot_id, fact_ttl_from(alive_exp, now));
 	int64_t known = knowledge_get(&p->know, e->alive_hash);
-	if (!p->alive_gap)
-		p->alive_gap = e->t.alive_period_ms - engine_jitter(e, e->t.alive_period_ms);
 	bool due = p->force_alive || known == ENGINE_NEVER ||
-		   known < now + e->t.fact_ttl_ms - p->alive_gap;
+		   known < now + e->t.fact_ttl_ms - e->t.alive_period_ms;
 	/* A due Alive goes first: a receiver that handles facts in order then
 	 * sees a boot id change before the facts it must now remember. */
 	if (due)
@@ -137,7 +130,6 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	if (sent_alive) {
 		e->st.tx_alive++;
 		p->force_alive = false;
-		p->alive_gap = e->t.alive_period_ms - engine_jitter(e, e->t.alive_period_ms);
 		knowledge_put(&p->know, e->alive_hash, alive_exp, now, e->max_knowledge,
 			      &e->st.knowledge_dropped);
 	}

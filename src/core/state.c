@@ -41,14 +41,14 @@ void engine_new_boot_id(struct engine *e, const char *why)
 	snprintf(e->boot_reason, sizeof(e->boot_reason), "%s", why);
 }
 
-int64_t engine_jitter(struct engine *e, int64_t base)
+int64_t engine_roughly(struct engine *e, int64_t base)
 {
 	int64_t spread = base / 100 * e->t.jitter_pct + base % 100 * e->t.jitter_pct / 100;
 	if (spread <= 0)
-		return 0;
+		return base;
 	uint64_t r;
 	rng_bytes(&e->rng, (uint8_t *)&r, sizeof(r));
-	return (int64_t)(r % (uint64_t)(spread + 1));
+	return base - spread + (int64_t)(r % (uint64_t)(2 * spread + 1));
 }
 
 bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a)

@@ -34,11 +34,12 @@
 #define HEALTHY_MS (sim_timing()->handshake_validity_ms)
 #define FACT_TTL_MS (sim_timing()->fact_ttl_ms)
 #define CHUNK_MS (sim_timing()->chunk_period_ms)
-/* A copy expiring sooner than this may be refreshed: FactTTL/2 plus its
- * jitter (refreshes come up to jitter_pct sooner), a chunk, and 1 s of
- * slack for whole-second ttls and latency. */
-#define REFRESH_WINDOW_MS \
-	(FACT_TTL_MS / 2 + FACT_TTL_MS / 2 * sim_timing()->jitter_pct / 100 + CHUNK_MS + 1000)
+/* A copy expiring sooner than this may be refreshed; 1 s of slack for
+ * whole-second ttls and latency. */
+#define REFRESH_WINDOW_MS (FACT_TTL_MS / 2 + CHUNK_MS + 1000)
+/* A fact heard from a peer counts as known to it this long after it was
+ * sent (the internet's one-way latency is 20 ms; a second of slack). */
+#define HEARD_AFTER_MS 1000
 /* A refresh that extends the receiver's copy by less than this is counted
  * as marginal (allowed, but a figure worth knowing). */
 #define MARGINAL_MS 10000
@@ -51,9 +52,11 @@ struct sent_entry {
 	uint8_t subject[WL_KEY_LEN];
 	uint16_t value_len;
 	uint8_t value[FACT_VALUE_MAX];
-	/* The expiry of the receiver's copy as the sender must believe it,
-	 * -1 if none; and the receiver's boot id as the sender saw it then. */
-	int64_t known;
+	/* The expiry of the receiver's copy as the sender must believe it
+	 * from what it sent, -1 if none; what the receiver told the sender
+	 * itself (heard, -1 if nothing) and when it said so; and the
+	 * receiver's boot id as the sender saw it then. */
+	int64_t known, heard, heard_at;
 	bool had_boot;
 	uint8_t boot[BOOT_ID_LEN];
 };
@@ -139,7 +142,7 @@ static struct sent_entry *lookup(struct sent_table *t, uint64_t h, int from, int
 	memcpy(e->subject, f->subject, WL_KEY_LEN);
 	e->value_len = f->value_len;
 	memcpy(e->value, f->value, f->value_len);
-	e->known = -1;
+	e->known = e->heard = -1;
 	t->n++;
 	return e;
 }
@@ -154,7 +157,7 @@ static void check_boot(struct sent_table *t, struct sent_entry *e, int at, int p
 		info.has_boot_id = false;
 	if (info.has_boot_id != e->had_boot ||
 	    (info.has_boot_id && memcmp(info.boot_id, e->boot, BOOT_ID_LEN) != 0))
-		e->known = -1;
+		e->known = e->heard = -1;
 	e->had_boot = info.has_boot_id;
 	if (info.has_boot_id)
 		memcpy(e->boot, info.boot_id, BOOT_ID_LEN);
@@ -171,14 +174,20 @@ static void on_fact(void *ctx, int64_t now, int from, int to, const struct fact 
 	int64_t expires = now + (int64_t)f->ttl * 1000;
 	struct sent_entry *e = lookup(t, key_hash(from, to, f), from, to, f);
 	check_boot(t, e, from, to, now);
-	if (e->known >= 0) {
+	/* What the receiver told us counts once it can have arrived: sends
+	 * are seen here when they leave, and two nodes may tick within one
+	 * trip of each other. */
+	int64_t known = e->known;
+	if (e->heard > known && now - e->heard_at >= HEARD_AFTER_MS)
+		known = e->heard;
+	if (known >= 0) {
 		t->resends++;
 		const char *why = NULL;
-		if (e->known - now > REFRESH_WINDOW_MS)
+		if (known - now > REFRESH_WINDOW_MS)
 			why = "its copy was not about to expire";
-		else if (expires + 1000 <= e->known)
+		else if (expires + 1000 <= known)
 			why = "the new copy does not last longer";
-		else if (expires - e->known < MARGINAL_MS)
+		else if (expires - known < MARGINAL_MS)
 			t->marginal++;
 		if (why) {
 			if (!t->violations) {
@@ -189,18 +198,20 @@ static void on_fact(void *ctx, int64_t now, int from, int to, const struct fact 
 					 (double)now / 1000, sim_node_name(t->sim, from),
 					 sim_node_name(t->sim, to), fact_attr_name(f->attr),
 					 subj >= 0 ? sim_node_name(t->sim, subj) : "?",
-					 fact_value_str(f, v, sizeof(v)), why, (double)e->known / 1000);
+					 fact_value_str(f, v, sizeof(v)), why, (double)known / 1000);
 			}
 			t->violations++;
 		}
 	}
 	if (expires > e->known)
 		e->known = expires;
-	/* The receiver now knows the sender has it too. */
+	/* The receiver will know the sender has it too. */
 	struct sent_entry *r = lookup(t, key_hash(to, from, f), to, from, f);
 	check_boot(t, r, to, from, now);
-	if (expires > r->known)
-		r->known = expires;
+	if (expires > r->heard) {
+		r->heard = expires;
+		r->heard_at = now;
+	}
 }
 
 /* Leaf pairs that are direct both ways (as scen_pair_direct, but one

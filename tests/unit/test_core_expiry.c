@@ -7,16 +7,26 @@
 enum { N_ = 1, P_ = 2 };
 #define S 1000
 
-static void setup(struct tnode *n, uint8_t ppriv[32], uint8_t ppub[32], const char *const *eth)
+/* N with router P in its device, started and ticked at 0; jitter_pct as
+ * in engine_timing (-1 = the default). */
+static void setup_jitter(struct tnode *n, uint8_t ppriv[32], uint8_t ppub[32],
+			 const char *const *eth, int jitter_pct)
 {
 	tkey(P_, ppriv, ppub);
 	tnode_config(n, N_);
+	if (jitter_pct >= 0)
+		n->cfg.timing.jitter_pct = jitter_pct;
 	tnode_iface(n, "eth0", true, true, eth);
 	/* P routes 10.0.0.0/8: trusted for AllowedIPs by route. */
 	tnode_dev_peer(n, ppub, "192.0.2.2:51820", 0);
 	tnode_allow(n, ppub, "10.0.0.0/8");
 	tnode_start(n, 0);
 	tnode_tick(n, 0);
+}
+
+static void setup(struct tnode *n, uint8_t ppriv[32], uint8_t ppub[32], const char *const *eth)
+{
+	setup_jitter(n, ppriv, ppub, eth, -1);
 }
 
 static void tell(struct tnode *n, const uint8_t ppriv[32], const uint8_t ppub[32], int64_t now,
@@ -239,7 +249,8 @@ TEST(deadlines)
 	tnode_start(&n, 7);
 	CHECK_EQ(engine_next_deadline(n.e), 7);
 	tnode_free(&n);
-	setup(&n, ppriv, ppub, eth);
+	/* Exact periods here; the jitter has its own test (test_core_send). */
+	setup_jitter(&n, ppriv, ppub, eth, 0);
 	CHECK_EQ(engine_next_deadline(n.e), 5 * S);
 	/* Old news does not pull the deadline in; new news does. */
 	struct fact f;

@@ -157,88 +157,80 @@ TEST(knowledge_resend_at_half_ttl_plus_chunk)
 	tnode_free(&n);
 }
 
-/* Ticks every second from 0 to `to` with fresh handshakes and records
- * when P got an Alive (and whether facts went with it) and when P got
- * facts again (refreshes). */
+/* Runs N at its own deadlines from 0 to `to` with fresh handshakes and
+ * records the gaps between regular ticks and when P got an Alive that was
+ * due (not one riding along with facts, which restarts the period). */
 struct schedule {
-	int n_alive, n_refresh;
-	int64_t alive[64], refresh[16];
-	bool alive_with_facts[64];
+	int n_gaps, n_alive;
+	int64_t gap[256], alive[64];
+	bool after_ride[64]; /* an Alive rode along since the previous one */
 };
 
 static void record_schedule(struct tnode *n, const uint8_t ppub[32], int64_t to,
 			    struct schedule *s)
 {
 	memset(s, 0, sizeof(*s));
-	for (int64_t t = 0; t <= to; t += 1000) {
+	int64_t last = -1;
+	for (int64_t t = 0; t <= to; t = engine_next_deadline(n->e)) {
 		tnode_handshakes(n, t);
 		tnode_tick(n, t);
-		int facts;
+		if (last >= 0 && s->n_gaps < 256)
+			s->gap[s->n_gaps++] = t - last;
+		last = t;
 		bool alive;
+		int facts;
 		tsent_to(n, ppub, &facts, &alive);
-		if (alive && s->n_alive < 64) {
-			s->alive_with_facts[s->n_alive] = facts > 0;
+		if (alive && facts && s->n_alive < 64)
+			s->after_ride[s->n_alive] = true;
+		else if (alive && s->n_alive < 64)
 			s->alive[s->n_alive++] = t;
-		}
-		if (facts && t > 0 && s->n_refresh < 16)
-			s->refresh[s->n_refresh++] = t;
 	}
-}
-
-/* Gaps between Alives that went out because they were due (an Alive
- * riding along with facts restarts the period early) lie in [lo, hi];
- * returns how many there were and the smallest and largest. */
-static int due_gaps(const struct schedule *s, int64_t lo, int64_t hi, int64_t *min_gap,
-		    int64_t *max_gap)
-{
-	int k = 0;
-	*min_gap = INT64_MAX;
-	*max_gap = 0;
-	for (int i = 1; i < s->n_alive; i++) {
-		if (s->alive_with_facts[i])
-			continue;
-		int64_t g = s->alive[i] - s->alive[i - 1];
-		CHECK_MSG(g >= lo && g <= hi, "Alive gap %lld ms outside %lld..%lld", (long long)g,
-			  (long long)lo, (long long)hi);
-		*min_gap = g < *min_gap ? g : *min_gap;
-		*max_gap = g > *max_gap ? g : *max_gap;
-		k++;
-	}
-	return k;
 }
 
 TEST(jittered_periods)
 {
 	const struct engine_timing *dt = tdefault_timing();
-	const int64_t tick = 1000, period = dt->alive_period_ms, half = dt->fact_ttl_ms / 2;
-	const int64_t spread = period * dt->jitter_pct / 100;
+	const int64_t chunk = dt->chunk_period_ms, spread = chunk * dt->jitter_pct / 100;
 	CHECK_EQ(dt->jitter_pct, 10);
 	struct tnode n;
 	uint8_t ppub[32], qpub[32];
 	struct schedule s;
-	int64_t min_gap, max_gap;
-	/* Without jitter: an Alive the first tick after each AlivePeriod, and
-	 * every refresh FactTTL/2 + a chunk before the copies expire. */
+	/* Without jitter: a tick every ChunkPeriod, an Alive at the first
+	 * tick after each AlivePeriod. */
 	setup_jitter(&n, ppub, qpub, 0, 0);
 	record_schedule(&n, ppub, 600000, &s);
-	CHECK(due_gaps(&s, period + tick, period + tick, &min_gap, &max_gap) > 10);
-	CHECK(s.n_refresh >= 3);
-	int64_t at = dt->fact_ttl_ms - half - dt->chunk_period_ms;
-	CHECK(s.refresh[0] >= at && s.refresh[0] < at + tick);
+	CHECK(s.n_gaps > 100);
+	for (int i = 0; i < s.n_gaps; i++)
+		CHECK_EQ(s.gap[i], chunk);
+	for (int i = 1; i < s.n_alive; i++)
+		if (!s.after_ride[i])
+			CHECK_EQ(s.alive[i] - s.alive[i - 1], dt->alive_period_ms + chunk);
 	tnode_free(&n);
-	/* With it: every due Alive up to 10 % sooner than the period (never
-	 * later) and the gaps spread out; refreshes up to 10 % of FactTTL/2
-	 * sooner. */
+	/* With it: every regular tick ChunkPeriod ± 10 % after the last, the
+	 * gaps spread over that band; so the Alives drift too, but each still
+	 * comes at the first tick after AlivePeriod. */
 	setup_jitter(&n, ppub, qpub, 0, -1);
 	record_schedule(&n, ppub, 600000, &s);
-	CHECK(due_gaps(&s, period - spread, period + tick, &min_gap, &max_gap) > 10);
-	CHECK_MSG(max_gap - min_gap >= 2 * tick, "gaps %lld..%lld ms: not spread",
-		  (long long)min_gap, (long long)max_gap);
-	CHECK(s.n_refresh >= 3);
-	for (int i = 0; i < s.n_refresh; i++) {
-		int64_t g = s.refresh[i] - (i ? s.refresh[i - 1] : 0);
-		CHECK_MSG(g >= at - half / 10 && g <= at + tick, "refresh after %lld ms", (long long)g);
+	CHECK(s.n_gaps > 100);
+	int64_t lo = INT64_MAX, hi = 0;
+	for (int i = 0; i < s.n_gaps; i++) {
+		CHECK_MSG(s.gap[i] >= chunk - spread && s.gap[i] <= chunk + spread, "tick gap %lld ms",
+			  (long long)s.gap[i]);
+		lo = s.gap[i] < lo ? s.gap[i] : lo;
+		hi = s.gap[i] > hi ? s.gap[i] : hi;
 	}
+	CHECK_MSG(hi - lo >= spread, "tick gaps %lld..%lld ms: not spread", (long long)lo,
+		  (long long)hi);
+	int distinct = 0;
+	for (int i = 1; i < s.n_alive; i++) {
+		if (s.after_ride[i])
+			continue;
+		int64_t g = s.alive[i] - s.alive[i - 1];
+		CHECK_MSG(g > dt->alive_period_ms && g <= dt->alive_period_ms + chunk + spread,
+			  "Alive gap %lld ms", (long long)g);
+		distinct += i > 1 && !s.after_ride[i - 1] && g != s.alive[i - 1] - s.alive[i - 2];
+	}
+	CHECK(s.n_alive > 10 && distinct > 0);
 	tnode_free(&n);
 }
 
