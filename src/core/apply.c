@@ -115,10 +115,14 @@ static bool pick_endpoint(const struct engine *e, const struct peer *p, struct w
 static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct wl_endpoint *out,
 			  struct engine_actions *a)
 {
-	if (p->last_try != ENGINE_NEVER && now - p->last_try < e->t.endpoint_interval_ms)
-		return false;
 	if (!pick_endpoint(e, p, out))
 		return false;
+	if (p->last_try != ENGINE_NEVER && now - p->last_try < e->t.endpoint_interval_ms) {
+		int64_t due = p->last_try + e->t.endpoint_interval_ms;
+		if (e->retry_at == ENGINE_NEVER || due < e->retry_at)
+			e->retry_at = due;
+		return false;
+	}
 	peer_note_tried(p, out, now);
 	p->last_try = now;
 	p->force_alive = true;
@@ -258,6 +262,7 @@ void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,
 		  struct engine_actions *a)
 {
 	bool settling = resend_pending(e, now);
+	e->retry_at = ENGINE_NEVER;
 	bool deconf = deconfigure_allowed(e, now);
 	bool del = delete_allowed(e, now) && !settling;
 	bool prune = deconf && !settling && allowed_source_present(e, now);

@@ -166,6 +166,7 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[st
 	e->chunk_gap = e->t.chunk_period_ms;
 	e->dirty_at = ENGINE_NEVER;
 	e->hold_at = ENGINE_NEVER;
+	e->retry_at = ENGINE_NEVER;
 	e->renewed_at = ENGINE_NEVER;
 	e->next_gc = now_ms + GC_PERIOD_MS;
 	engine_new_boot_id(e, "started");
@@ -284,6 +285,8 @@ int64_t engine_next_deadline(const struct engine *e)
 		next = e->dirty_at + e->t.react_delay_ms;
 	if (e->hold_at != ENGINE_NEVER && e->hold_at < next)
 		next = e->hold_at;
+	if (e->retry_at != ENGINE_NEVER && e->retry_at < next)
+		next = e->retry_at;
 	return next;
 }
 

@@ -79,6 +79,10 @@ struct engine {
 	int64_t start, last_tick, dirty_at, next_gc;
 	int64_t chunk_gap; /* this tick to the next regular one (jittered) */
 	int64_t hold_at; /* earliest hold_until still ahead, ENGINE_NEVER if none */
+	/* When the next endpoint candidate of some peer is due (SPEC §10.4),
+	 * ENGINE_NEVER if none: a tick comes then, so candidates are tried
+	 * every EndpointInterval exactly, whatever the jittered ticks do. */
+	int64_t retry_at;
 	/* When an expired AllowedCidr or Member fact last made us ask every
 	 * peer to resend (a new boot id), ENGINE_NEVER if never. */
 	int64_t renewed_at;

@@ -252,6 +252,27 @@ TEST(endpoint_cycling_least_recently_tried)
 	tnode_free(&w.n);
 }
 
+/* The regular ticks are jittered, but a candidate is tried exactly one
+ * EndpointInterval after the last: the engine asks for a tick then. */
+TEST(endpoint_candidates_keep_their_interval_under_jitter)
+{
+	const struct engine_timing *dt = tdefault_timing();
+	CHECK(dt->jitter_pct > 0);
+	struct world w;
+	setup(&w, WL_NO, false, ENGINE_NEVER);
+	int64_t tries[8];
+	int n = 0;
+	for (int64_t t = 0; t <= 100 * S && n < 8; t = engine_next_deadline(w.n.e)) {
+		tnode_tick(&w.n, t);
+		if (thas_event(&w.n, ENGINE_EV_ENDPOINT, w.ppub))
+			tries[n++] = t;
+	}
+	CHECK(n >= 5);
+	for (int i = 1; i < n; i++)
+		CHECK_EQ(tries[i] - tries[i - 1], dt->endpoint_interval_ms);
+	tnode_free(&w.n);
+}
+
 TEST(configured_peer_added_with_auto_address_and_endpoint)
 {
 	struct world w;
