@@ -44,10 +44,10 @@ static size_t resolve_peer(const struct driver *d, const struct wl_config_peer *
 		size_t k = d->host.ops->resolve(d->host.ctx, &p->endpoints[i], got,
 						DRIVER_MAX_PEER_ENDPOINTS);
 		for (size_t j = 0; j < k && n < cap; j++) {
-			bool dup = !wl_addr_is_global_unicast(&got[j].addr);
-			for (size_t m = 0; m < n && !dup; m++)
-				dup = wl_endpoint_equal(&out[m], &got[j]);
-			if (!dup)
+			bool skip = !wl_addr_is_global_unicast(&got[j].addr);
+			for (size_t m = 0; m < n && !skip; m++)
+				skip = wl_endpoint_equal(&out[m], &got[j]); /* a repeat */
+			if (!skip)
 				out[n++] = got[j];
 		}
 	}
