@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "sys/log.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "sys/log.h"
 #include "wl_build.h"
 
 struct subcommand {

@@ -12,11 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sys/log.h"
 #include "config/config.h"
 #include "core/engine.h"
 #include "daemon/driver.h"
 #include "daemon/resolve.h"
+#include "sys/log.h"
 #include "sys/netif.h"
 #include "sys/notify.h"
 #include "sys/udp.h"
