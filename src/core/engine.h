@@ -175,6 +175,11 @@ struct engine_inputs {
 	/* Every local interface including the WireGuard one. */
 	size_t n_ifaces;
 	const struct engine_iface *ifaces;
+	/* Public endpoints of our own that no interface shows, e.g. a port
+	 * mapping our NAT granted: advertised like interface addresses (an
+	 * Endpoint fact about us), as the shell found them. */
+	size_t n_extra_endpoints;
+	const struct wl_endpoint *extra_endpoints;
 };
 
 /* What to do to one device peer (SPEC §10). A change to a peer that is

@@ -41,7 +41,8 @@ static void put_meta(struct lf *c, const uint8_t *subject, const struct cfg_peer
 		put(c, &f);
 }
 
-/* 1: global unicast addresses of reported, up, non-WireGuard interfaces. */
+/* 1: global unicast addresses of reported, up, non-WireGuard interfaces,
+ * and the endpoints the shell found for us otherwise (port mappings). */
 static void own_endpoints(struct lf *c, const struct engine_inputs *in)
 {
 	struct engine *e = c->e;
@@ -59,6 +60,9 @@ static void own_endpoints(struct lf *c, const struct engine_inputs *in)
 			put_endpoint(c, e->pub, &ep);
 		}
 	}
+	for (size_t i = 0; i < in->n_extra_endpoints; i++)
+		if (wl_addr_is_global_unicast(&in->extra_endpoints[i].addr))
+			put_endpoint(c, e->pub, &in->extra_endpoints[i]);
 }
 
 /* 2: a router without configured AllowedIPs advertises its own subnets.

@@ -405,6 +405,12 @@ int driver_tick(struct driver *d, int64_t now)
 	}
 	in.n_ifaces = ifs.n_links;
 	in.ifaces = ifs.ifaces;
+	struct wl_endpoint extra[DRIVER_MAX_EXTRA_ENDPOINTS];
+	if (d->host.ops->extra_endpoints) {
+		in.n_extra_endpoints = d->host.ops->extra_endpoints(d->host.ctx, extra,
+								    DRIVER_MAX_EXTRA_ENDPOINTS);
+		in.extra_endpoints = extra;
+	}
 	refresh_endpoints(d, now);
 	engine_actions_clear(&d->actions);
 	engine_tick(d->engine, now, &in, &d->actions);

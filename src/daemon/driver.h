@@ -35,6 +35,8 @@
 
 /* Resolved endpoints kept per configured peer. */
 #define DRIVER_MAX_PEER_ENDPOINTS 16
+/* Extra endpoints of our own (driver_host_ops.extra_endpoints) per tick. */
+#define DRIVER_MAX_EXTRA_ENDPOINTS 4
 /* Least time between two resolutions of one peer's endpoints: names are
  * resolved only for configured peers that are neither alive nor healthy
  * (engine_peer_wants_endpoints), and a slow resolver blocks the loop. */
@@ -64,6 +66,10 @@ struct driver_host_ops {
 			  size_t cap);
 	/* One engine event (the daemon logs it, the simulator traces it). */
 	void (*event)(void *ctx, const struct engine_event *ev);
+	/* Optional (NULL = none): public endpoints of ours that no interface
+	 * shows, such as a port mapping the NAT granted; writes at most cap,
+	 * returns how many. Advertised as Endpoint facts about us. */
+	size_t (*extra_endpoints)(void *ctx, struct wl_endpoint *out, size_t cap);
 };
 
 struct driver_host {
