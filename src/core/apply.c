@@ -90,42 +90,93 @@ static bool delete_allowed(const struct engine *e, int64_t now)
 	return false;
 }
 
-/* The least recently tried endpoint candidate (never tried first), or
- * false if there is none. Candidates: Endpoint facts about the peer that
- * do not route through the tunnel. */
-static bool pick_endpoint(const struct engine *e, const struct peer *p, struct wl_endpoint *out)
+struct pick {
+	bool found;
+	struct wl_endpoint ep;
+	int64_t tried_at; /* ENGINE_NEVER: never tried */
+	int rank;
+};
+
+/* [ours] Among candidates never tried, one in a subnet of our own
+ * interfaces goes first: a peer on our LAN answers there at once, while
+ * its NAT's public address may have no hairpin. */
+static int candidate_rank(const struct engine *e, const struct wl_endpoint *ep)
 {
-	bool found = false;
-	int64_t best = 0;
+	for (size_t i = 0; i < e->n_other; i++)
+		if (wl_cidr_contains(&e->other_nets[i], &ep->addr))
+			return 0;
+	return 1;
+}
+
+static void consider(const struct engine *e, const struct peer *p, const struct wl_endpoint *ep,
+		     struct pick *best)
+{
+	if (engine_through_tunnel(e, &ep->addr))
+		return;
+	int64_t at = peer_tried_at(p, ep);
+	/* [ours] A path that died under traffic most likely comes back where
+	 * it was (a cut, a firewall): cycling through the old candidates
+	 * would only take it elsewhere when it does. New candidates (the
+	 * peer moved: its router tells us its new endpoint) still go first. */
+	if (p->path_dead && at != ENGINE_NEVER && !wl_endpoint_equal(ep, &p->dead_ep))
+		return;
+	int rank = candidate_rank(e, ep);
+	if (!best->found || at < best->tried_at || (at == best->tried_at && rank < best->rank))
+		*best = (struct pick){ true, *ep, at, rank };
+}
+
+/* SPEC §10.4: the least recently tried endpoint candidate (never tried
+ * first), or false if there is none. Candidates: Endpoint facts about the
+ * peer that do not route through the tunnel, and [ours] the endpoint the
+ * device had for it when we started: the operator's (wg-quick) endpoint
+ * of a hub behind a port forward stays a candidate however long the hub
+ * is away and whatever addresses it advertised before. */
+static bool pick_endpoint(const struct engine *e, const struct peer *p, struct pick *best)
+{
+	best->found = false;
 	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
 		struct wl_endpoint ep;
-		if (!fact_endpoint(&e->fs.v[k].f, &ep) || engine_through_tunnel(e, &ep.addr))
-			continue;
-		int64_t at = peer_tried_at(p, &ep);
-		if (!found || at < best) {
-			*out = ep;
-			best = at;
-			found = true;
-		}
+		if (fact_endpoint(&e->fs.v[k].f, &ep))
+			consider(e, p, &ep, best);
 	}
-	return found;
+	if (p->has_initial_ep)
+		consider(e, p, &p->initial_ep, best);
+	return best->found;
 }
 
 /* SPEC §10.4: try the next endpoint if this one had its time. */
 static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct wl_endpoint *out,
 			  struct engine_actions *a)
 {
-	if (!pick_endpoint(e, p, out))
+	struct pick c;
+	if (!pick_endpoint(e, p, &c))
 		return false;
-	if (p->last_try != ENGINE_NEVER && now - p->last_try < e->t.endpoint_interval_ms) {
-		int64_t due = p->last_try + e->t.endpoint_interval_ms;
+	/* [ours] A candidate never tried waits only fresh_try_ms. */
+	int64_t gap = e->t.endpoint_interval_ms;
+	if (c.tried_at == ENGINE_NEVER && gap > e->t.fresh_try_ms)
+		gap = e->t.fresh_try_ms;
+	if (p->last_try != ENGINE_NEVER && now - p->last_try < gap) {
+		int64_t due = p->last_try + gap;
 		if (e->retry_at == ENGINE_NEVER || due < e->retry_at)
 			e->retry_at = due;
 		return false;
 	}
+	*out = c.ep;
 	peer_note_tried(p, out, now);
 	p->last_try = now;
 	p->force_alive = true;
+	/* The earliest the next candidate may be due: a tick then, whatever
+	 * the jittered ticks do. */
+	int64_t next = now + (e->t.endpoint_interval_ms < e->t.fresh_try_ms
+				      ? e->t.endpoint_interval_ms
+				      : e->t.fresh_try_ms);
+	if (e->retry_at == ENGINE_NEVER || next < e->retry_at)
+		e->retry_at = next;
+	/* A dead path is probed on the new endpoint at once (path.c). */
+	if (p->path_dead) {
+		p->retry_at = now;
+		engine_mark_dirty(e, now);
+	}
 	/* [ours] Both sides usually pick each other's endpoint in the same
 	 * moment (the same facts reach them together), and their Alives would
 	 * start two handshakes that cross. WireGuard then answers each
@@ -201,6 +252,10 @@ static void update_peer(struct engine *e, struct peer *p, const struct engine_pe
 	if (p->healthy ? usable : true)
 		for (size_t i = 0; i < wp->n_allowed && !extra; i++)
 			extra = !has_cidr(w.v, w.n, &wp->allowed_ips[i]);
+	/* [ours] A path the watch found dead (path.c) falls back at once,
+	 * however young the node: that is no guess from missing facts, the
+	 * path answered nothing while traffic flowed. */
+	deconf = deconf || p->path_dead;
 	/* An unhealthy router keeps its AllowedIPs: deconfiguring exists so
 	 * traffic falls back to the router, and for the router itself there is
 	 * nothing to fall back to — stripping it would only lose the routes
@@ -211,7 +266,12 @@ static void update_peer(struct engine *e, struct peer *p, const struct engine_pe
 		extra = false;
 	if (deconf && extra) {
 		replace = true;
-		if (!p->healthy)
+		if (p->path_dead)
+			engine_actions_event(a, ENGINE_EV_DECONFIGURE, p->key,
+					     "peer %s: direct path dead: back to its auto address "
+					     "(via router)",
+					     engine_peer_label(p, lb));
+		else if (!p->healthy)
 			engine_actions_event(a, ENGINE_EV_DECONFIGURE, p->key,
 				      "peer %s unhealthy: back to its auto address (via router)",
 				      engine_peer_label(p, lb));

@@ -21,10 +21,16 @@ void engine_timing_default(struct engine_timing *t)
 	t->fact_ttl_ms = 255000;
 	t->alive_period_ms = 30000;
 	t->chunk_period_ms = 5000;
-	t->endpoint_interval_ms = 15000;
+	t->endpoint_interval_ms = 5000;
+	t->fresh_try_ms = 2000;
 	t->handshake_validity_ms = 165334;
 	t->react_delay_ms = 100;
 	t->stagger_ms = 500;
+	t->probe_interval_ms = 400;
+	t->watch_ms = 3000;
+	t->stall_ms = 800;
+	t->probe_misses = 3;
+	t->retry_max_ms = 60000;
 	t->jitter_pct = 10;
 }
 
@@ -167,6 +173,7 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[st
 	e->dirty_at = ENGINE_NEVER;
 	e->hold_at = ENGINE_NEVER;
 	e->retry_at = ENGINE_NEVER;
+	e->path_at = ENGINE_NEVER;
 	e->renewed_at = ENGINE_NEVER;
 	e->next_gc = now_ms + GC_PERIOD_MS;
 	engine_new_boot_id(e, "started");
@@ -259,6 +266,7 @@ void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 	engine_local_facts(e, now, in);
 	engine_index_facts(e, now);
 	engine_observe_liveness(e, now, out);
+	engine_path_watch(e, now, out);
 	engine_apply(e, now, in, out);
 	engine_send(e, now, out);
 	gc(e, now);
@@ -287,6 +295,8 @@ int64_t engine_next_deadline(const struct engine *e)
 		next = e->hold_at;
 	if (e->retry_at != ENGINE_NEVER && e->retry_at < next)
 		next = e->retry_at;
+	if (e->path_at != ENGINE_NEVER && e->path_at < next)
+		next = e->path_at;
 	return next;
 }
 
@@ -364,6 +374,8 @@ static void fill_info(const struct peer *p, int64_t now, struct engine_peer_info
 	snprintf(o->name, sizeof(o->name), "%s", p->name);
 	o->has_endpoint = p->has_endpoint;
 	o->endpoint = p->endpoint;
+	o->path_dead = p->path_dead;
+	o->active_at = p->active_at;
 }
 
 bool engine_peer_info(const struct engine *e, const uint8_t key[static WL_KEY_LEN],

@@ -88,10 +88,25 @@ struct engine_timing {
 	int64_t fact_ttl_ms;           /* 255 000: ttl of every local fact */
 	int64_t alive_period_ms;       /* 30 000: Alive resend period */
 	int64_t chunk_period_ms;       /* 5 000: regular tick period */
-	int64_t endpoint_interval_ms;  /* 15 000: time per endpoint candidate */
+	int64_t endpoint_interval_ms;  /* 5 000 [ours; the original: 15 000]: time per
+					* endpoint candidate tried before (WireGuard
+					* retries an initiation every 5 s) */
+	int64_t fresh_try_ms;          /* 2 000 [ours]: a candidate never tried goes this
+					* long after the last try (a round trip and the
+					* stagger, with room for a lost initiation) */
 	int64_t handshake_validity_ms; /* 165 334: handshake younger = healthy */
 	int64_t react_delay_ms;        /* 100: tick this soon after news [ours] */
 	int64_t stagger_ms;            /* 500: hold-off of the higher key [ours] */
+	/* The direct-path watch (src/core/path.c) [ours]: while traffic
+	 * flows over a direct path, a silence of its receive counter is
+	 * probed, and a path that answers nothing is declared dead, so the
+	 * peer falls back to the router at once instead of after
+	 * HandshakeValidity. probe_interval_ms 0 turns the watch off. */
+	int64_t probe_interval_ms; /* 400: probe spacing, and the tick period while watching */
+	int64_t watch_ms;          /* 3000: a path is watched this long after real traffic */
+	int64_t stall_ms;          /* 800: silence on a watched path before a probe */
+	int probe_misses;          /* 3: unanswered probes in a row that declare it dead */
+	int64_t retry_max_ms;      /* 60000: longest wait between retries of a dead path */
 	/* 10: the regular tick comes ChunkPeriod ± this many percent after
 	 * the last one, drawn afresh each tick from the seeded stream. All
 	 * periodic sends (Alives, refreshes) happen at ticks, so nodes started
@@ -200,8 +215,27 @@ struct engine_change {
 	const struct wl_cidr *allowed_ips; /* owned by the engine_actions */
 };
 
+/* What a datagram is: wirelink's SignedGroup (SPEC §3), or a path probe
+ * or probe reply [ours] (ENGINE_PROBE_*; not wirelink's protocol: sent to
+ * the probe port, which original peers do not listen on, so their kernel
+ * answers with an ICMP error through the tunnel — all a probe needs). */
+enum engine_dgram_kind {
+	ENGINE_DG_FACTS = 0,
+	ENGINE_DG_PROBE,
+	ENGINE_DG_PROBE_REPLY,
+};
+
+/* A path probe: type, sequence number (big-endian), the sender's public
+ * key. Requests go to the peer's wirelink port + 1 (ENGINE_PROBE_PORT_OFFSET),
+ * replies come back to the requester's wirelink port. */
+#define ENGINE_PROBE_REQUEST 0x01
+#define ENGINE_PROBE_REPLY 0x02
+#define ENGINE_PROBE_LEN (1 + 4 + WL_KEY_LEN)
+#define ENGINE_PROBE_PORT_OFFSET 1
+
 /* One datagram to send: to [dst%wg-iface]:port. At most 1212 bytes. */
 struct engine_datagram {
+	enum engine_dgram_kind kind;
 	uint8_t peer[WL_KEY_LEN];
 	struct wl_addr dst; /* the peer's automatic address */
 	uint16_t port;
@@ -222,6 +256,8 @@ enum engine_event_kind {
 	ENGINE_EV_ALIVE,          /* peer became alive */
 	ENGINE_EV_DEAD,           /* peer's Alive expired */
 	ENGINE_EV_PEER_BOOT,      /* peer's boot id changed */
+	ENGINE_EV_PATH_DEAD,      /* the direct path to a peer answers nothing [ours] */
+	ENGINE_EV_PATH_BACK,      /* ... and works again */
 };
 
 #define ENGINE_EVENT_TEXT_MAX 200
@@ -259,6 +295,7 @@ enum engine_rx {
 	ENGINE_RX_PARSE,      /* not a well-formed SignedGroup */
 	ENGINE_RX_BAD_SOURCE, /* source address is not the signer's auto address */
 	ENGINE_RX_BAD_SIG,    /* tag does not verify (or low-order signer key) */
+	ENGINE_RX_PROBE,      /* a path probe or probe reply, handled */
 };
 
 /* Counters, monotonically increasing. */
@@ -273,6 +310,8 @@ struct engine_stats {
 		knowledge_dropped;
 	uint64_t boot_id_changes;
 	uint64_t ticks;
+	/* the direct-path watch: */
+	uint64_t probes_sent, probes_answered, probe_replies_sent, paths_dead, paths_back;
 };
 
 struct engine;
@@ -288,9 +327,18 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[st
 			  int64_t now_ms);
 void engine_free(struct engine *e); /* NULL is fine; wipes the private key */
 
-/* Processes one received datagram. src = its IPv6 source address. */
+/* Processes one datagram received on the wirelink port (a SignedGroup,
+ * or a reply to one of our path probes). src = its IPv6 source address. */
 enum engine_rx engine_receive(struct engine *e, int64_t now_ms, const struct wl_addr *src,
 			      const uint8_t *buf, size_t len);
+/* A datagram received on the probe port (wirelink port + 1): a path probe
+ * from a peer. Returns ENGINE_RX_PROBE and fills *reply (to send at once,
+ * to reply->dst:reply->port) when it is a well-formed probe from the peer
+ * whose auto address src is; ENGINE_RX_PARSE or ENGINE_RX_BAD_SOURCE
+ * otherwise (nothing to send). */
+enum engine_rx engine_receive_probe(struct engine *e, int64_t now_ms, const struct wl_addr *src,
+				    const uint8_t *buf, size_t len,
+				    struct engine_datagram *reply);
 
 /* One step: expire, rebuild local facts, decide device changes and what to
  * send. Appends to *out. */
@@ -338,6 +386,8 @@ struct engine_peer_info {
 	char name[ENGINE_NAME_MAX]; /* "" if none */
 	bool has_endpoint;
 	struct wl_endpoint endpoint; /* the device's, as of the last tick */
+	bool path_dead;              /* the direct-path watch found it dead */
+	int64_t active_at;           /* last tick with the user's traffic, ENGINE_NEVER */
 };
 
 /* Peer state by key; false if unknown. now_ms is used for "alive". */

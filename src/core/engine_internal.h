@@ -6,6 +6,7 @@
  *                  config lookup, labels, the through-tunnel test)
  *   observe.c      device snapshot -> peer states, health, router role,
  *                  network view, liveness
+ *   path.c         the direct-path watch: probes, dead paths, retries
  *   local_facts.c  SPEC §5
  *   trust_eval.c   SPEC §7 trust levels and thresholds
  *   receive.c      SPEC §3/§7 datagram in
@@ -83,6 +84,8 @@ struct engine {
 	 * ENGINE_NEVER if none: a tick comes then, so candidates are tried
 	 * every EndpointInterval exactly, whatever the jittered ticks do. */
 	int64_t retry_at;
+	/* The direct-path watch wants a tick then (path.c), ENGINE_NEVER. */
+	int64_t path_at;
 	/* When an expired AllowedCidr or Member fact last made us ask every
 	 * peer to resend (a new boot id), ENGINE_NEVER if never. */
 	int64_t renewed_at;
@@ -92,6 +95,10 @@ struct engine {
 
 /* state.c */
 void engine_new_boot_id(struct engine *e, const char *why);
+/* News arrived: tick within react_delay_ms. */
+void engine_mark_dirty(struct engine *e, int64_t now);
+/* wirelink's UDP port: the configured one, else the listen port + 1. */
+uint16_t engine_port(const struct engine *e);
 /* base ± timing.jitter_pct percent, from the engine's seeded stream (like
  * babeld's roughly()). */
 int64_t engine_roughly(struct engine *e, int64_t base);
@@ -108,6 +115,22 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 void engine_observe_liveness(struct engine *e, int64_t now, struct engine_actions *out);
 /* Rebuilds the subject index and merged member metadata from the fact set. */
 void engine_index_facts(struct engine *e, int64_t now);
+
+/* path.c */
+/* Bytes of our own making through the tunnel to or from p (a datagram's
+ * payload; the overhead is added here). */
+void engine_path_own_rx(struct peer *p, size_t payload);
+void engine_path_own_tx(struct peer *p, size_t payload);
+/* A device peer's counters at this tick (before p->rx_bytes moves on). */
+void engine_path_observe(struct engine *e, struct peer *p, const struct engine_peer_view *wp,
+			 bool was_in, bool new_handshake, int64_t now, struct engine_actions *out);
+/* Probes, dead paths and retries for every peer; sets e->path_at. */
+void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out);
+/* A datagram on the wirelink port that is a probe reply: handled (true),
+ * or not one (false: parse it as wirelink's). */
+bool engine_path_reply_received(struct engine *e, int64_t now, const struct wl_addr *src,
+				const uint8_t *buf, size_t len);
+uint16_t engine_path_probe_port(const struct engine *e);
 
 /* local_facts.c */
 void engine_local_facts(struct engine *e, int64_t now, const struct engine_inputs *in);

@@ -101,6 +101,8 @@ enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t ex
 		struct fentry *e = &s->v[pos];
 		if (local)
 			e->local = true;
+		else if (expires > e->rx_expires)
+			e->rx_expires = expires;
 		if (expires > e->expires) {
 			e->expires = expires;
 			return FACTSET_EXTENDED;
@@ -120,6 +122,7 @@ enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t ex
 	e->expires = expires;
 	e->h = h;
 	e->local = local;
+	e->rx_expires = local ? ENGINE_NEVER : expires;
 	return FACTSET_NEW;
 }
 
@@ -133,14 +136,18 @@ void factset_begin_local(struct factset *s)
 
 void factset_end_local(struct factset *s, int64_t now)
 {
-	(void)now;
 	for (size_t i = 0; i < s->n;) {
 		struct fentry *e = &s->v[i];
 		if (e->local_prev && !e->local) {
-			/* A local fact keeps its last expiry, which hides whether a
-			 * peer also told us; SPEC §5 says drop it at once. */
-			factset_remove_at(s, i);
-			continue;
+			/* Our copy goes at once (SPEC §5); a peer's stays. Dropping
+			 * that too lost, e.g., the hub's word on a peer's public
+			 * endpoint the moment we tried another one, until the hub's
+			 * next refresh two minutes later. */
+			if (e->rx_expires == ENGINE_NEVER || e->rx_expires <= now) {
+				factset_remove_at(s, i);
+				continue;
+			}
+			e->expires = e->rx_expires;
 		}
 		e->local_prev = false;
 		i++;

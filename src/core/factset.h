@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/clock.h"
 #include "core/hidx.h"
 #include "wire/fact.h"
 
@@ -22,6 +23,9 @@ struct fentry {
 	uint64_t h;        /* key hash */
 	bool local;        /* produced by the local node in the current tick */
 	bool local_prev;   /* ... in the previous tick */
+	/* The latest expiry a peer told us for it, ENGINE_NEVER if none: what
+	 * stays when we stop generating it ourselves. */
+	int64_t rx_expires;
 };
 
 struct factset {
@@ -55,8 +59,9 @@ void factset_remove_at(struct factset *s, size_t i);
 
 /* Start of a local-facts rebuild: every local flag moves to local_prev. */
 void factset_begin_local(struct factset *s);
-/* End of a rebuild: removes entries that were local last tick and are not
- * now (SPEC §5: they are not left to expire). */
+/* End of a rebuild: entries that were local last tick and are not now
+ * lose our own copy at once (SPEC §5: it is not left to expire); what a
+ * peer told us of the same fact stays, with the expiry the peer gave. */
 void factset_end_local(struct factset *s, int64_t now);
 
 #endif

@@ -62,6 +62,14 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 	p->has_endpoint = wp->has_endpoint;
 	if (wp->has_endpoint)
 		p->endpoint = wp->endpoint;
+	/* The operator's endpoint, found in the device at our first tick: a
+	 * candidate for good, and in use already — as good as tried now. */
+	if (e->st.ticks == 1 && wp->has_endpoint) {
+		p->has_initial_ep = true;
+		p->initial_ep = wp->endpoint;
+		peer_note_tried(p, &wp->endpoint, now);
+		p->last_try = now;
+	}
 	/* Sticky while the peer stays in the device: if a router's subnet
 	 * disappears from its AllowedIPs (an operator's edit, or facts that no
 	 * longer support it), it is still the peer everyone else is reached
@@ -91,12 +99,13 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 	 * least an Alive per AlivePeriod; the window allows one of them to be
 	 * lost (two periods plus two chunks, 70 s), and stays well under
 	 * HandshakeValidity, so a dead path is not noticed any later. */
+	engine_path_observe(e, p, wp, was_in, newer, now, out);
 	if (was_in && wp->rx_bytes > p->rx_bytes)
 		p->rx_at = now;
 	p->rx_bytes = wp->rx_bytes;
 	bool receiving = p->rx_at != ENGINE_NEVER &&
 			 now - p->rx_at < 2 * (e->t.alive_period_ms + e->t.chunk_period_ms);
-	bool healthy = p->has_endpoint && (fresh || newer || receiving);
+	bool healthy = p->has_endpoint && !p->path_dead && (fresh || newer || receiving);
 	if (healthy != p->healthy) {
 		char lb[96];
 		engine_actions_event(out, healthy ? ENGINE_EV_HEALTHY : ENGINE_EV_UNHEALTHY, p->key,

@@ -41,8 +41,22 @@ struct peer {
 	bool router;
 	int64_t handshake;      /* monotonic ms, ENGINE_NEVER = never */
 	int64_t prev_handshake; /* at the tick before */
-	uint64_t rx_bytes;      /* the device's counter at the last tick */
-	int64_t rx_at;          /* when that counter last grew, ENGINE_NEVER = not seen */
+	uint64_t rx_bytes, tx_bytes; /* the device's counters at the last tick */
+	int64_t rx_at;          /* when rx last grew, ENGINE_NEVER = not seen */
+
+	/* The direct-path watch (path.c) [ours]. own_rx/own_tx: bytes of our
+	 * own making through the tunnel since the last tick (wirelink
+	 * datagrams and probes both ways, the replies our probes may draw,
+	 * handshakes), so they are not mistaken for the user's traffic. */
+	uint64_t own_rx, own_tx;
+	int64_t active_at;      /* last tick that saw the user's traffic, ENGINE_NEVER */
+	int64_t probe_at;       /* when the unanswered probe went out, ENGINE_NEVER if none */
+	uint32_t probe_seq;
+	int probe_misses;       /* unanswered probes in a row */
+	bool path_dead;         /* the direct path answers nothing */
+	struct wl_endpoint dead_ep; /* the endpoint it died on (it may come back there) */
+	int64_t retry_at;       /* while dead: the next probe */
+	int64_t retry_gap;      /* while dead: the current backoff */
 
 	/* Liveness (SPEC §8). */
 	bool healthy;
@@ -58,7 +72,11 @@ struct peer {
 	char name[64];
 	int basic; /* -1 unknown, 0, 1 */
 
-	/* Endpoint cycling (SPEC §10.4). */
+	/* Endpoint cycling (SPEC §10.4). initial_ep: the device's endpoint
+	 * for the peer at our first tick (the operator's), a candidate for
+	 * good [ours]. */
+	bool has_initial_ep;
+	struct wl_endpoint initial_ep;
 	struct tried_ep tried[PEER_TRIED_MAX];
 	size_t n_tried;
 	int64_t last_try; /* last time any endpoint was set */

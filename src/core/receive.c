@@ -6,12 +6,6 @@
 #include "wire/autoaddr.h"
 #include "wire/packet.h"
 
-static void mark_dirty(struct engine *e, int64_t now)
-{
-	if (e->dirty_at == ENGINE_NEVER)
-		e->dirty_at = now;
-}
-
 /* First pass: the sender's own Alive. Handled before anything else so a
  * boot id change forgets old knowledge without forgetting what this very
  * packet tells us the sender knows. */
@@ -33,10 +27,10 @@ static void take_alive(struct engine *e, int64_t now, struct peer *sp, const str
 			sp->boot_changed = true;
 			sp->alive_since = now;
 			sp->alive_until = expires;
-			mark_dirty(e, now);
+			engine_mark_dirty(e, now);
 		} else if (expires > sp->alive_until) {
 			if (sp->alive_until <= now)
-				mark_dirty(e, now); /* it came back */
+				engine_mark_dirty(e, now); /* it came back */
 			sp->alive_until = expires;
 		}
 	}
@@ -77,7 +71,7 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 	}
 	e->st.rx_accepted++;
 	if (factset_put(&e->fs, f, expires, false) == FACTSET_NEW)
-		mark_dirty(e, now);
+		engine_mark_dirty(e, now);
 	e->st.facts_evicted = e->fs.evicted;
 }
 
@@ -87,6 +81,8 @@ enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_add
 	struct packet pk;
 	const char *why;
 	e->st.rx_datagrams++;
+	if (engine_path_reply_received(e, now, src, buf, len))
+		return ENGINE_RX_PROBE;
 	if (!packet_parse(buf, len, &pk, &why)) {
 		e->st.rx_parse++;
 		return ENGINE_RX_PARSE;
@@ -108,6 +104,9 @@ enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_add
 	e->st.peers_refused = e->pt.refused;
 	if (!sp)
 		return ENGINE_RX_OK; /* no room to remember it: facts ignored */
+	engine_path_own_rx(sp, len);
+	if (sp->path_dead)
+		engine_mark_dirty(e, now); /* it came over the path: look soon */
 	take_alive(e, now, sp, &pk);
 	struct cursor c;
 	struct fact f;

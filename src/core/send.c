@@ -31,6 +31,7 @@ static void flush(struct out *o)
 			d->port = o->port;
 			d->len = (uint16_t)n;
 			o->e->st.tx_datagrams++;
+			engine_path_own_tx(o->p, n);
 		} else {
 			o->a->n_send--; /* cannot happen: groups are sized to fit */
 		}
@@ -137,7 +138,7 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 
 void engine_send(struct engine *e, int64_t now, struct engine_actions *a)
 {
-	uint16_t port = e->port_cfg ? e->port_cfg : (uint16_t)(e->listen_port + 1);
+	uint16_t port = engine_port(e);
 	e->hold_at = ENGINE_NEVER;
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];

@@ -63,3 +63,14 @@ bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a)
 			return false;
 	return true;
 }
+
+void engine_mark_dirty(struct engine *e, int64_t now)
+{
+	if (e->dirty_at == ENGINE_NEVER)
+		e->dirty_at = now;
+}
+
+uint16_t engine_port(const struct engine *e)
+{
+	return e->port_cfg ? e->port_cfg : (uint16_t)(e->listen_port + 1);
+}

@@ -38,7 +38,11 @@ struct daemon {
 	struct driver *drv;
 	const struct driver_identity *id;
 
-	int udp_fd; /* -1 until bound */
+	int udp_fd;   /* -1 until bound */
+	/* Peers' path probes arrive on the wirelink port + 1 (src/core/path.c);
+	 * -1 until bound, or when another program holds that port. */
+	int probe_fd;
+	bool probe_given_up;
 	int64_t bind_retry_at;
 	bool bind_warned;
 	int sig_fd;
@@ -161,14 +165,38 @@ static void tick(struct daemon *d, int64_t now)
 
 /* ---- sockets and signals ---- */
 
+/* The probe socket, once the main one is bound (same address). Without
+ * it peers' probes draw no answer from us, so their watch cannot tell a
+ * quiet path from a dead one: say so once. */
+static void bind_probe(struct daemon *d)
+{
+	const struct driver_identity *id = d->id;
+	uint16_t port = (uint16_t)(id->port + ENGINE_PROBE_PORT_OFFSET);
+	int rc = udp_open(id->ifindex, &id->auto_addr, port, &d->probe_fd);
+	if (rc < 0 && rc != -EADDRNOTAVAIL) {
+		d->probe_given_up = true;
+		log_warn("binding the probe port %u: %s; peers' path probes will go unanswered",
+			 port, strerror(-rc));
+	}
+}
+
 static void try_bind(struct daemon *d, int64_t now)
 {
 	const struct driver_identity *id = d->id;
 	const char *iface = driver_config(d->drv)->iface;
-	int rc = udp_open(id->ifindex, &id->auto_addr, id->port, &d->udp_fd);
+	int rc = 0;
+	if (d->udp_fd < 0) {
+		rc = udp_open(id->ifindex, &id->auto_addr, id->port, &d->udp_fd);
+		if (rc == 0)
+			log_info("listening on [%s%%%s]:%u",
+				 wl_addr_str(&id->auto_addr, (char[WL_ADDR_STR_MAX]){ 0 }), iface,
+				 id->port);
+	}
 	if (rc == 0) {
-		log_info("listening on [%s%%%s]:%u",
-			 wl_addr_str(&id->auto_addr, (char[WL_ADDR_STR_MAX]){ 0 }), iface, id->port);
+		if (d->probe_fd < 0 && !d->probe_given_up)
+			bind_probe(d);
+		if (d->probe_fd < 0 && !d->probe_given_up)
+			d->bind_retry_at = now + BIND_RETRY_MS; /* still tentative */
 		return;
 	}
 	/* EADDRNOTAVAIL: the address is still tentative (DAD) or not yet
@@ -181,13 +209,15 @@ static void try_bind(struct daemon *d, int64_t now)
 	d->bind_retry_at = now + BIND_RETRY_MS;
 }
 
-static void receive_datagrams(struct daemon *d, int64_t now)
+/* Reads what is pending on the wirelink socket, or on the probe socket
+ * (probe = true). */
+static void receive_datagrams(struct daemon *d, int64_t now, int fd, bool probe)
 {
 	static uint8_t buf[WIRE_MAX_RECV];
 	for (int i = 0; i < RX_BURST; i++) {
 		struct wl_addr src;
 		bool truncated;
-		ssize_t n = udp_recv(d->udp_fd, buf, sizeof(buf), &src, &truncated);
+		ssize_t n = udp_recv(fd, buf, sizeof(buf), &src, &truncated);
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			return;
 		if (n < 0) {
@@ -199,8 +229,9 @@ static void receive_datagrams(struct daemon *d, int64_t now)
 			log_debug("dropped a datagram over %zu bytes", sizeof(buf));
 			continue;
 		}
-		enum engine_rx r = driver_receive(d->drv, now, &src, buf, (size_t)n);
-		if (r != ENGINE_RX_OK)
+		enum engine_rx r = probe ? driver_receive_probe(d->drv, now, &src, buf, (size_t)n)
+				     : driver_receive(d->drv, now, &src, buf, (size_t)n);
+		if (r != ENGINE_RX_OK && r != ENGINE_RX_PROBE)
 			log_debug("dropped a %zd-byte datagram from %s (%s)", n,
 				  wl_addr_str(&src, (char[WL_ADDR_STR_MAX]){ 0 }),
 				  r == ENGINE_RX_PARSE ? "malformed"
@@ -319,6 +350,8 @@ static void teardown(struct daemon *d)
 	driver_free(d->drv);
 	if (d->udp_fd >= 0)
 		close(d->udp_fd);
+	if (d->probe_fd >= 0)
+		close(d->probe_fd);
 	if (d->sig_fd >= 0)
 		close(d->sig_fd);
 	netif_watch_close(d->watch);
@@ -329,7 +362,7 @@ static void teardown(struct daemon *d)
 static int poll_timeout(const struct daemon *d, int64_t now)
 {
 	int64_t next = driver_next_deadline(d->drv);
-	if (d->udp_fd < 0 && d->bind_retry_at < next)
+	if ((d->udp_fd < 0 || (d->probe_fd < 0 && !d->probe_given_up)) && d->bind_retry_at < next)
 		next = d->bind_retry_at;
 	if (d->watchdog_ms && d->watchdog_next < next)
 		next = d->watchdog_next;
@@ -345,6 +378,7 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 		.reload_argv = reload_argv,
 		.reload_envp = reload_envp,
 		.udp_fd = -1,
+		.probe_fd = -1,
 		.sig_fd = -1,
 	};
 	int64_t now = mono_ms();
@@ -361,12 +395,13 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 	notify_ready();
 
 	while (!d.stop) {
-		struct pollfd fds[3] = {
+		struct pollfd fds[4] = {
 			{ .fd = d.sig_fd, .events = POLLIN },
 			{ .fd = netif_watch_fd(d.watch), .events = POLLIN },
 			{ .fd = d.udp_fd, .events = POLLIN },
+			{ .fd = d.probe_fd, .events = POLLIN },
 		};
-		int rc = poll(fds, 3, poll_timeout(&d, mono_ms()));
+		int rc = poll(fds, 4, poll_timeout(&d, mono_ms()));
 		if (rc < 0 && errno != EINTR) {
 			fatal_stop(&d, "poll failed");
 			break;
@@ -383,8 +418,11 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 		if (d.stop)
 			break;
 		if (d.udp_fd >= 0 && fds[2].revents)
-			receive_datagrams(&d, now);
-		if (d.udp_fd < 0 && now >= d.bind_retry_at)
+			receive_datagrams(&d, now, d.udp_fd, false);
+		if (d.probe_fd >= 0 && fds[3].revents)
+			receive_datagrams(&d, now, d.probe_fd, true);
+		if ((d.udp_fd < 0 || (d.probe_fd < 0 && !d.probe_given_up)) &&
+		    now >= d.bind_retry_at)
 			try_bind(&d, now);
 		if (now >= driver_next_deadline(d.drv))
 			tick(&d, now);

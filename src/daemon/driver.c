@@ -440,6 +440,19 @@ enum engine_rx driver_receive(struct driver *d, int64_t now, const struct wl_add
 	return engine_receive(d->engine, now, src, buf, len);
 }
 
+enum engine_rx driver_receive_probe(struct driver *d, int64_t now, const struct wl_addr *src,
+				    const uint8_t *buf, size_t len)
+{
+	struct engine_datagram reply;
+	enum engine_rx r = engine_receive_probe(d->engine, now, src, buf, len, &reply);
+	if (r == ENGINE_RX_PROBE && reply.len) {
+		int rc = d->host.ops->send(d->host.ctx, &reply.dst, reply.port, reply.data, reply.len);
+		if (rc < 0 && !udp_error_is_unreachable(rc))
+			d->st.tx_errors++;
+	}
+	return r;
+}
+
 int64_t driver_next_deadline(const struct driver *d)
 {
 	return engine_next_deadline(d->engine);

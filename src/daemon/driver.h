@@ -111,6 +111,10 @@ int64_t driver_next_deadline(const struct driver *d);
 /* One datagram received on the wirelink socket. */
 enum engine_rx driver_receive(struct driver *d, int64_t now, const struct wl_addr *src,
 			      const uint8_t *buf, size_t len);
+/* One datagram received on the probe port (wirelink port + 1): a peer's
+ * path probe, answered at once through the host's send. */
+enum engine_rx driver_receive_probe(struct driver *d, int64_t now, const struct wl_addr *src,
+				    const uint8_t *buf, size_t len);
 /* One tick, due or not. 0; -ENODEV when the WireGuard device is gone (the
  * daemon exits); another -errno when the device or the interfaces could
  * not be read (the tick is skipped and comes again at the next deadline). */

@@ -2,7 +2,8 @@
  * the fuzz input (so the fuzzer gets past the tag and explores trust,
  * storage, apply and send), interleaved with raw datagrams and ticks.
  * The engine lives across inputs, so its caps are exercised too; every
- * datagram it sends must stay within 1212 bytes. */
+ * datagram it sends must stay within 1212 bytes. Raw input also goes to the
+ * probe port and to the wirelink port as a probe reply (path.c). */
 #include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -75,8 +76,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wl_addr src;
 	autoaddr_of(s_pub, &src);
 	now += 1 + data[0];
-	if (data[0] & 0x80) {
-		/* Raw bytes as a datagram from S. */
+	if ((data[0] & 0xa0) == 0xa0) {
+		/* Raw bytes on the probe port from S: any reply stays a probe
+		 * reply of the right size. */
+		struct engine_datagram reply;
+		if (engine_receive_probe(eng, now, &src, data + 1, size - 1, &reply) == ENGINE_RX_PROBE &&
+		    (reply.len != ENGINE_PROBE_LEN || reply.kind != ENGINE_DG_PROBE_REPLY))
+			abort();
+	} else if (data[0] & 0x80) {
+		/* Raw bytes as a datagram from S (a SignedGroup or a probe reply). */
 		engine_receive(eng, now, &src, data + 1, size - 1);
 	} else {
 		uint8_t buf[WIRE_MAX_RECV + 128], nonce[GROUP_NONCE_LEN] = { 0 };

@@ -703,6 +703,22 @@ int sim_reload_node(struct sim *sim, int node, char *why, size_t why_len)
 
 /* ---- datagrams in ---- */
 
+/* A path probe: a node running wirelink answers it; on any other (plain
+ * WireGuard, or wirelink not started) nothing listens on the probe port,
+ * and the kernel answers with an ICMPv6 port-unreachable quoting it, back
+ * through the tunnel. */
+static void answer_probe(struct sim_node *n, const struct vwg_inner *pkt)
+{
+	if (n->drv) {
+		driver_receive_probe(n->drv, sim_now(n->sim), &pkt->src, pkt->data, pkt->len);
+		return;
+	}
+	uint8_t icmp[8 + 48 + ENGINE_PROBE_LEN] = { 1 /* destination unreachable */, 4 /* port */ };
+	struct vwg_inner err = { .src = pkt->dst, .dst = pkt->src, .sport = 0, .dport = 0,
+				 .len = sizeof(icmp), .data = icmp };
+	vwg_send(n->dev, &err);
+}
+
 static void on_inner(void *ctx, struct vwg *dev, const struct vwg_inner *pkt,
 		     const uint8_t via[static WL_KEY_LEN])
 {
@@ -717,6 +733,10 @@ static void on_inner(void *ctx, struct vwg *dev, const struct vwg_inner *pkt,
 			n->app[src].at = sim_now(sim);
 			n->app[src].via = sim_node_by_key(sim, via);
 		}
+		return;
+	}
+	if (pkt->dport == SIM_PROBE_PORT && wl_addr_equal(&pkt->dst, &n->auto_addr)) {
+		answer_probe(n, pkt);
 		return;
 	}
 	if (pkt->dport != SIM_WL_PORT || !wl_addr_equal(&pkt->dst, &n->auto_addr) || !n->drv) {

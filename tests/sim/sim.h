@@ -44,6 +44,7 @@
 
 #define SIM_WG_PORT 51820
 #define SIM_WL_PORT 51821 /* the engine's default: listen port + 1 */
+#define SIM_PROBE_PORT (SIM_WL_PORT + ENGINE_PROBE_PORT_OFFSET) /* path probes */
 #define SIM_APP_PORT 7    /* test traffic between tunnel IPs */
 #define SIM_MAX_ALLOWED 32
 

@@ -274,7 +274,7 @@ int tdeliver(struct tnode *from, struct tnode *to, int64_t now)
 	int k = 0;
 	for (size_t i = 0; from->act && i < from->act->n_send; i++) {
 		const struct engine_datagram *d = &from->act->send[i];
-		if (memcmp(d->peer, to->pub, 32) != 0)
+		if (d->kind != ENGINE_DG_FACTS || memcmp(d->peer, to->pub, 32) != 0)
 			continue;
 		struct wl_addr src;
 		autoaddr_of(from->pub, &src);
@@ -293,7 +293,7 @@ int tsent_to(const struct tnode *n, const uint8_t pub[32], int *facts, bool *has
 		*has_alive = false;
 	for (size_t i = 0; n->act && i < n->act->n_send; i++) {
 		const struct engine_datagram *d = &n->act->send[i];
-		if (memcmp(d->peer, pub, 32) != 0)
+		if (d->kind != ENGINE_DG_FACTS || memcmp(d->peer, pub, 32) != 0)
 			continue;
 		k++;
 		struct packet pk;
@@ -387,7 +387,7 @@ int tsent_about(const struct tnode *n, const uint8_t to[32], const uint8_t *subj
 	int k = 0;
 	for (size_t i = 0; n->act && i < n->act->n_send; i++) {
 		const struct engine_datagram *d = &n->act->send[i];
-		if (memcmp(d->peer, to, 32) != 0)
+		if (d->kind != ENGINE_DG_FACTS || memcmp(d->peer, to, 32) != 0)
 			continue;
 		struct packet pk;
 		const char *why;
@@ -401,4 +401,51 @@ int tsent_about(const struct tnode *n, const uint8_t to[32], const uint8_t *subj
 				k++;
 	}
 	return k;
+}
+
+int tprobes_to(const struct tnode *n, const uint8_t pub[32], uint32_t *last_seq)
+{
+	int k = 0;
+	if (last_seq)
+		*last_seq = 0;
+	for (size_t i = 0; n->act && i < n->act->n_send; i++) {
+		const struct engine_datagram *d = &n->act->send[i];
+		if (d->kind != ENGINE_DG_PROBE || memcmp(d->peer, pub, 32) != 0)
+			continue;
+		k++;
+		CHECK_EQ(d->len, ENGINE_PROBE_LEN);
+		if (last_seq)
+			*last_seq = (uint32_t)d->data[1] << 24 | (uint32_t)d->data[2] << 16 |
+				    (uint32_t)d->data[3] << 8 | d->data[4];
+	}
+	return k;
+}
+
+size_t tprobe(uint8_t type, uint32_t seq, const uint8_t from[32], uint8_t out[ENGINE_PROBE_LEN])
+{
+	out[0] = type;
+	out[1] = (uint8_t)(seq >> 24);
+	out[2] = (uint8_t)(seq >> 16);
+	out[3] = (uint8_t)(seq >> 8);
+	out[4] = (uint8_t)seq;
+	memcpy(out + 5, from, 32);
+	return ENGINE_PROBE_LEN;
+}
+
+enum engine_rx treceive_probe(struct tnode *n, int64_t now, const uint8_t from_pub[32],
+			      const uint8_t *buf, size_t len)
+{
+	struct wl_addr src;
+	autoaddr_of(from_pub, &src);
+	return driver_receive_probe(n->drv, now, &src, buf, len);
+}
+
+void tnode_traffic(struct tnode *n, const uint8_t pub[32], uint64_t rx, uint64_t tx)
+{
+	struct wg_peer *p = tnode_find(n, pub);
+	CHECK(p != NULL);
+	if (p) {
+		p->rx_bytes += rx;
+		p->tx_bytes += tx;
+	}
 }

@@ -79,10 +79,11 @@ void tnode_iface(struct tnode *n, const char *name, bool up, bool report, const 
 /* One tick through the driver: the engine's changes are applied to the
  * device, its datagrams are in n->act->send for tdeliver. */
 void tnode_tick(struct tnode *n, int64_t now);
-/* Feeds every datagram in from->act addressed to `to` into to's engine;
- * returns how many were delivered. */
+/* Feeds every wirelink datagram (not path probes) in from->act addressed
+ * to `to` into to's engine; returns how many were delivered. */
 int tdeliver(struct tnode *from, struct tnode *to, int64_t now);
-/* Number of datagrams and facts in n->act addressed to pub. */
+/* Number of wirelink datagrams (not path probes) and facts in n->act
+ * addressed to pub. */
 int tsent_to(const struct tnode *n, const uint8_t pub[32], int *facts, bool *has_alive);
 
 /* A known fact with this attribute, subject and value text (as
@@ -100,6 +101,17 @@ size_t tseal(const uint8_t from_priv[32], const uint8_t to_pub[32], const struct
 /* A datagram received from key pub's auto address. */
 enum engine_rx treceive(struct tnode *n, int64_t now, const uint8_t from_pub[32],
 			const uint8_t *buf, size_t len);
+
+/* Path probes (src/core/path.c): how many n->act sends to pub, and the
+ * sequence number of the last one (0 if none). */
+int tprobes_to(const struct tnode *n, const uint8_t pub[32], uint32_t *last_seq);
+/* A path probe (type ENGINE_PROBE_REQUEST or _REPLY) from key `from`. */
+size_t tprobe(uint8_t type, uint32_t seq, const uint8_t from[32], uint8_t out[ENGINE_PROBE_LEN]);
+/* A datagram received on the probe port from key pub's auto address. */
+enum engine_rx treceive_probe(struct tnode *n, int64_t now, const uint8_t from_pub[32],
+			      const uint8_t *buf, size_t len);
+/* The user's traffic through the tunnel, as WireGuard counts it. */
+void tnode_traffic(struct tnode *n, const uint8_t pub[32], uint64_t rx, uint64_t tx);
 
 /* Facts in n->act datagrams to `to` about `subject` (any subject if NULL)
  * with attribute attr (any if 0). */

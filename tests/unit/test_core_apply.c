@@ -230,10 +230,16 @@ TEST(endpoint_cycling_least_recently_tried)
 {
 	struct world w;
 	setup(&w, WL_NO, false, ENGINE_NEVER);
-	const char *expect[] = { "203.0.113.1:51820", NULL, NULL, "203.0.113.2:51820",
-				 NULL, NULL, "203.0.113.1:51820" };
+	/* Ticks every half EndpointInterval (2.5 s): a candidate never tried
+	 * goes 2 s after the last try, one tried before waits a whole
+	 * EndpointInterval; the least recently tried first, the one through
+	 * the tunnel never. */
+	const int64_t half = tdefault_timing()->endpoint_interval_ms / 2;
+	CHECK_EQ(tdefault_timing()->fresh_try_ms, 2 * S); /* the schedule below */
+	const char *expect[] = { "203.0.113.1:51820", "203.0.113.2:51820", NULL,
+				 "203.0.113.1:51820", NULL, "203.0.113.2:51820", NULL };
 	for (int i = 0; i < 7; i++) {
-		int64_t t = i * 5 * S;
+		int64_t t = i * half;
 		tnode_tick(&w.n, t);
 		const struct engine_change *c = tchange(&w.n, w.ppub);
 		bool set = c && (c->flags & ENGINE_CHANGE_SET_ENDPOINT);
@@ -268,7 +274,10 @@ TEST(endpoint_candidates_keep_their_interval_under_jitter)
 			tries[n++] = t;
 	}
 	CHECK(n >= 5);
-	for (int i = 1; i < n; i++)
+	/* Two candidates: the second, never tried, fresh_try_ms after the
+	 * first; from then on one every EndpointInterval. */
+	CHECK_EQ(tries[1] - tries[0], dt->fresh_try_ms);
+	for (int i = 2; i < n; i++)
 		CHECK_EQ(tries[i] - tries[i - 1], dt->endpoint_interval_ms);
 	tnode_free(&w.n);
 }
@@ -320,7 +329,10 @@ TEST(new_endpoint_staggered_by_key_order)
 		bool alive = false;
 		int sent = tsent_to(&w.n, peer, NULL, &alive);
 		CHECK_MSG((sent == 0) == hold, "higher key %d, datagrams at once %d", hold, sent);
-		CHECK_EQ(engine_next_deadline(w.n.e), hold ? 500 : 5000);
+		/* The held side ticks when its hold ends; the other when the
+		 * next candidate (never tried) may be due. */
+		CHECK_EQ(engine_next_deadline(w.n.e),
+			 hold ? tdefault_timing()->stagger_ms : tdefault_timing()->fresh_try_ms);
 		tnode_tick(&w.n, 500);
 		if (hold)
 			CHECK(tsent_to(&w.n, peer, NULL, &alive) > 0 && alive);

@@ -1,0 +1,292 @@
+/* The direct-path watch [ours]: a direct path that dies while traffic
+ * flows is noticed in about two seconds, and the peer falls back to the
+ * router (apply.c) instead of black-holing traffic until its handshake is
+ * older than HandshakeValidity (165 s; SPEC §13 calls that a weakness).
+ *
+ * Signals: the device's per-peer rx/tx counters, read every tick. Bytes
+ * of our own making (wirelink datagrams and probes both ways, the replies
+ * our probes draw, handshakes) are subtracted, so what remains is the
+ * user's traffic; a path that carried it within watch_ms is watched. A
+ * watched path whose rx counter stayed flat for stall_ms gets a probe
+ * every probe_interval_ms (the engine then ticks that often); any growth
+ * of rx answers it; probe_misses unanswered probes in a row declare the
+ * path dead. Both sides of a path that dies under traffic see it: the
+ * sender's rx stops growing, and so does the receiver's, which was
+ * watching because it had just received.
+ *
+ * A probe is a small datagram to the peer's auto address, wirelink port
+ * + 1. Our peers answer it (engine_receive_probe); an original peer does
+ * not listen there, so its kernel answers with an ICMPv6 error — through
+ * the same tunnel, which is all the rx counter needs. Nothing new reaches
+ * an original peer's wirelink port.
+ *
+ * A dead path is probed again after 1 s, then twice as long each time up
+ * to retry_max_ms — but at most every PATH_RETRY_BUSY_MS while some path
+ * of ours carries the user's traffic (it likely flows to that peer through
+ * the router now: going direct again soon is worth a probe); any rx growth
+ * (a reply, the peer's own probe or traffic, a new endpoint candidate that
+ * works) brings it back, and the peer's AllowedIPs with it. Routers neither watch (there is nothing for
+ * them to fall back to) nor are stripped (apply.c). */
+#include <string.h>
+
+#include "core/engine_internal.h"
+
+/* IPv6 and UDP headers, up to 15 bytes of padding, WireGuard's header
+ * and tag: what one datagram of ours adds to a peer's counters beyond its
+ * payload (an estimate on the high side: our own bytes must not pass for
+ * the user's). */
+#define PATH_PACKET_OVERHEAD (40 + 8 + 15 + 32)
+/* What one probe may draw: our peer's reply, or an ICMPv6 error quoting
+ * the probe (40 + 8 + the probe's 48 + 37 bytes, padded, plus 32). */
+#define PATH_PROBE_ANSWER_BYTES 192
+/* A handshake: an initiation (148) and a response (92), either way. */
+#define PATH_HANDSHAKE_BYTES 256
+/* The user's traffic, per second, above which a path is watched: more
+ * than WireGuard's own keepalives (32 bytes each, at most one a second). */
+#define PATH_ACTIVE_BYTES_PER_S 40
+/* The first retry of a dead path, doubled each time... */
+#define PATH_RETRY_FIRST_MS 1000
+/* ... but no longer than this while traffic flows. */
+#define PATH_RETRY_BUSY_MS 2000
+
+void engine_path_own_rx(struct peer *p, size_t payload)
+{
+	p->own_rx += payload + PATH_PACKET_OVERHEAD;
+}
+
+void engine_path_own_tx(struct peer *p, size_t payload)
+{
+	p->own_tx += payload + PATH_PACKET_OVERHEAD;
+}
+
+static uint64_t minus(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+void engine_path_observe(struct engine *e, struct peer *p, const struct engine_peer_view *wp,
+			 bool was_in, bool new_handshake, int64_t now, struct engine_actions *out)
+{
+	if (was_in) {
+		/* A counter that went down is a re-created peer: no evidence. */
+		uint64_t drx = minus(wp->rx_bytes, p->rx_bytes);
+		uint64_t dtx = minus(wp->tx_bytes, p->tx_bytes);
+		uint64_t hs = new_handshake ? PATH_HANDSHAKE_BYTES : 0;
+		uint64_t user = minus(drx, p->own_rx + hs) + minus(dtx, p->own_tx + hs);
+		int64_t span = e->last_tick == ENGINE_NEVER ? e->t.chunk_period_ms : now - e->last_tick;
+		if (span < 1000)
+			span = 1000;
+		if (user * 1000 > (uint64_t)PATH_ACTIVE_BYTES_PER_S * (uint64_t)span)
+			p->active_at = now;
+		if (drx > 0) {
+			p->probe_at = ENGINE_NEVER;
+			p->probe_misses = 0;
+			if (p->path_dead) {
+				char lb[96];
+				p->path_dead = false;
+				e->st.paths_back++;
+				engine_actions_event(out, ENGINE_EV_PATH_BACK, p->key,
+						     "peer %s: the direct path works again",
+						     engine_peer_label(p, lb));
+			}
+		}
+	}
+	p->tx_bytes = wp->tx_bytes;
+	p->own_rx = p->own_tx = 0;
+}
+
+/* Asks for a tick at t. */
+static void want_tick(struct engine *e, int64_t t)
+{
+	if (e->path_at == ENGINE_NEVER || t < e->path_at)
+		e->path_at = t;
+}
+
+static void put32(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 24);
+	b[1] = (uint8_t)(v >> 16);
+	b[2] = (uint8_t)(v >> 8);
+	b[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+uint16_t engine_path_probe_port(const struct engine *e)
+{
+	return (uint16_t)(engine_port(e) + ENGINE_PROBE_PORT_OFFSET);
+}
+
+/* A probe or probe reply from us to p. */
+static void emit(struct engine *e, const struct peer *p, uint8_t type, uint32_t seq,
+		 uint16_t port, struct engine_datagram *d)
+{
+	d->kind = type == ENGINE_PROBE_REQUEST ? ENGINE_DG_PROBE : ENGINE_DG_PROBE_REPLY;
+	memcpy(d->peer, p->key, WL_KEY_LEN);
+	d->dst = p->auto_addr;
+	d->port = port;
+	d->len = ENGINE_PROBE_LEN;
+	d->data[0] = type;
+	put32(d->data + 1, seq);
+	memcpy(d->data + 5, e->pub, WL_KEY_LEN);
+}
+
+static void send_probe(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
+{
+	struct engine_datagram *d = engine_actions_add_send(out);
+	if (!d)
+		return;
+	emit(e, p, ENGINE_PROBE_REQUEST, ++p->probe_seq, engine_path_probe_port(e), d);
+	engine_path_own_tx(p, d->len);
+	p->own_rx += PATH_PROBE_ANSWER_BYTES;
+	p->probe_at = now;
+	e->st.probes_sent++;
+}
+
+static void declare_dead(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
+{
+	char lb[96];
+	p->path_dead = true;
+	p->dead_ep = p->endpoint;
+	p->healthy = false;
+	p->probe_at = ENGINE_NEVER;
+	p->probe_misses = 0;
+	p->retry_gap = PATH_RETRY_FIRST_MS;
+	p->retry_at = now + p->retry_gap;
+	e->st.paths_dead++;
+	engine_actions_event(out, ENGINE_EV_PATH_DEAD, p->key,
+			     "peer %s: the direct path answers nothing; falling back",
+			     engine_peer_label(p, lb));
+}
+
+static bool active(const struct engine *e, const struct peer *p, int64_t now)
+{
+	return p->active_at != ENGINE_NEVER && now - p->active_at < e->t.watch_ms;
+}
+
+/* A dead path: probe it again at its time. */
+static void retry(struct engine *e, struct peer *p, bool busy, int64_t now,
+		  struct engine_actions *out)
+{
+	if (busy && p->retry_at > now + PATH_RETRY_BUSY_MS)
+		p->retry_at = now + PATH_RETRY_BUSY_MS;
+	if (now >= p->retry_at) {
+		send_probe(e, p, now, out);
+		p->retry_gap = p->retry_gap * 2 > e->t.retry_max_ms ? e->t.retry_max_ms
+								   : p->retry_gap * 2;
+		int64_t gap = busy && p->retry_gap > PATH_RETRY_BUSY_MS ? PATH_RETRY_BUSY_MS
+									 : p->retry_gap;
+		p->retry_at = now + gap;
+	}
+	want_tick(e, p->retry_at);
+}
+
+/* One peer's watch. busy: some path carries the user's traffic. */
+static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
+		  struct engine_actions *out)
+{
+	const int64_t interval = e->t.probe_interval_ms;
+	if (p->path_dead) {
+		retry(e, p, busy, now, out);
+		return;
+	}
+	if (!active(e, p, now)) {
+		p->probe_at = ENGINE_NEVER;
+		p->probe_misses = 0;
+		return;
+	}
+	want_tick(e, now + interval); /* to notice a stall soon */
+	if (p->rx_at != ENGINE_NEVER && now - p->rx_at < e->t.stall_ms)
+		return;
+	if (p->probe_at != ENGINE_NEVER) {
+		if (now - p->probe_at < interval) {
+			want_tick(e, p->probe_at + interval);
+			return;
+		}
+		if (++p->probe_misses >= e->t.probe_misses) {
+			declare_dead(e, p, now, out);
+			want_tick(e, p->retry_at);
+			return;
+		}
+	}
+	send_probe(e, p, now, out);
+}
+
+void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out)
+{
+	e->path_at = ENGINE_NEVER;
+	bool busy = false;
+	for (size_t i = 0; i < e->pt.n && !busy; i++)
+		busy = e->pt.v[i]->in_device && active(e, e->pt.v[i], now);
+	for (size_t i = 0; i < e->pt.n; i++) {
+		struct peer *p = e->pt.v[i];
+		/* No path to watch: not in the device, no endpoint, the watch
+		 * off, or we are the router others fall back to. */
+		if (!p->in_device || !p->has_endpoint || !e->t.probe_interval_ms || e->router) {
+			p->path_dead = false;
+			p->probe_at = ENGINE_NEVER;
+			p->probe_misses = 0;
+			continue;
+		}
+		watch(e, p, busy, now, out);
+	}
+}
+
+/* The peer a probe claims to come from, if src is really its address. */
+static struct peer *probe_sender(struct engine *e, const struct wl_addr *src, const uint8_t *buf,
+				 size_t len, uint8_t type)
+{
+	if (len != ENGINE_PROBE_LEN || buf[0] != type || !src)
+		return NULL;
+	struct peer *p = peertab_find(&e->pt, buf + 5);
+	return p && p->in_device && wl_addr_equal(src, &p->auto_addr) ? p : NULL;
+}
+
+bool engine_path_reply_received(struct engine *e, int64_t now, const struct wl_addr *src,
+				const uint8_t *buf, size_t len)
+{
+	if (len == 0 || buf[0] != ENGINE_PROBE_REPLY)
+		return false;
+	struct peer *p = probe_sender(e, src, buf, len, ENGINE_PROBE_REPLY);
+	if (!p) {
+		e->st.rx_bad_source++;
+		return true;
+	}
+	engine_path_own_rx(p, len);
+	if (get32(buf + 1) == p->probe_seq) {
+		e->st.probes_answered++;
+		p->probe_at = ENGINE_NEVER;
+		p->probe_misses = 0;
+	}
+	/* The counters show it at the next tick; a dead path comes back then. */
+	if (p->path_dead)
+		engine_mark_dirty(e, now);
+	return true;
+}
+
+enum engine_rx engine_receive_probe(struct engine *e, int64_t now, const struct wl_addr *src,
+				    const uint8_t *buf, size_t len, struct engine_datagram *reply)
+{
+	memset(reply, 0, offsetof(struct engine_datagram, data));
+	e->st.rx_datagrams++;
+	if (len != ENGINE_PROBE_LEN || buf[0] != ENGINE_PROBE_REQUEST) {
+		e->st.rx_parse++;
+		return ENGINE_RX_PARSE;
+	}
+	struct peer *p = probe_sender(e, src, buf, len, ENGINE_PROBE_REQUEST);
+	if (!p) {
+		e->st.rx_bad_source++;
+		return ENGINE_RX_BAD_SOURCE;
+	}
+	engine_path_own_rx(p, len);
+	emit(e, p, ENGINE_PROBE_REPLY, get32(buf + 1), engine_port(e), reply);
+	engine_path_own_tx(p, reply->len);
+	e->st.probe_replies_sent++;
+	/* Probed over a path we thought dead: it works; look soon. */
+	if (p->path_dead)
+		engine_mark_dirty(e, now);
+	return ENGINE_RX_PROBE;
+}

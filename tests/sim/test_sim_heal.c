@@ -1,0 +1,248 @@
+/* Paths that heal in seconds (the direct-path watch, src/core/path.c):
+ * with traffic flowing between two direct leaves — leaf1 pings leaf2
+ * every 200 ms, leaf2 answers each request — a cut of their direct path
+ * makes both fall back to the hub within seconds, early in the daemons'
+ * life too; the hub carries the traffic with no flapping while the cut
+ * lasts; the restored path is direct again within seconds; a 5 % lossy
+ * path under traffic never flaps; a NAT that forgets its mappings heals in
+ * seconds. Prints the virtual times. */
+#include <stdio.h>
+
+#include "sim/scenario.h"
+#include "unit/harness.h"
+
+#define HEALTHY_MS (sim_timing()->handshake_validity_ms)
+#define PING_MS 200
+
+/* leaf1 -> leaf2 requests, leaf2 -> leaf1 answers. */
+struct pinger {
+	struct scen *s;
+	int64_t seen;   /* the last request leaf2 answered */
+	int64_t answer; /* when leaf1 last got an answer, -1 if never */
+	int via;        /* and through whom */
+};
+
+static void ping_step(struct pinger *p)
+{
+	struct sim *sim = p->s->sim;
+	int a = p->s->leaf[0], b = p->s->leaf[1];
+	int64_t at;
+	int via;
+	if (sim_app_last(sim, b, a, &at, &via) && at > p->seen) {
+		p->seen = at;
+		sim_app_send(sim, b, a);
+	}
+	if (sim_app_last(sim, a, b, &at, &via) && at > p->answer) {
+		p->answer = at;
+		p->via = via;
+	}
+	sim_app_send(sim, a, b);
+}
+
+/* Pings for ms of virtual time. */
+static void ping_for(struct pinger *p, int64_t ms)
+{
+	struct sim *sim = p->s->sim;
+	for (int64_t end = sim_now(sim) + ms; sim_now(sim) < end;) {
+		ping_step(p);
+		sim_run_to(sim, sim_now(sim) + PING_MS);
+	}
+}
+
+/* Pings until cond holds (checked every step) or timeout; the time it
+ * took, or -1. */
+static int64_t ping_until(struct pinger *p, bool (*cond)(struct pinger *p, int64_t since),
+			  int64_t since, int64_t timeout_ms)
+{
+	struct sim *sim = p->s->sim;
+	for (int64_t end = sim_now(sim) + timeout_ms; sim_now(sim) < end;) {
+		ping_step(p);
+		sim_run_to(sim, sim_now(sim) + PING_MS);
+		if (cond(p, since))
+			return sim_now(sim) - since;
+	}
+	return -1;
+}
+
+/* leaf1 got an answer sent after `since`, through the hub. */
+static bool answered_via_hub(struct pinger *p, int64_t since)
+{
+	return p->answer > since + PING_MS && p->via == p->s->hub;
+}
+
+/* leaf1 got an answer after `since` straight from leaf2, and both have
+ * the other's tunnel IP on the direct peer again. */
+static bool answered_direct(struct pinger *p, int64_t since)
+{
+	return p->answer > since + PING_MS && p->via == p->s->leaf[1] &&
+	       scen_pair_direct(p->s, 0, 1, HEALTHY_MS) == true;
+}
+
+static bool both_fell_back(struct scen *s)
+{
+	struct sim_peer_view v1, v2;
+	return sim_peer_view(s->sim, s->leaf[0], s->leaf[1], &v1) && sim_view_auto_only(&v1) &&
+	       sim_peer_view(s->sim, s->leaf[1], s->leaf[0], &v2) && sim_view_auto_only(&v2);
+}
+
+static bool direct(struct sim *sim, void *ctx)
+{
+	return scen_pair_direct(ctx, 0, 1, HEALTHY_MS);
+}
+
+/* Direct both ways, at whatever endpoint (a NAT's random port). */
+static bool direct_anywhere(struct sim *sim, void *ctx)
+{
+	struct scen *s = ctx;
+	return sim_direct(sim, s->leaf[0], s->leaf[1], NULL, HEALTHY_MS) &&
+	       sim_direct(sim, s->leaf[1], s->leaf[0], NULL, HEALTHY_MS);
+}
+
+static void cut_and_heal(const char *label, enum scen_leaf_kind k1, enum scen_leaf_kind k2)
+{
+	enum scen_leaf_kind kinds[2] = { k1, k2 };
+	struct scen s;
+	scen_build(&s, harness_seed(), 2, kinds, NULL);
+	scen_start(&s);
+	CHECK_MSG(sim_run_until(s.sim, direct, &s, 60000) >= 0, "%s: never direct", label);
+	struct pinger p = { .s = &s, .seen = -1, .answer = -1, .via = -1 };
+	ping_for(&p, 5000);
+	CHECK_MSG(p.via == s.leaf[1], "%s: pings not direct before the cut", label);
+
+	/* Early in the daemons' life: far less than FactTTL of uptime. */
+	char a[WL_ADDR_STR_MAX], b[WL_ADDR_STR_MAX];
+	scen_public_addr(&s, 0, a, sizeof(a));
+	scen_public_addr(&s, 1, b, sizeof(b));
+	int64_t cut = sim_now(s.sim);
+	CHECK(cut < sim_timing()->fact_ttl_ms);
+	vnet_block(s.net, a, b);
+	int64_t t = ping_until(&p, answered_via_hub, cut, 60000);
+	CHECK_MSG(t >= 0 && t <= 3000, "%s: pings answered via the hub %.1f s after the cut", label,
+		  (double)t / 1000);
+	CHECK(both_fell_back(&s));
+	CHECK(sim_trace_find(s.sim, s.leaf[0], ENGINE_EV_PATH_DEAD, s.leaf[1], cut) >= 0);
+	CHECK(sim_trace_find(s.sim, s.leaf[1], ENGINE_EV_PATH_DEAD, s.leaf[0], cut) >= 0);
+	printf("# %s: pings answered via the hub %.1f s after the cut (virtual)\n", label,
+	       (double)t / 1000);
+
+	/* A minute of the cut: through the hub all along, no flapping. */
+	int64_t hold = sim_now(s.sim);
+	ping_for(&p, 60000);
+	CHECK(both_fell_back(&s));
+	CHECK(answered_via_hub(&p, sim_now(s.sim) - 1000)); /* still answered */
+	CHECK_EQ(sim_trace_count(s.sim, s.leaf[0], ENGINE_EV_PATH_BACK, s.leaf[1], hold), 0);
+	CHECK_EQ(sim_trace_count(s.sim, s.leaf[1], ENGINE_EV_PATH_BACK, s.leaf[0], hold), 0);
+
+	vnet_unblock(s.net, a, b);
+	int64_t restored = sim_now(s.sim);
+	t = ping_until(&p, answered_direct, restored, 120000);
+	CHECK_MSG(t >= 0 && t <= 3000, "%s: direct again %.1f s after the path came back", label,
+		  (double)t / 1000);
+	printf("# %s: pings direct again %.1f s after the path came back (virtual)\n", label,
+	       (double)t / 1000);
+	scen_free(&s);
+}
+
+TEST(cut_under_traffic_public)
+{
+	cut_and_heal("public leaves", LEAF_PUBLIC, LEAF_PUBLIC);
+}
+
+TEST(cut_under_traffic_natted)
+{
+	cut_and_heal("leaves behind home NATs", LEAF_OWN_NAT, LEAF_OWN_NAT);
+}
+
+/* 5 % loss on every internet crossing, pings for ten minutes: the watch
+ * never takes lost packets for a dead path. */
+TEST(lossy_path_under_traffic_stays_direct)
+{
+	enum scen_leaf_kind kinds[2] = { LEAF_OWN_NAT, LEAF_OWN_NAT };
+	struct scen_opts o;
+	scen_opts_init(&o);
+	o.internet_loss_ppm = 50000;
+	struct scen s;
+	scen_build(&s, harness_seed(), 2, kinds, &o);
+	scen_start(&s);
+	CHECK(sim_run_until(s.sim, direct, &s, 120000) >= 0);
+	int64_t from = sim_now(s.sim);
+	struct pinger p = { .s = &s, .seen = -1, .answer = -1, .via = -1 };
+	ping_for(&p, 600000);
+	size_t dead = sim_trace_count(s.sim, s.leaf[0], ENGINE_EV_PATH_DEAD, -1, from) +
+		      sim_trace_count(s.sim, s.leaf[1], ENGINE_EV_PATH_DEAD, -1, from);
+	CHECK_MSG(dead == 0, "%zu paths declared dead under 5 %% loss", dead);
+	CHECK(p.via == s.leaf[1]);
+	printf("# 5%% loss, 10 min of pings: %zu paths declared dead\n", dead);
+	scen_free(&s);
+}
+
+/* leaf1's NAT (random ports) forgets its mappings under traffic: pings
+ * work again within seconds (via the hub at first), and go direct again
+ * at leaf1's new port. */
+TEST(nat_rebinding_under_traffic)
+{
+	enum scen_leaf_kind kinds[2] = { LEAF_OWN_NAT, LEAF_OWN_NAT };
+	struct scen_opts o;
+	scen_opts_init(&o);
+	o.nat.port_preserving = false;
+	struct scen s;
+	scen_build(&s, harness_seed(), 2, kinds, &o);
+	scen_start(&s);
+	CHECK(sim_run_until(s.sim, direct_anywhere, &s, 120000) >= 0);
+	struct pinger p = { .s = &s, .seen = -1, .answer = -1, .via = -1 };
+	ping_for(&p, 5000);
+	CHECK(p.via == s.leaf[1]);
+	struct sim_peer_view before;
+	CHECK(sim_peer_view(s.sim, s.leaf[1], s.leaf[0], &before));
+	int64_t reboot = sim_now(s.sim);
+	vnet_nat_reset(s.net, s.nat[0]);
+	int64_t works = -1, back = -1;
+	for (int64_t end = reboot + 120000; sim_now(s.sim) < end && back < 0;) {
+		ping_step(&p);
+		sim_run_to(s.sim, sim_now(s.sim) + PING_MS);
+		if (works < 0 && p.answer > reboot + PING_MS)
+			works = p.answer - reboot;
+		struct sim_peer_view v;
+		if (works >= 0 && p.via == s.leaf[1] && p.answer > reboot + works &&
+		    sim_peer_view(s.sim, s.leaf[1], s.leaf[0], &v) &&
+		    !wl_endpoint_equal(&v.endpoint, &before.endpoint) &&
+		    direct_anywhere(s.sim, &s))
+			back = sim_now(s.sim) - reboot;
+	}
+	CHECK_MSG(works >= 0 && works <= 5000, "pings work again %.1f s after the NAT reboot",
+		  (double)works / 1000);
+	CHECK_MSG(back >= 0 && back <= 10000, "direct again %.1f s after the NAT reboot",
+		  (double)back / 1000);
+	printf("# NAT rebinding under traffic: pings work again after %.1f s, direct at the new "
+	       "port after %.1f s (virtual)\n",
+	       (double)works / 1000, (double)back / 1000);
+	scen_free(&s);
+}
+
+/* When the traffic stops, so do the probes: a few while the path is still
+ * watched, then none — an idle path costs nothing, and two watching sides
+ * do not keep each other busy with their probes. */
+TEST(probes_stop_with_the_traffic)
+{
+	enum scen_leaf_kind kinds[2] = { LEAF_PUBLIC, LEAF_OWN_NAT };
+	struct scen s;
+	scen_build(&s, harness_seed(), 2, kinds, NULL);
+	scen_start(&s);
+	CHECK(sim_run_until(s.sim, direct, &s, 60000) >= 0);
+	struct pinger p = { .s = &s, .seen = -1, .answer = -1, .via = -1 };
+	ping_for(&p, 30000);
+	struct engine *e1 = sim_node_engine(s.sim, s.leaf[0]), *e2 = sim_node_engine(s.sim, s.leaf[1]);
+	uint64_t at_stop = engine_get_stats(e1)->probes_sent + engine_get_stats(e2)->probes_sent;
+	sim_run_to(s.sim, sim_now(s.sim) + 10000);
+	uint64_t tail = engine_get_stats(e1)->probes_sent + engine_get_stats(e2)->probes_sent - at_stop;
+	sim_run_to(s.sim, sim_now(s.sim) + 600000);
+	uint64_t idle = engine_get_stats(e1)->probes_sent + engine_get_stats(e2)->probes_sent - at_stop -
+			tail;
+	CHECK_MSG(tail <= 10, "%llu probes in the 10 s after the traffic", (unsigned long long)tail);
+	CHECK_MSG(idle == 0, "%llu probes in the 10 idle minutes after", (unsigned long long)idle);
+	CHECK(direct(s.sim, &s));
+	printf("# after 30 s of pings: %llu probes in the next 10 s, %llu in the 10 idle minutes "
+	       "after\n",
+	       (unsigned long long)tail, (unsigned long long)idle);
+	scen_free(&s);
+}

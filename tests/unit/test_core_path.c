@@ -1,0 +1,233 @@
+/* The direct-path watch (src/core/path.c) [ours]: probes only while the
+ * user's traffic flows, a path that answers nothing falls back to the
+ * router in seconds (early in the node's life too), retries, comes back;
+ * probes from peers are answered. */
+#include <string.h>
+
+#include "core_fixture.h"
+#include "harness.h"
+#include "wire/autoaddr.h"
+
+enum { N_ = 1, P_ = 2, R_ = 3 };
+#define S 1000
+
+struct world {
+	struct tnode n;
+	uint8_t ppriv[32], ppub[32], rpriv[32], rpub[32];
+	struct engine_peer_config pc;
+	struct wl_cidr p_allowed;
+	char p_auto[64];
+};
+
+/* Leaf N with router R (10.0.0.0/8) and a configured peer P (AllowedIPs
+ * 10.5.0.7/32: a host, not a router), both in the device with fresh
+ * handshakes; P is alive and has its AllowedIPs by 1 s. */
+static void setup(struct world *w)
+{
+	memset(w, 0, sizeof(*w));
+	tkey(P_, w->ppriv, w->ppub);
+	tkey(R_, w->rpriv, w->rpub);
+	tnode_config(&w->n, N_);
+	memcpy(w->pc.public_key, w->ppub, 32);
+	w->pc.trust = TRUST_UNSET;
+	w->pc.basic = WL_AUTO;
+	wl_cidr_parse("10.5.0.7/32", &w->p_allowed);
+	w->pc.allowed_ips = &w->p_allowed;
+	w->pc.n_allowed = 1;
+	w->n.cfg.peers = &w->pc;
+	w->n.cfg.n_peers = 1;
+	static const char *const eth[] = { "192.0.2.1/24", NULL };
+	tnode_iface(&w->n, "eth0", true, true, eth);
+	tnode_dev_peer(&w->n, w->rpub, "192.0.2.3:51820", 0);
+	tnode_allow(&w->n, w->rpub, "10.0.0.0/8");
+	tnode_dev_peer(&w->n, w->ppub, "192.0.2.2:51820", 0);
+	struct wl_addr a;
+	autoaddr_of(w->ppub, &a);
+	wl_addr_str(&a, w->p_auto);
+	strcat(w->p_auto, "/128");
+	tnode_start(&w->n, 0);
+	uint8_t buf[WIRE_MAX_DATAGRAM], id[BOOT_ID_LEN] = { 5 };
+	struct fact f;
+	fact_make_alive(&f, w->ppub, id, 255);
+	size_t len = tseal(w->ppriv, w->n.pub, &f, 1, buf, sizeof(buf));
+	CHECK_EQ(treceive(&w->n, 0, w->ppub, buf, len), ENGINE_RX_OK);
+	tnode_tick(&w->n, 0);
+	tnode_tick(&w->n, 1 * S);
+	CHECK(tnode_has_allowed(tnode_find(&w->n, w->ppub), "10.5.0.7/32"));
+}
+
+/* Runs N at its own deadlines until `to`, with fresh handshakes and the
+ * user's traffic to P: rx and tx bytes per second. Returns the time of
+ * the first event of kind (or -1), counting probes to P on the way. */
+static int64_t run(struct world *w, int64_t to, uint64_t rx_per_s, uint64_t tx_per_s,
+		   enum engine_event_kind kind, int *probes)
+{
+	int64_t found = -1, last = w->n.now;
+	for (int64_t t = engine_next_deadline(w->n.e); t <= to; t = engine_next_deadline(w->n.e)) {
+		tnode_handshakes(&w->n, t);
+		tnode_traffic(&w->n, w->ppub, rx_per_s * (uint64_t)(t - last) / 1000,
+			      tx_per_s * (uint64_t)(t - last) / 1000);
+		last = t;
+		tnode_tick(&w->n, t);
+		if (probes)
+			*probes += tprobes_to(&w->n, w->ppub, NULL);
+		if (found < 0 && thas_event(&w->n, kind, w->ppub))
+			found = t;
+	}
+	return found;
+}
+
+TEST(dead_path_under_traffic_falls_back_in_seconds)
+{
+	struct world w;
+	setup(&w);
+	const struct engine_timing *dt = tdefault_timing();
+	/* Traffic both ways (the engine notices at its next regular tick, then
+	 * watches), then our side keeps sending and nothing comes back: the
+	 * path died. */
+	CHECK_EQ(run(&w, 10 * S, 5000, 5000, ENGINE_EV_PATH_DEAD, NULL), -1);
+	struct engine_peer_info info;
+	CHECK(engine_peer_info(w.n.e, w.ppub, w.n.now, &info) && info.active_at > 5 * S);
+	int64_t cut = w.n.now;
+	int probes = 0;
+	int64_t dead = run(&w, cut + 10 * S, 0, 5000, ENGINE_EV_PATH_DEAD, &probes);
+	CHECK_MSG(dead >= 0 && dead - cut <= dt->stall_ms + (dt->probe_misses + 1) *
+							     dt->probe_interval_ms,
+		  "dead %lld ms after the cut", (long long)(dead - cut));
+	CHECK(probes >= dt->probe_misses);
+	CHECK(dead < dt->fact_ttl_ms); /* young: deconfiguring is not yet allowed otherwise */
+	/* Back to its auto address at once: traffic goes via the router. */
+	struct wg_peer *p = tnode_find(&w.n, w.ppub);
+	CHECK(tnode_has_allowed(p, w.p_auto) && !tnode_has_allowed(p, "10.5.0.7/32"));
+	CHECK(engine_peer_info(w.n.e, w.ppub, w.n.now, &info) && info.path_dead && !info.healthy);
+	/* While traffic flows, it is retried every couple of seconds. */
+	probes = 0;
+	int64_t from = w.n.now;
+	CHECK_EQ(run(&w, from + 20 * S, 0, 5000, ENGINE_EV_PATH_BACK, &probes), -1);
+	CHECK_MSG(probes >= 8 && probes <= 12, "%d retries in 20 s", probes);
+	CHECK(!tnode_has_allowed(tnode_find(&w.n, w.ppub), "10.5.0.7/32"));
+	/* An answer: the path works again, and P gets its AllowedIPs back. */
+	tnode_traffic(&w.n, w.ppub, 200, 0);
+	int64_t back = run(&w, w.n.now + 2 * S, 5000, 5000, ENGINE_EV_PATH_BACK, NULL);
+	CHECK(back >= 0);
+	CHECK(tnode_has_allowed(tnode_find(&w.n, w.ppub), "10.5.0.7/32"));
+	CHECK(engine_peer_info(w.n.e, w.ppub, w.n.now, &info) && !info.path_dead && info.healthy);
+	tnode_free(&w.n);
+}
+
+TEST(answered_probes_keep_the_path)
+{
+	struct world w;
+	setup(&w);
+	CHECK_EQ(run(&w, 10 * S, 5000, 5000, ENGINE_EV_PATH_DEAD, NULL), -1);
+	/* One-way traffic for a minute: our probes are answered (our peer's
+	 * reply, or an original's ICMP error: either grows rx a little). */
+	int answered = 0;
+	for (int64_t t = engine_next_deadline(w.n.e); t < 64 * S; t = engine_next_deadline(w.n.e)) {
+		tnode_handshakes(&w.n, t);
+		tnode_traffic(&w.n, w.ppub, 0, 2000);
+		tnode_tick(&w.n, t);
+		uint32_t seq;
+		if (tprobes_to(&w.n, w.ppub, &seq)) {
+			uint8_t reply[ENGINE_PROBE_LEN];
+			size_t len = tprobe(ENGINE_PROBE_REPLY, seq, w.ppub, reply);
+			CHECK_EQ(treceive(&w.n, t + 40, w.ppub, reply, len), ENGINE_RX_PROBE);
+			tnode_traffic(&w.n, w.ppub, 100, 0);
+			answered++;
+		}
+		CHECK(!thas_event(&w.n, ENGINE_EV_PATH_DEAD, w.ppub));
+	}
+	CHECK(answered > 0);
+	CHECK(tnode_has_allowed(tnode_find(&w.n, w.ppub), "10.5.0.7/32"));
+	CHECK_EQ(engine_get_stats(w.n.e)->paths_dead, 0);
+	tnode_free(&w.n);
+}
+
+/* Our own wirelink traffic (Alives, facts) is no reason to probe: an idle
+ * path costs nothing extra. */
+TEST(idle_path_is_never_probed)
+{
+	struct world w;
+	setup(&w);
+	int probes = 0;
+	uint8_t buf[WIRE_MAX_DATAGRAM], id[BOOT_ID_LEN] = { 5 };
+	for (int64_t t = engine_next_deadline(w.n.e); t < 600 * S; t = engine_next_deadline(w.n.e)) {
+		tnode_handshakes(&w.n, t);
+		/* WireGuard counts what we send and what P's Alives bring. */
+		size_t sent = 0;
+		for (size_t i = 0; w.n.act && i < w.n.act->n_send; i++)
+			sent += w.n.act->send[i].len + 80;
+		tnode_traffic(&w.n, w.ppub, 0, sent);
+		if (t % (30 * S) < 5 * S) {
+			struct fact f;
+			fact_make_alive(&f, w.ppub, id, 255);
+			size_t len = tseal(w.ppriv, w.n.pub, &f, 1, buf, sizeof(buf));
+			CHECK_EQ(treceive(&w.n, t, w.ppub, buf, len), ENGINE_RX_OK);
+			tnode_traffic(&w.n, w.ppub, len + 80, 0);
+		}
+		tnode_tick(&w.n, t);
+		probes += tprobes_to(&w.n, w.ppub, NULL);
+	}
+	CHECK_EQ(probes, 0);
+	CHECK_EQ(engine_get_stats(w.n.e)->probes_sent, 0);
+	tnode_free(&w.n);
+}
+
+/* A peer's probe is answered to its wirelink port with its sequence
+ * number and our key; anything else draws nothing. */
+TEST(probes_from_peers_are_answered)
+{
+	struct world w;
+	setup(&w);
+	uint8_t req[ENGINE_PROBE_LEN];
+	size_t len = tprobe(ENGINE_PROBE_REQUEST, 0x01020304, w.ppub, req);
+	struct wl_addr src;
+	autoaddr_of(w.ppub, &src);
+	struct engine_datagram reply;
+	CHECK_EQ(engine_receive_probe(w.n.e, 2 * S, &src, req, len, &reply), ENGINE_RX_PROBE);
+	CHECK_EQ(reply.kind, ENGINE_DG_PROBE_REPLY);
+	CHECK_EQ(reply.len, ENGINE_PROBE_LEN);
+	CHECK_EQ(reply.port, 51821);
+	CHECK(wl_addr_equal(&reply.dst, &src));
+	CHECK_EQ(reply.data[0], ENGINE_PROBE_REPLY);
+	CHECK(memcmp(reply.data + 1, req + 1, 4) == 0);
+	CHECK(memcmp(reply.data + 5, w.n.pub, 32) == 0);
+	/* From another address than the key's: refused. */
+	struct wl_addr other;
+	autoaddr_of(w.rpub, &other);
+	CHECK_EQ(engine_receive_probe(w.n.e, 2 * S, &other, req, len, &reply), ENGINE_RX_BAD_SOURCE);
+	CHECK_EQ(reply.len, 0);
+	/* Malformed: wrong type, short. */
+	req[0] = ENGINE_PROBE_REPLY;
+	CHECK_EQ(engine_receive_probe(w.n.e, 2 * S, &src, req, len, &reply), ENGINE_RX_PARSE);
+	CHECK_EQ(engine_receive_probe(w.n.e, 2 * S, &src, req, len - 1, &reply), ENGINE_RX_PARSE);
+	/* A key nobody has in the device. */
+	uint8_t xpriv[32], xpub[32];
+	tkey(9, xpriv, xpub);
+	len = tprobe(ENGINE_PROBE_REQUEST, 7, xpub, req);
+	autoaddr_of(xpub, &src);
+	CHECK_EQ(engine_receive_probe(w.n.e, 2 * S, &src, req, len, &reply), ENGINE_RX_BAD_SOURCE);
+	tnode_free(&w.n);
+}
+
+/* The router neither watches (there is nothing for it to fall back to)
+ * nor probes. */
+TEST(routers_do_not_watch)
+{
+	struct world w;
+	memset(&w, 0, sizeof(w));
+	tkey(P_, w.ppriv, w.ppub);
+	tnode_config(&w.n, N_);
+	w.n.cfg.router = WL_YES;
+	tnode_dev_peer(&w.n, w.ppub, "192.0.2.2:51820", 0);
+	tnode_start(&w.n, 0);
+	int probes = 0;
+	for (int64_t t = 0; t < 20 * S; t += 500) {
+		tnode_handshakes(&w.n, t);
+		tnode_traffic(&w.n, w.ppub, 0, 5000);
+		tnode_tick(&w.n, t);
+		probes += tprobes_to(&w.n, w.ppub, NULL);
+	}
+	CHECK_EQ(probes, 0);
+	tnode_free(&w.n);
+}
