@@ -219,6 +219,18 @@ bool wl_addr_is_global_unicast(const struct wl_addr *a)
 	return !wl_addr_is_loopback(a) && !wl_addr_is_link_local(a);
 }
 
+bool wl_addr_is_private(const struct wl_addr *a)
+{
+	if (wl_addr_is_loopback(a) || wl_addr_is_link_local(a))
+		return true;
+	if (a->family == AF_INET || wl_addr_is_v4_mapped(a)) {
+		const uint8_t *b = a->family == AF_INET ? a->bytes : a->bytes + 12;
+		return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+		       (b[0] == 192 && b[1] == 168) || (b[0] == 100 && (b[1] & 0xc0) == 64);
+	}
+	return a->family == AF_INET6 && (a->bytes[0] & 0xfe) == 0xfc;
+}
+
 bool wl_endpoint_from_sockaddr(const struct sockaddr *sa, struct wl_endpoint *out)
 {
 	memset(out, 0, sizeof(*out));

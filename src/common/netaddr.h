@@ -68,6 +68,12 @@ bool wl_addr_is_link_local(const struct wl_addr *a);
 /* Go's net.IP.IsGlobalUnicast: not unspecified, loopback, link-local,
  * multicast or the IPv4 broadcast address; private ranges count. */
 bool wl_addr_is_global_unicast(const struct wl_addr *a);
+/* Reachable only inside some site, never across the internet: RFC 1918,
+ * shared address space 100.64.0.0/10 (carrier-grade NAT), unique local
+ * fc00::/7, loopback and link-local. Documentation ranges (192.0.2.0/24,
+ * 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are not private: labs
+ * use them as public addresses. */
+bool wl_addr_is_private(const struct wl_addr *a);
 
 /* Conversions to and from socket addresses (port in host order). */
 bool wl_endpoint_from_sockaddr(const struct sockaddr *sa, struct wl_endpoint *out);

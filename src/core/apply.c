@@ -97,19 +97,45 @@ struct pick {
 	int rank;
 };
 
-/* [ours] Among candidates never tried, one in a subnet of our own
- * interfaces goes first: a peer on our LAN answers there at once, while
- * its NAT's public address may have no hairpin. */
-static int candidate_rank(const struct engine *e, const struct wl_endpoint *ep)
+/* [ours] Whether a peer sits behind the same outer address as we do
+ * (behind our NAT, on our LAN), somewhere else, or we cannot tell. */
+enum site { SITE_UNKNOWN, SITE_OURS, SITE_ELSEWHERE };
+
+static enum site peer_site(const struct engine *e, const struct peer *p)
 {
-	for (size_t i = 0; i < e->n_other; i++)
-		if (wl_cidr_contains(&e->other_nets[i], &ep->addr))
-			return 0;
-	return 1;
+	if (!e->n_outer)
+		return SITE_UNKNOWN;
+	bool seen_outer = false;
+	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
+		struct wl_endpoint ep;
+		if (!fact_endpoint(&e->fs.v[k].f, &ep) || engine_on_our_lan(e, &ep.addr))
+			continue;
+		seen_outer = true;
+		for (size_t i = 0; i < e->n_outer; i++)
+			if (wl_addr_equal(&e->outer[i], &ep.addr))
+				return SITE_OURS;
+	}
+	return seen_outer ? SITE_ELSEWHERE : SITE_UNKNOWN;
 }
 
-static void consider(const struct engine *e, const struct peer *p, const struct wl_endpoint *ep,
-		     struct pick *best)
+/* [ours] The order of candidates never tried, lowest first. WireGuard
+ * sends one handshake initiation per RekeyTimeout (5 s): a wrong first
+ * try costs that much. One in a subnet of our own interfaces goes first —
+ * a peer on our LAN answers there at once, while its NAT's public address
+ * may have no hairpin — unless the peer is seen at an outer address that
+ * is not ours: then its LAN address is most likely a look-alike in
+ * another home (everyone's 192.168.1.0/24). Then public addresses, then
+ * private ones outside our subnets (reachable only by special routing). */
+static int candidate_rank(const struct engine *e, enum site site, const struct wl_endpoint *ep)
+{
+	bool priv = wl_addr_is_private(&ep->addr);
+	if (site != SITE_ELSEWHERE && engine_on_our_lan(e, &ep->addr))
+		return priv ? 1 : 0;
+	return priv ? 3 : 2;
+}
+
+static void consider(const struct engine *e, const struct peer *p, enum site site,
+		     const struct wl_endpoint *ep, struct pick *best)
 {
 	if (engine_through_tunnel(e, &ep->addr))
 		return;
@@ -120,7 +146,7 @@ static void consider(const struct engine *e, const struct peer *p, const struct 
 	 * peer moved: its router tells us its new endpoint) still go first. */
 	if (p->path_dead && at != ENGINE_NEVER && !wl_endpoint_equal(ep, &p->dead_ep))
 		return;
-	int rank = candidate_rank(e, ep);
+	int rank = candidate_rank(e, site, ep);
 	if (!best->found || at < best->tried_at || (at == best->tried_at && rank < best->rank))
 		*best = (struct pick){ true, *ep, at, rank };
 }
@@ -134,13 +160,14 @@ static void consider(const struct engine *e, const struct peer *p, const struct 
 static bool pick_endpoint(const struct engine *e, const struct peer *p, struct pick *best)
 {
 	best->found = false;
+	enum site site = peer_site(e, p);
 	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
 		struct wl_endpoint ep;
 		if (fact_endpoint(&e->fs.v[k].f, &ep))
-			consider(e, p, &ep, best);
+			consider(e, p, site, &ep, best);
 	}
 	if (p->has_initial_ep)
-		consider(e, p, &p->initial_ep, best);
+		consider(e, p, site, &p->initial_ep, best);
 	return best->found;
 }
 

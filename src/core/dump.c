@@ -54,10 +54,12 @@ static void dump_peers(const struct engine *e, int64_t now, const struct dump_ou
 			wl_endpoint_str(&p->endpoint, ep);
 		put(o,
 		    "  %s name=%s dev=%d cfg=%d router=%d healthy=%d alive=%d basic=%d "
-		    "endpoint=%s handshake=%.1fs alive_until=%.1fs alive_since=%.1fs knows=%zu",
+		    "endpoint=%s handshake=%.1fs alive_until=%.1fs alive_since=%.1fs knows=%zu "
+		    "ours=%d path_dead=%d",
 		    key, p->name[0] ? p->name : "-", p->in_device, p->cfg >= 0, p->router, p->healthy,
 		    peer_alive(p, now), p->basic, ep, secs(p->handshake, now),
-		    secs(p->alive_until, now), secs(p->alive_since, now), p->know.n);
+		    secs(p->alive_until, now), secs(p->alive_since, now), p->know.n, p->ours,
+		    p->path_dead);
 	}
 }
 
@@ -80,4 +82,9 @@ void engine_dump(const struct engine *e, int64_t now, void (*line)(void *ctx, co
 	    s->rx_datagrams, s->rx_ok, s->rx_parse, s->rx_bad_source, s->rx_bad_sig, s->rx_facts,
 	    s->rx_accepted, s->rx_expired, s->rx_invalid, s->rx_untrusted, s->tx_datagrams,
 	    s->tx_facts, s->facts_evicted, s->boot_id_changes);
+	put(&o,
+	    "paths: probes=%" PRIu64 " answered=%" PRIu64 " replies=%" PRIu64 " hellos=%" PRIu64
+	    " dead=%" PRIu64 " back=%" PRIu64,
+	    s->probes_sent, s->probes_answered, s->probe_replies_sent, s->hellos_sent,
+	    s->paths_dead, s->paths_back);
 }

@@ -312,6 +312,7 @@ struct engine_stats {
 	uint64_t ticks;
 	/* the direct-path watch: */
 	uint64_t probes_sent, probes_answered, probe_replies_sent, paths_dead, paths_back;
+	uint64_t hellos_sent; /* probes to routers only to learn they are ours */
 };
 
 struct engine;

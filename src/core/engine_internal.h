@@ -25,6 +25,9 @@
 #include "core/rng.h"
 #include "wire/keycache.h"
 
+/* Outer addresses of ours kept for telling sites apart (see outer). */
+#define ENGINE_MAX_OUTER 4
+
 struct cfg_peer {
 	uint8_t key[WL_KEY_LEN];
 	bool has_name;
@@ -75,6 +78,11 @@ struct engine {
 	uint16_t listen_port;
 	struct wl_cidr *tun_nets, *other_nets;
 	size_t n_tun, n_other, cap_tun, cap_other;
+	/* Our addresses as others see them (Endpoint facts about us outside
+	 * our own subnets: a NAT's public address), from the fact index; they
+	 * tell a peer on our site from one on a look-alike LAN elsewhere. */
+	struct wl_addr outer[ENGINE_MAX_OUTER];
+	size_t n_outer;
 	bool router;
 
 	int64_t start, last_tick, dirty_at, next_gc;
@@ -94,6 +102,8 @@ struct engine {
 };
 
 /* state.c */
+/* True if a is in a subnet of one of our interfaces (not the tunnel's). */
+bool engine_on_our_lan(const struct engine *e, const struct wl_addr *a);
 void engine_new_boot_id(struct engine *e, const char *why);
 /* News arrived: tick within react_delay_ms. */
 void engine_mark_dirty(struct engine *e, int64_t now);

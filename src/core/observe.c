@@ -195,8 +195,23 @@ static bool index_reserve(struct engine *e)
 	return true;
 }
 
+/* [ours] An Endpoint fact about us outside our own subnets: an address
+ * others see us at (a NAT's public address), kept in e->outer. */
+static void note_outer(struct engine *e, const struct fact *f)
+{
+	struct wl_endpoint ep;
+	if (!fact_endpoint(f, &ep) || engine_on_our_lan(e, &ep.addr))
+		return;
+	for (size_t i = 0; i < e->n_outer; i++)
+		if (wl_addr_equal(&e->outer[i], &ep.addr))
+			return;
+	if (e->n_outer < ENGINE_MAX_OUTER)
+		e->outer[e->n_outer++] = ep.addr;
+}
+
 void engine_index_facts(struct engine *e, int64_t now)
 {
+	e->n_outer = 0;
 	/* Member facts make their subjects peers we track. Created first, as
 	 * creating may evict, and the index below holds pointers. */
 	for (size_t k = 0; k < e->fs.n; k++) {
@@ -223,8 +238,10 @@ void engine_index_facts(struct engine *e, int64_t now)
 		const struct fentry *fe = &e->fs.v[k];
 		e->fself[k] = engine_is_self(e, fe->f.subject);
 		e->fsubj[k] = NULL;
-		if (e->fself[k])
+		if (e->fself[k]) {
+			note_outer(e, &fe->f);
 			continue;
+		}
 		struct peer *p = peertab_find(&e->pt, fe->f.subject);
 		if (!p)
 			continue;

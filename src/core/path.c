@@ -134,14 +134,21 @@ static void emit(struct engine *e, const struct peer *p, uint8_t type, uint32_t 
 	memcpy(d->data + 5, e->pub, WL_KEY_LEN);
 }
 
-static void send_probe(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
+static bool send_request(struct engine *e, struct peer *p, struct engine_actions *out)
 {
 	struct engine_datagram *d = engine_actions_add_send(out);
 	if (!d)
-		return;
+		return false;
 	emit(e, p, ENGINE_PROBE_REQUEST, ++p->probe_seq, engine_path_probe_port(e), d);
 	engine_path_own_tx(p, d->len);
 	p->own_rx += PATH_PROBE_ANSWER_BYTES;
+	return true;
+}
+
+static void send_probe(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
+{
+	if (!send_request(e, p, out))
+		return;
 	p->probe_at = now;
 	e->st.probes_sent++;
 }
@@ -215,6 +222,38 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 	send_probe(e, p, now, out);
 }
 
+/* [ours] A router we have not heard a probe of ours from gets one at our
+ * first ticks (queued behind the first handshake, it arrives with our
+ * first datagram): its answer tells us it runs this daemon, and our probe
+ * tells it the same of us — then it tells us the address it sees us at
+ * (send.c), which is how we learn our NAT's public address (apply.c). */
+#define PATH_HELLOS 3
+#define PATH_HELLO_GAP_MS 10000
+
+static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
+{
+	if (p->ours || !p->router || p->hellos >= PATH_HELLOS)
+		return;
+	if (p->hello_at != ENGINE_NEVER && now - p->hello_at < PATH_HELLO_GAP_MS) {
+		want_tick(e, p->hello_at + PATH_HELLO_GAP_MS);
+		return;
+	}
+	if (send_request(e, p, out))
+		e->st.hellos_sent++;
+	p->hellos++;
+	p->hello_at = now;
+	if (p->hellos < PATH_HELLOS)
+		want_tick(e, now + PATH_HELLO_GAP_MS);
+}
+
+static void note_ours(struct engine *e, struct peer *p, int64_t now)
+{
+	if (p->ours)
+		return;
+	p->ours = true;
+	engine_mark_dirty(e, now); /* what only our peers are told goes out soon */
+}
+
 void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out)
 {
 	e->path_at = ENGINE_NEVER;
@@ -231,6 +270,7 @@ void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out
 			p->probe_misses = 0;
 			continue;
 		}
+		hello(e, p, now, out);
 		watch(e, p, busy, now, out);
 	}
 }
@@ -256,7 +296,8 @@ bool engine_path_reply_received(struct engine *e, int64_t now, const struct wl_a
 		return true;
 	}
 	engine_path_own_rx(p, len);
-	if (get32(buf + 1) == p->probe_seq) {
+	note_ours(e, p, now);
+	if (p->probe_at != ENGINE_NEVER && get32(buf + 1) == p->probe_seq) {
 		e->st.probes_answered++;
 		p->probe_at = ENGINE_NEVER;
 		p->probe_misses = 0;
@@ -282,6 +323,7 @@ enum engine_rx engine_receive_probe(struct engine *e, int64_t now, const struct 
 		return ENGINE_RX_BAD_SOURCE;
 	}
 	engine_path_own_rx(p, len);
+	note_ours(e, p, now);
 	emit(e, p, ENGINE_PROBE_REPLY, get32(buf + 1), engine_port(e), reply);
 	engine_path_own_tx(p, reply->len);
 	e->st.probe_replies_sent++;

@@ -57,6 +57,12 @@ struct peer {
 	struct wl_endpoint dead_ep; /* the endpoint it died on (it may come back there) */
 	int64_t retry_at;       /* while dead: the next probe */
 	int64_t retry_gap;      /* while dead: the current backoff */
+	/* [ours] The peer runs this daemon: it probed us, or answered our
+	 * probe in kind (an original peer's kernel answers with an ICMP
+	 * error). Only such peers are told what is new on the wire. */
+	bool ours;
+	int hellos;             /* probes sent to a router just to find that out */
+	int64_t hello_at;       /* the last of them, ENGINE_NEVER */
 
 	/* Liveness (SPEC §8). */
 	bool healthy;

@@ -68,8 +68,11 @@ static bool tellable(const struct engine *e, const struct peer *p, size_t i, int
 	if (e->fself[i])
 		return true;
 	const struct peer *s = e->fsubj[i];
+	/* [ours] A peer of ours is also told where we see it: its NAT's
+	 * public address, which it cannot learn otherwise (apply.c). An
+	 * original peer is not: it would store and re-advertise it. */
 	if (s == p && fe->f.attr != ATTR_MEMBER_META)
-		return false;
+		return p->ours && (fe->f.attr == ATTR_ENDPOINT_V4 || fe->f.attr == ATTR_ENDPOINT_V6);
 	return s && (s->healthy || peer_alive(s, now));
 }
 

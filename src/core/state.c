@@ -51,17 +51,20 @@ int64_t engine_roughly(struct engine *e, int64_t base)
 	return base - spread + (int64_t)(r % (uint64_t)(2 * spread + 1));
 }
 
+bool engine_on_our_lan(const struct engine *e, const struct wl_addr *a)
+{
+	for (size_t i = 0; i < e->n_other; i++)
+		if (wl_cidr_contains(&e->other_nets[i], a))
+			return true;
+	return false;
+}
+
 bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a)
 {
 	bool in_tun = false;
 	for (size_t i = 0; i < e->n_tun && !in_tun; i++)
 		in_tun = wl_cidr_contains(&e->tun_nets[i], a);
-	if (!in_tun)
-		return false;
-	for (size_t i = 0; i < e->n_other; i++)
-		if (wl_cidr_contains(&e->other_nets[i], a))
-			return false;
-	return true;
+	return in_tun && !engine_on_our_lan(e, a);
 }
 
 void engine_mark_dirty(struct engine *e, int64_t now)

@@ -548,3 +548,79 @@ TEST(resolved_endpoints_replace_configured_ones)
 	CHECK(thas_fact(w.n.e, ATTR_ENDPOINT_V4, w.ppub, "198.51.100.77:51820"));
 	tnode_free(&w.n);
 }
+
+/* [ours] The first candidate to try for a peer: on our LAN first, unless
+ * the peer is seen at an outer address that is not ours (its LAN address
+ * is then a look-alike in another home); public before private. N sits
+ * on 192.168.1.10/24; P advertises 192.168.1.11 (our subnet), 10.20.0.5
+ * (private, elsewhere) and 198.51.100.20 (its NAT, as a router sees it).
+ * What N knows of its own outer address comes from P (trusted with
+ * Membership): an Endpoint fact about N. */
+struct site_case {
+	const char *what;
+	const char *our_outer; /* NULL: unknown */
+	const char *order[3]; /* NULL: either of the remaining */
+};
+
+static const struct site_case sites[] = {
+	{ "our outer address unknown", NULL,
+	  { "192.168.1.11:51820", "198.51.100.20:51820", "10.20.0.5:51820" } },
+	{ "same outer address: P is on our LAN", "198.51.100.20:40000",
+	  { "192.168.1.11:51820", "198.51.100.20:51820", "10.20.0.5:51820" } },
+	{ "another outer address: P is elsewhere", "203.0.113.50:51820",
+	  { "198.51.100.20:51820", NULL, NULL } }, /* then both private ones */
+};
+
+static void site_case(const struct site_case *c)
+{
+	static const char *const lan[] = { "192.168.1.10/24", NULL };
+	struct tnode n;
+	uint8_t ppriv[32], ppub[32];
+	tkey(P_, ppriv, ppub);
+	tnode_config(&n, N_);
+	struct engine_peer_config pc = { .trust = TRUST_MEMBERSHIP, .basic = WL_AUTO };
+	memcpy(pc.public_key, ppub, 32);
+	n.cfg.peers = &pc;
+	n.cfg.n_peers = 1;
+	n.cfg.router = WL_NO;
+	tnode_iface(&n, "eth0", true, true, lan);
+	tnode_iface(&n, "wg0", true, true, WG);
+	tnode_dev_peer(&n, ppub, NULL, ENGINE_NEVER);
+	tnode_start(&n, 0);
+	struct fact f[4];
+	size_t nf = 0;
+	const char *p_eps[] = { "10.20.0.5:51820", "198.51.100.20:51820", "192.168.1.11:51820" };
+	for (size_t i = 0; i < 3; i++) {
+		struct wl_endpoint ep;
+		wl_endpoint_parse(p_eps[i], &ep);
+		CHECK(fact_make_endpoint(&f[nf++], ppub, &ep, 255));
+	}
+	if (c->our_outer) {
+		struct wl_endpoint ep;
+		wl_endpoint_parse(c->our_outer, &ep);
+		CHECK(fact_make_endpoint(&f[nf++], n.pub, &ep, 255));
+	}
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	size_t len = tseal(ppriv, n.pub, f, nf, buf, sizeof(buf));
+	CHECK_EQ(treceive(&n, 0, ppub, buf, len), ENGINE_RX_OK);
+	int tried = 0;
+	for (int64_t t = 0; t <= 30 * S && tried < 3; t = engine_next_deadline(n.e)) {
+		tnode_tick(&n, t);
+		const struct engine_change *ch = tchange(&n, ppub);
+		if (!ch || !(ch->flags & ENGINE_CHANGE_SET_ENDPOINT))
+			continue;
+		char got[WL_ENDPOINT_STR_MAX];
+		wl_endpoint_str(&ch->endpoint, got);
+		CHECK_MSG(!c->order[tried] || strcmp(got, c->order[tried]) == 0, "%s: try %d is %s, not %s", c->what,
+			  tried + 1, got, c->order[tried]);
+		tried++;
+	}
+	CHECK_MSG(tried == 3, "%s: %d tries", c->what, tried);
+	tnode_free(&n);
+}
+
+TEST(candidate_order_by_site)
+{
+	for (size_t i = 0; i < sizeof(sites) / sizeof(*sites); i++)
+		site_case(&sites[i]);
+}

@@ -173,6 +173,39 @@ TEST(idle_path_is_never_probed)
 	tnode_free(&w.n);
 }
 
+/* A leaf probes its router a few times at the start, so the router learns
+ * the leaf runs this daemon (and tells it its outer address); the
+ * router's answer in kind stops them. These are not path probes. */
+TEST(router_gets_hellos_until_it_answers)
+{
+	for (int answer = 0; answer <= 1; answer++) {
+		struct world w;
+		setup(&w);
+		int hellos = 0;
+		for (int64_t t = engine_next_deadline(w.n.e); t < 120 * S;
+		     t = engine_next_deadline(w.n.e)) {
+			tnode_handshakes(&w.n, t);
+			tnode_tick(&w.n, t);
+			uint32_t seq;
+			int k = tprobes_to(&w.n, w.rpub, &seq);
+			hellos += k;
+			if (k && answer) {
+				uint8_t reply[ENGINE_PROBE_LEN];
+				size_t len = tprobe(ENGINE_PROBE_REPLY, seq, w.rpub, reply);
+				CHECK_EQ(treceive(&w.n, t + 40, w.rpub, reply, len), ENGINE_RX_PROBE);
+			}
+		}
+		/* The first hello went during setup() (unanswered); the second
+		 * is answered when R answers. */
+		const struct engine_stats *st = engine_get_stats(w.n.e);
+		CHECK_EQ(st->hellos_sent, answer ? 2 : 3);
+		CHECK_EQ(st->probes_sent, 0);
+		CHECK_EQ(st->paths_dead, 0);
+		CHECK(hellos <= 2);
+		tnode_free(&w.n);
+	}
+}
+
 /* A peer's probe is answered to its wirelink port with its sequence
  * number and our key; anything else draws nothing. */
 TEST(probes_from_peers_are_answered)

@@ -117,6 +117,26 @@ TEST(recipient_hears_only_its_metadata)
 	tnode_free(&n);
 }
 
+/* [ours] A peer that probes us runs this daemon: from then on it is also
+ * told the endpoint we see it at (its NAT's public address, which it
+ * cannot learn otherwise). An original peer never is. */
+TEST(peer_of_ours_hears_where_we_see_it)
+{
+	struct tnode n;
+	uint8_t ppub[32], qpub[32];
+	setup(&n, ppub, qpub, 0);
+	tnode_tick(&n, 0);
+	CHECK_EQ(tsent_about(&n, ppub, ppub, ATTR_ENDPOINT_V4), 0);
+	uint8_t probe[ENGINE_PROBE_LEN];
+	size_t len = tprobe(ENGINE_PROBE_REQUEST, 1, ppub, probe);
+	CHECK_EQ(treceive_probe(&n, 100, ppub, probe, len), ENGINE_RX_PROBE);
+	tnode_tick(&n, engine_next_deadline(n.e));
+	CHECK_EQ(tsent_about(&n, ppub, ppub, ATTR_ENDPOINT_V4), 1);
+	CHECK_EQ(tsent_about(&n, qpub, qpub, ATTR_ENDPOINT_V4), 0); /* Q never probed */
+	CHECK(engine_next_deadline(n.e) > n.now);
+	tnode_free(&n);
+}
+
 /* Ticks every 5 s from `from` to `to` with fresh handshakes; returns the
  * first tick time at which P got facts (or -1), and records when Alive-only
  * datagrams went out. */

@@ -332,3 +332,25 @@ TEST(go_captures_all_parse)
 	CHECK(total_facts > 66);
 	json_decref(root);
 }
+
+/* Which underlay addresses only work inside a site: the candidate order
+ * (core/apply.c) tries them last for a peer elsewhere. */
+TEST(private_addresses)
+{
+	static const char *private[] = { "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.10",
+					 "100.64.0.1", "100.127.255.254", "127.0.0.1", "169.254.1.1",
+					 "fd00::1", "fc00::1", "fe80::1", "::1", "::ffff:192.168.0.1" };
+	static const char *public[] = { "8.8.8.8", "172.32.0.1", "172.15.0.1", "100.128.0.1",
+					"100.63.255.255", "192.0.2.1", "198.51.100.10", "203.0.113.5",
+					"2001:db8::1", "2a00::1", "::ffff:198.51.100.1" };
+	for (size_t i = 0; i < sizeof(private) / sizeof(*private); i++) {
+		struct wl_addr a;
+		CHECK(wl_addr_parse(private[i], &a));
+		CHECK_MSG(wl_addr_is_private(&a), "%s should be private", private[i]);
+	}
+	for (size_t i = 0; i < sizeof(public) / sizeof(*public); i++) {
+		struct wl_addr a;
+		CHECK(wl_addr_parse(public[i], &a));
+		CHECK_MSG(!wl_addr_is_private(&a), "%s should not be private", public[i]);
+	}
+}
