@@ -61,17 +61,21 @@ static bool source_settled(const struct engine *e, const struct peer *q, int64_t
 }
 
 /* A trusted source of AllowedCidr facts that is talking to us right now
- * (its Alive arrives at least every AlivePeriod). Only then does a missing
- * fact mean "withdrawn": when the hub is down, facts expire merely because
- * nobody refreshes them, and pruning on that would tear down the direct
- * links that still work (tests/sim/test_sim_removal.c, f4). */
+ * (its Alive arrives at least every AlivePeriod), and has been for half a
+ * FactTTL. Only then does a missing fact mean "withdrawn": when the hub is
+ * down, facts expire merely because nobody refreshes them, and pruning on
+ * that would tear down the direct links that still work
+ * (tests/sim/test_sim_removal.c, f4); when it is back, it tells us about
+ * each peer again only once that peer is back with it too, which takes
+ * the peer seconds (tests/sim/test_sim_outage.c). */
 static bool allowed_source_present(const struct engine *e, int64_t now)
 {
 	for (size_t i = 0; i < e->pt.n; i++) {
 		const struct peer *q = e->pt.v[i];
 		if (is_source(e, q, TRUST_ALLOWED_IPS) && q->healthy && peer_alive(q, now) &&
 		    q->alive_heard != ENGINE_NEVER &&
-		    now - q->alive_heard <= e->t.alive_period_ms + 2 * e->t.chunk_period_ms)
+		    now - q->alive_heard <= e->t.alive_period_ms + 2 * e->t.chunk_period_ms &&
+		    q->alive_since != ENGINE_NEVER && now - q->alive_since >= e->t.fact_ttl_ms / 2)
 			return true;
 	}
 	return false;

@@ -77,9 +77,20 @@ void scen_build(struct scen *s, uint64_t seed, size_t n_leaves, const enum scen_
 	s->shared_lan = s->shared_nat = -1;
 	s->inet = vnet_add_segment(s->net, "internet", "0.0.0.0/0", o->internet_latency_ms);
 	vnet_segment_set_loss(s->net, s->inet, o->internet_loss_ppm);
-	int hub_host = vnet_add_host(s->net, "hub", s->inet, "198.51.100.1", NULL);
-	struct sim_node_opts no = { .name = "hub", .host = hub_host, .tunnel_ip = "10.99.0.1/24",
-				    .forwarding = true, .router = WL_AUTO };
+	s->hub_nat = -1;
+	if (o->hub_behind_forward) {
+		int lan = vnet_add_segment(s->net, "lan-hub", "192.168.50.0/24", o->lan_latency_ms);
+		s->hub_nat = vnet_add_nat(s->net, "nat-hub", lan, "192.168.50.1", s->inet, "198.51.100.1",
+					  NULL, &o->nat);
+		s->hub_host = vnet_add_host(s->net, "hub", lan, "192.168.50.2", "192.168.50.1");
+		struct wl_endpoint inside = vnet_ep("192.168.50.2", SIM_WG_PORT);
+		if (vnet_nat_forward(s->net, s->hub_nat, SIM_WG_PORT, &inside, NULL) != 0)
+			abort();
+	} else {
+		s->hub_host = vnet_add_host(s->net, "hub", s->inet, "198.51.100.1", NULL);
+	}
+	struct sim_node_opts no = { .name = "hub", .host = s->hub_host, .tunnel_ip = "10.99.0.1/24",
+				    .forwarding = true, .router = WL_AUTO, .original = o->original_hub };
 	s->hub = sim_add_node(s->sim, &no);
 	for (size_t i = 0; i < n_leaves; i++) {
 		s->kind[i] = kinds[i];
@@ -89,7 +100,8 @@ void scen_build(struct scen *s, uint64_t seed, size_t n_leaves, const enum scen_
 		snprintf(name, sizeof(name), "leaf%zu", i + 1);
 		snprintf(tunnel, sizeof(tunnel), "10.99.0.%zu/24", i + 2);
 		struct sim_node_opts lo = { .name = name, .host = host, .tunnel_ip = tunnel,
-					    .router = WL_AUTO };
+					    .router = WL_AUTO,
+					    .original = i < 32 && (o->original_leaves >> i & 1) };
 		s->leaf[i] = sim_add_node(s->sim, &lo);
 		snprintf(tunnel, sizeof(tunnel), "10.99.0.%zu/32", i + 2);
 		sim_wg_peer(s->sim, s->hub, s->leaf[i], NULL, tunnel);

@@ -4,7 +4,8 @@
  * other leaves on one LAN behind one shared NAT.
  *
  * Addresses:
- *   hub            198.51.100.1, tunnel 10.99.0.1/24
+ *   hub            198.51.100.1, tunnel 10.99.0.1/24 (or behind a port
+ *                  forward: see scen_opts.hub_behind_forward)
  *   leaf i         tunnel 10.99.0.(i+2)/24, and
  *     public       198.51.100.(10+i)
  *     own NAT      host 192.168.1.(10+i) on its own LAN 192.168.1.0/24,
@@ -30,6 +31,7 @@ struct scen {
 	struct vnet *net;
 	int inet, shared_lan, shared_nat;
 	int hub;
+	int hub_host, hub_nat;      /* the hub's vnet host, its NAT or -1 */
 	size_t n_leaves;
 	int *leaf;                  /* sim node of leaf i */
 	enum scen_leaf_kind *kind;
@@ -42,6 +44,14 @@ struct scen_opts {
 	int64_t lan_latency_ms;      /* default 1 */
 	uint32_t internet_loss_ppm;
 	struct vnet_nat_opts nat;    /* default: vnet_nat_opts_home() */
+	/* The hub at home: on LAN 192.168.50.0/24 (192.168.50.2) behind a
+	 * home NAT whose outside address is 198.51.100.1, with a static
+	 * port forward of 51820 to it — what the leaves dial is unchanged. */
+	bool hub_behind_forward;
+	/* Leaf i runs the original wirelink (sim_node_opts.original) when bit
+	 * i is set; the hub when original_hub is. */
+	unsigned original_leaves;
+	bool original_hub;
 };
 
 void scen_opts_init(struct scen_opts *o);

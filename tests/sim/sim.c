@@ -47,12 +47,18 @@ struct sim_node {
 	struct wl_cidr tunnel; /* as configured, with the interface's prefix */
 	enum wl_tristate router;
 	bool chatty;
+	bool original;         /* sim_node_opts.original */
 	size_t n_cfg;
 	struct sim_cfg_peer *cfg;
 	int64_t wall_offset;   /* the node's wall clock minus the virtual one */
 	struct app_rx *app;    /* per source node; at = -1 when none */
 	int64_t last_tick_at;
 	unsigned ticks_at_instant;
+	/* A port mapping its router granted (sim_grant_port_mapping), as the
+	 * daemon's port-mapping client reports it: the driver's
+	 * extra_endpoints. */
+	bool has_mapping;
+	struct wl_endpoint mapping;
 	struct sim *sim;
 	int index;
 };
@@ -290,6 +296,7 @@ int sim_add_node(struct sim *sim, const struct sim_node_opts *o)
 	n->host = o->host;
 	n->router = o->router;
 	n->chatty = o->chatty;
+	n->original = o->original;
 	n->sim = sim;
 	n->index = (int)sim->n_nodes;
 	n->last_tick_at = -1;
@@ -655,6 +662,15 @@ static void host_event(void *ctx, const struct engine_event *ev)
 	record_event(n->sim, n->index, ev);
 }
 
+static size_t host_extra_endpoints(void *ctx, struct wl_endpoint *out, size_t cap)
+{
+	const struct sim_node *n = ctx;
+	if (!n->has_mapping || cap == 0)
+		return 0;
+	out[0] = n->mapping;
+	return 1;
+}
+
 static const struct driver_host_ops host_ops = {
 	.wall_ms = host_wall_ms,
 	.random = host_random,
@@ -663,9 +679,48 @@ static const struct driver_host_ops host_ops = {
 	.send = host_send,
 	.resolve = host_resolve,
 	.event = host_event,
+	.extra_endpoints = host_extra_endpoints,
 };
 
+int sim_grant_port_mapping(struct sim *sim, int node, int nat, uint16_t ext_port)
+{
+	struct sim_node *n = sim->nodes[node];
+	struct wl_cidr lan;
+	vnet_iface_addr(sim->net, vnet_node_iface(sim->net, n->host, 0), &lan);
+	struct wl_endpoint inside = { lan.addr, SIM_WG_PORT };
+	int rc = vnet_nat_forward(sim->net, nat, ext_port, &inside, &n->mapping);
+	n->has_mapping = rc == 0;
+	return rc;
+}
+
 /* ---- starting and reloading ---- */
+
+/* An engine as the original would run it (sim_node_opts.original). */
+static struct engine *original_engine(struct sim *sim, struct sim_node *n)
+{
+	if (n->n_cfg) {
+		fprintf(stderr, "sim: %s: an original node runs in full-auto mode only\n", n->name);
+		abort();
+	}
+	struct engine_config ec;
+	engine_config_init(&ec);
+	memcpy(ec.private_key, n->priv, WL_KEY_LEN);
+	ec.port = SIM_WL_PORT;
+	ec.router = n->router;
+	ec.chatty = n->chatty;
+	ec.timing.endpoint_interval_ms = 15000;
+	ec.timing.fresh_try_ms = 15000;
+	ec.timing.stagger_ms = 0;
+	ec.timing.probe_interval_ms = 0;
+	uint8_t seed[32];
+	simrand_bytes(&sim->rng, seed, sizeof(seed));
+	struct engine *e = engine_new(&ec, seed, sim_now(sim));
+	if (!e) {
+		fprintf(stderr, "sim: cannot build the engine of %s\n", n->name);
+		abort();
+	}
+	return e;
+}
 
 void sim_start_node(struct sim *sim, int node)
 {
@@ -673,6 +728,11 @@ void sim_start_node(struct sim *sim, int node)
 	driver_free(n->drv);
 	n->drv = NULL;
 	struct driver_host host = { &host_ops, n, n->wg };
+	if (n->original) {
+		if (driver_new_with_engine(&host, original_engine(sim, n), NULL, &n->drv) < 0)
+			abort();
+		return;
+	}
 	struct wl_config *cfg = node_config(n);
 	if (driver_new(&host, cfg, sim_now(sim), &n->drv) < 0) {
 		fprintf(stderr, "sim: cannot start the driver of %s\n", n->name);
@@ -709,7 +769,7 @@ int sim_reload_node(struct sim *sim, int node, char *why, size_t why_len)
  * through the tunnel. */
 static void answer_probe(struct sim_node *n, const struct vwg_inner *pkt)
 {
-	if (n->drv) {
+	if (n->drv && !n->original) {
 		driver_receive_probe(n->drv, sim_now(n->sim), &pkt->src, pkt->data, pkt->len);
 		return;
 	}

@@ -61,6 +61,13 @@ struct sim_node_opts {
 	bool forwarding;       /* the device routes for others (a hub) */
 	enum wl_tristate router;
 	bool chatty;
+	/* Stand-in for a peer running the original wirelink: the engine with
+	 * the original's timing (EndpointInterval 15 s for every candidate, no
+	 * hold-offs) and none of our extensions on the wire — no path watch,
+	 * no hellos, probes to it answered by an ICMP error as its kernel
+	 * would — so it never learns that a peer is ours. Only full-auto mode
+	 * (no sim_config_peer for it); sim_reload_node is not for it. */
+	bool original;
 };
 
 /* A new simulation with an empty network (build it through sim_net()). */
@@ -123,6 +130,14 @@ void sim_dns_set(struct sim *sim, const char *name, const char *addr);
  * (negative: behind). WireGuard reports handshakes in wall-clock time, so
  * this moves them too; changing it between ticks is a clock jump. */
 void sim_set_wall_offset(struct sim *sim, int node, int64_t offset_ms);
+
+/* The node's router (NAT node nat) grants it a UDP port mapping of its
+ * WireGuard port (its host's first address) at ext_port, as NAT-PMP, PCP
+ * or UPnP-IGD would (vnet_nat_forward), and the node's daemon learns it
+ * as its port-mapping client would: the driver's extra_endpoints. The
+ * protocols themselves are tested against a real server in namespaces
+ * (tests/netns/test_portmap.sh). 0 or vnet_nat_forward's error. */
+int sim_grant_port_mapping(struct sim *sim, int node, int nat, uint16_t ext_port);
 
 /* ---- running ---- */
 

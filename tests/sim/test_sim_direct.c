@@ -93,6 +93,7 @@ struct variant {
 	const struct scen_opts *opts; /* NULL = defaults */
 	int64_t leaf2_delay_ms;       /* leaf2's daemon starts this much later */
 	bool any_endpoint;
+	bool port_mapping; /* every leaf's NAT grants it a mapping (port 40000 + i) */
 };
 
 static void run_pair_v(const char *label, enum scen_leaf_kind k1, enum scen_leaf_kind k2,
@@ -101,6 +102,9 @@ static void run_pair_v(const char *label, enum scen_leaf_kind k1, enum scen_leaf
 	enum scen_leaf_kind kinds[2] = { k1, k2 };
 	struct scen s;
 	scen_build(&s, harness_seed(), 2, kinds, var->opts);
+	for (size_t i = 0; var->port_mapping && i < 2; i++)
+		if (s.nat[i] >= 0)
+			CHECK_EQ(sim_grant_port_mapping(s.sim, s.leaf[i], s.nat[i], (uint16_t)(40000 + i)), 0);
 	sim_start_node(s.sim, s.hub);
 	sim_start_node(s.sim, s.leaf[0]);
 	sim_run_to(s.sim, var->leaf2_delay_ms);
@@ -218,6 +222,19 @@ TEST(b6_public_leaf_and_symmetric_nat)
 	struct variant v = { .opts = &o, .leaf2_delay_ms = 3000, .any_endpoint = true };
 	run_pair_v("(b6) public leaf + leaf behind a symmetric NAT", LEAF_PUBLIC, LEAF_OWN_NAT, 600000,
 		   &v);
+}
+
+TEST(b8_two_symmetric_nats_with_port_mapping)
+{
+	/* Each router grants its leaf a port mapping (NAT-PMP, PCP or UPnP
+	 * in real life): the mapped endpoint is advertised like any other,
+	 * and reaches the leaf from anywhere. */
+	struct scen_opts o;
+	scen_opts_init(&o);
+	o.nat.symmetric = true;
+	o.nat.port_preserving = false;
+	struct variant v = { .opts = &o, .any_endpoint = true, .port_mapping = true };
+	run_pair_v("(b8) two symmetric NATs with port mapping", LEAF_OWN_NAT, LEAF_OWN_NAT, 60000, &v);
 }
 
 TEST(b7_two_symmetric_nats_stay_on_the_hub)

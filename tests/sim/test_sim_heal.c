@@ -4,72 +4,16 @@
  * makes both fall back to the hub within seconds, early in the daemons'
  * life too; the hub carries the traffic with no flapping while the cut
  * lasts; the restored path is direct again within seconds; a 5 % lossy
- * path under traffic never flaps; a NAT that forgets its mappings heals in
- * seconds. Prints the virtual times. */
+ * path under traffic never flaps; a NAT that forgets its mappings, and a
+ * leaf that moves to another network, heal in seconds. Prints the virtual
+ * times. */
 #include <stdio.h>
 
+#include "sim/pinger.h"
 #include "sim/scenario.h"
 #include "unit/harness.h"
 
 #define HEALTHY_MS (sim_timing()->handshake_validity_ms)
-#define PING_MS 200
-
-/* leaf1 -> leaf2 requests, leaf2 -> leaf1 answers. */
-struct pinger {
-	struct scen *s;
-	int64_t seen;   /* the last request leaf2 answered */
-	int64_t answer; /* when leaf1 last got an answer, -1 if never */
-	int via;        /* and through whom */
-};
-
-static void ping_step(struct pinger *p)
-{
-	struct sim *sim = p->s->sim;
-	int a = p->s->leaf[0], b = p->s->leaf[1];
-	int64_t at;
-	int via;
-	if (sim_app_last(sim, b, a, &at, &via) && at > p->seen) {
-		p->seen = at;
-		sim_app_send(sim, b, a);
-	}
-	if (sim_app_last(sim, a, b, &at, &via) && at > p->answer) {
-		p->answer = at;
-		p->via = via;
-	}
-	sim_app_send(sim, a, b);
-}
-
-/* Pings for ms of virtual time. */
-static void ping_for(struct pinger *p, int64_t ms)
-{
-	struct sim *sim = p->s->sim;
-	for (int64_t end = sim_now(sim) + ms; sim_now(sim) < end;) {
-		ping_step(p);
-		sim_run_to(sim, sim_now(sim) + PING_MS);
-	}
-}
-
-/* Pings until cond holds (checked every step) or timeout; the time it
- * took, or -1. */
-static int64_t ping_until(struct pinger *p, bool (*cond)(struct pinger *p, int64_t since),
-			  int64_t since, int64_t timeout_ms)
-{
-	struct sim *sim = p->s->sim;
-	for (int64_t end = sim_now(sim) + timeout_ms; sim_now(sim) < end;) {
-		ping_step(p);
-		sim_run_to(sim, sim_now(sim) + PING_MS);
-		if (cond(p, since))
-			return sim_now(sim) - since;
-	}
-	return -1;
-}
-
-/* leaf1 got an answer sent after `since`, through the hub. */
-static bool answered_via_hub(struct pinger *p, int64_t since)
-{
-	return p->answer > since + PING_MS && p->via == p->s->hub;
-}
-
 /* leaf1 got an answer after `since` straight from leaf2, and both have
  * the other's tunnel IP on the direct peer again. */
 static bool answered_direct(struct pinger *p, int64_t since)
@@ -105,7 +49,8 @@ static void cut_and_heal(const char *label, enum scen_leaf_kind k1, enum scen_le
 	scen_build(&s, harness_seed(), 2, kinds, NULL);
 	scen_start(&s);
 	CHECK_MSG(sim_run_until(s.sim, direct, &s, 60000) >= 0, "%s: never direct", label);
-	struct pinger p = { .s = &s, .seen = -1, .answer = -1, .via = -1 };
+	struct pinger p;
+	pinger_init(&p, &s);
 	ping_for(&p, 5000);
 	CHECK_MSG(p.via == s.leaf[1], "%s: pings not direct before the cut", label);
 
@@ -166,7 +111,8 @@ TEST(lossy_path_under_traffic_stays_direct)
 	scen_start(&s);
 	CHECK(sim_run_until(s.sim, direct, &s, 120000) >= 0);
 	int64_t from = sim_now(s.sim);
-	struct pinger p = { .s = &s, .seen = -1, .answer = -1, .via = -1 };
+	struct pinger p;
+	pinger_init(&p, &s);
 	ping_for(&p, 600000);
 	size_t dead = sim_trace_count(s.sim, s.leaf[0], ENGINE_EV_PATH_DEAD, -1, from) +
 		      sim_trace_count(s.sim, s.leaf[1], ENGINE_EV_PATH_DEAD, -1, from);
@@ -189,7 +135,8 @@ TEST(nat_rebinding_under_traffic)
 	scen_build(&s, harness_seed(), 2, kinds, &o);
 	scen_start(&s);
 	CHECK(sim_run_until(s.sim, direct_anywhere, &s, 120000) >= 0);
-	struct pinger p = { .s = &s, .seen = -1, .answer = -1, .via = -1 };
+	struct pinger p;
+	pinger_init(&p, &s);
 	ping_for(&p, 5000);
 	CHECK(p.via == s.leaf[1]);
 	struct sim_peer_view before;
@@ -219,6 +166,49 @@ TEST(nat_rebinding_under_traffic)
 	scen_free(&s);
 }
 
+/* leaf1, a laptop behind its home NAT, moves onto the internet under
+ * traffic: its home link goes down and a public one (198.51.100.50) comes
+ * up. Its old endpoint leads nowhere now; pings work again within
+ * seconds (via the hub at first) and go direct again at the new address. */
+TEST(roaming_leaf_under_traffic)
+{
+	enum scen_leaf_kind kinds[2] = { LEAF_OWN_NAT, LEAF_OWN_NAT };
+	struct scen s;
+	scen_build(&s, harness_seed(), 2, kinds, NULL);
+	int host = vnet_node_by_name(s.net, "leaf1");
+	int home = vnet_node_iface(s.net, host, 0);
+	int away = vnet_add_iface(s.net, host, s.inet, "198.51.100.50");
+	CHECK(away >= 0);
+	vnet_iface_set_up(s.net, away, false);
+	scen_start(&s);
+	CHECK(sim_run_until(s.sim, direct, &s, 60000) >= 0);
+	struct pinger p;
+	pinger_init(&p, &s);
+	ping_for(&p, 5000);
+	CHECK(p.via == s.leaf[1]);
+	int64_t roam = sim_now(s.sim);
+	vnet_iface_set_up(s.net, home, false);
+	vnet_iface_set_up(s.net, away, true);
+	int64_t works = -1, back = -1;
+	for (int64_t end = roam + 120000; sim_now(s.sim) < end && back < 0;) {
+		ping_step(&p);
+		sim_run_to(s.sim, sim_now(s.sim) + PING_MS);
+		if (works < 0 && p.answer > roam + PING_MS)
+			works = p.answer - roam;
+		if (works >= 0 && p.via == s.leaf[1] && p.answer > roam + works &&
+		    sim_direct(s.sim, s.leaf[1], s.leaf[0], "198.51.100.50:51820", HEALTHY_MS) &&
+		    sim_direct(s.sim, s.leaf[0], s.leaf[1], "203.0.113.11:51820", HEALTHY_MS))
+			back = sim_now(s.sim) - roam;
+	}
+	CHECK_MSG(works >= 0 && works <= 5000, "pings work again %.1f s after the move",
+		  (double)works / 1000);
+	CHECK_MSG(back >= 0 && back <= 10000, "direct again %.1f s after the move", (double)back / 1000);
+	printf("# roaming leaf under traffic: pings work again after %.1f s, direct at the new "
+	       "address after %.1f s (virtual)\n",
+	       (double)works / 1000, (double)back / 1000);
+	scen_free(&s);
+}
+
 /* When the traffic stops, so do the probes: a few while the path is still
  * watched, then none — an idle path costs nothing, and two watching sides
  * do not keep each other busy with their probes. */
@@ -229,7 +219,8 @@ TEST(probes_stop_with_the_traffic)
 	scen_build(&s, harness_seed(), 2, kinds, NULL);
 	scen_start(&s);
 	CHECK(sim_run_until(s.sim, direct, &s, 60000) >= 0);
-	struct pinger p = { .s = &s, .seen = -1, .answer = -1, .via = -1 };
+	struct pinger p;
+	pinger_init(&p, &s);
 	ping_for(&p, 30000);
 	struct engine *e1 = sim_node_engine(s.sim, s.leaf[0]), *e2 = sim_node_engine(s.sim, s.leaf[1]);
 	uint64_t at_stop = engine_get_stats(e1)->probes_sent + engine_get_stats(e2)->probes_sent;

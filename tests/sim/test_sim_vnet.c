@@ -243,6 +243,50 @@ TEST(port_randomising_and_symmetric_nat)
 	vnet_free(h.net);
 }
 
+/* A port forward on a symmetric NAT: anyone reaches the inside host at
+ * the forwarded port, it answers everyone from there, a reset keeps it,
+ * idle time does not expire it; dropped, it leads nowhere. */
+TEST(port_forward)
+{
+	struct vnet_nat_opts o;
+	vnet_nat_opts_home(&o);
+	o.port_preserving = false;
+	o.symmetric = true;
+	struct home h;
+	home_setup(&h, &o);
+	struct rec server = { .net = h.net }, other = { .net = h.net }, leaf = { .net = h.net };
+	vnet_bind(h.net, h.server, 51820, on_rec, &server);
+	vnet_bind(h.net, h.other, 51820, on_rec, &other);
+	vnet_bind(h.net, h.leaf, 51820, on_rec, &leaf);
+	struct wl_endpoint inside = vnet_ep("192.168.1.10", 51820);
+	struct wl_endpoint outside;
+	CHECK_EQ(vnet_nat_forward(h.net, h.nat, 40000, &inside, &outside), 0);
+	CHECK(ep_is(&outside, "203.0.113.10", 40000));
+	CHECK_EQ(vnet_nat_forward(h.net, h.nat, 40000, &inside, NULL), 0); /* again: fine */
+	struct wl_endpoint elsewhere = vnet_ep("192.168.1.99", 51820);
+	CHECK_EQ(vnet_nat_forward(h.net, h.nat, 40000, &elsewhere, NULL), -EADDRINUSE);
+	CHECK_EQ(vnet_nat_forward(h.net, h.nat, 40001, &inside, NULL), -EADDRINUSE);
+	CHECK_EQ(vnet_nat_forward(h.net, h.server, 40001, &inside, NULL), -EINVAL);
+	send_byte(h.net, h.server, 51820, "203.0.113.10", 40000, 1); /* unsolicited */
+	vnet_advance(h.net, 100);
+	CHECK_EQ(leaf.rx.n, 1);
+	send_byte(h.net, h.leaf, 51820, "198.51.100.1", 51820, 2);
+	send_byte(h.net, h.leaf, 51820, "198.51.100.2", 51820, 3);
+	vnet_advance(h.net, 200);
+	CHECK(server.rx.n == 1 && ep_is(&server.rx.from[0], "203.0.113.10", 40000));
+	CHECK(other.rx.n == 1 && ep_is(&other.rx.from[0], "203.0.113.10", 40000));
+	vnet_nat_reset(h.net, h.nat);
+	vnet_advance(h.net, 10 * o.idle_timeout_ms);
+	send_byte(h.net, h.other, 51820, "203.0.113.10", 40000, 4);
+	vnet_advance(h.net, vnet_now(h.net) + 100);
+	CHECK_EQ(leaf.rx.n, 2);
+	vnet_nat_unforward(h.net, h.nat, 40000);
+	send_byte(h.net, h.other, 51820, "203.0.113.10", 40000, 5);
+	vnet_advance(h.net, vnet_now(h.net) + 100);
+	CHECK_EQ(leaf.rx.n, 2);
+	vnet_free(h.net);
+}
+
 TEST(port_preserving_nat_moves_on_when_the_port_is_taken)
 {
 	struct vnet_nat_opts o;

@@ -29,6 +29,9 @@ struct nat_map {
 	struct wl_endpoint inside;
 	struct wl_endpoint remote; /* symmetric NATs only */
 	uint16_t ext_port;
+	/* A port forward (vnet_nat_forward): never expires, never filters,
+	 * and carries every datagram from its inside endpoint. */
+	bool forward;
 	int64_t last;
 	size_t n_filters, cap_filters;
 	struct nat_filter *filters;
@@ -462,6 +465,10 @@ static void nat_expire(struct vnet *net, struct vnet_nat *nat)
 	size_t keep = 0;
 	for (size_t i = 0; i < nat->n_maps; i++) {
 		struct nat_map *m = &nat->maps[i];
+		if (m->forward) {
+			nat->maps[keep++] = *m;
+			continue;
+		}
 		if (!nat_live(net, nat, m->last)) {
 			free(m->filters);
 			continue;
@@ -521,7 +528,8 @@ static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_p
 	struct nat_map *m = NULL;
 	for (size_t i = 0; i < nat->n_maps && !m; i++) {
 		struct nat_map *c = &nat->maps[i];
-		if (wl_endpoint_equal(&c->inside, &pkt->src) && (!nat->o.symmetric || wl_endpoint_equal(&c->remote, &pkt->dst)))
+		if (wl_endpoint_equal(&c->inside, &pkt->src) &&
+		    (c->forward || !nat->o.symmetric || wl_endpoint_equal(&c->remote, &pkt->dst)))
 			m = c;
 	}
 	if (!m) {
@@ -541,6 +549,11 @@ static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_p
 		      ep_str(&pkt->src, b1), ep_str(&ext, b2));
 	}
 	m->last = net->now;
+	if (m->forward) {
+		pkt->src.addr = ifc->addr;
+		pkt->src.port = m->ext_port;
+		return true;
+	}
 	struct nat_filter *f = NULL;
 	for (size_t j = 0; j < m->n_filters && !f; j++)
 		if (wl_endpoint_equal(&m->filters[j].remote, &pkt->dst))
@@ -574,6 +587,10 @@ static bool nat_inbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_pk
 		trace(net, "nat %s: drop, no mapping for port %u", net->nodes[ifc->node].name,
 		      pkt->dst.port);
 		return false;
+	}
+	if (m->forward) {
+		pkt->dst = m->inside;
+		return true;
 	}
 	struct nat_filter *f = NULL;
 	for (size_t j = 0; j < m->n_filters && !f; j++) {
@@ -626,12 +643,80 @@ void vnet_nat_reset(struct vnet *net, int nat)
 		struct vnet_nat *t = net->ifaces[n->ifaces[i]].nat;
 		if (!t)
 			continue;
-		for (size_t j = 0; j < t->n_maps; j++)
-			free(t->maps[j].filters);
-		t->n_maps = 0;
+		size_t keep = 0;
+		for (size_t j = 0; j < t->n_maps; j++) {
+			if (t->maps[j].forward)
+				t->maps[keep++] = t->maps[j];
+			else
+				free(t->maps[j].filters);
+		}
+		t->n_maps = keep;
 		t->next_expiry = VNET_NEVER;
 	}
-	trace(net, "nat %s: all mappings forgotten", n->name);
+	trace(net, "nat %s: all mappings forgotten (port forwards stay)", n->name);
+}
+
+/* The NAT's masquerading interface, or NULL. */
+static struct vnet_iface *nat_iface(struct vnet *net, int nat)
+{
+	struct vnet_node *n = &net->nodes[nat];
+	for (size_t i = 0; i < n->n_ifaces; i++)
+		if (net->ifaces[n->ifaces[i]].nat)
+			return &net->ifaces[n->ifaces[i]];
+	return NULL;
+}
+
+int vnet_nat_forward(struct vnet *net, int nat, uint16_t ext_port, const struct wl_endpoint *inside,
+		     struct wl_endpoint *outside)
+{
+	struct vnet_iface *ifc = nat_iface(net, nat);
+	if (!ifc)
+		return -EINVAL;
+	struct vnet_nat *t = ifc->nat;
+	nat_expire(net, t);
+	for (size_t i = 0; i < t->n_maps; i++) {
+		struct nat_map *m = &t->maps[i];
+		bool same_in = wl_endpoint_equal(&m->inside, inside);
+		if (m->forward && same_in && m->ext_port == ext_port)
+			goto done;
+		if ((m->forward && same_in) || (m->ext_port == ext_port && !same_in))
+			return -EADDRINUSE;
+	}
+	/* The forward replaces the inside endpoint's dynamic mappings. */
+	size_t keep = 0;
+	for (size_t i = 0; i < t->n_maps; i++) {
+		if (wl_endpoint_equal(&t->maps[i].inside, inside))
+			free(t->maps[i].filters);
+		else
+			t->maps[keep++] = t->maps[i];
+	}
+	t->n_maps = keep;
+	size_t i = grow((void **)&t->maps, &t->n_maps, sizeof(*t->maps));
+	t->maps[i] = (struct nat_map){ .inside = *inside, .ext_port = ext_port, .forward = true,
+				       .last = net->now };
+	char b1[WL_ENDPOINT_STR_MAX], b2[WL_ENDPOINT_STR_MAX];
+	struct wl_endpoint ext = { ifc->addr, ext_port };
+	trace(net, "nat %s: port forward %s -> %s", net->nodes[nat].name, ep_str(&ext, b1),
+	      ep_str(inside, b2));
+done:
+	if (outside)
+		*outside = (struct wl_endpoint){ ifc->addr, ext_port };
+	return 0;
+}
+
+void vnet_nat_unforward(struct vnet *net, int nat, uint16_t ext_port)
+{
+	struct vnet_iface *ifc = nat_iface(net, nat);
+	if (!ifc)
+		return;
+	struct vnet_nat *t = ifc->nat;
+	for (size_t i = 0; i < t->n_maps; i++) {
+		if (t->maps[i].forward && t->maps[i].ext_port == ext_port) {
+			free(t->maps[i].filters);
+			t->maps[i] = t->maps[--t->n_maps];
+			return;
+		}
+	}
 }
 
 /* ---- links and blocks ---- */

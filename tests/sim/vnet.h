@@ -134,6 +134,17 @@ bool vnet_nat_mapping(struct vnet *net, int nat, const struct wl_endpoint *insid
 /* The NAT box forgets every mapping (a reboot): inside hosts get new
  * outside ports on their next packet, and old ones lead nowhere. */
 void vnet_nat_reset(struct vnet *net, int nat);
+/* A port forward on NAT node nat: datagrams to its outside address at
+ * ext_port go to inside, from anyone, for good; and everything inside
+ * sends leaves from ext_port (as a router's static forward, or a port
+ * mapping granted by NAT-PMP, PCP or UPnP, does), its outside address and
+ * port in *outside (may be NULL); it replaces the inside
+ * endpoint's dynamic mappings. 0, -EADDRINUSE if the port is another
+ * inside endpoint's or the inside endpoint has another forward, -EINVAL
+ * if nat is not a NAT. A reset (vnet_nat_reset) keeps it; vnet_nat_unforward drops it. */
+int vnet_nat_forward(struct vnet *net, int nat, uint16_t ext_port, const struct wl_endpoint *inside,
+		     struct wl_endpoint *outside);
+void vnet_nat_unforward(struct vnet *net, int nat, uint16_t ext_port);
 
 void vnet_iface_set_up(struct vnet *net, int iface, bool up);
 /* Takes effect when virtual time reaches at_ms. */

@@ -206,7 +206,10 @@ TEST(unhealthy_router_keeps_its_allowed_ips)
 }
 
 /* Facts also expire when their source has gone quiet (the hub is down);
- * that is no reason to remove AllowedIPs from a healthy peer. */
+ * that is no reason to remove AllowedIPs from a healthy peer. Nor is its
+ * return: it tells us about each peer again only once that peer is back
+ * with it too. Its silence counts when it has talked to us for half a
+ * FactTTL. */
 TEST(unsupported_allowed_ips_kept_while_no_source_is_heard)
 {
 	struct world w;
@@ -218,9 +221,15 @@ TEST(unsupported_allowed_ips_kept_while_no_source_is_heard)
 	tnode_tick(&w.n, 256 * S);
 	const struct engine_change *c = tchange(&w.n, w.ppub);
 	CHECK(!c || !(c->flags & ENGINE_CHANGE_REPLACE_ALLOWED));
-	p_alive(&w, 260 * S, 255); /* heard again: now its silence counts */
+	p_alive(&w, 260 * S, 255); /* heard again, but healthy again only since 256 s */
 	tnode_handshake(&w.n, w.ppub, 260 * S);
 	tnode_tick(&w.n, 261 * S);
+	c = tchange(&w.n, w.ppub);
+	CHECK(!c || !(c->flags & ENGINE_CHANGE_REPLACE_ALLOWED));
+	const int64_t settled = 256 * S + tdefault_timing()->fact_ttl_ms / 2;
+	p_alive(&w, settled, 255); /* now its silence counts */
+	tnode_handshake(&w.n, w.ppub, settled);
+	tnode_tick(&w.n, settled + 1 * S);
 	c = tchange(&w.n, w.ppub);
 	CHECK(c && (c->flags & ENGINE_CHANGE_REPLACE_ALLOWED) && !change_has(c, "10.6.0.0/24"));
 	tnode_free(&w.n);
