@@ -60,7 +60,28 @@
  *   - when a peer's knowledge table is full, new keys are not remembered
  *     (the fact may be resent) rather than evicting what it knows;
  *   - the regular tick is jittered (timing.jitter_pct), and with it
- *     every periodic send.
+ *     every periodic send;
+ *   - a direct path that dies under traffic is noticed in about two
+ *     seconds and falls back to the router, early in the node's life too,
+ *     and is retried with a backoff of at most retry_max_ms (path.c);
+ *   - endpoint candidates: one never tried goes fresh_try_ms after the
+ *     last try, others every endpoint_interval_ms (5 s); on our site the
+ *     LAN address first, elsewhere the public one first (apply.c); the
+ *     device's endpoint at our first tick stays a candidate for good;
+ *   - a leaf probes its routers a few times ("hellos"); a peer that
+ *     probes us or answers in kind runs this daemon, and is also told the
+ *     endpoint we see it at (its NAT's address) — nothing new ever
+ *     reaches an original peer's wirelink port;
+ *   - own endpoints that no interface shows (a port mapping) come in as
+ *     engine_inputs.extra_endpoints and are advertised like the others;
+ *   - after a peer's boot id changes we send it everything twice, a
+ *     chunk apart (one lost datagram would otherwise wait FactTTL/2), and
+ *     a peer heard again after its Alive lapsed gets ours at once;
+ *   - an AllowedCidr or Member fact that expired holds back removals for
+ *     AlivePeriod + 2 chunks (the source's resend is on its way), and a
+ *     source's silence removes AllowedIPs only once it has talked to us
+ *     for half a FactTTL (a returning hub re-tells each peer only when
+ *     that peer is back with it too).
  *
  * Error convention: constructors return NULL on allocation failure or bad
  * config (engine_config_check() says why); queries return bool (false =

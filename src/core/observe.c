@@ -272,6 +272,12 @@ void engine_observe_liveness(struct engine *e, int64_t now, struct engine_action
 		if (alive != p->was_alive)
 			engine_actions_event(out, alive ? ENGINE_EV_ALIVE : ENGINE_EV_DEAD, p->key, "peer %s %s",
 				      engine_peer_label(p, lb), alive ? "is alive" : "is no longer alive");
+		/* [ours] We hear it again after its Alive lapsed: the path was
+		 * down both ways, so ours were lost too, though peer knowledge
+		 * says it has them. Tell it now rather than at our next
+		 * AlivePeriod, or it keeps our tunnel IP off for up to 30 s. */
+		if (alive && !p->was_alive)
+			p->force_alive = true;
 		p->was_alive = alive;
 		bool ha = alive && p->healthy;
 		if (ha && !p->was_healthy_alive)

@@ -87,6 +87,11 @@ struct peer {
 	size_t n_tried;
 	int64_t last_try; /* last time any endpoint was set */
 	bool force_alive; /* send an Alive at the next opportunity */
+	/* [ours] After its boot id changed we sent it everything; from this
+	 * time on (a chunk later) we send it all once more, ENGINE_NEVER if
+	 * done: one lost datagram would otherwise cost it what it carried
+	 * for FactTTL/2, until the knowledge rule resends it. */
+	int64_t resend_at;
 	int64_t hold_until; /* nothing is sent to it before this (stagger) */
 
 	/* Rebuilt every tick from the fact set (observe_index_facts). */

@@ -110,6 +110,10 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	if (p->shared_state < 0)
 		return;
 	const uint8_t *key = p->shared;
+	if (p->resend_at != ENGINE_NEVER && now >= p->resend_at) {
+		knowledge_clear(&p->know);
+		p->resend_at = ENGINE_NEVER;
+	}
 	struct out o = { .e = e, .p = p, .key = key, .port = port, .a = a };
 	packer_reset(&o.pk);
 	struct fact alive;

@@ -1,7 +1,8 @@
 /* The direct-path watch (src/core/path.c) [ours]: probes only while the
  * user's traffic flows, a path that answers nothing falls back to the
  * router in seconds (early in the node's life too), retries, comes back;
- * probes from peers are answered. */
+ * probes from peers are answered; hellos to routers; a peer heard again
+ * after its Alive lapsed gets ours at once. */
 #include <string.h>
 
 #include "core_fixture.h"
@@ -204,6 +205,40 @@ TEST(router_gets_hellos_until_it_answers)
 		CHECK(hellos <= 2);
 		tnode_free(&w.n);
 	}
+}
+
+/* [ours] A peer whose Alive lapsed (the path was down both ways) and is
+ * heard again gets our Alive at once: ours were lost too, though peer
+ * knowledge says it has them. */
+TEST(returning_peer_gets_our_alive_at_once)
+{
+	struct world w;
+	setup(&w);
+	/* P's Alive (from setup, 255 s) lapses while we keep sending ours
+	 * every AlivePeriod; wait for one of ours to have just gone out. */
+	bool dead = false, ours_sent = false;
+	int64_t t = w.n.now;
+	while (!(dead && ours_sent) && t < 600 * S) {
+		t = engine_next_deadline(w.n.e);
+		tnode_handshakes(&w.n, t);
+		tnode_tick(&w.n, t);
+		dead |= thas_event(&w.n, ENGINE_EV_DEAD, w.ppub);
+		bool alive = false;
+		ours_sent = dead && tsent_to(&w.n, w.ppub, NULL, &alive) && alive;
+	}
+	CHECK(dead && ours_sent);
+	uint8_t buf[WIRE_MAX_DATAGRAM], id[BOOT_ID_LEN] = { 5 };
+	struct fact f;
+	fact_make_alive(&f, w.ppub, id, 255);
+	size_t len = tseal(w.ppriv, w.n.pub, &f, 1, buf, sizeof(buf));
+	CHECK_EQ(treceive(&w.n, t + 1 * S, w.ppub, buf, len), ENGINE_RX_OK);
+	tnode_handshakes(&w.n, t + 1 * S);
+	tnode_tick(&w.n, t + 1 * S + 100);
+	CHECK(thas_event(&w.n, ENGINE_EV_ALIVE, w.ppub));
+	bool alive = false;
+	CHECK(tsent_to(&w.n, w.ppub, NULL, &alive) >= 1);
+	CHECK(alive); /* a second after the last one: only because P came back */
+	tnode_free(&w.n);
 }
 
 /* A peer's probe is answered to its wirelink port with its sequence

@@ -313,6 +313,33 @@ TEST(boot_id_change_forgets_knowledge)
 	tnode_free(&n);
 }
 
+/* [ours] What a new boot id made us send goes once more a chunk later: a
+ * lost datagram of the first pass would otherwise wait FactTTL/2 for the
+ * knowledge rule. Then nothing until the usual refresh. */
+TEST(boot_id_change_sends_everything_twice)
+{
+	struct tnode n;
+	uint8_t ppub[32], qpub[32], ppriv[32], buf[WIRE_MAX_DATAGRAM];
+	setup(&n, ppub, qpub, 0);
+	tkey(P_, ppriv, ppub);
+	tnode_tick(&n, 0);
+	int all = tsent_about(&n, ppub, NULL, 0);
+	CHECK(all > 0);
+	size_t len = alive_from(ppriv, n.pub, 1, buf);
+	CHECK_EQ(treceive(&n, 1000, ppub, buf, len), ENGINE_RX_OK);
+	tnode_tick(&n, 1100);
+	CHECK_EQ(tsent_about(&n, ppub, NULL, 0), all);
+	const int64_t chunk = tdefault_timing()->chunk_period_ms;
+	tnode_tick(&n, 1000 + chunk - 100); /* not yet */
+	CHECK_EQ(tsent_about(&n, ppub, NULL, 0), 0);
+	tnode_tick(&n, 1000 + chunk);
+	CHECK_EQ(tsent_about(&n, ppub, NULL, 0), all);
+	tnode_tick(&n, 1000 + 2 * chunk);
+	tnode_tick(&n, 1000 + 3 * chunk);
+	CHECK_EQ(tsent_about(&n, ppub, NULL, 0), 0);
+	tnode_free(&n);
+}
+
 TEST(facts_the_peer_told_us_are_not_echoed)
 {
 	struct tnode n;
