@@ -105,40 +105,61 @@ struct pick {
  * (behind our NAT, on our LAN), somewhere else, or we cannot tell. */
 enum site { SITE_UNKNOWN, SITE_OURS, SITE_ELSEWHERE };
 
-static enum site peer_site(const struct engine *e, const struct peer *p)
+/* What the candidate order needs to know about a peer. */
+struct peer_place {
+	enum site site;
+	/* Its WireGuard listen port, as its own private addresses show it
+	 * (facts from its interfaces behind a NAT); 0 if unknown. */
+	uint16_t listen_port;
+};
+
+static void peer_place(const struct engine *e, const struct peer *p, struct peer_place *out)
 {
-	if (!e->n_outer)
-		return SITE_UNKNOWN;
-	bool seen_outer = false;
+	bool seen_outer = false, ours = false;
+	out->listen_port = 0;
 	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
 		struct wl_endpoint ep;
-		if (!fact_endpoint(&e->fs.v[k].f, &ep) || engine_on_our_lan(e, &ep.addr))
+		if (!fact_endpoint(&e->fs.v[k].f, &ep))
+			continue;
+		if (!out->listen_port && wl_addr_is_private(&ep.addr))
+			out->listen_port = ep.port;
+		if (engine_on_our_lan(e, &ep.addr))
 			continue;
 		seen_outer = true;
-		for (size_t i = 0; i < e->n_outer; i++)
-			if (wl_addr_equal(&e->outer[i], &ep.addr))
-				return SITE_OURS;
+		for (size_t i = 0; i < e->n_outer && !ours; i++)
+			ours = wl_addr_equal(&e->outer[i], &ep.addr);
 	}
-	return seen_outer ? SITE_ELSEWHERE : SITE_UNKNOWN;
+	out->site = !e->n_outer ? SITE_UNKNOWN
+		    : ours      ? SITE_OURS
+		    : seen_outer ? SITE_ELSEWHERE
+				 : SITE_UNKNOWN;
 }
 
 /* [ours] The order of candidates never tried, lowest first. WireGuard
  * sends one handshake initiation per RekeyTimeout (5 s): a wrong first
- * try costs that much. One in a subnet of our own interfaces goes first —
- * a peer on our LAN answers there at once, while its NAT's public address
- * may have no hairpin — unless the peer is seen at an outer address that
- * is not ours: then its LAN address is most likely a look-alike in
- * another home (everyone's 192.168.1.0/24). Then public addresses, then
- * private ones outside our subnets (reachable only by special routing). */
-static int candidate_rank(const struct engine *e, enum site site, const struct wl_endpoint *ep)
+ * try costs that much.
+ *  0, 1  In a subnet of our own interfaces (public before private): a
+ *        peer on our LAN answers there at once, while its NAT's public
+ *        address may have no hairpin — unless the peer is seen at an
+ *        outer address that is not ours: then its LAN address is most
+ *        likely a look-alike in another home (everyone's 192.168.1.0/24).
+ *  2     Public, at the peer's listen port (or we cannot tell): a port-
+ *        preserving NAT's mapping, a port forward or a port mapping.
+ *  3     Public at another port: a NAT's own choice, which a symmetric
+ *        NAT made for the router alone.
+ *  4     Private outside our subnets: only special routing reaches it. */
+static int candidate_rank(const struct engine *e, const struct peer_place *pl,
+			  const struct wl_endpoint *ep)
 {
 	bool priv = wl_addr_is_private(&ep->addr);
-	if (site != SITE_ELSEWHERE && engine_on_our_lan(e, &ep->addr))
+	if (pl->site != SITE_ELSEWHERE && engine_on_our_lan(e, &ep->addr))
 		return priv ? 1 : 0;
-	return priv ? 3 : 2;
+	if (priv)
+		return 4;
+	return !pl->listen_port || ep->port == pl->listen_port ? 2 : 3;
 }
 
-static void consider(const struct engine *e, const struct peer *p, enum site site,
+static void consider(const struct engine *e, const struct peer *p, const struct peer_place *pl,
 		     const struct wl_endpoint *ep, struct pick *best)
 {
 	if (engine_through_tunnel(e, &ep->addr))
@@ -150,7 +171,7 @@ static void consider(const struct engine *e, const struct peer *p, enum site sit
 	 * peer moved: its router tells us its new endpoint) still go first. */
 	if (p->path_dead && at != ENGINE_NEVER && !wl_endpoint_equal(ep, &p->dead_ep))
 		return;
-	int rank = candidate_rank(e, site, ep);
+	int rank = candidate_rank(e, pl, ep);
 	if (!best->found || at < best->tried_at || (at == best->tried_at && rank < best->rank))
 		*best = (struct pick){ true, *ep, at, rank };
 }
@@ -164,14 +185,15 @@ static void consider(const struct engine *e, const struct peer *p, enum site sit
 static bool pick_endpoint(const struct engine *e, const struct peer *p, struct pick *best)
 {
 	best->found = false;
-	enum site site = peer_site(e, p);
+	struct peer_place pl;
+	peer_place(e, p, &pl);
 	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
 		struct wl_endpoint ep;
 		if (fact_endpoint(&e->fs.v[k].f, &ep))
-			consider(e, p, site, &ep, best);
+			consider(e, p, &pl, &ep, best);
 	}
 	if (p->has_initial_ep)
-		consider(e, p, site, &p->initial_ep, best);
+		consider(e, p, &pl, &p->initial_ep, best);
 	return best->found;
 }
 

@@ -93,7 +93,7 @@ struct variant {
 	const struct scen_opts *opts; /* NULL = defaults */
 	int64_t leaf2_delay_ms;       /* leaf2's daemon starts this much later */
 	bool any_endpoint;
-	bool port_mapping; /* every leaf's NAT grants it a mapping (port 40000 + i) */
+	bool port_mapping; /* every leaf's NAT grants it a mapping of its port */
 };
 
 static void run_pair_v(const char *label, enum scen_leaf_kind k1, enum scen_leaf_kind k2,
@@ -104,7 +104,7 @@ static void run_pair_v(const char *label, enum scen_leaf_kind k1, enum scen_leaf
 	scen_build(&s, harness_seed(), 2, kinds, var->opts);
 	for (size_t i = 0; var->port_mapping && i < 2; i++)
 		if (s.nat[i] >= 0)
-			CHECK_EQ(sim_grant_port_mapping(s.sim, s.leaf[i], s.nat[i], (uint16_t)(40000 + i)), 0);
+			CHECK_EQ(sim_grant_port_mapping(s.sim, s.leaf[i], s.nat[i], SIM_WG_PORT), 0);
 	sim_start_node(s.sim, s.hub);
 	sim_start_node(s.sim, s.leaf[0]);
 	sim_run_to(s.sim, var->leaf2_delay_ms);
@@ -227,8 +227,10 @@ TEST(b6_public_leaf_and_symmetric_nat)
 TEST(b8_two_symmetric_nats_with_port_mapping)
 {
 	/* Each router grants its leaf a port mapping (NAT-PMP, PCP or UPnP
-	 * in real life): the mapped endpoint is advertised like any other,
-	 * and reaches the leaf from anywhere. */
+	 * in real life) of its own port, the usual grant: the mapped endpoint
+	 * is advertised like any other and reaches the leaf from anywhere,
+	 * while the hub sees each leaf at a port the NAT chose for it alone.
+	 * The mapping goes first: it is at the leaf's own listen port. */
 	struct scen_opts o;
 	scen_opts_init(&o);
 	o.nat.symmetric = true;

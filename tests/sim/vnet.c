@@ -29,8 +29,9 @@ struct nat_map {
 	struct wl_endpoint inside;
 	struct wl_endpoint remote; /* symmetric NATs only */
 	uint16_t ext_port;
-	/* A port forward (vnet_nat_forward): never expires, never filters,
-	 * and carries every datagram from its inside endpoint. */
+	/* A port forward (vnet_nat_forward): never expires, never filters;
+	 * its filters are the remotes that came in through it (conntrack),
+	 * whom the inside answers from the forwarded port. */
 	bool forward;
 	int64_t last;
 	size_t n_filters, cap_filters;
@@ -465,11 +466,7 @@ static void nat_expire(struct vnet *net, struct vnet_nat *nat)
 	size_t keep = 0;
 	for (size_t i = 0; i < nat->n_maps; i++) {
 		struct nat_map *m = &nat->maps[i];
-		if (m->forward) {
-			nat->maps[keep++] = *m;
-			continue;
-		}
-		if (!nat_live(net, nat, m->last)) {
+		if (!m->forward && !nat_live(net, nat, m->last)) {
 			free(m->filters);
 			continue;
 		}
@@ -482,7 +479,7 @@ static void nat_expire(struct vnet *net, struct vnet_nat *nat)
 			m->filters[fk++] = m->filters[j];
 		}
 		m->n_filters = fk;
-		if (m->last < oldest)
+		if (!m->forward && m->last < oldest)
 			oldest = m->last;
 		nat->maps[keep++] = *m;
 	}
@@ -519,6 +516,34 @@ static uint16_t nat_pick_port(struct vnet *net, struct vnet_nat *nat, uint16_t i
 	return 0;
 }
 
+/* Mapping m talked with remote just now: its filter (or, on a forward,
+ * its conntrack entry) lets remote in. */
+static void nat_note_remote(struct vnet *net, struct vnet_nat *nat, struct nat_map *m,
+			    const struct wl_endpoint *remote)
+{
+	struct nat_filter *f = NULL;
+	for (size_t j = 0; j < m->n_filters && !f; j++)
+		if (wl_endpoint_equal(&m->filters[j].remote, remote))
+			f = &m->filters[j];
+	if (!f) {
+		size_t j = grow((void **)&m->filters, &m->n_filters, sizeof(*m->filters));
+		f = &m->filters[j];
+		f->remote = *remote;
+		if (nat->next_expiry == VNET_NEVER)
+			nat->next_expiry = net->now + nat->o.idle_timeout_ms + 1;
+	}
+	f->last = net->now;
+}
+
+/* Whether remote came in through forward m (and the entry is live). */
+static bool nat_came_in(const struct nat_map *m, const struct wl_endpoint *remote)
+{
+	for (size_t j = 0; j < m->n_filters; j++)
+		if (wl_endpoint_equal(&m->filters[j].remote, remote))
+			return true;
+	return false;
+}
+
 /* Rewrites the source of a datagram leaving through the NAT's outside
  * interface ifc. False if no port is left. */
 static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_pkt *pkt)
@@ -528,8 +553,13 @@ static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_p
 	struct nat_map *m = NULL;
 	for (size_t i = 0; i < nat->n_maps && !m; i++) {
 		struct nat_map *c = &nat->maps[i];
-		if (wl_endpoint_equal(&c->inside, &pkt->src) &&
-		    (c->forward || !nat->o.symmetric || wl_endpoint_equal(&c->remote, &pkt->dst)))
+		if (!wl_endpoint_equal(&c->inside, &pkt->src))
+			continue;
+		/* A forward carries replies to whoever came in through it; a
+		 * port-preserving NAT sends new flows from its port too, a
+		 * port-randomising one picks a port of its own for them. */
+		if (c->forward ? nat->o.port_preserving || nat_came_in(c, &pkt->dst)
+			       : !nat->o.symmetric || wl_endpoint_equal(&c->remote, &pkt->dst))
 			m = c;
 	}
 	if (!m) {
@@ -549,23 +579,7 @@ static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_p
 		      ep_str(&pkt->src, b1), ep_str(&ext, b2));
 	}
 	m->last = net->now;
-	if (m->forward) {
-		pkt->src.addr = ifc->addr;
-		pkt->src.port = m->ext_port;
-		return true;
-	}
-	struct nat_filter *f = NULL;
-	for (size_t j = 0; j < m->n_filters && !f; j++)
-		if (wl_endpoint_equal(&m->filters[j].remote, &pkt->dst))
-			f = &m->filters[j];
-	if (!f) {
-		size_t j = grow((void **)&m->filters, &m->n_filters, sizeof(*m->filters));
-		f = &m->filters[j];
-		f->remote = pkt->dst;
-		if (nat->next_expiry == VNET_NEVER)
-			nat->next_expiry = net->now + nat->o.idle_timeout_ms + 1;
-	}
-	f->last = net->now;
+	nat_note_remote(net, nat, m, &pkt->dst);
 	pkt->src.addr = ifc->addr;
 	pkt->src.port = m->ext_port;
 	return true;
@@ -589,6 +603,7 @@ static bool nat_inbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_pk
 		return false;
 	}
 	if (m->forward) {
+		nat_note_remote(net, nat, m, &pkt->src);
 		pkt->dst = m->inside;
 		return true;
 	}

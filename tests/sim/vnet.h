@@ -135,9 +135,11 @@ bool vnet_nat_mapping(struct vnet *net, int nat, const struct wl_endpoint *insid
  * outside ports on their next packet, and old ones lead nowhere. */
 void vnet_nat_reset(struct vnet *net, int nat);
 /* A port forward on NAT node nat: datagrams to its outside address at
- * ext_port go to inside, from anyone, for good; and everything inside
- * sends leaves from ext_port (as a router's static forward, or a port
- * mapping granted by NAT-PMP, PCP or UPnP, does), its outside address and
+ * ext_port go to inside, from anyone, for good, and inside answers them
+ * from ext_port (as a router's static forward, or a port mapping granted
+ * by NAT-PMP, PCP or UPnP, does with Linux's conntrack); new flows from
+ * inside leave from ext_port too on a port-preserving NAT, from a port of
+ * the NAT's choosing on a port-randomising one. Its outside address and
  * port in *outside (may be NULL); it replaces the inside
  * endpoint's dynamic mappings. 0, -EADDRINUSE if the port is another
  * inside endpoint's or the inside endpoint has another forward, -EINVAL

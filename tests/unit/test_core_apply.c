@@ -568,16 +568,26 @@ TEST(resolved_endpoints_replace_configured_ones)
 struct site_case {
 	const char *what;
 	const char *our_outer; /* NULL: unknown */
-	const char *order[3]; /* NULL: either of the remaining */
+	const char *p_eps[4];  /* P's Endpoint facts, in the order received */
+	const char *order[4];  /* NULL: any of the remaining */
 };
 
 static const struct site_case sites[] = {
 	{ "our outer address unknown", NULL,
+	  { "10.20.0.5:51820", "198.51.100.20:51820", "192.168.1.11:51820" },
 	  { "192.168.1.11:51820", "198.51.100.20:51820", "10.20.0.5:51820" } },
 	{ "same outer address: P is on our LAN", "198.51.100.20:40000",
+	  { "10.20.0.5:51820", "198.51.100.20:51820", "192.168.1.11:51820" },
 	  { "192.168.1.11:51820", "198.51.100.20:51820", "10.20.0.5:51820" } },
 	{ "another outer address: P is elsewhere", "203.0.113.50:51820",
+	  { "10.20.0.5:51820", "198.51.100.20:51820", "192.168.1.11:51820" },
 	  { "198.51.100.20:51820", NULL, NULL } }, /* then both private ones */
+	/* P behind a symmetric NAT with a port mapping: the router saw it at
+	 * a port its NAT chose for the router alone; the mapping is at P's
+	 * own listen port (as its LAN address shows) and goes first. */
+	{ "a mapping at P's listen port before its NAT's own port", "203.0.113.50:51820",
+	  { "198.51.100.20:40123", "192.168.1.11:51820", "198.51.100.20:51820" },
+	  { "198.51.100.20:51820", "198.51.100.20:40123", "192.168.1.11:51820" } },
 };
 
 static void site_case(const struct site_case *c)
@@ -596,14 +606,14 @@ static void site_case(const struct site_case *c)
 	tnode_iface(&n, "wg0", true, true, WG);
 	tnode_dev_peer(&n, ppub, NULL, ENGINE_NEVER);
 	tnode_start(&n, 0);
-	struct fact f[4];
+	struct fact f[5];
 	size_t nf = 0;
-	const char *p_eps[] = { "10.20.0.5:51820", "198.51.100.20:51820", "192.168.1.11:51820" };
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4 && c->p_eps[i]; i++) {
 		struct wl_endpoint ep;
-		wl_endpoint_parse(p_eps[i], &ep);
+		wl_endpoint_parse(c->p_eps[i], &ep);
 		CHECK(fact_make_endpoint(&f[nf++], ppub, &ep, 255));
 	}
+	size_t n_eps = nf;
 	if (c->our_outer) {
 		struct wl_endpoint ep;
 		wl_endpoint_parse(c->our_outer, &ep);
@@ -613,7 +623,7 @@ static void site_case(const struct site_case *c)
 	size_t len = tseal(ppriv, n.pub, f, nf, buf, sizeof(buf));
 	CHECK_EQ(treceive(&n, 0, ppub, buf, len), ENGINE_RX_OK);
 	int tried = 0;
-	for (int64_t t = 0; t <= 30 * S && tried < 3; t = engine_next_deadline(n.e)) {
+	for (int64_t t = 0; t <= 30 * S && tried < (int)n_eps; t = engine_next_deadline(n.e)) {
 		tnode_tick(&n, t);
 		const struct engine_change *ch = tchange(&n, ppub);
 		if (!ch || !(ch->flags & ENGINE_CHANGE_SET_ENDPOINT))
@@ -624,7 +634,7 @@ static void site_case(const struct site_case *c)
 			  tried + 1, got, c->order[tried]);
 		tried++;
 	}
-	CHECK_MSG(tried == 3, "%s: %d tries", c->what, tried);
+	CHECK_MSG(tried == (int)n_eps, "%s: %d tries", c->what, tried);
 	tnode_free(&n);
 }
 
