@@ -180,8 +180,13 @@ static void portmap_sync(struct daemon *d, int64_t now)
 	struct portmap_params p = { .internal_port = driver_listen_port(d->drv) };
 	uint32_t oif = 0;
 	bool want = driver_config(d->drv)->port_mapping && !engine_is_router(driver_engine(d->drv)) &&
-		    p.internal_port != 0 && netif_default_gateway(d->nl, &p.gateway, &oif) == 0 &&
-		    oif != d->id->ifindex;
+		    p.internal_port != 0;
+	if (want) {
+		int rc = netif_default_gateway(d->nl, &p.gateway, &oif);
+		if (rc < 0 && rc != -ENOENT)
+			return; /* routes unreadable right now: keep what runs */
+		want = rc == 0 && oif != d->id->ifindex;
+	}
 	if (!want) {
 		portmap_stop(d->pm);
 		return;

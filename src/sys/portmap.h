@@ -30,7 +30,9 @@
  *
  * A granted mapping is renewed at about half its lifetime (±5 %); if no
  * renewal succeeds before it expires it is lost and the search starts
- * over. When every protocol fails, the next search comes after a backoff
+ * over. A gateway that restarts and forgets the mapping has it back at the
+ * next renewal, at most half a lifetime later (PCP's epoch time and its
+ * ANNOUNCE are not watched). When every protocol fails, the next search comes after a backoff
  * (1 minute doubling to 16; a PCP error's own lifetime when longer).
  *
  * Log lines (notice level): a mapping granted; renewed with another
