@@ -4,9 +4,16 @@
 #   scripts/deps.sh [build|test|demo]   (default: test, which includes build)
 set -eu
 build_pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
-  libsodium-dev libmd-dev libmnl-dev libjansson-dev libyaml-dev libsystemd-dev"
+  libsodium-dev libmd-dev libmnl-dev libjansson-dev libyaml-dev libsystemd-dev
+  libnatpmp-dev libminiupnpc-dev"
 run_pkgs="wireguard-go wireguard-tools iproute2 nftables iputils-ping procps"
-test_pkgs="python3 qemu-system-x86 busybox-static cpio kmod systemd"
+# miniupnpd-nftables is the mapping server of tests/netns/test_portmap.sh:
+# that package is only the binary and its nftables scripts (no maintainer
+# scripts, no unit, no init script; those are in the separate "miniupnpd"
+# package, which --no-install-recommends leaves out), so installing it
+# starts and enables nothing. The test runs it in the foreground inside a
+# namespace with a configuration of its own.
+test_pkgs="python3 qemu-system-x86 busybox-static cpio kmod systemd miniupnpd-nftables"
 case "${1:-test}" in
 build) want="$build_pkgs" ;;
 demo) want="$build_pkgs $run_pkgs" ;;

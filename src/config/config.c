@@ -26,6 +26,7 @@ void cfg_defaults(struct wl_config *cfg)
 	cfg->port = 0;
 	cfg->router = WL_AUTO;
 	cfg->backend = WGDEV_AUTO;
+	cfg->port_mapping = true;
 	strcpy(cfg->config_path, CONFIG_DEFAULT_PATH);
 }
 

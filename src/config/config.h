@@ -101,6 +101,7 @@ struct wl_config {
 	bool chatty;
 	bool debug;
 	enum wgdev_backend backend;
+	bool port_mapping; /* a leaf asks its NAT for a port mapping (default true) */
 
 	/* File-only settings. */
 	size_t n_peers;

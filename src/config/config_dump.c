@@ -64,6 +64,7 @@ void config_dump(const struct wl_config *cfg, FILE *f)
 	jsonw_kv_bool(&w, "Chatty", cfg->chatty);
 	jsonw_kv_bool(&w, "Debug", cfg->debug);
 	jsonw_kv_str(&w, "Backend", wgdev_backend_name(cfg->backend));
+	jsonw_kv_bool(&w, "PortMapping", cfg->port_mapping);
 	jsonw_key(&w, "Peers");
 	jsonw_arr_begin(&w);
 	for (size_t i = 0; i < cfg->n_peers; i++)

@@ -381,8 +381,9 @@ static bool known_top_key(const char *key)
 
 static int walk_root(struct walk *w, const struct cfg_node *root)
 {
-	static const char *const known[] = { "Iface",	   "Port",  "Router",	    "Chatty",
-					     "Debug",	   "Backend", "Peers",	    "ReportIfaces",
+	static const char *const known[] = { "Iface",	     "Port",	      "Router",
+					     "Chatty",	     "Debug",	      "Backend",
+					     "PortMapping",  "Peers",	      "ReportIfaces",
 					     "HideIfaces" };
 	if (root->kind != CFG_MAP)
 		return mismatch(w, root, "a mapping of settings at the top level");

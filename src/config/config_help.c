@@ -71,8 +71,8 @@ void config_print_help(FILE *f)
 	      "\n"
 	      "SYNOPSIS\n"
 	      "  wirelink [-i NAME] [--port N] [--router[=BOOL]] [--chatty[=BOOL]]\n"
-	      "           [-d] [--backend auto|kernel|userspace] [--config-path DIR]\n"
-	      "           [--dump] [--check-config]\n"
+	      "           [-d] [--backend auto|kernel|userspace] [--port-mapping[=BOOL]]\n"
+	      "           [--config-path DIR] [--dump] [--check-config]\n"
 	      "  wirelink --version | --help\n"
 	      "\n"
 	      "DESCRIPTION\n",
@@ -107,7 +107,7 @@ void config_print_help(FILE *f)
 	fputs("\n", f);
 	wrap(f, 2,
 	     "Top-level keys: Iface (must match the interface the file is for), Port, "
-	     "Router, Chatty, Debug, Backend (as the options above), and these, which "
+	     "Router, Chatty, Debug, Backend, PortMapping (as the options above), and these, which "
 	     "only a file can set:");
 	fputs("\n  Peers\n", f);
 	wrap(f, 6,
@@ -146,7 +146,8 @@ void config_print_help(FILE *f)
 	wrap(f, 2,
 	     "WIRELINK_<SETTING>, the option name in upper case with '-' as '_': "
 	     "WIRELINK_IFACE, WIRELINK_PORT, WIRELINK_ROUTER, WIRELINK_CHATTY, "
-	     "WIRELINK_DEBUG, WIRELINK_BACKEND, WIRELINK_CONFIG_PATH, WIRELINK_DUMP, "
+	     "WIRELINK_DEBUG, WIRELINK_BACKEND, WIRELINK_PORT_MAPPING, WIRELINK_CONFIG_PATH, "
+	     "WIRELINK_DUMP, "
 	     "WIRELINK_CHECK_CONFIG. An empty value counts as unset; an unknown "
 	     "WIRELINK_ variable is an error.");
 	fputs("\nSIGNALS\n"

@@ -33,6 +33,13 @@ const struct cfg_setting cfg_settings[] = {
 	  "How to talk to WireGuard: the kernel module over generic netlink, or a "
 	  "userspace implementation over its UAPI socket; auto uses the UAPI socket "
 	  "when one exists for the interface." },
+	{ "PortMapping", "port-mapping", 0, "WIRELINK_PORT_MAPPING", CT_BOOL, ALL, AT(port_mapping),
+	  "BOOL", "true",
+	  "On a leaf (not a router): ask the default gateway for a mapping of the WireGuard "
+	  "listen port (PCP, then NAT-PMP, then UPnP-IGD), renew it while running, remove it "
+	  "on exit, and advertise the mapped public endpoint to peers, so that they can reach "
+	  "this node directly even behind a symmetric NAT. A mapping whose external address "
+	  "is private (10/8, 172.16/12, 192.168/16, 100.64/10) is not advertised." },
 	{ "ConfigPath", "config-path", 0, "WIRELINK_CONFIG_PATH", CT_PATH, RUNTIME,
 	  AT(config_path), "DIR", CONFIG_DEFAULT_PATH,
 	  "Directory holding wirelink.IFACE.json / .yaml / .yml." },

@@ -19,6 +19,7 @@
 #include "sys/log.h"
 #include "sys/netif.h"
 #include "sys/notify.h"
+#include "sys/portmap.h"
 #include "sys/udp.h"
 #include "sys/wgdev.h"
 #include "wl_build.h"
@@ -37,6 +38,9 @@ struct daemon {
 	struct netif_watch *watch;
 	struct driver *drv;
 	const struct driver_identity *id;
+	struct portmap *pm; /* the port mapping of a leaf (PortMapping) */
+	struct wl_endpoint pm_advertised; /* what the last tick advertised */
+	bool pm_has_advertised;
 
 	int udp_fd;   /* -1 until bound */
 	/* Peers' path probes arrive on the wirelink port + 1 (src/core/path.c);
@@ -119,6 +123,16 @@ static void host_event(void *ctx, const struct engine_event *ev)
 	log_info("%s", ev->text);
 }
 
+/* The port mapping our NAT granted, if it may be advertised. */
+static size_t host_extra_endpoints(void *ctx, struct wl_endpoint *out, size_t cap)
+{
+	struct daemon *d = ctx;
+	d->pm_has_advertised = cap > 0 && d->pm && portmap_endpoint(d->pm, mono_ms(), &out[0]);
+	if (d->pm_has_advertised)
+		d->pm_advertised = out[0];
+	return d->pm_has_advertised ? 1 : 0;
+}
+
 static const struct driver_host_ops host_ops = {
 	.wall_ms = host_wall_ms,
 	.random = host_random,
@@ -127,6 +141,7 @@ static const struct driver_host_ops host_ops = {
 	.send = host_send,
 	.resolve = host_resolve,
 	.event = host_event,
+	.extra_endpoints = host_extra_endpoints,
 };
 
 /* ---- status ---- */
@@ -154,13 +169,64 @@ static void report_status(struct daemon *d, int64_t now)
 		      engine_fact_count(e), engine_is_router(e) ? ", router" : "");
 }
 
+/* ---- port mapping ---- */
+
+/* Runs the mapper where it should run: on a leaf (a router does not map),
+ * with PortMapping on, once the device has a listen port, towards the IPv4
+ * default gateway (not one across our own tunnel). A change of any of
+ * these (a reload, a new role, a new gateway or port) stops the old
+ * mapping and asks afresh. Called after every tick: the role is known
+ * only once the engine has seen the device. */
+static void portmap_sync(struct daemon *d, int64_t now)
+{
+	if (!d->pm)
+		return;
+	struct portmap_params p = { .internal_port = driver_listen_port(d->drv) };
+	uint32_t oif = 0;
+	bool want = driver_config(d->drv)->port_mapping && !engine_is_router(driver_engine(d->drv)) &&
+		    p.internal_port != 0;
+	if (want) {
+		int rc = netif_default_gateway(d->nl, &p.gateway, &oif);
+		if (rc < 0 && rc != -ENOENT)
+			return; /* routes unreadable right now: keep what runs */
+		want = rc == 0 && oif != d->id->ifindex;
+	}
+	if (!want) {
+		portmap_stop(d->pm);
+		return;
+	}
+	const struct portmap_params *cur = portmap_params(d->pm);
+	if (!cur || !wl_addr_equal(&cur->gateway, &p.gateway) ||
+	    cur->internal_port != p.internal_port) {
+		char gw[WL_ADDR_STR_MAX];
+		log_debug("port mapping: asking %s for UDP port %u", wl_addr_str(&p.gateway, gw),
+			  p.internal_port);
+	}
+	portmap_start(d->pm, now, &p);
+}
+
 static void tick(struct daemon *d, int64_t now)
 {
 	int rc = driver_tick(d->drv, now);
-	if (rc == -ENODEV)
+	if (rc == -ENODEV) {
 		fatal_stop(d, "the WireGuard device disappeared; exiting");
-	else if (rc == 0)
+		return;
+	}
+	if (rc == 0)
 		report_status(d, now);
+	portmap_sync(d, now);
+}
+
+/* Answers and timers of the mapper; a mapping granted, changed or lost
+ * is advertised (or withdrawn) at once by a tick of its own rather than
+ * at the next regular one. */
+static void run_portmap(struct daemon *d, int64_t now)
+{
+	portmap_run(d->pm, now);
+	struct wl_endpoint ep;
+	bool has = portmap_endpoint(d->pm, now, &ep);
+	if (has != d->pm_has_advertised || (has && !wl_endpoint_equal(&ep, &d->pm_advertised)))
+		tick(d, now);
 }
 
 /* ---- sockets and signals ---- */
@@ -321,6 +387,8 @@ static int setup(struct daemon *d, int64_t now)
 		log_error("cannot open rtnetlink: %s", strerror(-rc));
 		return rc;
 	}
+	if ((rc = portmap_new(&d->pm)) < 0)
+		return rc;
 	struct driver_host host = { &host_ops, d, d->wg };
 	if ((rc = driver_new(&host, d->cfg, now, &d->drv)) < 0)
 		return rc;
@@ -347,6 +415,7 @@ static int setup(struct daemon *d, int64_t now)
 
 static void teardown(struct daemon *d)
 {
+	portmap_free(d->pm); /* removes the mapping */
 	driver_free(d->drv);
 	if (d->udp_fd >= 0)
 		close(d->udp_fd);
@@ -366,6 +435,8 @@ static int poll_timeout(const struct daemon *d, int64_t now)
 		next = d->bind_retry_at;
 	if (d->watchdog_ms && d->watchdog_next < next)
 		next = d->watchdog_next;
+	if (d->pm && portmap_next_deadline(d->pm) < next)
+		next = portmap_next_deadline(d->pm);
 	int64_t wait = next - now;
 	return wait <= 0 ? 0 : wait > 60000 ? 60000 : (int)wait;
 }
@@ -395,13 +466,15 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 	notify_ready();
 
 	while (!d.stop) {
-		struct pollfd fds[4] = {
+		struct pollfd fds[5] = {
 			{ .fd = d.sig_fd, .events = POLLIN },
 			{ .fd = netif_watch_fd(d.watch), .events = POLLIN },
 			{ .fd = d.udp_fd, .events = POLLIN },
 			{ .fd = d.probe_fd, .events = POLLIN },
+			/* -1 (ignored by poll) while no request is in flight */
+			{ .fd = portmap_fd(d.pm), .events = POLLIN },
 		};
-		int rc = poll(fds, 4, poll_timeout(&d, mono_ms()));
+		int rc = poll(fds, 5, poll_timeout(&d, mono_ms()));
 		if (rc < 0 && errno != EINTR) {
 			fatal_stop(&d, "poll failed");
 			break;
@@ -426,6 +499,8 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 			try_bind(&d, now);
 		if (now >= driver_next_deadline(d.drv))
 			tick(&d, now);
+		if (!d.stop && (fds[4].revents || now >= portmap_next_deadline(d.pm)))
+			run_portmap(&d, now);
 		if (d.watchdog_ms && now >= d.watchdog_next) {
 			notify_watchdog();
 			d.watchdog_next = now + d.watchdog_ms;

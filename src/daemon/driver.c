@@ -23,6 +23,7 @@ struct driver {
 	struct driver_identity id;
 	bool ticked;
 	int64_t last_tick_mono, last_tick_wall;
+	uint16_t listen_port; /* the device's, as of the last tick */
 	struct driver_stats st;
 	/* Scratch reused from tick to tick. */
 	struct engine_peer_view *views;
@@ -393,6 +394,7 @@ int driver_tick(struct driver *d, int64_t now)
 		}
 		return rc;
 	}
+	d->listen_port = dev->listen_port;
 	struct iface_list ifs;
 	struct engine_inputs in = { 0 };
 	rc = gather_ifaces(d, &ifs);
@@ -451,6 +453,11 @@ enum engine_rx driver_receive_probe(struct driver *d, int64_t now, const struct 
 			d->st.tx_errors++;
 	}
 	return r;
+}
+
+uint16_t driver_listen_port(const struct driver *d)
+{
+	return d->listen_port;
 }
 
 int64_t driver_next_deadline(const struct driver *d)

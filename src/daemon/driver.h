@@ -140,6 +140,9 @@ struct driver_identity {
 	uint16_t port; /* wirelink's UDP port: Port, else listen port + 1 */
 };
 const struct driver_identity *driver_identity(const struct driver *d);
+/* The device's WireGuard listen port as the last tick read it (0 before
+ * the first tick, or while the device has none). */
+uint16_t driver_listen_port(const struct driver *d);
 /* What the last tick decided (valid until the next tick or reload). */
 const struct engine_actions *driver_last_actions(const struct driver *d);
 const struct driver_stats *driver_get_stats(const struct driver *d);

@@ -358,6 +358,116 @@ int netif_list_addrs(struct netif *nl, int family, uint32_t ifindex,
 	return 0;
 }
 
+/* ---- routes ---- */
+
+struct route_attrs {
+	const struct nlattr *dst, *gateway, *oif, *priority, *table;
+};
+
+static int route_attr(const struct nlattr *a, void *data)
+{
+	struct route_attrs *ra = data;
+	switch (mnl_attr_get_type(a)) {
+	case RTA_DST: ra->dst = a; break;
+	case RTA_GATEWAY: ra->gateway = a; break;
+	case RTA_OIF:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			ra->oif = a;
+		break;
+	case RTA_PRIORITY:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			ra->priority = a;
+		break;
+	case RTA_TABLE:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			ra->table = a;
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+bool netif_route_from_msg(const struct nlmsghdr *nlh, struct netif_route *out)
+{
+	if ((nlh->nlmsg_type != RTM_NEWROUTE && nlh->nlmsg_type != RTM_DELROUTE) ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct rtmsg)))
+		return false;
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6)
+		return false;
+	struct route_attrs ra = { 0 };
+	mnl_attr_parse(nlh, sizeof(*rtm), route_attr, &ra);
+	struct netif_route r = {
+		.dst = { .family = rtm->rtm_family },
+		.dst_len = rtm->rtm_dst_len,
+		.oif = ra.oif ? mnl_attr_get_u32(ra.oif) : 0,
+		.priority = ra.priority ? mnl_attr_get_u32(ra.priority) : 0,
+		.table = ra.table ? mnl_attr_get_u32(ra.table) : rtm->rtm_table,
+		.type = rtm->rtm_type,
+	};
+	if (r.dst_len > wl_addr_len(&r.dst) * 8)
+		return false;
+	/* No RTA_DST is the default route; one that is there must fit. */
+	if (ra.dst && !set_addr(&r.dst, rtm->rtm_family, ra.dst))
+		return false;
+	if (ra.gateway && !set_addr(&r.gateway, rtm->rtm_family, ra.gateway))
+		return false;
+	*out = r;
+	return true;
+}
+
+struct gw_ctx {
+	struct wl_addr gw;
+	uint32_t oif, metric;
+};
+
+static int gw_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct gw_ctx *c = data;
+	struct netif_route r;
+	if (!netif_route_from_msg(nlh, &r)) {
+		log_debug("netlink: skipping a malformed route message");
+		return 0;
+	}
+	if (r.dst.family != AF_INET || r.dst_len != 0 || r.type != RTN_UNICAST ||
+	    r.table != RT_TABLE_MAIN || r.gateway.family != AF_INET)
+		return 0;
+	if (c->gw.family == 0 || r.priority < c->metric) {
+		c->gw = r.gateway;
+		c->oif = r.oif;
+		c->metric = r.priority;
+	}
+	return 0;
+}
+
+static int gw_clear(void *data)
+{
+	memset(data, 0, sizeof(struct gw_ctx));
+	return 0;
+}
+
+int netif_default_gateway(struct netif *nl, struct wl_addr *gw, uint32_t *oif)
+{
+	memset(gw, 0, sizeof(*gw));
+	*oif = 0;
+	struct req_buf rb;
+	struct nlmsghdr *req = mnl_nlmsg_put_header(rb.buf);
+	req->nlmsg_type = RTM_GETROUTE;
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(req, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	struct gw_ctx c = { 0 };
+	const struct nlsock_expect e = {
+		.type = RTM_NEWROUTE, .cb = gw_msg, .data = &c, .what = "listing routes",
+	};
+	int r = nl_dump(nl, req, &e, gw_clear);
+	if (r < 0)
+		return r;
+	if (c.gw.family == 0)
+		return -ENOENT;
+	*gw = c.gw;
+	*oif = c.oif;
+	return 0;
+}
+
 int netif_add_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *addr,
 		   uint8_t scope, uint32_t ifa_flags)
 {

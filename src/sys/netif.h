@@ -1,5 +1,6 @@
 /* Network interfaces and addresses through rtnetlink (libmnl): list links,
- * list addresses, add/remove an address, and notice that a link went away.
+ * list addresses, add/remove an address, find the IPv4 default gateway, and
+ * notice that a link went away.
  *
  * Error convention: 0 or -errno; out-pointers are NULL (counts 0) on
  * failure. Lists are plain heap arrays owned by the caller (free()).
@@ -36,6 +37,17 @@ struct netif_addr {
 	uint32_t flags;      /* IFA_F_* (IFA_F_TENTATIVE, IFA_F_NODAD, ...) */
 };
 
+/* One route as rtnetlink describes it (the attributes wirelink reads). */
+struct netif_route {
+	struct wl_addr dst;     /* family set, zero bytes for a default route */
+	uint8_t dst_len;
+	struct wl_addr gateway; /* family 0 when the route has no RTA_GATEWAY */
+	uint32_t oif;           /* RTA_OIF; 0 if absent */
+	uint32_t priority;      /* RTA_PRIORITY (the metric); 0 if absent */
+	uint32_t table;         /* RTA_TABLE, else the header's rtm_table */
+	uint8_t type;           /* RTN_UNICAST, RTN_BLACKHOLE, ... */
+};
+
 /* A request socket for the current network namespace. */
 struct netif;
 
@@ -55,6 +67,14 @@ int netif_list_addrs(struct netif *nl, int family, uint32_t ifindex,
 int netif_add_addr(struct netif *nl, uint32_t ifindex, const struct wl_cidr *addr,
 		   uint8_t scope, uint32_t flags);
 
+/* The IPv4 default gateway: of the unicast default routes (0.0.0.0/0) in
+ * the main table that name a gateway, the one with the lowest metric (the
+ * first listed among equals). Multipath routes (RTA_MULTIPATH) are not
+ * looked into. *gw and *oif are the gateway and its outgoing interface;
+ * -ENOENT when there is no such route. On failure gw->family is 0 and
+ * *oif 0. */
+int netif_default_gateway(struct netif *nl, struct wl_addr *gw, uint32_t *oif);
+
 /* Walks a netlink receive buffer: returns the message at *pos and steps
  * past it, or NULL at the end or at a message whose length does not fit.
  * The engine's walker, nlsock_msg_next (see nlsock.h), under the name the
@@ -65,12 +85,15 @@ const struct nlmsghdr *netif_msg_next(const uint8_t **pos, size_t *left);
 
 /* Message decoders used by the functions above, exposed for the fuzz
  * target and for event consumers. They check the message type
- * (RTM_NEWLINK/DELLINK, RTM_NEWADDR/DELADDR) and every length; nlh must
+ * (RTM_NEWLINK/DELLINK, RTM_NEWADDR/DELADDR, RTM_NEWROUTE/DELROUTE) and
+ * every length; nlh must
  * lie within a buffer of at least nlh->nlmsg_len bytes (as mnl_nlmsg_ok
  * guarantees). False for a malformed message, a link without a name or a
- * non-IP address. */
+ * non-IP address or route, or a route whose destination or gateway has the
+ * wrong length. */
 bool netif_link_from_msg(const struct nlmsghdr *nlh, struct netif_link *out);
 bool netif_addr_from_msg(const struct nlmsghdr *nlh, struct netif_addr *out);
+bool netif_route_from_msg(const struct nlmsghdr *nlh, struct netif_route *out);
 
 /* A subscription to link events (RTMGRP_LINK), for the event loop: poll
  * netif_watch_fd() for POLLIN, then call netif_watch_drain(). Open the

@@ -1,4 +1,4 @@
-/* libFuzzer target: rtnetlink link and address message decoding (netif.c),
+/* libFuzzer target: rtnetlink link, address and route message decoding (netif.c),
  * over a buffer of concatenated netlink messages as recv() returns it. */
 #include <linux/netlink.h>
 #include <stdint.h>
@@ -22,12 +22,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while ((nlh = netif_msg_next(&pos, &left))) {
 		struct netif_link l;
 		struct netif_addr a;
+		struct netif_route r;
 		if ((const uint8_t *)nlh + nlh->nlmsg_len > (const uint8_t *)buf + size)
 			abort(); /* the walker handed out a message past the end */
 		if (netif_link_from_msg(nlh, &l) && (l.name[0] == '\0' || strlen(l.name) >= sizeof(l.name) ||
 						     strlen(l.kind) >= sizeof(l.kind)))
 			abort();
 		if (netif_addr_from_msg(nlh, &a) && a.prefix > wl_addr_len(&a.addr) * 8)
+			abort();
+		if (netif_route_from_msg(nlh, &r) &&
+		    (r.dst_len > wl_addr_len(&r.dst) * 8 ||
+		     (r.gateway.family && r.gateway.family != r.dst.family)))
 			abort();
 	}
 	free(buf);

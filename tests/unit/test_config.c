@@ -141,6 +141,7 @@ TEST(defaults_and_missing_file)
 		CHECK(!cfg->check_config);
 		CHECK(!cfg->show_help && !cfg->show_version);
 		CHECK_EQ(cfg->backend, WGDEV_AUTO);
+		CHECK(cfg->port_mapping); /* on by default */
 		CHECK_EQ(cfg->n_peers, 0);
 		CHECK_EQ(cfg->n_report_ifaces, 0);
 		CHECK_EQ(cfg->n_hide_ifaces, 0);
@@ -174,6 +175,7 @@ static long get_debug(const struct wl_config *c) { return c->debug; }
 static long get_backend(const struct wl_config *c) { return c->backend; }
 static long get_dump(const struct wl_config *c) { return c->dump; }
 static long get_check(const struct wl_config *c) { return c->check_config; }
+static long get_port_mapping(const struct wl_config *c) { return c->port_mapping; }
 
 static const struct scalar_case {
 	const char *what;
@@ -204,6 +206,10 @@ static const struct scalar_case {
 	  get_backend },
 	{ "backend kernel", "Backend: \"Kernel\"\n", "{\"backend\": \"kernel\"}",
 	  "WIRELINK_BACKEND=kernel", { "--backend=kernel", NULL }, WGDEV_KERNEL, get_backend },
+	{ "port mapping off", "PortMapping: false\n", "{\"PortMapping\": false}",
+	  "WIRELINK_PORT_MAPPING=false", { "--port-mapping=false", NULL }, 0, get_port_mapping },
+	{ "port mapping off words", "portmapping: off\n", "{\"portMapping\": false}",
+	  "WIRELINK_PORT_MAPPING=No", { "--port-mapping=0", NULL }, 0, get_port_mapping },
 	{ "dump", NULL, NULL, "WIRELINK_DUMP=true", { "--dump", NULL }, 1, get_dump },
 	{ "check-config", NULL, NULL, "WIRELINK_CHECK_CONFIG=1", { "--check-config", NULL }, 1,
 	  get_check },
@@ -372,6 +378,7 @@ static const char full_yaml[] =
 	"Chatty: true\n"
 	"Debug: true\n"
 	"Backend: userspace\n"
+	"PortMapping: false\n"
 	"Peers:\n"
 	"  - PublicKey: " KEY1 "\n"
 	"    Name: hub\n"
@@ -397,6 +404,7 @@ static const char full_json[] =
 	"  \"Chatty\": true,\n"
 	"  \"Debug\": true,\n"
 	"  \"Backend\": \"userspace\",\n"
+	"  \"portmapping\": false,\n"
 	"  \"peers\": [\n"
 	"    {\"PublicKey\": \"" KEY1 "\", \"Name\": \"hub\", \"Trust\": \"membership\",\n"
 	"     \"FactExchanger\": true,\n"
@@ -418,6 +426,7 @@ static void check_full(const struct wl_config *cfg)
 	CHECK_EQ(cfg->port, 51821);
 	CHECK_EQ(cfg->router, WL_NO);
 	CHECK(cfg->chatty);
+	CHECK(!cfg->port_mapping);
 	CHECK(cfg->debug);
 	CHECK_EQ(cfg->backend, WGDEV_USERSPACE);
 	CHECK_EQ(cfg->n_peers, 2);
@@ -683,7 +692,11 @@ static const struct bad_case {
 	  "or spaces)" },
 	{ "wirelink.wg0.yaml", "Port: 1\nPotr: 2\n",
 	  "@:2: Potr: unknown key (known keys: Iface, Port, Router, Chatty, Debug, Backend, "
-	  "Peers, ReportIfaces, HideIfaces)" },
+	  "PortMapping, Peers, ReportIfaces, HideIfaces)" },
+	{ "wirelink.wg0.yaml", "PortMapping: maybe\n",
+	  "@:1: PortMapping: \"maybe\" is not a boolean (true or false)" },
+	{ "wirelink.wg0.json", "{\"PortMapping\": \"no\"}",
+	  "@: PortMapping: expected true or false, got \"no\"" },
 	{ "wirelink.wg0.json", "{\"ConfigPath\": \"/tmp\"}",
 	  "@: ConfigPath: can only be set by a flag or the environment" },
 	{ "wirelink.wg0.yaml", "port: 1\nPort: 2\n",
@@ -812,7 +825,13 @@ static const struct usage_case {
 	{ { "WIRELINK_IFACES=x", NULL }, { NULL },
 	  "environment: WIRELINK_IFACES: unknown variable (known: WIRELINK_IFACE, WIRELINK_PORT, "
 	  "WIRELINK_ROUTER, WIRELINK_CHATTY, WIRELINK_DEBUG, WIRELINK_BACKEND, "
-	  "WIRELINK_CONFIG_PATH, WIRELINK_DUMP, WIRELINK_CHECK_CONFIG)" },
+	  "WIRELINK_PORT_MAPPING, WIRELINK_CONFIG_PATH, WIRELINK_DUMP, WIRELINK_CHECK_CONFIG)" },
+	{ { "WIRELINK_PORT_MAPPING=sometimes", NULL }, { NULL },
+	  "environment: WIRELINK_PORT_MAPPING: \"sometimes\" is not a boolean (true or false)" },
+	{ { NULL }, { "--port-mapping=2", NULL },
+	  "command line: --port-mapping: \"2\" is not a boolean (true or false)" },
+	{ { NULL }, { "--port-mapping", "false", NULL },
+	  "command line: unexpected argument \"false\" (see --help)" },
 	{ { NULL }, { "--port", "abc", NULL },
 	  "command line: --port: \"abc\" is not a port number (0..65535; 0 = listen port + 1)" },
 	{ { NULL }, { "--router=perhaps", NULL },
@@ -964,7 +983,7 @@ TEST(dump_round_trip)
 		return;
 	char *d = dump_str(cfg);
 	CHECK_STR(d, "{\"Iface\":\"wg0\",\"Port\":51821,\"Router\":false,\"Chatty\":true,"
-		     "\"Debug\":true,\"Backend\":\"userspace\",\"Peers\":[{\"PublicKey\":\"" KEY1
+		     "\"Debug\":true,\"Backend\":\"userspace\",\"PortMapping\":false,\"Peers\":[{\"PublicKey\":\"" KEY1
 		     "\",\"Name\":\"hub\",\"Trust\":\"Membership\",\"FactExchanger\":true,"
 		     "\"Endpoints\":[\"hub.example.net:51820\",\"[2001:db8::1]:51820\","
 		     "\"192.0.2.1:1\"],\"AllowedIPs\":[\"10.99.0.0/24\",\"2001:db8::/64\","
@@ -992,7 +1011,7 @@ TEST(dump_defaults_round_trip)
 	}
 	char *first = dump_str(cfg);
 	CHECK_STR(first, "{\"Iface\":\"wg0\",\"Port\":0,\"Router\":null,\"Chatty\":false,"
-			 "\"Debug\":false,\"Backend\":\"auto\",\"Peers\":[],\"ReportIfaces\":[],"
+			 "\"Debug\":false,\"Backend\":\"auto\",\"PortMapping\":true,\"Peers\":[],\"ReportIfaces\":[],"
 			 "\"HideIfaces\":[]}\n");
 	put(&d, "wirelink.wg0.json", first);
 	CHECK_EQ(load(&d, NULL, NULL, &again, err, sizeof(err)), CONFIG_OK);

@@ -158,3 +158,89 @@ TEST(walks_buffers_safely)
 	left = 15; /* shorter than a header */
 	CHECK(netif_msg_next(&pos, &left) == NULL);
 }
+
+static struct nlmsghdr *route_msg(struct msgbuf *m, uint16_t type, uint8_t family,
+				  uint8_t dst_len, const void *dst, const void *gw, size_t alen,
+				  const uint32_t *oif, const uint32_t *prio, const uint32_t *table)
+{
+	memset(m, 0, sizeof(*m));
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(m->b);
+	nlh->nlmsg_type = type;
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = family;
+	rtm->rtm_dst_len = dst_len;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_type = RTN_UNICAST;
+	if (dst)
+		mnl_attr_put(nlh, RTA_DST, alen, dst);
+	if (gw)
+		mnl_attr_put(nlh, RTA_GATEWAY, alen, gw);
+	if (oif)
+		mnl_attr_put_u32(nlh, RTA_OIF, *oif);
+	if (prio)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, *prio);
+	if (table)
+		mnl_attr_put_u32(nlh, RTA_TABLE, *table);
+	return nlh;
+}
+
+TEST(decodes_routes)
+{
+	struct msgbuf m;
+	struct netif_route r;
+	char s[WL_ADDR_STR_MAX];
+	static const uint8_t gw[4] = { 10, 1, 0, 1 }, net[4] = { 10, 1, 0, 0 };
+	uint32_t oif = 3, prio = 100, local = RT_TABLE_LOCAL;
+	/* default route: no RTA_DST */
+	CHECK(netif_route_from_msg(route_msg(&m, RTM_NEWROUTE, AF_INET, 0, NULL, gw, 4, &oif, &prio,
+					     NULL), &r));
+	CHECK_EQ(r.dst.family, AF_INET);
+	CHECK_EQ(r.dst_len, 0);
+	CHECK_STR(wl_addr_str(&r.dst, s), "0.0.0.0");
+	CHECK_STR(wl_addr_str(&r.gateway, s), "10.1.0.1");
+	CHECK_EQ(r.oif, 3);
+	CHECK_EQ(r.priority, 100);
+	CHECK_EQ(r.table, RT_TABLE_MAIN);
+	CHECK_EQ(r.type, RTN_UNICAST);
+	/* a connected route: destination, no gateway; RTA_TABLE wins */
+	CHECK(netif_route_from_msg(route_msg(&m, RTM_NEWROUTE, AF_INET, 24, net, NULL, 4, &oif, NULL,
+					     &local), &r));
+	CHECK_STR(wl_addr_str(&r.dst, s), "10.1.0.0");
+	CHECK_EQ(r.dst_len, 24);
+	CHECK_EQ(r.gateway.family, 0);
+	CHECK_EQ(r.priority, 0);
+	CHECK_EQ(r.table, RT_TABLE_LOCAL);
+	/* IPv6 default via fe80::1 */
+	static const uint8_t gw6[16] = { 0xfe, 0x80, [15] = 1 };
+	CHECK(netif_route_from_msg(route_msg(&m, RTM_DELROUTE, AF_INET6, 0, NULL, gw6, 16, NULL, NULL,
+					     NULL), &r));
+	CHECK_STR(wl_addr_str(&r.gateway, s), "fe80::1");
+}
+
+TEST(rejects_bad_routes)
+{
+	struct msgbuf m;
+	struct netif_route r;
+	static const uint8_t v4[4] = { 10, 1, 0, 1 }, v6[16] = { 0xfd };
+	/* wrong message type, family, prefix length, attribute lengths */
+	CHECK(!netif_route_from_msg(route_msg(&m, RTM_NEWADDR, AF_INET, 0, NULL, v4, 4, NULL, NULL,
+					      NULL), &r));
+	CHECK(!netif_route_from_msg(route_msg(&m, RTM_NEWROUTE, AF_PACKET, 0, NULL, v4, 4, NULL,
+					      NULL, NULL), &r));
+	CHECK(!netif_route_from_msg(route_msg(&m, RTM_NEWROUTE, AF_INET, 33, NULL, v4, 4, NULL, NULL,
+					      NULL), &r));
+	CHECK(!netif_route_from_msg(route_msg(&m, RTM_NEWROUTE, AF_INET, 0, NULL, v6, 16, NULL, NULL,
+					      NULL), &r));
+	CHECK(!netif_route_from_msg(route_msg(&m, RTM_NEWROUTE, AF_INET6, 64, v4, NULL, 4, NULL, NULL,
+					      NULL), &r));
+	/* shorter than struct rtmsg */
+	struct nlmsghdr *nlh = route_msg(&m, RTM_NEWROUTE, AF_INET, 0, NULL, NULL, 4, NULL, NULL, NULL);
+	nlh->nlmsg_len = sizeof(*nlh) + 4;
+	CHECK(!netif_route_from_msg(nlh, &r));
+	/* a metric of the wrong size is ignored, not read past */
+	nlh = route_msg(&m, RTM_NEWROUTE, AF_INET, 0, NULL, v4, 4, NULL, NULL, NULL);
+	uint16_t two = 7;
+	mnl_attr_put(nlh, RTA_PRIORITY, sizeof(two), &two);
+	CHECK(netif_route_from_msg(nlh, &r));
+	CHECK_EQ(r.priority, 0);
+}
