@@ -204,8 +204,10 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	struct pick c;
 	if (!pick_endpoint(e, p, &c))
 		return false;
-	/* [ours] A candidate never tried waits only fresh_try_ms. */
-	int64_t gap = e->t.endpoint_interval_ms;
+	/* [ours] A candidate never tried waits only fresh_try_ms; one tried
+	 * before waits the peer's backoff (peer.try_gap), but no longer than
+	 * EndpointInterval while the user's traffic flows. */
+	int64_t gap = p->try_gap && !e->busy ? p->try_gap : e->t.endpoint_interval_ms;
 	if (c.tried_at == ENGINE_NEVER && gap > e->t.fresh_try_ms)
 		gap = e->t.fresh_try_ms;
 	if (p->last_try != ENGINE_NEVER && now - p->last_try < gap) {
@@ -218,6 +220,11 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	peer_note_tried(p, out, now);
 	p->last_try = now;
 	p->force_alive = true;
+	/* [ours] Every candidate had its chance and none answered: a peer
+	 * behind a symmetric NAT, or one that is away. Try less often, up to
+	 * once per retry_max_ms; a new candidate still goes at once. */
+	if (c.tried_at != ENGINE_NEVER && !p->router)
+		p->try_gap = gap * 2 > e->t.retry_max_ms ? e->t.retry_max_ms : gap * 2;
 	/* The earliest the next candidate may be due: a tick then, whatever
 	 * the jittered ticks do. */
 	int64_t next = now + (e->t.endpoint_interval_ms < e->t.fresh_try_ms

@@ -94,6 +94,9 @@ struct engine {
 	int64_t retry_at;
 	/* The direct-path watch wants a tick then (path.c), ENGINE_NEVER. */
 	int64_t path_at;
+	/* Some direct path carries the user's traffic (path.c, this tick):
+	 * retries are not backed off beyond their base interval meanwhile. */
+	bool busy;
 	/* When an expired AllowedCidr or Member fact last made us ask every
 	 * peer to resend (a new boot id), ENGINE_NEVER if never. */
 	int64_t renewed_at;

@@ -113,6 +113,8 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 			      healthy ? "handshake is healthy" : "handshake went stale");
 	}
 	p->healthy = healthy;
+	if (healthy)
+		p->try_gap = 0;
 }
 
 void engine_observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,

@@ -260,6 +260,7 @@ void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out
 	bool busy = false;
 	for (size_t i = 0; i < e->pt.n && !busy; i++)
 		busy = e->pt.v[i]->in_device && active(e, e->pt.v[i], now);
+	e->busy = busy;
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
 		/* No path to watch: not in the device, no endpoint, the watch

@@ -86,6 +86,11 @@ struct peer {
 	struct tried_ep tried[PEER_TRIED_MAX];
 	size_t n_tried;
 	int64_t last_try; /* last time any endpoint was set */
+	/* [ours] The wait before a candidate tried before is tried again:
+	 * 0 = endpoint_interval_ms, doubled with each such try up to
+	 * retry_max_ms for a peer that never answers (not a router: that is
+	 * what we fall back to); back to 0 when it is healthy or restarted. */
+	int64_t try_gap;
 	bool force_alive; /* send an Alive at the next opportunity */
 	/* [ours] After its boot id changed we sent it everything; from this
 	 * time on (a chunk later) we send it all once more, ENGINE_NEVER if

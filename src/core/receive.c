@@ -23,6 +23,7 @@ static void take_alive(struct engine *e, int64_t now, struct peer *sp, const str
 		if (!sp->has_boot_id || memcmp(sp->boot_id, f.value, BOOT_ID_LEN) != 0) {
 			knowledge_clear(&sp->know);
 			sp->resend_at = now + e->t.chunk_period_ms;
+			sp->try_gap = 0; /* restarted: maybe reachable now */
 			memcpy(sp->boot_id, f.value, BOOT_ID_LEN);
 			sp->has_boot_id = true;
 			sp->boot_changed = true;

@@ -241,13 +241,17 @@ TEST(endpoint_cycling_least_recently_tried)
 	setup(&w, WL_NO, false, ENGINE_NEVER);
 	/* Ticks every half EndpointInterval (2.5 s): a candidate never tried
 	 * goes 2 s after the last try, one tried before waits a whole
-	 * EndpointInterval; the least recently tried first, the one through
-	 * the tunnel never. */
+	 * EndpointInterval, and twice as long with each such try (the peer
+	 * never answers); the least recently tried first, the one through the
+	 * tunnel never. */
 	const int64_t half = tdefault_timing()->endpoint_interval_ms / 2;
 	CHECK_EQ(tdefault_timing()->fresh_try_ms, 2 * S); /* the schedule below */
 	const char *expect[] = { "203.0.113.1:51820", "203.0.113.2:51820", NULL,
-				 "203.0.113.1:51820", NULL, "203.0.113.2:51820", NULL };
-	for (int i = 0; i < 7; i++) {
+				 "203.0.113.1:51820", /* 5 s after the last try */
+				 NULL, NULL, NULL,
+				 "203.0.113.2:51820", /* 10 s after */
+				 NULL };
+	for (int i = 0; i < 9; i++) {
 		int64_t t = i * half;
 		tnode_tick(&w.n, t);
 		const struct engine_change *c = tchange(&w.n, w.ppub);
@@ -267,8 +271,9 @@ TEST(endpoint_cycling_least_recently_tried)
 	tnode_free(&w.n);
 }
 
-/* The regular ticks are jittered, but a candidate is tried exactly one
- * EndpointInterval after the last: the engine asks for a tick then. */
+/* The regular ticks are jittered, but a candidate is tried exactly when
+ * due (one EndpointInterval after the last, then backing off): the engine
+ * asks for a tick then. */
 TEST(endpoint_candidates_keep_their_interval_under_jitter)
 {
 	const struct engine_timing *dt = tdefault_timing();
@@ -284,8 +289,38 @@ TEST(endpoint_candidates_keep_their_interval_under_jitter)
 	}
 	CHECK(n >= 5);
 	/* Two candidates: the second, never tried, fresh_try_ms after the
-	 * first; from then on one every EndpointInterval. */
+	 * first; then EndpointInterval, doubled with each try of a candidate
+	 * that failed before, up to retry_max_ms. */
 	CHECK_EQ(tries[1] - tries[0], dt->fresh_try_ms);
+	int64_t gap = dt->endpoint_interval_ms;
+	for (int i = 2; i < n; i++) {
+		CHECK_EQ(tries[i] - tries[i - 1], gap);
+		gap = gap * 2 > dt->retry_max_ms ? dt->retry_max_ms : gap * 2;
+	}
+	tnode_free(&w.n);
+}
+
+/* [ours] While the user's traffic flows (here to a router R), a peer that
+ * never answers is still tried every EndpointInterval: no backoff. */
+TEST(no_endpoint_backoff_while_traffic_flows)
+{
+	const struct engine_timing *dt = tdefault_timing();
+	struct world w;
+	setup(&w, WL_NO, false, ENGINE_NEVER);
+	tnode_dev_peer(&w.n, w.rpub, "198.51.100.9:51820", 0);
+	tnode_allow(&w.n, w.rpub, "10.0.0.0/8");
+	int64_t tries[8], last = 0;
+	int n = 0;
+	for (int64_t t = 0; t <= 100 * S && n < 8; t = engine_next_deadline(w.n.e)) {
+		tnode_handshake(&w.n, w.rpub, t);
+		tnode_traffic(&w.n, w.rpub, 1000 * (uint64_t)(t - last) / 1000 + 1000,
+			      1000 * (uint64_t)(t - last) / 1000 + 1000);
+		last = t;
+		tnode_tick(&w.n, t);
+		if (thas_event(&w.n, ENGINE_EV_ENDPOINT, w.ppub))
+			tries[n++] = t;
+	}
+	CHECK_EQ(n, 8);
 	for (int i = 2; i < n; i++)
 		CHECK_EQ(tries[i] - tries[i - 1], dt->endpoint_interval_ms);
 	tnode_free(&w.n);
