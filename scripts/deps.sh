@@ -6,7 +6,7 @@ set -eu
 build_pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libsodium-dev libmd-dev libmnl-dev libjansson-dev libyaml-dev libsystemd-dev"
 run_pkgs="wireguard-go wireguard-tools iproute2 nftables iputils-ping procps"
-test_pkgs="python3 qemu-system-x86 busybox-static cpio kmod systemd"
+test_pkgs="python3 qemu-system-x86 busybox-static cpio kmod systemd conntrack"
 case "${1:-test}" in
 build) want="$build_pkgs" ;;
 demo) want="$build_pkgs $run_pkgs" ;;
