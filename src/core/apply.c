@@ -6,6 +6,10 @@
 
 #include "core/engine_internal.h"
 
+/* How long the first try of a peer behind our own NAT waits for its LAN
+ * address (next_endpoint). */
+#define APPLY_LAN_WAIT_MS 1000
+
 /* AllowedIPs of one peer under construction. */
 #define WANT_MAX 256
 struct want {
@@ -99,6 +103,7 @@ struct pick {
 	struct wl_endpoint ep;
 	int64_t tried_at; /* ENGINE_NEVER: never tried */
 	int rank;
+	bool same_site;   /* the peer is behind our outer address */
 };
 
 /* [ours] Whether a peer sits behind the same outer address as we do
@@ -173,7 +178,7 @@ static void consider(const struct engine *e, const struct peer *p, const struct 
 		return;
 	int rank = candidate_rank(e, pl, ep);
 	if (!best->found || at < best->tried_at || (at == best->tried_at && rank < best->rank))
-		*best = (struct pick){ true, *ep, at, rank };
+		*best = (struct pick){ true, *ep, at, rank, pl->site == SITE_OURS };
 }
 
 /* SPEC §10.4: the least recently tried endpoint candidate (never tried
@@ -202,8 +207,24 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 			  struct engine_actions *a)
 {
 	struct pick c;
-	if (!pick_endpoint(e, p, &c))
+	if (!pick_endpoint(e, p, &c)) {
+		p->cand_seen_at = ENGINE_NEVER;
 		return false;
+	}
+	if (p->cand_seen_at == ENGINE_NEVER)
+		p->cand_seen_at = now;
+	/* [ours] A peer behind our own NAT, known so far only at the NAT's
+	 * address (the router told us before the peer's own facts came): its
+	 * LAN address is on its way, and the NAT may not hairpin. A wrong
+	 * first try would cost WireGuard's RekeyTimeout (5 s); wait a little
+	 * for the right one instead. */
+	if (p->last_try == ENGINE_NEVER && c.same_site && c.rank >= 2 &&
+	    now - p->cand_seen_at < APPLY_LAN_WAIT_MS) {
+		int64_t due = p->cand_seen_at + APPLY_LAN_WAIT_MS;
+		if (e->retry_at == ENGINE_NEVER || due < e->retry_at)
+			e->retry_at = due;
+		return false;
+	}
 	/* [ours] A candidate never tried waits only fresh_try_ms; one tried
 	 * before waits the peer's backoff (peer.try_gap), but no longer than
 	 * EndpointInterval while the user's traffic flows. */
@@ -351,6 +372,16 @@ static void update_peer(struct engine *e, struct peer *p, const struct engine_pe
 			      engine_peer_label(p, lb), add.n);
 	struct wl_endpoint ep;
 	bool set_ep = !p->healthy && next_endpoint(e, p, now, &ep, a);
+	/* [ours] Our addresses changed (a laptop on another network): the
+	 * endpoint stays, but set again it makes WireGuard forget the source
+	 * address it sends from, which may be gone — wireguard-go would keep
+	 * using it until a handshake fails, 15 s or more. An Alive goes at
+	 * once, so the peer learns our new address from it. */
+	if (!set_ep && e->moved && p->has_endpoint) {
+		set_ep = true;
+		ep = p->endpoint;
+		p->force_alive = true;
+	}
 	if (!add.n && !replace && !set_ep)
 		return;
 	unsigned flags = ENGINE_CHANGE_UPDATE_ONLY | (replace ? ENGINE_CHANGE_REPLACE_ALLOWED : 0);
@@ -386,6 +417,10 @@ void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,
 	bool deconf = deconfigure_allowed(e, now);
 	bool del = delete_allowed(e, now) && !settling;
 	bool prune = deconf && !settling && allowed_source_present(e, now);
+	if (e->moved)
+		engine_actions_event(a, ENGINE_EV_MOVED, NULL,
+				     "our addresses changed: endpoints set again, so WireGuard picks "
+				     "its source addresses afresh");
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
 		p->send_ok = p->in_device && p->has_endpoint;

@@ -279,6 +279,7 @@ enum engine_event_kind {
 	ENGINE_EV_PEER_BOOT,      /* peer's boot id changed */
 	ENGINE_EV_PATH_DEAD,      /* the direct path to a peer answers nothing [ours] */
 	ENGINE_EV_PATH_BACK,      /* ... and works again */
+	ENGINE_EV_MOVED,          /* our own addresses changed [ours] */
 };
 
 #define ENGINE_EVENT_TEXT_MAX 200

@@ -83,6 +83,11 @@ struct engine {
 	 * tell a peer on our site from one on a look-alike LAN elsewhere. */
 	struct wl_addr outer[ENGINE_MAX_OUTER];
 	size_t n_outer;
+	/* Our own addresses (every up interface but the tunnel), hashed;
+	 * moved: they differ from the last tick's (not at the first), so
+	 * WireGuard's cached source addresses may be gone (apply.c). */
+	uint64_t addr_sig;
+	bool moved;
 	bool router;
 
 	int64_t start, last_tick, dirty_at, next_gc;

@@ -86,6 +86,7 @@ struct peer {
 	struct tried_ep tried[PEER_TRIED_MAX];
 	size_t n_tried;
 	int64_t last_try; /* last time any endpoint was set */
+	int64_t cand_seen_at; /* since when it has had a candidate, ENGINE_NEVER */
 	/* [ours] The wait before a candidate tried before is tried again:
 	 * 0 = endpoint_interval_ms, doubled with each such try up to
 	 * retry_max_ms for a peer that never answers (not a router: that is

@@ -28,6 +28,10 @@
 #define RX_BURST 64
 #define BIND_RETRY_MS 200
 
+/* Address events come in bursts (an address, its routes, DAD): one tick
+ * this long after the first. */
+#define MOVED_TICK_DELAY_MS 200
+
 struct daemon {
 	struct wl_config *cfg; /* until the driver owns it */
 	int reload_argc;
@@ -52,6 +56,10 @@ struct daemon {
 	int sig_fd;
 
 	int64_t watchdog_ms, watchdog_next;
+	/* An address came or went (netif watch): a tick then, so a host that
+	 * moved to another network re-sets its endpoints at once (the engine
+	 * notices the move); bursts of events make one tick. 0 = none. */
+	int64_t moved_tick_at;
 	uint64_t rx_truncated;
 	bool stop;
 	int exit_code;
@@ -133,6 +141,20 @@ static size_t host_extra_endpoints(void *ctx, struct wl_endpoint *out, size_t ca
 	return d->pm_has_advertised ? 1 : 0;
 }
 
+static int host_tunnel_bytes(void *ctx, uint64_t *rx, uint64_t *tx)
+{
+	struct daemon *d = ctx;
+	struct netif_link l;
+	int rc = netif_get_link(d->nl, d->id->ifindex, &l);
+	if (rc < 0)
+		return rc;
+	if (!l.has_stats)
+		return -ENODATA;
+	*rx = l.rx_bytes;
+	*tx = l.tx_bytes;
+	return 0;
+}
+
 static const struct driver_host_ops host_ops = {
 	.wall_ms = host_wall_ms,
 	.random = host_random,
@@ -142,6 +164,7 @@ static const struct driver_host_ops host_ops = {
 	.resolve = host_resolve,
 	.event = host_event,
 	.extra_endpoints = host_extra_endpoints,
+	.tunnel_bytes = host_tunnel_bytes,
 };
 
 /* ---- status ---- */
@@ -347,6 +370,18 @@ static void dump_line(void *ctx, const char *text)
 	fprintf(stderr, "%s\n", text);
 }
 
+static void dump_driver(const struct driver_stats *st)
+{
+	fprintf(stderr,
+		"driver: ticks=%llu read_errors=%llu apply_errors=%llu tx_unreachable=%llu "
+		"tx_errors=%llu resolves=%llu clock_jumps=%llu reloads=%llu senses=%llu sensed=%llu\n",
+		(unsigned long long)st->ticks, (unsigned long long)st->read_errors,
+		(unsigned long long)st->apply_errors, (unsigned long long)st->tx_unreachable,
+		(unsigned long long)st->tx_errors, (unsigned long long)st->resolves,
+		(unsigned long long)st->clock_jumps, (unsigned long long)st->reloads,
+		(unsigned long long)st->senses, (unsigned long long)st->sensed);
+}
+
 static void handle_signals(struct daemon *d, int64_t now)
 {
 	struct signalfd_siginfo si;
@@ -364,6 +399,7 @@ static void handle_signals(struct daemon *d, int64_t now)
 		case SIGUSR1:
 			fflush(stderr);
 			engine_dump(driver_engine(d->drv), now, dump_line, NULL);
+			dump_driver(driver_get_stats(d->drv));
 			fflush(stderr);
 			break;
 		}
@@ -431,6 +467,10 @@ static void teardown(struct daemon *d)
 static int poll_timeout(const struct daemon *d, int64_t now)
 {
 	int64_t next = driver_next_deadline(d->drv);
+	if (driver_sense_deadline(d->drv) < next)
+		next = driver_sense_deadline(d->drv);
+	if (d->moved_tick_at && d->moved_tick_at < next)
+		next = d->moved_tick_at;
 	if ((d->udp_fd < 0 || (d->probe_fd < 0 && !d->probe_given_up)) && d->bind_retry_at < next)
 		next = d->bind_retry_at;
 	if (d->watchdog_ms && d->watchdog_next < next)
@@ -483,10 +523,12 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 		if (fds[0].revents)
 			handle_signals(&d, now);
 		if (fds[1].revents) {
-			bool gone = false;
-			netif_watch_drain(d.watch, d.id->ifindex, &gone);
+			bool gone = false, moved = false;
+			netif_watch_drain(d.watch, d.id->ifindex, &gone, &moved);
 			if (gone)
 				fatal_stop(&d, "the WireGuard interface disappeared; exiting");
+			if (moved && !d.moved_tick_at)
+				d.moved_tick_at = now + MOVED_TICK_DELAY_MS;
 		}
 		if (d.stop)
 			break;
@@ -497,7 +539,12 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 		if ((d.udp_fd < 0 || (d.probe_fd < 0 && !d.probe_given_up)) &&
 		    now >= d.bind_retry_at)
 			try_bind(&d, now);
-		if (now >= driver_next_deadline(d.drv))
+		if (d.moved_tick_at && now >= d.moved_tick_at) {
+			d.moved_tick_at = 0;
+			tick(&d, now);
+		}
+		if (now >= driver_next_deadline(d.drv) ||
+		    (now >= driver_sense_deadline(d.drv) && driver_sense(d.drv, now)))
 			tick(&d, now);
 		if (!d.stop && (fds[4].revents || now >= portmap_next_deadline(d.pm)))
 			run_portmap(&d, now);

@@ -24,6 +24,11 @@ struct driver {
 	bool ticked;
 	int64_t last_tick_mono, last_tick_wall;
 	uint16_t listen_port; /* the device's, as of the last tick */
+	/* Sensing (driver_sense): the tunnel's counters as last read, our own
+	 * bytes through the tunnel since, and when to look again. */
+	bool sensing;
+	uint64_t tun_rx, tun_tx, tun_own;
+	int64_t sense_at;
 	struct driver_stats st;
 	/* Scratch reused from tick to tick. */
 	struct engine_peer_view *views;
@@ -362,11 +367,54 @@ static int apply_changes(struct driver *d)
 	return rc;
 }
 
+/* ---- sensing the user's traffic between ticks ---- */
+
+/* A fresh baseline: the counters now, nothing of ours since. */
+static void sense_reset(struct driver *d, int64_t now)
+{
+	d->sense_at = now + DRIVER_SENSE_MS;
+	d->tun_own = 0;
+	d->sensing = d->host.ops->tunnel_bytes && !engine_is_router(d->engine) &&
+		     d->host.ops->tunnel_bytes(d->host.ctx, &d->tun_rx, &d->tun_tx) == 0;
+}
+
+static void own_tunnel_bytes(struct driver *d, size_t len)
+{
+	d->tun_own += len + DRIVER_TUNNEL_OVERHEAD;
+}
+
+int64_t driver_sense_deadline(const struct driver *d)
+{
+	if (!d->sensing || engine_next_deadline(d->engine) <= d->sense_at)
+		return DRIVER_NO_SENSE;
+	return d->sense_at;
+}
+
+bool driver_sense(struct driver *d, int64_t now)
+{
+	uint64_t rx, tx, own = d->tun_own;
+	if (!d->sensing || d->host.ops->tunnel_bytes(d->host.ctx, &rx, &tx) < 0) {
+		d->sensing = false; /* the next tick tries again */
+		return false;
+	}
+	uint64_t moved = (rx >= d->tun_rx ? rx - d->tun_rx : 0) + (tx >= d->tun_tx ? tx - d->tun_tx : 0);
+	d->tun_rx = rx;
+	d->tun_tx = tx;
+	d->tun_own = 0;
+	d->sense_at = now + DRIVER_SENSE_MS;
+	d->st.senses++;
+	if (moved <= own + DRIVER_SENSE_BYTES)
+		return false;
+	d->st.sensed++;
+	return true;
+}
+
 static void send_datagrams(struct driver *d)
 {
 	const struct engine_actions *a = &d->actions;
 	for (size_t i = 0; i < a->n_send; i++) {
 		const struct engine_datagram *g = &a->send[i];
+		own_tunnel_bytes(d, g->len);
 		int rc = d->host.ops->send(d->host.ctx, &g->dst, g->port, g->data, g->len);
 		if (rc == 0)
 			continue;
@@ -426,6 +474,7 @@ int driver_tick(struct driver *d, int64_t now)
 	send_datagrams(d);
 	for (size_t i = 0; i < d->actions.n_events; i++)
 		d->host.ops->event(d->host.ctx, &d->actions.events[i]);
+	sense_reset(d, now);
 	if (d->actions.dropped) {
 		d->st.actions_dropped += d->actions.dropped;
 		log_warn("out of memory: %zu engine actions lost this tick", d->actions.dropped);
@@ -439,6 +488,7 @@ out:
 enum engine_rx driver_receive(struct driver *d, int64_t now, const struct wl_addr *src,
 			      const uint8_t *buf, size_t len)
 {
+	own_tunnel_bytes(d, len);
 	return engine_receive(d->engine, now, src, buf, len);
 }
 
@@ -446,8 +496,10 @@ enum engine_rx driver_receive_probe(struct driver *d, int64_t now, const struct 
 				    const uint8_t *buf, size_t len)
 {
 	struct engine_datagram reply;
+	own_tunnel_bytes(d, len);
 	enum engine_rx r = engine_receive_probe(d->engine, now, src, buf, len, &reply);
 	if (r == ENGINE_RX_PROBE && reply.len) {
+		own_tunnel_bytes(d, reply.len);
 		int rc = d->host.ops->send(d->host.ctx, &reply.dst, reply.port, reply.data, reply.len);
 		if (rc < 0 && !udp_error_is_unreachable(rc))
 			d->st.tx_errors++;

@@ -35,6 +35,17 @@
 
 /* Resolved endpoints kept per configured peer. */
 #define DRIVER_MAX_PEER_ENDPOINTS 16
+/* How often a leaf looks at the tunnel's link counters between ticks
+ * (driver_sense), and how many bytes beyond our own datagrams count as the
+ * user's traffic: a ping's worth. A path is watched only once a tick has
+ * seen traffic on it (src/core/path.c), and regular ticks are 5 s apart;
+ * the link counters cost one small netlink request, reading the device
+ * (every peer) a whole dump. */
+#define DRIVER_SENSE_MS 500
+#define DRIVER_SENSE_BYTES 64
+/* What the stack adds to one of our datagrams on the tunnel's counters:
+ * the IPv6 and UDP headers. */
+#define DRIVER_TUNNEL_OVERHEAD 48
 /* Extra endpoints of our own (driver_host_ops.extra_endpoints) per tick. */
 #define DRIVER_MAX_EXTRA_ENDPOINTS 4
 /* Least time between two resolutions of one peer's endpoints: names are
@@ -70,6 +81,10 @@ struct driver_host_ops {
 	 * shows, such as a port mapping the NAT granted; writes at most cap,
 	 * returns how many. Advertised as Endpoint facts about us. */
 	size_t (*extra_endpoints)(void *ctx, struct wl_endpoint *out, size_t cap);
+	/* Optional (NULL = no sensing): the bytes the host's stack has sent
+	 * into and received from the WireGuard interface (its link counters:
+	 * plaintext packets, all peers together). 0 or -errno. */
+	int (*tunnel_bytes)(void *ctx, uint64_t *rx, uint64_t *tx);
 };
 
 struct driver_host {
@@ -89,6 +104,8 @@ struct driver_stats {
 	uint64_t resolves;        /* configured peers re-resolved */
 	uint64_t clock_jumps;
 	uint64_t reloads;
+	uint64_t senses;          /* looks at the tunnel's counters between ticks */
+	uint64_t sensed;          /* ... that saw the user's traffic: a tick at once */
 };
 
 struct driver;
@@ -115,6 +132,15 @@ enum engine_rx driver_receive(struct driver *d, int64_t now, const struct wl_add
  * path probe, answered at once through the host's send. */
 enum engine_rx driver_receive_probe(struct driver *d, int64_t now, const struct wl_addr *src,
 				    const uint8_t *buf, size_t len);
+/* Between ticks, a leaf whose host gives tunnel_bytes looks at them every
+ * DRIVER_SENSE_MS: traffic that starts on an idle tunnel is then seen
+ * within that, not at the next regular tick (up to 5.5 s later), so a
+ * path that dies just as it starts carrying traffic is noticed in seconds
+ * too. driver_sense_deadline: when (DRIVER_NO_SENSE: not needed, the
+ * next tick comes first); driver_sense: true if the host should tick now. */
+#define DRIVER_NO_SENSE INT64_MAX
+int64_t driver_sense_deadline(const struct driver *d);
+bool driver_sense(struct driver *d, int64_t now);
 /* One tick, due or not. 0; -ENODEV when the WireGuard device is gone (the
  * daemon exits); another -errno when the device or the interfaces could
  * not be read (the tick is skipped and comes again at the next deadline). */

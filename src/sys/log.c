@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* The process has one stderr, so one level setting is the honest model. */
 static enum log_level current_level = LOG_LVL_INFO;
@@ -35,8 +36,17 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (journal_prefix)
+	if (journal_prefix) {
 		fprintf(stderr, "<%d>%s\n", (int)level, line);
-	else
+	} else if (current_level >= LOG_LVL_DEBUG) {
+		/* Debugging by hand: wall-clock stamps (as `ping -D` prints
+		 * them) line events up with traffic and other logs. The
+		 * journal stamps lines itself. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		fprintf(stderr, "[%lld.%03ld] %s: %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000000,
+			level_word(level), line);
+	} else {
 		fprintf(stderr, "%s: %s\n", level_word(level), line);
+	}
 }

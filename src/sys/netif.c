@@ -125,6 +125,19 @@ static int link_attr(const struct nlattr *a, void *data)
 		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
 			mnl_attr_parse_nested(a, linkinfo_attr, l);
 		break;
+	case IFLA_STATS64: {
+		/* Older kernels send a shorter struct; the byte counters are
+		 * in its first four fields (packets, then bytes). */
+		struct rtnl_link_stats64 st = { 0 };
+		size_t n = mnl_attr_get_payload_len(a);
+		if (n >= 4 * sizeof(uint64_t)) {
+			memcpy(&st, mnl_attr_get_payload(a), n < sizeof(st) ? n : sizeof(st));
+			l->has_stats = true;
+			l->rx_bytes = st.rx_bytes;
+			l->tx_bytes = st.tx_bytes;
+		}
+		break;
+	}
 	}
 	return MNL_CB_OK;
 }
@@ -218,6 +231,35 @@ int netif_list_links(struct netif *nl, struct netif_link **out, size_t *n)
 	*out = v.items;
 	*n = unique_links(*out, v.n);
 	return 0;
+}
+
+static int one_link_msg(const struct nlmsghdr *nlh, void *ctx)
+{
+	struct netif_link *out = ctx;
+	if (!netif_link_from_msg(nlh, out))
+		return -EPROTO;
+	return 0;
+}
+
+int netif_get_link(struct netif *nl, uint32_t ifindex, struct netif_link *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ifindex == 0 || ifindex > INT32_MAX)
+		return -ENODEV;
+	struct req_buf rb;
+	struct nlmsghdr *req = mnl_nlmsg_put_header(rb.buf);
+	req->nlmsg_type = RTM_GETLINK;
+	req->nlmsg_flags = NLM_F_ACK; /* not a dump: the ACK ends the reply */
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(req, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = (int)ifindex;
+	const struct nlsock_expect e = {
+		.type = RTM_NEWLINK, .cb = one_link_msg, .data = out, .what = "reading a link",
+	};
+	int r = nlsock_request(nl->sock, req, &e, NULL);
+	if (r == 0 && out->index != ifindex)
+		r = -EPROTO;
+	return r;
 }
 
 /* ---- addresses ---- */
@@ -503,7 +545,7 @@ int netif_watch_open(struct netif_watch **out)
 	struct netif_watch *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	int r = open_socket(RTMGRP_LINK, &w->sock);
+	int r = open_socket(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, &w->sock);
 	if (r < 0) {
 		free(w);
 		return r;
@@ -525,9 +567,10 @@ int netif_watch_fd(const struct netif_watch *w)
 	return nlsock_fd(w->sock);
 }
 
-int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone)
+int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone, bool *moved)
 {
 	*gone = false;
+	*moved = false;
 	char *buf = malloc(NLSOCK_RECV_SIZE);
 	if (!buf)
 		return -ENOMEM;
@@ -545,6 +588,7 @@ int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone)
 				char name[IF_NAMESIZE];
 				if (!if_indextoname(ifindex, name))
 					*gone = true;
+				*moved = true;
 				continue;
 			}
 			r = -errno;
@@ -554,11 +598,17 @@ int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone)
 		size_t left = (size_t)n;
 		const struct nlmsghdr *nlh;
 		while ((nlh = nlsock_msg_next(&pos, &left))) {
-			if (nlh->nlmsg_type != RTM_DELLINK ||
+			if (nlh->nlmsg_type == RTM_NEWADDR || nlh->nlmsg_type == RTM_DELADDR) {
+				*moved = true;
+				continue;
+			}
+			if ((nlh->nlmsg_type != RTM_DELLINK && nlh->nlmsg_type != RTM_NEWLINK) ||
 			    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifinfomsg)))
 				continue;
 			const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-			if ((uint32_t)ifi->ifi_index == ifindex)
+			if ((uint32_t)ifi->ifi_index != ifindex)
+				*moved = true; /* another link came, went, or went up or down */
+			else if (nlh->nlmsg_type == RTM_DELLINK)
 				*gone = true;
 		}
 	}

@@ -27,6 +27,10 @@ struct netif_link {
 	unsigned flags;   /* IFF_* */
 	bool up;          /* IFF_UP: administratively up */
 	char kind[16];    /* IFLA_INFO_KIND ("wireguard", "veth", ...); "" if none */
+	/* IFLA_STATS64: bytes through the interface as the stack sees them
+	 * (for a tunnel, the plaintext packets); has_stats false if absent. */
+	bool has_stats;
+	uint64_t rx_bytes, tx_bytes;
 };
 
 struct netif_addr {
@@ -56,6 +60,9 @@ void netif_close(struct netif *nl); /* NULL is fine */
 
 /* Every link, sorted by index, each once. */
 int netif_list_links(struct netif *nl, struct netif_link **out, size_t *n);
+/* One link by index (a request, not a dump: cheap enough to poll);
+ * -ENODEV if there is none. */
+int netif_get_link(struct netif *nl, uint32_t ifindex, struct netif_link *out);
 /* Addresses of the given family (AF_INET, AF_INET6 or AF_UNSPEC for both)
  * on interface ifindex (0 = every interface), sorted by interface index
  * then address, without duplicates. */
@@ -95,10 +102,10 @@ bool netif_link_from_msg(const struct nlmsghdr *nlh, struct netif_link *out);
 bool netif_addr_from_msg(const struct nlmsghdr *nlh, struct netif_addr *out);
 bool netif_route_from_msg(const struct nlmsghdr *nlh, struct netif_route *out);
 
-/* A subscription to link events (RTMGRP_LINK), for the event loop: poll
- * netif_watch_fd() for POLLIN, then call netif_watch_drain(). Open the
- * watch before checking that the link exists, so a removal between the
- * two is not missed. */
+/* A subscription to link and address events (RTMGRP_LINK and the IPv4
+ * and IPv6 address groups), for the event loop: poll netif_watch_fd() for
+ * POLLIN, then call netif_watch_drain(). Open the watch before checking
+ * that the link exists, so a removal between the two is not missed. */
 struct netif_watch;
 
 int netif_watch_open(struct netif_watch **out);
@@ -106,7 +113,9 @@ void netif_watch_close(struct netif_watch *w); /* NULL is fine */
 int netif_watch_fd(const struct netif_watch *w);
 /* Reads every pending event without blocking; *gone is set when link
  * ifindex was deleted (also when events were lost to a socket overrun and
- * the link no longer exists). Returns 0 or -errno. */
-int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone);
+ * the link no longer exists); *moved when an address came or went, or
+ * another link changed (or events were lost): the host may now leave by
+ * another address. Returns 0 or -errno. */
+int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone, bool *moved);
 
 #endif

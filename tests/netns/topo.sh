@@ -405,6 +405,9 @@ topo_cleanup() {
 	for ifc in "${!TOPO_WGPID[@]}"; do rm -f "/var/run/wireguard/$ifc.sock"; done
 	TOPO_PIDS=() TOPO_NS=() TOPO_DAEMONS=()
 	TOPO_WGPID=() TOPO_DPID=()
+	# WL_KEEP_LOGS=DIR keeps each topology's logs (daemons, pings) there.
+	[ -n "$TOPO_DIR" ] && [ -n "${WL_KEEP_LOGS:-}" ] && mkdir -p "$WL_KEEP_LOGS" &&
+		cp -r "$TOPO_DIR" "$WL_KEEP_LOGS/"
 	[ -n "$TOPO_DIR" ] && rm -rf "$TOPO_DIR"
 	TOPO_DIR=""
 }

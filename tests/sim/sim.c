@@ -671,6 +671,14 @@ static size_t host_extra_endpoints(void *ctx, struct wl_endpoint *out, size_t ca
 	return 1;
 }
 
+static int host_tunnel_bytes(void *ctx, uint64_t *rx, uint64_t *tx)
+{
+	const struct sim_node *n = ctx;
+	*rx = vwg_stats(n->dev)->tun_rx_bytes;
+	*tx = vwg_stats(n->dev)->tun_tx_bytes;
+	return 0;
+}
+
 static const struct driver_host_ops host_ops = {
 	.wall_ms = host_wall_ms,
 	.random = host_random,
@@ -680,6 +688,7 @@ static const struct driver_host_ops host_ops = {
 	.resolve = host_resolve,
 	.event = host_event,
 	.extra_endpoints = host_extra_endpoints,
+	.tunnel_bytes = host_tunnel_bytes,
 };
 
 int sim_grant_port_mapping(struct sim *sim, int node, int nat, uint16_t ext_port)
@@ -842,6 +851,9 @@ static int64_t next_time(const struct sim *sim)
 			int64_t d = driver_next_deadline(n->drv);
 			if (d < t)
 				t = d;
+			d = driver_sense_deadline(n->drv);
+			if (d < t)
+				t = d;
 		}
 	}
 	return t;
@@ -863,7 +875,12 @@ static bool step(struct sim *sim, int64_t limit)
 		vwg_run_timers(sim->nodes[i]->dev);
 	for (size_t i = 0; i < sim->n_nodes; i++) {
 		struct sim_node *n = sim->nodes[i];
-		if (n->drv && driver_next_deadline(n->drv) <= t)
+		if (!n->drv)
+			continue;
+		/* As the daemon's loop: a due tick, or a look at the tunnel's
+		 * counters that finds the user's traffic. */
+		if (driver_next_deadline(n->drv) <= t ||
+		    (driver_sense_deadline(n->drv) <= t && driver_sense(n->drv, t)))
 			tick(sim, (int)i);
 	}
 	sim->stats.steps++;

@@ -385,6 +385,7 @@ static void deliver_inner(struct vwg *dev, struct vwg_peer *from, const uint8_t 
 		return;
 	}
 	dev->stats.data_received++;
+	dev->stats.tun_rx_bytes += pkt.len + VWG_INNER_HEADER;
 	for (size_t i = 0; i < dev->n_addrs; i++) {
 		if (wl_addr_equal(&dev->addrs[i].addr, &pkt.dst)) {
 			if (dev->recv)
@@ -668,6 +669,7 @@ int vwg_send(struct vwg *dev, const struct vwg_inner *pkt)
 	uint8_t *buf = inner_encode(pkt, &len);
 	if (!buf)
 		return -ENOMEM;
+	dev->stats.tun_tx_bytes += pkt->len + VWG_INNER_HEADER;
 	peer_xmit(dev, p, buf, len);
 	free(buf);
 	return 0;

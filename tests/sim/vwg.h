@@ -81,7 +81,12 @@ struct vwg_stats {
 	uint64_t rx_cryptokey_refused;     /* inner source outside the peer's AllowedIPs */
 	uint64_t tx_no_route, tx_no_endpoint, queue_dropped;
 	uint64_t keepalives_sent, data_sent, data_received, forwarded;
+	/* What the host's stack would count on the interface: plaintext
+	 * bytes in (past cryptokey routing) and out (routed to a peer), each
+	 * packet with VWG_INNER_HEADER bytes of IP and UDP header. */
+	uint64_t tun_rx_bytes, tun_tx_bytes;
 };
+#define VWG_INNER_HEADER 48
 
 /* Creates a device on node, listening on UDP listen_port there. The
  * public key is derived from private_key (X25519). seed drives the

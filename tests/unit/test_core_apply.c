@@ -326,6 +326,34 @@ TEST(no_endpoint_backoff_while_traffic_flows)
 	tnode_free(&w.n);
 }
 
+/* [ours] Our addresses change (a laptop moved to another network): every
+ * peer's endpoint is set again, unchanged, so WireGuard picks its source
+ * address afresh, and an Alive goes to each at once. Nothing happens while
+ * they stay the same. */
+TEST(moving_sets_endpoints_again)
+{
+	struct world w;
+	setup(&w, WL_NO, false, 0);
+	tnode_tick(&w.n, 0);
+	tnode_tick(&w.n, 5 * S);
+	const struct engine_change *c = tchange(&w.n, w.ppub);
+	CHECK(!c || !(c->flags & ENGINE_CHANGE_SET_ENDPOINT));
+	CHECK(!thas_event(&w.n, ENGINE_EV_MOVED, NULL));
+	CHECK(wl_cidr_parse("203.0.113.77/24", &w.n.ifaddrs[0][0])); /* eth0 renumbered */
+	tnode_handshake(&w.n, w.ppub, 9 * S);
+	tnode_tick(&w.n, 10 * S);
+	CHECK(thas_event(&w.n, ENGINE_EV_MOVED, NULL));
+	c = tchange(&w.n, w.ppub);
+	CHECK(c && (c->flags & ENGINE_CHANGE_SET_ENDPOINT));
+	char ep[WL_ENDPOINT_STR_MAX];
+	CHECK(c && strcmp(wl_endpoint_str(&c->endpoint, ep), "198.51.100.2:51820") == 0);
+	bool alive = false;
+	CHECK(tsent_to(&w.n, w.ppub, NULL, &alive) == 1 && alive);
+	tnode_tick(&w.n, 15 * S);
+	CHECK(!thas_event(&w.n, ENGINE_EV_MOVED, NULL));
+	tnode_free(&w.n);
+}
+
 TEST(configured_peer_added_with_auto_address_and_endpoint)
 {
 	struct world w;
@@ -671,6 +699,61 @@ static void site_case(const struct site_case *c)
 	}
 	CHECK_MSG(tried == (int)n_eps, "%s: %d tries", c->what, tried);
 	tnode_free(&n);
+}
+
+/* [ours] P is behind our own NAT (the router sees both of us at
+ * 198.51.100.20), but only that NAT address of P is known yet: the first
+ * try waits up to a second for P's LAN address, which P's own facts bring
+ * — and goes to the NAT address if it never comes. */
+static void lan_wait_case(bool lan_comes)
+{
+	static const char *const lan[] = { "192.168.1.10/24", NULL };
+	struct tnode n;
+	uint8_t ppriv[32], ppub[32];
+	tkey(P_, ppriv, ppub);
+	tnode_config(&n, N_);
+	struct engine_peer_config pc = { .trust = TRUST_MEMBERSHIP, .basic = WL_AUTO };
+	memcpy(pc.public_key, ppub, 32);
+	n.cfg.peers = &pc;
+	n.cfg.n_peers = 1;
+	n.cfg.router = WL_NO;
+	tnode_iface(&n, "eth0", true, true, lan);
+	tnode_iface(&n, "wg0", true, true, WG);
+	tnode_dev_peer(&n, ppub, NULL, ENGINE_NEVER);
+	tnode_start(&n, 0);
+	struct fact f[2];
+	struct wl_endpoint ep;
+	wl_endpoint_parse("198.51.100.20:40000", &ep);
+	CHECK(fact_make_endpoint(&f[0], ppub, &ep, 255));
+	wl_endpoint_parse("198.51.100.20:40001", &ep);
+	CHECK(fact_make_endpoint(&f[1], n.pub, &ep, 255)); /* where the router sees us */
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	size_t len = tseal(ppriv, n.pub, f, 2, buf, sizeof(buf));
+	CHECK_EQ(treceive(&n, 0, ppub, buf, len), ENGINE_RX_OK);
+	tnode_tick(&n, 0);
+	CHECK(!thas_event(&n, ENGINE_EV_ENDPOINT, ppub));
+	if (lan_comes) {
+		wl_endpoint_parse("192.168.1.11:51820", &ep);
+		CHECK(fact_make_endpoint(&f[0], ppub, &ep, 255));
+		len = tseal(ppriv, n.pub, f, 1, buf, sizeof(buf));
+		CHECK_EQ(treceive(&n, 300, ppub, buf, len), ENGINE_RX_OK);
+	}
+	int64_t t = engine_next_deadline(n.e);
+	CHECK(t <= 1000);
+	tnode_tick(&n, t);
+	const struct engine_change *ch = tchange(&n, ppub);
+	CHECK(ch && (ch->flags & ENGINE_CHANGE_SET_ENDPOINT));
+	char got[WL_ENDPOINT_STR_MAX];
+	CHECK_STR(ch ? wl_endpoint_str(&ch->endpoint, got) : "",
+		  lan_comes ? "192.168.1.11:51820" : "198.51.100.20:40000");
+	CHECK(lan_comes ? t < 1000 : t == 1000);
+	tnode_free(&n);
+}
+
+TEST(first_try_waits_for_a_same_site_peers_lan_address)
+{
+	lan_wait_case(true);
+	lan_wait_case(false);
 }
 
 TEST(candidate_order_by_site)

@@ -55,6 +55,31 @@ TEST(decodes_links)
 	CHECK_EQ(strlen(l.kind), sizeof(l.kind) - 1);
 }
 
+/* The tunnel's byte counters (driver_sense): IFLA_STATS64, also the
+ * shorter struct of older kernels; too short to hold the byte counters,
+ * or absent, means no stats. */
+TEST(decodes_link_stats)
+{
+	struct msgbuf m;
+	struct netif_link l;
+	struct rtnl_link_stats64 st = { .rx_packets = 3, .tx_packets = 4, .rx_bytes = 1000,
+					.tx_bytes = 2000 };
+	struct nlmsghdr *nlh = link_msg(&m, RTM_NEWLINK, 7, IFF_UP, "wg0", NULL);
+	mnl_attr_put(nlh, IFLA_STATS64, sizeof(st), &st);
+	CHECK(netif_link_from_msg(nlh, &l));
+	CHECK(l.has_stats);
+	CHECK_EQ(l.rx_bytes, 1000);
+	CHECK_EQ(l.tx_bytes, 2000);
+	nlh = link_msg(&m, RTM_NEWLINK, 7, IFF_UP, "wg0", NULL);
+	mnl_attr_put(nlh, IFLA_STATS64, 4 * sizeof(uint64_t), &st);
+	CHECK(netif_link_from_msg(nlh, &l) && l.has_stats && l.tx_bytes == 2000);
+	nlh = link_msg(&m, RTM_NEWLINK, 7, IFF_UP, "wg0", NULL);
+	mnl_attr_put(nlh, IFLA_STATS64, 3 * sizeof(uint64_t), &st);
+	CHECK(netif_link_from_msg(nlh, &l) && !l.has_stats);
+	CHECK(netif_link_from_msg(link_msg(&m, RTM_NEWLINK, 7, IFF_UP, "wg0", NULL), &l));
+	CHECK(!l.has_stats);
+}
+
 TEST(rejects_bad_links)
 {
 	struct msgbuf m;

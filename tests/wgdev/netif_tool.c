@@ -123,8 +123,8 @@ static int wait_gone(const char *ifname, int secs)
 		struct pollfd p = { .fd = netif_watch_fd(w), .events = POLLIN };
 		if (poll(&p, 1, (int)left) <= 0)
 			continue;
-		bool gone = false;
-		r = netif_watch_drain(w, idx, &gone);
+		bool gone = false, moved = false;
+		r = netif_watch_drain(w, idx, &gone, &moved);
 		if (r < 0) {
 			fprintf(stderr, "netif_tool: drain: %s\n", strerror(-r));
 			break;
