@@ -103,7 +103,7 @@ struct pick {
 	struct wl_endpoint ep;
 	int64_t tried_at; /* ENGINE_NEVER: never tried */
 	int rank;
-	bool same_site;   /* the peer is behind our outer address */
+	bool maybe_ours;  /* the peer may be behind our NAT (SITE_OURS or unknown) */
 };
 
 /* [ours] Whether a peer sits behind the same outer address as we do
@@ -178,7 +178,7 @@ static void consider(const struct engine *e, const struct peer *p, const struct 
 		return;
 	int rank = candidate_rank(e, pl, ep);
 	if (!best->found || at < best->tried_at || (at == best->tried_at && rank < best->rank))
-		*best = (struct pick){ true, *ep, at, rank, pl->site == SITE_OURS };
+		*best = (struct pick){ true, *ep, at, rank, pl->site != SITE_ELSEWHERE };
 }
 
 /* SPEC §10.4: the least recently tried endpoint candidate (never tried
@@ -213,12 +213,13 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	}
 	if (p->cand_seen_at == ENGINE_NEVER)
 		p->cand_seen_at = now;
-	/* [ours] A peer behind our own NAT, known so far only at the NAT's
-	 * address (the router told us before the peer's own facts came): its
-	 * LAN address is on its way, and the NAT may not hairpin. A wrong
-	 * first try would cost WireGuard's RekeyTimeout (5 s); wait a little
-	 * for the right one instead. */
-	if (p->last_try == ENGINE_NEVER && c.same_site && c.rank >= 2 &&
+	/* [ours] We are behind a NAT and the peer may be too, behind the
+	 * same one — we do not know our NAT's address yet, or it is the
+	 * peer's — yet only its public address is known: the router relayed
+	 * what it sees before the peer's own facts (its LAN address) came,
+	 * and the NAT may not hairpin. A wrong first try costs WireGuard's
+	 * RekeyTimeout (5 s); wait a little for the facts that decide. */
+	if (p->last_try == ENGINE_NEVER && c.maybe_ours && c.rank >= 2 && e->behind_nat &&
 	    now - p->cand_seen_at < APPLY_LAN_WAIT_MS) {
 		int64_t due = p->cand_seen_at + APPLY_LAN_WAIT_MS;
 		if (e->retry_at == ENGINE_NEVER || due < e->retry_at)

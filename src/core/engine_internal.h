@@ -88,6 +88,7 @@ struct engine {
 	 * WireGuard's cached source addresses may be gone (apply.c). */
 	uint64_t addr_sig;
 	bool moved;
+	bool behind_nat; /* none of our own addresses is public */
 	bool router;
 
 	int64_t start, last_tick, dirty_at, next_gc;

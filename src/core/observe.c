@@ -47,6 +47,7 @@ static uint64_t sig_add(uint64_t h, const struct wl_cidr *c)
 static void observe_networks(struct engine *e, const struct engine_inputs *in)
 {
 	e->n_tun = e->n_other = 0;
+	e->behind_nat = true;
 	uint64_t sig = 0xcbf29ce484222325ull, sum = 0;
 	for (size_t i = 0; i < in->n_ifaces; i++) {
 		const struct engine_iface *ifc = &in->ifaces[i];
@@ -59,6 +60,9 @@ static void observe_networks(struct engine *e, const struct engine_inputs *in)
 			} else {
 				push_net(&e->other_nets, &e->n_other, &e->cap_other, &ifc->addrs[j]);
 				sum += sig_add(sig, &ifc->addrs[j]); /* order-independent */
+				if (wl_addr_is_global_unicast(&ifc->addrs[j].addr) &&
+				    !wl_addr_is_private(&ifc->addrs[j].addr))
+					e->behind_nat = false;
 			}
 		}
 	}

@@ -701,11 +701,12 @@ static void site_case(const struct site_case *c)
 	tnode_free(&n);
 }
 
-/* [ours] P is behind our own NAT (the router sees both of us at
- * 198.51.100.20), but only that NAT address of P is known yet: the first
- * try waits up to a second for P's LAN address, which P's own facts bring
- * — and goes to the NAT address if it never comes. */
-static void lan_wait_case(bool lan_comes)
+/* [ours] We are behind a NAT and P is behind our own NAT (the router sees
+ * both of us at 198.51.100.20) or we cannot tell yet (our NAT's address
+ * unknown), but only P's NAT address is known: the first try waits up to
+ * a second for P's LAN address, which P's own facts bring — and goes to
+ * the NAT address if it never comes. */
+static void lan_wait_case(bool lan_comes, bool outer_known)
 {
 	static const char *const lan[] = { "192.168.1.10/24", NULL };
 	struct tnode n;
@@ -728,7 +729,7 @@ static void lan_wait_case(bool lan_comes)
 	wl_endpoint_parse("198.51.100.20:40001", &ep);
 	CHECK(fact_make_endpoint(&f[1], n.pub, &ep, 255)); /* where the router sees us */
 	uint8_t buf[WIRE_MAX_DATAGRAM];
-	size_t len = tseal(ppriv, n.pub, f, 2, buf, sizeof(buf));
+	size_t len = tseal(ppriv, n.pub, f, outer_known ? 2 : 1, buf, sizeof(buf));
 	CHECK_EQ(treceive(&n, 0, ppub, buf, len), ENGINE_RX_OK);
 	tnode_tick(&n, 0);
 	CHECK(!thas_event(&n, ENGINE_EV_ENDPOINT, ppub));
@@ -750,10 +751,11 @@ static void lan_wait_case(bool lan_comes)
 	tnode_free(&n);
 }
 
-TEST(first_try_waits_for_a_same_site_peers_lan_address)
+TEST(first_try_from_behind_a_nat_waits_for_a_lan_address)
 {
-	lan_wait_case(true);
-	lan_wait_case(false);
+	lan_wait_case(true, true);
+	lan_wait_case(false, true);
+	lan_wait_case(true, false);
 }
 
 TEST(candidate_order_by_site)
