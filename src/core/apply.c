@@ -172,11 +172,14 @@ static void consider(const struct engine *e, const struct peer *p, const struct 
 	int64_t at = peer_tried_at(p, ep);
 	/* [ours] A path that died under traffic most likely comes back where
 	 * it was (a cut, a firewall): cycling through the old candidates
-	 * would only take it elsewhere when it does. New candidates (the
-	 * peer moved: its router tells us its new endpoint) still go first. */
-	if (p->path_dead && at != ENGINE_NEVER && !wl_endpoint_equal(ep, &p->dead_ep))
-		return;
+	 * would only take it elsewhere when it does, and the watch's retries
+	 * go wherever the device points. New candidates (the peer moved: its
+	 * router tells us its new endpoint) still go first — but not private
+	 * addresses of a peer elsewhere, never the way a path comes back. */
 	int rank = candidate_rank(e, pl, ep);
+	if (p->path_dead && !wl_endpoint_equal(ep, &p->dead_ep) &&
+	    (at != ENGINE_NEVER || rank >= 4))
+		return;
 	if (!best->found || at < best->tried_at || (at == best->tried_at && rank < best->rank))
 		*best = (struct pick){ true, *ep, at, rank, pl->site != SITE_ELSEWHERE };
 }

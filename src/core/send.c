@@ -68,11 +68,14 @@ static bool tellable(const struct engine *e, const struct peer *p, size_t i, int
 	if (e->fself[i])
 		return true;
 	const struct peer *s = e->fsubj[i];
-	/* [ours] A peer of ours is also told where we see it: its NAT's
-	 * public address, which it cannot learn otherwise (apply.c). An
-	 * original peer is not: it would store and re-advertise it. */
+	/* [ours] A leaf of ours is also told where we see it: its NAT's
+	 * public address, which it cannot learn otherwise and orders its
+	 * candidates by (apply.c). An original peer is not: it would store
+	 * and re-advertise it. Nor is a router: it picks no candidates among
+	 * its leaves' sites, and the refreshes would only add traffic. */
 	if (s == p && fe->f.attr != ATTR_MEMBER_META)
-		return p->ours && (fe->f.attr == ATTR_ENDPOINT_V4 || fe->f.attr == ATTR_ENDPOINT_V6);
+		return p->ours && !p->router &&
+		       (fe->f.attr == ATTR_ENDPOINT_V4 || fe->f.attr == ATTR_ENDPOINT_V6);
 	return s && (s->healthy || peer_alive(s, now));
 }
 

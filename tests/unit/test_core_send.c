@@ -117,9 +117,9 @@ TEST(recipient_hears_only_its_metadata)
 	tnode_free(&n);
 }
 
-/* [ours] A peer that probes us runs this daemon: from then on it is also
+/* [ours] A leaf that probes us runs this daemon: from then on it is also
  * told the endpoint we see it at (its NAT's public address, which it
- * cannot learn otherwise). An original peer never is. */
+ * cannot learn otherwise). An original peer never is, nor a router. */
 TEST(peer_of_ours_hears_where_we_see_it)
 {
 	struct tnode n;
@@ -133,7 +133,13 @@ TEST(peer_of_ours_hears_where_we_see_it)
 	tnode_tick(&n, engine_next_deadline(n.e));
 	CHECK_EQ(tsent_about(&n, ppub, ppub, ATTR_ENDPOINT_V4), 1);
 	CHECK_EQ(tsent_about(&n, qpub, qpub, ATTR_ENDPOINT_V4), 0); /* Q never probed */
-	CHECK(engine_next_deadline(n.e) > n.now);
+	/* Q (a router: 10.7.0.0/24) probes too: ours, but a router is not
+	 * told (it picks no candidates by site). */
+	len = tprobe(ENGINE_PROBE_REQUEST, 1, qpub, probe);
+	int64_t t = n.now + 100;
+	CHECK_EQ(treceive_probe(&n, t, qpub, probe, len), ENGINE_RX_PROBE);
+	tnode_tick(&n, engine_next_deadline(n.e));
+	CHECK_EQ(tsent_about(&n, qpub, qpub, ATTR_ENDPOINT_V4), 0);
 	tnode_free(&n);
 }
 
