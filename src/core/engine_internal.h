@@ -139,6 +139,7 @@ void engine_index_facts(struct engine *e, int64_t now);
 /* Bytes of our own making through the tunnel to or from p (a datagram's
  * payload; the overhead is added here). */
 void engine_path_own_rx(struct peer *p, size_t payload);
+void engine_path_heard(struct engine *e, struct peer *p, int64_t now);
 void engine_path_own_tx(struct peer *p, size_t payload);
 /* A device peer's counters at this tick (before p->rx_bytes moves on). */
 void engine_path_observe(struct engine *e, struct peer *p, const struct engine_peer_view *wp,

@@ -246,6 +246,20 @@ static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_a
 		want_tick(e, now + PATH_HELLO_GAP_MS);
 }
 
+/* [ours] A router that is not known as ours yet speaks to us: its daemon
+ * is up, and its device routes our auto address to it. Neither may have
+ * been so when our first hello went (both daemons starting at once): then
+ * the hello was lost, and waiting PATH_HELLO_GAP_MS for the next would
+ * keep our NAT's address from us that long (apply.c waits for it). */
+void engine_path_heard(struct engine *e, struct peer *p, int64_t now)
+{
+	if (p->ours || !p->router || p->hello_again || !p->hellos || p->hellos >= PATH_HELLOS)
+		return;
+	p->hello_again = true;
+	p->hello_at = ENGINE_NEVER;
+	engine_mark_dirty(e, now);
+}
+
 static void note_ours(struct engine *e, struct peer *p, int64_t now)
 {
 	if (p->ours)

@@ -63,6 +63,7 @@ struct peer {
 	bool ours;
 	int hellos;             /* probes sent to a router just to find that out */
 	int64_t hello_at;       /* the last of them, ENGINE_NEVER */
+	bool hello_again;       /* one more at once when it first speaks to us */
 
 	/* Liveness (SPEC §8). */
 	bool healthy;

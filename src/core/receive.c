@@ -107,6 +107,7 @@ enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_add
 	if (!sp)
 		return ENGINE_RX_OK; /* no room to remember it: facts ignored */
 	engine_path_own_rx(sp, len);
+	engine_path_heard(e, sp, now);
 	if (sp->path_dead)
 		engine_mark_dirty(e, now); /* it came over the path: look soon */
 	take_alive(e, now, sp, &pk);
