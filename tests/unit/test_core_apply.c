@@ -653,22 +653,31 @@ static const struct site_case sites[] = {
 	  { "198.51.100.20:51820", "198.51.100.20:40123", "192.168.1.11:51820" } },
 };
 
-static void site_case(const struct site_case *c)
+/* A leaf on 192.168.1.10/24 with P configured (Membership trust) and in
+ * its device without an endpoint, started at 0. pc must outlive n. */
+static void lan_leaf_with_p(struct tnode *n, struct engine_peer_config *pc, uint8_t ppriv[32],
+			    uint8_t ppub[32])
 {
 	static const char *const lan[] = { "192.168.1.10/24", NULL };
-	struct tnode n;
-	uint8_t ppriv[32], ppub[32];
 	tkey(P_, ppriv, ppub);
-	tnode_config(&n, N_);
-	struct engine_peer_config pc = { .trust = TRUST_MEMBERSHIP, .basic = WL_AUTO };
-	memcpy(pc.public_key, ppub, 32);
-	n.cfg.peers = &pc;
-	n.cfg.n_peers = 1;
-	n.cfg.router = WL_NO;
-	tnode_iface(&n, "eth0", true, true, lan);
-	tnode_iface(&n, "wg0", true, true, WG);
-	tnode_dev_peer(&n, ppub, NULL, ENGINE_NEVER);
-	tnode_start(&n, 0);
+	tnode_config(n, N_);
+	*pc = (struct engine_peer_config){ .trust = TRUST_MEMBERSHIP, .basic = WL_AUTO };
+	memcpy(pc->public_key, ppub, 32);
+	n->cfg.peers = pc;
+	n->cfg.n_peers = 1;
+	n->cfg.router = WL_NO;
+	tnode_iface(n, "eth0", true, true, lan);
+	tnode_iface(n, "wg0", true, true, WG);
+	tnode_dev_peer(n, ppub, NULL, ENGINE_NEVER);
+	tnode_start(n, 0);
+}
+
+static void site_case(const struct site_case *c)
+{
+	struct tnode n;
+	struct engine_peer_config pc;
+	uint8_t ppriv[32], ppub[32];
+	lan_leaf_with_p(&n, &pc, ppriv, ppub);
 	struct fact f[5];
 	size_t nf = 0;
 	for (size_t i = 0; i < 4 && c->p_eps[i]; i++) {
@@ -708,20 +717,10 @@ static void site_case(const struct site_case *c)
  * the NAT address if it never comes. */
 static void lan_wait_case(bool lan_comes, bool outer_known)
 {
-	static const char *const lan[] = { "192.168.1.10/24", NULL };
 	struct tnode n;
+	struct engine_peer_config pc;
 	uint8_t ppriv[32], ppub[32];
-	tkey(P_, ppriv, ppub);
-	tnode_config(&n, N_);
-	struct engine_peer_config pc = { .trust = TRUST_MEMBERSHIP, .basic = WL_AUTO };
-	memcpy(pc.public_key, ppub, 32);
-	n.cfg.peers = &pc;
-	n.cfg.n_peers = 1;
-	n.cfg.router = WL_NO;
-	tnode_iface(&n, "eth0", true, true, lan);
-	tnode_iface(&n, "wg0", true, true, WG);
-	tnode_dev_peer(&n, ppub, NULL, ENGINE_NEVER);
-	tnode_start(&n, 0);
+	lan_leaf_with_p(&n, &pc, ppriv, ppub);
 	struct fact f[2];
 	struct wl_endpoint ep;
 	wl_endpoint_parse("198.51.100.20:40000", &ep);
