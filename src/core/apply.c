@@ -371,6 +371,14 @@ static void update_peer(struct engine *e, struct peer *p, const struct engine_pe
 	for (size_t i = 0; i < w.n; i++)
 		if (replace || !has_cidr(wp->allowed_ips, wp->n_allowed, &w.v[i]))
 			want_add(&add, &w.v[i]);
+	/* [ours] WANT_MAX in total, not per tick: without a replace the
+	 * device keeps what it has, and a source whose facts keep changing
+	 * would otherwise grow one peer's AllowedIPs without end. */
+	if (!replace && wp->n_allowed + add.n > WANT_MAX) {
+		size_t room = wp->n_allowed < WANT_MAX ? WANT_MAX - wp->n_allowed : 0;
+		e->st.allowed_capped += add.n - room;
+		add.n = room;
+	}
 	if (add.n && !replace && p->healthy)
 		engine_actions_event(a, ENGINE_EV_ALLOWED, p->key, "peer %s: adding %zu AllowedIPs",
 			      engine_peer_label(p, lb), add.n);

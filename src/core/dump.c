@@ -78,10 +78,11 @@ void engine_dump(const struct engine *e, int64_t now, void (*line)(void *ctx, co
 	    "stats: rx=%" PRIu64 " ok=%" PRIu64 " parse=%" PRIu64 " bad_source=%" PRIu64
 	    " bad_sig=%" PRIu64 " facts=%" PRIu64 " accepted=%" PRIu64 " expired=%" PRIu64
 	    " invalid=%" PRIu64 " untrusted=%" PRIu64 " tx=%" PRIu64 " tx_facts=%" PRIu64
-	    " evicted=%" PRIu64 " boot_changes=%" PRIu64,
+	    " evicted=%" PRIu64 " over_share=%" PRIu64 " ttl_clamped=%" PRIu64
+	    " boot_changes=%" PRIu64,
 	    s->rx_datagrams, s->rx_ok, s->rx_parse, s->rx_bad_source, s->rx_bad_sig, s->rx_facts,
 	    s->rx_accepted, s->rx_expired, s->rx_invalid, s->rx_untrusted, s->tx_datagrams,
-	    s->tx_facts, s->facts_evicted, s->boot_id_changes);
+	    s->tx_facts, s->facts_evicted, s->rx_over_share, s->rx_ttl_clamped, s->boot_id_changes);
 	put(&o,
 	    "paths: probes=%" PRIu64 " answered=%" PRIu64 " replies=%" PRIu64 " hellos=%" PRIu64
 	    " dead=%" PRIu64 " back=%" PRIu64,

@@ -9,7 +9,9 @@
 
 #define DEFAULT_MAX_FACTS 16384
 #define DEFAULT_MAX_PEERS 4096
-#define DEFAULT_MAX_KNOWLEDGE 8192
+/* Knowledge holds a key for every fact and the Alives besides: were it
+ * smaller than the fact table, a full table would be resent every tick. */
+#define KNOWLEDGE_HEADROOM 1024
 /* Shared keys cached: X25519 per datagram would dominate receive cost
  * once peers outnumber the slots (measured: 4.5 us vs 89 us per datagram). */
 #define KEYCACHE_SLOTS 1024
@@ -87,7 +89,8 @@ static bool copy_config(struct engine *e, const struct engine_config *cfg)
 	e->router_cfg = cfg->router;
 	e->chatty = cfg->chatty;
 	e->t = cfg->timing;
-	e->max_knowledge = cfg->max_knowledge ? cfg->max_knowledge : DEFAULT_MAX_KNOWLEDGE;
+	e->max_knowledge = cfg->max_knowledge ? cfg->max_knowledge
+			   : (cfg->max_facts ? cfg->max_facts : DEFAULT_MAX_FACTS) + KNOWLEDGE_HEADROOM;
 	e->self_cfg = -1;
 	e->own_trust = TRUST_UNSET;
 	if (cfg->n_peers) {
@@ -151,7 +154,19 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[st
 		goto fail;
 	if (keycache_init(&e->kc, e->priv, KEYCACHE_SLOTS) < 0)
 		goto fail;
-	if (factset_init(&e->fs, cfg->max_facts ? cfg->max_facts : DEFAULT_MAX_FACTS, hkey) < 0)
+	struct factset_limits lim;
+	factset_limits_default(&lim);
+	if (cfg->facts_per_source)
+		lim.per_source = cfg->facts_per_source;
+	if (cfg->endpoints_per_subject)
+		lim.endpoints = cfg->endpoints_per_subject;
+	if (cfg->allowed_per_subject)
+		lim.allowed = cfg->allowed_per_subject;
+	if (cfg->new_members_burst)
+		lim.members_burst = cfg->new_members_burst;
+	if (cfg->new_members_per_min)
+		lim.members_per_min = cfg->new_members_per_min;
+	if (factset_init(&e->fs, cfg->max_facts ? cfg->max_facts : DEFAULT_MAX_FACTS, hkey, &lim) < 0)
 		goto fail;
 	if (peertab_init(&e->pt, cfg->max_peers ? cfg->max_peers : DEFAULT_MAX_PEERS, hkey) < 0)
 		goto fail;

@@ -166,7 +166,13 @@ struct engine_config {
 	/* Table caps (0 = default). */
 	size_t max_facts;          /* known facts (default 16384) */
 	size_t max_peers;          /* peer states (default 4096) */
-	size_t max_knowledge;      /* remembered keys per peer (default 8192) */
+	size_t max_knowledge;      /* remembered keys per peer (default max_facts + 1024) */
+	/* [ours] Each source's share of the fact table (0 = default; see
+	 * core/factset.h): facts of a source below Membership trust (512),
+	 * Endpoint (16) and AllowedCidr (256) facts per source and subject,
+	 * new members per source at once (1024) and then per minute (256). */
+	size_t facts_per_source, endpoints_per_subject, allowed_per_subject;
+	size_t new_members_burst, new_members_per_min;
 };
 
 /* Defaults: everything zero/unset, router AUTO, timing as in SPEC §4. */
@@ -330,6 +336,10 @@ struct engine_stats {
 	uint64_t tx_datagrams, tx_facts, tx_alive;
 	uint64_t facts_evicted, facts_expired, peers_evicted, peers_refused,
 		knowledge_dropped;
+	/* [ours] received facts dropped beyond their source's share (or with
+	 * no room left to it), and TTLs cut to FactTTL */
+	uint64_t rx_over_share, rx_ttl_clamped;
+	uint64_t allowed_capped; /* AllowedIPs not added: the peer has 256 */
 	uint64_t boot_id_changes;
 	uint64_t ticks;
 	/* the direct-path watch: */

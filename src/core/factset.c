@@ -7,6 +7,28 @@
 
 #include "common/grow.h"
 
+#define NO_ENTRY (-1)
+#define MS_PER_MIN 60000
+
+void factset_limits_default(struct factset_limits *l)
+{
+	/* A leaf tells about itself a few endpoints, its AllowedIPs and one
+	 * member fact; 512 leaves room for the facts a chatty leaf relays
+	 * before the router's copy (which then owns them) arrives. 16
+	 * endpoints are as many as apply.c ever tries; 256 AllowedIPs as many
+	 * as it gives one peer. The member bucket lets a router introduce a
+	 * thousand-node network at once, then 256 new members a minute. */
+	*l = (struct factset_limits){
+		.per_source = 512,
+		.endpoints = 16,
+		.allowed = 256,
+		.members = 4,
+		.members_burst = 1024,
+		.members_per_min = 256,
+		.local_reserve = 64,
+	};
+}
+
 uint64_t fact_key_hash(const uint8_t hkey[static 16], const struct fact *f)
 {
 	uint8_t buf[1 + WL_KEY_LEN + FACT_VALUE_MAX];
@@ -26,20 +48,36 @@ uint64_t fact_key_hash(const uint8_t hkey[static 16], const struct fact *f)
 	return h;
 }
 
-int factset_init(struct factset *s, size_t max, const uint8_t hkey[static 16])
+int factset_init(struct factset *s, size_t max, const uint8_t hkey[static 16],
+		 const struct factset_limits *lim)
 {
 	memset(s, 0, sizeof(*s));
 	s->max = max;
 	memcpy(s->hkey, hkey, 16);
-	return hidx_init(&s->idx, 64);
+	if (lim)
+		s->lim = *lim;
+	else
+		factset_limits_default(&s->lim);
+	if (hidx_init(&s->idx, 64) < 0 || hidx_init(&s->src_idx, 16) < 0 ||
+	    hidx_init(&s->kind_idx, 16) < 0) {
+		factset_free(s);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void factset_free(struct factset *s)
 {
 	free(s->v);
+	free(s->src);
+	free(s->kind);
 	hidx_free(&s->idx);
+	hidx_free(&s->src_idx);
+	hidx_free(&s->kind_idx);
 	memset(s, 0, sizeof(*s));
 }
+
+/* --- lookups ------------------------------------------------------------ */
 
 struct find_ctx {
 	const struct factset *s;
@@ -64,67 +102,376 @@ struct fentry *factset_find(struct factset *s, const struct fact *f)
 	return pos < 0 ? NULL : &s->v[pos];
 }
 
+/* --- shares: sources and (source, subject, kind) counts ----------------- */
+
+struct id_ctx {
+	const struct factset *s;
+	uint64_t id;
+};
+
+static bool eq_src(const void *ctx, uint32_t pos)
+{
+	const struct id_ctx *c = ctx;
+	return c->s->src[pos].id == c->id;
+}
+
+static bool eq_kind(const void *ctx, uint32_t pos)
+{
+	const struct id_ctx *c = ctx;
+	return c->s->kind[pos].key == c->id;
+}
+
+static long src_find(const struct factset *s, uint64_t id)
+{
+	struct id_ctx c = { s, id };
+	return hidx_find(&s->src_idx, id, eq_src, &c);
+}
+
+const struct fsource *factset_source(const struct factset *s, uint64_t id)
+{
+	long p = src_find(s, id);
+	return p < 0 ? NULL : &s->src[p];
+}
+
+/* The source's record, made (with a full member bucket) if new; -1 if
+ * out of memory. */
+static long src_get(struct factset *s, uint64_t id, int64_t now)
+{
+	long p = src_find(s, id);
+	if (p >= 0)
+		return p;
+	if (!wl_grow((void **)&s->src, &s->alloc_src, s->n_src + 1, sizeof(*s->src)) ||
+	    hidx_insert(&s->src_idx, id, (uint32_t)s->n_src) < 0)
+		return -1;
+	s->src[s->n_src] = (struct fsource){ id, 0, NO_ENTRY, NO_ENTRY,
+					     (int64_t)s->lim.members_burst * MS_PER_MIN, now };
+	return (long)s->n_src++;
+}
+
+/* A source that holds nothing any more is forgotten. */
+static void src_drop(struct factset *s, size_t p)
+{
+	hidx_remove(&s->src_idx, s->src[p].id, (uint32_t)p);
+	size_t last = s->n_src - 1;
+	if (p != last) {
+		s->src[p] = s->src[last];
+		hidx_move(&s->src_idx, s->src[p].id, (uint32_t)last, (uint32_t)p);
+	}
+	s->n_src--;
+}
+
+/* The member bucket counts in ms of refill at members_per_min: one new
+ * member costs a minute's worth divided by the rate. */
+static int64_t member_cost(const struct factset *s)
+{
+	return s->lim.members_per_min ? MS_PER_MIN : INT64_MAX;
+}
+
+static void src_refill(const struct factset *s, struct fsource *r, int64_t now)
+{
+	int64_t cap = (int64_t)s->lim.members_burst * MS_PER_MIN;
+	if (now > r->tokens_at) {
+		int64_t add = (now - r->tokens_at) * (int64_t)s->lim.members_per_min;
+		r->tokens_ms = add > cap - r->tokens_ms ? cap : r->tokens_ms + add;
+	}
+	r->tokens_at = now;
+}
+
+enum kind_class { KIND_NONE, KIND_ENDPOINT, KIND_ALLOWED, KIND_MEMBER };
+
+static enum kind_class kind_class_of(uint8_t attr)
+{
+	switch (attr) {
+	case ATTR_ENDPOINT_V4:
+	case ATTR_ENDPOINT_V6:
+		return KIND_ENDPOINT;
+	case ATTR_ALLOWED_V4:
+	case ATTR_ALLOWED_V6:
+		return KIND_ALLOWED;
+	case ATTR_MEMBER:
+	case ATTR_MEMBER_META:
+		return KIND_MEMBER;
+	default:
+		return KIND_NONE;
+	}
+}
+
+static size_t kind_limit(const struct factset *s, enum kind_class k)
+{
+	return k == KIND_ENDPOINT ? s->lim.endpoints
+	       : k == KIND_ALLOWED ? s->lim.allowed
+				   : s->lim.members;
+}
+
+static uint64_t kind_key(const struct factset *s, uint64_t src, const struct fact *f,
+			 enum kind_class k)
+{
+	uint8_t buf[8 + WL_KEY_LEN + 1], out[crypto_shorthash_BYTES];
+	memcpy(buf, &src, 8);
+	memcpy(buf + 8, f->subject, WL_KEY_LEN);
+	buf[8 + WL_KEY_LEN] = (uint8_t)k;
+	crypto_shorthash(out, buf, sizeof(buf), s->hkey);
+	uint64_t h;
+	memcpy(&h, out, 8);
+	return h;
+}
+
+static long kind_find(const struct factset *s, uint64_t key)
+{
+	struct id_ctx c = { s, key };
+	return hidx_find(&s->kind_idx, key, eq_kind, &c);
+}
+
+static size_t kind_count(const struct factset *s, uint64_t key)
+{
+	long p = kind_find(s, key);
+	return p < 0 ? 0 : s->kind[p].count;
+}
+
+static bool kind_inc(struct factset *s, uint64_t key)
+{
+	long p = kind_find(s, key);
+	if (p >= 0) {
+		s->kind[p].count++;
+		return true;
+	}
+	if (!wl_grow((void **)&s->kind, &s->alloc_kind, s->n_kind + 1, sizeof(*s->kind)) ||
+	    hidx_insert(&s->kind_idx, key, (uint32_t)s->n_kind) < 0)
+		return false;
+	s->kind[s->n_kind++] = (struct fkind){ key, 1 };
+	return true;
+}
+
+static void kind_dec(struct factset *s, uint64_t key)
+{
+	long p = kind_find(s, key);
+	if (p < 0 || --s->kind[p].count)
+		return;
+	hidx_remove(&s->kind_idx, key, (uint32_t)p);
+	size_t last = s->n_kind - 1;
+	if ((size_t)p != last) {
+		s->kind[p] = s->kind[last];
+		hidx_move(&s->kind_idx, s->kind[p].key, (uint32_t)last, (uint32_t)p);
+	}
+	s->n_kind--;
+}
+
+/* --- a source's entries, least recently refreshed first ------------------ */
+
+static void link_tail(struct factset *s, size_t i, struct fsource *r)
+{
+	struct fentry *e = &s->v[i];
+	e->src_prev = r->tail;
+	e->src_next = NO_ENTRY;
+	if (r->tail != NO_ENTRY)
+		s->v[r->tail].src_next = (int32_t)i;
+	else
+		r->head = (int32_t)i;
+	r->tail = (int32_t)i;
+	r->count++;
+}
+
+static void unlink_entry(struct factset *s, size_t i, struct fsource *r)
+{
+	struct fentry *e = &s->v[i];
+	if (e->src_prev != NO_ENTRY)
+		s->v[e->src_prev].src_next = e->src_next;
+	else
+		r->head = e->src_next;
+	if (e->src_next != NO_ENTRY)
+		s->v[e->src_next].src_prev = e->src_prev;
+	else
+		r->tail = e->src_prev;
+	e->src_prev = e->src_next = NO_ENTRY;
+	r->count--;
+}
+
+/* Entry i now belongs to src. False if out of memory (then it has none). */
+static bool attach(struct factset *s, size_t i, const struct fact_source *src, int64_t now)
+{
+	struct fentry *e = &s->v[i];
+	enum kind_class k = kind_class_of(e->f.attr);
+	long p = src_get(s, src->id, now);
+	if (p < 0)
+		return false;
+	if (k != KIND_NONE && !kind_inc(s, kind_key(s, src->id, &e->f, k))) {
+		if (!s->src[p].count)
+			src_drop(s, (size_t)p);
+		return false;
+	}
+	e->src = src->id;
+	e->src_trust = src->trust;
+	link_tail(s, i, &s->src[p]);
+	return true;
+}
+
+static void detach(struct factset *s, size_t i)
+{
+	struct fentry *e = &s->v[i];
+	if (!e->src)
+		return;
+	enum kind_class k = kind_class_of(e->f.attr);
+	if (k != KIND_NONE)
+		kind_dec(s, kind_key(s, e->src, &e->f, k));
+	long p = src_find(s, e->src);
+	if (p >= 0) {
+		unlink_entry(s, i, &s->src[p]);
+		if (!s->src[p].count)
+			src_drop(s, (size_t)p);
+	}
+	e->src = 0;
+}
+
+/* Entry `from` was moved to `to` (swap-remove): its list neighbours and
+ * its source's ends point at the new place. */
+static void entry_moved(struct factset *s, size_t from, size_t to)
+{
+	struct fentry *e = &s->v[to];
+	if (!e->src)
+		return;
+	struct fsource *r = &s->src[src_find(s, e->src)];
+	if (e->src_prev != NO_ENTRY)
+		s->v[e->src_prev].src_next = (int32_t)to;
+	else if (r->head == (int32_t)from)
+		r->head = (int32_t)to;
+	if (e->src_next != NO_ENTRY)
+		s->v[e->src_next].src_prev = (int32_t)to;
+	else if (r->tail == (int32_t)from)
+		r->tail = (int32_t)to;
+}
+
 void factset_remove_at(struct factset *s, size_t i)
 {
+	detach(s, i);
 	hidx_remove(&s->idx, s->v[i].h, (uint32_t)i);
 	size_t last = s->n - 1;
 	if (i != last) {
 		s->v[i] = s->v[last];
 		hidx_move(&s->idx, s->v[i].h, (uint32_t)last, (uint32_t)i);
+		entry_moved(s, last, i);
 	}
 	s->n--;
 }
 
-/* Makes room for one more entry: evicts the received fact expiring
- * soonest. False if every entry is local. */
-static bool evict_one(struct factset *s)
+/* --- admission ------------------------------------------------------------ */
+
+/* Whether src may hold one more fact like f (member bucket aside). */
+static bool within_share(const struct factset *s, const struct fact *f,
+			 const struct fact_source *src)
 {
-	size_t best = SIZE_MAX;
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->v[i].local)
-			continue;
-		if (best == SIZE_MAX || s->v[i].expires < s->v[best].expires)
-			best = i;
-	}
-	if (best == SIZE_MAX)
+	enum kind_class k = kind_class_of(f->attr);
+	if (k != KIND_NONE && kind_count(s, kind_key(s, src->id, f, k)) >= kind_limit(s, k))
 		return false;
-	factset_remove_at(s, best);
+	long p = src_find(s, src->id);
+	return src->unlimited || p < 0 || s->src[p].count < s->lim.per_source;
+}
+
+static bool member_token(struct factset *s, const struct fact *f, uint64_t id, int64_t now,
+			 bool take)
+{
+	if (kind_class_of(f->attr) != KIND_MEMBER)
+		return true;
+	long p = src_find(s, id);
+	if (p < 0)
+		return s->lim.members_burst > 0;
+	struct fsource *r = &s->src[p];
+	src_refill(s, r, now);
+	if (r->tokens_ms < member_cost(s))
+		return false;
+	if (take)
+		r->tokens_ms -= member_cost(s);
+	return true;
+}
+
+/* Room for one more entry from src (NULL: ours). Received facts leave the
+ * local reserve alone; when there is no room, a source may push out only
+ * its own least recently refreshed fact that we do not generate too. */
+static bool make_room(struct factset *s, const struct fact_source *src)
+{
+	size_t reserve = s->lim.local_reserve < s->max / 4 ? s->lim.local_reserve : s->max / 4;
+	size_t cap = src ? s->max - reserve : s->max;
+	if (s->n < cap)
+		return true;
+	long p = src ? src_find(s, src->id) : -1;
+	if (p < 0)
+		return false;
+	int32_t i = s->src[p].head;
+	for (int steps = 0; i != NO_ENTRY && s->v[i].local && steps < 8; steps++)
+		i = s->v[i].src_next;
+	if (i == NO_ENTRY || s->v[i].local)
+		return false;
+	factset_remove_at(s, (size_t)i);
 	s->evicted++;
 	return true;
 }
 
-enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t expires, bool local)
+/* A fact we hold, told again (by src, or generated by us if NULL). A more
+ * trusted source takes it over, within its own share; its own source
+ * telling it again moves it to the end of the eviction order. */
+static enum factset_put merge(struct factset *s, size_t i, int64_t expires, int64_t now,
+			      const struct fact_source *src)
+{
+	struct fentry *e = &s->v[i];
+	if (!src) {
+		e->local = true;
+	} else {
+		if (expires > e->rx_expires)
+			e->rx_expires = expires;
+		if (e->src == src->id) {
+			struct fsource *r = &s->src[src_find(s, src->id)];
+			unlink_entry(s, i, r);
+			link_tail(s, i, r);
+		} else if ((!e->src || src->trust > e->src_trust) && within_share(s, &e->f, src)) {
+			detach(s, i);
+			attach(s, i, src, now);
+			e = &s->v[i];
+		}
+	}
+	if (expires > e->expires) {
+		e->expires = expires;
+		return FACTSET_EXTENDED;
+	}
+	return FACTSET_SAME;
+}
+
+enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t expires, int64_t now,
+			     const struct fact_source *src)
 {
 	uint64_t h = fact_key_hash(s->hkey, f);
 	long pos = find_pos(s, f, h);
-	if (pos >= 0) {
-		struct fentry *e = &s->v[pos];
-		if (local)
-			e->local = true;
-		else if (expires > e->rx_expires)
-			e->rx_expires = expires;
-		if (expires > e->expires) {
-			e->expires = expires;
-			return FACTSET_EXTENDED;
-		}
-		return FACTSET_SAME;
+	if (pos >= 0)
+		return merge(s, (size_t)pos, expires, now, src);
+	if (src && (!within_share(s, f, src) || !member_token(s, f, src->id, now, false))) {
+		s->refused++;
+		return FACTSET_QUOTA;
 	}
-	if (s->n >= s->max && !evict_one(s))
+	if (!make_room(s, src))
 		return FACTSET_FULL;
 	if (!wl_grow((void **)&s->v, &s->alloc, s->n + 1, sizeof(*s->v)))
 		return FACTSET_FULL;
 	if (hidx_insert(&s->idx, h, (uint32_t)s->n) < 0)
 		return FACTSET_FULL;
-	struct fentry *e = &s->v[s->n++];
+	size_t i = s->n++;
+	struct fentry *e = &s->v[i];
 	memset(e, 0, sizeof(*e));
 	e->f = *f;
 	e->f.ttl = 0;
 	e->expires = expires;
 	e->h = h;
-	e->local = local;
-	e->rx_expires = local ? ENGINE_NEVER : expires;
+	e->local = !src;
+	e->rx_expires = src ? expires : ENGINE_NEVER;
+	e->src_prev = e->src_next = NO_ENTRY;
+	if (src) {
+		if (!attach(s, i, src, now)) {
+			factset_remove_at(s, i);
+			return FACTSET_FULL;
+		}
+		member_token(s, f, src->id, now, true);
+	}
 	return FACTSET_NEW;
 }
+
+/* --- our own facts --------------------------------------------------------- */
 
 void factset_begin_local(struct factset *s)
 {

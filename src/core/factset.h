@@ -3,9 +3,22 @@
  * node generated them itself this tick ("local"), so local facts that
  * disappear can be removed at once (SPEC §5).
  *
- * Bounded: at most `max` entries; when full, the received (non-local) entry
- * that expires soonest is evicted and counted. Alive facts are never stored
- * here (they only feed peer state). */
+ * [ours] Every received entry belongs to one source — the most trusted
+ * peer that told it to us — and a source only ever spends its own share:
+ *  - per subject, a source holds at most `endpoints` Endpoint, `allowed`
+ *    AllowedCidr and `members` MemberMetadata facts;
+ *  - a source below Membership trust holds at most `per_source` facts;
+ *  - a source adds new MemberMetadata facts at a bounded rate (a token
+ *    bucket: `members_burst`, then `members_per_min`);
+ *  - when the set is full, a new fact may only push out the least
+ *    recently refreshed fact of its own source; facts of other sources
+ *    and our own (local, configured) ones are never evicted, and the last
+ *    `local_reserve` entries are kept for our own facts.
+ * A fact beyond a share is dropped (FACTSET_QUOTA): neither stored nor
+ * forwarded. Every operation is O(1) on average: hash lookups and a
+ * per-source list ordered by refresh, no scans.
+ *
+ * Alive facts are never stored here (they only feed peer state). */
 #ifndef WL_CORE_FACTSET_H
 #define WL_CORE_FACTSET_H
 
@@ -26,6 +39,46 @@ struct fentry {
 	/* The latest expiry a peer told us for it, ENGINE_NEVER if none: what
 	 * stays when we stop generating it ourselves. */
 	int64_t rx_expires;
+	/* Its source (0: none, only our own copy) and that source's trust
+	 * when it told us; the source's entries in refresh order. */
+	uint64_t src;
+	uint8_t src_trust;
+	int32_t src_prev, src_next;
+};
+
+/* Who told us a fact (receive.c fills it in). */
+struct fact_source {
+	uint64_t id;    /* a keyed hash of the sender's key; never 0 */
+	uint8_t trust;  /* enum wl_trust of the sender */
+	bool unlimited; /* trusted with membership: no per-source cap */
+};
+
+struct factset_limits {
+	size_t per_source;      /* facts of one source below Membership trust */
+	size_t endpoints;       /* Endpoint facts per source and subject */
+	size_t allowed;         /* AllowedCidr facts per source and subject */
+	size_t members;         /* MemberMetadata facts per source and subject */
+	size_t members_burst;   /* new MemberMetadata facts per source at once */
+	size_t members_per_min; /* ... and then per minute */
+	size_t local_reserve;   /* entries received facts may not take (at most max/4) */
+};
+
+/* The defaults: 512, 16, 256, 4, 1024, 256, 64. */
+void factset_limits_default(struct factset_limits *l);
+
+/* A source's share, as factset.c keeps it. */
+struct fsource {
+	uint64_t id;
+	uint32_t count;           /* entries it holds */
+	int32_t head, tail;       /* least / most recently refreshed entry */
+	int64_t tokens_ms;        /* member bucket, in ms of refill */
+	int64_t tokens_at;        /* when the bucket was last topped up */
+};
+
+/* How many facts of one kind a source holds about one subject. */
+struct fkind {
+	uint64_t key;
+	uint32_t count;
 };
 
 struct factset {
@@ -33,13 +86,23 @@ struct factset {
 	size_t n, alloc, max;
 	struct hidx idx;
 	uint8_t hkey[16]; /* SipHash key: peers cannot aim at collisions */
-	uint64_t evicted;
+	uint64_t evicted;  /* entries pushed out by their own source's new ones */
+	uint64_t refused;  /* facts dropped for a share (FACTSET_QUOTA) */
+	struct factset_limits lim;
+	struct fsource *src;
+	size_t n_src, alloc_src;
+	struct hidx src_idx;
+	struct fkind *kind;
+	size_t n_kind, alloc_kind;
+	struct hidx kind_idx;
 };
 
 /* Hash of a fact key under hkey; for Alive the value is ignored (SPEC §6). */
 uint64_t fact_key_hash(const uint8_t hkey[static 16], const struct fact *f);
 
-int factset_init(struct factset *s, size_t max, const uint8_t hkey[static 16]);
+/* lim NULL: the defaults. */
+int factset_init(struct factset *s, size_t max, const uint8_t hkey[static 16],
+		 const struct factset_limits *lim);
 void factset_free(struct factset *s);
 
 /* The entry with f's key, or NULL. */
@@ -49,10 +112,16 @@ enum factset_put {
 	FACTSET_NEW,       /* a key we did not know */
 	FACTSET_EXTENDED,  /* known; expiry moved later */
 	FACTSET_SAME,      /* known; nothing changed */
-	FACTSET_FULL,      /* could not store (full of local facts, or no memory) */
+	FACTSET_QUOTA,     /* dropped: beyond its source's share */
+	FACTSET_FULL,      /* could not store (no room left to this source, or no memory) */
 };
-/* Merges a fact with this expiry; local marks it as generated this tick. */
-enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t expires, bool local);
+/* Merges a fact with this expiry: from src, or ours (src NULL: generated
+ * this tick). now tops up the member buckets. */
+enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t expires, int64_t now,
+			     const struct fact_source *src);
+
+/* The share of a source, or NULL if it holds nothing. */
+const struct fsource *factset_source(const struct factset *s, uint64_t id);
 
 /* Removes entry i (swap-remove: entry n-1 moves to i). */
 void factset_remove_at(struct factset *s, size_t i);

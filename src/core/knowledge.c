@@ -11,6 +11,7 @@ static uint64_t norm(uint64_t h)
 void knowledge_init(struct knowledge *k)
 {
 	memset(k, 0, sizeof(*k));
+	k->full_purge_at = ENGINE_NEVER;
 }
 
 void knowledge_free(struct knowledge *k)
@@ -77,7 +78,10 @@ void knowledge_put(struct knowledge *k, uint64_t h, int64_t expires, int64_t now
 		return;
 	}
 	if (k->n + 1 > max) {
-		knowledge_purge(k, now);
+		if (k->full_purge_at == ENGINE_NEVER || now - k->full_purge_at >= 1000) {
+			k->full_purge_at = now;
+			knowledge_purge(k, now);
+		}
 		if (k->n + 1 > max) {
 			(*dropped)++;
 			return;

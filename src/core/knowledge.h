@@ -3,8 +3,8 @@
  * Keys are 64-bit keyed hashes of the fact key (see fact_key_hash), so an
  * entry is 16 bytes whatever the fact.
  *
- * Bounded: at most `max` keys. When full, expired entries are purged; if it
- * is still full the new key is not remembered (counted in *dropped): that
+ * Bounded: at most `max` keys. When full, expired entries are purged (at
+ * most once a second); if it is still full the new key is not remembered (counted in *dropped): that
  * only means the fact may be sent again, never that it is lost. */
 #ifndef WL_CORE_KNOWLEDGE_H
 #define WL_CORE_KNOWLEDGE_H
@@ -24,6 +24,10 @@ struct knowledge {
 	struct know_slot *s;
 	size_t mask; /* slots - 1, or 0 with s == NULL */
 	size_t n;
+	/* [ours] When a full table last looked for expired entries: at most
+	 * once a second, or a peer telling us new keys one after another
+	 * would make every one of them a rebuild of the whole table. */
+	int64_t full_purge_at;
 };
 
 void knowledge_init(struct knowledge *k);

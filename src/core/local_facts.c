@@ -7,13 +7,13 @@
 
 struct lf {
 	struct engine *e;
-	int64_t expires;
+	int64_t now, expires;
 	uint16_t ttl;
 };
 
 static void put(struct lf *c, const struct fact *f)
 {
-	factset_put(&c->e->fs, f, c->expires, true);
+	factset_put(&c->e->fs, f, c->expires, c->now, NULL);
 }
 
 static void put_endpoint(struct lf *c, const uint8_t *subject, const struct wl_endpoint *ep)
@@ -132,6 +132,7 @@ void engine_local_facts(struct engine *e, int64_t now, const struct engine_input
 {
 	struct lf c = {
 		.e = e,
+		.now = now,
 		.expires = now + e->t.fact_ttl_ms,
 		.ttl = fact_ttl_from(now + e->t.fact_ttl_ms, now),
 	};

@@ -67,6 +67,10 @@ static uint64_t minus(uint64_t a, uint64_t b)
 void engine_path_observe(struct engine *e, struct peer *p, const struct engine_peer_view *wp,
 			 bool was_in, bool new_handshake, int64_t now, struct engine_actions *out)
 {
+	if (new_handshake && wp->has_endpoint) {
+		p->good_ep = wp->endpoint;
+		p->has_good_ep = true;
+	}
 	if (was_in) {
 		/* A counter that went down is a re-created peer: no evidence. */
 		uint64_t drx = minus(wp->rx_bytes, p->rx_bytes);
@@ -157,7 +161,9 @@ static void declare_dead(struct engine *e, struct peer *p, int64_t now, struct e
 {
 	char lb[96];
 	p->path_dead = true;
-	p->dead_ep = p->endpoint;
+	/* Where it worked, not the candidate tried last: that is where it
+	 * comes back (apply.c retries nothing else it tried before). */
+	p->dead_ep = p->has_good_ep ? p->good_ep : p->endpoint;
 	p->healthy = false;
 	p->probe_at = ENGINE_NEVER;
 	p->probe_misses = 0;
@@ -200,7 +206,10 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 		retry(e, p, busy, now, out);
 		return;
 	}
-	if (!active(e, p, now)) {
+	/* Only a path that works is watched: a candidate being tried has no
+	 * handshake yet, its unanswered initiations look like traffic, and
+	 * its failure is the candidate cycling's business (apply.c). */
+	if (!p->healthy || !active(e, p, now)) {
 		p->probe_at = ENGINE_NEVER;
 		p->probe_misses = 0;
 		return;

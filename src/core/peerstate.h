@@ -55,6 +55,8 @@ struct peer {
 	int probe_misses;       /* unanswered probes in a row */
 	bool path_dead;         /* the direct path answers nothing */
 	struct wl_endpoint dead_ep; /* the endpoint it died on (it may come back there) */
+	struct wl_endpoint good_ep; /* where its last new handshake came from */
+	bool has_good_ep;
 	int64_t retry_at;       /* while dead: the next probe */
 	int64_t retry_gap;      /* while dead: the current backoff */
 	/* [ours] The peer runs this daemon: it probed us, or answered our

@@ -6,6 +6,19 @@
 #include "wire/autoaddr.h"
 #include "wire/packet.h"
 
+/* [ours] When a fact told with this TTL expires: never later than FactTTL
+ * from now. The original always sends FactTTL; a longer TTL could only
+ * keep junk alive for hours (65535 s) after its sender went quiet. */
+static int64_t rx_expiry(struct engine *e, int64_t now, uint16_t ttl)
+{
+	int64_t ms = (int64_t)ttl * 1000;
+	if (ms > e->t.fact_ttl_ms) {
+		ms = e->t.fact_ttl_ms;
+		e->st.rx_ttl_clamped++;
+	}
+	return now + ms;
+}
+
 /* First pass: the sender's own Alive. Handled before anything else so a
  * boot id change forgets old knowledge without forgetting what this very
  * packet tells us the sender knows. */
@@ -18,7 +31,7 @@ static void take_alive(struct engine *e, int64_t now, struct peer *sp, const str
 	while (packet_next_fact(&c, &f, &why) == 1) {
 		if (f.attr != ATTR_ALIVE || f.ttl == 0 || memcmp(f.subject, sp->key, WL_KEY_LEN) != 0)
 			continue;
-		int64_t expires = now + (int64_t)f.ttl * 1000;
+		int64_t expires = rx_expiry(e, now, f.ttl);
 		sp->alive_heard = now;
 		if (!sp->has_boot_id || memcmp(sp->boot_id, f.value, BOOT_ID_LEN) != 0) {
 			knowledge_clear(&sp->know);
@@ -50,7 +63,7 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 		e->st.rx_expired++;
 		return;
 	}
-	int64_t expires = now + (int64_t)f->ttl * 1000;
+	int64_t expires = rx_expiry(e, now, f->ttl);
 	if (f->attr == ATTR_MEMBER) {
 		/* Deprecated: same as MemberMetadata with no attributes. */
 		f->attr = ATTR_MEMBER_META;
@@ -61,19 +74,35 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 		e->st.rx_invalid++;
 		return;
 	}
+	/* The sender knows what it told us, kept or not: we need not send it
+	 * back. (Its knowledge table is its own share; a full one costs a
+	 * look for expired keys at most once a second, knowledge.c.) */
 	knowledge_put(&sp->know, fact_key_hash(e->fs.hkey, f), expires, now, e->max_knowledge,
 		      &e->st.knowledge_dropped);
 	if (f->attr == ATTR_ALIVE) {
 		e->st.rx_alive++;
 		return;
 	}
-	if ((int)engine_trust_of_source(e, sp) < engine_trust_needed(e, f)) {
+	enum wl_trust trust = engine_trust_of_source(e, sp);
+	if ((int)trust < engine_trust_needed(e, f)) {
 		e->st.rx_untrusted++;
 		return;
 	}
-	e->st.rx_accepted++;
-	if (factset_put(&e->fs, f, expires, false) == FACTSET_NEW)
+	/* The fact is charged to its sender's share (core/factset.h). */
+	const struct fact_source src = { sp->h | 1, (uint8_t)trust, trust >= TRUST_MEMBERSHIP };
+	switch (factset_put(&e->fs, f, expires, now, &src)) {
+	case FACTSET_NEW:
 		engine_mark_dirty(e, now);
+		/* fall through */
+	case FACTSET_EXTENDED:
+	case FACTSET_SAME:
+		e->st.rx_accepted++;
+		break;
+	case FACTSET_QUOTA:
+	case FACTSET_FULL:
+		e->st.rx_over_share++;
+		break;
+	}
 	e->st.facts_evicted = e->fs.evicted;
 }
 

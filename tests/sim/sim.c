@@ -1002,6 +1002,19 @@ int sim_app_send(struct sim *sim, int from, int to)
 	return vwg_send(a->dev, &pkt);
 }
 
+int sim_send_raw(struct sim *sim, int from, int to, const uint8_t *buf, size_t len)
+{
+	struct sim_node *a = sim->nodes[from], *b = sim->nodes[to];
+	struct vwg_inner pkt = { .src = a->auto_addr, .dst = b->auto_addr, .sport = SIM_WL_PORT,
+				 .dport = SIM_WL_PORT, .len = len, .data = buf };
+	return vwg_send(a->dev, &pkt);
+}
+
+void sim_node_private(const struct sim *sim, int node, uint8_t out[static WL_KEY_LEN])
+{
+	memcpy(out, sim->nodes[node]->priv, WL_KEY_LEN);
+}
+
 bool sim_app_last(const struct sim *sim, int node, int src, int64_t *at, int *via)
 {
 	const struct app_rx *r = &sim->nodes[node]->app[src];

@@ -181,6 +181,11 @@ int64_t sim_run_until_direct(struct sim *sim, int node, int peer, const char *en
 /* Test traffic: a datagram from from's tunnel IP to to's tunnel IP. Returns
  * vwg_send()'s result. The receiver records it (sim_app_last). */
 int sim_app_send(struct sim *sim, int from, int to);
+/* A wirelink datagram from node `from`'s auto address to node `to`'s
+ * wirelink port, through from's WireGuard (an adversarial member's own
+ * packets; sign them with sim_node_private). */
+int sim_send_raw(struct sim *sim, int from, int to, const uint8_t *buf, size_t len);
+void sim_node_private(const struct sim *sim, int node, uint8_t out[static WL_KEY_LEN]);
 /* The last test datagram node received from src: when, and which peer of
  * the device it came through (node index). False if none yet. */
 bool sim_app_last(const struct sim *sim, int node, int src, int64_t *at, int *via);

@@ -495,8 +495,9 @@ TEST(deletion_safety_table)
 
 /* A member fact that expired (its refreshes lost) does not delete the
  * member before the resend our new boot id asks for had its chance. N a
- * leaf with router R; R vouches for device peer Q with a fact expiring at
- * 290 s; with resend, R tells it again 2 s after the expiry. */
+ * leaf with router R; R vouches for device peer Q at 35 s with a fact
+ * expiring at 290 s (a TTL beyond FactTTL would be cut to it); with
+ * resend, R tells it again 2 s after the expiry. */
 static int64_t member_expiry_deletes_at(bool resend)
 {
 	struct tnode n;
@@ -515,9 +516,9 @@ static int64_t member_expiry_deletes_at(bool resend)
 		struct fact f[2];
 		size_t nf = 0;
 		fact_make_alive(&f[nf++], rpub, id, 255);
-		/* From 5 s: R must be in N's device (a tick) to be trusted. */
-		if (t == 5 * S || (resend && t == 292 * S))
-			CHECK(fact_make_member_meta(&f[nf++], qpub, NULL, -1, t == 5 * S ? 285 : 255));
+		/* Not at once: R must be in N's device (a tick) to be trusted. */
+		if (t == 35 * S || (resend && t == 292 * S))
+			CHECK(fact_make_member_meta(&f[nf++], qpub, NULL, -1, 255));
 		size_t len = tseal(rpriv, n.pub, f, nf, buf, sizeof(buf));
 		CHECK_EQ(treceive(&n, t, rpub, buf, len), ENGINE_RX_OK);
 		if (t % (5 * S) && !(t >= 290 * S && t <= 300 * S))

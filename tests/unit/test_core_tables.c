@@ -78,42 +78,245 @@ static void ep_fact(struct fact *f, int i)
 	fact_make_endpoint(f, subj, &ep, 0);
 }
 
-TEST(factset_merge_and_evict_soonest_expiring)
+/* An Endpoint fact: subject number subj, endpoint number i. */
+static void ep_fact_about(struct fact *f, int subj, int i)
+{
+	uint8_t key[32] = { 1, (uint8_t)subj, (uint8_t)(subj >> 8) };
+	struct wl_endpoint ep;
+	memset(&ep, 0, sizeof(ep));
+	uint8_t v4[4] = { 192, 0, (uint8_t)(i >> 8), (uint8_t)i };
+	wl_addr_from_v4(&ep.addr, v4);
+	ep.port = (uint16_t)(1000 + i);
+	fact_make_endpoint(f, key, &ep, 0);
+}
+
+static void member_fact_about(struct fact *f, int subj)
+{
+	memset(f, 0, sizeof(*f));
+	f->attr = ATTR_MEMBER_META;
+	f->subject[0] = 2;
+	f->subject[1] = (uint8_t)subj;
+	f->subject[2] = (uint8_t)(subj >> 8);
+}
+
+static const struct fact_source SRC_A = { 0xa1, TRUST_ENDPOINT, false };
+static const struct fact_source SRC_B = { 0xb1, TRUST_ENDPOINT, false };
+static const struct fact_source SRC_HUB = { 0xc1, TRUST_MEMBERSHIP, true };
+
+/* Every source's list holds exactly the entries that name it, in both
+ * directions, and its count says how many. */
+static bool shares_consistent(const struct factset *s)
+{
+	size_t listed = 0;
+	for (size_t p = 0; p < s->n_src; p++) {
+		const struct fsource *r = &s->src[p];
+		size_t n = 0;
+		int32_t prev = -1;
+		for (int32_t i = r->head; i != -1; i = s->v[i].src_next) {
+			if (i < 0 || (size_t)i >= s->n || s->v[i].src != r->id || s->v[i].src_prev != prev ||
+			    n > s->n)
+				return false;
+			prev = i;
+			n++;
+		}
+		if (n != r->count || r->tail != prev || !n)
+			return false;
+		listed += n;
+	}
+	size_t owned = 0;
+	for (size_t i = 0; i < s->n; i++)
+		owned += s->v[i].src != 0;
+	return owned == listed;
+}
+
+TEST(factset_merges_and_extends)
 {
 	struct factset s;
 	uint8_t hk[16] = { 3 };
-	CHECK_EQ(factset_init(&s, 4, hk), 0);
+	CHECK_EQ(factset_init(&s, 64, hk, NULL), 0);
 	struct fact f;
 	for (int i = 0; i < 4; i++) {
-		ep_fact(&f, i);
-		CHECK_EQ(factset_put(&s, &f, 1000 + i * 10, false), FACTSET_NEW);
+		ep_fact_about(&f, 1, i);
+		CHECK_EQ(factset_put(&s, &f, 1000 + i * 10, 0, &SRC_A), FACTSET_NEW);
 	}
-	ep_fact(&f, 1);
-	CHECK_EQ(factset_put(&s, &f, 500, false), FACTSET_SAME);
-	CHECK_EQ(factset_put(&s, &f, 5000, false), FACTSET_EXTENDED);
+	ep_fact_about(&f, 1, 1);
+	CHECK_EQ(factset_put(&s, &f, 500, 0, &SRC_A), FACTSET_SAME);
+	CHECK_EQ(factset_put(&s, &f, 5000, 0, &SRC_B), FACTSET_EXTENDED);
 	CHECK_EQ(factset_find(&s, &f)->expires, 5000);
-	/* Full: the new one evicts fact 0 (expires soonest). */
-	ep_fact(&f, 9);
-	CHECK_EQ(factset_put(&s, &f, 900, false), FACTSET_NEW);
-	CHECK_EQ(s.n, 4);
-	CHECK_EQ(s.evicted, 1);
-	ep_fact(&f, 0);
-	CHECK(factset_find(&s, &f) == NULL);
-	ep_fact(&f, 9);
-	CHECK(factset_find(&s, &f) != NULL);
-	/* Local facts are never evicted for received ones. */
-	factset_begin_local(&s);
-	for (int i = 20; i < 24; i++) {
-		ep_fact(&f, i);
-		factset_put(&s, &f, 100, true);
+	/* B is no more trusted than A: A keeps it. */
+	CHECK_EQ(factset_find(&s, &f)->src, SRC_A.id);
+	CHECK_EQ(factset_source(&s, SRC_A.id)->count, 4);
+	CHECK(factset_source(&s, SRC_B.id) == NULL);
+	/* The hub is: it takes the fact over, and A's share shrinks. */
+	CHECK_EQ(factset_put(&s, &f, 5000, 0, &SRC_HUB), FACTSET_SAME);
+	CHECK_EQ(factset_find(&s, &f)->src, SRC_HUB.id);
+	CHECK_EQ(factset_source(&s, SRC_A.id)->count, 3);
+	CHECK_EQ(factset_source(&s, SRC_HUB.id)->count, 1);
+	CHECK(shares_consistent(&s));
+	factset_free(&s);
+}
+
+TEST(factset_full_a_source_only_pushes_out_its_own)
+{
+	struct factset s;
+	uint8_t hk[16] = { 3 };
+	struct factset_limits lim;
+	factset_limits_default(&lim);
+	lim.local_reserve = 2;
+	CHECK_EQ(factset_init(&s, 10, hk, &lim), 0);
+	struct fact f;
+	/* A holds 4, B 4: the 8 entries received facts may use. */
+	for (int i = 0; i < 4; i++) {
+		ep_fact_about(&f, 1, i);
+		CHECK_EQ(factset_put(&s, &f, 1000, 0, &SRC_A), FACTSET_NEW);
+		ep_fact_about(&f, 2, i);
+		CHECK_EQ(factset_put(&s, &f, 1000, 0, &SRC_B), FACTSET_NEW);
 	}
-	ep_fact(&f, 30);
-	CHECK_EQ(factset_put(&s, &f, 100000, false), FACTSET_FULL);
+	/* A refreshes its first: its second is now the least recently told. */
+	ep_fact_about(&f, 1, 0);
+	CHECK_EQ(factset_put(&s, &f, 2000, 0, &SRC_A), FACTSET_EXTENDED);
+	ep_fact_about(&f, 1, 9);
+	CHECK_EQ(factset_put(&s, &f, 1000, 0, &SRC_A), FACTSET_NEW);
+	CHECK_EQ(s.evicted, 1);
+	ep_fact_about(&f, 1, 1);
+	CHECK(factset_find(&s, &f) == NULL);
+	ep_fact_about(&f, 1, 0);
+	CHECK(factset_find(&s, &f) != NULL);
+	/* The hub holds nothing yet, and may take nobody's place, however
+	 * trusted: its fact is dropped, B's stay. */
+	ep_fact_about(&f, 3, 0);
+	CHECK_EQ(factset_put(&s, &f, 1000, 0, &SRC_HUB), FACTSET_FULL);
+	CHECK_EQ(factset_source(&s, SRC_B.id)->count, 4);
+	/* Our own facts use the reserve, and are never pushed out. */
+	factset_begin_local(&s);
+	for (int i = 0; i < 2; i++) {
+		ep_fact_about(&f, 7, i);
+		CHECK_EQ(factset_put(&s, &f, 100, 0, NULL), FACTSET_NEW);
+	}
+	ep_fact_about(&f, 7, 2);
+	CHECK_EQ(factset_put(&s, &f, 100, 0, NULL), FACTSET_FULL);
 	factset_end_local(&s, 0);
+	CHECK_EQ(s.n, 10);
 	/* A rebuild without them drops them at once. */
 	factset_begin_local(&s);
 	factset_end_local(&s, 0);
-	CHECK_EQ(s.n, 0);
+	CHECK_EQ(s.n, 8);
+	CHECK(shares_consistent(&s));
+	factset_free(&s);
+}
+
+TEST(factset_caps_per_subject_and_per_source)
+{
+	struct factset s;
+	uint8_t hk[16] = { 3 };
+	struct factset_limits lim;
+	factset_limits_default(&lim);
+	lim.per_source = 40;
+	CHECK_EQ(factset_init(&s, 4096, hk, &lim), 0);
+	struct fact f;
+	/* 16 endpoints of one subject per source; the 17th is dropped. */
+	for (int i = 0; i < 16; i++) {
+		ep_fact_about(&f, 1, i);
+		CHECK_EQ(factset_put(&s, &f, 1000, 0, &SRC_A), FACTSET_NEW);
+	}
+	ep_fact_about(&f, 1, 16);
+	CHECK_EQ(factset_put(&s, &f, 1000, 0, &SRC_A), FACTSET_QUOTA);
+	/* Another source has its own 16 for the same subject. */
+	CHECK_EQ(factset_put(&s, &f, 1000, 0, &SRC_B), FACTSET_NEW);
+	/* A reaches its 40 over other subjects; then nothing new. */
+	for (int i = 0; i < 24; i++) {
+		ep_fact_about(&f, 2 + i, 0);
+		CHECK_EQ(factset_put(&s, &f, 1000, 0, &SRC_A), FACTSET_NEW);
+	}
+	ep_fact_about(&f, 100, 0);
+	CHECK_EQ(factset_put(&s, &f, 1000, 0, &SRC_A), FACTSET_QUOTA);
+	CHECK_EQ(s.refused, 2);
+	/* A source trusted with membership has no per-source cap. */
+	for (int i = 0; i < 100; i++) {
+		ep_fact_about(&f, 200 + i, 0);
+		CHECK_EQ(factset_put(&s, &f, 1000, 0, &SRC_HUB), FACTSET_NEW);
+	}
+	/* Shares come back as facts go. */
+	ep_fact_about(&f, 2, 0);
+	factset_remove_at(&s, (size_t)(factset_find(&s, &f) - s.v));
+	ep_fact_about(&f, 100, 0);
+	CHECK_EQ(factset_put(&s, &f, 1000, 0, &SRC_A), FACTSET_NEW);
+	CHECK(shares_consistent(&s));
+	factset_free(&s);
+}
+
+TEST(factset_new_members_per_source_are_rate_limited)
+{
+	struct factset s;
+	uint8_t hk[16] = { 3 };
+	struct factset_limits lim;
+	factset_limits_default(&lim);
+	lim.members_burst = 10;
+	lim.members_per_min = 60; /* one a second */
+	CHECK_EQ(factset_init(&s, 4096, hk, &lim), 0);
+	struct fact f;
+	int ok = 0;
+	for (int i = 0; i < 50; i++) {
+		member_fact_about(&f, i);
+		ok += factset_put(&s, &f, 100000, 0, &SRC_HUB) == FACTSET_NEW;
+	}
+	CHECK_EQ(ok, 10);
+	/* Refreshing what it holds costs nothing. */
+	member_fact_about(&f, 3);
+	CHECK_EQ(factset_put(&s, &f, 200000, 500, &SRC_HUB), FACTSET_EXTENDED);
+	/* 5 s later, 5 more. */
+	ok = 0;
+	for (int i = 50; i < 60; i++) {
+		member_fact_about(&f, i);
+		ok += factset_put(&s, &f, 100000, 5000, &SRC_HUB) == FACTSET_NEW;
+	}
+	CHECK_EQ(ok, 5);
+	/* Another source has its own bucket. */
+	member_fact_about(&f, 70);
+	CHECK_EQ(factset_put(&s, &f, 100000, 5000, &SRC_A), FACTSET_NEW);
+	CHECK(shares_consistent(&s));
+	factset_free(&s);
+}
+
+/* Random puts from several sources, removals and local rebuilds: the
+ * shares stay consistent after every step, and no source ever holds more
+ * than its cap. */
+TEST(factset_shares_stay_consistent)
+{
+	struct factset s;
+	uint8_t hk[16] = { 5 };
+	struct factset_limits lim;
+	factset_limits_default(&lim);
+	lim.per_source = 50;
+	lim.local_reserve = 8;
+	CHECK_EQ(factset_init(&s, 200, hk, &lim), 0);
+	const struct fact_source srcs[] = { SRC_A, SRC_B, SRC_HUB, { 0xd1, TRUST_ALLOWED_IPS, false } };
+	uint64_t r = harness_seed() | 1;
+	bool ok = true;
+	for (int step = 0; step < 20000 && ok; step++) {
+		uint64_t x = xs(&r);
+		struct fact f;
+		ep_fact_about(&f, (int)(x % 40), (int)((x >> 8) % 24));
+		int64_t now = step * 10;
+		switch ((x >> 16) % 8) {
+		case 0:
+			if (s.n)
+				factset_remove_at(&s, (size_t)((x >> 24) % s.n));
+			break;
+		case 1:
+			factset_begin_local(&s);
+			factset_put(&s, &f, now + 1000, now, NULL);
+			factset_end_local(&s, now);
+			break;
+		default:
+			factset_put(&s, &f, now + 1000 + (int64_t)((x >> 32) % 500), now,
+				    &srcs[(x >> 24) % 4]);
+		}
+		ok = shares_consistent(&s) && s.n <= s.max;
+		for (size_t p = 0; p < s.n_src && ok; p++)
+			ok = s.src[p].id == SRC_HUB.id || s.src[p].count <= lim.per_source;
+	}
+	CHECK(ok);
 	factset_free(&s);
 }
 
@@ -142,10 +345,13 @@ TEST(knowledge_bounded)
 	knowledge_put(&k, 7, 1000, 0, 100, &dropped);
 	CHECK_EQ(dropped, 1); /* full of live entries: not remembered */
 	knowledge_put(&k, 7, 1000, 20, 100, &dropped);
-	CHECK_EQ(dropped, 1); /* at 20 the first 49 expired: room again */
+	CHECK_EQ(dropped, 2); /* at 20 the first 49 expired, but a full table
+			       * looks for expired keys once a second */
+	knowledge_put(&k, 7, 1000, 1000, 100, &dropped);
+	CHECK_EQ(dropped, 2); /* at 1000 it looks: room again */
 	CHECK_EQ(knowledge_get(&k, 7), 1000);
 	CHECK_EQ(knowledge_get(&k, 60 * 0x9e3779b97f4a7c15ull), 1000);
-	knowledge_put(&k, 7, 500, 20, 100, &dropped);
+	knowledge_put(&k, 7, 500, 1000, 100, &dropped);
 	CHECK_EQ(knowledge_get(&k, 7), 1000); /* keeps the later expiry */
 	knowledge_forget(&k, 7);
 	CHECK_EQ(knowledge_get(&k, 7), INT64_MIN);
