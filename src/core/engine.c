@@ -315,11 +315,16 @@ int64_t engine_next_deadline(const struct engine *e)
 	return next;
 }
 
-void engine_clock_jump(struct engine *e, int64_t now_ms)
+void engine_rejoin(struct engine *e, int64_t now_ms, const char *why)
 {
-	engine_new_boot_id(e, "wall clock jumped");
+	engine_new_boot_id(e, why);
 	if (e->dirty_at == ENGINE_NEVER)
 		e->dirty_at = now_ms;
+}
+
+void engine_clock_jump(struct engine *e, int64_t now_ms)
+{
+	engine_rejoin(e, now_ms, "wall clock jumped");
 }
 
 bool engine_set_peer_endpoints(struct engine *e, const uint8_t key[static WL_KEY_LEN],

@@ -74,6 +74,8 @@
  *     reaches an original peer's wirelink port;
  *   - own endpoints that no interface shows (a port mapping) come in as
  *     engine_inputs.extra_endpoints and are advertised like the others;
+ *   - a shell that was deaf for a while (its address or socket gone)
+ *     picks a new boot id (engine_rejoin), so peers resend everything;
  *   - after a peer's boot id changes we send it everything twice, a
  *     chunk apart (one lost datagram would otherwise wait FactTTL/2), and
  *     a peer heard again after its Alive lapsed gets ours at once;
@@ -386,6 +388,14 @@ int64_t engine_next_deadline(const struct engine *e);
  * engine also does this itself when more than two chunk periods pass
  * between ticks. */
 void engine_clock_jump(struct engine *e, int64_t now_ms);
+
+/* [ours] The shell could neither hear nor speak for a while (our auto
+ * address or our socket was gone, e.g. the interface went down): what
+ * peers sent meanwhile is lost, and they think we have it. Picks a new
+ * boot id, so every peer resends us everything (twice, a chunk apart),
+ * and pulls the next tick in (react_delay_ms), where our new Alive goes
+ * out. why is the reason in the boot-id event. */
+void engine_rejoin(struct engine *e, int64_t now_ms, const char *why);
 
 /* Replaces the resolved endpoints of a configured peer (after DNS).
  * False if the key is not a configured peer. */

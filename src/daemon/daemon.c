@@ -16,7 +16,9 @@
 #include "core/engine.h"
 #include "daemon/driver.h"
 #include "daemon/resolve.h"
+#include "sys/ifacelock.h"
 #include "sys/log.h"
+#include "sys/loglimit.h"
 #include "sys/netif.h"
 #include "sys/notify.h"
 #include "sys/portmap.h"
@@ -31,6 +33,17 @@
 /* Address events come in bursts (an address, its routes, DAD): one tick
  * this long after the first. */
 #define MOVED_TICK_DELAY_MS 200
+/* Reading our link or putting our address back failed: try again after. */
+#define OWN_RETRY_MS 1000
+
+/* Lines a remote peer can cause once per datagram, one limiter each
+ * (sys/loglimit.h). */
+enum {
+	RL_RX_DROPPED, /* the engine refused a datagram */
+	RL_RX_BIG,     /* a datagram over our buffer */
+	RL_RX_ERROR,   /* recvmsg failed */
+	RL_COUNT
+};
 
 struct daemon {
 	struct wl_config *cfg; /* until the driver owns it */
@@ -46,6 +59,7 @@ struct daemon {
 	struct wl_endpoint pm_advertised; /* what the last tick advertised */
 	bool pm_has_advertised;
 
+	int lock_fd;  /* IFACELOCK_DIR/IFACE.lock, -1 if it could not be made */
 	int udp_fd;   /* -1 until bound */
 	/* Peers' path probes arrive on the wirelink port + 1 (src/core/path.c);
 	 * -1 until bound, or when another program holds that port. */
@@ -60,6 +74,18 @@ struct daemon {
 	 * moved to another network re-sets its endpoints at once (the engine
 	 * notices the move); bursts of events make one tick. 0 = none. */
 	int64_t moved_tick_at;
+	/* Never deaf: our link and our auto address as last read. When the
+	 * link comes back up or the address goes while the link is up, the
+	 * address goes back on and both sockets are bound afresh (a socket
+	 * bound to an address that went away stays deaf). */
+	bool link_up;
+	bool addr_lost;     /* gone since we last bound: rebind once it is back */
+	bool readd_warned;  /* putting it back failed: said once */
+	int64_t own_check_at; /* read link and address then; 0 = no look due */
+	/* Once both sockets are bound again: a new boot id (engine_rejoin),
+	 * so peers resend what we missed. Empty = not rebinding. */
+	char rejoin_why[96];
+	struct log_limit rl[RL_COUNT];
 	uint64_t rx_truncated;
 	bool stop;
 	int exit_code;
@@ -106,16 +132,30 @@ static int host_list_links(void *ctx, struct netif_link **out, size_t *n)
 static int host_list_addrs(void *ctx, struct netif_addr **out, size_t *n)
 {
 	struct daemon *d = ctx;
-	return netif_list_addrs(d->nl, AF_UNSPEC, 0, out, n);
+	int rc = netif_list_addrs(d->nl, AF_UNSPEC, 0, out, n);
+	/* Every tick, without asking the kernel again: is our address still
+	 * there? (The watch says so at once; this catches lost events.) */
+	bool present = false;
+	for (size_t i = 0; rc == 0 && i < *n && !present; i++)
+		present = (*out)[i].ifindex == d->id->ifindex &&
+			  wl_addr_equal(&(*out)[i].addr, &d->id->auto_addr);
+	if (rc == 0 && !present && d->link_up && !d->own_check_at)
+		d->own_check_at = mono_ms();
+	return rc;
 }
 
 static int host_send(void *ctx, const struct wl_addr *dst, uint16_t port, const uint8_t *buf,
 		     size_t len)
 {
 	struct daemon *d = ctx;
-	if (d->udp_fd < 0)
-		return -ENOTCONN;
-	return udp_send(d->udp_fd, d->id->ifindex, dst, port, buf, len);
+	int rc = d->udp_fd < 0 ? -ENOTCONN : udp_send(d->udp_fd, d->id->ifindex, dst, port, buf, len);
+	/* With our link down the kernel says "network unreachable", with our
+	 * address gone "no route" or nothing at all: which reads as a peer's
+	 * path, and is quiet. It is ours, and lasts until the link is back
+	 * (check_own): say so, so the driver reports it. */
+	if (rc < 0 && udp_error_is_unreachable(rc) && (!d->link_up || d->addr_lost))
+		rc = d->link_up ? -EADDRNOTAVAIL : -ENETDOWN;
+	return rc;
 }
 
 static size_t host_resolve(void *ctx, const struct wl_config_endpoint *ep, struct wl_endpoint *out,
@@ -183,13 +223,28 @@ static void count_peer(void *ctx, const struct engine_peer_info *p)
 	c->alive += p->alive;
 }
 
+/* One line for systemctl status: what is wrong first (the link down, our
+ * address missing, sending failing), then the peers. */
 static void report_status(struct daemon *d, int64_t now)
 {
 	struct engine *e = driver_engine(d->drv);
 	struct status_count c = { 0 };
 	engine_foreach_peer(e, now, count_peer, &c);
-	notify_status("%zu peers, %zu healthy, %zu alive, %zu facts%s", c.peers, c.healthy, c.alive,
-		      engine_fact_count(e), engine_is_router(e) ? ", router" : "");
+	const char *iface = driver_config(d->drv)->iface;
+	char trouble[192] = "";
+	size_t k = 0;
+	if (!d->link_up)
+		k += (size_t)snprintf(trouble + k, sizeof(trouble) - k, "%s is down; ", iface);
+	else if (d->addr_lost)
+		k += (size_t)snprintf(trouble + k, sizeof(trouble) - k,
+				      "our address is missing from %s; ", iface);
+	int err;
+	int64_t since;
+	if (k < sizeof(trouble) && driver_tx_failing(d->drv, &err, &since))
+		snprintf(trouble + k, sizeof(trouble) - k, "sending fails (%s) for %lld s; ",
+			 strerror(err), (long long)((now - since) / 1000));
+	notify_status("%s%zu peers, %zu healthy, %zu alive, %zu facts%s", trouble, c.peers,
+		      c.healthy, c.alive, engine_fact_count(e), engine_is_router(e) ? ", router" : "");
 }
 
 /* ---- port mapping ---- */
@@ -286,6 +341,12 @@ static void try_bind(struct daemon *d, int64_t now)
 			bind_probe(d);
 		if (d->probe_fd < 0 && !d->probe_given_up)
 			d->bind_retry_at = now + BIND_RETRY_MS; /* still tentative */
+		else if (d->rejoin_why[0]) {
+			/* Bound again after being deaf: ask peers for what we
+			 * missed, now that their answers can reach us. */
+			engine_rejoin(driver_engine(d->drv), now, d->rejoin_why);
+			d->rejoin_why[0] = '\0';
+		}
 		return;
 	}
 	/* EADDRNOTAVAIL: the address is still tentative (DAD) or not yet
@@ -296,6 +357,101 @@ static void try_bind(struct daemon *d, int64_t now)
 			 strerror(-rc));
 	d->bind_warned = true;
 	d->bind_retry_at = now + BIND_RETRY_MS;
+}
+
+/* ---- never deaf: our link, our address, our sockets ---- */
+
+/* Closes both sockets and binds them again (to the address just put
+ * back); once both are bound, the engine rejoins (try_bind). */
+static void rebind(struct daemon *d, int64_t now, const char *why)
+{
+	if (d->udp_fd >= 0)
+		close(d->udp_fd);
+	if (d->probe_fd >= 0)
+		close(d->probe_fd);
+	d->udp_fd = d->probe_fd = -1;
+	d->probe_given_up = false;
+	d->bind_warned = false;
+	snprintf(d->rejoin_why, sizeof(d->rejoin_why), "%s", why);
+	try_bind(d, now);
+}
+
+/* Reads our link and our addresses and mends what an event (or a tick
+ * that missed our address) says may be broken:
+ *   - the link went down: noted (status, one notice); nothing can be
+ *     done until it is up again (going down removes IPv6 addresses);
+ *   - the link is up without our auto address (it came back up, or
+ *     someone deleted the address): the address goes back on, usable at
+ *     once (no DAD, as at the start), and both sockets are bound again;
+ *   - the link came back up with the address, or the address came back
+ *     by someone else's hand: both sockets are bound again.
+ * One notice says what happened and what was done. */
+static void check_own(struct daemon *d, int64_t now)
+{
+	const struct driver_identity *id = d->id;
+	const char *iface = driver_config(d->drv)->iface;
+	char a[WL_ADDR_STR_MAX];
+	d->own_check_at = 0;
+	struct netif_link l;
+	int rc = netif_get_link(d->nl, id->ifindex, &l);
+	if (rc == -ENODEV)
+		return; /* the watch reports the link gone */
+	struct netif_addr *addrs = NULL;
+	size_t n = 0;
+	if (rc == 0)
+		rc = netif_list_addrs(d->nl, AF_INET6, id->ifindex, &addrs, &n);
+	if (rc < 0) {
+		d->own_check_at = now + OWN_RETRY_MS;
+		return;
+	}
+	bool present = false;
+	for (size_t i = 0; i < n && !present; i++)
+		present = wl_addr_equal(&addrs[i].addr, &id->auto_addr);
+	free(addrs);
+	bool was_up = d->link_up;
+	d->link_up = l.up;
+	if (!present)
+		d->addr_lost = true;
+	if (!l.up) {
+		if (was_up) {
+			log_notice("%s is down: wirelink can neither send nor receive until it is up "
+				   "again", iface);
+			report_status(d, now);
+		}
+		return;
+	}
+	if (was_up && !d->addr_lost)
+		return; /* nothing changed that matters */
+	wl_addr_str(&id->auto_addr, a);
+	unsigned port = id->port, probe = (unsigned)(uint16_t)(id->port + ENGINE_PROBE_PORT_OFFSET);
+	if (!present) {
+		struct wl_cidr own = { .addr = id->auto_addr, .prefix = 64 };
+		rc = netif_add_addr(d->nl, id->ifindex, &own, RT_SCOPE_LINK, IFA_F_NODAD);
+		if (rc < 0 && rc != -EEXIST) {
+			if (!d->readd_warned)
+				log_warn("cannot add our address %s/64 to %s again: %s; retrying",
+					 a, iface, strerror(-rc));
+			d->readd_warned = true;
+			d->own_check_at = now + OWN_RETRY_MS;
+			report_status(d, now);
+			return;
+		}
+		if (!was_up)
+			log_notice("%s is up again; put our address %s back on it, binding ports "
+				   "%u and %u again", iface, a, port, probe);
+		else
+			log_notice("our address %s was removed from %s; put it back, binding ports "
+				   "%u and %u again", a, iface, port, probe);
+	} else if (!was_up) {
+		log_notice("%s is up again; binding ports %u and %u again", iface, port, probe);
+	} else {
+		log_notice("our address %s is back on %s; binding ports %u and %u again", a, iface,
+			   port, probe);
+	}
+	d->readd_warned = false;
+	d->addr_lost = false;
+	rebind(d, now, !was_up ? "the interface was down" : "our address was gone");
+	report_status(d, now);
 }
 
 /* Reads what is pending on the wirelink socket, or on the probe socket
@@ -310,22 +466,25 @@ static void receive_datagrams(struct daemon *d, int64_t now, int fd, bool probe)
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			return;
 		if (n < 0) {
-			log_debug("receiving: %s", strerror((int)-n));
+			log_limited(&d->rl[RL_RX_ERROR], now, LOG_LVL_DEBUG, "receiving: %s",
+				    strerror((int)-n));
 			return;
 		}
 		if (truncated) {
 			d->rx_truncated++;
-			log_debug("dropped a datagram over %zu bytes", sizeof(buf));
+			log_limited(&d->rl[RL_RX_BIG], now, LOG_LVL_DEBUG,
+				    "dropped a datagram over %zu bytes", sizeof(buf));
 			continue;
 		}
 		enum engine_rx r = probe ? driver_receive_probe(d->drv, now, &src, buf, (size_t)n)
 				     : driver_receive(d->drv, now, &src, buf, (size_t)n);
 		if (r != ENGINE_RX_OK && r != ENGINE_RX_PROBE)
-			log_debug("dropped a %zd-byte datagram from %s (%s)", n,
-				  wl_addr_str(&src, (char[WL_ADDR_STR_MAX]){ 0 }),
-				  r == ENGINE_RX_PARSE ? "malformed"
-				  : r == ENGINE_RX_BAD_SOURCE ? "source is not the signer"
-							      : "bad signature");
+			log_limited(&d->rl[RL_RX_DROPPED], now, LOG_LVL_DEBUG,
+				    "dropped a %zd-byte datagram from %s (%s)", n,
+				    wl_addr_str(&src, (char[WL_ADDR_STR_MAX]){ 0 }),
+				    r == ENGINE_RX_PARSE ? "malformed"
+				    : r == ENGINE_RX_BAD_SOURCE ? "source is not the signer"
+								: "bad signature");
 	}
 }
 
@@ -449,6 +608,31 @@ static int setup(struct daemon *d, int64_t now)
 	return 0;
 }
 
+/* One wirelink per interface, decided before the device is touched: a
+ * second one would write the device without its socket (the port is
+ * taken) and fight the first. 0 to go on, -1 to exit 1. A lock that
+ * cannot be made at all (no /run, not root) is only a warning. */
+static int take_lock(struct daemon *d, const char *iface)
+{
+	char path[128];
+	pid_t holder;
+	int rc = ifacelock_take(IFACELOCK_DIR, iface, path, sizeof(path), &d->lock_fd, &holder);
+	if (rc == 0)
+		return 0;
+	if (rc == -EWOULDBLOCK) {
+		if (holder > 0)
+			log_error("another wirelink (PID %ld) is already running on %s (lock %s); "
+				  "exiting", (long)holder, iface, path);
+		else
+			log_error("another wirelink is already running on %s (lock %s); exiting",
+				  iface, path);
+		return -1;
+	}
+	log_warn("cannot lock %s: %s; not checking for another wirelink on %s", path,
+		 strerror(-rc), iface);
+	return 0;
+}
+
 static void teardown(struct daemon *d)
 {
 	portmap_free(d->pm); /* removes the mapping */
@@ -462,6 +646,7 @@ static void teardown(struct daemon *d)
 	netif_watch_close(d->watch);
 	netif_close(d->nl);
 	wgdev_close(d->wg);
+	ifacelock_release(d->lock_fd); /* last: the device is left alone now */
 }
 
 static int poll_timeout(const struct daemon *d, int64_t now)
@@ -477,6 +662,11 @@ static int poll_timeout(const struct daemon *d, int64_t now)
 		next = d->watchdog_next;
 	if (d->pm && portmap_next_deadline(d->pm) < next)
 		next = portmap_next_deadline(d->pm);
+	if (d->own_check_at && d->own_check_at < next)
+		next = d->own_check_at;
+	for (int i = 0; i < RL_COUNT; i++)
+		if (log_limit_deadline(&d->rl[i]) < next)
+			next = log_limit_deadline(&d->rl[i]);
 	int64_t wait = next - now;
 	return wait <= 0 ? 0 : wait > 60000 ? 60000 : (int)wait;
 }
@@ -488,19 +678,31 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 		.reload_argc = reload_argc,
 		.reload_argv = reload_argv,
 		.reload_envp = reload_envp,
+		.lock_fd = -1,
 		.udp_fd = -1,
 		.probe_fd = -1,
 		.sig_fd = -1,
+		.link_up = true, /* check_own below says otherwise */
+		.rl = {
+			[RL_RX_DROPPED] = LOG_LIMIT_INIT("dropped datagrams"),
+			[RL_RX_BIG] = LOG_LIMIT_INIT("oversized datagrams"),
+			[RL_RX_ERROR] = LOG_LIMIT_INIT("receive errors"),
+		},
 	};
 	int64_t now = mono_ms();
-	d.sig_fd = open_signals();
 	*cfg = NULL; /* ours now: the driver's, once setup() hands it over */
+	if (take_lock(&d, d.cfg->iface) < 0) {
+		config_free(d.cfg);
+		return 1;
+	}
+	d.sig_fd = open_signals();
 	if (d.sig_fd < 0 || setup(&d, now) < 0) {
 		teardown(&d);
 		config_free(d.cfg);
 		return 1;
 	}
 	try_bind(&d, now);
+	check_own(&d, now);
 	d.watchdog_ms = notify_watchdog_ms() / 2;
 	d.watchdog_next = now + d.watchdog_ms;
 	notify_ready();
@@ -523,12 +725,14 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 		if (fds[0].revents)
 			handle_signals(&d, now);
 		if (fds[1].revents) {
-			bool gone = false, moved = false;
-			netif_watch_drain(d.watch, d.id->ifindex, &gone, &moved);
-			if (gone)
+			struct netif_events ev = { 0 };
+			netif_watch_drain(d.watch, d.id->ifindex, &ev);
+			if (ev.gone)
 				fatal_stop(&d, "the WireGuard interface disappeared; exiting");
-			if (moved && !d.moved_tick_at)
+			if (ev.moved && !d.moved_tick_at)
 				d.moved_tick_at = now + MOVED_TICK_DELAY_MS;
+			if (ev.ours && !ev.gone)
+				check_own(&d, now);
 		}
 		if (d.stop)
 			break;
@@ -536,9 +740,13 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 			receive_datagrams(&d, now, d.udp_fd, false);
 		if (d.probe_fd >= 0 && fds[3].revents)
 			receive_datagrams(&d, now, d.probe_fd, true);
+		if (d.own_check_at && now >= d.own_check_at)
+			check_own(&d, now);
 		if ((d.udp_fd < 0 || (d.probe_fd < 0 && !d.probe_given_up)) &&
 		    now >= d.bind_retry_at)
 			try_bind(&d, now);
+		for (int i = 0; i < RL_COUNT; i++)
+			log_limit_flush(&d.rl[i], now);
 		if (d.moved_tick_at && now >= d.moved_tick_at) {
 			d.moved_tick_at = 0;
 			tick(&d, now);

@@ -10,6 +10,7 @@
 
 #include "common/grow.h"
 #include "sys/log.h"
+#include "sys/loglimit.h"
 #include "sys/udp.h"
 #include "wire/autoaddr.h"
 
@@ -30,6 +31,10 @@ struct driver {
 	uint64_t tun_rx, tun_tx, tun_own;
 	int64_t sense_at;
 	struct driver_stats st;
+	/* Sending that keeps failing for a reason of ours (the address or
+	 * the link gone): logged when it starts, once a minute while it
+	 * lasts and when it ends; the host's status says so meanwhile. */
+	struct log_streak tx_fail;
 	/* Scratch reused from tick to tick. */
 	struct engine_peer_view *views;
 	size_t cap_views;
@@ -409,23 +414,62 @@ bool driver_sense(struct driver *d, int64_t now)
 	return true;
 }
 
-static void send_datagrams(struct driver *d)
+/* Sends one datagram through the host and keeps the books: quiet "no
+ * path right now" errors are counted; other failures make a streak that
+ * is logged when it starts, at most once a minute while it lasts, and
+ * when a send works again (never once per datagram: a peer's traffic
+ * must not flood the log). */
+static void send_one(struct driver *d, int64_t now, const struct wl_addr *dst, uint16_t port,
+		     const uint8_t *buf, size_t len)
+{
+	int rc = d->host.ops->send(d->host.ctx, dst, port, buf, len);
+	const char *ifname = wgdev_ifname(d->host.wg);
+	if (rc == 0) {
+		long long ms = (long long)(now - d->tx_fail.since);
+		if (log_streak_ok(&d->tx_fail, now))
+			log_notice("sending on %s works again, %lld.%lld s after the first failure "
+				   "(%llu datagrams lost)", ifname, ms / 1000, ms % 1000 / 100,
+				   (unsigned long long)d->tx_fail.failures);
+		return;
+	}
+	if (udp_error_is_unreachable(rc)) {
+		d->st.tx_unreachable++;
+		return;
+	}
+	d->st.tx_errors++;
+	char b[WL_ADDR_STR_MAX];
+	switch (log_streak_fail(&d->tx_fail, now, -rc)) {
+	case LOG_STREAK_BEGIN:
+		log_warn("sending on %s fails: %s (to %s); repeated once a minute while it lasts",
+			 ifname, strerror(-rc), wl_addr_str(dst, b));
+		break;
+	case LOG_STREAK_SUMMARY:
+		log_warn("sending on %s still fails: %s; %llu datagrams lost in the last %lld s",
+			 ifname, strerror(-rc), (unsigned long long)d->tx_fail.summary_n,
+			 (long long)(d->tx_fail.summary_ms / 1000));
+		break;
+	case LOG_STREAK_QUIET:
+		break;
+	}
+}
+
+static void send_datagrams(struct driver *d, int64_t now)
 {
 	const struct engine_actions *a = &d->actions;
 	for (size_t i = 0; i < a->n_send; i++) {
 		const struct engine_datagram *g = &a->send[i];
 		own_tunnel_bytes(d, g->len);
-		int rc = d->host.ops->send(d->host.ctx, &g->dst, g->port, g->data, g->len);
-		if (rc == 0)
-			continue;
-		if (udp_error_is_unreachable(rc)) {
-			d->st.tx_unreachable++;
-			continue;
-		}
-		d->st.tx_errors++;
-		char b[WL_ADDR_STR_MAX];
-		log_warn("sending to %s: %s", wl_addr_str(&g->dst, b), strerror(-rc));
+		send_one(d, now, &g->dst, g->port, g->data, g->len);
 	}
+}
+
+bool driver_tx_failing(const struct driver *d, int *err, int64_t *since)
+{
+	if (!d->tx_fail.on)
+		return false;
+	*err = d->tx_fail.err;
+	*since = d->tx_fail.since;
+	return true;
 }
 
 int driver_tick(struct driver *d, int64_t now)
@@ -471,7 +515,7 @@ int driver_tick(struct driver *d, int64_t now)
 	if (rc == -ENODEV)
 		goto out;
 	rc = 0;
-	send_datagrams(d);
+	send_datagrams(d, now);
 	for (size_t i = 0; i < d->actions.n_events; i++)
 		d->host.ops->event(d->host.ctx, &d->actions.events[i]);
 	sense_reset(d, now);
@@ -500,9 +544,7 @@ enum engine_rx driver_receive_probe(struct driver *d, int64_t now, const struct 
 	enum engine_rx r = engine_receive_probe(d->engine, now, src, buf, len, &reply);
 	if (r == ENGINE_RX_PROBE && reply.len) {
 		own_tunnel_bytes(d, reply.len);
-		int rc = d->host.ops->send(d->host.ctx, &reply.dst, reply.port, reply.data, reply.len);
-		if (rc < 0 && !udp_error_is_unreachable(rc))
-			d->st.tx_errors++;
+		send_one(d, now, &reply.dst, reply.port, reply.data, reply.len);
 	}
 	return r;
 }

@@ -99,7 +99,7 @@ struct driver_stats {
 	uint64_t read_errors;     /* the device could not be read: tick skipped */
 	uint64_t apply_errors;    /* the device refused a batch of changes */
 	uint64_t tx_unreachable;  /* datagrams with no path right now (quiet) */
-	uint64_t tx_errors;       /* other send failures (logged) */
+	uint64_t tx_errors;       /* other send failures (logged as a streak) */
 	uint64_t actions_dropped; /* engine actions lost to failed allocations */
 	uint64_t resolves;        /* configured peers re-resolved */
 	uint64_t clock_jumps;
@@ -172,6 +172,11 @@ uint16_t driver_listen_port(const struct driver *d);
 /* What the last tick decided (valid until the next tick or reload). */
 const struct engine_actions *driver_last_actions(const struct driver *d);
 const struct driver_stats *driver_get_stats(const struct driver *d);
+/* True while sending fails for a reason other than "no path right now"
+ * (udp_error_is_unreachable): every send since the first failure at
+ * *since (monotonic ms) failed, the latest with errno *err. A success
+ * ends it. */
+bool driver_tx_failing(const struct driver *d, int *err, int64_t *since);
 
 /* Helpers shared with other shells. */
 

@@ -8,6 +8,14 @@
 /* The process has one stderr, so one level setting is the honest model. */
 static enum log_level current_level = LOG_LVL_INFO;
 static bool journal_prefix;
+static log_sink_fn sink;
+static void *sink_ctx;
+
+void log_set_sink(log_sink_fn fn, void *ctx)
+{
+	sink = fn;
+	sink_ctx = ctx;
+}
 
 void log_set_level(enum log_level level) { current_level = level; }
 
@@ -29,14 +37,21 @@ static const char *level_word(enum log_level level)
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
 	if (level > current_level)
 		return;
 	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (journal_prefix) {
+	if (sink) {
+		sink(sink_ctx, level, line);
+	} else if (journal_prefix) {
 		fprintf(stderr, "<%d>%s\n", (int)level, line);
 	} else if (current_level >= LOG_LVL_DEBUG) {
 		/* Debugging by hand: wall-clock stamps (as `ping -D` prints

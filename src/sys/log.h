@@ -7,6 +7,7 @@
 #ifndef WL_SYS_LOG_H
 #define WL_SYS_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 enum log_level {
@@ -25,6 +26,16 @@ void log_init(void);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+/* Tests: every printed line (without prefix or stamp) goes to fn instead
+ * of stderr; NULL restores stderr. */
+typedef void (*log_sink_fn)(void *ctx, enum log_level level, const char *line);
+void log_set_sink(log_sink_fn fn, void *ctx);
+
+/* Lines a remote peer can cause once per datagram go through a rate
+ * limiter: sys/loglimit.h. */
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)

@@ -567,10 +567,31 @@ int netif_watch_fd(const struct netif_watch *w)
 	return nlsock_fd(w->sock);
 }
 
-int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone, bool *moved)
+void netif_watch_note(const struct nlmsghdr *nlh, uint32_t ifindex, struct netif_events *ev)
 {
-	*gone = false;
-	*moved = false;
+	if (nlh->nlmsg_type == RTM_NEWADDR || nlh->nlmsg_type == RTM_DELADDR) {
+		ev->moved = true;
+		if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct ifaddrmsg))) {
+			const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+			if (ifa->ifa_index == ifindex)
+				ev->ours = true;
+		}
+		return;
+	}
+	if ((nlh->nlmsg_type != RTM_DELLINK && nlh->nlmsg_type != RTM_NEWLINK) ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifinfomsg)))
+		return;
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	if ((uint32_t)ifi->ifi_index != ifindex)
+		ev->moved = true; /* another link came, went, or went up or down */
+	else if (nlh->nlmsg_type == RTM_DELLINK)
+		ev->gone = true;
+	else
+		ev->ours = true; /* ours went up or down, or changed otherwise */
+}
+
+int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, struct netif_events *ev)
+{
 	char *buf = malloc(NLSOCK_RECV_SIZE);
 	if (!buf)
 		return -ENOMEM;
@@ -587,8 +608,9 @@ int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone, bool 
 				/* Events were lost: ask the kernel directly. */
 				char name[IF_NAMESIZE];
 				if (!if_indextoname(ifindex, name))
-					*gone = true;
-				*moved = true;
+					ev->gone = true;
+				ev->moved = true;
+				ev->ours = true;
 				continue;
 			}
 			r = -errno;
@@ -597,20 +619,8 @@ int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone, bool 
 		const uint8_t *pos = (const uint8_t *)buf;
 		size_t left = (size_t)n;
 		const struct nlmsghdr *nlh;
-		while ((nlh = nlsock_msg_next(&pos, &left))) {
-			if (nlh->nlmsg_type == RTM_NEWADDR || nlh->nlmsg_type == RTM_DELADDR) {
-				*moved = true;
-				continue;
-			}
-			if ((nlh->nlmsg_type != RTM_DELLINK && nlh->nlmsg_type != RTM_NEWLINK) ||
-			    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifinfomsg)))
-				continue;
-			const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-			if ((uint32_t)ifi->ifi_index != ifindex)
-				*moved = true; /* another link came, went, or went up or down */
-			else if (nlh->nlmsg_type == RTM_DELLINK)
-				*gone = true;
-		}
+		while ((nlh = nlsock_msg_next(&pos, &left)))
+			netif_watch_note(nlh, ifindex, ev);
 	}
 	free(buf);
 	return r;

@@ -108,14 +108,30 @@ bool netif_route_from_msg(const struct nlmsghdr *nlh, struct netif_route *out);
  * that the link exists, so a removal between the two is not missed. */
 struct netif_watch;
 
+/* What a batch of events said about link ifindex and the rest. Flags only
+ * ever get set; the caller clears them. */
+struct netif_events {
+	/* Link ifindex was deleted (also when events were lost to a socket
+	 * overrun and the link no longer exists). */
+	bool gone;
+	/* An address came or went, or another link changed, or events were
+	 * lost: the host may now leave by another address. */
+	bool moved;
+	/* Link ifindex changed (went up or down, ...), one of its addresses
+	 * came or went, or events were lost: its state is worth reading
+	 * again (netif_get_link, netif_list_addrs). */
+	bool ours;
+};
+
 int netif_watch_open(struct netif_watch **out);
 void netif_watch_close(struct netif_watch *w); /* NULL is fine */
 int netif_watch_fd(const struct netif_watch *w);
-/* Reads every pending event without blocking; *gone is set when link
- * ifindex was deleted (also when events were lost to a socket overrun and
- * the link no longer exists); *moved when an address came or went, or
- * another link changed (or events were lost): the host may now leave by
- * another address. Returns 0 or -errno. */
-int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, bool *gone, bool *moved);
+/* Reads every pending event without blocking into *ev (see struct
+ * netif_events). Returns 0 or -errno. */
+int netif_watch_drain(struct netif_watch *w, uint32_t ifindex, struct netif_events *ev);
+/* What one event message says (netif_watch_drain's decoder, for tests and
+ * the fuzz target); nlh as for netif_link_from_msg. Other messages and
+ * short ones change nothing. */
+void netif_watch_note(const struct nlmsghdr *nlh, uint32_t ifindex, struct netif_events *ev);
 
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "sys/log.h"
+#include "sys/loglimit.h"
 #include "sys/pcp.h"
 #include "sys/ssdp.h"
 
@@ -94,6 +95,9 @@ struct portmap {
 	int64_t retry_at, backoff_ms;
 	char last_refusal[160];
 	struct portmap_stats st;
+	/* Answers we drop are logged through this (one per datagram
+	 * otherwise: sys/loglimit.h). */
+	struct log_limit rl_drop;
 };
 
 const char *portmap_proto_name(enum portmap_proto p)
@@ -120,6 +124,7 @@ int portmap_new(struct portmap **out)
 	pm->pcp_fd = -1;
 	pm->ssdp_fd = -1;
 	pm->backoff_ms = BACKOFF_MIN_MS;
+	pm->rl_drop = (struct log_limit)LOG_LIMIT_INIT("port mapping: dropped PCP answers");
 	*out = pm;
 	return 0;
 }
@@ -395,14 +400,16 @@ static void pcp_answer(struct portmap *pm, int64_t now, const uint8_t *buf, size
 	}
 	if (s == PCP_E_NONCE || s == PCP_E_MISMATCH) {
 		pm->st.rx_foreign++;
-		log_debug("port mapping: dropped a PCP answer from %s: %s", pm->gw_str,
-			  pcp_status_str(s));
+		log_limited(&pm->rl_drop, now, LOG_LVL_DEBUG,
+			    "port mapping: dropped a PCP answer from %s: %s", pm->gw_str,
+			    pcp_status_str(s));
 		return;
 	}
 	if (s != PCP_OK) {
 		pm->st.rx_bad++;
-		log_debug("port mapping: dropped a %zu-byte PCP answer from %s: %s", len, pm->gw_str,
-			  pcp_status_str(s));
+		log_limited(&pm->rl_drop, now, LOG_LVL_DEBUG,
+			    "port mapping: dropped a %zu-byte PCP answer from %s: %s", len,
+			    pm->gw_str, pcp_status_str(s));
 		return;
 	}
 	if (r.result == PCP_SUCCESS) {
@@ -916,7 +923,8 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 int64_t portmap_next_deadline(const struct portmap *pm)
 {
-	int64_t d = PORTMAP_NEVER;
+	/* LOG_LIMIT_NEVER is PORTMAP_NEVER: nothing to sum up */
+	int64_t d = log_limit_deadline(&pm->rl_drop);
 	if (pm->state == PM_IDLE)
 		return d;
 	if (pm->cur)
@@ -933,6 +941,7 @@ int64_t portmap_next_deadline(const struct portmap *pm)
 
 void portmap_run(struct portmap *pm, int64_t now)
 {
+	log_limit_flush(&pm->rl_drop, now);
 	if (pm->state == PM_IDLE)
 		return;
 	/* Answers first: one may settle what a timer would otherwise do. */

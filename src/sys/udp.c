@@ -57,7 +57,6 @@ bool udp_error_is_unreachable(int err)
 	case ENOKEY: /* the kernel has no WireGuard session for the peer */
 	case EAGAIN:
 	case ECONNREFUSED:
-	case EADDRNOTAVAIL:
 	case ENOTCONN: /* no socket yet: the daemon is still binding */
 		return true;
 	}

@@ -22,7 +22,9 @@ int udp_send(int fd, uint32_t ifindex, const struct wl_addr *dst, uint16_t port,
 	     const uint8_t *buf, size_t len);
 
 /* True for send errors that only mean "no path right now" (no endpoint,
- * no route, no session): expected and not worth a warning (SPEC §2). */
+ * no route, no session, no socket yet): expected and not worth a warning
+ * (SPEC §2). Not EADDRNOTAVAIL or ENETDOWN: our own address or link is
+ * gone, which lasts until someone (the daemon) puts it back. */
 bool udp_error_is_unreachable(int err);
 
 /* Receives one datagram without blocking: its length, -EAGAIN when there

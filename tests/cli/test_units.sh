@@ -18,6 +18,8 @@ for u in wirelink@.service wl-quick@.service; do
 	check "$u-no-new-privileges" has "$u" "NoNewPrivileges=yes"
 	check "$u-read-only-system" has "$u" "ProtectSystem=strict"
 	check "$u-reload" grep -q '^ExecReload=.*-HUP' "$units/$u"
+	# The interface lock's directory, kept while any instance may hold a lock.
+	check "$u-runtime-dir" sh -c "grep -qx 'RuntimeDirectory=wirelink' '$units/$u' && grep -qx 'RuntimeDirectoryMode=0755' '$units/$u' && grep -qx 'RuntimeDirectoryPreserve=yes' '$units/$u'"
 done
 for dep in "Requires=wg-quick@%i.service" "PartOf=wg-quick@%i.service" "After=wg-quick@%i.service" "WantedBy=wg-quick@%i.service"; do
 	check "wl-quick-${dep%%=*}" has wl-quick@.service "$dep"

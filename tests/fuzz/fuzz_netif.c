@@ -1,4 +1,5 @@
-/* libFuzzer target: rtnetlink link, address and route message decoding (netif.c),
+/* libFuzzer target: rtnetlink link, address and route message decoding and the
+ * event watch's reading of them (netif.c),
  * over a buffer of concatenated netlink messages as recv() returns it. */
 #include <linux/netlink.h>
 #include <stdint.h>
@@ -34,6 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (r.dst_len > wl_addr_len(&r.dst) * 8 ||
 		     (r.gateway.family && r.gateway.family != r.dst.family)))
 			abort();
+		struct netif_events ev = { 0 };
+		netif_watch_note(nlh, 4, &ev); /* reads only what the length covers */
 	}
 	free(buf);
 	return 0;

@@ -79,12 +79,14 @@ static int host_list_addrs(void *ctx, struct netif_addr **out, size_t *n_out)
 	return 0;
 }
 
-/* Tests read what was sent from n->act; nothing travels by itself. */
+/* Tests read what was sent from n->act; nothing travels by itself. The
+ * send "fails" with n->send_err when a test sets one. */
 static int host_send(void *ctx, const struct wl_addr *dst, uint16_t port, const uint8_t *buf,
 		     size_t len)
 {
-	(void)ctx, (void)dst, (void)port, (void)buf, (void)len;
-	return 0;
+	const struct tnode *n = ctx;
+	(void)dst, (void)port, (void)buf, (void)len;
+	return n->send_err;
 }
 
 static size_t host_resolve(void *ctx, const struct wl_config_endpoint *ep, struct wl_endpoint *out,

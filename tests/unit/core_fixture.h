@@ -37,6 +37,7 @@ struct tnode {
 	struct wl_cidr ifaddrs[TN_IFACES][TN_ADDRS];
 	size_t n_ifaces;
 	int64_t now;                      /* engine time of the current tick */
+	int send_err;                     /* what the host's send returns: 0 or -errno */
 	const struct engine_actions *act; /* what the last tick decided */
 };
 

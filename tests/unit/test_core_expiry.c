@@ -141,6 +141,35 @@ TEST(clock_jumps_renew_boot_id)
 	tnode_free(&n);
 }
 
+/* [ours] After the shell was deaf (its address gone), a new boot id asks
+ * every peer to resend everything, and our Alive with it goes out at the
+ * next tick, pulled in. */
+TEST(rejoin_renews_boot_id_at_once)
+{
+	static const char *const eth[] = { "192.0.2.1/24", NULL };
+	struct tnode n;
+	uint8_t ppriv[32], ppub[32], b0[BOOT_ID_LEN], b1[BOOT_ID_LEN];
+	setup(&n, ppriv, ppub, eth);
+	engine_boot_id(n.e, b0);
+	run(&n, 5 * S, 10 * S);
+	engine_rejoin(n.e, 12 * S, "our address was gone");
+	CHECK(engine_next_deadline(n.e) <= 12 * S + n.cfg.timing.react_delay_ms);
+	engine_boot_id(n.e, b1);
+	CHECK(memcmp(b0, b1, BOOT_ID_LEN) != 0);
+	tnode_tick(&n, engine_next_deadline(n.e));
+	CHECK(thas_event(&n, ENGINE_EV_BOOT_ID, NULL));
+	bool found = false;
+	for (size_t i = 0; i < n.act->n_events; i++)
+		found |= n.act->events[i].kind == ENGINE_EV_BOOT_ID &&
+			 strstr(n.act->events[i].text, ": our address was gone") != NULL;
+	CHECK(found);
+	bool alive;
+	CHECK_EQ(tsent_to(&n, ppub, NULL, &alive), 1);
+	CHECK(alive);
+	CHECK_EQ(engine_get_stats(n.e)->boot_id_changes, 1);
+	tnode_free(&n);
+}
+
 TEST(liveness_events_and_alive_since)
 {
 	static const char *const eth[] = { "192.0.2.1/24", NULL };

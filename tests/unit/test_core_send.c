@@ -1,8 +1,10 @@
 /* SPEC §6: send level, what is sent, peer knowledge and Alive. */
+#include <errno.h>
 #include <string.h>
 
 #include "core_fixture.h"
 #include "harness.h"
+#include "sys/log.h"
 #include "wire/packet.h"
 #include <sodium.h>
 
@@ -424,5 +426,90 @@ TEST(packing_never_exceeds_1212_bytes)
 	CHECK_EQ(engine_get_stats(p.e)->rx_ok, (uint64_t)dgs);
 	CHECK_EQ(engine_get_stats(p.e)->rx_facts, (uint64_t)total);
 	tnode_free(&p);
+	tnode_free(&n);
+}
+
+/* ---- the driver's account of failed sends ---- */
+
+struct caught_lines {
+	size_t n;
+	char line[16][200];
+};
+
+static void catch_line(void *ctx, enum log_level level, const char *line)
+{
+	struct caught_lines *c = ctx;
+	(void)level;
+	if (c->n < 16)
+		snprintf(c->line[c->n], sizeof(c->line[0]), "%s", line);
+	c->n++;
+}
+
+static size_t count_lines(const struct caught_lines *c, const char *part)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < c->n && i < 16; i++)
+		k += strstr(c->line[i], part) != NULL;
+	return k;
+}
+
+/* Sending that keeps failing for a reason of ours (the address gone) is
+ * one line when it starts, one a minute while it lasts (however many
+ * datagrams fail), one when it ends; "no path right now" stays quiet. */
+TEST(driver_send_failures_are_a_streak)
+{
+	uint8_t ppriv[32], ppub[32];
+	tkey(P_, ppriv, ppub);
+	struct tnode n;
+	tnode_config(&n, N_);
+	tnode_iface(&n, "eth0", true, true, ETH);
+	tnode_dev_peer(&n, ppub, "192.0.2.2:51820", 0);
+	tnode_allow(&n, ppub, "10.0.0.0/8");
+	tnode_start(&n, 0);
+	struct caught_lines c = { 0 };
+	log_set_sink(catch_line, &c);
+	int err = 0;
+	int64_t since = 0;
+
+	n.send_err = -EHOSTUNREACH; /* no path: counted, never logged */
+	for (int64_t t = 0; t <= 60000; t += 5000) {
+		tnode_handshakes(&n, t);
+		tnode_tick(&n, t);
+	}
+	CHECK_EQ(c.n, 0);
+	CHECK(!driver_tx_failing(n.drv, &err, &since));
+	CHECK(driver_get_stats(n.drv)->tx_unreachable > 0);
+
+	n.send_err = -EADDRNOTAVAIL;
+	uint64_t sent_before = driver_get_stats(n.drv)->tx_errors;
+	for (int64_t t = 65000; t <= 65000 + 190000; t += 5000) {
+		tnode_handshakes(&n, t);
+		tnode_tick(&n, t);
+		if (t == 70000) /* a new boot id: its Alive goes out (and fails) */
+			engine_rejoin(n.e, t, "test");
+	}
+	uint64_t failed = driver_get_stats(n.drv)->tx_errors - sent_before;
+	CHECK(failed >= 6); /* Alives at least every 35 s, and the rejoin's */
+	CHECK(driver_tx_failing(n.drv, &err, &since));
+	CHECK_EQ(err, EADDRNOTAVAIL);
+	CHECK(since >= 65000 && since <= 100000);
+	CHECK_EQ(count_lines(&c, "sending on wg0 fails: Cannot assign requested address (to fe80:"), 1);
+	/* 190 s of failures: at most one summary a minute, at least two. */
+	size_t summaries = count_lines(&c, "sending on wg0 still fails: Cannot assign requested address; ");
+	CHECK_MSG(summaries >= 2 && summaries <= 3, "%zu summaries", summaries);
+	CHECK_EQ(c.n, 1 + summaries);
+
+	n.send_err = 0;
+	int64_t t = 260000;
+	while (c.n == 1 + summaries && t < 400000) {
+		tnode_handshakes(&n, t);
+		tnode_tick(&n, t);
+		t += 5000;
+	}
+	CHECK(!driver_tx_failing(n.drv, &err, &since));
+	CHECK_EQ(count_lines(&c, "sending on wg0 works again, "), 1);
+	CHECK_EQ(count_lines(&c, " s after the first failure ("), 1);
+	CHECK(count_lines(&c, " datagrams lost)") == 1);
+	log_set_sink(NULL, NULL);
 	tnode_free(&n);
 }

@@ -136,6 +136,48 @@ TEST(decodes_addresses)
 	CHECK_STR(wl_addr_str(&a.addr, s), "10.0.0.1");
 }
 
+/* The event watch: what concerns our link (ours), other links and any
+ * address (moved), and our link's removal (gone). */
+TEST(watch_notes_our_link_and_addresses)
+{
+	struct msgbuf m;
+	static const uint8_t v6[16] = { 0xfe, 0x80, [15] = 1 };
+	struct netif_events ev = { 0 };
+	/* our link went down or up: ours, not gone, not moved */
+	netif_watch_note(link_msg(&m, RTM_NEWLINK, 7, 0, "wg0", NULL), 7, &ev);
+	CHECK(ev.ours && !ev.gone && !ev.moved);
+	/* another link: moved only */
+	ev = (struct netif_events){ 0 };
+	netif_watch_note(link_msg(&m, RTM_NEWLINK, 3, IFF_UP, "eth0", NULL), 7, &ev);
+	CHECK(!ev.ours && !ev.gone && ev.moved);
+	/* our link deleted: gone */
+	ev = (struct netif_events){ 0 };
+	netif_watch_note(link_msg(&m, RTM_DELLINK, 7, 0, "wg0", NULL), 7, &ev);
+	CHECK(ev.gone && !ev.ours);
+	/* an address of ours deleted: ours and moved; of another link: moved */
+	ev = (struct netif_events){ 0 };
+	struct nlmsghdr *nlh = addr_msg(&m, AF_INET6, 64, 7, NULL, v6, 16, NULL);
+	nlh->nlmsg_type = RTM_DELADDR;
+	netif_watch_note(nlh, 7, &ev);
+	CHECK(ev.ours && ev.moved && !ev.gone);
+	ev = (struct netif_events){ 0 };
+	netif_watch_note(addr_msg(&m, AF_INET6, 64, 3, NULL, v6, 16, NULL), 7, &ev);
+	CHECK(!ev.ours && ev.moved);
+	/* short messages and other types change nothing they cannot read */
+	ev = (struct netif_events){ 0 };
+	nlh = link_msg(&m, RTM_NEWLINK, 7, 0, "wg0", NULL);
+	nlh->nlmsg_len = sizeof(*nlh) + 2;
+	netif_watch_note(nlh, 7, &ev);
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_len = 200;
+	netif_watch_note(nlh, 7, &ev);
+	CHECK(!ev.ours && !ev.gone && !ev.moved);
+	nlh = addr_msg(&m, AF_INET6, 64, 7, NULL, v6, 16, NULL);
+	nlh->nlmsg_len = sizeof(*nlh) + 2;
+	netif_watch_note(nlh, 7, &ev);
+	CHECK(ev.moved && !ev.ours);
+}
+
 TEST(rejects_bad_addresses)
 {
 	struct msgbuf m;

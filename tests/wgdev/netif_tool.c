@@ -123,13 +123,13 @@ static int wait_gone(const char *ifname, int secs)
 		struct pollfd p = { .fd = netif_watch_fd(w), .events = POLLIN };
 		if (poll(&p, 1, (int)left) <= 0)
 			continue;
-		bool gone = false, moved = false;
-		r = netif_watch_drain(w, idx, &gone, &moved);
+		struct netif_events ev = { 0 };
+		r = netif_watch_drain(w, idx, &ev);
 		if (r < 0) {
 			fprintf(stderr, "netif_tool: drain: %s\n", strerror(-r));
 			break;
 		}
-		if (gone) {
+		if (ev.gone) {
 			printf("gone %u\n", idx);
 			rc = 0;
 			break;
