@@ -135,21 +135,27 @@ static int want_regular(const char *path, mode_t mode, char *err, size_t errlen)
 	return CONFIG_E_FILE;
 }
 
+/* Whether path is a symbolic link; if so, target is what it says. */
+static bool link_target(const char *path, char target[static PATH_MAX])
+{
+	struct stat st;
+	ssize_t n;
+	if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode) ||
+	    (n = readlink(path, target, PATH_MAX - 1)) < 0)
+		return false;
+	target[n] = '\0';
+	return true;
+}
+
 /* stat(path) failed with stat_errno (ENOENT or ENOTDIR): nothing there, or
  * a symbolic link whose target is missing. The latter is an error: running
  * on defaults would hide a deployment that lost its file (a target moved,
  * renamed or not mounted). CONFIG_OK if path is not a symbolic link. */
 static int dangling_link(const char *path, int stat_errno, char *err, size_t errlen)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode))
-		return CONFIG_OK;
 	char target[PATH_MAX];
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		snprintf(target, sizeof(target), "(unreadable: %s)", strerror(errno));
-	else
-		target[n] = '\0';
+	if (!link_target(path, target))
+		return CONFIG_OK;
 	cfg_errf(err, errlen, "%s: dangling symbolic link to %s (%s)", path, target,
 		 strerror(stat_errno));
 	return CONFIG_E_FILE;
@@ -339,10 +345,7 @@ static const char *dir_unusable(const char *dir, char *buf, size_t buflen)
 	for (size_t n = strlen(bare); n > 1 && bare[n - 1] == '/'; n--)
 		bare[n - 1] = '\0';
 	char target[PATH_MAX];
-	ssize_t n;
-	if ((e == ENOENT || e == ENOTDIR) && lstat(bare, &st) == 0 && S_ISLNK(st.st_mode) &&
-	    (n = readlink(bare, target, sizeof(target) - 1)) >= 0) {
-		target[n] = '\0';
+	if ((e == ENOENT || e == ENOTDIR) && link_target(bare, target)) {
 		snprintf(buf, buflen, "is a dangling symbolic link to %s (%s)", target, strerror(e));
 		return buf;
 	}
