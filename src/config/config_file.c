@@ -420,10 +420,10 @@ static int walk_root(struct walk *w, const struct cfg_node *root)
 }
 
 /* A config file is text: a NUL byte is refused wherever it is, in both
- * formats alike. jansson stops at one as if the file ended there, so
- * {"Router": true}\0anything was accepted; libyaml refuses it but cannot
- * say where. (UTF-16 and UTF-32 files, which libyaml would read, have NUL
- * bytes in them too: config files are UTF-8.) */
+ * formats alike, saying where. Left to the parsers, jansson takes it for
+ * the end of the input ("end of file expected near end of file") and
+ * libyaml calls it a control character at 1:1. (UTF-16 and UTF-32 files,
+ * which libyaml would read, have NUL bytes too: config files are UTF-8.) */
 static int no_nul(const char *file, const char *buf, size_t len, char *err, size_t errlen)
 {
 	const char *z = memchr(buf, '\0', len);

@@ -80,8 +80,8 @@ bool cfg_trailing(const char *buf, size_t len, size_t off, size_t *at)
 int cfg_trailing_error(const char *file, const char *buf, size_t len, size_t at,
 		       const char *note, char *err, size_t errlen)
 {
-	/* At most 16 bytes of it: even all escaped they quote within
-	 * CFG_QUOTE_MAX, so the "..." below is the only sign of a cut. */
+	/* At most 16 bytes of its first line: even all escaped they quote
+	 * within CFG_QUOTE_MAX, and a "..." after the quote says more follows. */
 	char head[17], q[CFG_QUOTE_MAX];
 	size_t n = 0;
 	while (at + n < len && n < sizeof(head) - 1 && buf[at + n] != '\n' && buf[at + n] != '\0')

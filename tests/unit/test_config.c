@@ -962,7 +962,8 @@ TEST(nul_byte_is_refused_with_its_offset)
 		size_t len;
 		const char *msg;
 	} cases[] = {
-		/* jansson took the NUL for the end of the file. */
+		/* jansson took the NUL for the end of the input: "end of file
+		 * expected near end of file"; libyaml said 1:1. */
 		{ "wirelink.wg0.json", BYTES("{\"Router\": true}\0garbage"),
 		  "@/wirelink.wg0.json:1:17: a NUL byte at byte offset 16 (config files are UTF-8 text)" },
 		{ "wirelink.wg0.json", BYTES("{\"Router\": true}\n\0"),
