@@ -104,37 +104,116 @@ static int apply_all(struct wl_config *cfg, const struct cfg_assign *a, size_t n
 	return CONFIG_OK;
 }
 
+/* What a file is, for messages about one that is not a regular file. */
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return "a regular file";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO (named pipe)";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	return "an unknown kind of file";
+}
+
+/* Only a regular file is read: a FIFO would hang start-up, or a SIGHUP in
+ * the daemon's one thread, until something wrote to it; a device may never
+ * end or change state when read; a directory or socket is a mistake. */
+static int want_regular(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	if (S_ISREG(mode))
+		return CONFIG_OK;
+	cfg_errf(err, errlen, "%s: %s, not a regular file", path, file_kind(mode));
+	return CONFIG_E_FILE;
+}
+
+/* Whether path is a symbolic link; if so, target is what it says. */
+static bool link_target(const char *path, char target[static PATH_MAX])
+{
+	struct stat st;
+	ssize_t n;
+	if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode) ||
+	    (n = readlink(path, target, PATH_MAX - 1)) < 0)
+		return false;
+	target[n] = '\0';
+	return true;
+}
+
+/* stat(path) failed with stat_errno (ENOENT or ENOTDIR): nothing there, or
+ * a symbolic link whose target is missing. The latter is an error: running
+ * on defaults would hide a deployment that lost its file (a target moved,
+ * renamed or not mounted). CONFIG_OK if path is not a symbolic link. */
+static int dangling_link(const char *path, int stat_errno, char *err, size_t errlen)
+{
+	char target[PATH_MAX];
+	if (!link_target(path, target))
+		return CONFIG_OK;
+	cfg_errf(err, errlen, "%s: dangling symbolic link to %s (%s)", path, target,
+		 strerror(stat_errno));
+	return CONFIG_E_FILE;
+}
+
+/* Opens a config file for reading and checks it is a regular file no
+ * larger than we read; *size is its size. A missing file is *fd = -1 and
+ * CONFIG_OK. O_NONBLOCK: the file may have become a FIFO since find_file
+ * looked at it, and opening a FIFO to read waits for a writer without it
+ * (it changes nothing for a regular file). O_NOCTTY: a terminal opened by
+ * mistake must not become ours. */
+static int open_config(const char *path, int *fd, size_t *size, char *err, size_t errlen)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (*fd < 0) {
+		if (errno == ENOENT) /* removed since find_file saw it */
+			return CONFIG_OK;
+		cfg_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return CONFIG_E_FILE;
+	}
+	struct stat st;
+	int rc = CONFIG_E_FILE;
+	if (fstat(*fd, &st) < 0) {
+		cfg_errf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+	} else if ((rc = want_regular(path, st.st_mode, err, errlen)) == CONFIG_OK &&
+		   st.st_size > (off_t)CONFIG_FILE_MAX) {
+		cfg_errf(err, errlen, "%s: larger than %u bytes", path, CONFIG_FILE_MAX);
+		rc = CONFIG_E_FILE;
+	}
+	if (rc != CONFIG_OK) {
+		close(*fd);
+		*fd = -1;
+		return rc;
+	}
+	*size = (size_t)st.st_size;
+	return CONFIG_OK;
+}
+
 /* Reads a whole file. CONFIG_OK with *buf NULL if it does not exist. */
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 {
 	*buf = NULL;
 	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return CONFIG_OK;
-		cfg_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return CONFIG_E_FILE;
-	}
-	int rc = CONFIG_E_FILE;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		cfg_errf(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_size > (off_t)CONFIG_FILE_MAX) {
-		cfg_errf(err, errlen, "%s: larger than %u bytes", path, CONFIG_FILE_MAX);
-		goto out;
-	}
-	char *b = malloc((size_t)st.st_size + 1);
+	int fd;
+	size_t size = 0;
+	int rc = open_config(path, &fd, &size, err, errlen);
+	if (rc != CONFIG_OK || fd < 0)
+		return rc;
+	rc = CONFIG_E_FILE;
+	char *b = malloc(size + 1);
 	if (!b) {
 		cfg_errf(err, errlen, "out of memory");
 		rc = CONFIG_E_NOMEM;
 		goto out;
 	}
 	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
+	while (got < size) {
+		ssize_t r = read(fd, b + got, size - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -183,11 +262,19 @@ static int find_file(const struct wl_config *cfg, char path[static PATH_MAX], in
 			cfg_errf(err, errlen, "%s: config path too long", dir);
 			return CONFIG_E_FILE;
 		}
+		/* stat, not open: a device or socket is refused without being
+		 * opened (opening some devices does something). */
 		struct stat st;
+		int rc;
 		if (stat(p, &st) == 0) {
+			if ((rc = want_regular(p, st.st_mode, err, errlen)) != CONFIG_OK)
+				return rc;
 			memcpy(found[nfound++], p, sizeof(p));
 			*which = (int)i;
-		} else if (errno != ENOENT && errno != ENOTDIR) {
+		} else if (errno == ENOENT || errno == ENOTDIR) {
+			if ((rc = dangling_link(p, errno, err, errlen)) != CONFIG_OK)
+				return rc;
+		} else {
 			cfg_errf(err, errlen, "%s: cannot access: %s", p, strerror(errno));
 			return CONFIG_E_FILE;
 		}
@@ -231,6 +318,64 @@ static bool wants(const struct cfg_assign *a, size_t n, enum cfg_type t)
 	return false;
 }
 
+/* The last assignment of type t, or NULL: the one that counts. */
+static const struct cfg_assign *last_of(const struct cfg_assign *a, size_t n, enum cfg_type t)
+{
+	for (size_t i = n; i-- > 0;)
+		if (a[i].s->type == t)
+			return &a[i];
+	return NULL;
+}
+
+/* Why a config directory that was asked for cannot be used, or NULL if it
+ * is a directory. `buf` holds the reason when it needs a detail. */
+static const char *dir_unusable(const char *dir, char *buf, size_t buflen)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return NULL;
+		snprintf(buf, buflen, "is not a directory (it is %s)", file_kind(st.st_mode));
+		return buf;
+	}
+	int e = errno;
+	/* Without its trailing slashes, lstat sees a link itself. */
+	char bare[PATH_MAX];
+	snprintf(bare, sizeof(bare), "%s", dir);
+	for (size_t n = strlen(bare); n > 1 && bare[n - 1] == '/'; n--)
+		bare[n - 1] = '\0';
+	char target[PATH_MAX];
+	if ((e == ENOENT || e == ENOTDIR) && link_target(bare, target)) {
+		snprintf(buf, buflen, "is a dangling symbolic link to %s (%s)", target, strerror(e));
+		return buf;
+	}
+	if (e == ENOENT)
+		return "does not exist";
+	snprintf(buf, buflen, "cannot be used as the config directory (%s)", strerror(e));
+	return buf;
+}
+
+/* A config directory given by a flag or the environment must exist: a
+ * typo there would otherwise run the daemon on defaults without a word.
+ * Only the built-in default may be missing (no file: defaults). */
+static int check_config_dir(const struct cfg_assign *flags, size_t n_flags,
+			    const struct cfg_assign *env, size_t n_env, char *err, size_t errlen)
+{
+	const char *source = "command line";
+	const struct cfg_assign *a = last_of(flags, n_flags, CT_PATH);
+	if (!a) {
+		source = "environment";
+		a = last_of(env, n_env, CT_PATH);
+	}
+	char buf[PATH_MAX + 128];
+	const char *why = a ? dir_unusable(a->value, buf, sizeof(buf)) : NULL;
+	if (!why)
+		return CONFIG_OK;
+	char q[CFG_QUOTE_MAX];
+	cfg_errf(err, errlen, "%s: %s: %s %s", source, a->origin, cfg_quote(a->value, q), why);
+	return CONFIG_E_USAGE;
+}
+
 int config_load(int argc, char **argv, char **envp, struct wl_config **out,
 		char *err, size_t errlen)
 {
@@ -261,7 +406,8 @@ int config_load(int argc, char **argv, char **envp, struct wl_config **out,
 	/* First pass: environment and flags alone, to check their values and
 	 * learn the interface and directory that pick the file. */
 	if ((rc = apply_all(cfg, env, n_env, "environment", err, errlen)) != CONFIG_OK ||
-	    (rc = apply_all(cfg, flags, n_flags, "command line", err, errlen)) != CONFIG_OK)
+	    (rc = apply_all(cfg, flags, n_flags, "command line", err, errlen)) != CONFIG_OK ||
+	    (rc = check_config_dir(flags, n_flags, env, n_env, err, errlen)) != CONFIG_OK)
 		goto out;
 	char iface[IFNAMSIZ], dir[PATH_MAX];
 	memcpy(iface, cfg->iface, sizeof(iface));

@@ -5,7 +5,13 @@
  *
  * The interface name and the config directory (from the environment or the
  * flags) decide which file is read: <config-path>/wirelink.<iface>.json,
- * .yaml or .yml. A missing file is fine; two of them at once is an error.
+ * .yaml or .yml. A missing file is fine (defaults), and so is a missing
+ * default directory; everything else that is not plainly a config file is
+ * an error rather than a silent fallback to defaults: two files at once,
+ * a FIFO, device, socket or directory where the file would be (never
+ * opened in a way that could block), a dangling symbolic link, a NUL byte
+ * or anything after the document, and a --config-path / WIRELINK_CONFIG_PATH
+ * that was given but is not an existing directory.
  *
  * Ownership: config_load() builds a brand-new object and hands it over only
  * when every layer applied cleanly, so a caller reloading on SIGHUP keeps
@@ -58,6 +64,10 @@
 #define CONFIG_DEFAULT_PATH "/etc/wireguard"
 /* Largest config file we read; anything bigger is surely a mistake. */
 #define CONFIG_FILE_MAX (1u << 20)
+/* Endpoints a peer may list. The daemon keeps this many resolved addresses
+ * per configured peer (DRIVER_MAX_PEER_ENDPOINTS is this value), so more
+ * would be dropped without a word: a file listing more is refused. */
+#define CONFIG_MAX_PEER_ENDPOINTS 16
 
 enum config_status {
 	CONFIG_OK = 0,

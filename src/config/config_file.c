@@ -287,6 +287,10 @@ static int peer_field(struct walk *w, struct wl_config_peer *p, size_t which,
 	case 3:
 		return want_bool(w, v, &p->fact_exchanger);
 	case 4:
+		if (v->kind == CFG_LIST && v->n > CONFIG_MAX_PEER_ENDPOINTS)
+			return fail(w, v, "%zu endpoints, more than the %d a peer may have "
+				    "(the daemon would use only the first %d)",
+				    v->n, CONFIG_MAX_PEER_ENDPOINTS, CONFIG_MAX_PEER_ENDPOINTS);
 		if (v->kind == CFG_LIST && v->n &&
 		    !(p->endpoints = calloc(v->n, sizeof(*p->endpoints))))
 			return nomem(w);
@@ -415,12 +419,32 @@ static int walk_root(struct walk *w, const struct cfg_node *root)
 	return CONFIG_OK;
 }
 
+/* A config file is text: a NUL byte is refused wherever it is, in both
+ * formats alike, saying where. Left to the parsers, jansson takes it for
+ * the end of the input ("end of file expected near end of file") and
+ * libyaml calls it a control character at 1:1. (UTF-16 and UTF-32 files,
+ * which libyaml would read, have NUL bytes too: config files are UTF-8.) */
+static int no_nul(const char *file, const char *buf, size_t len, char *err, size_t errlen)
+{
+	const char *z = memchr(buf, '\0', len);
+	if (!z)
+		return CONFIG_OK;
+	size_t off = (size_t)(z - buf);
+	unsigned line, col;
+	cfg_text_pos(buf, off, &line, &col);
+	cfg_errf(err, errlen, "%s:%u:%u: a NUL byte at byte offset %zu (config files are UTF-8 text)",
+		 file, line, col, off);
+	return CONFIG_E_FILE;
+}
+
 int cfg_file_parse(struct wl_config *cfg, const char *file, enum cfg_format fmt,
 		   const char *buf, size_t len, char *err, size_t errlen)
 {
 	struct cfg_node root = { 0 };
-	int rc = fmt == CFG_FORMAT_JSON ? cfg_json_to_tree(file, buf, len, &root, err, errlen)
-					: cfg_yaml_to_tree(file, buf, len, &root, err, errlen);
+	int rc = no_nul(file, buf, len, err, errlen);
+	if (rc == CONFIG_OK)
+		rc = fmt == CFG_FORMAT_JSON ? cfg_json_to_tree(file, buf, len, &root, err, errlen)
+					    : cfg_yaml_to_tree(file, buf, len, &root, err, errlen);
 	if (rc == CONFIG_OK) {
 		struct walk w = { .cfg = cfg, .file = file, .err = err, .errlen = errlen };
 		rc = walk_root(&w, &root);

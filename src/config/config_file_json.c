@@ -2,7 +2,8 @@
  * line and column for syntax errors only; values carry no position, so
  * later messages name the key path instead. Exact duplicate keys are
  * rejected here (JSON_REJECT_DUPLICATES, which has the line); keys that
- * differ only in case are caught by the tree pass. */
+ * differ only in case are caught by the tree pass. Anything but white space
+ * after the document is an error naming its byte offset. */
 #include "config/config_internal.h"
 
 #include <jansson.h>
@@ -80,8 +81,11 @@ nomem:
 int cfg_json_to_tree(const char *file, const char *buf, size_t len, struct cfg_node *root,
 		     char *err, size_t errlen)
 {
+	/* jansson's own end-of-file check reports trailing content at the end
+	 * of its first token; we look for it ourselves from where the document
+	 * ends (je.position after a success), to name the offset it starts at. */
 	json_error_t je;
-	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &je);
 	if (!j) {
 		/* jansson quotes the offending input in its text: escape it so
 		 * the message stays one printable line. */
@@ -98,7 +102,10 @@ int cfg_json_to_tree(const char *file, const char *buf, size_t len, struct cfg_n
 			 je.column, text);
 		return CONFIG_E_FILE;
 	}
-	int rc = convert(j, root, 0, file, err, errlen);
+	size_t at;
+	int rc = cfg_trailing(buf, len, (size_t)je.position, &at)
+			 ? cfg_trailing_error(file, buf, len, at, NULL, err, errlen)
+			 : convert(j, root, 0, file, err, errlen);
 	json_decref(j);
 	return rc;
 }

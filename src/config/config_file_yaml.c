@@ -14,9 +14,27 @@
 struct yctx {
 	yaml_parser_t p;
 	const char *file;
+	const char *buf; /* the file image, for byte offsets */
+	size_t len;
 	char *err;
 	size_t errlen;
 };
+
+/* libyaml's marks count characters; messages give byte offsets. A UTF-8
+ * byte order mark, which libyaml skips, is not a character to it. */
+static size_t byte_offset(const struct yctx *y, const yaml_mark_t *m)
+{
+	size_t i = 0, chars = 0;
+	if (y->len >= 3 && !memcmp(y->buf, "\xef\xbb\xbf", 3))
+		i = 3;
+	for (; i < y->len; i++) {
+		if (((unsigned char)y->buf[i] & 0xc0) == 0x80) /* a continuation byte */
+			continue;
+		if (chars++ == m->index)
+			return i;
+	}
+	return y->len;
+}
 
 static int syntax_error(struct yctx *y)
 {
@@ -24,6 +42,17 @@ static int syntax_error(struct yctx *y)
 	if (p->error == YAML_MEMORY_ERROR) {
 		cfg_errf(y->err, y->errlen, "out of memory");
 		return CONFIG_E_NOMEM;
+	}
+	if (p->error == YAML_READER_ERROR) {
+		/* Bytes that are not text (a control character, broken UTF-8):
+		 * libyaml has no mark for them yet, only their byte offset. */
+		size_t off = p->problem_offset < y->len ? p->problem_offset : y->len;
+		unsigned line, col;
+		cfg_text_pos(y->buf, off, &line, &col);
+		cfg_errf(y->err, y->errlen, "%s:%u:%u: YAML syntax error at byte offset %zu: %s (0x%02x)",
+			 y->file, line, col, off, p->problem ? p->problem : "?",
+			 (unsigned)p->problem_value);
+		return CONFIG_E_FILE;
 	}
 	const yaml_mark_t *m = &p->problem_mark;
 	if (p->context)
@@ -174,11 +203,39 @@ static int expect(struct yctx *y, yaml_event_type_t t, yaml_event_t *ev)
 	if (rc != CONFIG_OK)
 		return rc;
 	if (ev->type != t) {
-		cfg_errf(y->err, y->errlen, "%s:%zu: %s", y->file, ev->start_mark.line + 1,
-			 t == YAML_STREAM_END_EVENT ? "only one YAML document is allowed"
-						    : "unexpected YAML structure");
+		cfg_errf(y->err, y->errlen, "%s:%zu: unexpected YAML structure", y->file,
+			 ev->start_mark.line + 1);
 		yaml_event_delete(ev);
 		return CONFIG_E_FILE;
+	}
+	return CONFIG_OK;
+}
+
+/* Once the root node is complete only the document's end and the
+ * stream's may follow. Whatever libyaml finds instead, a second document
+ * or text it cannot place, is content after the document: one message for
+ * both formats, at the byte where that content starts. */
+static int after_document(struct yctx *y)
+{
+	static const yaml_event_type_t want[] = { YAML_DOCUMENT_END_EVENT, YAML_STREAM_END_EVENT };
+	for (size_t i = 0; i < 2; i++) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&y->p, &ev)) {
+			if (y->p.error != YAML_SCANNER_ERROR && y->p.error != YAML_PARSER_ERROR)
+				return syntax_error(y);
+			return cfg_trailing_error(y->file, y->buf, y->len,
+						  byte_offset(y, &y->p.problem_mark), NULL, y->err,
+						  y->errlen);
+		}
+		yaml_mark_t at = ev.start_mark;
+		yaml_event_type_t got = ev.type;
+		yaml_event_delete(&ev);
+		if (got != want[i])
+			return cfg_trailing_error(y->file, y->buf, y->len, byte_offset(y, &at),
+						  got == YAML_DOCUMENT_START_EVENT
+							  ? "only one YAML document is allowed"
+							  : NULL,
+						  y->err, y->errlen);
 	}
 	return CONFIG_OK;
 }
@@ -209,19 +266,13 @@ static int document(struct yctx *y, struct cfg_node *root)
 		return rc;
 	if (root->kind == CFG_NULL) /* "---" alone, or "~": no settings */
 		root->kind = CFG_MAP;
-	if ((rc = expect(y, YAML_DOCUMENT_END_EVENT, &ev)) != CONFIG_OK)
-		return rc;
-	yaml_event_delete(&ev);
-	if ((rc = expect(y, YAML_STREAM_END_EVENT, &ev)) != CONFIG_OK)
-		return rc;
-	yaml_event_delete(&ev);
-	return CONFIG_OK;
+	return after_document(y);
 }
 
 int cfg_yaml_to_tree(const char *file, const char *buf, size_t len, struct cfg_node *root,
 		     char *err, size_t errlen)
 {
-	struct yctx y = { .file = file, .err = err, .errlen = errlen };
+	struct yctx y = { .file = file, .buf = buf, .len = len, .err = err, .errlen = errlen };
 	if (!yaml_parser_initialize(&y.p)) {
 		cfg_errf(err, errlen, "out of memory");
 		return CONFIG_E_NOMEM;

@@ -4,6 +4,10 @@
 
 #include <string.h>
 
+/* A number from a header, as text in the help's literals. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 /* Prints text word-wrapped at 78 columns, every line indented by `indent`. */
 static void wrap(FILE *f, int indent, const char *text)
 {
@@ -100,7 +104,14 @@ void config_print_help(FILE *f)
 	     "The file is DIR/wirelink.IFACE.json, DIR/wirelink.IFACE.yaml or "
 	     "DIR/wirelink.IFACE.yml, where DIR is --config-path (default "
 	     CONFIG_DEFAULT_PATH ") and IFACE is the --iface value. A missing file means "
-	     "defaults; more than one of them is an error. Keys are case-insensitive; a "
+	     "defaults, and so does a missing " CONFIG_DEFAULT_PATH "; a DIR given by "
+	     "--config-path or WIRELINK_CONFIG_PATH must be an existing directory. More "
+	     "than one of the files is an error, and so is anything there but a regular "
+	     "file or a symbolic link to one: a FIFO, device, socket or directory (refused "
+	     "at once: a FIFO is never waited on), or a dangling symbolic link. The file "
+	     "is UTF-8 text holding one document: a NUL byte, or anything after the "
+	     "document but white space (and YAML comments), is an error naming its byte "
+	     "offset. Keys are case-insensitive; a "
 	     "key given twice, an unknown key or an invalid value stops wirelink with a "
 	     "message naming the file, the line (YAML) or key path (JSON), the key and "
 	     "the value. A null value leaves a setting at its default.");
@@ -111,12 +122,12 @@ void config_print_help(FILE *f)
 	     "only a file can set:");
 	fputs("\n  Peers\n", f);
 	wrap(f, 6,
-	     "A list of peers, each with: PublicKey (base64, required); Name (1..16 "
+	     "A list of peers, each with: PublicKey (base64, required, not all zero); Name (1..16 "
 	     "printable bytes, no spaces; advertised to other peers); Trust (what this "
 	     "peer may tell us: Untrusted, Endpoint, AllowedIPs, Membership, "
 	     "DelegateTrust); FactExchanger (bool: always exchange facts with it); "
-	     "Endpoints (list of host:port, the host an IP address or a DNS name "
-	     "resolved when needed, IPv6 as [addr]:port); AllowedIPs (list of "
+	     "Endpoints (list of at most " STR(CONFIG_MAX_PEER_ENDPOINTS) " host:port, the host an IP address or a DNS "
+	     "name resolved when needed, IPv6 as [addr]:port); AllowedIPs (list of "
 	     "address/length, host bits are masked off); Basic (bool: the peer runs "
 	     "plain WireGuard without wirelink).");
 	fputs("  ReportIfaces\n", f);

@@ -29,6 +29,18 @@
 const char *cfg_quote(const char *s, char out[static CFG_QUOTE_MAX]);
 void cfg_errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The 1-based line and column of byte `off` of a file image, counted as
+ * the parsers count them (a column is a UTF-8 character), so messages
+ * about raw bytes point where syntax errors do. */
+void cfg_text_pos(const char *buf, size_t off, unsigned *line, unsigned *col);
+/* The first byte after the document that is not white space, from `off`
+ * on: *at is its offset. false if there is none. */
+bool cfg_trailing(const char *buf, size_t len, size_t off, size_t *at);
+/* "FILE:LINE:COL: content after the document at byte offset N: "...""
+ * quoting the rest of that line, then " (note)" if note is not NULL;
+ * returns CONFIG_E_FILE. */
+int cfg_trailing_error(const char *file, const char *buf, size_t len, size_t at,
+		       const char *note, char *err, size_t errlen);
 
 /* ---- validators ---- */
 

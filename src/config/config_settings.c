@@ -42,7 +42,8 @@ const struct cfg_setting cfg_settings[] = {
 	  "is private (10/8, 172.16/12, 192.168/16, 100.64/10) is not advertised." },
 	{ "ConfigPath", "config-path", 0, "WIRELINK_CONFIG_PATH", CT_PATH, RUNTIME,
 	  AT(config_path), "DIR", CONFIG_DEFAULT_PATH,
-	  "Directory holding wirelink.IFACE.json / .yaml / .yml." },
+	  "Directory holding wirelink.IFACE.json / .yaml / .yml. When given, it must "
+	  "exist; the default may be missing (no file: defaults)." },
 	{ "Dump", "dump", 0, "WIRELINK_DUMP", CT_BOOL, RUNTIME, AT(dump), "BOOL", "false",
 	  "Print the effective configuration as JSON (in config-file spelling) and exit." },
 	{ "CheckConfig", "check-config", 0, "WIRELINK_CHECK_CONFIG", CT_BOOL, RUNTIME,

@@ -51,6 +51,53 @@ void cfg_errf(char *err, size_t errlen, const char *fmt, ...)
 			*p = '?';
 }
 
+void cfg_text_pos(const char *buf, size_t off, unsigned *line, unsigned *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c == '\n') {
+			++*line;
+			*col = 1;
+		} else if ((c & 0xc0) != 0x80) { /* not a UTF-8 continuation byte */
+			++*col;
+		}
+	}
+}
+
+bool cfg_trailing(const char *buf, size_t len, size_t off, size_t *at)
+{
+	for (size_t i = off; i < len; i++) {
+		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r') {
+			*at = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+int cfg_trailing_error(const char *file, const char *buf, size_t len, size_t at,
+		       const char *note, char *err, size_t errlen)
+{
+	/* At most 16 bytes of its first line: even all escaped they quote
+	 * within CFG_QUOTE_MAX, and a "..." after the quote says more follows. */
+	char head[17], q[CFG_QUOTE_MAX];
+	size_t n = 0;
+	while (at + n < len && n < sizeof(head) - 1 && buf[at + n] != '\n' && buf[at + n] != '\0')
+		n++;
+	memcpy(head, buf + at, n);
+	head[n] = '\0';
+	size_t more;
+	unsigned line, col;
+	cfg_text_pos(buf, at, &line, &col);
+	cfg_errf(err, errlen, "%s:%u:%u: content after the document at byte offset %zu: %s%s%s%s%s",
+		 file, line, col, at, cfg_quote(head, q),
+		 cfg_trailing(buf, len, at + n, &more) ? "..." : "",
+		 note ? " (" : "", note ? note : "", note ? ")" : "");
+	return CONFIG_E_FILE;
+}
+
 bool cfg_parse_bool(const char *s, bool *out, const char **why)
 {
 	static const char *const yes[] = { "true", "yes", "on", "1" };
@@ -133,10 +180,21 @@ bool cfg_parse_trust(const char *s, enum wl_trust *out, const char **why)
 
 bool cfg_parse_key(const char *s, uint8_t key[static WL_KEY_LEN], const char **why)
 {
-	if (key_from_base64(s, key))
-		return true;
-	*why = "is not a public key (44 characters of base64 for 32 bytes)";
-	return false;
+	if (!key_from_base64(s, key)) {
+		*why = "is not a public key (44 characters of base64 for 32 bytes)";
+		return false;
+	}
+	/* Well-formed but no peer's: all zero is a placeholder or a wiped
+	 * key, and X25519 with it gives an all-zero secret whatever our
+	 * private key, which WireGuard and libsodium refuse to use. */
+	uint8_t any = 0;
+	for (size_t i = 0; i < WL_KEY_LEN; i++)
+		any |= key[i];
+	if (!any) {
+		*why = "is the all-zero key, not a peer's public key";
+		return false;
+	}
+	return true;
 }
 
 bool cfg_parse_name(const char *s, const char **why)

@@ -33,8 +33,10 @@
 #include "sys/netif.h"
 #include "sys/wgdev.h"
 
-/* Resolved endpoints kept per configured peer. */
-#define DRIVER_MAX_PEER_ENDPOINTS 16
+/* Resolved endpoints kept per configured peer: the configuration refuses
+ * a peer that lists more, so none it names is dropped unseen (a DNS name
+ * that resolves to many addresses can still fill the rest). */
+#define DRIVER_MAX_PEER_ENDPOINTS CONFIG_MAX_PEER_ENDPOINTS
 /* How often a leaf looks at the tunnel's link counters between ticks
  * (driver_sense), and how many bytes beyond our own datagrams count as the
  * user's traffic: a ping's worth. A path is watched only once a tick has

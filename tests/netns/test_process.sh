@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The daemon as a process: configuration errors, --dump/--check-config,
 # SIGUSR1 dumps, SIGHUP reloads (a bad new config is refused and the old one
-# kept), start-up on a brand-new interface (no crash while the auto address
-# would still be tentative), and a clean SIGTERM.
+# kept; so are a FIFO, which must not block the loop, a dangling symbolic
+# link, a config directory gone, a NUL byte and an all-zero peer key),
+# start-up on a brand-new interface (no crash while the auto address would
+# still be tentative), and a clean SIGTERM.
 set -u
 WL_TOP=${WL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$WL_TOP/tests/cli/lib.sh"
@@ -72,6 +74,48 @@ if wait_for 10 grep -q 'reload failed, keeping the running configuration' "$log"
 else
 	fail sighup-bad-config-kept "$(tail -n 3 "$log" | tr '\n' ' ')"
 fi
+# SIGHUP with inputs that are not plainly a config file (issue 10): each
+# reload is refused and the daemon goes on. A FIFO used to block the one
+# thread in open() until a writer came: after its refusal the daemon must
+# still answer SIGUSR1 (handled by the same loop).
+hup_refused() { # NAME TEXT: SIGHUP, then the refusal naming TEXT is logged
+	local before
+	before=$(grep -c 'reload failed, keeping the running configuration' "$log")
+	kill -HUP "$DPID"
+	if wait_for 10 sh -c "[ \$(grep -c 'reload failed, keeping the running configuration' '$log') -gt $before ]" &&
+		grep 'reload failed, keeping the running configuration' "$log" | tail -n 1 | grep -qF "$2" &&
+		kill -0 "$DPID"; then
+		pass "$1"
+	else
+		fail "$1" "$(tail -n 3 "$log" | tr '\n' ' ')"
+	fi
+}
+F=$CFG/wirelink.$IFC.yaml
+rm -f "$F"; mkfifo "$F"
+hup_refused sighup-fifo-refused "$F: a FIFO (named pipe), not a regular file"
+dumps=$(grep -c '^facts (' "$log")
+kill -USR1 "$DPID"
+if wait_for 10 sh -c "[ \$(grep -c '^facts (' '$log') -gt $dumps ]"; then pass sighup-fifo-loop-alive; else fail sighup-fifo-loop-alive "no SIGUSR1 dump after the FIFO"; fi
+# A daemon stuck in open() (the old behaviour) is released by a writer that
+# opens and closes the FIFO, so the rest of the suite still runs; with no
+# reader there, the open fails at once and this does nothing.
+python3 -c 'import os, sys
+try: os.close(os.open(sys.argv[1], os.O_WRONLY | os.O_NONBLOCK))
+except OSError: pass' "$F"
+rm -f "$F"; ln -s "$CFG/moved-away.yaml" "$F"
+hup_refused sighup-dangling-symlink-refused "$F: dangling symbolic link to $CFG/moved-away.yaml"
+rm -f "$F"; printf 'Peers:\n  - PublicKey: %s\n' "$PEER" >"$F"
+mv "$CFG" "$CFG.away"
+hup_refused sighup-missing-config-path-refused "WIRELINK_CONFIG_PATH: \"$CFG\" does not exist"
+mv "$CFG.away" "$CFG"
+printf '{"Router": true}\0garbage' >"$CFG/wirelink.$IFC.json"; rm -f "$F"
+hup_refused sighup-nul-byte-refused "wirelink.$IFC.json:1:17: a NUL byte at byte offset 16"
+rm -f "$CFG/wirelink.$IFC.json"
+printf 'Peers:\n  - PublicKey: %s\n  - PublicKey: %s\n' "$PEER" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" >"$F"
+hup_refused sighup-zero-key-refused "Peers[1].PublicKey: \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\" is the all-zero key"
+# None of them took effect.
+check sighup-refused-none-applied sh -c "! grep -q 'configuration reloaded' '$log'"
+
 # SIGHUP with a good new file: applied.
 PEER2=$(wg genkey | wg pubkey)
 printf 'Peers:\n  - PublicKey: %s\n  - PublicKey: %s\n' "$PEER" "$PEER2" >"$CFG/wirelink.$IFC.yaml"

@@ -4,7 +4,9 @@
  * as --config-path (or WIRELINK_CONFIG_PATH) and an explicit environment,
  * so nothing under /etc or in the caller's environment is looked at. */
 #include <ftw.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +17,15 @@
 
 #define KEY1 "18dCY1rwCNo4aQaWFccKFfhbqG0FGBxDkCSbyQ3awkw="
 #define KEY2 "ZPGUiCJbr4B/VNnQHQ4HxKtPPjbR1o+BWQXKn8jPQRk="
+#define ZERO_KEY "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+/* CONFIG_MAX_PEER_ENDPOINTS endpoints, plain (YAML) and quoted (JSON). */
+#define EPS16                                                                            \
+	"h1:1, h2:2, h3:3, h4:4, h5:5, h6:6, h7:7, h8:8, h9:9, h10:10, h11:11, h12:12, "  \
+	"h13:13, h14:14, h15:15, h16:16"
+#define EPS16Q                                                                           \
+	"\"h1:1\", \"h2:2\", \"h3:3\", \"h4:4\", \"h5:5\", \"h6:6\", \"h7:7\", \"h8:8\", "    \
+	"\"h9:9\", \"h10:10\", \"h11:11\", \"h12:12\", \"h13:13\", \"h14:14\", \"h15:15\", "  \
+	"\"h16:16\""
 
 /* ---- helpers ---- */
 
@@ -53,6 +64,25 @@ static void put(const struct tdir *d, const char *name, const char *content)
 	}
 	fputs(content, f);
 	fclose(f);
+}
+
+/* Like put, with content that may hold NUL bytes. */
+static void put_bytes(const struct tdir *d, const char *name, const char *content, size_t len)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", d->path, name);
+	FILE *f = fopen(p, "w");
+	if (!f || fwrite(content, 1, len, f) != len) {
+		perror(p);
+		exit(2);
+	}
+	fclose(f);
+}
+
+/* out = dir/name. */
+static void path_in(const struct tdir *d, const char *name, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s", d->path, name);
 }
 
 #define MAXARGS 16
@@ -714,7 +744,44 @@ static const struct bad_case {
 	{ "wirelink.wg0.yaml", "- a\n", "@:1: expected a mapping of settings at the top level, got a list" },
 	{ "wirelink.wg0.yaml", "Port: [1\n",
 	  "@:2:1: YAML syntax error: did not find expected ',' or ']' while parsing a flow sequence" },
-	{ "wirelink.wg0.yaml", "Port: 1\n---\nPort: 2\n", "@:2: only one YAML document is allowed" },
+	{ "wirelink.wg0.yaml", "Port: 1\n---\nPort: 2\n",
+	  "@:2:1: content after the document at byte offset 8: \"---\"... (only one YAML document "
+	  "is allowed)" },
+	/* Content after the document, in both formats: where it starts. */
+	{ "wirelink.wg0.json", "{\"Router\": true} garbage\n",
+	  "@:1:18: content after the document at byte offset 17: \"garbage\"" },
+	{ "wirelink.wg0.json", "{}\n{}", "@:2:1: content after the document at byte offset 3: \"{}\"" },
+	{ "wirelink.wg0.json", "{\"Port\": 1}}", "@:1:12: content after the document at byte offset 11: \"}\"" },
+	{ "wirelink.wg0.json", "[]\n\n  ,0123456789abcdefXYZ\n",
+	  "@:3:3: content after the document at byte offset 6: \",0123456789abcde\"..." },
+	{ "wirelink.wg0.yaml", "{Router: true} garbage\n",
+	  "@:1:16: content after the document at byte offset 15: \"garbage\"" },
+	{ "wirelink.wg0.yaml", "Router: true\n...\ngarbage\n",
+	  "@:3:1: content after the document at byte offset 17: \"garbage\"" },
+	/* Columns count characters, offsets bytes; a UTF-8 BOM is 3 bytes. */
+	{ "wirelink.wg0.yaml", "# \xc3\xa9\xc3\xa9\nPort: 1\n...\n\xc3\xa9x\n",
+	  "@:4:1: content after the document at byte offset 19: \"\\xc3\\xa9x\"" },
+	{ "wirelink.wg0.yaml", "\xef\xbb\xbfPort: 1\n...\nx\n",
+	  "@:3:1: content after the document at byte offset 15: \"x\"" },
+	/* Bytes that are not text: libyaml says what, we say where. */
+	{ "wirelink.wg0.yaml", "Port: \"\xff\"\n",
+	  "@:1:8: YAML syntax error at byte offset 7: invalid leading UTF-8 octet (0xff)" },
+	{ "wirelink.wg0.yaml", "Port: 1\nDebug: \x01\n",
+	  "@:2:8: YAML syntax error at byte offset 15: control characters are not allowed (0x01)" },
+	/* No peer has the all-zero key. */
+	{ "wirelink.wg0.yaml", "Peers:\n  - PublicKey: " ZERO_KEY "\n",
+	  "@:2: Peers[0].PublicKey: \"" ZERO_KEY "\" is the all-zero key, not a peer's public key" },
+	{ "wirelink.wg0.json", "{\"Peers\": [{\"PublicKey\": \"" KEY1 "\"}, {\"PublicKey\": \"" ZERO_KEY
+	  "\"}]}",
+	  "@: Peers[1].PublicKey: \"" ZERO_KEY "\" is the all-zero key, not a peer's public key" },
+	/* More endpoints than the daemon keeps per peer. */
+	{ "wirelink.wg0.yaml", "Peers:\n  - PublicKey: " KEY1 "\n    Endpoints: [" EPS16 ", h17:17]\n",
+	  "@:3: Peers[0].Endpoints: 17 endpoints, more than the 16 a peer may have (the daemon "
+	  "would use only the first 16)" },
+	{ "wirelink.wg0.json", "{\"Peers\": [{\"PublicKey\": \"" KEY1 "\", \"Endpoints\": [" EPS16Q
+	  ", \"h17:17\", \"h18:18\"]}]}",
+	  "@: Peers[0].Endpoints: 18 endpoints, more than the 16 a peer may have (the daemon "
+	  "would use only the first 16)" },
 	{ "wirelink.wg0.yaml", "Peers:\n  - &a\n    PublicKey: " KEY1 "\n  - *a\n",
 	  "@:4: YAML aliases are not supported in config files" },
 	{ "wirelink.wg0.yaml", "Port: !!int 5\n", "@:1: YAML tags are not supported in config files" },
@@ -792,9 +859,223 @@ TEST(unreadable_file)
 	char err[512], want[256];
 	CHECK_EQ(load(&d, NULL, NULL, &cfg, err, sizeof(err)), CONFIG_E_FILE);
 	CHECK(cfg == NULL);
-	snprintf(want, sizeof(want), "%s: not a regular file", p);
+	snprintf(want, sizeof(want), "%s: a directory, not a regular file", p);
 	CHECK_STR(err, want);
 	tdir_remove(&d);
+}
+
+/* ---- config input: what is there must plainly be a config file ---- */
+
+/* Loads d's config (no env, no flags) expecting status want_rc and the
+ * message pattern ('@' = d's path). */
+static void expect_error(const struct tdir *d, const char *what, int want_rc, const char *pattern)
+{
+	struct wl_config *cfg = (struct wl_config *)1;
+	char err[1024], want[1024];
+	int rc = load(d, NULL, NULL, &cfg, err, sizeof(err));
+	expand(want, sizeof(want), pattern, d->path);
+	CHECK_MSG(rc == want_rc, "%s: rc %d (%s)", what, rc, err);
+	CHECK_MSG(cfg == NULL, "%s: config returned on error", what);
+	CHECK_MSG(strcmp(err, want) == 0, "%s:\n  got  %s\n  want %s", what, err, want);
+	CHECK_EQ(config_exit_status(rc), 2);
+	if (rc == CONFIG_OK)
+		config_free(cfg);
+}
+
+TEST(fifo_is_refused_without_waiting)
+{
+	/* Opening a FIFO to read waits for a writer: that hung start-up and
+	 * SIGHUP. If it ever blocks again, the alarm kills the suite, which
+	 * tests/run counts as a failure (no clock is trusted otherwise). */
+	struct tdir d;
+	tdir_make(&d);
+	char p[256];
+	path_in(&d, "wirelink.wg0.json", p, sizeof(p));
+	CHECK_EQ(mkfifo(p, 0600), 0);
+	alarm(30);
+	expect_error(&d, "fifo", CONFIG_E_FILE, "@/wirelink.wg0.json: a FIFO (named pipe), not a regular file");
+	alarm(0);
+	tdir_remove(&d);
+}
+
+TEST(device_and_socket_are_refused)
+{
+	struct tdir d;
+	tdir_make(&d);
+	char p[256];
+	/* A device behind a symbolic link: the kind is the target's. */
+	path_in(&d, "wirelink.wg0.yaml", p, sizeof(p));
+	CHECK_EQ(symlink("/dev/null", p), 0);
+	expect_error(&d, "char device", CONFIG_E_FILE,
+		     "@/wirelink.wg0.yaml: a character device, not a regular file");
+	unlink(p);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	path_in(&d, "wirelink.wg0.yml", sa.sun_path, sizeof(sa.sun_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	expect_error(&d, "socket", CONFIG_E_FILE, "@/wirelink.wg0.yml: a socket, not a regular file");
+	close(fd);
+	tdir_remove(&d);
+}
+
+TEST(dangling_symlink_is_an_error)
+{
+	struct tdir d;
+	tdir_make(&d);
+	char p[256], target[256], want[768];
+	path_in(&d, "wirelink.wg0.yaml", p, sizeof(p));
+	CHECK_EQ(symlink("moved-away.yaml", p), 0);
+	expect_error(&d, "dangling", CONFIG_E_FILE,
+		     "@/wirelink.wg0.yaml: dangling symbolic link to moved-away.yaml (No such file "
+		     "or directory)");
+	/* A target whose directory is a file. */
+	unlink(p);
+	put(&d, "plain", "");
+	path_in(&d, "plain/x.yaml", target, sizeof(target));
+	CHECK_EQ(symlink(target, p), 0);
+	snprintf(want, sizeof(want),
+		 "@/wirelink.wg0.yaml: dangling symbolic link to %s (Not a directory)", target);
+	expect_error(&d, "through a file", CONFIG_E_FILE, want);
+	/* Once the target is there, the link is read like the file. */
+	unlink(p);
+	put(&d, "real.yaml", "Port: 7\n");
+	CHECK_EQ(symlink("real.yaml", p), 0);
+	struct wl_config *cfg;
+	char err[512];
+	CHECK_EQ(load(&d, NULL, NULL, &cfg, err, sizeof(err)), CONFIG_OK);
+	if (cfg) {
+		CHECK_EQ(cfg->port, 7);
+		CHECK_STR(cfg->config_file, p);
+	}
+	config_free(cfg);
+	tdir_remove(&d);
+}
+
+/* A literal that may hold NUL bytes, and its length. */
+#define BYTES(s) s, sizeof(s) - 1
+
+TEST(nul_byte_is_refused_with_its_offset)
+{
+	static const struct {
+		const char *file;
+		const char *content;
+		size_t len;
+		const char *msg;
+	} cases[] = {
+		/* jansson took the NUL for the end of the input: "end of file
+		 * expected near end of file"; libyaml said 1:1. */
+		{ "wirelink.wg0.json", BYTES("{\"Router\": true}\0garbage"),
+		  "@/wirelink.wg0.json:1:17: a NUL byte at byte offset 16 (config files are UTF-8 text)" },
+		{ "wirelink.wg0.json", BYTES("{\"Router\": true}\n\0"),
+		  "@/wirelink.wg0.json:2:1: a NUL byte at byte offset 17 (config files are UTF-8 text)" },
+		{ "wirelink.wg0.yaml", BYTES("Router: true\n\0garbage"),
+		  "@/wirelink.wg0.yaml:2:1: a NUL byte at byte offset 13 (config files are UTF-8 text)" },
+		{ "wirelink.wg0.yaml", BYTES("Peers:\n  - Name: a\0b\n"),
+		  "@/wirelink.wg0.yaml:2:12: a NUL byte at byte offset 18 (config files are UTF-8 text)" },
+		/* UTF-16 ("Port: 1" with its byte order mark) is not UTF-8. */
+		{ "wirelink.wg0.yml", BYTES("\xff\xfeP\0o\0r\0t\0:\0 \0001\0\n\0"),
+		  "@/wirelink.wg0.yml:1:4: a NUL byte at byte offset 3 (config files are UTF-8 text)" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tdir d;
+		tdir_make(&d);
+		put_bytes(&d, cases[i].file, cases[i].content, cases[i].len);
+		char what[32];
+		snprintf(what, sizeof(what), "case %zu", i);
+		expect_error(&d, what, CONFIG_E_FILE, cases[i].msg);
+		tdir_remove(&d);
+	}
+}
+
+TEST(given_config_path_must_be_a_directory)
+{
+	struct tdir d;
+	tdir_make(&d);
+	put(&d, "file", "");
+	char missing[256], file[256], link[256], flag[300], env[300], want[768];
+	path_in(&d, "missing", missing, sizeof(missing));
+	path_in(&d, "file", file, sizeof(file));
+	path_in(&d, "link", link, sizeof(link));
+	CHECK_EQ(symlink(missing, link), 0);
+	static const struct {
+		int which; /* 0 missing, 1 a file, 2 a dangling link (to missing) */
+		bool by_env;
+		const char *why;
+	} cases[] = {
+		{ 0, false, "does not exist" },
+		{ 0, true, "does not exist" },
+		{ 1, false, "is not a directory (it is a regular file)" },
+		{ 2, true, "is a dangling symbolic link to " },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *v = cases[i].which == 0 ? missing : cases[i].which == 1 ? file : link;
+		bool dangling = cases[i].which == 2;
+		snprintf(flag, sizeof(flag), "--config-path=%s", v);
+		snprintf(env, sizeof(env), "WIRELINK_CONFIG_PATH=%s", v);
+		const char *args[] = { cases[i].by_env ? NULL : flag, NULL };
+		const char *envp[] = { cases[i].by_env ? env : NULL, NULL };
+		struct wl_config *cfg = (struct wl_config *)1;
+		char err[1024];
+		int rc = load(NULL, args, envp, &cfg, err, sizeof(err));
+		snprintf(want, sizeof(want), "%s: \"%s\" %s%s%s",
+			 cases[i].by_env ? "environment: WIRELINK_CONFIG_PATH" : "command line: --config-path",
+			 v, cases[i].why, dangling ? missing : "",
+			 dangling ? " (No such file or directory)" : "");
+		CHECK_MSG(rc == CONFIG_E_USAGE, "case %zu: rc %d", i, rc);
+		CHECK_MSG(cfg == NULL, "case %zu: config returned on error", i);
+		CHECK_MSG(strcmp(err, want) == 0, "case %zu:\n  got  %s\n  want %s", i, err, want);
+		CHECK_EQ(config_exit_status(rc), 2);
+	}
+	/* Only the value that counts is checked: a flag overrides a bad
+	 * environment value, and an empty one is unset. */
+	snprintf(env, sizeof(env), "WIRELINK_CONFIG_PATH=%s", missing);
+	const char *envp[] = { env, NULL };
+	struct wl_config *cfg;
+	char err[1024];
+	CHECK_EQ(load(&d, NULL, envp, &cfg, err, sizeof(err)), CONFIG_OK);
+	config_free(cfg);
+	/* The default directory may be missing: no file, defaults. This looks
+	 * at /etc/wireguard, for an interface name no one uses. */
+	const char *unset[] = { "WIRELINK_CONFIG_PATH=", "WIRELINK_IFACE=wlcfgnotused0", NULL };
+	CHECK_EQ(load(NULL, NULL, unset, &cfg, err, sizeof(err)), CONFIG_OK);
+	if (cfg) {
+		CHECK_STR(cfg->config_path, CONFIG_DEFAULT_PATH);
+		CHECK(cfg->config_file == NULL);
+	}
+	config_free(cfg);
+	tdir_remove(&d);
+}
+
+TEST(good_files_still_load)
+{
+	/* What the new refusals must not catch: white space and comments after
+	 * the document, an explicit document end, a UTF-8 BOM in YAML, a peer
+	 * with exactly as many endpoints as the daemon keeps. */
+	static const struct {
+		const char *file, *content;
+	} cases[] = {
+		{ "wirelink.wg0.json", "{\"Port\": 3}\n\n \t\r\n" },
+		{ "wirelink.wg0.yaml", "Port: 3\n# the end\n\n" },
+		{ "wirelink.wg0.yaml", "---\nPort: 3\n...\n# after the end marker\n" },
+		{ "wirelink.wg0.yaml", "\xef\xbb\xbfPort: 3\n" },
+		{ "wirelink.wg0.yaml", "Port: 3\nPeers:\n  - PublicKey: " KEY1 "\n    Endpoints: [" EPS16 "]\n" },
+		{ "wirelink.wg0.json", "{\"Port\": 3, \"Peers\": [{\"PublicKey\": \"" KEY1 "\", \"Endpoints\": ["
+		  EPS16Q "]}]}" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wl_config *cfg;
+		char err[512];
+		int rc = load_file(cases[i].file, cases[i].content, &cfg, err, sizeof(err), NULL, 0);
+		CHECK_MSG(rc == CONFIG_OK, "case %zu: %s", i, err);
+		if (cfg) {
+			CHECK_EQ(cfg->port, 3);
+			if (cfg->n_peers == 1) {
+				CHECK_EQ(cfg->peers[0].n_endpoints, CONFIG_MAX_PEER_ENDPOINTS);
+				CHECK_STR(cfg->peers[0].endpoints[15].host, "h16");
+			}
+		}
+		config_free(cfg);
+	}
 }
 
 static const struct usage_case {
@@ -1224,6 +1505,46 @@ TEST(reload_keeps_the_old_config_on_error)
 	char *after = dump_str(old);
 	CHECK_STR(after, before);
 	free(after);
+	/* Each way a file can fail to be plainly a config file fails the
+	 * reload the same way, before anything of it is used. */
+	static const struct {
+		const char *content;
+		size_t len;
+	} bad[] = {
+		{ BYTES("Port: 6\n\0") },
+		{ BYTES("Port: 6\n...\nPort: 7\n") },
+		{ BYTES("Port: 6\nPeers:\n  - PublicKey: " ZERO_KEY "\n") },
+		{ BYTES("Port: 6\nPeers:\n  - PublicKey: " KEY2 "\n    Endpoints: [" EPS16 ", h:17]\n") },
+	};
+	char p[256], moved[256];
+	path_in(&d, "wirelink.wg0.yaml", p, sizeof(p));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]) + 3; i++) {
+		unlink(p);
+		if (i < sizeof(bad) / sizeof(bad[0]))
+			put_bytes(&d, "wirelink.wg0.yaml", bad[i].content, bad[i].len);
+		else if (i == sizeof(bad) / sizeof(bad[0]))
+			CHECK_EQ(mkfifo(p, 0600), 0);
+		else
+			CHECK_EQ(symlink("gone.yaml", p), 0);
+		/* The last round: the directory given on the command line is gone. */
+		bool dir_gone = i == sizeof(bad) / sizeof(bad[0]) + 2;
+		if (dir_gone) {
+			snprintf(moved, sizeof(moved), "%s.moved", d.path);
+			CHECK_EQ(rename(d.path, moved), 0);
+		}
+		alarm(30); /* the FIFO: see fifo_is_refused_without_waiting */
+		int rc = load(&d, NULL, NULL, &next, err, sizeof(err));
+		alarm(0);
+		CHECK_MSG(rc == (dir_gone ? CONFIG_E_USAGE : CONFIG_E_FILE), "round %zu: rc %d (%s)", i,
+			  rc, err);
+		CHECK(next == NULL);
+		after = dump_str(old);
+		CHECK_STR(after, before);
+		free(after);
+		if (dir_gone)
+			CHECK_EQ(rename(moved, d.path), 0);
+	}
+	unlink(p);
 	/* fixed: the new one takes effect */
 	put(&d, "wirelink.wg0.yaml", "Port: 6\n");
 	CHECK_EQ(load(&d, NULL, NULL, &next, err, sizeof(err)), CONFIG_OK);
