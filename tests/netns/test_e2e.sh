@@ -42,11 +42,14 @@ direct() {
 }
 has_allowed() { wg show "$1" allowed-ips | awk -v k="$(topo_pub "$2")" '$1 == k' | grep -qw "$3"; }
 transfer() { wg show "$1" transfer | awk -v k="$(topo_pub "$2")" '$1 == k {print $'"$3"'}'; }
+# more_stats LOG N: the log holds more than N dump "stats:" lines (a
+# function, so wait_for counts again each time it asks).
+more_stats() { [ "$(grep -c '^stats:' "$1")" -gt "$2" ]; }
 dump_stat() { # pid log key: SIGUSR1 the daemon, read one counter from its dump
 	local before
 	before=$(grep -c '^stats:' "$2")
 	kill -USR1 "$1"
-	wait_for 10 test "$(grep -c '^stats:' "$2")" -gt "$before" || return 1
+	wait_for 10 more_stats "$2" "$before" || return 1
 	grep '^stats:' "$2" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$3=//p"
 }
 
