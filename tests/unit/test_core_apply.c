@@ -1,4 +1,5 @@
 /* SPEC §10: the device changes the engine asks for. */
+#include <stdio.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -115,6 +116,30 @@ TEST(healthy_peer_gets_allowed_ips_when_alive_or_basic)
 		CHECK_MSG(c && (c->flags & ENGINE_CHANGE_UPDATE_ONLY) &&
 				  !(c->flags & ENGINE_CHANGE_REPLACE_ALLOWED),
 			  "%s: flags %x", hc->what, c ? c->flags : 0);
+		tnode_free(&w.n);
+	}
+}
+
+/* [ours] 256 AllowedIPs per peer in total: a device peer that holds 255
+ * (its auto address and 254 more) still gets its configured 10.5.0.0/24;
+ * one that holds 256 does not, and the engine counts what it left out. */
+TEST(allowed_ips_capped_in_total)
+{
+	for (int extra = 254; extra <= 255; extra++) {
+		struct world w;
+		setup(&w, WL_NO, false, 0);
+		char ac[64], cidr[32];
+		auto_str(w.ppub, ac);
+		tnode_allow(&w.n, w.ppub, ac);
+		for (int i = 0; i < extra; i++) {
+			snprintf(cidr, sizeof(cidr), "10.6.%d.0/24", i);
+			tnode_allow(&w.n, w.ppub, cidr);
+		}
+		p_alive(&w, 0, 255);
+		tnode_tick(&w.n, 100);
+		const struct engine_change *c = tchange(&w.n, w.ppub);
+		CHECK_MSG(change_has(c, "10.5.0.0/24") == (extra == 254), "%d held", extra + 1);
+		CHECK_EQ(engine_get_stats(w.n.e)->allowed_capped, extra == 254 ? 0u : 1u);
 		tnode_free(&w.n);
 	}
 }
