@@ -1,6 +1,6 @@
 /* SPEC §10: the device changes the engine asks for. */
-#include <stdio.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core_fixture.h"
