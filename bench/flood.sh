@@ -46,6 +46,12 @@ pct() { # ticks microseconds -> % of one core
 mb() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
 all_direct() { fl_direct A B && fl_direct B A && fl_direct B C && fl_direct C B; }
 
+run_cleanup() { # the topology, and our daemons' interface locks
+	local i
+	topo_cleanup
+	for i in "${WG_HUB:-}" "${WG_A:-}" "${WG_B:-}" "${WG_C:-}"; do [ -n "$i" ] && rm -f "/run/wirelink/$i.lock"; done
+}
+
 # One run: prints "FIGURE VALUE" lines.
 one_run() {
 	fl_topology "$PREFIX" >/dev/null 2>&1 || { echo "setup failed"; return; }
@@ -90,7 +96,7 @@ summary() { # label unit decimals figure
 
 echo "bench/flood.sh: $WL_BIN, $RUNS runs, A floods B and the hub with $RATE datagrams/s each for $SECS s" >&2
 for r in $(seq "$RUNS"); do
-	( trap topo_cleanup EXIT; trap 'exit 143' TERM; one_run ) >"$RES/run.$r" 2>"$RES/run.$r.err" &
+	( trap run_cleanup EXIT; trap 'exit 143' TERM; one_run ) >"$RES/run.$r" 2>"$RES/run.$r.err" &
 	RUNPID=$!
 	wait "$RUNPID"
 	RUNPID=""

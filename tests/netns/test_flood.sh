@@ -34,7 +34,7 @@ info() { echo "# $suite: $*"; }
 cleanup() {
 	topo_cleanup
 	local i
-	for i in "$WG_HUB" "$WG_A" "$WG_B" "$WG_C"; do rm -f "/run/wirelink/$i.lock"; done
+	for i in "${WG_HUB:-}" "${WG_A:-}" "${WG_B:-}" "${WG_C:-}"; do [ -n "$i" ] && rm -f "/run/wirelink/$i.lock"; done
 }
 fl_topology "wlf$(($$ % 10000))" >/dev/null 2>&1 || { cleanup; fail setup "could not build the namespaces"; finish; }
 trap cleanup EXIT
