@@ -65,6 +65,11 @@ void config_dump(const struct wl_config *cfg, FILE *f)
 	jsonw_kv_bool(&w, "Debug", cfg->debug);
 	jsonw_kv_str(&w, "Backend", wgdev_backend_name(cfg->backend));
 	jsonw_kv_bool(&w, "PortMapping", cfg->port_mapping);
+	jsonw_kv_uint(&w, "QuotaFacts", cfg->quota_facts);
+	jsonw_kv_uint(&w, "QuotaEndpoints", cfg->quota_endpoints);
+	jsonw_kv_uint(&w, "QuotaAllowedIPs", cfg->quota_allowed_ips);
+	jsonw_kv_uint(&w, "QuotaNewMembers", cfg->quota_new_members);
+	jsonw_kv_uint(&w, "QuotaNewMembersPerMinute", cfg->quota_new_members_per_min);
 	jsonw_key(&w, "Peers");
 	jsonw_arr_begin(&w);
 	for (size_t i = 0; i < cfg->n_peers; i++)

@@ -130,6 +130,11 @@ static int scalar_setting(struct walk *w, const struct cfg_setting *s, const str
 			return mismatch(w, n, "an integer (0..65535)");
 		text = n->text;
 		break;
+	case CT_COUNT:
+		if ((n->kind != CFG_INT && n->kind != CFG_PLAIN) || !n->text)
+			return mismatch(w, n, "an integer (1..1000000)");
+		text = n->text;
+		break;
 	case CT_BOOL:
 	case CT_ROUTER:
 		if ((rc = want_bool(w, n, &b)) != CONFIG_OK)

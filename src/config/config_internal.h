@@ -64,9 +64,14 @@ bool cfg_parse_glob(const char *s, const char **why);
 
 /* ---- scalar settings ---- */
 
+#define CFG_COUNT_MAX 1000000
+/* A count: a whole number 1..CFG_COUNT_MAX. */
+bool cfg_parse_count(const char *s, uint32_t *out, const char **why);
+
 enum cfg_type {
 	CT_IFACE,
 	CT_PORT,
+	CT_COUNT,  /* uint32_t, 1..CFG_COUNT_MAX */
 	CT_ROUTER, /* tri-state bool */
 	CT_BOOL,
 	CT_BACKEND,

@@ -40,6 +40,25 @@ const struct cfg_setting cfg_settings[] = {
 	  "on exit, and advertise the mapped public endpoint to peers, so that they can reach "
 	  "this node directly even behind a symmetric NAT. A mapping whose external address "
 	  "is private (10/8, 172.16/12, 192.168/16, 100.64/10) is not advertised." },
+	{ "QuotaFacts", "quota-facts", 0, "WIRELINK_QUOTA_FACTS", CT_COUNT, ALL, AT(quota_facts),
+	  "N", "512",
+	  "Facts one peer not trusted with Membership may have us keep at a time; what it "
+	  "tells beyond is dropped and counted, neither kept nor passed on." },
+	{ "QuotaEndpoints", "quota-endpoints", 0, "WIRELINK_QUOTA_ENDPOINTS", CT_COUNT, ALL,
+	  AT(quota_endpoints), "N", "16",
+	  "Endpoints of one peer that another peer may have us keep (each source has its "
+	  "own)." },
+	{ "QuotaAllowedIPs", "quota-allowed-ips", 0, "WIRELINK_QUOTA_ALLOWED_IPS", CT_COUNT, ALL,
+	  AT(quota_allowed_ips), "N", "256",
+	  "AllowedIPs of one peer that another peer may have us keep (a WireGuard peer never "
+	  "gets more than 256 in all)." },
+	{ "QuotaNewMembers", "quota-new-members", 0, "WIRELINK_QUOTA_NEW_MEMBERS", CT_COUNT, ALL,
+	  AT(quota_new_members), "N", "1024",
+	  "Members a peer trusted with Membership may introduce at once; after that, "
+	  "QuotaNewMembersPerMinute." },
+	{ "QuotaNewMembersPerMinute", "quota-new-members-per-minute", 0,
+	  "WIRELINK_QUOTA_NEW_MEMBERS_PER_MINUTE", CT_COUNT, ALL, AT(quota_new_members_per_min),
+	  "N", "256", "New members a peer may introduce per minute once its first ones are in." },
 	{ "ConfigPath", "config-path", 0, "WIRELINK_CONFIG_PATH", CT_PATH, RUNTIME,
 	  AT(config_path), "DIR", CONFIG_DEFAULT_PATH,
 	  "Directory holding wirelink.IFACE.json / .yaml / .yml. When given, it must "
@@ -97,6 +116,8 @@ bool cfg_setting_apply(struct wl_config *cfg, const struct cfg_setting *s,
 		return true;
 	case CT_PORT:
 		return cfg_parse_port(text, (uint16_t *)(void *)field, why);
+	case CT_COUNT:
+		return cfg_parse_count(text, (uint32_t *)(void *)field, why);
 	case CT_ROUTER:
 		if (!cfg_parse_bool(text, &b, why))
 			return false;

@@ -130,6 +130,20 @@ bool cfg_parse_port(const char *s, uint16_t *out, const char **why)
 	return true;
 }
 
+bool cfg_parse_count(const char *s, uint32_t *out, const char **why)
+{
+	unsigned long v = 0;
+	size_t i = 0;
+	for (; s[i] >= '0' && s[i] <= '9' && i < 8; i++)
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	if (i == 0 || s[i] != '\0' || v < 1 || v > CFG_COUNT_MAX) {
+		*why = "is not a count (1..1000000)";
+		return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
 bool cfg_parse_iface(const char *s, const char **why)
 {
 	/* The kernel's dev_valid_name(), plus no ':' (alias syntax). */

@@ -98,6 +98,11 @@ static struct engine *make_engine(struct driver *d, const struct wl_config *cfg,
 	ec.port = d->id.port;
 	ec.router = cfg->router;
 	ec.chatty = cfg->chatty;
+	ec.facts_per_source = cfg->quota_facts;
+	ec.endpoints_per_subject = cfg->quota_endpoints;
+	ec.allowed_per_subject = cfg->quota_allowed_ips;
+	ec.new_members_burst = cfg->quota_new_members;
+	ec.new_members_per_min = cfg->quota_new_members_per_min;
 	struct engine_peer_config *peers = calloc(cfg->n_peers + 1, sizeof(*peers));
 	struct wl_endpoint *eps =
 		calloc((cfg->n_peers + 1) * DRIVER_MAX_PEER_ENDPOINTS, sizeof(*eps));

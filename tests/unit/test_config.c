@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "config/config_internal.h"
+#include "core/factset.h"
 #include "harness.h"
 
 #define KEY1 "18dCY1rwCNo4aQaWFccKFfhbqG0FGBxDkCSbyQ3awkw="
@@ -206,6 +207,14 @@ static long get_backend(const struct wl_config *c) { return c->backend; }
 static long get_dump(const struct wl_config *c) { return c->dump; }
 static long get_check(const struct wl_config *c) { return c->check_config; }
 static long get_port_mapping(const struct wl_config *c) { return c->port_mapping; }
+static long get_quota_facts(const struct wl_config *c) { return c->quota_facts; }
+static long get_quota_endpoints(const struct wl_config *c) { return c->quota_endpoints; }
+static long get_quota_allowed(const struct wl_config *c) { return c->quota_allowed_ips; }
+static long get_quota_members(const struct wl_config *c) { return c->quota_new_members; }
+static long get_quota_members_rate(const struct wl_config *c)
+{
+	return c->quota_new_members_per_min;
+}
 
 static const struct scalar_case {
 	const char *what;
@@ -240,10 +249,36 @@ static const struct scalar_case {
 	  "WIRELINK_PORT_MAPPING=false", { "--port-mapping=false", NULL }, 0, get_port_mapping },
 	{ "port mapping off words", "portmapping: off\n", "{\"portMapping\": false}",
 	  "WIRELINK_PORT_MAPPING=No", { "--port-mapping=0", NULL }, 0, get_port_mapping },
+	{ "quota facts", "QuotaFacts: 2000\n", "{\"QuotaFacts\": 2000}", "WIRELINK_QUOTA_FACTS=2000",
+	  { "--quota-facts=2000", NULL }, 2000, get_quota_facts },
+	{ "quota endpoints", "QuotaEndpoints: 4\n", "{\"QuotaEndpoints\": 4}",
+	  "WIRELINK_QUOTA_ENDPOINTS=4", { "--quota-endpoints", "4", NULL }, 4, get_quota_endpoints },
+	{ "quota allowed ips", "QuotaAllowedIPs: 1\n", "{\"quotaallowedips\": 1}",
+	  "WIRELINK_QUOTA_ALLOWED_IPS=1", { "--quota-allowed-ips=1", NULL }, 1, get_quota_allowed },
+	{ "quota new members", "QuotaNewMembers: 1000000\n", "{\"QuotaNewMembers\": 1000000}",
+	  "WIRELINK_QUOTA_NEW_MEMBERS=1000000", { "--quota-new-members=1000000", NULL }, 1000000,
+	  get_quota_members },
+	{ "quota new members per minute", "QuotaNewMembersPerMinute: 60\n",
+	  "{\"QuotaNewMembersPerMinute\": 60}", "WIRELINK_QUOTA_NEW_MEMBERS_PER_MINUTE=60",
+	  { "--quota-new-members-per-minute=60", NULL }, 60, get_quota_members_rate },
 	{ "dump", NULL, NULL, "WIRELINK_DUMP=true", { "--dump", NULL }, 1, get_dump },
 	{ "check-config", NULL, NULL, "WIRELINK_CHECK_CONFIG=1", { "--check-config", NULL }, 1,
 	  get_check },
 };
+
+/* The quotas' defaults here are the engine's own (core/factset.c). */
+TEST(quota_defaults_are_the_engines)
+{
+	struct wl_config cfg;
+	struct factset_limits l;
+	cfg_defaults(&cfg);
+	factset_limits_default(&l);
+	CHECK_EQ(cfg.quota_facts, l.per_source);
+	CHECK_EQ(cfg.quota_endpoints, l.endpoints);
+	CHECK_EQ(cfg.quota_allowed_ips, l.allowed);
+	CHECK_EQ(cfg.quota_new_members, l.members_burst);
+	CHECK_EQ(cfg.quota_new_members_per_min, l.members_per_min);
+}
 
 TEST(every_setting_from_every_source)
 {
@@ -631,6 +666,12 @@ static const struct bad_case {
 	const char *content;
 	const char *msg;
 } bad_cases[] = {
+	{ "wirelink.wg0.yaml", "QuotaFacts: 0\n",
+	  "@:1: QuotaFacts: \"0\" is not a count (1..1000000)" },
+	{ "wirelink.wg0.json", "{\"QuotaEndpoints\": 1000001}",
+	  "@: QuotaEndpoints: \"1000001\" is not a count (1..1000000)" },
+	{ "wirelink.wg0.yaml", "QuotaNewMembers: many\n",
+	  "@:1: QuotaNewMembers: \"many\" is not a count (1..1000000)" },
 	/* the brief's example, verbatim */
 	{ "wirelink.wg0.yaml",
 	  "Peers:\n  - PublicKey: " KEY1 "\n    Trust: Membershipp\n",
@@ -1106,7 +1147,10 @@ static const struct usage_case {
 	{ { "WIRELINK_IFACES=x", NULL }, { NULL },
 	  "environment: WIRELINK_IFACES: unknown variable (known: WIRELINK_IFACE, WIRELINK_PORT, "
 	  "WIRELINK_ROUTER, WIRELINK_CHATTY, WIRELINK_DEBUG, WIRELINK_BACKEND, "
-	  "WIRELINK_PORT_MAPPING, WIRELINK_CONFIG_PATH, WIRELINK_DUMP, WIRELINK_CHECK_CONFIG)" },
+	  "WIRELINK_PORT_MAPPING, WIRELINK_QUOTA_FACTS, WIRELINK_QUOTA_ENDPOINTS, "
+	  "WIRELINK_QUOTA_ALLOWED_IPS, WIRELINK_QUOTA_NEW_MEMBERS, "
+	  "WIRELINK_QUOTA_NEW_MEMBERS_PER_MINUTE, WIRELINK_CONFIG_PATH, WIRELINK_DUMP, "
+	  "WIRELINK_CHECK_CONFIG)" },
 	{ { "WIRELINK_PORT_MAPPING=sometimes", NULL }, { NULL },
 	  "environment: WIRELINK_PORT_MAPPING: \"sometimes\" is not a boolean (true or false)" },
 	{ { NULL }, { "--port-mapping=2", NULL },
@@ -1264,7 +1308,9 @@ TEST(dump_round_trip)
 		return;
 	char *d = dump_str(cfg);
 	CHECK_STR(d, "{\"Iface\":\"wg0\",\"Port\":51821,\"Router\":false,\"Chatty\":true,"
-		     "\"Debug\":true,\"Backend\":\"userspace\",\"PortMapping\":false,\"Peers\":[{\"PublicKey\":\"" KEY1
+		     "\"Debug\":true,\"Backend\":\"userspace\",\"PortMapping\":false,"
+		     "\"QuotaFacts\":512,\"QuotaEndpoints\":16,\"QuotaAllowedIPs\":256,"
+		     "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"Peers\":[{\"PublicKey\":\"" KEY1
 		     "\",\"Name\":\"hub\",\"Trust\":\"Membership\",\"FactExchanger\":true,"
 		     "\"Endpoints\":[\"hub.example.net:51820\",\"[2001:db8::1]:51820\","
 		     "\"192.0.2.1:1\"],\"AllowedIPs\":[\"10.99.0.0/24\",\"2001:db8::/64\","
@@ -1292,7 +1338,9 @@ TEST(dump_defaults_round_trip)
 	}
 	char *first = dump_str(cfg);
 	CHECK_STR(first, "{\"Iface\":\"wg0\",\"Port\":0,\"Router\":null,\"Chatty\":false,"
-			 "\"Debug\":false,\"Backend\":\"auto\",\"PortMapping\":true,\"Peers\":[],\"ReportIfaces\":[],"
+			 "\"Debug\":false,\"Backend\":\"auto\",\"PortMapping\":true,"
+			 "\"QuotaFacts\":512,\"QuotaEndpoints\":16,\"QuotaAllowedIPs\":256,"
+			 "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"Peers\":[],\"ReportIfaces\":[],"
 			 "\"HideIfaces\":[]}\n");
 	put(&d, "wirelink.wg0.json", first);
 	CHECK_EQ(load(&d, NULL, NULL, &again, err, sizeof(err)), CONFIG_OK);
