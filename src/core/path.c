@@ -280,9 +280,11 @@ static void note_ours(struct engine *e, struct peer *p, int64_t now)
 void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out)
 {
 	e->path_at = ENGINE_NEVER;
+	/* The user's traffic flows over some working path (a peer being
+	 * tried only has WireGuard's unanswered initiations to show). */
 	bool busy = false;
 	for (size_t i = 0; i < e->pt.n && !busy; i++)
-		busy = e->pt.v[i]->in_device && active(e, e->pt.v[i], now);
+		busy = e->pt.v[i]->in_device && e->pt.v[i]->healthy && active(e, e->pt.v[i], now);
 	e->busy = busy;
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];

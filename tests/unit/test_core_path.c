@@ -58,15 +58,16 @@ static void setup(struct world *w)
 }
 
 /* Runs N at its own deadlines until `to`, with fresh handshakes and the
- * user's traffic to P: rx and tx bytes per second. Returns the time of
- * the first event of kind (or -1), counting probes to P on the way. */
-static int64_t run(struct world *w, int64_t to, uint64_t rx_per_s, uint64_t tx_per_s,
-		   enum engine_event_kind kind, int *probes)
+ * user's traffic through `via` (P, or R once P fell back): rx and tx bytes
+ * per second. Returns the time of the first event of kind (or -1),
+ * counting probes to P on the way. */
+static int64_t run_via(struct world *w, const uint8_t *via, int64_t to, uint64_t rx_per_s,
+		       uint64_t tx_per_s, enum engine_event_kind kind, int *probes)
 {
 	int64_t found = -1, last = w->n.now;
 	for (int64_t t = engine_next_deadline(w->n.e); t <= to; t = engine_next_deadline(w->n.e)) {
 		tnode_handshakes(&w->n, t);
-		tnode_traffic(&w->n, w->ppub, rx_per_s * (uint64_t)(t - last) / 1000,
+		tnode_traffic(&w->n, via, rx_per_s * (uint64_t)(t - last) / 1000,
 			      tx_per_s * (uint64_t)(t - last) / 1000);
 		last = t;
 		tnode_tick(&w->n, t);
@@ -76,6 +77,12 @@ static int64_t run(struct world *w, int64_t to, uint64_t rx_per_s, uint64_t tx_p
 			found = t;
 	}
 	return found;
+}
+
+static int64_t run(struct world *w, int64_t to, uint64_t rx_per_s, uint64_t tx_per_s,
+		   enum engine_event_kind kind, int *probes)
+{
+	return run_via(w, w->ppub, to, rx_per_s, tx_per_s, kind, probes);
 }
 
 TEST(dead_path_under_traffic_falls_back_in_seconds)
@@ -101,10 +108,11 @@ TEST(dead_path_under_traffic_falls_back_in_seconds)
 	struct wg_peer *p = tnode_find(&w.n, w.ppub);
 	CHECK(tnode_has_allowed(p, w.p_auto) && !tnode_has_allowed(p, "10.5.0.7/32"));
 	CHECK(engine_peer_info(w.n.e, w.ppub, w.n.now, &info) && info.path_dead && !info.healthy);
-	/* While traffic flows, it is retried every couple of seconds. */
+	/* While traffic flows (through the router now), it is retried every
+	 * couple of seconds. */
 	probes = 0;
 	int64_t from = w.n.now;
-	CHECK_EQ(run(&w, from + 20 * S, 0, 5000, ENGINE_EV_PATH_BACK, &probes), -1);
+	CHECK_EQ(run_via(&w, w.rpub, from + 20 * S, 5000, 5000, ENGINE_EV_PATH_BACK, &probes), -1);
 	CHECK_MSG(probes >= 8 && probes <= 12, "%d retries in 20 s", probes);
 	CHECK(!tnode_has_allowed(tnode_find(&w.n, w.ppub), "10.5.0.7/32"));
 	/* An answer: the path works again, and P gets its AllowedIPs back. */
