@@ -50,18 +50,22 @@ static void free_strings(char **v, size_t n)
 	free(v);
 }
 
+void cfg_peer_clear(struct wl_config_peer *p)
+{
+	free(p->name);
+	for (size_t e = 0; e < p->n_endpoints; e++)
+		free(p->endpoints[e].host);
+	free(p->endpoints);
+	free(p->allowed_ips);
+	memset(p, 0, sizeof(*p));
+}
+
 void config_free(struct wl_config *cfg)
 {
 	if (!cfg)
 		return;
-	for (size_t i = 0; i < cfg->n_peers; i++) {
-		struct wl_config_peer *p = &cfg->peers[i];
-		free(p->name);
-		for (size_t e = 0; e < p->n_endpoints; e++)
-			free(p->endpoints[e].host);
-		free(p->endpoints);
-		free(p->allowed_ips);
-	}
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		cfg_peer_clear(&cfg->peers[i]);
 	free(cfg->peers);
 	free_strings(cfg->report_ifaces, cfg->n_report_ifaces);
 	free_strings(cfg->hide_ifaces, cfg->n_hide_ifaces);
@@ -239,17 +243,70 @@ out:
 	return rc;
 }
 
+/* Every extension the original's viper looked for, in its order: it read
+ * the first that exists. We read JSON and YAML; a file in another format
+ * is never silently passed over (find_file). */
 static const struct {
 	const char *ext;
+	bool ours;
 	enum cfg_format fmt;
+	const char *format; /* for messages about the ones we do not read */
 } formats[] = {
-	{ "json", CFG_FORMAT_JSON },
-	{ "yaml", CFG_FORMAT_YAML },
-	{ "yml", CFG_FORMAT_YAML },
+	{ "json", true, CFG_FORMAT_JSON, NULL },
+	{ "toml", false, 0, "TOML" },
+	{ "yaml", true, CFG_FORMAT_YAML, NULL },
+	{ "yml", true, CFG_FORMAT_YAML, NULL },
+	{ "properties", false, 0, "Java properties" },
+	{ "props", false, 0, "Java properties" },
+	{ "prop", false, 0, "Java properties" },
+	{ "hcl", false, 0, "HCL" },
+	{ "tfvars", false, 0, "HCL" },
+	{ "dotenv", false, 0, "dotenv" },
+	{ "env", false, 0, "dotenv" },
+	{ "ini", false, 0, "INI" },
 };
 #define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
+#define OUR_FORMATS ".json, .yaml or .yml"
 
-/* Finds <dir>/wirelink.<iface>.{json,yaml,yml}: *which = -1 if none. */
+/* The first present candidate is in a format we do not read: an error,
+ * as running without it would silently drop its settings. */
+static int foreign_file(const char *path, size_t i, const char *ours, char *err, size_t errlen)
+{
+	if (ours)
+		cfg_errf(err, errlen,
+			 "%s: a %s file, a format wirelink does not read (it reads " OUR_FORMATS
+			 "); the original wirelink read it rather than %s: convert it to JSON or "
+			 "YAML, or remove it",
+			 path, formats[i].format, ours);
+	else
+		cfg_errf(err, errlen,
+			 "%s: a %s file, a format wirelink does not read (it reads " OUR_FORMATS
+			 "): convert it to JSON or YAML",
+			 path, formats[i].format);
+	return CONFIG_E_FILE;
+}
+
+/* The chosen candidate must plainly be a config file: a regular file (a
+ * device or socket is refused without being opened: opening some devices
+ * does something), or nothing; a dangling symbolic link is an error. */
+static int check_chosen(const char *p, bool *exists, char *err, size_t errlen)
+{
+	struct stat st;
+	*exists = false;
+	if (stat(p, &st) == 0) {
+		*exists = true;
+		return want_regular(p, st.st_mode, err, errlen);
+	}
+	if (errno == ENOENT || errno == ENOTDIR)
+		return dangling_link(p, errno, err, errlen);
+	cfg_errf(err, errlen, "%s: cannot access: %s", p, strerror(errno));
+	return CONFIG_E_FILE;
+}
+
+/* Finds <dir>/wirelink.<iface>.<ext> as the original did: the first
+ * extension of `formats` with a file (or a link, even a dangling one).
+ * *which = -1 if none. One of ours is read and every other present one is
+ * named in a warning; if the first is in another format, that is an error. */
 static int find_file(const struct wl_config *cfg, char path[static PATH_MAX], int *which,
 		     char *err, size_t errlen)
 {
@@ -257,41 +314,45 @@ static int find_file(const struct wl_config *cfg, char path[static PATH_MAX], in
 	snprintf(dir, sizeof(dir), "%s", cfg->config_path);
 	for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
 		dir[n - 1] = '\0';
-	char found[N_FORMATS][PATH_MAX];
-	size_t nfound = 0;
+	char p[N_FORMATS][PATH_MAX];
+	bool present[N_FORMATS];
+	int first = -1, first_ours = -1;
 	*which = -1;
 	for (size_t i = 0; i < N_FORMATS; i++) {
-		char p[PATH_MAX];
-		int w = snprintf(p, sizeof(p), "%s/wirelink.%s.%s", dir, cfg->iface, formats[i].ext);
-		if (w < 0 || (size_t)w >= sizeof(p)) {
+		int w = snprintf(p[i], sizeof(p[i]), "%s/wirelink.%s.%s", dir, cfg->iface,
+				 formats[i].ext);
+		if (w < 0 || (size_t)w >= sizeof(p[i])) {
 			cfg_errf(err, errlen, "%s: config path too long", dir);
 			return CONFIG_E_FILE;
 		}
-		/* stat, not open: a device or socket is refused without being
-		 * opened (opening some devices does something). */
 		struct stat st;
-		int rc;
-		if (stat(p, &st) == 0) {
-			if ((rc = want_regular(p, st.st_mode, err, errlen)) != CONFIG_OK)
-				return rc;
-			memcpy(found[nfound++], p, sizeof(p));
-			*which = (int)i;
-		} else if (errno == ENOENT || errno == ENOTDIR) {
-			if ((rc = dangling_link(p, errno, err, errlen)) != CONFIG_OK)
-				return rc;
-		} else {
-			cfg_errf(err, errlen, "%s: cannot access: %s", p, strerror(errno));
+		present[i] = lstat(p[i], &st) == 0;
+		if (!present[i] && errno != ENOENT && errno != ENOTDIR) {
+			cfg_errf(err, errlen, "%s: cannot access: %s", p[i], strerror(errno));
 			return CONFIG_E_FILE;
 		}
+		if (present[i] && first < 0)
+			first = (int)i;
+		if (present[i] && formats[i].ours && first_ours < 0)
+			first_ours = (int)i;
 	}
-	if (nfound > 1) {
-		cfg_errf(err, errlen, "%s: more than one config file for %s: %s%s%s%s%s (keep one)",
-			 dir, cfg->iface, found[0], ", ", found[1], nfound > 2 ? ", " : "",
-			 nfound > 2 ? found[2] : "");
-		return CONFIG_E_FILE;
-	}
-	if (nfound == 1)
-		memcpy(path, found[0], PATH_MAX);
+	if (first < 0)
+		return CONFIG_OK;
+	if (!formats[first].ours)
+		return foreign_file(p[first], (size_t)first, first_ours >= 0 ? p[first_ours] : NULL,
+				    err, errlen);
+	bool exists;
+	int rc = check_chosen(p[first], &exists, err, errlen);
+	if (rc != CONFIG_OK || !exists)
+		return rc;
+	for (size_t i = 0; i < N_FORMATS; i++)
+		if (present[i] && (int)i != first)
+			cfg_warnf("%s: ignored: %s is read (of wirelink.%s.json, .toml, .yaml, .yml, "
+				  "... the first there is, as the original did)%s",
+				  p[i], p[first], cfg->iface,
+				  formats[i].ours ? "" : "; wirelink does not read this format anyway");
+	*which = first;
+	memcpy(path, p[first], PATH_MAX);
 	return CONFIG_OK;
 }
 

@@ -19,17 +19,25 @@ static const struct cfg_setting *by_env(const char *name, size_t n)
 	return NULL;
 }
 
-static void unknown(const char *name, size_t n, char *err, size_t errlen)
+/* A file-only setting: an error, as it cannot take effect from here. */
+static bool file_only(const char *name, size_t n, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < 3; i++) {
 		if (strlen(cfg_file_only_env[i]) == n && memcmp(cfg_file_only_env[i], name, n) == 0) {
 			cfg_errf(err, errlen,
 				 "environment: %.*s: %s can only be set in the config file",
 				 (int)n, name, cfg_file_only_keys[i]);
-			return;
+			return true;
 		}
 	}
-	/* Name the known ones: a typo is the likely cause. */
+	return false;
+}
+
+/* Any other WIRELINK_* variable: the original ignored what it did not
+ * know (viper looks up only the variables of its settings), so we do too,
+ * naming the known ones: a typo is the likely cause. */
+static void unknown(const char *name, size_t n)
+{
 	char known[512] = "";
 	size_t k = 0;
 	for (size_t i = 0; i < cfg_n_settings; i++) {
@@ -41,8 +49,8 @@ static void unknown(const char *name, size_t n, char *err, size_t errlen)
 			break;
 		k += (size_t)w;
 	}
-	cfg_errf(err, errlen, "environment: %.*s: unknown variable (known: %s)",
-		 n > 64 ? 64 : (int)n, name, known);
+	cfg_warnf("environment: %.*s: unknown variable, ignored (known: %s)",
+		  n > 64 ? 64 : (int)n, name, known);
 }
 
 int cfg_env_collect(char **envp, struct cfg_assign **out, size_t *n, char *err,
@@ -57,9 +65,11 @@ int cfg_env_collect(char **envp, struct cfg_assign **out, size_t *n, char *err,
 		const char *eq = strchr(*e, '=');
 		size_t nl = eq ? (size_t)(eq - *e) : strlen(*e);
 		const struct cfg_setting *s = by_env(*e, nl);
-		if (!s) {
-			unknown(*e, nl, err, errlen);
+		if (!s && file_only(*e, nl, err, errlen))
 			goto fail;
+		if (!s) {
+			unknown(*e, nl);
+			continue;
 		}
 		/* systemd's Environment=VAR= and shells' VAR= mean "not set". */
 		if (!eq || eq[1] == '\0')

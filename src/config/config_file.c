@@ -3,6 +3,7 @@
  *   FILE[:LINE]: KEY.PATH: "value" is not a ... */
 #include "config/config_internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,28 +15,46 @@ struct walk {
 	size_t errlen;
 	char path[256];
 	size_t plen;
+	size_t *peer_src; /* Peers[i] in the file of each kept peer, for messages */
 };
 
 static const char *const peer_keys[] = { "PublicKey", "Name", "Trust", "FactExchanger",
 					 "Endpoints", "AllowedIPs", "Basic" };
 #define N_PEER_KEYS (sizeof(peer_keys) / sizeof(peer_keys[0]))
 
+/* "FILE[:LINE]: PATH: " for messages about node n. */
+static void where(const struct walk *w, const struct cfg_node *n, char *out, size_t cap)
+{
+	char line[24] = "";
+	if (n && n->line)
+		snprintf(line, sizeof(line), ":%u", n->line);
+	snprintf(out, cap, "%s%s: %s%s", w->file, line, w->path, w->plen ? ": " : "");
+}
+
 __attribute__((format(printf, 3, 4))) static int fail(struct walk *w, const struct cfg_node *n,
 						      const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], at[PATH_MAX + 300];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	char where[64] = "";
-	if (n && n->line)
-		snprintf(where, sizeof(where), ":%u", n->line);
-	if (w->plen)
-		cfg_errf(w->err, w->errlen, "%s%s: %s: %s", w->file, where, w->path, msg);
-	else
-		cfg_errf(w->err, w->errlen, "%s%s: %s", w->file, where, msg);
+	where(w, n, at, sizeof(at));
+	cfg_errf(w->err, w->errlen, "%s%s", at, msg);
 	return CONFIG_E_FILE;
+}
+
+/* Dubious input accepted anyway: one log line saying what was done. */
+__attribute__((format(printf, 3, 4))) static void warn(const struct walk *w,
+						       const struct cfg_node *n, const char *fmt, ...)
+{
+	char msg[512], at[PATH_MAX + 300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	where(w, n, at, sizeof(at));
+	cfg_warnf("%s%s", at, msg);
 }
 
 static int nomem(struct walk *w)
@@ -95,25 +114,91 @@ static int bad_value(struct walk *w, const struct cfg_node *n, const char *text,
 	return fail(w, n, "%s %s", cfg_quote(text, q), why);
 }
 
+/* ---- scalars, weakly typed as the original read them ----
+ *
+ * The original decoded with mapstructure's weakly typed input: a number or
+ * boolean where a string is wanted becomes its text (true is "1"), a
+ * string where a number or boolean is wanted is parsed ("" is 0 or false),
+ * a number where a boolean is wanted is true unless 0. Each is accepted
+ * with a warning; a value that means nothing (a list for a port, 1.5 for a
+ * port, "maybe" for a boolean) is still an error. */
+
 static int want_string(struct walk *w, const struct cfg_node *n, const char **out)
 {
-	if ((n->kind != CFG_STR && n->kind != CFG_PLAIN) || !n->text)
+	switch (n->kind) {
+	case CFG_STR:
+	case CFG_PLAIN:
+		*out = n->text;
+		return CONFIG_OK;
+	case CFG_INT:
+	case CFG_REAL:
+		*out = n->text;
+		warn(w, n, "%.40s is a number, not a string; treated as the string \"%.40s\"",
+		     n->text, n->text);
+		return CONFIG_OK;
+	case CFG_BOOL:
+		*out = n->b ? "1" : "0";
+		warn(w, n, "%s is a boolean, not a string; treated as the string \"%s\" (as the "
+		     "original did)", n->b ? "true" : "false", *out);
+		return CONFIG_OK;
+	default:
 		return mismatch(w, n, "a string");
-	*out = n->text;
-	return CONFIG_OK;
+	}
 }
 
 static int want_bool(struct walk *w, const struct cfg_node *n, bool *out)
 {
 	const char *why;
-	if (n->kind == CFG_BOOL) {
+	char q[CFG_QUOTE_MAX];
+	switch (n->kind) {
+	case CFG_BOOL:
 		*out = n->b;
 		return CONFIG_OK;
-	}
-	if (n->kind != CFG_PLAIN || !n->text)
+	case CFG_PLAIN: /* YAML 1.1 booleans (yes, on, y, ...) are booleans in YAML */
+		if (!cfg_parse_bool(n->text, out, &why))
+			return bad_value(w, n, n->text, why);
+		return CONFIG_OK;
+	case CFG_STR:
+		if (n->text[0] == '\0') {
+			*out = false;
+		} else if (!cfg_parse_bool(n->text, out, &why)) {
+			return bad_value(w, n, n->text, why);
+		}
+		warn(w, n, "%s is a string, not a boolean; treated as %s", cfg_quote(n->text, q),
+		     *out ? "true" : "false");
+		return CONFIG_OK;
+	case CFG_INT:
+	case CFG_REAL:
+		*out = strtod(n->text, NULL) != 0;
+		warn(w, n, "%.40s is a number, not a boolean; treated as %s", n->text,
+		     *out ? "true" : "false");
+		return CONFIG_OK;
+	default:
 		return mismatch(w, n, "true or false");
-	if (!cfg_parse_bool(n->text, out, &why))
-		return bad_value(w, n, n->text, why);
+	}
+}
+
+/* The text of a number; *quoted when it was written as a string. */
+static int want_number(struct walk *w, const struct cfg_node *n, const char *expected,
+		       const char **text, bool *quoted)
+{
+	*quoted = n->kind == CFG_STR;
+	if (n->kind != CFG_INT && n->kind != CFG_PLAIN && n->kind != CFG_STR)
+		return mismatch(w, n, expected);
+	*text = *quoted && n->text[0] == '\0' ? "0" : n->text;
+	return CONFIG_OK;
+}
+
+/* A file's Iface that is not the interface it was picked for: the
+ * original let the file override the default interface, which would make a
+ * file named for wg0 run wirelink on another interface (and a reload move
+ * it). Flags and the file name choose; the file's value is reported. */
+static int other_iface(struct walk *w, const struct cfg_node *n, const char *text)
+{
+	char q[CFG_QUOTE_MAX];
+	warn(w, n, "%s differs from the interface this file is for (%s); %s is used (the "
+	     "command line and the file's name choose the interface)",
+	     cfg_quote(text, q), w->cfg->iface, w->cfg->iface);
 	return CONFIG_OK;
 }
 
@@ -122,37 +207,42 @@ static int want_bool(struct walk *w, const struct cfg_node *n, bool *out)
 static int scalar_setting(struct walk *w, const struct cfg_setting *s, const struct cfg_node *n)
 {
 	const char *text = NULL, *why;
-	bool b = false;
+	bool b = false, quoted = false;
 	int rc;
 	switch (s->type) {
 	case CT_PORT:
-		if ((n->kind != CFG_INT && n->kind != CFG_PLAIN) || !n->text)
-			return mismatch(w, n, "an integer (0..65535)");
-		text = n->text;
+		rc = want_number(w, n, "an integer (0..65535)", &text, &quoted);
 		break;
 	case CT_COUNT:
-		if ((n->kind != CFG_INT && n->kind != CFG_PLAIN) || !n->text)
-			return mismatch(w, n, "an integer (1..1000000)");
-		text = n->text;
+		rc = want_number(w, n, "an integer (1..1000000)", &text, &quoted);
 		break;
-	case CT_BOOL:
 	case CT_ROUTER:
-		if ((rc = want_bool(w, n, &b)) != CONFIG_OK)
-			return rc;
+		/* "auto" is the original's own word for auto-detection. */
+		if ((n->kind == CFG_STR || n->kind == CFG_PLAIN) && !strcasecmp(n->text, "auto")) {
+			text = "auto";
+			rc = CONFIG_OK;
+			break;
+		}
+		/* fall through */
+	case CT_BOOL:
+		rc = want_bool(w, n, &b);
 		text = b ? "true" : "false";
 		break;
 	default:
-		if ((rc = want_string(w, n, &text)) != CONFIG_OK)
-			return rc;
+		rc = want_string(w, n, &text);
 		break;
 	}
-	if (s->type == CT_IFACE && cfg_parse_iface(text, &why) && strcmp(text, w->cfg->iface) != 0) {
-		char q[CFG_QUOTE_MAX];
-		return fail(w, n, "%s does not match the interface this file is for (%s)",
-			    cfg_quote(text, q), w->cfg->iface);
-	}
+	if (rc != CONFIG_OK)
+		return rc;
+	if (s->type == CT_IFACE && cfg_parse_iface(text, &why) && strcmp(text, w->cfg->iface) != 0)
+		return other_iface(w, n, text);
 	if (!cfg_setting_apply(w->cfg, s, text, &why))
-		return bad_value(w, n, text, why);
+		return bad_value(w, n, quoted ? n->text : text, why);
+	if (quoted) {
+		char q[CFG_QUOTE_MAX];
+		warn(w, n, "%s is a string, not a number; treated as the number %s",
+		     cfg_quote(n->text, q), text);
+	}
 	return CONFIG_OK;
 }
 
@@ -202,68 +292,269 @@ static int each_item(struct walk *w, const struct cfg_node *list, const char *ex
 	return CONFIG_OK;
 }
 
-/* ---- ReportIfaces / HideIfaces ---- */
+/* ---- lists of strings: globs, endpoints, CIDR prefixes ----
+ *
+ * As the original's viper read them: a single string where a list is
+ * wanted is split at its commas ("docker*,veth*"; "" is an empty list),
+ * and an empty mapping is an empty list. We also trim the spaces around
+ * the parts (the original kept " 10.1.0.0/24" and then refused it), and
+ * for endpoints and CIDR prefixes, where a comma is never valid, split a
+ * list element with commas too. Glob lists keep their elements whole: a
+ * comma may be part of a glob. Each such reading is a warning. */
 
-struct glob_list {
-	char ***v;
-	size_t *n;
+struct piece {
+	char *s;
+	size_t idx; /* shown as [idx] in messages */
+	const struct cfg_node *n;
 };
 
-static int glob_item(struct walk *w, const struct cfg_node *n, size_t i, void *ctx)
+struct pieces {
+	struct piece *v;
+	size_t n, cap;
+};
+
+static void pieces_free(struct pieces *ps)
 {
-	struct glob_list *g = ctx;
-	const char *s = NULL, *why = NULL;
-	int rc = want_string(w, n, &s);
-	if (rc != CONFIG_OK)
-		return rc;
-	if (!cfg_parse_glob(s, &why))
-		return bad_value(w, n, s, why);
-	if (!((*g->v)[i] = strdup(s)))
+	for (size_t i = 0; i < ps->n; i++)
+		free(ps->v[i].s);
+	free(ps->v);
+	memset(ps, 0, sizeof(*ps));
+}
+
+static int add_piece(struct walk *w, struct pieces *ps, const char *s, size_t len, size_t idx,
+		     const struct cfg_node *n)
+{
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? 2 * ps->cap : 8;
+		struct piece *v = realloc(ps->v, cap * sizeof(*v));
+		if (!v)
+			return nomem(w);
+		ps->v = v;
+		ps->cap = cap;
+	}
+	char *c = strndup(s, len);
+	if (!c)
 		return nomem(w);
-	(*g->n)++;
+	ps->v[ps->n++] = (struct piece){ c, idx, n };
 	return CONFIG_OK;
 }
+
+/* Whether s has a comma outside [...] (a glob's bracket or an IPv6 host). */
+static bool has_comma(const char *s)
+{
+	int depth = 0;
+	for (; *s; s++) {
+		depth += *s == '[' ? 1 : *s == ']' && depth > 0 ? -1 : 0;
+		if (*s == ',' && depth == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Appends the comma-separated parts of s, trimmed, empty ones left out;
+ * *idx numbers them when `number` is set, else all get *idx. */
+static int split_commas(struct walk *w, struct pieces *ps, const char *s, size_t *idx,
+			bool number, const struct cfg_node *n)
+{
+	int depth = 0;
+	const char *part = s;
+	for (const char *p = s;; p++) {
+		if (*p == '[')
+			depth++;
+		else if (*p == ']' && depth > 0)
+			depth--;
+		if (*p != '\0' && (*p != ',' || depth > 0))
+			continue;
+		const char *a = part, *b = p;
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (b > a) {
+			int rc = add_piece(w, ps, a, (size_t)(b - a), *idx, n);
+			if (rc != CONFIG_OK)
+				return rc;
+			if (number)
+				++*idx;
+		}
+		if (*p == '\0')
+			return CONFIG_OK;
+		part = p + 1;
+	}
+}
+
+/* The parts from `from` on as a list for a message: ["a", "b"]. */
+static const char *list_text(const struct pieces *ps, size_t from, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[o++] = '[';
+	for (size_t i = from; i < ps->n; i++) {
+		char q[CFG_QUOTE_MAX];
+		int wr = snprintf(out + o, cap - o, "%s%s", i > from ? ", " : "",
+				  cfg_quote(ps->v[i].s, q));
+		if (wr < 0 || (size_t)wr >= cap - o - 5) {
+			snprintf(out + o, cap - o, ", ...]");
+			return out;
+		}
+		o += (size_t)wr;
+	}
+	snprintf(out + o, cap - o, "]");
+	return out;
+}
+
+static int collect_strings(struct walk *w, const struct cfg_node *v, const char *expected,
+			   bool split_items, struct pieces *ps)
+{
+	char q[CFG_QUOTE_MAX], l[320];
+	const char *s = NULL;
+	size_t idx = 0;
+	int rc;
+	switch (v->kind) {
+	case CFG_NULL:
+		return CONFIG_OK;
+	case CFG_MAP:
+		if (v->n)
+			return mismatch(w, v, expected);
+		warn(w, v, "an empty mapping, not a list; treated as an empty list");
+		return CONFIG_OK;
+	case CFG_LIST:
+		for (size_t i = 0; i < v->n; i++) {
+			size_t old = push_index(w, i), from = ps->n;
+			const struct cfg_node *c = &v->child[i];
+			if ((rc = want_string(w, c, &s)) != CONFIG_OK)
+				return rc;
+			idx = i;
+			if (!split_items || !has_comma(s)) {
+				rc = add_piece(w, ps, s, strlen(s), i, c);
+			} else if ((rc = split_commas(w, ps, s, &idx, false, c)) == CONFIG_OK) {
+				warn(w, c, "%s holds several values separated by commas; treated as %s",
+				     cfg_quote(s, q), list_text(ps, from, l, sizeof(l)));
+			}
+			if (rc != CONFIG_OK)
+				return rc;
+			pop(w, old);
+		}
+		return CONFIG_OK;
+	default:
+		if ((rc = want_string(w, v, &s)) != CONFIG_OK)
+			return rc;
+		if ((rc = split_commas(w, ps, s, &idx, true, v)) != CONFIG_OK)
+			return rc;
+		warn(w, v, "%s is a single string, not a list; treated as the list %s",
+		     cfg_quote(s, q), list_text(ps, 0, l, sizeof(l)));
+		return CONFIG_OK;
+	}
+}
+
+/* ---- ReportIfaces / HideIfaces ---- */
 
 static int globs(struct walk *w, const struct cfg_node *n, char ***v, size_t *count)
 {
 	/* A repeated key cannot get here (duplicates are refused first). */
-	if (n->kind == CFG_LIST && n->n && !(*v = calloc(n->n, sizeof(**v))))
-		return nomem(w);
-	struct glob_list g = { v, count };
-	return each_item(w, n, "a list of interface name globs", glob_item, &g);
+	struct pieces ps = { 0 };
+	int rc = collect_strings(w, n, "a list of interface name globs", false, &ps);
+	if (rc == CONFIG_OK && ps.n && !(*v = calloc(ps.n, sizeof(**v))))
+		rc = nomem(w);
+	for (size_t i = 0; i < ps.n && rc == CONFIG_OK; i++) {
+		const char *why = NULL;
+		size_t old = push_index(w, ps.v[i].idx);
+		if (!cfg_parse_glob(ps.v[i].s, &why)) {
+			rc = bad_value(w, ps.v[i].n, ps.v[i].s, why);
+			break;
+		}
+		(*v)[(*count)++] = ps.v[i].s;
+		ps.v[i].s = NULL;
+		pop(w, old);
+	}
+	pieces_free(&ps);
+	return rc;
 }
 
 /* ---- Peers ---- */
 
-static int endpoint_item(struct walk *w, const struct cfg_node *n, size_t i, void *ctx)
+static int endpoints(struct walk *w, struct wl_config_peer *p, const struct cfg_node *v)
 {
-	struct wl_config_peer *p = ctx;
-	const char *s = NULL, *why = NULL;
-	char host[CFG_HOST_MAX];
-	uint16_t port;
-	int rc = want_string(w, n, &s);
-	if (rc != CONFIG_OK)
-		return rc;
-	if (!cfg_parse_endpoint(s, host, &port, &why))
-		return bad_value(w, n, s, why);
-	if (!(p->endpoints[i].host = strdup(host)))
-		return nomem(w);
-	p->endpoints[i].port = port;
-	p->n_endpoints++;
-	return CONFIG_OK;
+	struct pieces ps = { 0 };
+	char q[CFG_QUOTE_MAX];
+	int rc = collect_strings(w, v, "a list of endpoints (host:port)", true, &ps);
+	if (rc == CONFIG_OK && ps.n > CONFIG_MAX_PEER_ENDPOINTS)
+		rc = fail(w, v, "%zu endpoints, more than the %d a peer may have "
+			  "(the daemon would use only the first %d)",
+			  ps.n, CONFIG_MAX_PEER_ENDPOINTS, CONFIG_MAX_PEER_ENDPOINTS);
+	if (rc == CONFIG_OK && ps.n && !(p->endpoints = calloc(ps.n, sizeof(*p->endpoints))))
+		rc = nomem(w);
+	for (size_t i = 0; i < ps.n && rc == CONFIG_OK; i++) {
+		const char *s = ps.v[i].s, *why = NULL;
+		char host[CFG_HOST_MAX];
+		uint16_t port;
+		size_t old = push_index(w, ps.v[i].idx);
+		if (!cfg_parse_endpoint(s, host, &port, &why)) {
+			rc = bad_value(w, ps.v[i].n, s, why);
+			break;
+		}
+		if (cfg_endpoint_port_is_name(s))
+			warn(w, ps.v[i].n, "%s names its port; treated as port %u (the UDP service "
+			     "of that name, looked up once now)", cfg_quote(s, q), (unsigned)port);
+		if (strchr(host, '%'))
+			warn(w, ps.v[i].n, "%s has a zone; the zone is kept for resolving the address, "
+			     "but this version does not pass it on to WireGuard", cfg_quote(s, q));
+		if (!(p->endpoints[i].host = strdup(host))) {
+			rc = nomem(w);
+			break;
+		}
+		p->endpoints[i].port = port;
+		p->n_endpoints++;
+		pop(w, old);
+	}
+	pieces_free(&ps);
+	return rc;
 }
 
-static int allowed_item(struct walk *w, const struct cfg_node *n, size_t i, void *ctx)
+static int allowed_ips(struct walk *w, struct wl_config_peer *p, const struct cfg_node *v)
 {
-	struct wl_config_peer *p = ctx;
+	struct pieces ps = { 0 };
+	int rc = collect_strings(w, v, "a list of CIDR prefixes", true, &ps);
+	if (rc == CONFIG_OK && ps.n && !(p->allowed_ips = calloc(ps.n, sizeof(*p->allowed_ips))))
+		rc = nomem(w);
+	for (size_t i = 0; i < ps.n && rc == CONFIG_OK; i++) {
+		const char *why = NULL;
+		size_t old = push_index(w, ps.v[i].idx);
+		if (!cfg_parse_cidr(ps.v[i].s, &p->allowed_ips[i], &why)) {
+			rc = bad_value(w, ps.v[i].n, ps.v[i].s, why);
+			break;
+		}
+		p->n_allowed_ips++;
+		pop(w, old);
+	}
+	pieces_free(&ps);
+	return rc;
+}
+
+/* A Name: the original sent any text; receivers need only accept 1..16
+ * bytes of printable UTF-8 without spaces (SPEC §3), and one that is not
+ * accepted may cost a whole group of facts at an original peer. So the
+ * name kept (sent, logged, shown) is the text made sendable, with a
+ * warning; an empty name is no name. */
+static int peer_name(struct walk *w, struct wl_config_peer *p, const struct cfg_node *v)
+{
 	const char *s = NULL, *why = NULL;
-	int rc = want_string(w, n, &s);
+	char fixed[CFG_NAME_MAX], q[CFG_QUOTE_MAX], q2[CFG_QUOTE_MAX];
+	int rc = want_string(w, v, &s);
 	if (rc != CONFIG_OK)
 		return rc;
-	if (!cfg_parse_cidr(s, &p->allowed_ips[i], &why))
-		return bad_value(w, n, s, why);
-	p->n_allowed_ips++;
-	return CONFIG_OK;
+	if (*s == '\0') {
+		warn(w, v, "\"\" is an empty name; treated as no name");
+		return CONFIG_OK;
+	}
+	if (!cfg_parse_name(s, &why)) {
+		if (!cfg_name_sendable_form(s, fixed))
+			return bad_value(w, v, s, why);
+		warn(w, v, "%s is longer than 16 bytes or has spaces or control characters, which "
+		     "peers need not accept; treated as %s (spaces and control characters become "
+		     "'_', cut to 16 bytes)", cfg_quote(s, q), cfg_quote(fixed, q2));
+		s = fixed;
+	}
+	return (p->name = strdup(s)) ? CONFIG_OK : nomem(w);
 }
 
 static int peer_field(struct walk *w, struct wl_config_peer *p, size_t which,
@@ -279,32 +570,22 @@ static int peer_field(struct walk *w, struct wl_config_peer *p, size_t which,
 			return bad_value(w, v, s, why);
 		*have_key = true;
 		return CONFIG_OK;
-	case 1: /* Name */
-		if ((rc = want_string(w, v, &s)) != CONFIG_OK)
-			return rc;
-		if (!cfg_parse_name(s, &why))
-			return bad_value(w, v, s, why);
-		return (p->name = strdup(s)) ? CONFIG_OK : nomem(w);
+	case 1:
+		return peer_name(w, p, v);
 	case 2: /* Trust */
 		if ((rc = want_string(w, v, &s)) != CONFIG_OK)
 			return rc;
+		if (*s == '\0') { /* the original: "" = not set */
+			warn(w, v, "\"\" is an empty trust level; treated as no trust set");
+			return CONFIG_OK;
+		}
 		return cfg_parse_trust(s, &p->trust, &why) ? CONFIG_OK : bad_value(w, v, s, why);
 	case 3:
 		return want_bool(w, v, &p->fact_exchanger);
 	case 4:
-		if (v->kind == CFG_LIST && v->n > CONFIG_MAX_PEER_ENDPOINTS)
-			return fail(w, v, "%zu endpoints, more than the %d a peer may have "
-				    "(the daemon would use only the first %d)",
-				    v->n, CONFIG_MAX_PEER_ENDPOINTS, CONFIG_MAX_PEER_ENDPOINTS);
-		if (v->kind == CFG_LIST && v->n &&
-		    !(p->endpoints = calloc(v->n, sizeof(*p->endpoints))))
-			return nomem(w);
-		return each_item(w, v, "a list of endpoints (host:port)", endpoint_item, p);
+		return endpoints(w, p, v);
 	case 5:
-		if (v->kind == CFG_LIST && v->n &&
-		    !(p->allowed_ips = calloc(v->n, sizeof(*p->allowed_ips))))
-			return nomem(w);
-		return each_item(w, v, "a list of CIDR prefixes", allowed_item, p);
+		return allowed_ips(w, p, v);
 	case 6: {
 		bool basic = false;
 		int r = want_bool(w, v, &basic);
@@ -315,14 +596,39 @@ static int peer_field(struct walk *w, struct wl_config_peer *p, size_t which,
 	return CONFIG_E_FILE;
 }
 
+/* The peer just parsed into slot k, whose key an earlier entry has too:
+ * the original kept peers in a map by key, so the later entry wins. */
+static void later_peer_wins(struct walk *w, const struct cfg_node *m, size_t k)
+{
+	struct wl_config *cfg = w->cfg;
+	struct wl_config_peer *p = &cfg->peers[k];
+	for (size_t j = 0; j < k; j++) {
+		if (memcmp(cfg->peers[j].public_key, p->public_key, WL_KEY_LEN) != 0)
+			continue;
+		char b64[WL_KEY_B64_LEN];
+		size_t old = push_key(w, "PublicKey");
+		warn(w, m, "\"%s\" is also the key of Peers[%zu]; the later entry wins (Peers[%zu] "
+		     "is ignored)", key_to_base64(p->public_key, b64), w->peer_src[j], w->peer_src[j]);
+		pop(w, old);
+		cfg_peer_clear(&cfg->peers[j]);
+		cfg->peers[j] = *p;
+		w->peer_src[j] = w->peer_src[k];
+		memset(p, 0, sizeof(*p));
+		cfg->n_peers--;
+		return;
+	}
+}
+
 static int peer_item(struct walk *w, const struct cfg_node *m, size_t i, void *ctx)
 {
 	struct wl_config *cfg = w->cfg;
-	struct wl_config_peer *p = &cfg->peers[i];
+	size_t slot = cfg->n_peers;
+	struct wl_config_peer *p = &cfg->peers[slot];
 	(void)ctx;
 	if (m->kind != CFG_MAP)
 		return mismatch(w, m, "a mapping (PublicKey, Name, Trust, ...)");
 	p->trust = TRUST_UNSET;
+	w->peer_src[slot] = i;
 	cfg->n_peers++; /* counted now so config_free() releases what follows */
 	bool have_key = false;
 	for (size_t k = 0; k < m->n; k++) {
@@ -342,22 +648,27 @@ static int peer_item(struct walk *w, const struct cfg_node *m, size_t i, void *c
 	}
 	if (!have_key)
 		return fail(w, m, "PublicKey is missing");
-	for (size_t j = 0; j < i; j++) {
-		if (memcmp(cfg->peers[j].public_key, p->public_key, WL_KEY_LEN) == 0) {
-			char b64[WL_KEY_B64_LEN];
-			push_key(w, "PublicKey");
-			return fail(w, m, "\"%s\" is already used by Peers[%zu]",
-				    key_to_base64(p->public_key, b64), j);
-		}
-	}
+	later_peer_wins(w, m, slot);
 	return CONFIG_OK;
 }
 
 static int peers(struct walk *w, const struct cfg_node *n)
 {
-	if (n->kind == CFG_LIST && n->n && !(w->cfg->peers = calloc(n->n, sizeof(*w->cfg->peers))))
+	size_t count = n->kind == CFG_LIST ? n->n : n->kind == CFG_MAP ? 1 : 0;
+	if (n->kind == CFG_MAP && n->n == 0) {
+		warn(w, n, "an empty mapping, not a list; treated as no peers");
+		return CONFIG_OK;
+	}
+	if (n->kind != CFG_LIST && n->kind != CFG_MAP)
+		return mismatch(w, n, "a list of peers");
+	if (count && (!(w->cfg->peers = calloc(count, sizeof(*w->cfg->peers))) ||
+		      !(w->peer_src = calloc(count, sizeof(*w->peer_src)))))
 		return nomem(w);
-	return each_item(w, n, "a list of peers", peer_item, NULL);
+	if (n->kind == CFG_LIST)
+		return each_item(w, n, "a list of peers", peer_item, NULL);
+	/* One mapping: mapstructure made it a list of one. */
+	warn(w, n, "a single peer (a mapping), not a list; treated as a list of one peer");
+	return peer_item(w, n, 0, NULL);
 }
 
 /* ---- top level ---- */
@@ -388,6 +699,27 @@ static bool known_top_key(const char *key)
 	return false;
 }
 
+/* Keys the original's own --dump writes that are not settings of a file:
+ * accepted and ignored, with a warning, so that its dump loads. */
+static bool ignored_key(struct walk *w, const char *key, const struct cfg_node *v)
+{
+	static const char *const modes[] = { "Dump", "Help", "Version" };
+	char q[CFG_QUOTE_MAX];
+	if (strcasecmp(key, "config-path") == 0) {
+		warn(w, v, "%s ignored: a config file cannot choose the directory it is read from "
+		     "(use --config-path or WIRELINK_CONFIG_PATH)", describe(v, q));
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcasecmp(key, modes[i]) == 0) {
+			warn(w, v, "%s ignored: a mode of the command line, not a setting of a file",
+			     describe(v, q));
+			return true;
+		}
+	}
+	return false;
+}
+
 static int walk_root(struct walk *w, const struct cfg_node *root)
 {
 	static const char *const known[] = { "Iface",	     "Port",	      "Router",
@@ -402,6 +734,10 @@ static int walk_root(struct walk *w, const struct cfg_node *root)
 		const struct cfg_setting *s = cfg_setting_by_key(key);
 		size_t old = push_key(w, s ? s->key : key);
 		int rc = check_duplicate(w, root, i);
+		if (rc == CONFIG_OK && ignored_key(w, key, v)) {
+			pop(w, old);
+			continue;
+		}
 		if (rc == CONFIG_OK && !known_top_key(key)) {
 			for (size_t k = 0; k < cfg_n_settings; k++)
 				if (strcasecmp(cfg_settings[k].key, key) == 0)
@@ -453,6 +789,7 @@ int cfg_file_parse(struct wl_config *cfg, const char *file, enum cfg_format fmt,
 	if (rc == CONFIG_OK) {
 		struct walk w = { .cfg = cfg, .file = file, .err = err, .errlen = errlen };
 		rc = walk_root(&w, &root);
+		free(w.peer_src);
 	}
 	cfg_node_free(&root);
 	return rc;

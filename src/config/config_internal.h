@@ -13,7 +13,13 @@
  *   config_dump.c, config_help.c
  *
  * Validators return bool; on failure *why is a static phrase that follows
- * the quoted value in a message: "\"x\" <why>". */
+ * the quoted value in a message: "\"x\" <why>".
+ *
+ * Drop-in compatibility with the original Go wirelink (viper + mapstructure
+ * with weakly typed input, yaml.v2): input the original accepts is accepted
+ * with its meaning, and where it is dubious a warning says what was done
+ * (cfg_warnf). Rejections that protect users (bad keys, keys, CIDRs,
+ * endpoints, ports, trust names) stay errors. */
 #ifndef WL_CONFIG_INTERNAL_H
 #define WL_CONFIG_INTERNAL_H
 
@@ -42,6 +48,12 @@ bool cfg_trailing(const char *buf, size_t len, size_t off, size_t *at);
 int cfg_trailing_error(const char *file, const char *buf, size_t len, size_t at,
 		       const char *note, char *err, size_t errlen);
 
+/* One warning line in the log (stderr, or the journal) for dubious input
+ * that is accepted anyway: where (file[:line] and key path, or
+ * "environment"), the value, and what was done ("treated as ..."). Made one
+ * printable line like error messages. */
+void cfg_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---- validators ---- */
 
 bool cfg_parse_bool(const char *s, bool *out, const char **why);
@@ -52,10 +64,21 @@ bool cfg_parse_path(const char *s, const char **why);
 bool cfg_parse_trust(const char *s, enum wl_trust *out, const char **why);
 bool cfg_parse_key(const char *s, uint8_t key[static WL_KEY_LEN], const char **why);
 bool cfg_parse_name(const char *s, const char **why);
-/* host:port, [v6]:port; the host (brackets stripped) goes to host. */
+/* host:port, [v6]:port, [v6%zone]:port; the host (brackets stripped, a zone
+ * kept as "addr%zone") goes to host. The port is a number or a UDP service
+ * name, looked up in the services database (/etc/services) now, at load, as
+ * the original's net.LookupPort did; *service is set when it was a name. */
 #define CFG_HOST_MAX 256
 bool cfg_parse_endpoint(const char *s, char host[static CFG_HOST_MAX], uint16_t *port,
 			const char **why);
+/* Whether an endpoint as written names its port by a service name. */
+bool cfg_endpoint_port_is_name(const char *s);
+/* A name every receiver accepts (member_name_sendable) from any UTF-8
+ * text: control characters and spaces become '_', then it is cut to
+ * META_NAME_SEND_MAX bytes at a character boundary. out holds 17 bytes.
+ * False if nothing sendable is left (empty input). */
+#define CFG_NAME_MAX 17
+bool cfg_name_sendable_form(const char *s, char out[static CFG_NAME_MAX]);
 /* addr/len; the result is masked. */
 bool cfg_parse_cidr(const char *s, struct wl_cidr *out, const char **why);
 /* A shell glob fnmatch() accepts: non-empty, brackets closed, known
@@ -163,6 +186,22 @@ struct cfg_node {
 struct cfg_node *cfg_node_append(struct cfg_node *parent, const char *key, size_t keylen);
 void cfg_node_free(struct cfg_node *n); /* frees what n holds, not n */
 
+/* YAML aliases are expanded into copies (as the original's yaml.v2 did),
+ * within a budget for the whole document so that an alias bomb ("billion
+ * laughs") is an error rather than gigabytes: nodes, and bytes of text. */
+#define CFG_YAML_MAX_NODES 100000
+#define CFG_YAML_MAX_TEXT (8u << 20)
+struct cfg_budget {
+	size_t nodes; /* left */
+	size_t text;  /* bytes left */
+};
+enum cfg_copy_status { CFG_COPY_OK, CFG_COPY_NOMEM, CFG_COPY_DEEP, CFG_COPY_NODES, CFG_COPY_TEXT };
+/* Deep copy of src into the zeroed dst, which sits `depth` levels down;
+ * charges every node and text byte to b. On failure dst holds part of the
+ * copy (free it). */
+enum cfg_copy_status cfg_node_copy(struct cfg_node *dst, const struct cfg_node *src, int depth,
+				   struct cfg_budget *b);
+
 enum cfg_format { CFG_FORMAT_JSON, CFG_FORMAT_YAML };
 
 /* Text -> tree. `file` is only used in messages. */
@@ -176,6 +215,9 @@ int cfg_yaml_to_tree(const char *file, const char *buf, size_t len, struct cfg_n
  * hold part of the file: the caller discards it. */
 int cfg_file_parse(struct wl_config *cfg, const char *file, enum cfg_format fmt,
 		   const char *buf, size_t len, char *err, size_t errlen);
+
+/* Frees what a peer holds and zeroes it. */
+void cfg_peer_clear(struct wl_config_peer *p);
 
 /* Defaults into a zeroed struct. */
 void cfg_defaults(struct wl_config *cfg);

@@ -119,6 +119,11 @@ bool cfg_setting_apply(struct wl_config *cfg, const struct cfg_setting *s,
 	case CT_COUNT:
 		return cfg_parse_count(text, (uint32_t *)(void *)field, why);
 	case CT_ROUTER:
+		/* "auto" (auto-detect) is how the original wrote the default. */
+		if (strcasecmp(text, "auto") == 0) {
+			*(enum wl_tristate *)(void *)field = WL_AUTO;
+			return true;
+		}
 		if (!cfg_parse_bool(text, &b, why))
 			return false;
 		*(enum wl_tristate *)(void *)field = b ? WL_YES : WL_NO;

@@ -47,3 +47,34 @@ void cfg_node_free(struct cfg_node *n)
 	free(n->text);
 	memset(n, 0, sizeof(*n));
 }
+
+enum cfg_copy_status cfg_node_copy(struct cfg_node *dst, const struct cfg_node *src, int depth,
+				   struct cfg_budget *b)
+{
+	if (depth > CFG_MAX_DEPTH)
+		return CFG_COPY_DEEP;
+	if (b->nodes == 0)
+		return CFG_COPY_NODES;
+	b->nodes--;
+	dst->kind = src->kind;
+	dst->line = src->line;
+	dst->b = src->b;
+	if (src->text) {
+		size_t len = strlen(src->text);
+		if (len > b->text)
+			return CFG_COPY_TEXT;
+		b->text -= len;
+		if (!(dst->text = strdup(src->text)))
+			return CFG_COPY_NOMEM;
+	}
+	for (size_t i = 0; i < src->n; i++) {
+		const char *key = src->keys ? src->keys[i] : NULL;
+		struct cfg_node *c = cfg_node_append(dst, key, key ? strlen(key) : 0);
+		if (!c)
+			return CFG_COPY_NOMEM;
+		enum cfg_copy_status st = cfg_node_copy(c, &src->child[i], depth + 1, b);
+		if (st != CFG_COPY_OK)
+			return st;
+	}
+	return CFG_COPY_OK;
+}

@@ -5,10 +5,13 @@
 #include "config/config_internal.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "common/encoding.h"
+#include "sys/log.h"
 #include "wire/member_meta.h"
 
 const char *cfg_quote(const char *s, char out[static CFG_QUOTE_MAX])
@@ -49,6 +52,19 @@ void cfg_errf(char *err, size_t errlen, const char *fmt, ...)
 	for (char *p = err; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
+}
+
+void cfg_warnf(const char *fmt, ...)
+{
+	char line[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	log_warn("%s", line);
 }
 
 void cfg_text_pos(const char *buf, size_t off, unsigned *line, unsigned *col)
@@ -100,9 +116,12 @@ int cfg_trailing_error(const char *file, const char *buf, size_t len, size_t at,
 
 bool cfg_parse_bool(const char *s, bool *out, const char **why)
 {
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
-	for (size_t i = 0; i < 4; i++) {
+	/* YAML 1.1's booleans (y, yes, on, ... in any of its cases, which the
+	 * original's yaml.v2 read) and Go's strconv.ParseBool (1, t, true, ...,
+	 * which it applied to strings), ignoring case like every value. */
+	static const char *const yes[] = { "true", "yes", "on", "1", "y", "t" };
+	static const char *const no[] = { "false", "no", "off", "0", "n", "f" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
 			*out = true;
 			return true;
@@ -221,6 +240,19 @@ bool cfg_parse_name(const char *s, const char **why)
 	return false;
 }
 
+bool cfg_name_sendable_form(const char *s, char out[static CFG_NAME_MAX])
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && o < META_NAME_SEND_MAX; p++)
+		out[o++] = *p <= 0x20 || *p == 0x7f ? '_' : (char)*p;
+	/* Cut at a character boundary: drop a multi-byte character that did
+	 * not fit whole (the input is UTF-8: both parsers insist on it). */
+	out[o] = '\0';
+	while (o > 0 && !utf8_valid((const uint8_t *)out, o))
+		out[--o] = '\0';
+	return o > 0 && member_name_sendable(out);
+}
+
 /* RFC 1123 host name: dot-separated labels of letters, digits, '-' (not at
  * either end) and, as DNS in practice allows, '_'; at most 253 characters;
  * a final dot is allowed. */
@@ -252,10 +284,61 @@ static bool valid_dns_name(const char *h, size_t n)
 	return !all_numeric;
 }
 
-static bool parse_port_1(const char *s, uint16_t *port)
+/* A service name as /etc/services spells them: letters, digits, '-', '_'
+ * (some entries have them), with a letter somewhere, at most 32 bytes. */
+static bool service_name(const char *s)
+{
+	size_t n = strlen(s);
+	bool alpha = false;
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool a = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		if (!a && !(c >= '0' && c <= '9') && c != '-' && c != '_')
+			return false;
+		alpha |= a;
+	}
+	return alpha;
+}
+
+bool cfg_endpoint_port_is_name(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	return colon && service_name(colon + 1);
+}
+
+/* The port of an endpoint: 1..65535, or a UDP service name looked up now
+ * (the original's net.LookupPort("udp", ...) at load, case-insensitive as
+ * Go's table is; glibc's lookup is exact, so the lower case is tried too). */
+static bool parse_port_1(const char *s, uint16_t *port, const char **why)
+{
+	if (service_name(s)) {
+		char lower[33], buf[1024];
+		struct servent se, *r = NULL;
+		size_t n = strlen(s);
+		for (size_t i = 0; i <= n; i++)
+			lower[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+		if ((getservbyname_r(s, "udp", &se, buf, sizeof(buf), &r) != 0 || !r) &&
+		    (getservbyname_r(lower, "udp", &se, buf, sizeof(buf), &r) != 0 || !r)) {
+			*why = "is not an endpoint (the port is no UDP service name in /etc/services)";
+			return false;
+		}
+		*port = ntohs((uint16_t)r->s_port);
+		if (*port != 0)
+			return true;
+	} else if (*s && cfg_parse_port(s, port, why) && *port != 0) {
+		return true;
+	}
+	*why = "is not an endpoint (port must be 1..65535)";
+	return false;
+}
+
+/* A zone after an IPv6 address: an interface name or index. */
+static bool valid_zone(const char *z)
 {
 	const char *why;
-	return *s && cfg_parse_port(s, port, &why) && *port != 0;
+	return *z && cfg_parse_iface(z, &why) && !strchr(z, '%') && !strchr(z, ']');
 }
 
 bool cfg_parse_endpoint(const char *s, char host[static CFG_HOST_MAX], uint16_t *port,
@@ -273,8 +356,19 @@ bool cfg_parse_endpoint(const char *s, char host[static CFG_HOST_MAX], uint16_t 
 		}
 		memcpy(host, s + 1, hl);
 		host[hl] = '\0';
-		if (inet_pton(AF_INET6, host, &a6) != 1) {
+		/* A zone (fe80::1%eth0) is kept in host: getaddrinfo reads it. */
+		char *zone = strchr(host, '%');
+		if (zone)
+			*zone = '\0';
+		bool ok = inet_pton(AF_INET6, host, &a6) == 1;
+		if (zone)
+			*zone = '%';
+		if (!ok) {
 			*why = "is not an endpoint (bad IPv6 address in brackets)";
+			return false;
+		}
+		if (zone && !valid_zone(zone + 1)) {
+			*why = "is not an endpoint (bad zone after '%': an interface name or index)";
 			return false;
 		}
 		p = close + 2;
@@ -298,11 +392,7 @@ bool cfg_parse_endpoint(const char *s, char host[static CFG_HOST_MAX], uint16_t 
 		}
 		p = colon + 1;
 	}
-	if (!parse_port_1(p, port)) {
-		*why = "is not an endpoint (port must be 1..65535)";
-		return false;
-	}
-	return true;
+	return parse_port_1(p, port, why);
 }
 
 bool cfg_parse_cidr(const char *s, struct wl_cidr *out, const char **why)
