@@ -178,11 +178,28 @@ static int want_bool(struct walk *w, const struct cfg_node *n, bool *out)
 	}
 }
 
+/* A JSON number written with a fraction of zero (51821.0), which the
+ * original truncated to an integer like any other: it is that integer. A
+ * real fraction (1.5 for a port) stays an error. */
+static bool whole_real(const struct cfg_node *n)
+{
+	char *end;
+	double v = strtod(n->text, &end);
+	return *end == '\0' && v >= 0 && v <= CFG_COUNT_MAX && v == (double)(long)v;
+}
+
 /* The text of a number; *quoted when it was written as a string. */
 static int want_number(struct walk *w, const struct cfg_node *n, const char *expected,
 		       const char **text, bool *quoted)
 {
 	*quoted = n->kind == CFG_STR;
+	if (n->kind == CFG_REAL && whole_real(n)) {
+		warn(w, n, "%.40s is a real number, not an integer; treated as the integer %ld",
+		     n->text, (long)strtod(n->text, NULL));
+		/* jansson wrote it without its ".0" (%.17g) */
+		*text = n->text;
+		return CONFIG_OK;
+	}
 	if (n->kind != CFG_INT && n->kind != CFG_PLAIN && n->kind != CFG_STR)
 		return mismatch(w, n, expected);
 	*text = *quoted && n->text[0] == '\0' ? "0" : n->text;

@@ -91,8 +91,8 @@ void config_print_help(FILE *f)
 	wrap(f, 2,
 	     "Settings come from four layers, each overriding the one before: built-in "
 	     "defaults, the configuration file, the environment (WIRELINK_*), and the "
-	     "command line. A boolean value is true/false (also yes/no, on/off, 1/0, "
-	     "any case).");
+	     "command line. A boolean value is true/false (also yes/no, y/n, on/off, t/f, "
+	     "1/0, any case).");
 	fputs("\nOPTIONS\n", f);
 	for (size_t i = 0; i < cfg_n_settings; i++) {
 		option(f, &cfg_settings[i]);
@@ -105,9 +105,12 @@ void config_print_help(FILE *f)
 	     "DIR/wirelink.IFACE.yml, where DIR is --config-path (default "
 	     CONFIG_DEFAULT_PATH ") and IFACE is the --iface value. A missing file means "
 	     "defaults, and so does a missing " CONFIG_DEFAULT_PATH "; a DIR given by "
-	     "--config-path or WIRELINK_CONFIG_PATH must be an existing directory. More "
-	     "than one of the files is an error, and so is anything there but a regular "
-	     "file or a symbolic link to one: a FIFO, device, socket or directory (refused "
+	     "--config-path or WIRELINK_CONFIG_PATH must be an existing directory. As "
+	     "the original wirelink did, the first file there of .json, .toml, .yaml, .yml, "
+	     ".properties, .props, .prop, .hcl, .tfvars, .dotenv, .env, .ini is read and "
+	     "the others are named in a warning; a first one in a format other than JSON "
+	     "or YAML is an error. The file read must be a regular "
+	     "file or a symbolic link to one, not a FIFO, device, socket or directory (refused "
 	     "at once: a FIFO is never waited on), or a dangling symbolic link. The file "
 	     "is UTF-8 text holding one document: a NUL byte, or anything after the "
 	     "document but white space (and YAML comments), is an error naming its byte "
@@ -117,17 +120,30 @@ void config_print_help(FILE *f)
 	     "the value. A null value leaves a setting at its default.");
 	fputs("\n", f);
 	wrap(f, 2,
-	     "Top-level keys: Iface (must match the interface the file is for), Port, "
+	     "Configs of the original Go wirelink load with its meaning, each dubious "
+	     "input with a warning saying what was done: numbers and booleans written "
+	     "as strings (and the reverse), a single string where a list is wanted "
+	     "(split at its commas), a single peer where a list is, YAML anchors, "
+	     "aliases and merge keys (at most 100000 nodes once expanded), the same "
+	     "PublicKey twice (the later wins), an empty Name or Trust (not set), "
+	     "Router: auto, and the config-path, dump, help and version keys its --dump "
+	     "writes (ignored).");
+	fputs("\n", f);
+	wrap(f, 2,
+	     "Top-level keys: Iface (the interface the file is for; another is ignored "
+	     "with a warning), Port, "
 	     "Router, Chatty, Debug, Backend, PortMapping (as the options above), and these, which "
 	     "only a file can set:");
 	fputs("\n  Peers\n", f);
 	wrap(f, 6,
-	     "A list of peers, each with: PublicKey (base64, required, not all zero); Name (1..16 "
-	     "printable bytes, no spaces; advertised to other peers); Trust (what this "
+	     "A list of peers, each with: PublicKey (base64, required, not all zero); Name "
+	     "(advertised to other peers: 1..16 printable bytes, no spaces; a longer one is "
+	     "cut and spaces become '_', with a warning); Trust (what this "
 	     "peer may tell us: Untrusted, Endpoint, AllowedIPs, Membership, "
 	     "DelegateTrust); FactExchanger (bool: always exchange facts with it); "
 	     "Endpoints (list of at most " STR(CONFIG_MAX_PEER_ENDPOINTS) " host:port, the host an IP address or a DNS "
-	     "name resolved when needed, IPv6 as [addr]:port); AllowedIPs (list of "
+	     "name resolved when needed, IPv6 as [addr]:port or [addr%zone]:port; the port "
+	     "a number or a UDP service name, looked up at load); AllowedIPs (list of "
 	     "address/length, host bits are masked off); Basic (bool: the peer runs "
 	     "plain WireGuard without wirelink).");
 	fputs("  ReportIfaces\n", f);
@@ -160,7 +176,7 @@ void config_print_help(FILE *f)
 	     "WIRELINK_DEBUG, WIRELINK_BACKEND, WIRELINK_PORT_MAPPING, WIRELINK_CONFIG_PATH, "
 	     "WIRELINK_DUMP, "
 	     "WIRELINK_CHECK_CONFIG. An empty value counts as unset; an unknown "
-	     "WIRELINK_ variable is an error.");
+	     "WIRELINK_ variable is ignored with a warning.");
 	fputs("\nSIGNALS\n"
 	      "  SIGINT, SIGTERM  stop cleanly.\n"
 	      "  SIGUSR1          log all current facts and peer states.\n"

@@ -246,6 +246,15 @@ TEST(yaml_quoted_numbers_and_empty_port)
 	if (cfg)
 		CHECK_EQ(cfg->port, 0);
 	config_free(cfg);
+	/* a whole number written as a real (the original truncated any) */
+	cfg = load_one("wirelink.wg0.json", "{\"Port\": 51821.0, \"QuotaFacts\": 6e2}");
+	CHECK_WARNINGS("@: Port: 51821 is a real number, not an integer; treated as the integer 51821",
+		       "@: QuotaFacts: 600 is a real number, not an integer; treated as the integer 600");
+	if (cfg) {
+		CHECK_EQ(cfg->port, 51821);
+		CHECK_EQ(cfg->quota_facts, 600);
+	}
+	config_free(cfg);
 }
 
 /* ---- YAML 1.1 booleans ---- */
