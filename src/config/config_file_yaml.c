@@ -205,9 +205,8 @@ static int merge_from(struct yctx *y, struct cfg_node *m, struct cfg_node *src)
 /* YAML 1.1 merge keys in the completed mapping n: "<<: *base" or
  * "<<: [*a, *b]" adds the keys of those mappings that n does not give
  * itself (explicit keys win; among merged ones, the first wins). */
-static int merge_keys(struct yctx *y, const yaml_event_t *start, struct cfg_node *n, int depth)
+static int merge_keys(struct yctx *y, const yaml_event_t *start, struct cfg_node *n)
 {
-	(void)depth;
 	bool any = false;
 	for (size_t i = 0; i < n->n && !any; i++)
 		any = strcmp(n->keys[i], MERGE_KEY) == 0;
@@ -327,7 +326,7 @@ static int collection(struct yctx *y, yaml_event_t *start, struct cfg_node *n, i
 			return rc;
 		if (ev.type == end) {
 			yaml_event_delete(&ev);
-			return map ? merge_keys(y, start, n, depth) : CONFIG_OK;
+			return map ? merge_keys(y, start, n) : CONFIG_OK;
 		}
 		const char *key = NULL;
 		size_t keylen = 0;
