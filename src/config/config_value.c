@@ -308,9 +308,9 @@ bool cfg_endpoint_port_is_name(const char *s)
 	return colon && service_name(colon + 1);
 }
 
-/* The port of an endpoint: 1..65535, or a UDP service name looked up now
- * (the original's net.LookupPort("udp", ...) at load, case-insensitive as
- * Go's table is; glibc's lookup is exact, so the lower case is tried too). */
+/* The port of an endpoint: 1..65535, or a UDP service name looked up now,
+ * once, as the original's net.LookupPort("udp", ...) did at load. Go looks
+ * the name up in lower case; glibc matches it exactly, so both are tried. */
 static bool parse_port_1(const char *s, uint16_t *port, const char **why)
 {
 	if (service_name(s)) {
@@ -338,7 +338,7 @@ static bool parse_port_1(const char *s, uint16_t *port, const char **why)
 static bool valid_zone(const char *z)
 {
 	const char *why;
-	return *z && cfg_parse_iface(z, &why) && !strchr(z, '%') && !strchr(z, ']');
+	return *z && cfg_parse_iface(z, &why) && !strchr(z, '%');
 }
 
 bool cfg_parse_endpoint(const char *s, char host[static CFG_HOST_MAX], uint16_t *port,
