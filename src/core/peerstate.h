@@ -23,9 +23,18 @@
 /* Endpoint candidates remembered per peer with the time each was tried. */
 #define PEER_TRIED_MAX 16
 
+/* What came of a candidate's last try (for operators: the report). */
+enum tried_result {
+	TRIED_PENDING = 0, /* set on the device, nothing heard yet */
+	TRIED_NO_ANSWER,   /* another candidate followed without a handshake here */
+	TRIED_WORKED,      /* a handshake came from it */
+	TRIED_DIED,        /* it worked, then the path watch found it dead */
+};
+
 struct tried_ep {
 	struct wl_endpoint ep;
 	int64_t at;
+	uint8_t result; /* enum tried_result */
 };
 
 struct peer {
@@ -90,6 +99,16 @@ struct peer {
 	size_t n_tried;
 	int64_t last_try; /* last time any endpoint was set */
 	int64_t cand_seen_at; /* since when it has had a candidate, ENGINE_NEVER */
+	/* [ours] For the time-to-direct histogram: when it first had a
+	 * candidate while not healthy, ENGINE_NEVER once measured (or never). */
+	int64_t first_cand_at;
+	/* [ours] Facts about it that trust refused (receive.c), and the last
+	 * source refused, with the level it had and the level needed: an
+	 * operator's "why is it not direct" is often "nobody I trust said". */
+	uint64_t refused;
+	bool has_refused_from;
+	uint8_t refused_from[WL_KEY_LEN];
+	uint8_t refused_trust, refused_need;
 	/* [ours] The wait before a candidate tried before is tried again:
 	 * 0 = endpoint_interval_ms, doubled with each such try up to
 	 * retry_max_ms for a peer that never answers (not a router: that is
@@ -145,6 +164,8 @@ static inline bool peer_alive(const struct peer *p, int64_t now)
 
 /* Records the time ep was tried (evicting the oldest record when full). */
 void peer_note_tried(struct peer *p, const struct wl_endpoint *ep, int64_t now);
+/* Records what came of ep's try (a handshake, a dead path). */
+void peer_note_result(struct peer *p, const struct wl_endpoint *ep, enum tried_result r);
 /* When ep was last tried, ENGINE_NEVER if never. */
 int64_t peer_tried_at(const struct peer *p, const struct wl_endpoint *ep);
 

@@ -56,6 +56,20 @@ static bool is_endpoint(const struct fact *f)
 	return f->attr == ATTR_ENDPOINT_V4 || f->attr == ATTR_ENDPOINT_V6;
 }
 
+/* [ours] Charged to the subject, for the report's "trust refused". */
+static void note_refused(struct engine *e, const struct peer *sp, const struct fact *f,
+			 enum wl_trust had, int need)
+{
+	struct peer *subj = peertab_find(&e->pt, f->subject);
+	if (!subj)
+		return;
+	subj->refused++;
+	subj->has_refused_from = true;
+	memcpy(subj->refused_from, sp->key, WL_KEY_LEN);
+	subj->refused_trust = (uint8_t)had;
+	subj->refused_need = (uint8_t)need;
+}
+
 static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fact *f)
 {
 	e->st.rx_facts++;
@@ -84,8 +98,10 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 		return;
 	}
 	enum wl_trust trust = engine_trust_of_source(e, sp);
-	if ((int)trust < engine_trust_needed(e, f)) {
+	int need = engine_trust_needed(e, f);
+	if ((int)trust < need) {
 		e->st.rx_untrusted++;
+		note_refused(e, sp, f, trust, need);
 		return;
 	}
 	/* The fact is charged to its sender's share (core/factset.h). */
