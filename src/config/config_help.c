@@ -118,7 +118,8 @@ void config_print_help(FILE *f)
 	fputs("\n", f);
 	wrap(f, 2,
 	     "Top-level keys: Iface (must match the interface the file is for), Port, "
-	     "Router, Chatty, Debug, Backend, PortMapping (as the options above), and these, which "
+	     "Router, Chatty, Debug, Backend, PortMapping, ControlGroup, MetricsFile (as the options "
+	     "above), and these, which "
 	     "only a file can set:");
 	fputs("\n  Peers\n", f);
 	wrap(f, 6,
