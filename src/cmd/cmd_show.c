@@ -49,9 +49,10 @@ static void usage(FILE *out)
 		"      RX, TX     bytes received from and sent to it (WireGuard's counters)\n"
 		"      STATE      alive (its wirelink's Alive has not expired), healthy (a\n"
 		"                 fresh handshake), router, basic (runs no wirelink)\n"
-		"      TRUST      why it is a member: config (configured), the peer whose\n"
-		"                 Member fact admitted it, or device (only in WireGuard's\n"
-		"                 configuration); then the trust it has as a source of facts\n"
+		"      TRUST      SOURCE:LEVEL. SOURCE: why it is a member: config\n"
+		"                 (configured), the peer whose Member fact admitted it, or\n"
+		"                 device (only in WireGuard's configuration). LEVEL: the trust\n"
+		"                 it has as a source of facts (Endpoint, AllowedIPs, Membership)\n"
 		"\n"
 		"    Each peer that is not direct gets a second line saying why, e.g.\n"
 		"      why: trying candidate 203.0.113.7:51820 (2 of 3, since 4s)\n"
@@ -271,7 +272,7 @@ static void fill_row(const json_t *p, struct row *r)
 		snprintf(s, sizeof(s), "%s", json_string_value(src));
 	else if (json_is_object(src))
 		who(src, s, sizeof(s));
-	snprintf(r->c[C_TRUST], CELL, "%s/%s", s, str(t, "level"));
+	snprintf(r->c[C_TRUST], CELL, "%s:%s", s, str(t, "level"));
 	r->why = json_is_string(json_object_get(p, "why_text")) ? str(p, "why_text") : NULL;
 }
 
