@@ -337,7 +337,9 @@ static void put_cands(struct tbuf *t, const struct engine_report *r, int64_t now
 		    c->result == REPORT_CAND_NO_ANSWER ? "no handshake"
 		    : c->result == REPORT_CAND_WORKED  ? "worked"
 		    : c->result == REPORT_CAND_DIED    ? "worked, then died"
-		    : c->result == REPORT_CAND_TRYING  ? "no handshake yet"
+		    /* all failed: the last one had its interval too */
+		    : c->result == REPORT_CAND_TRYING  ? (r->why == REPORT_WHY_TRYING ? "no handshake yet"
+										    : "no handshake")
 						       : "not tried");
 		if (c->tried_at != ENGINE_NEVER)
 			put(t, ", tried %llds ago", secs_ago(c->tried_at, now));
