@@ -111,12 +111,17 @@ static void candidates(const struct engine *e, const struct peer *p, struct engi
 			cur_at = r->cands[i].tried_at;
 		}
 	}
+	/* A healthy session runs on the device's endpoint: that one works,
+	 * whether or not a handshake was seen arriving there (the operator's
+	 * endpoint, found working at our first tick). */
+	if (p->healthy && r->cand_current >= 0)
+		r->cands[r->cand_current].result = REPORT_CAND_WORKED;
 	/* "n of m": the current one's place among those tried so far. */
 	if (r->cand_current >= 0 && cur_at != ENGINE_NEVER)
 		for (size_t i = 0; i < r->n_cands; i++)
 			if (r->cands[i].tried_at != ENGINE_NEVER && r->cands[i].tried_at <= cur_at)
 				r->cand_rank++;
-	if (p->last_try != ENGINE_NEVER && r->n_cands) {
+	if (p->last_try != ENGINE_NEVER && r->n_cands && !p->healthy) {
 		int64_t gap = p->try_gap && !e->busy ? p->try_gap : e->t.endpoint_interval_ms;
 		if (r->n_tried < r->n_cands && gap > e->t.fresh_try_ms)
 			gap = e->t.fresh_try_ms;
