@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/report.h"
@@ -234,6 +235,14 @@ int metrics_write_file(const char *path, const char *text)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
+	/* Readable by node_exporter's user whatever our umask (the unit's is
+	 * 0077): counters, no secrets. */
+	if (fchmod(fd, 0644) < 0) {
+		int err = -errno;
+		close(fd);
+		unlink(tmp);
+		return err;
+	}
 	size_t len = strlen(text), off = 0;
 	while (off < len) {
 		ssize_t w = write(fd, text + off, len - off);

@@ -57,6 +57,7 @@ static int listen_at(const char *path, long gid)
 	if (rc < 0) {
 		int err = -errno;
 		close(fd);
+		unlink(path); /* bound, but not as it should be: nobody may use it */
 		return err;
 	}
 	return fd;

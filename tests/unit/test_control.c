@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core_fixture.h"
@@ -279,8 +280,11 @@ TEST(metrics_file_is_replaced_atomically)
 	CHECK(mkdtemp(dir) != NULL);
 	char path[64], buf[64];
 	snprintf(path, sizeof(path), "%s/wirelink.prom", dir);
+	mode_t old = umask(0077);
 	CHECK_EQ(metrics_write_file(path, "a 1\n"), 0);
 	CHECK_EQ(metrics_write_file(path, "b 2\n"), 0);
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644); /* whatever the umask */
 	FILE *f = fopen(path, "r");
 	CHECK(f && fgets(buf, sizeof(buf), f));
 	CHECK_STR(buf, "b 2\n");
@@ -291,5 +295,6 @@ TEST(metrics_file_is_replaced_atomically)
 	CHECK_EQ(system(cmd), 0);
 	unlink(path);
 	CHECK(metrics_write_file("/nonexistent-dir/x.prom", "x") < 0);
+	umask(old);
 	rmdir(dir);
 }
