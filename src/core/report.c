@@ -174,6 +174,7 @@ static bool is_extra(const struct engine *e, const struct wl_endpoint *ep)
  * that endpoint. */
 static void nat_evidence(const struct engine *e, struct engine_report *r)
 {
+	memset(&r->nat_seen, 0, sizeof(r->nat_seen));
 	r->listen_port = e->listen_port;
 	r->port_mapping = e->n_extra > 0;
 	if (!e->behind_nat || !e->listen_port)
@@ -192,24 +193,54 @@ static void nat_evidence(const struct engine *e, struct engine_report *r)
 	}
 }
 
-static void path_of(const struct engine *e, const struct peer *p, struct engine_report *r)
+/* The first healthy router in the device (what a peer falls back to). */
+static const struct peer *healthy_router(const struct engine *e)
 {
-	if (p->in_device && p->healthy) {
-		r->path = REPORT_DIRECT;
-		return;
-	}
-	r->path = REPORT_DOWN;
-	if (e->router || !p->in_device || p->router)
-		return; /* nothing to go via */
 	for (size_t i = 0; i < e->pt.n; i++) {
 		const struct peer *q = e->pt.v[i];
-		if (q == p || !q->in_device || !q->router || !q->healthy)
-			continue;
-		r->path = REPORT_VIA;
-		r->has_via = true;
-		memcpy(r->via_key, q->key, WL_KEY_LEN);
-		snprintf(r->via_name, sizeof(r->via_name), "%s", q->name);
+		if (q->in_device && q->router && q->healthy)
+			return q;
+	}
+	return NULL;
+}
+
+/* via: healthy_router(e), looked up once by the caller. */
+static enum report_path path_kind(const struct engine *e, const struct peer *p,
+				  const struct peer *via)
+{
+	if (p->in_device && p->healthy)
+		return REPORT_DIRECT;
+	/* A router, and every peer of a router, has nothing to go via. */
+	return e->router || !p->in_device || p->router || !via ? REPORT_DOWN : REPORT_VIA;
+}
+
+static void path_of(const struct engine *e, const struct peer *p, const struct peer *via,
+		    struct engine_report *r)
+{
+	r->path = path_kind(e, p, via);
+	if (r->path != REPORT_VIA)
 		return;
+	r->has_via = true;
+	memcpy(r->via_key, via->key, WL_KEY_LEN);
+	snprintf(r->via_name, sizeof(r->via_name), "%s", via->name);
+}
+
+static bool listed(const struct peer *p)
+{
+	return p->in_device || p->cfg >= 0;
+}
+
+void engine_count_paths(const struct engine *e, int64_t now, struct report_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	const struct peer *via = healthy_router(e);
+	for (size_t i = 0; i < e->pt.n; i++) {
+		const struct peer *p = e->pt.v[i];
+		if (!listed(p))
+			continue;
+		out->path[path_kind(e, p, via)]++;
+		out->alive += peer_alive(p, now);
+		out->healthy += p->healthy;
 	}
 }
 
@@ -249,8 +280,27 @@ static enum report_why why_of(const struct engine *e, const struct peer *p,
 						   : REPORT_WHY_CANDIDATES_FAILED;
 }
 
+void engine_report_nat(const struct engine *e, struct engine_report *out)
+{
+	out->nat_rewrites = out->port_mapping = false;
+	nat_evidence(e, out);
+}
+
+/* What every report shares: computed once per request. */
+struct shared {
+	const struct peer *via;
+	struct engine_report nat; /* only its NAT fields */
+};
+
+static void shared_init(const struct engine *e, struct shared *sh)
+{
+	sh->via = healthy_router(e);
+	memset(&sh->nat, 0, sizeof(sh->nat));
+	nat_evidence(e, &sh->nat);
+}
+
 static void fill(const struct engine *e, const struct peer *p, int64_t now,
-		 struct engine_report *r)
+		 const struct shared *sh, struct engine_report *r)
 {
 	memset(r, 0, sizeof(*r));
 	engine_peer_info(e, p->key, now, &r->info);
@@ -263,10 +313,13 @@ static void fill(const struct engine *e, const struct peer *p, int64_t now,
 		r->dead_ep = p->dead_ep;
 		r->retry_at = p->retry_at;
 	}
-	path_of(e, p, r);
+	path_of(e, p, sh->via, r);
 	trust_source(e, p, r);
 	candidates(e, p, r);
-	nat_evidence(e, r);
+	r->nat_rewrites = sh->nat.nat_rewrites;
+	r->nat_seen = sh->nat.nat_seen;
+	r->listen_port = sh->nat.listen_port;
+	r->port_mapping = sh->nat.port_mapping;
 	refusals(e, p, r);
 	r->why = why_of(e, p, r, now);
 }
@@ -277,7 +330,9 @@ bool engine_peer_report(const struct engine *e, const uint8_t key[static WL_KEY_
 	const struct peer *p = peertab_find(&e->pt, key);
 	if (!p)
 		return false;
-	fill(e, p, now, out);
+	struct shared sh;
+	shared_init(e, &sh);
+	fill(e, p, now, &sh, out);
 	return true;
 }
 
@@ -285,11 +340,13 @@ void engine_foreach_report(const struct engine *e, int64_t now,
 			   void (*cb)(void *ctx, const struct engine_report *r), void *ctx)
 {
 	struct engine_report r;
+	struct shared sh;
+	shared_init(e, &sh);
 	for (size_t i = 0; i < e->pt.n; i++) {
 		const struct peer *p = e->pt.v[i];
-		if (!p->in_device && p->cfg < 0)
+		if (!listed(p))
 			continue;
-		fill(e, p, now, &r);
+		fill(e, p, now, &sh, &r);
 		cb(ctx, &r);
 	}
 }

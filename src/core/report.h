@@ -104,9 +104,23 @@ struct engine_report {
 /* The report of one peer; false if the engine does not know it. */
 bool engine_peer_report(const struct engine *e, const uint8_t key[static WL_KEY_LEN],
 			int64_t now, struct engine_report *out);
-/* Reports every peer that is in the device or configured, in table order. */
+/* Reports every peer that is in the device or configured, in table order.
+ * Each report scans the fact table (its candidates, its Member fact): a
+ * request's cost, never a tick's. */
 void engine_foreach_report(const struct engine *e, int64_t now,
 			   void (*cb)(void *ctx, const struct engine_report *r), void *ctx);
+
+/* Peers (as engine_foreach_report lists them) by path, counts[REPORT_*],
+ * and how many are alive and healthy: the metrics' cheap view (one pass
+ * over the peers, no fact scans). */
+struct report_counts {
+	size_t path[3];
+	size_t alive, healthy;
+};
+void engine_count_paths(const struct engine *e, int64_t now, struct report_counts *out);
+/* What we know of our own NAT (the same in every report): fills only
+ * nat_rewrites, nat_seen, listen_port and port_mapping of out. */
+void engine_report_nat(const struct engine *e, struct engine_report *out);
 
 /* Stable names for the JSON schema and the metrics labels. */
 const char *report_path_name(enum report_path p);      /* "direct", "via", "down" */

@@ -186,32 +186,23 @@ static json_t *peer_json(const struct engine_report *r, int64_t now)
 struct peers_acc {
 	json_t *arr;
 	int64_t now;
-	/* The first report: what it says of our NAT is ours, not the peer's. */
-	struct engine_report first;
-	bool have_first;
-	size_t by_path[3];
 };
 
 static void add_peer(void *ctx, const struct engine_report *r)
 {
 	struct peers_acc *a = ctx;
-	if (a->arr)
-		json_array_append_new(a->arr, peer_json(r, a->now));
-	if (!a->have_first) {
-		a->first = *r;
-		a->have_first = true;
-	}
-	if ((unsigned)r->path < 3)
-		a->by_path[r->path]++;
+	json_array_append_new(a->arr, peer_json(r, a->now));
 }
 
-static json_t *nat_json(const struct engine_report *r)
+static json_t *nat_json(const struct engine *e)
 {
+	struct engine_report r;
+	engine_report_nat(e, &r);
 	json_t *n = json_object();
-	json_object_set_new(n, "rewrites_port", json_boolean(r && r->nat_rewrites));
-	json_object_set_new(n, "seen_at", r && r->nat_rewrites ? jendpoint(&r->nat_seen) : json_null());
-	json_object_set_new(n, "listen_port", json_integer(r ? r->listen_port : 0));
-	json_object_set_new(n, "port_mapping", json_boolean(r && r->port_mapping));
+	json_object_set_new(n, "rewrites_port", json_boolean(r.nat_rewrites));
+	json_object_set_new(n, "seen_at", r.nat_rewrites ? jendpoint(&r.nat_seen) : json_null());
+	json_object_set_new(n, "listen_port", json_integer(r.listen_port));
+	json_object_set_new(n, "port_mapping", json_boolean(r.port_mapping));
 	return n;
 }
 
@@ -231,7 +222,7 @@ static json_t *do_peers(const struct control_view *v)
 	engine_foreach_report(v->e, v->now, add_peer, &a);
 	json_t *o = ok();
 	self_fields(o, v);
-	json_object_set_new(o, "nat", nat_json(a.have_first ? &a.first : NULL));
+	json_object_set_new(o, "nat", nat_json(v->e));
 	json_object_set_new(o, "peers", a.arr);
 	return o;
 }
@@ -255,21 +246,21 @@ static json_t *portmap_json(const struct control_view *v)
 
 static json_t *do_status(const struct control_view *v)
 {
-	struct peers_acc a = { .now = v->now };
-	engine_foreach_report(v->e, v->now, add_peer, &a);
+	struct report_counts c;
+	engine_count_paths(v->e, v->now, &c);
 	json_t *o = ok();
 	self_fields(o, v);
 	json_object_set_new(o, "version", jstr(v->version));
 	json_object_set_new(o, "pid", json_integer(v->pid));
 	json_object_set_new(o, "uptime_s", json_real((double)(v->now - v->started) / 1000.0));
 	json_t *peers = json_object();
-	json_object_set_new(peers, "direct", json_integer((json_int_t)a.by_path[REPORT_DIRECT]));
-	json_object_set_new(peers, "via", json_integer((json_int_t)a.by_path[REPORT_VIA]));
-	json_object_set_new(peers, "down", json_integer((json_int_t)a.by_path[REPORT_DOWN]));
+	json_object_set_new(peers, "direct", json_integer((json_int_t)c.path[REPORT_DIRECT]));
+	json_object_set_new(peers, "via", json_integer((json_int_t)c.path[REPORT_VIA]));
+	json_object_set_new(peers, "down", json_integer((json_int_t)c.path[REPORT_DOWN]));
 	json_object_set_new(o, "peers", peers);
 	json_object_set_new(o, "facts", json_integer((json_int_t)engine_fact_count(v->e)));
 	json_object_set_new(o, "log_level", json_string(control_level_name(log_get_level())));
-	json_object_set_new(o, "nat", nat_json(a.have_first ? &a.first : NULL));
+	json_object_set_new(o, "nat", nat_json(v->e));
 	json_object_set_new(o, "port_mapping", portmap_json(v));
 	return o;
 }

@@ -54,30 +54,16 @@ static void one(struct out *o, const char *name, const char *type, const char *h
 	sample(o, name, "", v);
 }
 
-struct path_count {
-	uint64_t n[3];
-	uint64_t alive, healthy;
-};
-
-static void count_path(void *ctx, const struct engine_report *r)
-{
-	struct path_count *c = ctx;
-	if ((unsigned)r->path < 3)
-		c->n[r->path]++;
-	c->alive += r->info.alive;
-	c->healthy += r->info.healthy;
-}
-
 static void peers(struct out *o, const struct control_view *v)
 {
-	struct path_count c = { { 0 }, 0, 0 };
-	engine_foreach_report(v->e, v->now, count_path, &c);
+	struct report_counts c;
+	engine_count_paths(v->e, v->now, &c);
 	family(o, "wirelink_peers", "gauge",
 	       "Peers in the device or configured, by the path their traffic takes now.");
 	for (int p = REPORT_DIRECT; p <= REPORT_DOWN; p++) {
 		char l[32];
 		snprintf(l, sizeof(l), "path=\"%s\"", report_path_name((enum report_path)p));
-		sample(o, "wirelink_peers", l, c.n[p]);
+		sample(o, "wirelink_peers", l, c.path[p]);
 	}
 	one(o, "wirelink_peers_alive", "gauge", "Peers whose Alive has not expired.", c.alive);
 	one(o, "wirelink_peers_healthy", "gauge", "Peers with a fresh WireGuard handshake.",

@@ -295,6 +295,13 @@ TEST(foreach_reports_device_and_configured_peers)
 	int n = 0;
 	engine_foreach_report(w.n.e, w.n.now, count_report, &n);
 	CHECK_EQ(n, 2); /* R and P */
+	/* The metrics' cheap count agrees: R direct, P via R. */
+	struct report_counts c;
+	engine_count_paths(w.n.e, w.n.now, &c);
+	CHECK_EQ(c.path[REPORT_DIRECT], 1u);
+	CHECK_EQ(c.path[REPORT_VIA], 1u);
+	CHECK_EQ(c.path[REPORT_DOWN], 0u);
+	CHECK_EQ(c.healthy, 1u);
 	tnode_free(&w.n);
 }
 
