@@ -101,6 +101,9 @@ struct daemon {
 	int64_t started;
 	int64_t metrics_at;   /* the next MetricsFile write, 0 = none */
 	bool metrics_warned;  /* a failed write was logged; quiet until one works */
+	/* The MetricsFile last written ("" = none): removed at exit, or when a
+	 * reload names another one. */
+	char metrics_written[PATH_MAX];
 	bool stop;
 	int exit_code;
 };
@@ -661,6 +664,10 @@ static int open_control(struct daemon *d)
 static void write_metrics(struct daemon *d, int64_t now)
 {
 	const char *path = driver_config(d->drv)->metrics_file;
+	if (d->metrics_written[0] && strcmp(path, d->metrics_written) != 0) {
+		unlink(d->metrics_written); /* a reload moved or dropped it */
+		d->metrics_written[0] = '\0';
+	}
 	if (!path[0] || now < d->metrics_at)
 		return;
 	d->metrics_at = now + METRICS_FILE_MS;
@@ -669,6 +676,8 @@ static void write_metrics(struct daemon *d, int64_t now)
 	char *text = metrics_text(&v);
 	int rc = text ? metrics_write_file(path, text) : -ENOMEM;
 	free(text);
+	if (rc == 0)
+		snprintf(d->metrics_written, sizeof(d->metrics_written), "%s", path);
 	if (rc < 0 && !d->metrics_warned)
 		log_warn("MetricsFile: cannot write %s: %s; retrying quietly", path, strerror(-rc));
 	else if (rc == 0 && d->metrics_warned)
@@ -747,8 +756,8 @@ static int take_lock(struct daemon *d, const char *iface)
 static void teardown(struct daemon *d)
 {
 	ctlsock_close(d->ctl); /* removes the socket file */
-	if (d->drv && driver_config(d->drv)->metrics_file[0])
-		unlink(driver_config(d->drv)->metrics_file); /* no stale "up" for a stopped daemon */
+	if (d->metrics_written[0])
+		unlink(d->metrics_written); /* no stale "up" for a stopped daemon */
 	portmap_free(d->pm); /* removes the mapping */
 	driver_free(d->drv);
 	if (d->udp_fd >= 0)
