@@ -37,6 +37,14 @@ struct tried_ep {
 	uint8_t result; /* enum tried_result */
 };
 
+/* Refusals of facts about a peer, per source that told them. */
+#define PEER_REFUSED_SOURCES 4
+struct refused_src {
+	uint8_t key[WL_KEY_LEN];
+	uint32_t count;
+	uint8_t had, need; /* enum wl_trust: the source's, and what the last fact needed */
+};
+
 struct peer {
 	uint8_t key[WL_KEY_LEN];
 	uint64_t h;
@@ -102,13 +110,12 @@ struct peer {
 	/* [ours] For the time-to-direct histogram: when it first had a
 	 * candidate while not healthy, ENGINE_NEVER once measured (or never). */
 	int64_t first_cand_at;
-	/* [ours] Facts about it that trust refused (receive.c), and the last
-	 * source refused, with the level it had and the level needed: an
-	 * operator's "why is it not direct" is often "nobody I trust said". */
+	/* [ours] Facts about it that trust refused (receive.c): in all, and
+	 * per source for the few sources that refused most — an operator's
+	 * "why is it not direct" is often "nobody I trust said". */
 	uint64_t refused;
-	bool has_refused_from;
-	uint8_t refused_from[WL_KEY_LEN];
-	uint8_t refused_trust, refused_need;
+	struct refused_src refused_by[PEER_REFUSED_SOURCES];
+	uint8_t n_refused_by;
 	/* [ours] The wait before a candidate tried before is tried again:
 	 * 0 = endpoint_interval_ms, doubled with each such try up to
 	 * retry_max_ms for a peer that never answers (not a router: that is

@@ -64,10 +64,26 @@ static void note_refused(struct engine *e, const struct peer *sp, const struct f
 	if (!subj)
 		return;
 	subj->refused++;
-	subj->has_refused_from = true;
-	memcpy(subj->refused_from, sp->key, WL_KEY_LEN);
-	subj->refused_trust = (uint8_t)had;
-	subj->refused_need = (uint8_t)need;
+	/* Its source's entry; a new source takes a free one, or the one that
+	 * refused least (which then counts only in the total). */
+	struct refused_src *r = NULL, *least = NULL;
+	for (size_t i = 0; i < subj->n_refused_by && !r; i++) {
+		struct refused_src *q = &subj->refused_by[i];
+		if (memcmp(q->key, sp->key, WL_KEY_LEN) == 0)
+			r = q;
+		else if (!least || q->count < least->count)
+			least = q;
+	}
+	if (!r) {
+		r = subj->n_refused_by < PEER_REFUSED_SOURCES ? &subj->refused_by[subj->n_refused_by++]
+							       : least;
+		memcpy(r->key, sp->key, WL_KEY_LEN);
+		r->count = 0;
+	}
+	if (r->count < UINT32_MAX)
+		r->count++;
+	r->had = (uint8_t)had;
+	r->need = (uint8_t)need;
 }
 
 static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fact *f)

@@ -247,15 +247,22 @@ void engine_count_paths(const struct engine *e, int64_t now, struct report_count
 static void refusals(const struct engine *e, const struct peer *p, struct engine_report *r)
 {
 	r->refused = p->refused;
-	r->has_refused_from = p->has_refused_from;
-	r->refused_trust = (enum wl_trust)p->refused_trust;
-	r->refused_need = (enum wl_trust)p->refused_need;
-	if (!p->has_refused_from)
-		return;
-	memcpy(r->refused_from, p->refused_from, WL_KEY_LEN);
-	const struct peer *q = peertab_find(&e->pt, p->refused_from);
-	if (q)
-		snprintf(r->refused_from_name, sizeof(r->refused_from_name), "%s", q->name);
+	for (size_t i = 0; i < p->n_refused_by && i < REPORT_REFUSED_SOURCES; i++) {
+		const struct refused_src *q = &p->refused_by[i];
+		/* Insertion by count, most first (four entries at most). */
+		size_t k = r->n_refused_by++;
+		while (k > 0 && r->refused_by[k - 1].count < q->count) {
+			r->refused_by[k] = r->refused_by[k - 1];
+			k--;
+		}
+		struct report_refusal *o = &r->refused_by[k];
+		memcpy(o->key, q->key, WL_KEY_LEN);
+		o->count = q->count;
+		o->had = (enum wl_trust)q->had;
+		o->need = (enum wl_trust)q->need;
+		const struct peer *src = peertab_find(&e->pt, q->key);
+		snprintf(o->name, sizeof(o->name), "%s", src ? src->name : "");
+	}
 }
 
 /* The first reason that holds, most specific first. */
@@ -433,11 +440,14 @@ size_t report_why_text(const struct engine_report *r, int64_t now, char *buf, si
 		put(&t, "peer is basic (runs no wirelink): it cannot learn our endpoints");
 		break;
 	case REPORT_WHY_TRUST_REFUSED:
-		put(&t, "no endpoint candidates: trust refused %llu facts about it, the last from ",
+		put(&t, "no endpoint candidates: trust refused %llu facts about it: ",
 		    (unsigned long long)r->refused);
-		put_who(&t, r->refused_from, r->refused_from_name);
-		put(&t, " (trusted %s, needs %s)", trust_name(r->refused_trust),
-		    trust_name(r->refused_need));
+		for (size_t i = 0; i < r->n_refused_by; i++) {
+			const struct report_refusal *q = &r->refused_by[i];
+			put(&t, "%s%u from ", i ? ", " : "", q->count);
+			put_who(&t, q->key, q->name);
+			put(&t, " (trusted %s, needs %s)", trust_name(q->had), trust_name(q->need));
+		}
 		break;
 	case REPORT_WHY_NO_CANDIDATES:
 		put(&t, "no endpoint candidates known (no Endpoint facts about it, no configured "

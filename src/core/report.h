@@ -49,6 +49,15 @@ enum report_trust_how {
 };
 
 #define REPORT_CANDS_MAX 16
+#define REPORT_REFUSED_SOURCES 4
+
+/* A source whose facts about the peer trust refused. */
+struct report_refusal {
+	uint8_t key[WL_KEY_LEN];
+	char name[ENGINE_NAME_MAX];
+	uint32_t count;
+	enum wl_trust had, need; /* its trust, and what its last such fact needed */
+};
 
 struct report_cand {
 	struct wl_endpoint ep;
@@ -93,12 +102,11 @@ struct engine_report {
 	struct wl_endpoint nat_seen;
 	uint16_t listen_port;
 	bool port_mapping; /* a mapping of ours is advertised (the shell's) */
-	/* Facts about it refused for trust, the last from refused_from. */
+	/* Facts about it refused for trust: in all, and by source (those that
+	 * refused most, most first). */
 	uint64_t refused;
-	bool has_refused_from;
-	uint8_t refused_from[WL_KEY_LEN];
-	char refused_from_name[ENGINE_NAME_MAX];
-	enum wl_trust refused_trust, refused_need;
+	size_t n_refused_by;
+	struct report_refusal refused_by[REPORT_REFUSED_SOURCES];
 };
 
 /* The report of one peer; false if the engine does not know it. */

@@ -135,16 +135,17 @@ static json_t *trust_json(const struct engine_report *r)
 			    r->info.configured    ? json_string("config")
 			    : r->has_member_src ? jwho(r->member_src, r->member_src_name)
 						: json_null());
-	json_t *ref = json_object();
+	json_t *ref = json_object(), *by = json_array();
 	json_object_set_new(ref, "count", json_integer((json_int_t)r->refused));
-	json_object_set_new(ref, "last_source",
-			    r->has_refused_from ? jwho(r->refused_from, r->refused_from_name)
-						: json_null());
-	json_object_set_new(ref, "had", r->has_refused_from ? json_string(trust_name(r->refused_trust))
-							    : json_null());
-	json_object_set_new(ref, "needed", r->has_refused_from
-						   ? json_string(trust_name(r->refused_need))
-						   : json_null());
+	for (size_t i = 0; i < r->n_refused_by; i++) {
+		const struct report_refusal *q = &r->refused_by[i];
+		json_t *s = jwho(q->key, q->name);
+		json_object_set_new(s, "count", json_integer(q->count));
+		json_object_set_new(s, "had", json_string(trust_name(q->had)));
+		json_object_set_new(s, "needed", json_string(trust_name(q->need)));
+		json_array_append_new(by, s);
+	}
+	json_object_set_new(ref, "by", by);
 	json_object_set_new(t, "refused", ref);
 	return t;
 }

@@ -115,7 +115,8 @@ def check_json(own_key):
         t = p["trust"]
         if t.get("level") not in ("Untrusted", "Endpoint", "AllowedIPs", "Membership", "DelegateTrust") \
                 or t.get("how") not in ("config", "router", "device", "none") \
-                or not isinstance(t.get("refused"), dict) or not isinstance(t["refused"].get("count"), int):
+                or not isinstance(t.get("refused"), dict) or not isinstance(t["refused"].get("count"), int) \
+                or not isinstance(t["refused"].get("by"), list):
             fail("trust: %r" % t)
         for c in p["candidates"]:
             if not isinstance(c.get("endpoint"), str) or c.get("result") not in RESULTS \

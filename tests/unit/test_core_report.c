@@ -196,13 +196,54 @@ TEST(trust_refusals_are_counted_and_named)
 	CHECK_EQ(r.n_cands, 0u);
 	CHECK_EQ(r.why, REPORT_WHY_TRUST_REFUSED);
 	CHECK_EQ(r.refused, 2u);
-	CHECK(r.has_refused_from && memcmp(r.refused_from, w.rpub, 32) == 0);
-	CHECK_EQ(r.refused_trust, TRUST_UNTRUSTED);
-	CHECK_EQ(r.refused_need, TRUST_ENDPOINT);
+	CHECK_EQ(r.n_refused_by, 1u);
+	CHECK(memcmp(r.refused_by[0].key, w.rpub, 32) == 0);
+	CHECK_EQ(r.refused_by[0].count, 2u);
+	CHECK_EQ(r.refused_by[0].had, TRUST_UNTRUSTED);
+	CHECK_EQ(r.refused_by[0].need, TRUST_ENDPOINT);
 	const char *t = text(&w, &r);
-	CHECK_MSG(strstr(t, "trust refused 2 facts about it, the last from hub (") &&
+	CHECK_MSG(strstr(t, "trust refused 2 facts about it: 2 from hub (") &&
 			  strstr(t, "(trusted Untrusted, needs Endpoint)"),
 		  "%s", t);
+	tnode_free(&w.n);
+}
+
+/* Refusals per source: the four that refused most are kept, most first;
+ * a fifth source takes the place of the one that refused least. */
+TEST(trust_refusals_per_source)
+{
+	struct world w;
+	setup(&w, 0, false, TRUST_UNSET);
+	tnode_tick(&w.n, 0);
+	struct fact f;
+	struct wl_endpoint ep;
+	wl_endpoint_parse("203.0.113.9:51820", &ep);
+	CHECK(fact_make_endpoint(&f, w.ppub, &ep, 255));
+	/* Strangers (not in the device: Untrusted) S1..S5 tell 3, 1, 2, 2, 1. */
+	const int told[5] = { 3, 1, 2, 2, 1 };
+	uint8_t spriv[5][32], spub[5][32];
+	for (int i = 0; i < 5; i++) {
+		tkey(10 + (unsigned)i, spriv[i], spub[i]);
+		for (int k = 0; k < told[i]; k++) {
+			uint8_t buf[WIRE_MAX_DATAGRAM];
+			size_t len = tseal(spriv[i], w.n.pub, &f, 1, buf, sizeof(buf));
+			CHECK_EQ(treceive(&w.n, 0, spub[i], buf, len), ENGINE_RX_OK);
+		}
+	}
+	struct engine_report r = report(&w);
+	CHECK_EQ(r.why, REPORT_WHY_TRUST_REFUSED);
+	CHECK_EQ(r.refused, 9u);
+	CHECK_EQ(r.n_refused_by, 4u);
+	const int want[4] = { 0, 2, 3, 4 }; /* S1 (3), S3 (2), S4 (2), S5 (1): S2 gave way */
+	for (int i = 0; i < 4; i++) {
+		CHECK_MSG(memcmp(r.refused_by[i].key, spub[want[i]], 32) == 0, "entry %d", i);
+		CHECK_EQ(r.refused_by[i].count, (uint32_t)told[want[i]]);
+		CHECK_EQ(r.refused_by[i].had, TRUST_UNTRUSTED);
+		/* About a peer in our device an endpoint needs Endpoint trust. */
+		CHECK_EQ(r.refused_by[i].need, TRUST_ENDPOINT);
+	}
+	CHECK_MSG(strstr(text(&w, &r), "trust refused 9 facts about it: 3 from "), "%s",
+		  text(&w, &r));
 	tnode_free(&w.n);
 }
 
