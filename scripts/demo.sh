@@ -36,9 +36,13 @@ echo "  leaf B  10.2.0.2 behind NAT 203.0.113.3   tunnel 10.99.0.3"
 topo_nat && topo_wireguard || { echo "demo: could not build the network" >&2; exit 1; }
 ip netns exec "$LEAFA" ping -q -c 1 -W 2 10.99.0.3 >/dev/null &&
 	echo "Before wirelink: leaf A reaches leaf B only through the hub (relayed)."
+# So that "before direct" lasts long enough to be seen, UDP between the
+# two NATs is blocked at first (as a strict firewall would), and let
+# through once leaf A's `wirelink show` has said why it is not direct.
+topo_cut 203.0.113.2 203.0.113.3
 echo
 t0=$EPOCHREALTIME
-say "starting wirelink on the hub and both leaves"
+say "starting wirelink on the hub and both leaves (UDP between the two NATs blocked for now)"
 for who in hub:"$HUB":"$WG_HUB" A:"$LEAFA":"$WG_A" B:"$LEAFB":"$WG_B"; do
 	IFS=: read -r name ns ifc <<<"$who"
 	# Each daemon's log lines are shown as they come, tagged with its node;
@@ -50,6 +54,16 @@ for who in hub:"$HUB":"$WG_HUB" A:"$LEAFA":"$WG_A" B:"$LEAFB":"$WG_B"; do
 	wait_for 5 test -s "$TOPO_DIR/$name.pid"
 	DAEMONS+=("$(cat "$TOPO_DIR/$name.pid")")
 done
+
+# show_a: leaf A's `wirelink show`, indented.
+show_a() { "$BIN" show "$WG_A" 2>&1 | sed 's/^/    /'; }
+# has_reason: A's table has a why line for B that names a candidate.
+has_reason() { "$BIN" show "$WG_A" 2>/dev/null | grep -Eq 'why: (trying candidate|all [0-9]+ candidates failed)'; }
+wait_for 60 has_reason
+say "leaf A, before going direct (wirelink show $WG_A):"
+show_a
+topo_uncut
+say "UDP between the NATs let through"
 
 direct() { # iface peer-iface endpoint
 	wg show "$1" dump | awk -v k="$(topo_pub "$2")" -v ep="$3" '$1 == k && $3 == ep && $5 > 0 {f=1} END {exit !f}' &&
@@ -64,6 +78,8 @@ if ! direct "$WG_A" "$WG_B" 203.0.113.3:51820; then
 	exit 1
 fi
 say "leaf A <-> leaf B: direct, through both NATs (A sends to 203.0.113.3:51820, B to 203.0.113.2:51820)"
+say "leaf A, now direct (wirelink show $WG_A):"
+show_a
 hub_before=$(wg show "$WG_HUB" transfer | awk '{s += $2} END {print s}')
 ip netns exec "$LEAFA" ping -q -c 10 -i 0.1 -s 1000 10.99.0.3 >/dev/null
 hub_after=$(wg show "$WG_HUB" transfer | awk '{s += $2} END {print s}')

@@ -7,5 +7,6 @@
 int cmd_autoaddr(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_dev(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 #endif

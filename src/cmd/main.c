@@ -19,6 +19,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "decode", cmd_decode, "parse (and verify) wirelink packets from hex or a raw file" },
 	{ "dev", cmd_dev, "show a WireGuard device as wirelink sees it (dev show IFACE)" },
+	{ "show", cmd_show, "what a running daemon knows of its peers, and why a peer is not direct" },
 	{ "autoaddr", cmd_autoaddr, "print the IPv6 link-local address derived from a public key" },
 };
 

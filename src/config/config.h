@@ -68,6 +68,8 @@
  * per configured peer (DRIVER_MAX_PEER_ENDPOINTS is this value), so more
  * would be dropped without a word: a file listing more is refused. */
 #define CONFIG_MAX_PEER_ENDPOINTS 16
+/* A group name for ControlGroup, with its NUL. */
+#define CONFIG_GROUP_MAX 32
 
 enum config_status {
 	CONFIG_OK = 0,
@@ -115,6 +117,10 @@ struct wl_config {
 	/* Each peer's share of what it can make us keep (core/factset.h). */
 	uint32_t quota_facts, quota_endpoints, quota_allowed_ips;
 	uint32_t quota_new_members, quota_new_members_per_min;
+	/* The control socket's group ("" = root only) and the metrics file
+	 * ("" = none). */
+	char control_group[CONFIG_GROUP_MAX];
+	char metrics_file[PATH_MAX];
 
 	/* File-only settings. */
 	size_t n_peers;

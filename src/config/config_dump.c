@@ -65,6 +65,11 @@ void config_dump(const struct wl_config *cfg, FILE *f)
 	jsonw_kv_bool(&w, "Debug", cfg->debug);
 	jsonw_kv_str(&w, "Backend", wgdev_backend_name(cfg->backend));
 	jsonw_kv_bool(&w, "PortMapping", cfg->port_mapping);
+	/* Only when set: a dump stays loadable by older versions. */
+	if (cfg->control_group[0])
+		jsonw_kv_str(&w, "ControlGroup", cfg->control_group);
+	if (cfg->metrics_file[0])
+		jsonw_kv_str(&w, "MetricsFile", cfg->metrics_file);
 	jsonw_kv_uint(&w, "QuotaFacts", cfg->quota_facts);
 	jsonw_kv_uint(&w, "QuotaEndpoints", cfg->quota_endpoints);
 	jsonw_kv_uint(&w, "QuotaAllowedIPs", cfg->quota_allowed_ips);

@@ -741,7 +741,7 @@ static int walk_root(struct walk *w, const struct cfg_node *root)
 {
 	static const char *const known[] = { "Iface",	     "Port",	      "Router",
 					     "Chatty",	     "Debug",	      "Backend",
-					     "PortMapping",  "Peers",	      "ReportIfaces",
+					     "PortMapping",  "ControlGroup", "MetricsFile", "Peers",	      "ReportIfaces",
 					     "HideIfaces" };
 	if (root->kind != CFG_MAP)
 		return mismatch(w, root, "a mapping of settings at the top level");

@@ -132,7 +132,8 @@ void config_print_help(FILE *f)
 	wrap(f, 2,
 	     "Top-level keys: Iface (the interface the file is for; another is ignored "
 	     "with a warning), Port, "
-	     "Router, Chatty, Debug, Backend, PortMapping (as the options above), and these, which "
+	     "Router, Chatty, Debug, Backend, PortMapping, ControlGroup, MetricsFile (as the options "
+	     "above), and these, which "
 	     "only a file can set:");
 	fputs("\n  Peers\n", f);
 	wrap(f, 6,

@@ -90,6 +90,12 @@ bool cfg_parse_glob(const char *s, const char **why);
 #define CFG_COUNT_MAX 1000000
 /* A count: a whole number 1..CFG_COUNT_MAX. */
 bool cfg_parse_count(const char *s, uint32_t *out, const char **why);
+/* A group name (as useradd allows: [a-z_][a-z0-9_-]*, at most 31 bytes)
+ * or a number; "" clears it. Whether the group exists is the daemon's
+ * question, at start. */
+bool cfg_parse_group(const char *s, const char **why);
+/* An absolute path of a file (not ending in '/'); "" clears it. */
+bool cfg_parse_file(const char *s, const char **why);
 
 enum cfg_type {
 	CT_IFACE,
@@ -99,6 +105,8 @@ enum cfg_type {
 	CT_BOOL,
 	CT_BACKEND,
 	CT_PATH,
+	CT_GROUP, /* char[CONFIG_GROUP_MAX]: a group name or number, "" = none */
+	CT_FILE,  /* char[PATH_MAX]: an absolute file path, "" = none */
 	CT_HELP,    /* flag only, no value */
 	CT_VERSION, /* flag only, no value */
 };

@@ -40,6 +40,16 @@ const struct cfg_setting cfg_settings[] = {
 	  "on exit, and advertise the mapped public endpoint to peers, so that they can reach "
 	  "this node directly even behind a symmetric NAT. A mapping whose external address "
 	  "is private (10/8, 172.16/12, 192.168/16, 100.64/10) is not advertised." },
+	{ "ControlGroup", "control-group", 0, "WIRELINK_CONTROL_GROUP", CT_GROUP, ALL,
+	  AT(control_group), "GROUP", "none",
+	  "The control socket /run/wirelink/IFACE.sock (wirelink show) is root's alone (mode "
+	  "0600); with a group, members of it may use it too (0660, that group): they can read "
+	  "every peer's state and ask for a reload or another log level." },
+	{ "MetricsFile", "metrics-file", 0, "WIRELINK_METRICS_FILE", CT_FILE, ALL,
+	  AT(metrics_file), "PATH", "none",
+	  "Write the metrics (Prometheus text format, as `wirelink show --metrics` prints them) "
+	  "to this file every few seconds, replaced atomically (a temporary file in the same "
+	  "directory, renamed): for node_exporter's textfile collector." },
 	{ "QuotaFacts", "quota-facts", 0, "WIRELINK_QUOTA_FACTS", CT_COUNT, ALL, AT(quota_facts),
 	  "N", "512",
 	  "Facts one peer not trusted with Membership may have us keep at a time; what it "
@@ -136,6 +146,16 @@ bool cfg_setting_apply(struct wl_config *cfg, const struct cfg_setting *s,
 		return cfg_parse_backend(text, (enum wgdev_backend *)(void *)field, why);
 	case CT_PATH:
 		if (!cfg_parse_path(text, why))
+			return false;
+		snprintf(field, PATH_MAX, "%s", text); /* fits: checked < PATH_MAX */
+		return true;
+	case CT_GROUP:
+		if (!cfg_parse_group(text, why))
+			return false;
+		snprintf(field, CONFIG_GROUP_MAX, "%s", text); /* fits: checked */
+		return true;
+	case CT_FILE:
+		if (!cfg_parse_file(text, why))
 			return false;
 		snprintf(field, PATH_MAX, "%s", text); /* fits: checked < PATH_MAX */
 		return true;

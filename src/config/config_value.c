@@ -4,6 +4,7 @@
  * wording. */
 #include "config/config_internal.h"
 
+#include <ctype.h>
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -201,6 +202,27 @@ bool cfg_parse_path(const char *s, const char **why)
 		return false;
 	}
 	return true;
+}
+
+bool cfg_parse_group(const char *s, const char **why)
+{
+	size_t n = strlen(s);
+	bool number = n > 0 && strspn(s, "0123456789") == n;
+	bool name = n > 0 && n < CONFIG_GROUP_MAX && (islower((unsigned char)s[0]) || s[0] == '_') &&
+		    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+	if (n == 0 || (number && n < 10) || name)
+		return true;
+	*why = "is not a group name ([a-z_][a-z0-9_-]*, at most 31 characters) or number";
+	return false;
+}
+
+bool cfg_parse_file(const char *s, const char **why)
+{
+	size_t n = strlen(s);
+	if (n == 0 || (s[0] == '/' && s[n - 1] != '/' && n < PATH_MAX))
+		return true;
+	*why = "is not an absolute file path";
+	return false;
 }
 
 bool cfg_parse_trust(const char *s, enum wl_trust *out, const char **why)

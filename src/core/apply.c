@@ -216,6 +216,8 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	}
 	if (p->cand_seen_at == ENGINE_NEVER)
 		p->cand_seen_at = now;
+	if (p->first_cand_at == ENGINE_NEVER && !p->healthy)
+		p->first_cand_at = now; /* time to direct starts (observe.c) */
 	/* [ours] We are behind a NAT and the peer may be too, behind the
 	 * same one — we do not know our NAT's address yet, or it is the
 	 * peer's — yet only its public address is known: the router relayed

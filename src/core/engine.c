@@ -277,6 +277,9 @@ void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 	if (e->last_tick != ENGINE_NEVER && now - e->last_tick > 2 * e->t.chunk_period_ms)
 		engine_new_boot_id(e, "time jumped between ticks");
 	engine_observe_device(e, now, in, out);
+	e->n_extra = 0;
+	for (size_t i = 0; i < in->n_extra_endpoints && e->n_extra < 4; i++)
+		e->extra[e->n_extra++] = in->extra_endpoints[i];
 	expire_facts(e, now);
 	engine_local_facts(e, now, in);
 	engine_index_facts(e, now);

@@ -328,6 +328,10 @@ enum engine_rx {
 	ENGINE_RX_PROBE,      /* a path probe or probe reply, handled */
 };
 
+/* Upper bounds (ms) of the time-to-direct buckets (engine_stats). */
+#define ENGINE_TTD_BUCKETS 8
+extern const int64_t engine_ttd_bounds_ms[ENGINE_TTD_BUCKETS];
+
 /* Counters, monotonically increasing. */
 struct engine_stats {
 	uint64_t rx_datagrams, rx_ok;
@@ -347,6 +351,14 @@ struct engine_stats {
 	/* the direct-path watch: */
 	uint64_t probes_sent, probes_answered, probe_replies_sent, paths_dead, paths_back;
 	uint64_t hellos_sent; /* probes to routers only to learn they are ours */
+	/* [ours] A peer that is not a router (and we are not one) became
+	 * healthy (went direct) or unhealthy (fell back to the router). */
+	uint64_t went_direct, fell_back;
+	/* Time to direct: from a peer's first endpoint candidate to its
+	 * first healthy tick, counted per bucket (not cumulative) with upper
+	 * bounds engine_ttd_bounds_ms; slower ones only in count and sum. */
+	uint64_t ttd_bucket[ENGINE_TTD_BUCKETS];
+	uint64_t ttd_count, ttd_sum_ms;
 };
 
 struct engine;

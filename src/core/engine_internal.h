@@ -89,6 +89,10 @@ struct engine {
 	uint64_t addr_sig;
 	bool moved;
 	bool behind_nat; /* none of our own addresses is public */
+	/* Our own endpoints the shell found (a port mapping), as of the last
+	 * tick: the report's "no port mapping was granted". */
+	struct wl_endpoint extra[4];
+	size_t n_extra;
 	bool router;
 
 	int64_t start, last_tick, dirty_at, next_gc;

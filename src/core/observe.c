@@ -70,6 +70,34 @@ static void observe_networks(struct engine *e, const struct engine_inputs *in)
 	e->addr_sig = sum;
 }
 
+const int64_t engine_ttd_bounds_ms[ENGINE_TTD_BUCKETS] = { 250,  500,   1000,  2000,
+								5000, 10000, 30000, 60000 };
+
+/* [ours] Counters for operators: a peer between leaves going direct or
+ * falling back (to or from a router there is no other path), and the
+ * time from its first endpoint candidate to a working direct path. */
+static void note_path_change(struct engine *e, struct peer *p, bool healthy, int64_t now)
+{
+	if (healthy == p->healthy || p->router || e->router)
+		return;
+	if (!healthy) {
+		e->st.fell_back++;
+		return;
+	}
+	e->st.went_direct++;
+	if (p->first_cand_at == ENGINE_NEVER)
+		return;
+	int64_t ms = now - p->first_cand_at;
+	size_t b = 0;
+	while (b < ENGINE_TTD_BUCKETS && ms > engine_ttd_bounds_ms[b])
+		b++;
+	if (b < ENGINE_TTD_BUCKETS)
+		e->st.ttd_bucket[b]++;
+	e->st.ttd_count++;
+	e->st.ttd_sum_ms += (uint64_t)ms;
+	p->first_cand_at = ENGINE_NEVER;
+}
+
 static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 			 const struct engine_peer_view *wp, struct engine_actions *out)
 {
@@ -130,6 +158,7 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 			      "peer %s %s", engine_peer_label(p, lb),
 			      healthy ? "handshake is healthy" : "handshake went stale");
 	}
+	note_path_change(e, p, healthy, now);
 	p->healthy = healthy;
 	if (healthy)
 		p->try_gap = 0;

@@ -70,6 +70,7 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 	if (new_handshake && wp->has_endpoint) {
 		p->good_ep = wp->endpoint;
 		p->has_good_ep = true;
+		peer_note_result(p, &wp->endpoint, TRIED_WORKED);
 	}
 	if (was_in) {
 		/* A counter that went down is a re-created peer: no evidence. */
@@ -164,6 +165,7 @@ static void declare_dead(struct engine *e, struct peer *p, int64_t now, struct e
 	/* Where it worked, not the candidate tried last: that is where it
 	 * comes back (apply.c retries nothing else it tried before). */
 	p->dead_ep = p->has_good_ep ? p->good_ep : p->endpoint;
+	peer_note_result(p, &p->dead_ep, TRIED_DIED);
 	p->healthy = false;
 	p->probe_at = ENGINE_NEVER;
 	p->probe_misses = 0;

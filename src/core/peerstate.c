@@ -114,7 +114,7 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 	p->cfg = -1;
 	p->handshake = p->prev_handshake = ENGINE_NEVER;
 	p->alive_until = p->alive_since = p->alive_heard = p->rx_at = p->hold_until = ENGINE_NEVER;
-	p->last_try = p->cand_seen_at = ENGINE_NEVER;
+	p->last_try = p->cand_seen_at = p->first_cand_at = ENGINE_NEVER;
 	p->active_at = p->probe_at = p->retry_at = p->hello_at = p->resend_at = ENGINE_NEVER;
 	p->basic = -1;
 	p->fhead = -1;
@@ -132,9 +132,14 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 void peer_note_tried(struct peer *p, const struct wl_endpoint *ep, int64_t now)
 {
 	size_t oldest = 0;
+	/* Whatever was being tried had its chance: nothing came of it. */
+	for (size_t i = 0; i < p->n_tried; i++)
+		if (p->tried[i].result == TRIED_PENDING)
+			p->tried[i].result = TRIED_NO_ANSWER;
 	for (size_t i = 0; i < p->n_tried; i++) {
 		if (wl_endpoint_equal(&p->tried[i].ep, ep)) {
 			p->tried[i].at = now;
+			p->tried[i].result = TRIED_PENDING;
 			return;
 		}
 		if (p->tried[i].at < p->tried[oldest].at)
@@ -143,6 +148,14 @@ void peer_note_tried(struct peer *p, const struct wl_endpoint *ep, int64_t now)
 	size_t i = p->n_tried < PEER_TRIED_MAX ? p->n_tried++ : oldest;
 	p->tried[i].ep = *ep;
 	p->tried[i].at = now;
+	p->tried[i].result = TRIED_PENDING;
+}
+
+void peer_note_result(struct peer *p, const struct wl_endpoint *ep, enum tried_result r)
+{
+	for (size_t i = 0; i < p->n_tried; i++)
+		if (wl_endpoint_equal(&p->tried[i].ep, ep))
+			p->tried[i].result = (uint8_t)r;
 }
 
 int64_t peer_tried_at(const struct peer *p, const struct wl_endpoint *ep)

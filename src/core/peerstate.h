@@ -23,9 +23,26 @@
 /* Endpoint candidates remembered per peer with the time each was tried. */
 #define PEER_TRIED_MAX 16
 
+/* What came of a candidate's last try (for operators: the report). */
+enum tried_result {
+	TRIED_PENDING = 0, /* set on the device, nothing heard yet */
+	TRIED_NO_ANSWER,   /* another candidate followed without a handshake here */
+	TRIED_WORKED,      /* a handshake came from it */
+	TRIED_DIED,        /* it worked, then the path watch found it dead */
+};
+
 struct tried_ep {
 	struct wl_endpoint ep;
 	int64_t at;
+	uint8_t result; /* enum tried_result */
+};
+
+/* Refusals of facts about a peer, per source that told them. */
+#define PEER_REFUSED_SOURCES 4
+struct refused_src {
+	uint8_t key[WL_KEY_LEN];
+	uint32_t count;
+	uint8_t had, need; /* enum wl_trust: the source's, and what the last fact needed */
 };
 
 struct peer {
@@ -90,6 +107,15 @@ struct peer {
 	size_t n_tried;
 	int64_t last_try; /* last time any endpoint was set */
 	int64_t cand_seen_at; /* since when it has had a candidate, ENGINE_NEVER */
+	/* [ours] For the time-to-direct histogram: when it first had a
+	 * candidate while not healthy, ENGINE_NEVER once measured (or never). */
+	int64_t first_cand_at;
+	/* [ours] Facts about it that trust refused (receive.c): in all, and
+	 * per source for the few sources that refused most — an operator's
+	 * "why is it not direct" is often "nobody I trust said". */
+	uint64_t refused;
+	struct refused_src refused_by[PEER_REFUSED_SOURCES];
+	uint8_t n_refused_by;
 	/* [ours] The wait before a candidate tried before is tried again:
 	 * 0 = endpoint_interval_ms, doubled with each such try up to
 	 * retry_max_ms for a peer that never answers (not a router: that is
@@ -145,6 +171,8 @@ static inline bool peer_alive(const struct peer *p, int64_t now)
 
 /* Records the time ep was tried (evicting the oldest record when full). */
 void peer_note_tried(struct peer *p, const struct wl_endpoint *ep, int64_t now);
+/* Records what came of ep's try (a handshake, a dead path). */
+void peer_note_result(struct peer *p, const struct wl_endpoint *ep, enum tried_result r);
 /* When ep was last tried, ENGINE_NEVER if never. */
 int64_t peer_tried_at(const struct peer *p, const struct wl_endpoint *ep);
 

@@ -56,6 +56,36 @@ static bool is_endpoint(const struct fact *f)
 	return f->attr == ATTR_ENDPOINT_V4 || f->attr == ATTR_ENDPOINT_V6;
 }
 
+/* [ours] Charged to the subject, for the report's "trust refused". */
+static void note_refused(struct engine *e, const struct peer *sp, const struct fact *f,
+			 enum wl_trust had, int need)
+{
+	struct peer *subj = peertab_find(&e->pt, f->subject);
+	if (!subj)
+		return;
+	subj->refused++;
+	/* Its source's entry; a new source takes a free one, or the one that
+	 * refused least (which then counts only in the total). */
+	struct refused_src *r = NULL, *least = NULL;
+	for (size_t i = 0; i < subj->n_refused_by && !r; i++) {
+		struct refused_src *q = &subj->refused_by[i];
+		if (memcmp(q->key, sp->key, WL_KEY_LEN) == 0)
+			r = q;
+		else if (!least || q->count < least->count)
+			least = q;
+	}
+	if (!r) {
+		r = subj->n_refused_by < PEER_REFUSED_SOURCES ? &subj->refused_by[subj->n_refused_by++]
+							       : least;
+		memcpy(r->key, sp->key, WL_KEY_LEN);
+		r->count = 0;
+	}
+	if (r->count < UINT32_MAX)
+		r->count++;
+	r->had = (uint8_t)had;
+	r->need = (uint8_t)need;
+}
+
 static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fact *f)
 {
 	e->st.rx_facts++;
@@ -84,8 +114,10 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 		return;
 	}
 	enum wl_trust trust = engine_trust_of_source(e, sp);
-	if ((int)trust < engine_trust_needed(e, f)) {
+	int need = engine_trust_needed(e, f);
+	if ((int)trust < need) {
 		e->st.rx_untrusted++;
+		note_refused(e, sp, f, trust, need);
 		return;
 	}
 	/* The fact is charged to its sender's share (core/factset.h). */

@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <linux/rtnetlink.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,8 +15,11 @@
 
 #include "config/config.h"
 #include "core/engine.h"
+#include "daemon/control.h"
 #include "daemon/driver.h"
+#include "daemon/metrics.h"
 #include "daemon/resolve.h"
+#include "sys/ctlsock.h"
 #include "sys/ifacelock.h"
 #include "sys/log.h"
 #include "sys/loglimit.h"
@@ -35,6 +39,11 @@
 #define MOVED_TICK_DELAY_MS 200
 /* Reading our link or putting our address back failed: try again after. */
 #define OWN_RETRY_MS 1000
+/* The MetricsFile is rewritten at most this often (node_exporter reads it
+ * when scraped, typically every 15 s or more). */
+#define METRICS_FILE_MS 5000
+/* Descriptors of the loop besides the control socket's. */
+#define LOOP_FDS 5
 
 /* Lines a remote peer can cause once per datagram, one limiter each
  * (sys/loglimit.h). */
@@ -87,6 +96,14 @@ struct daemon {
 	char rejoin_why[96];
 	struct log_limit rl[RL_COUNT];
 	uint64_t rx_truncated;
+	/* The control socket (wirelink show), NULL if it could not be made. */
+	struct ctlsock *ctl;
+	int64_t started;
+	int64_t metrics_at;   /* the next MetricsFile write, 0 = none */
+	bool metrics_warned;  /* a failed write was logged; quiet until one works */
+	/* The MetricsFile last written ("" = none): removed at exit, or when a
+	 * reload names another one. */
+	char metrics_written[PATH_MAX];
 	bool stop;
 	int exit_code;
 };
@@ -503,24 +520,25 @@ static int open_signals(void)
 	return fd < 0 ? -errno : fd;
 }
 
-static void reload(struct daemon *d, int64_t now)
+/* SIGHUP (or the control socket's "reload"): 0, or -1 with the reason
+ * in err (also logged). */
+static int reload(struct daemon *d, int64_t now, char *err, size_t err_len)
 {
-	char err[512];
 	struct wl_config *fresh = NULL;
-	int rc = config_load(d->reload_argc, d->reload_argv, d->reload_envp, &fresh, err,
-			     sizeof(err));
+	int rc = config_load(d->reload_argc, d->reload_argv, d->reload_envp, &fresh, err, err_len);
 	if (rc != CONFIG_OK) {
 		log_error("reload failed, keeping the running configuration: %s", err);
-		return;
+		return -1;
 	}
 	size_t n_peers = fresh->n_peers;
-	if (driver_reload(d->drv, now, fresh, err, sizeof(err)) < 0) {
+	if (driver_reload(d->drv, now, fresh, err, err_len) < 0) {
 		log_error("reload refused, keeping the running configuration: %s", err);
 		config_free(fresh);
-		return;
+		return -1;
 	}
 	log_notice("configuration reloaded (%zu configured peers); peers will be resent everything",
 		   n_peers);
+	return 0;
 }
 
 static void dump_line(void *ctx, const char *text)
@@ -553,7 +571,7 @@ static void handle_signals(struct daemon *d, int64_t now)
 			break;
 		case SIGHUP:
 			log_notice("SIGHUP: reloading the configuration");
-			reload(d, now);
+			reload(d, now, (char[512]){ 0 }, 512);
 			break;
 		case SIGUSR1:
 			fflush(stderr);
@@ -563,6 +581,108 @@ static void handle_signals(struct daemon *d, int64_t now)
 			break;
 		}
 	}
+}
+
+/* ---- the control socket and the metrics ---- */
+
+static void control_view_of(struct daemon *d, int64_t now, struct control_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->iface = driver_config(d->drv)->iface;
+	v->version = WL_VERSION;
+	v->pid = (long)getpid();
+	v->e = driver_engine(d->drv);
+	v->now = now;
+	v->started = d->started;
+	v->drv = driver_get_stats(d->drv);
+	v->has_portmap = d->pm != NULL;
+	if (d->pm) {
+		portmap_get_status(d->pm, now, &v->pm);
+		v->pm_stats = *portmap_get_stats(d->pm);
+	}
+	v->rx_truncated = d->rx_truncated;
+}
+
+static int control_reload(void *ctx, char *why, size_t why_len)
+{
+	struct daemon *d = ctx;
+	log_notice("reload asked on the control socket");
+	return reload(d, mono_ms(), why, why_len);
+}
+
+static char *control_request(void *ctx, const char *line, size_t len)
+{
+	struct daemon *d = ctx;
+	struct control_view v;
+	control_view_of(d, mono_ms(), &v);
+	const struct control_ops ops = { control_reload, d };
+	return control_answer(&v, &ops, line, len);
+}
+
+/* ControlGroup: a group name or number -> its id; -1 if none is set.
+ * -2 (logged) if the group does not exist. */
+static long control_gid(const char *group)
+{
+	if (!group[0])
+		return -1;
+	char *end;
+	long n = strtol(group, &end, 10);
+	if (*end == '\0')
+		return n;
+	struct group *g = getgrnam(group);
+	if (!g) {
+		log_error("ControlGroup: \"%s\": no such group", group);
+		return -2;
+	}
+	return (long)g->gr_gid;
+}
+
+/* The control socket, beside the lock. -1 (exit 1) only for a group
+ * that does not exist; a socket that cannot be made is a warning: the
+ * daemon does its job without it. */
+static int open_control(struct daemon *d)
+{
+	const struct wl_config *cfg = driver_config(d->drv);
+	long gid = control_gid(cfg->control_group);
+	if (gid == -2)
+		return -1;
+	char path[128];
+	int rc = ctlsock_open(IFACELOCK_DIR, cfg->iface, gid, path, sizeof(path), &d->ctl);
+	if (rc == -EPERM && gid >= 0)
+		log_warn("cannot give the control socket %s to ControlGroup %s: %s (needs "
+			 "CAP_CHOWN at start); wirelink show will not reach this daemon", path,
+			 cfg->control_group, strerror(-rc));
+	else if (rc < 0)
+		log_warn("cannot create the control socket %s: %s; wirelink show will not reach "
+			 "this daemon", path, strerror(-rc));
+	else
+		log_debug("control socket %s (mode %s)", path, gid >= 0 ? "0660" : "0600");
+	return 0;
+}
+
+/* MetricsFile: rewritten after a tick, at most every METRICS_FILE_MS. */
+static void write_metrics(struct daemon *d, int64_t now)
+{
+	const char *path = driver_config(d->drv)->metrics_file;
+	if (d->metrics_written[0] && strcmp(path, d->metrics_written) != 0) {
+		unlink(d->metrics_written); /* a reload moved or dropped it */
+		d->metrics_written[0] = '\0';
+	}
+	if (!path[0] || now < d->metrics_at)
+		return;
+	d->metrics_at = now + METRICS_FILE_MS;
+	struct control_view v;
+	control_view_of(d, now, &v);
+	char *text = metrics_text(&v);
+	int rc = text ? metrics_write_file(path, text) : -ENOMEM;
+	free(text);
+	if (rc == 0)
+		snprintf(d->metrics_written, sizeof(d->metrics_written), "%s", path);
+	if (rc < 0 && !d->metrics_warned)
+		log_warn("MetricsFile: cannot write %s: %s; retrying quietly", path, strerror(-rc));
+	else if (rc == 0 && d->metrics_warned)
+		log_notice("MetricsFile: %s written again", path);
+	d->metrics_warned = rc < 0;
 }
 
 /* ---- start-up ---- */
@@ -635,6 +755,9 @@ static int take_lock(struct daemon *d, const char *iface)
 
 static void teardown(struct daemon *d)
 {
+	ctlsock_close(d->ctl); /* removes the socket file */
+	if (d->metrics_written[0])
+		unlink(d->metrics_written); /* no stale "up" for a stopped daemon */
 	portmap_free(d->pm); /* removes the mapping */
 	driver_free(d->drv);
 	if (d->udp_fd >= 0)
@@ -664,6 +787,8 @@ static int poll_timeout(const struct daemon *d, int64_t now)
 		next = portmap_next_deadline(d->pm);
 	if (d->own_check_at && d->own_check_at < next)
 		next = d->own_check_at;
+	if (d->ctl && ctlsock_next_deadline(d->ctl) < next)
+		next = ctlsock_next_deadline(d->ctl);
 	for (int i = 0; i < RL_COUNT; i++)
 		if (log_limit_deadline(&d->rl[i]) < next)
 			next = log_limit_deadline(&d->rl[i]);
@@ -690,13 +815,14 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 		},
 	};
 	int64_t now = mono_ms();
+	d.started = now;
 	*cfg = NULL; /* ours now: the driver's, once setup() hands it over */
 	if (take_lock(&d, d.cfg->iface) < 0) {
 		config_free(d.cfg);
 		return 1;
 	}
 	d.sig_fd = open_signals();
-	if (d.sig_fd < 0 || setup(&d, now) < 0) {
+	if (d.sig_fd < 0 || setup(&d, now) < 0 || open_control(&d) < 0) {
 		teardown(&d);
 		config_free(d.cfg);
 		return 1;
@@ -708,7 +834,7 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 	notify_ready();
 
 	while (!d.stop) {
-		struct pollfd fds[5] = {
+		struct pollfd fds[LOOP_FDS + CTLSOCK_MAX_FDS] = {
 			{ .fd = d.sig_fd, .events = POLLIN },
 			{ .fd = netif_watch_fd(d.watch), .events = POLLIN },
 			{ .fd = d.udp_fd, .events = POLLIN },
@@ -716,7 +842,8 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 			/* -1 (ignored by poll) while no request is in flight */
 			{ .fd = portmap_fd(d.pm), .events = POLLIN },
 		};
-		int rc = poll(fds, 5, poll_timeout(&d, mono_ms()));
+		size_t nfds = LOOP_FDS + (d.ctl ? ctlsock_pollfds(d.ctl, fds + LOOP_FDS) : 0);
+		int rc = poll(fds, nfds, poll_timeout(&d, mono_ms()));
 		if (rc < 0 && errno != EINTR) {
 			fatal_stop(&d, "poll failed");
 			break;
@@ -756,6 +883,12 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 			tick(&d, now);
 		if (!d.stop && (fds[4].revents || now >= portmap_next_deadline(d.pm)))
 			run_portmap(&d, now);
+		/* Requests are answered after the tick: they see its decisions. */
+		if (!d.stop && d.ctl)
+			ctlsock_service(d.ctl, fds + LOOP_FDS, nfds - LOOP_FDS, now, control_request,
+					&d);
+		if (!d.stop)
+			write_metrics(&d, now);
 		if (d.watchdog_ms && now >= d.watchdog_next) {
 			notify_watchdog();
 			d.watchdog_next = now + d.watchdog_ms;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/report.h"
 #include "sim/scenario.h"
 #include "unit/harness.h"
 
@@ -269,6 +270,25 @@ TEST(b7_two_symmetric_nats_stay_on_the_hub)
 	sim_run_to(s.sim, sent + 2000);
 	CHECK(sim_app_last(s.sim, s.leaf[1], s.leaf[0], &at, &via) && at >= sent);
 	CHECK_EQ(via, s.hub);
+	/* What `wirelink show` says on leaf 0 about leaf 1 (src/core/report.c):
+	 * via the hub, because every candidate failed and our NAT gives the
+	 * hub another port than ours, with no port mapping. (Between retries:
+	 * a retry is "trying" for one EndpointInterval.) */
+	struct engine *e0 = sim_node_engine(s.sim, s.leaf[0]);
+	uint8_t k1[WL_KEY_LEN];
+	engine_public_key(sim_node_engine(s.sim, s.leaf[1]), k1);
+	struct engine_report r;
+	for (int i = 0; i < 120; i++) {
+		CHECK(engine_peer_report(e0, k1, sim_now(s.sim), &r));
+		if (r.why != REPORT_WHY_TRYING)
+			break;
+		sim_run_to(s.sim, sim_now(s.sim) + 1000);
+	}
+	char why[1024];
+	report_why_text(&r, sim_now(s.sim), why, sizeof(why));
+	CHECK_EQ(r.path, REPORT_VIA);
+	CHECK_MSG(r.why == REPORT_WHY_NAT && r.nat_rewrites && !r.port_mapping, "%s", why);
+	printf("# (b7) leaf0 on leaf1: %s\n", why);
 	printf("# (b7) two symmetric NATs: after 20 min still via the hub; leaf1 sent %llu handshake "
 	       "initiations\n",
 	       (unsigned long long)vwg_stats(sim_node_dev(s.sim, s.leaf[0]))->handshakes_initiated);

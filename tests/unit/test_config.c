@@ -759,11 +759,17 @@ static const struct bad_case {
 	  "or spaces)" },
 	{ "wirelink.wg0.yaml", "Port: 1\nPotr: 2\n",
 	  "@:2: Potr: unknown key (known keys: Iface, Port, Router, Chatty, Debug, Backend, "
-	  "PortMapping, Peers, ReportIfaces, HideIfaces)" },
+	  "PortMapping, ControlGroup, MetricsFile, Peers, ReportIfaces, "
+	  "HideIfaces)" },
 	{ "wirelink.wg0.yaml", "PortMapping: maybe\n",
 	  "@:1: PortMapping: \"maybe\" is not a boolean (true or false)" },
 	{ "wirelink.wg0.json", "{\"PortMapping\": \"nope\"}",
 	  "@: PortMapping: \"nope\" is not a boolean (true or false)" },
+	{ "wirelink.wg0.yaml", "ControlGroup: Wheel Group\n",
+	  "@:1: ControlGroup: \"Wheel Group\" is not a group name ([a-z_][a-z0-9_-]*, at most 31 "
+	  "characters) or number" },
+	{ "wirelink.wg0.json", "{\"MetricsFile\": \"wirelink.prom\"}",
+	  "@: MetricsFile: \"wirelink.prom\" is not an absolute file path" },
 	{ "wirelink.wg0.json", "{\"ConfigPath\": \"/tmp\"}",
 	  "@: ConfigPath: can only be set by a flag or the environment" },
 	{ "wirelink.wg0.yaml", "port: 1\nPort: 2\n",
