@@ -8,7 +8,7 @@
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "sys/log.h"
-#include "wl_build.h"
+#include "wl_version.h"
 
 struct subcommand {
 	const char *name;

@@ -24,7 +24,7 @@
 #include "sys/portmap.h"
 #include "sys/udp.h"
 #include "sys/wgdev.h"
-#include "wl_build.h"
+#include "wl_version.h"
 
 /* Datagrams read per wake-up before the loop looks at its timers again. */
 #define RX_BURST 64
