@@ -112,6 +112,14 @@ bool cfg_setting_apply(struct wl_config *cfg, const struct cfg_setting *s,
 enum cfg_arg { CFG_ARG_NONE, CFG_ARG_OPTIONAL, CFG_ARG_REQUIRED };
 enum cfg_arg cfg_setting_arg(const struct cfg_setting *s);
 
+/* How the manual shows a setting (config_help.c; the man pages use them
+ * too): its flag head "-i, --iface NAME"; "Environment: X. Default: Y.
+ * Config file key: Z." (empty when it has none of them); and its word in
+ * the synopsis, "[-i NAME]" (false for --help and --version). */
+void cfg_option_head(const struct cfg_setting *s, char *out, size_t len);
+void cfg_option_sources(const struct cfg_setting *s, char *out, size_t len);
+bool cfg_synopsis_word(const struct cfg_setting *s, char *out, size_t len);
+
 /* Names of the file-only settings, for messages. */
 extern const char *const cfg_file_only_keys[3];
 extern const char *const cfg_file_only_env[3];
