@@ -43,6 +43,7 @@ static int run_daemon(int argc, char **argv)
 	} else {
 		if (cfg->debug)
 			log_set_level(LOG_LVL_DEBUG);
+		log_set_time(cfg->log_time);
 		rc = daemon_run(&cfg, argc, argv, environ);
 	}
 	config_free(cfg);

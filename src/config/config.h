@@ -58,6 +58,7 @@
 #include "common/netaddr.h"
 #include "common/tristate.h"
 #include "common/trust.h"
+#include "sys/log.h"
 #include "sys/wgdev.h"
 
 #define CONFIG_DEFAULT_IFACE "wg0"
@@ -110,6 +111,7 @@ struct wl_config {
 	enum wl_tristate router; /* WL_AUTO: absent, auto-detect (SPEC §9) */
 	bool chatty;
 	bool debug;
+	enum log_time log_time; /* time stamps on log lines (sys/log.h) */
 	enum wgdev_backend backend;
 	bool port_mapping; /* a leaf asks its NAT for a port mapping (default true) */
 	/* Each peer's share of what it can make us keep (core/factset.h). */

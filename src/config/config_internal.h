@@ -75,6 +75,7 @@ enum cfg_type {
 	CT_ROUTER, /* tri-state bool */
 	CT_BOOL,
 	CT_BACKEND,
+	CT_LOG_TIME,
 	CT_PATH,
 	CT_HELP,    /* flag only, no value */
 	CT_VERSION, /* flag only, no value */

@@ -1149,7 +1149,7 @@ static const struct usage_case {
 	  "WIRELINK_ROUTER, WIRELINK_CHATTY, WIRELINK_DEBUG, WIRELINK_BACKEND, "
 	  "WIRELINK_PORT_MAPPING, WIRELINK_QUOTA_FACTS, WIRELINK_QUOTA_ENDPOINTS, "
 	  "WIRELINK_QUOTA_ALLOWED_IPS, WIRELINK_QUOTA_NEW_MEMBERS, "
-	  "WIRELINK_QUOTA_NEW_MEMBERS_PER_MINUTE, WIRELINK_CONFIG_PATH, WIRELINK_DUMP, "
+	  "WIRELINK_QUOTA_NEW_MEMBERS_PER_MINUTE, WIRELINK_LOG_TIME, WIRELINK_CONFIG_PATH, WIRELINK_DUMP, "
 	  "WIRELINK_CHECK_CONFIG)" },
 	{ { "WIRELINK_PORT_MAPPING=sometimes", NULL }, { NULL },
 	  "environment: WIRELINK_PORT_MAPPING: \"sometimes\" is not a boolean (true or false)" },
@@ -1310,7 +1310,7 @@ TEST(dump_round_trip)
 	CHECK_STR(d, "{\"Iface\":\"wg0\",\"Port\":51821,\"Router\":false,\"Chatty\":true,"
 		     "\"Debug\":true,\"Backend\":\"userspace\",\"PortMapping\":false,"
 		     "\"QuotaFacts\":512,\"QuotaEndpoints\":16,\"QuotaAllowedIPs\":256,"
-		     "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"Peers\":[{\"PublicKey\":\"" KEY1
+		     "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"LogTime\":\"auto\",\"Peers\":[{\"PublicKey\":\"" KEY1
 		     "\",\"Name\":\"hub\",\"Trust\":\"Membership\",\"FactExchanger\":true,"
 		     "\"Endpoints\":[\"hub.example.net:51820\",\"[2001:db8::1]:51820\","
 		     "\"192.0.2.1:1\"],\"AllowedIPs\":[\"10.99.0.0/24\",\"2001:db8::/64\","
@@ -1340,7 +1340,7 @@ TEST(dump_defaults_round_trip)
 	CHECK_STR(first, "{\"Iface\":\"wg0\",\"Port\":0,\"Router\":null,\"Chatty\":false,"
 			 "\"Debug\":false,\"Backend\":\"auto\",\"PortMapping\":true,"
 			 "\"QuotaFacts\":512,\"QuotaEndpoints\":16,\"QuotaAllowedIPs\":256,"
-			 "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"Peers\":[],\"ReportIfaces\":[],"
+			 "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"LogTime\":\"auto\",\"Peers\":[],\"ReportIfaces\":[],"
 			 "\"HideIfaces\":[]}\n");
 	put(&d, "wirelink.wg0.json", first);
 	CHECK_EQ(load(&d, NULL, NULL, &again, err, sizeof(err)), CONFIG_OK);
