@@ -104,7 +104,10 @@ static size_t finish_section(const struct section *sec, struct cfg_gen_name *out
 	memcpy(g->name, name.s, len);
 	g->name[len] = '\0';
 	const char *why;
-	g->valid = len == name.n && cfg_parse_name(g->name, &why);
+	/* Cut, or holding a NUL byte: not the name the comment says. */
+	g->valid = len == name.n && !memchr(name.s, '\0', name.n) && cfg_parse_name(g->name, &why);
+	if (!g->name[0]) /* a comment starting with NUL: nothing to show */
+		return n;
 	return n + 1;
 }
 
@@ -141,15 +144,17 @@ size_t cfg_gen_wgquick_names(const char *text, size_t len, struct cfg_gen_name *
 /* ---- the configuration ---- */
 
 /* A YAML double-quoted scalar: quotes and backslashes escaped, control
- * bytes as \xNN (UTF-8 passes as it is). */
-static void yaml_str(FILE *f, const char *s)
+ * bytes as \xNN. Other bytes pass as they are when the text is known to
+ * be UTF-8 (a valid Name); otherwise (ascii) they are escaped too, as a
+ * YAML file must be UTF-8 throughout, comments included. */
+static void yaml_str(FILE *f, const char *s, bool ascii)
 {
 	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
+		else if (c < 0x20 || c == 0x7f || (ascii && c >= 0x80))
 			fprintf(f, "\\x%02x", c);
 		else
 			fputc(c, f);
@@ -229,15 +234,15 @@ static void peer_entry(FILE *f, const struct cfg_gen_input *in, const struct wg_
 			   "  # endpoints and AllowedIPs it tells of are believed.\n",
 			label(in, p->public_key, lb));
 	fputs("  - PublicKey: ", f);
-	yaml_str(f, key_to_base64(p->public_key, b64));
+	yaml_str(f, key_to_base64(p->public_key, b64), true);
 	fputc('\n', f);
 	if (nm && nm->valid) {
 		fputs("    Name: ", f);
-		yaml_str(f, nm->name);
+		yaml_str(f, nm->name, false); /* valid: printable UTF-8 */
 		fputc('\n', f);
 	} else if (nm) {
 		fputs("    # Name: not a wirelink name (1..16 bytes, no spaces): ", f);
-		yaml_str(f, nm->name);
+		yaml_str(f, nm->name, true);
 		fputc('\n', f);
 	}
 	if (is_hub)
@@ -248,7 +253,7 @@ static void peer_entry(FILE *f, const struct cfg_gen_input *in, const struct wg_
 		wl_endpoint_str(&p->endpoint, ep);
 		bool ok = cfg_parse_endpoint(ep, host, &port, &why);
 		fprintf(f, "    %sEndpoints: [", ok ? "" : "# ");
-		yaml_str(f, ep);
+		yaml_str(f, ep, true);
 		fputs("]", f);
 		if (!ok)
 			fprintf(f, " (%s)", why);
@@ -264,7 +269,7 @@ static void peer_entry(FILE *f, const struct cfg_gen_input *in, const struct wg_
 		if (link_local(a) || !cfg_parse_cidr(wl_cidr_str(a, c), &parsed, &why))
 			continue;
 		fputs(any ? ", " : "    AllowedIPs: [", f);
-		yaml_str(f, c);
+		yaml_str(f, c, true);
 		any = true;
 	}
 	if (any)
@@ -327,6 +332,16 @@ static int decide(const struct cfg_gen_input *in, bool *router, long *hub_index,
 	return 0;
 }
 
+/* Prints n bytes of a comment, any byte but printable ASCII as '?': the
+ * text may hold a path or command line from anywhere, and a line break
+ * in it would end the comment (or invalid UTF-8 spoil the file). */
+static int comment_bytes(FILE *f, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fputc(p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?', f);
+	return (int)n;
+}
+
 /* A '#' comment, wrapped at about 76 columns. */
 static void comment(FILE *f, const char *text)
 {
@@ -343,7 +358,7 @@ static void comment(FILE *f, const char *text)
 		}
 		if (!col)
 			col = fprintf(f, "#");
-		col += fprintf(f, " %.*s", (int)wl, p);
+		col += fprintf(f, " ") + comment_bytes(f, p, wl);
 		p += wl;
 	}
 	if (col)
