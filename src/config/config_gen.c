@@ -9,8 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config/config_internal.h"
+#include "common/peerlabel.h"
 #include "common/trust.h"
+#include "config/config_internal.h"
 
 /* ---- wg-quick comments ---- */
 
@@ -209,24 +210,18 @@ static const struct cfg_gen_name *name_of(const struct cfg_gen_input *in,
 	return NULL;
 }
 
-/* "laptop (AbCdEfGh)" or "AbCdEfGh", for comments. */
+/* A peer as log lines name it (common/peerlabel.h), for comments. */
 static const char *label(const struct cfg_gen_input *in, const uint8_t key[static WL_KEY_LEN],
-			 char buf[static 96])
+			 char buf[static WL_PEER_LABEL_MAX])
 {
-	char b64[WL_KEY_B64_LEN];
 	const struct cfg_gen_name *nm = name_of(in, key);
-	key_to_base64(key, b64);
-	if (nm && nm->valid)
-		snprintf(buf, 96, "%s (%.8s)", nm->name, b64);
-	else
-		snprintf(buf, 96, "%.8s", b64);
-	return buf;
+	return wl_peer_label(key, nm && nm->valid ? nm->name : NULL, buf);
 }
 
 static void peer_entry(FILE *f, const struct cfg_gen_input *in, const struct wg_peer *p,
 		       bool is_hub)
 {
-	char b64[WL_KEY_B64_LEN], lb[96];
+	char b64[WL_KEY_B64_LEN], lb[WL_PEER_LABEL_MAX];
 	const char *why;
 	const struct cfg_gen_name *nm = name_of(in, p->public_key);
 	if (is_hub)
@@ -296,7 +291,7 @@ static int decide(const struct cfg_gen_input *in, bool *router, long *hub_index,
 		snprintf(why, whylen, "a leaf, its hub given by --hub-key.");
 		return 0;
 	}
-	char lb[96];
+	char lb[WL_PEER_LABEL_MAX];
 	switch (in->role) {
 	case CFG_GEN_HUB:
 		*router = true;
