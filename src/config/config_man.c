@@ -163,6 +163,16 @@ static void page8(FILE *f, const char *version, const struct config_doc_command 
 	}
 	fputs(".SH ENVIRONMENT\n", f);
 	blocks(f, cfg_doc_environment);
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_setting *s = &cfg_settings[i];
+		if (!s->env)
+			continue;
+		fputs(".TP\n", f);
+		font(f, 'B', s->env);
+		fputs("\nAs \\fB\\-\\-", f);
+		roff(f, s->flag);
+		fputs("\\fR.\n", f);
+	}
 	fputs(".SH FILES\n", f);
 	blocks(f, cfg_doc_files);
 	fputs(".SH SIGNALS\n", f);
