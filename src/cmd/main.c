@@ -8,20 +8,7 @@
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "sys/log.h"
-#include "wl_build.h"
-
-struct subcommand {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-};
-
-static const struct subcommand subcommands[] = {
-	{ "decode", cmd_decode, "parse (and verify) wirelink packets from hex or a raw file" },
-	{ "dev", cmd_dev, "show a WireGuard device as wirelink sees it (dev show IFACE)" },
-	{ "show", cmd_show, "what a running daemon knows of its peers, and why a peer is not direct" },
-	{ "autoaddr", cmd_autoaddr, "print the IPv6 link-local address derived from a public key" },
-};
+#include "wl_version.h"
 
 /* The subcommand list, appended to the daemon's man-page help. */
 static void print_commands(FILE *out)
@@ -29,8 +16,8 @@ static void print_commands(FILE *out)
 	fprintf(out, "\nCOMMANDS\n"
 		     "  Without a command, wirelink runs the daemon (options above). Other\n"
 		     "  commands:\n\n");
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+	for (size_t i = 0; i < cmd_n_subcommands; i++)
+		fprintf(out, "  %-10s %s\n", cmd_subcommands[i].name, cmd_subcommands[i].summary);
 	fprintf(out, "\n  Run 'wirelink COMMAND --help' for the options of a command.\n");
 }
 
@@ -56,6 +43,7 @@ static int run_daemon(int argc, char **argv)
 	} else {
 		if (cfg->debug)
 			log_set_level(LOG_LVL_DEBUG);
+		log_set_time(cfg->log_time);
 		rc = daemon_run(&cfg, argc, argv, environ);
 	}
 	config_free(cfg);
@@ -70,8 +58,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (argc >= 2)
-		for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-			if (strcmp(argv[1], subcommands[i].name) == 0)
-				return subcommands[i].run(argc - 1, argv + 1);
+		for (size_t i = 0; i < cmd_n_subcommands; i++)
+			if (strcmp(argv[1], cmd_subcommands[i].name) == 0)
+				return cmd_subcommands[i].run(argc - 1, argv + 1);
 	return run_daemon(argc, argv);
 }

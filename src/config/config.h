@@ -58,6 +58,7 @@
 #include "common/netaddr.h"
 #include "common/tristate.h"
 #include "common/trust.h"
+#include "sys/log.h"
 #include "sys/wgdev.h"
 
 #define CONFIG_DEFAULT_IFACE "wg0"
@@ -112,6 +113,7 @@ struct wl_config {
 	enum wl_tristate router; /* WL_AUTO: absent, auto-detect (SPEC §9) */
 	bool chatty;
 	bool debug;
+	enum log_time log_time; /* time stamps on log lines (sys/log.h) */
 	enum wgdev_backend backend;
 	bool port_mapping; /* a leaf asks its NAT for a port mapping (default true) */
 	/* Each peer's share of what it can make us keep (core/factset.h). */
@@ -170,6 +172,21 @@ void config_dump(const struct wl_config *cfg, FILE *f);
 
 /* The man-page-like --help text. */
 void config_print_help(FILE *f);
+
+/* A subcommand of the binary, for the man page's COMMANDS. */
+struct config_doc_command {
+	const char *name;    /* "dev" */
+	const char *usage;   /* its arguments: "show IFACE [--json]" */
+	const char *summary; /* one line, no final full stop */
+};
+/* Writes the man page wirelink(8) (section 8) or wirelink.json(5)
+ * (section 5) as roff, from the same words and settings table as --help.
+ * Returns 0, or -1 for another section. */
+int config_print_man(FILE *f, int section, const char *version,
+		     const struct config_doc_command *cmds, size_t n_cmds);
+/* Every row of the settings table, one line each: "flag env key", "-" for
+ * what a row does not have (key: only if a file may hold it). For tests. */
+void config_print_settings(FILE *f);
 
 /* The configured peer with this key, or NULL. */
 const struct wl_config_peer *config_find_peer(const struct wl_config *cfg,

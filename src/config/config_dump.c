@@ -75,6 +75,7 @@ void config_dump(const struct wl_config *cfg, FILE *f)
 	jsonw_kv_uint(&w, "QuotaAllowedIPs", cfg->quota_allowed_ips);
 	jsonw_kv_uint(&w, "QuotaNewMembers", cfg->quota_new_members);
 	jsonw_kv_uint(&w, "QuotaNewMembersPerMinute", cfg->quota_new_members_per_min);
+	jsonw_kv_str(&w, "LogTime", log_time_name(cfg->log_time));
 	jsonw_key(&w, "Peers");
 	jsonw_arr_begin(&w);
 	for (size_t i = 0; i < cfg->n_peers; i++)

@@ -104,6 +104,7 @@ enum cfg_type {
 	CT_ROUTER, /* tri-state bool */
 	CT_BOOL,
 	CT_BACKEND,
+	CT_LOG_TIME,
 	CT_PATH,
 	CT_GROUP, /* char[CONFIG_GROUP_MAX]: a group name or number, "" = none */
 	CT_FILE,  /* char[PATH_MAX]: an absolute file path, "" = none */
@@ -142,6 +143,14 @@ bool cfg_setting_apply(struct wl_config *cfg, const struct cfg_setting *s,
  * (booleans: --x or --x=BOOL) or always. */
 enum cfg_arg { CFG_ARG_NONE, CFG_ARG_OPTIONAL, CFG_ARG_REQUIRED };
 enum cfg_arg cfg_setting_arg(const struct cfg_setting *s);
+
+/* How the manual shows a setting (config_help.c; the man pages use them
+ * too): its flag head "-i, --iface NAME"; "Environment: X. Default: Y.
+ * Config file key: Z." (empty when it has none of them); and its word in
+ * the synopsis, "[-i NAME]" (false for --help and --version). */
+void cfg_option_head(const struct cfg_setting *s, char *out, size_t len);
+void cfg_option_sources(const struct cfg_setting *s, char *out, size_t len);
+bool cfg_synopsis_word(const struct cfg_setting *s, char *out, size_t len);
 
 /* Names of the file-only settings, for messages. */
 extern const char *const cfg_file_only_keys[3];

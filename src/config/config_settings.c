@@ -69,6 +69,12 @@ const struct cfg_setting cfg_settings[] = {
 	{ "QuotaNewMembersPerMinute", "quota-new-members-per-minute", 0,
 	  "WIRELINK_QUOTA_NEW_MEMBERS_PER_MINUTE", CT_COUNT, ALL, AT(quota_new_members_per_min),
 	  "N", "256", "New members a peer may introduce per minute once its first ones are in." },
+	{ "LogTime", "log-time", 0, "WIRELINK_LOG_TIME", CT_LOG_TIME, ALL, AT(log_time),
+	  "auto|monotonic|iso|none", "auto",
+	  "Time stamps on log lines: monotonic, seconds since start (\"[   12.345]\"); iso, "
+	  "local time in ISO 8601 with milliseconds and the UTC offset; none. auto is "
+	  "monotonic, except when standard error is the journal (JOURNAL_STREAM), which "
+	  "stamps lines itself: then none. Read at start, not on reload." },
 	{ "ConfigPath", "config-path", 0, "WIRELINK_CONFIG_PATH", CT_PATH, RUNTIME,
 	  AT(config_path), "DIR", CONFIG_DEFAULT_PATH,
 	  "Directory holding wirelink.IFACE.json / .yaml / .yml. When given, it must "
@@ -144,6 +150,11 @@ bool cfg_setting_apply(struct wl_config *cfg, const struct cfg_setting *s,
 		return cfg_parse_bool(text, (bool *)(void *)field, why);
 	case CT_BACKEND:
 		return cfg_parse_backend(text, (enum wgdev_backend *)(void *)field, why);
+	case CT_LOG_TIME:
+		if (log_time_parse(text, (enum log_time *)(void *)field))
+			return true;
+		*why = "is not a time stamp kind (auto, monotonic, iso, none)";
+		return false;
 	case CT_PATH:
 		if (!cfg_parse_path(text, why))
 			return false;

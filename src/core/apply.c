@@ -275,7 +275,7 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	 * gets there. */
 	if (memcmp(e->pub, p->key, WL_KEY_LEN) > 0)
 		p->hold_until = now + e->t.stagger_ms;
-	char lb[96], eb[WL_ENDPOINT_STR_MAX];
+	char lb[WL_PEER_LABEL_MAX], eb[WL_ENDPOINT_STR_MAX];
 	engine_actions_event(a, ENGINE_EV_ENDPOINT, p->key, "peer %s: trying endpoint %s",
 		      engine_peer_label(p, lb), wl_endpoint_str(out, eb));
 	return true;
@@ -285,7 +285,7 @@ static void add_peer(struct engine *e, struct peer *p, int64_t now, struct engin
 {
 	struct wl_cidr ac;
 	struct wl_endpoint ep;
-	char lb[96];
+	char lb[WL_PEER_LABEL_MAX];
 	auto_cidr(p, &ac);
 	engine_actions_event(a, ENGINE_EV_PEER_ADD, p->key, "adding peer %s", engine_peer_label(p, lb));
 	bool set_ep = next_endpoint(e, p, now, &ep, a);
@@ -306,7 +306,7 @@ static bool delete_peer(const struct engine *e, const struct peer *p, bool allow
 	/* Never routers in full-auto mode: they are how we reach everyone. */
 	if (!allowed || (!e->any_trust && p->router))
 		return false;
-	char lb[96];
+	char lb[WL_PEER_LABEL_MAX];
 	engine_actions_event(a, ENGINE_EV_PEER_REMOVE, p->key, "removing peer %s: no longer a member",
 		      engine_peer_label(p, lb));
 	engine_actions_add_change(a, p->key, ENGINE_CHANGE_REMOVE | ENGINE_CHANGE_UPDATE_ONLY, NULL, 0);
@@ -326,7 +326,7 @@ static void update_peer(struct engine *e, struct peer *p, const struct engine_pe
 	want_add(&w, &ac);
 	bool usable = p->alive_until > now + e->t.chunk_period_ms / 2 || p->basic == 1;
 	bool replace = false;
-	char lb[96];
+	char lb[WL_PEER_LABEL_MAX];
 	if (p->healthy && usable) {
 		for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
 			struct wl_cidr cidr;

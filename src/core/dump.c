@@ -35,9 +35,9 @@ static void dump_facts(const struct engine *e, int64_t now, const struct dump_ou
 	put(o, "facts (%zu):", e->fs.n);
 	for (size_t i = 0; i < e->fs.n; i++) {
 		const struct fentry *fe = &e->fs.v[i];
-		char key[WL_KEY_B64_LEN], val[FACT_VALUE_STR_MAX];
-		key_to_base64(fe->f.subject, key);
-		put(o, "  %-14s %s %s ttl=%.0fs%s", fact_attr_name(fe->f.attr), key,
+		char lb[WL_PEER_LABEL_MAX], val[FACT_VALUE_STR_MAX];
+		engine_key_label(e, fe->f.subject, lb);
+		put(o, "  %-14s %s %s ttl=%.0fs%s", fact_attr_name(fe->f.attr), lb,
 		    fact_value_str(&fe->f, val, sizeof(val)), secs(fe->expires, now),
 		    fe->local ? " local" : "");
 	}
@@ -48,15 +48,16 @@ static void dump_peers(const struct engine *e, int64_t now, const struct dump_ou
 	put(o, "peers (%zu):", e->pt.n);
 	for (size_t i = 0; i < e->pt.n; i++) {
 		const struct peer *p = e->pt.v[i];
-		char key[WL_KEY_B64_LEN], ep[WL_ENDPOINT_STR_MAX] = "-";
+		char key[WL_KEY_B64_LEN], lb[WL_PEER_LABEL_MAX], ep[WL_ENDPOINT_STR_MAX] = "-";
 		key_to_base64(p->key, key);
 		if (p->has_endpoint)
 			wl_endpoint_str(&p->endpoint, ep);
+		/* Named as everywhere, and the whole key once, to find it in `wg show`. */
 		put(o,
-		    "  %s name=%s dev=%d cfg=%d router=%d healthy=%d alive=%d basic=%d "
+		    "  %s key=%s dev=%d cfg=%d router=%d healthy=%d alive=%d basic=%d "
 		    "endpoint=%s handshake=%.1fs alive_until=%.1fs alive_since=%.1fs knows=%zu "
 		    "ours=%d path_dead=%d",
-		    key, p->name[0] ? p->name : "-", p->in_device, p->cfg >= 0, p->router, p->healthy,
+		    engine_peer_label(p, lb), key, p->in_device, p->cfg >= 0, p->router, p->healthy,
 		    peer_alive(p, now), p->basic, ep, secs(p->handshake, now),
 		    secs(p->alive_until, now), secs(p->alive_since, now), p->know.n, p->ours,
 		    p->path_dead);

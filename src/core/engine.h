@@ -100,6 +100,7 @@
 
 #include "common/encoding.h"
 #include "common/netaddr.h"
+#include "common/peerlabel.h"
 #include "common/tristate.h"
 #include "common/trust.h"
 #include "core/clock.h"
@@ -456,6 +457,13 @@ void engine_foreach_fact(const struct engine *e,
 			 void (*cb)(void *ctx, const struct fact *f, int64_t expires_ms, bool local),
 			 void *ctx);
 size_t engine_fact_count(const struct engine *e);
+
+/* The peer whose auto address is addr, named as log lines name peers
+ * ("laptop (AbCdEfGh)", common/peerlabel.h) into buf; NULL if no known
+ * peer has that address. A scan of the peers: for log lines, not per
+ * datagram in the normal course. */
+const char *engine_addr_label(const struct engine *e, const struct wl_addr *addr,
+			      char buf[static WL_PEER_LABEL_MAX]);
 
 /* Every fact, peer state and counter, human-readable (SIGUSR1): calls
  * line() once per line (without a newline); the shell decides where the

@@ -19,6 +19,7 @@
 
 #include <net/if.h>
 
+#include "common/peerlabel.h"
 #include "core/engine.h"
 #include "core/factset.h"
 #include "core/peerstate.h"
@@ -130,7 +131,11 @@ bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a);
 const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *p);
 bool engine_is_self(const struct engine *e, const uint8_t key[static WL_KEY_LEN]);
 /* "name (abcdEFGH)" or "abcdEFGH…": for log lines. */
-const char *engine_peer_label(const struct peer *p, char buf[static 96]);
+/* How log lines and events name a peer (common/peerlabel.h): by name and
+ * short key; engine_key_label for any key, named if we know the peer. */
+const char *engine_peer_label(const struct peer *p, char buf[static WL_PEER_LABEL_MAX]);
+const char *engine_key_label(const struct engine *e, const uint8_t key[static WL_KEY_LEN],
+			     char buf[static WL_PEER_LABEL_MAX]);
 
 /* observe.c */
 void engine_observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,

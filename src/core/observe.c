@@ -153,7 +153,7 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 			 now - p->rx_at < 2 * (e->t.alive_period_ms + e->t.chunk_period_ms);
 	bool healthy = p->has_endpoint && !p->path_dead && (fresh || newer || receiving);
 	if (healthy != p->healthy) {
-		char lb[96];
+		char lb[WL_PEER_LABEL_MAX];
 		engine_actions_event(out, healthy ? ENGINE_EV_HEALTHY : ENGINE_EV_UNHEALTHY, p->key,
 			      "peer %s %s", engine_peer_label(p, lb),
 			      healthy ? "handshake is healthy" : "handshake went stale");
@@ -308,7 +308,7 @@ void engine_index_facts(struct engine *e, int64_t now)
 
 void engine_observe_liveness(struct engine *e, int64_t now, struct engine_actions *out)
 {
-	char lb[96];
+	char lb[WL_PEER_LABEL_MAX];
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
 		bool alive = peer_alive(p, now);

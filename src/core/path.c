@@ -87,7 +87,7 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 			p->probe_at = ENGINE_NEVER;
 			p->probe_misses = 0;
 			if (p->path_dead) {
-				char lb[96];
+				char lb[WL_PEER_LABEL_MAX];
 				p->path_dead = false;
 				e->st.paths_back++;
 				engine_actions_event(out, ENGINE_EV_PATH_BACK, p->key,
@@ -160,7 +160,7 @@ static void send_probe(struct engine *e, struct peer *p, int64_t now, struct eng
 
 static void declare_dead(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
 {
-	char lb[96];
+	char lb[WL_PEER_LABEL_MAX];
 	p->path_dead = true;
 	/* Where it worked, not the candidate tried last: that is where it
 	 * comes back (apply.c retries nothing else it tried before). */

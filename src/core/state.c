@@ -17,15 +17,16 @@ const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *
 	return p && p->cfg >= 0 ? &e->cfg[p->cfg] : NULL;
 }
 
-const char *engine_peer_label(const struct peer *p, char buf[static 96])
+const char *engine_peer_label(const struct peer *p, char buf[static WL_PEER_LABEL_MAX])
 {
-	char b64[WL_KEY_B64_LEN];
-	key_to_base64(p->key, b64);
-	if (p->name[0])
-		snprintf(buf, 96, "%s (%.8s)", p->name, b64);
-	else
-		snprintf(buf, 96, "%.8s", b64);
-	return buf;
+	return wl_peer_label(p->key, p->name, buf);
+}
+
+const char *engine_key_label(const struct engine *e, const uint8_t key[static WL_KEY_LEN],
+			     char buf[static WL_PEER_LABEL_MAX])
+{
+	const struct peer *p = peertab_find(&e->pt, key);
+	return wl_peer_label(key, p ? p->name : NULL, buf);
 }
 
 void engine_new_boot_id(struct engine *e, const char *why)
@@ -76,4 +77,13 @@ void engine_mark_dirty(struct engine *e, int64_t now)
 uint16_t engine_port(const struct engine *e)
 {
 	return e->port_cfg ? e->port_cfg : (uint16_t)(e->listen_port + 1);
+}
+
+const char *engine_addr_label(const struct engine *e, const struct wl_addr *addr,
+			      char buf[static WL_PEER_LABEL_MAX])
+{
+	for (size_t i = 0; i < e->pt.n; i++)
+		if (wl_addr_equal(&e->pt.v[i]->auto_addr, addr))
+			return engine_peer_label(e->pt.v[i], buf);
+	return NULL;
 }

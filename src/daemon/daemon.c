@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "common/peerlabel.h"
 #include "core/engine.h"
 #include "daemon/control.h"
 #include "daemon/driver.h"
@@ -28,7 +29,7 @@
 #include "sys/portmap.h"
 #include "sys/udp.h"
 #include "sys/wgdev.h"
-#include "wl_build.h"
+#include "wl_version.h"
 
 /* Datagrams read per wake-up before the loop looks at its timers again. */
 #define RX_BURST 64
@@ -495,13 +496,17 @@ static void receive_datagrams(struct daemon *d, int64_t now, int fd, bool probe)
 		}
 		enum engine_rx r = probe ? driver_receive_probe(d->drv, now, &src, buf, (size_t)n)
 				     : driver_receive(d->drv, now, &src, buf, (size_t)n);
-		if (r != ENGINE_RX_OK && r != ENGINE_RX_PROBE)
+		if (r != ENGINE_RX_OK && r != ENGINE_RX_PROBE && log_get_level() >= LOG_LVL_DEBUG) {
+			/* The source is a peer's auto address: name the peer. */
+			char lb[WL_PEER_LABEL_MAX], a[WL_ADDR_STR_MAX];
+			const char *who = engine_addr_label(driver_engine(d->drv), &src, lb);
 			log_limited(&d->rl[RL_RX_DROPPED], now, LOG_LVL_DEBUG,
-				    "dropped a %zd-byte datagram from %s (%s)", n,
-				    wl_addr_str(&src, (char[WL_ADDR_STR_MAX]){ 0 }),
-				    r == ENGINE_RX_PARSE ? "malformed"
+				    "dropped a %zd-byte datagram from %s%s%s%s (%s)", n,
+				    who ? "peer " : "", who ? who : "", who ? " at " : "",
+				    wl_addr_str(&src, a), r == ENGINE_RX_PARSE ? "malformed"
 				    : r == ENGINE_RX_BAD_SOURCE ? "source is not the signer"
 								: "bad signature");
+		}
 	}
 }
 
@@ -574,6 +579,8 @@ static void handle_signals(struct daemon *d, int64_t now)
 			reload(d, now, (char[512]){ 0 }, 512);
 			break;
 		case SIGUSR1:
+			/* The dump is a block of plain lines; this one gives it a time. */
+			log_notice("SIGUSR1: the state follows");
 			fflush(stderr);
 			engine_dump(driver_engine(d->drv), now, dump_line, NULL);
 			dump_driver(driver_get_stats(d->drv));

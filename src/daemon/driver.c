@@ -442,11 +442,14 @@ static void send_one(struct driver *d, int64_t now, const struct wl_addr *dst, u
 		return;
 	}
 	d->st.tx_errors++;
-	char b[WL_ADDR_STR_MAX];
+	char b[WL_ADDR_STR_MAX], lb[WL_PEER_LABEL_MAX];
+	const char *who;
 	switch (log_streak_fail(&d->tx_fail, now, -rc)) {
 	case LOG_STREAK_BEGIN:
-		log_warn("sending on %s fails: %s (to %s); repeated once a minute while it lasts",
-			 ifname, strerror(-rc), wl_addr_str(dst, b));
+		who = engine_addr_label(d->engine, dst, lb); /* dst: a peer's auto address */
+		log_warn("sending on %s fails: %s (to %s%s%s); repeated once a minute while it "
+			 "lasts", ifname, strerror(-rc), who ? who : "", who ? " at " : "",
+			 wl_addr_str(dst, b));
 		break;
 	case LOG_STREAK_SUMMARY:
 		log_warn("sending on %s still fails: %s; %llu datagrams lost in the last %lld s",

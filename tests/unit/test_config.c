@@ -1274,7 +1274,7 @@ TEST(dump_round_trip)
 	CHECK_STR(d, "{\"Iface\":\"wg0\",\"Port\":51821,\"Router\":false,\"Chatty\":true,"
 		     "\"Debug\":true,\"Backend\":\"userspace\",\"PortMapping\":false,"
 		     "\"QuotaFacts\":512,\"QuotaEndpoints\":16,\"QuotaAllowedIPs\":256,"
-		     "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"Peers\":[{\"PublicKey\":\"" KEY1
+		     "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"LogTime\":\"auto\",\"Peers\":[{\"PublicKey\":\"" KEY1
 		     "\",\"Name\":\"hub\",\"Trust\":\"Membership\",\"FactExchanger\":true,"
 		     "\"Endpoints\":[\"hub.example.net:51820\",\"[2001:db8::1]:51820\","
 		     "\"192.0.2.1:1\"],\"AllowedIPs\":[\"10.99.0.0/24\",\"2001:db8::/64\","
@@ -1304,7 +1304,7 @@ TEST(dump_defaults_round_trip)
 	CHECK_STR(first, "{\"Iface\":\"wg0\",\"Port\":0,\"Router\":null,\"Chatty\":false,"
 			 "\"Debug\":false,\"Backend\":\"auto\",\"PortMapping\":true,"
 			 "\"QuotaFacts\":512,\"QuotaEndpoints\":16,\"QuotaAllowedIPs\":256,"
-			 "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"Peers\":[],\"ReportIfaces\":[],"
+			 "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"LogTime\":\"auto\",\"Peers\":[],\"ReportIfaces\":[],"
 			 "\"HideIfaces\":[]}\n");
 	put(&d, "wirelink.wg0.json", first);
 	CHECK_EQ(load(&d, NULL, NULL, &again, err, sizeof(err)), CONFIG_OK);
