@@ -5,7 +5,7 @@
 set -eu
 build_pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libsodium-dev libmd-dev libmnl-dev libjansson-dev libyaml-dev libsystemd-dev
-  libnatpmp-dev libminiupnpc-dev"
+  libnatpmp-dev libminiupnpc-dev libcap-ng-dev libseccomp-dev"
 run_pkgs="wireguard-go wireguard-tools iproute2 nftables iputils-ping procps"
 # miniupnpd-nftables is the mapping server of tests/netns/test_portmap.sh:
 # that package is only the binary and its nftables scripts (no maintainer

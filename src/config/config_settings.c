@@ -59,6 +59,12 @@ const struct cfg_setting cfg_settings[] = {
 	{ "QuotaNewMembersPerMinute", "quota-new-members-per-minute", 0,
 	  "WIRELINK_QUOTA_NEW_MEMBERS_PER_MINUTE", CT_COUNT, ALL, AT(quota_new_members_per_min),
 	  "N", "256", "New members a peer may introduce per minute once its first ones are in." },
+	{ "Sandbox", "sandbox", 0, "WIRELINK_SANDBOX", CT_BOOL, RUNTIME, AT(sandbox), "BOOL",
+	  "true",
+	  "Once set up (device open, ports bound, address added), keep only CAP_NET_ADMIN, set "
+	  "no_new_privs and allow only the system calls wirelink makes (seccomp); any other "
+	  "system call ends it with SIGSYS and the line \"wirelink: seccomp: system call N "
+	  "(name) is not allowed\". false runs without, to debug such an exit." },
 	{ "ConfigPath", "config-path", 0, "WIRELINK_CONFIG_PATH", CT_PATH, RUNTIME,
 	  AT(config_path), "DIR", CONFIG_DEFAULT_PATH,
 	  "Directory holding wirelink.IFACE.json / .yaml / .yml. When given, it must "
