@@ -8,22 +8,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Sanitizer builds (tests): what a sanitizer's runtime adds: the leak check at exit stops the world
+ * with a ptrace'ing clone; reports read /proc and may run a symbolizer. A
+ * test build only: the release build never allows these. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define SANDBOX_SANITIZER 1
+#endif
+#endif
+
 /* ---- capabilities ---- */
+
+/* The first capability other than CAP_NET_ADMIN in the process's
+ * effective, permitted or inheritable set (as capng last read it), or -1. */
+static int extra_cap(void)
+{
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (c != CAP_NET_ADMIN && (capng_have_capability(CAPNG_EFFECTIVE, (unsigned)c) ||
+					   capng_have_capability(CAPNG_PERMITTED, (unsigned)c) ||
+					   capng_have_capability(CAPNG_INHERITABLE, (unsigned)c)))
+			return c;
+	return -1;
+}
 
 int sandbox_drop_caps(char *err, size_t errlen)
 {
 	capng_get_caps_process();
 	bool net_admin = capng_have_capability(CAPNG_PERMITTED, CAP_NET_ADMIN);
 	bool setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
-	/* The bounding set first, while CAP_SETPCAP is still ours. */
+	/* Under the unit the sets are already this small: then no capset(),
+	 * which the unit's system-call filter refuses (~@privileged). */
+	bool change = extra_cap() >= 0;
 	capng_clear(CAPNG_SELECT_ALL);
 	if (net_admin)
 		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
 			     CAP_NET_ADMIN);
+	/* The bounding set first, while CAP_SETPCAP is still ours. */
 	if (setpcap && capng_apply(CAPNG_SELECT_BOUNDS) != 0) {
 		snprintf(err, errlen, "clearing the capability bounding set failed");
 		return -EPERM;
@@ -34,23 +62,18 @@ int sandbox_drop_caps(char *err, size_t errlen)
 		snprintf(err, errlen, "clearing the ambient capabilities: %s", strerror(e));
 		return -e;
 	}
-	if (capng_apply(CAPNG_SELECT_CAPS) != 0) {
+	if (change && capng_apply(CAPNG_SELECT_CAPS) != 0) {
 		snprintf(err, errlen, "dropping capabilities failed");
 		return -EPERM;
 	}
 	/* Read back: what the kernel holds is what counts. */
 	capng_get_caps_process();
-	for (unsigned c = 0; c <= CAP_LAST_CAP; c++) {
-		if (c == CAP_NET_ADMIN)
-			continue;
-		if (capng_have_capability(CAPNG_EFFECTIVE, c) ||
-		    capng_have_capability(CAPNG_PERMITTED, c) ||
-		    capng_have_capability(CAPNG_INHERITABLE, c)) {
-			const char *name = capng_capability_to_name(c);
-			snprintf(err, errlen, "capability %s is still held after dropping",
-				 name ? name : "?");
-			return -EPERM;
-		}
+	int c = extra_cap();
+	if (c >= 0) {
+		const char *name = capng_capability_to_name((unsigned)c);
+		snprintf(err, errlen, "capability %s is still held after dropping",
+			 name ? name : "?");
+		return -EPERM;
 	}
 	return 0;
 }
@@ -79,7 +102,7 @@ static const char *const allowed[] = {
 	 * socket (accept4, SO_PEERCRED); socket() itself below, by family */
 	"connect", "bind", "listen", "accept", "accept4", "getsockname",
 	"getpeername", "getsockopt", "setsockopt", "sendto", "recvfrom", "sendmsg", "recvmsg",
-	"sendmmsg", "recvmmsg", "shutdown", "ioctl",
+	"sendmmsg", "recvmmsg", "shutdown",
 	/* waiting and time */
 	"poll", "ppoll", "select", "pselect6", "epoll_create1", "epoll_ctl", "epoll_wait",
 	"epoll_pwait", "clock_gettime", "clock_getres", "gettimeofday", "time", "nanosleep",
@@ -94,23 +117,20 @@ static const char *const allowed[] = {
 	"memfd_create", /* sd_journal/sd_notify pass large messages in a memfd */
 };
 
-/* What a sanitizer's runtime adds: the leak check at exit stops the world
- * with a ptrace'ing clone; reports read /proc and may run a symbolizer. A
- * test build only: the release build never allows these. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANDBOX_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-#define SANDBOX_SANITIZER 1
-#endif
-#endif
-
+/* What a sanitizer's runtime adds (detection at the top of this file). */
 #ifdef SANDBOX_SANITIZER
 static const char *const allowed_sanitizer[] = {
-	"clone", "clone3", "fork", "vfork", "execve", "ptrace", "wait4", "waitid", "prctl",
+	"ioctl", "clone", "clone3", "fork", "vfork", "execve", "ptrace", "wait4", "waitid", "prctl",
 	"arch_prctl", "getppid", "kill", "tgkill", "pipe", "pipe2", "mincore",
 	"process_vm_readv", "sched_setaffinity", "set_tid_address",
 };
+#endif
+
+/* ioctl() only with these requests: an interface's index and name
+ * (if_nametoindex, if_indextoname), the resolver's FIONREAD before it
+ * reads an answer, isatty() on the log stream. */
+#ifndef SANDBOX_SANITIZER
+static const unsigned long allowed_ioctls[] = { SIOCGIFINDEX, SIOCGIFNAME, FIONREAD, TCGETS };
 #endif
 
 /* Address families the daemon opens sockets in (as the unit's
@@ -235,7 +255,8 @@ static int allow_names(scmp_filter_ctx ctx, const char *const *names, size_t n, 
 }
 
 /* Calls allowed only with certain arguments: socket() in our address
- * families, and tgkill() to ourselves (raise(), abort()). */
+ * families, ioctl() with our requests, and tgkill() to ourselves (raise(),
+ * abort()). A sanitizer build allows the last two whole. */
 static int allow_restricted(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
 	int rc = 0;
@@ -243,12 +264,17 @@ static int allow_restricted(scmp_filter_ctx ctx, char *err, size_t errlen)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)allowed_families[i]));
 #ifndef SANDBOX_SANITIZER
+	/* The request is an int to the kernel: compare the low 32 bits. */
+	for (size_t i = 0; i < N_OF(allowed_ioctls) && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+					      (scmp_datum_t)allowed_ioctls[i]));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
 				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 #endif
 	if (rc < 0)
-		snprintf(err, errlen, "restricting socket/tgkill: %s", strerror(-rc));
+		snprintf(err, errlen, "restricting socket/ioctl/tgkill: %s", strerror(-rc));
 	return rc;
 }
 

@@ -4,7 +4,10 @@
  * stderr; what the daemon does after set-up still works inside it; only
  * CAP_NET_ADMIN, no_new_privs and the filter are what the kernel shows. */
 #include <errno.h>
+#include <arpa/nameser.h>
 #include <netdb.h>
+#include <resolv.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -145,6 +148,81 @@ TEST(daemon_work_still_allowed)
 	int st = run_child(daemon_like_work, out, sizeof(out));
 	CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x, output: %s", st, out);
 }
+
+/* A DNS server on loopback that answers one query with NXDOMAIN; runs in
+ * a process of its own (outside the filter). Returns its port. */
+static int nxdomain_server(pid_t *pid)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen) < 0)
+		return -1;
+	*pid = fork();
+	if (*pid == 0) {
+		unsigned char q[512];
+		struct sockaddr_in from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
+		if (n >= 12) {
+			q[2] = 0x81; /* QR, RD */
+			q[3] = 0x83; /* RA, NXDOMAIN */
+			sendto(fd, q, (size_t)n, 0, (struct sockaddr *)&from, flen);
+		}
+		_exit(0);
+	}
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* glibc's resolver as getaddrinfo's dns module drives it (res_send:
+ * socket, connect, sendmmsg, poll, ioctl FIONREAD, recvfrom), asking a
+ * server of our own on loopback. */
+static void dns_query(void)
+{
+	pid_t server;
+	int port = nxdomain_server(&server);
+	if (port < 0)
+		_exit(20);
+	res_init();
+	_res.nscount = 1;
+	_res.nsaddr_list[0] = (struct sockaddr_in){ .sin_family = AF_INET,
+						    .sin_port = htons((uint16_t)port),
+						    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	_res.retrans = 2;
+	_res.retry = 2;
+	enter_filter_or_die();
+	unsigned char ans[512];
+	int n = res_query("peer.wirelink.test", ns_c_in, ns_t_a, ans, sizeof(ans));
+	_exit(n < 0 && h_errno == HOST_NOT_FOUND ? 0 : 21);
+}
+
+TEST(dns_query_allowed)
+{
+	char out[512];
+	int st = run_child(dns_query, out, sizeof(out));
+	CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x, output: %s", st, out);
+}
+
+#if !defined(__SANITIZE_ADDRESS__)
+static void other_ioctl(void)
+{
+	enter_filter_or_die();
+	int v = 0;
+	ioctl(STDERR_FILENO, FIOASYNC, &v);
+	_exit(4);
+}
+
+TEST(ioctl_outside_our_requests_dies)
+{
+	char out[512], want[128];
+	int st = run_child(other_ioctl, out, sizeof(out));
+	CHECK_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "status %#x, output: %s", st, out);
+	snprintf(want, sizeof(want), "system call %d (ioctl) is not allowed", (int)SYS_ioctl);
+	CHECK_MSG(strstr(out, want) != NULL, "output: %s", out);
+}
+#endif
 
 static void enter_and_show_status(void)
 {
