@@ -13,7 +13,10 @@ run_pkgs="wireguard-go wireguard-tools iproute2 nftables iputils-ping procps"
 # package, which --no-install-recommends leaves out), so installing it
 # starts and enables nothing. The test runs it in the foreground inside a
 # namespace with a configuration of its own.
-test_pkgs="python3 qemu-system-x86 busybox-static cpio kmod systemd miniupnpd-nftables conntrack"
+# The Debian package test (tests/package): dpkg-buildpackage, dh, lintian,
+# man -w.
+test_pkgs="python3 qemu-system-x86 busybox-static cpio kmod systemd miniupnpd-nftables conntrack
+  git dpkg-dev debhelper lintian man-db"
 case "${1:-test}" in
 build) want="$build_pkgs" ;;
 demo) want="$build_pkgs $run_pkgs" ;;
