@@ -121,7 +121,7 @@ static const char *const allowed[] = {
 #ifdef SANDBOX_SANITIZER
 static const char *const allowed_sanitizer[] = {
 	"ioctl", "clone", "clone3", "fork", "vfork", "execve", "ptrace", "wait4", "waitid", "prctl",
-	"arch_prctl", "getppid", "kill", "tgkill", "pipe", "pipe2", "mincore",
+	"arch_prctl", "getppid", "kill", "tgkill", "getdents", "pipe", "pipe2", "mincore",
 	"process_vm_readv", "sched_setaffinity", "set_tid_address",
 };
 #endif
