@@ -27,9 +27,15 @@ work=$out/work
 rm -rf "$work"
 mkdir -p "$work"
 src=$work/wirelink
-commit=$(git -C "$top" rev-parse HEAD)
-git clone -q --shared --no-checkout "$top" "$src"
-git -C "$src" checkout -q --detach "$commit"
+if commit=$(git -C "$top" rev-parse HEAD 2>/dev/null); then
+	git clone -q --shared --no-checkout "$top" "$src"
+	git -C "$src" checkout -q --detach "$commit"
+else
+	# Not a git tree (an unpacked release): the files as they are.
+	commit=""
+	mkdir -p "$src"
+	tar -C "$top" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$src" -xf -
+fi
 
 # The project's version as meson computes it in the clone.
 meson setup "$work/probe" "$src" -Dtests=false >"$work/probe.log" 2>&1 ||
@@ -50,9 +56,9 @@ if [ "$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)" != "$deb_ver
 	{
 		echo "wirelink ($deb_version) unstable; urgency=medium"
 		echo
-		echo "  * Built from commit $commit."
+		echo "  * Built from ${commit:+commit }${commit:-a tree without git}."
 		echo
-		echo " -- $maint  $(git -C "$src" log -1 --format=%aD "$commit")"
+		echo " -- $maint  $(if [ -n "$commit" ]; then git -C "$src" log -1 --format=%aD "$commit"; else date -R; fi)"
 		echo
 		cat "$src/debian/changelog"
 	} >"$work/changelog"

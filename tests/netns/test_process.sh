@@ -172,4 +172,22 @@ for i in $(seq 10); do
 	ip -n "$NS" link del "$ifc"
 done
 check fresh-interface-start-10-of-10 test "$ok" -eq 10
+
+# Sandbox false (to debug a seccomp exit): said so, and nothing applied.
+ifc=wlpns
+if topo_wg_up "$NS" "$ifc" 10.96.0.1 >/dev/null 2>&1; then
+	l=$TOPO_DIR/nosandbox.log
+	ip netns exec "$NS" env WIRELINK_CONFIG_PATH="$CFG" WIRELINK_SANDBOX=false "$WL_BIN" --iface "$ifc" >"$l" 2>&1 &
+	p=$!
+	if wait_for 10 grep -q 'listening on' "$l" && grep -q 'sandbox off' "$l" &&
+		grep -qx 'Seccomp:	0' "/proc/$p/status" && grep -qx 'NoNewPrivs:	0' "/proc/$p/status"; then
+		pass sandbox-false-runs-without
+	else
+		fail sandbox-false-runs-without "$(tail -n 3 "$l" | tr '\n' ' '); $(grep -E 'Seccomp:|NoNewPrivs' "/proc/$p/status" | tr '\n' ' ')"
+	fi
+	kill "$p"; wait "$p"
+	ip -n "$NS" link del "$ifc"
+else
+	fail sandbox-false-runs-without "wireguard-go $ifc did not start"
+fi
 finish
