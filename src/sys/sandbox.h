@@ -37,8 +37,9 @@ int sandbox_filter_install(char *err, size_t errlen);
 /* Both, in that order. */
 int sandbox_enter(char *err, size_t errlen);
 
-/* How many system calls the allow-list names (for this architecture; a
- * name the architecture lacks is skipped). */
+/* How many system calls the release allow-list names for this
+ * architecture (a name the architecture lacks is skipped), counting
+ * those allowed only with certain arguments (socket, ioctl, tgkill). */
 size_t sandbox_allowed_count(void);
 
 #endif
