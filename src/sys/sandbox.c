@@ -254,6 +254,15 @@ static int allow_names(scmp_filter_ctx ctx, const char *const *names, size_t n, 
 	return 0;
 }
 
+/* One comparison of argument `arg`: (value & mask) == want. Spelled out
+ * rather than with SCMP_A0(): its two-value form leaves a field out, which
+ * clang's -Wmissing-field-initializers refuses. */
+static struct scmp_arg_cmp arg_is(unsigned arg, scmp_datum_t mask, scmp_datum_t want)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask,
+				      .datum_b = want };
+}
+
 /* Calls allowed only with certain arguments: socket() in our address
  * families, ioctl() with our requests, and tgkill() to ourselves (raise(),
  * abort()). A sanitizer build allows the last two whole. */
@@ -262,16 +271,15 @@ static int allow_restricted(scmp_filter_ctx ctx, char *err, size_t errlen)
 	int rc = 0;
 	for (size_t i = 0; i < N_OF(allowed_families) && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)allowed_families[i]));
+				      arg_is(0, 0xffffffffu, (scmp_datum_t)allowed_families[i]));
 #ifndef SANDBOX_SANITIZER
-	/* The request is an int to the kernel: compare the low 32 bits. */
+	/* Every argument here is an int to the kernel: the low 32 bits count. */
 	for (size_t i = 0; i < N_OF(allowed_ioctls) && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
-					      (scmp_datum_t)allowed_ioctls[i]));
+				      arg_is(1, 0xffffffffu, (scmp_datum_t)allowed_ioctls[i]));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+				      arg_is(0, 0xffffffffu, (scmp_datum_t)getpid()));
 #endif
 	if (rc < 0)
 		snprintf(err, errlen, "restricting socket/ioctl/tgkill: %s", strerror(-rc));
