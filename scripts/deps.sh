@@ -5,7 +5,7 @@
 set -eu
 build_pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libsodium-dev libmd-dev libmnl-dev libjansson-dev libyaml-dev libsystemd-dev
-  libnatpmp-dev libminiupnpc-dev"
+  libnatpmp-dev libminiupnpc-dev libcap-ng-dev libseccomp-dev"
 run_pkgs="wireguard-go wireguard-tools iproute2 nftables iputils-ping procps"
 # miniupnpd-nftables is the mapping server of tests/netns/test_portmap.sh:
 # that package is only the binary and its nftables scripts (no maintainer
@@ -14,8 +14,10 @@ run_pkgs="wireguard-go wireguard-tools iproute2 nftables iputils-ping procps"
 # starts and enables nothing. The test runs it in the foreground inside a
 # namespace with a configuration of its own.
 # groff-base and man-db: tests/cli/test_man.sh renders the generated man pages.
+# The Debian package test (tests/package): dpkg-buildpackage, dh, lintian,
+# man -w.
 test_pkgs="python3 qemu-system-x86 busybox-static cpio kmod systemd miniupnpd-nftables conntrack
-  groff-base man-db"
+  groff-base man-db git dpkg-dev debhelper lintian"
 case "${1:-test}" in
 build) want="$build_pkgs" ;;
 demo) want="$build_pkgs $run_pkgs" ;;

@@ -75,6 +75,12 @@ const struct cfg_setting cfg_settings[] = {
 	  "local time in ISO 8601 with milliseconds and the UTC offset; none. auto is "
 	  "monotonic, except when standard error is the journal (JOURNAL_STREAM), which "
 	  "stamps lines itself: then none. Read at start, not on reload." },
+	{ "Sandbox", "sandbox", 0, "WIRELINK_SANDBOX", CT_BOOL, RUNTIME, AT(sandbox), "BOOL",
+	  "true",
+	  "Once set up (device open, ports bound, address added), keep only CAP_NET_ADMIN, set "
+	  "no_new_privs and allow only the system calls wirelink makes (seccomp); any other "
+	  "system call ends it with SIGSYS and the line \"wirelink: seccomp: system call N "
+	  "(name) is not allowed\". false runs without, to debug such an exit." },
 	{ "ConfigPath", "config-path", 0, "WIRELINK_CONFIG_PATH", CT_PATH, RUNTIME,
 	  AT(config_path), "DIR", CONFIG_DEFAULT_PATH,
 	  "Directory holding wirelink.IFACE.json / .yaml / .yml. When given, it must "

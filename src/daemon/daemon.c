@@ -27,6 +27,7 @@
 #include "sys/netif.h"
 #include "sys/notify.h"
 #include "sys/portmap.h"
+#include "sys/sandbox.h"
 #include "sys/udp.h"
 #include "sys/wgdev.h"
 #include "wl_version.h"
@@ -760,6 +761,30 @@ static int take_lock(struct daemon *d, const char *iface)
 	return 0;
 }
 
+/* Least privilege once everything that needs more is done (sys/sandbox.h):
+ * the device is open, the lock taken, the address added, the sockets
+ * bound (or being retried: binding needs no privilege), the port mapper
+ * made. What runs later (reload, rebind, re-adding the address, DNS,
+ * port mapping) needs only CAP_NET_ADMIN and the allowed calls. */
+static int enter_sandbox(struct daemon *d)
+{
+	const struct wl_config *cfg = driver_config(d->drv);
+	if (!cfg->sandbox) {
+		log_notice("sandbox off (Sandbox false): keeping every capability, no system-call "
+			   "filter");
+		return 0;
+	}
+	char err[160];
+	if (sandbox_enter(err, sizeof(err)) < 0) {
+		log_error("cannot enter the sandbox: %s; exiting (Sandbox false runs without)",
+			  err);
+		return -1;
+	}
+	log_debug("sandbox: only CAP_NET_ADMIN, no_new_privs, %zu system calls allowed",
+		  sandbox_allowed_count());
+	return 0;
+}
+
 static void teardown(struct daemon *d)
 {
 	ctlsock_close(d->ctl); /* removes the socket file */
@@ -836,6 +861,10 @@ int daemon_run(struct wl_config **cfg, int reload_argc, char **reload_argv, char
 	}
 	try_bind(&d, now);
 	check_own(&d, now);
+	if (enter_sandbox(&d) < 0) {
+		teardown(&d);
+		return 1;
+	}
 	d.watchdog_ms = notify_watchdog_ms() / 2;
 	d.watchdog_next = now + d.watchdog_ms;
 	notify_ready();

@@ -4,7 +4,9 @@
 # kept; so are a FIFO, which must not block the loop, a dangling symbolic
 # link, a config directory gone, a NUL byte and an all-zero peer key),
 # start-up on a brand-new interface (no crash while the auto address would
-# still be tentative), and a clean SIGTERM.
+# still be tentative), and a clean SIGTERM. All of it inside the sandbox
+# (only CAP_NET_ADMIN, no_new_privs, the seccomp filter), as /proc shows,
+# including an endpoint's DNS name resolved after a reload.
 set -u
 WL_TOP=${WL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$WL_TOP/tests/cli/lib.sh"
@@ -15,9 +17,17 @@ topo_init wlp
 NS=$TOPO_PREFIX-one
 IFC=wlp0
 DPID=""
-cleanup() { [ -n "$DPID" ] && { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }; topo_cleanup; }
+cleanup() {
+	[ -n "$DPID" ] && { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
+	topo_cleanup
+	rm -rf "/etc/netns/$NS"
+}
 trap cleanup EXIT
 topo_ns "$NS"
+# A name only this namespace's processes resolve: ip netns exec mounts
+# /etc/netns/NS/hosts over /etc/hosts for them.
+mkdir -p "/etc/netns/$NS"
+printf '127.0.0.1 localhost\n192.0.2.7 peer2.%s.test\n' "$NS" >"/etc/netns/$NS/hosts"
 topo_wg_up "$NS" "$IFC" 10.98.0.1 || { fail setup "wireguard-go did not start"; finish; }
 CFG=$TOPO_DIR/cfg
 mkdir -p "$CFG"
@@ -61,6 +71,13 @@ if wait_for 20 sh -c "wg show $IFC allowed-ips | grep '$PEER' | grep -q '$peer_a
 else
 	fail configured-peer-added "$(wg show "$IFC" allowed-ips | tr '\n' ' ')"
 fi
+
+# The sandbox, as the kernel shows it: CAP_NET_ADMIN (bit 12) alone,
+# no_new_privs, a seccomp filter.
+status=$(cat "/proc/$DPID/status" 2>/dev/null)
+check sandbox-only-cap-net-admin sh -c "echo '$status' | grep -qx 'CapEff:	0000000000001000' && echo '$status' | grep -qx 'CapPrm:	0000000000001000' && echo '$status' | grep -qx 'CapAmb:	0000000000000000'"
+check sandbox-no-new-privs sh -c "echo '$status' | grep -qx 'NoNewPrivs:	1'"
+check sandbox-seccomp-filter sh -c "echo '$status' | grep -qx 'Seccomp:	2'"
 
 # SIGUSR1: facts and peer states in the log.
 kill -USR1 "$DPID"
@@ -118,7 +135,8 @@ check sighup-refused-none-applied sh -c "! grep -q 'configuration reloaded' '$lo
 
 # SIGHUP with a good new file: applied.
 PEER2=$(wg genkey | wg pubkey)
-printf 'Peers:\n  - PublicKey: %s\n  - PublicKey: %s\n' "$PEER" "$PEER2" >"$CFG/wirelink.$IFC.yaml"
+printf 'Peers:\n  - PublicKey: %s\n  - PublicKey: %s\n    Endpoints: [peer2.%s.test:51999]\n' \
+	"$PEER" "$PEER2" "$NS" >"$CFG/wirelink.$IFC.yaml"
 kill -HUP "$DPID"
 if wait_for 10 grep -q 'configuration reloaded (2 configured peers)' "$log" &&
 	wait_for 20 sh -c "wg show $IFC peers | grep -q '$PEER2'"; then
@@ -126,6 +144,13 @@ if wait_for 10 grep -q 'configuration reloaded (2 configured peers)' "$log" &&
 else
 	fail sighup-reload-applies "$(tail -n 3 "$log" | tr '\n' ' ')"
 fi
+# Its endpoint's name resolved inside the sandbox (getaddrinfo, NSS).
+if wait_for 40 sh -c "wg show $IFC endpoints | grep '$PEER2' | grep -q '192.0.2.7:51999'"; then
+	pass sandbox-dns-name-resolved
+else
+	fail sandbox-dns-name-resolved "$(wg show "$IFC" endpoints | tr '\n' ' '); $(grep -E 'seccomp|resolv' "$log" | tail -n 3 | tr '\n' ' ')"
+fi
+check sandbox-no-seccomp-kill sh -c "! grep -q 'wirelink: seccomp:' '$log'"
 
 # SIGTERM: clean exit 0, no sanitizer report.
 kill -TERM "$DPID"; wait "$DPID"; rc=$?; DPID=""
@@ -147,4 +172,22 @@ for i in $(seq 10); do
 	ip -n "$NS" link del "$ifc"
 done
 check fresh-interface-start-10-of-10 test "$ok" -eq 10
+
+# Sandbox false (to debug a seccomp exit): said so, and nothing applied.
+ifc=wlpns
+if topo_wg_up "$NS" "$ifc" 10.96.0.1 >/dev/null 2>&1; then
+	l=$TOPO_DIR/nosandbox.log
+	ip netns exec "$NS" env WIRELINK_CONFIG_PATH="$CFG" WIRELINK_SANDBOX=false "$WL_BIN" --iface "$ifc" >"$l" 2>&1 &
+	p=$!
+	if wait_for 10 grep -q 'listening on' "$l" && grep -q 'sandbox off' "$l" &&
+		grep -qx 'Seccomp:	0' "/proc/$p/status" && grep -qx 'NoNewPrivs:	0' "/proc/$p/status"; then
+		pass sandbox-false-runs-without
+	else
+		fail sandbox-false-runs-without "$(tail -n 3 "$l" | tr '\n' ' '); $(grep -E 'Seccomp:|NoNewPrivs' "/proc/$p/status" | tr '\n' ' ')"
+	fi
+	kill "$p"; wait "$p"
+	ip -n "$NS" link del "$ifc"
+else
+	fail sandbox-false-runs-without "wireguard-go $ifc did not start"
+fi
 finish

@@ -120,6 +120,15 @@ daemon_smoke() {
 		echo "FAIL: daemon/kernel_peer_auto_address: $theirs/128 not in the peer's allowed IPs: $(wg show wgd allowed-ips)"
 		sed 's/^/daemon: /' /tmp/daemon.log | tail -n 30
 	fi
+	# All of that inside the sandbox: generic netlink with CAP_NET_ADMIN
+	# alone, under the seccomp filter.
+	if grep -qE '^CapEff:[[:space:]]+0000000000001000$' "/proc/$dpid/status" &&
+		grep -qE '^Seccomp:[[:space:]]+2$' "/proc/$dpid/status" &&
+		! grep -q 'wirelink: seccomp:' /tmp/daemon.log; then
+		echo "PASS: daemon/kernel_in_sandbox"
+	else
+		echo "FAIL: daemon/kernel_in_sandbox: $(grep -E '^(CapEff|Seccomp):' "/proc/$dpid/status" | tr '\n' ' ')$(grep 'seccomp' /tmp/daemon.log)"
+	fi
 	kill -TERM "$dpid"
 	wait "$dpid"
 	rc=$?
