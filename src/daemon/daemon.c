@@ -658,7 +658,8 @@ static int open_control(struct daemon *d)
 	int rc = ctlsock_open(IFACELOCK_DIR, cfg->iface, gid, path, sizeof(path), &d->ctl);
 	if (rc == -EPERM && gid >= 0)
 		log_warn("cannot give the control socket %s to ControlGroup %s: %s (needs "
-			 "CAP_CHOWN at start); wirelink show will not reach this daemon", path,
+			 "CAP_CHOWN at start, or the service's Group= to be it); wirelink show will "
+			 "not reach this daemon", path,
 			 cfg->control_group, strerror(-rc));
 	else if (rc < 0)
 		log_warn("cannot create the control socket %s: %s; wirelink show will not reach "

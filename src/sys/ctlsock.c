@@ -39,6 +39,19 @@ static int clear_path(const char *path)
 	return unlink(path) < 0 ? -errno : 0;
 }
 
+/* The socket is born with our group: when that is already the one asked
+ * for (the unit's Group=), no chown is needed, which matters under the
+ * units: they keep no CAP_CHOWN and refuse the chown calls altogether. */
+static int give_to_group(const char *path, gid_t gid)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -1;
+	if (st.st_gid != gid && chown(path, (uid_t)-1, gid) < 0)
+		return -1;
+	return chmod(path, 0660);
+}
+
 static int listen_at(const char *path, long gid)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -51,7 +64,7 @@ static int listen_at(const char *path, long gid)
 	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (rc == 0 && gid >= 0)
-		rc = chown(path, (uid_t)-1, (gid_t)gid) == 0 ? chmod(path, 0660) : -1;
+		rc = give_to_group(path, (gid_t)gid);
 	if (rc == 0)
 		rc = listen(fd, CTLSOCK_MAX_CLIENTS);
 	if (rc < 0) {

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <seccomp.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -218,4 +220,38 @@ TEST(group_socket_is_0660_with_that_group)
 	CHECK_EQ(st.st_mode & 0777, 0660u);
 	CHECK_EQ(st.st_gid, 65534u);
 	env_close(&e);
+}
+
+/* Under the units every chown is refused: a ControlGroup equal to the
+ * service's own group (Group=) must work without one. The child refuses
+ * the chown family with EPERM, as the units do, and opens a socket for
+ * its own group. */
+TEST(own_group_needs_no_chown)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/tmp/wl-ctlsock.XXXXXX");
+	CHECK(mkdtemp(dir) != NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+		int calls[] = { SCMP_SYS(chown), SCMP_SYS(fchown), SCMP_SYS(lchown),
+				SCMP_SYS(fchownat) };
+		for (size_t i = 0; f && i < sizeof(calls) / sizeof(calls[0]); i++)
+			seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), calls[i], 0);
+		if (!f || seccomp_load(f) < 0)
+			_exit(10);
+		char path[128];
+		struct ctlsock *cs;
+		if (ctlsock_open(dir, "wgt1", (long)getegid(), path, sizeof(path), &cs) < 0)
+			_exit(11);
+		struct stat st;
+		int ok = stat(path, &st) == 0 && (st.st_mode & 0777) == 0660 &&
+			 st.st_gid == getegid();
+		ctlsock_close(cs);
+		_exit(ok ? 0 : 12);
+	}
+	int status = -1;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+	rmdir(dir);
 }
