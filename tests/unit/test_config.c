@@ -3,7 +3,6 @@
  * trip and the --help text. Hermetic: each test gets its own temp directory
  * as --config-path (or WIRELINK_CONFIG_PATH) and an explicit environment,
  * so nothing under /etc or in the caller's environment is looked at. */
-#include <ftw.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +14,7 @@
 #include "config/config_internal.h"
 #include "core/factset.h"
 #include "harness.h"
+#include "tdir.h"
 
 #define KEY1 "18dCY1rwCNo4aQaWFccKFfhbqG0FGBxDkCSbyQ3awkw="
 #define KEY2 "ZPGUiCJbr4B/VNnQHQ4HxKtPPjbR1o+BWQXKn8jPQRk="
@@ -29,56 +29,6 @@
 	"\"h16:16\""
 
 /* ---- helpers ---- */
-
-struct tdir {
-	char path[64];
-};
-
-static void tdir_make(struct tdir *d)
-{
-	snprintf(d->path, sizeof(d->path), "/tmp/wl-config-test.XXXXXX");
-	if (!mkdtemp(d->path)) {
-		perror("mkdtemp");
-		exit(2);
-	}
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(p);
-}
-
-static void tdir_remove(struct tdir *d)
-{
-	nftw(d->path, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static void put(const struct tdir *d, const char *name, const char *content)
-{
-	char p[256];
-	snprintf(p, sizeof(p), "%s/%s", d->path, name);
-	FILE *f = fopen(p, "w");
-	if (!f) {
-		perror(p);
-		exit(2);
-	}
-	fputs(content, f);
-	fclose(f);
-}
-
-/* Like put, with content that may hold NUL bytes. */
-static void put_bytes(const struct tdir *d, const char *name, const char *content, size_t len)
-{
-	char p[256];
-	snprintf(p, sizeof(p), "%s/%s", d->path, name);
-	FILE *f = fopen(p, "w");
-	if (!f || fwrite(content, 1, len, f) != len) {
-		perror(p);
-		exit(2);
-	}
-	fclose(f);
-}
 
 /* out = dir/name. */
 static void path_in(const struct tdir *d, const char *name, char *out, size_t cap)
@@ -116,8 +66,8 @@ static int load_file(const char *name, const char *content, struct wl_config **c
 		     size_t errlen, char *file_path, size_t fplen)
 {
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, name, content);
+	tdir_make(&d, "wl-config-test");
+	tdir_put(&d, name, content);
 	if (file_path)
 		snprintf(file_path, fplen, "%s/%s", d.path, name);
 	int rc = load(&d, NULL, NULL, cfg, err, errlen);
@@ -158,7 +108,7 @@ static void expand(char *out, size_t cap, const char *pattern, const char *file)
 TEST(defaults_and_missing_file)
 {
 	struct tdir d;
-	tdir_make(&d);
+	tdir_make(&d, "wl-config-test");
 	struct wl_config *cfg;
 	char err[512];
 	CHECK_EQ(load(&d, NULL, NULL, &cfg, err, sizeof(err)), CONFIG_OK);
@@ -288,13 +238,13 @@ TEST(every_setting_from_every_source)
 		char err[512];
 		for (int src = 0; src < 4; src++) {
 			struct tdir d;
-			tdir_make(&d);
+			tdir_make(&d, "wl-config-test");
 			const char *env[2] = { NULL, NULL };
 			const char *const *args = NULL;
 			if (src == 0 && c->yaml)
-				put(&d, "wirelink.wg0.yaml", c->yaml);
+				tdir_put(&d, "wirelink.wg0.yaml", c->yaml);
 			else if (src == 1 && c->json)
-				put(&d, "wirelink.wg0.json", c->json);
+				tdir_put(&d, "wirelink.wg0.json", c->json);
 			else if (src == 2)
 				env[0] = c->env;
 			else if (src == 3)
@@ -323,10 +273,10 @@ TEST(every_setting_from_every_source)
 TEST(iface_picks_the_file)
 {
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, "wirelink.wg0.yaml", "Port: 1\n");
-	put(&d, "wirelink.wg7.yaml", "Port: 7\nIface: wg7\n");
-	put(&d, "wirelink.wg8.json", "{\"Port\": 8}");
+	tdir_make(&d, "wl-config-test");
+	tdir_put(&d, "wirelink.wg0.yaml", "Port: 1\n");
+	tdir_put(&d, "wirelink.wg7.yaml", "Port: 7\nIface: wg7\n");
+	tdir_put(&d, "wirelink.wg8.json", "{\"Port\": 8}");
 	struct wl_config *cfg;
 	char err[512];
 	static const struct {
@@ -361,10 +311,10 @@ TEST(iface_picks_the_file)
 TEST(config_path_from_env_and_flag)
 {
 	struct tdir a, b;
-	tdir_make(&a);
-	tdir_make(&b);
-	put(&a, "wirelink.wg0.json", "{\"Port\": 100}");
-	put(&b, "wirelink.wg0.yml", "Port: 200\n");
+	tdir_make(&a, "wl-config-test");
+	tdir_make(&b, "wl-config-test");
+	tdir_put(&a, "wirelink.wg0.json", "{\"Port\": 100}");
+	tdir_put(&b, "wirelink.wg0.yml", "Port: 200\n");
 	char envpath[128], flag[128];
 	snprintf(envpath, sizeof(envpath), "WIRELINK_CONFIG_PATH=%s", a.path);
 	snprintf(flag, sizeof(flag), "--config-path=%s/", b.path); /* trailing slash */
@@ -397,8 +347,8 @@ TEST(config_path_from_env_and_flag)
 TEST(precedence_file_env_flag)
 {
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, "wirelink.wg0.yaml",
+	tdir_make(&d, "wl-config-test");
+	tdir_put(&d, "wirelink.wg0.yaml",
 	    "Port: 1\nRouter: true\nChatty: true\nDebug: false\nBackend: kernel\n");
 	static const struct {
 		const char *env[3];
@@ -862,7 +812,7 @@ TEST(bad_files_exact_messages)
 TEST(unreadable_file)
 {
 	struct tdir d;
-	tdir_make(&d);
+	tdir_make(&d, "wl-config-test");
 	char p[128];
 	snprintf(p, sizeof(p), "%s/wirelink.wg0.json", d.path);
 	CHECK_EQ(mkdir(p, 0700), 0); /* a directory where the file should be */
@@ -899,7 +849,7 @@ TEST(fifo_is_refused_without_waiting)
 	 * SIGHUP. If it ever blocks again, the alarm kills the suite, which
 	 * tests/run counts as a failure (no clock is trusted otherwise). */
 	struct tdir d;
-	tdir_make(&d);
+	tdir_make(&d, "wl-config-test");
 	char p[256];
 	path_in(&d, "wirelink.wg0.json", p, sizeof(p));
 	CHECK_EQ(mkfifo(p, 0600), 0);
@@ -912,7 +862,7 @@ TEST(fifo_is_refused_without_waiting)
 TEST(device_and_socket_are_refused)
 {
 	struct tdir d;
-	tdir_make(&d);
+	tdir_make(&d, "wl-config-test");
 	char p[256];
 	/* A device behind a symbolic link: the kind is the target's. */
 	path_in(&d, "wirelink.wg0.yaml", p, sizeof(p));
@@ -932,7 +882,7 @@ TEST(device_and_socket_are_refused)
 TEST(dangling_symlink_is_an_error)
 {
 	struct tdir d;
-	tdir_make(&d);
+	tdir_make(&d, "wl-config-test");
 	char p[256], target[256], want[768];
 	path_in(&d, "wirelink.wg0.yaml", p, sizeof(p));
 	CHECK_EQ(symlink("moved-away.yaml", p), 0);
@@ -941,7 +891,7 @@ TEST(dangling_symlink_is_an_error)
 		     "or directory)");
 	/* A target whose directory is a file. */
 	unlink(p);
-	put(&d, "plain", "");
+	tdir_put(&d, "plain", "");
 	path_in(&d, "plain/x.yaml", target, sizeof(target));
 	CHECK_EQ(symlink(target, p), 0);
 	snprintf(want, sizeof(want),
@@ -949,7 +899,7 @@ TEST(dangling_symlink_is_an_error)
 	expect_error(&d, "through a file", CONFIG_E_FILE, want);
 	/* Once the target is there, the link is read like the file. */
 	unlink(p);
-	put(&d, "real.yaml", "Port: 7\n");
+	tdir_put(&d, "real.yaml", "Port: 7\n");
 	CHECK_EQ(symlink("real.yaml", p), 0);
 	struct wl_config *cfg;
 	char err[512];
@@ -989,8 +939,8 @@ TEST(nul_byte_is_refused_with_its_offset)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct tdir d;
-		tdir_make(&d);
-		put_bytes(&d, cases[i].file, cases[i].content, cases[i].len);
+		tdir_make(&d, "wl-config-test");
+		tdir_put_bytes(&d, cases[i].file, cases[i].content, cases[i].len);
 		char what[32];
 		snprintf(what, sizeof(what), "case %zu", i);
 		expect_error(&d, what, CONFIG_E_FILE, cases[i].msg);
@@ -1001,8 +951,8 @@ TEST(nul_byte_is_refused_with_its_offset)
 TEST(given_config_path_must_be_a_directory)
 {
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, "file", "");
+	tdir_make(&d, "wl-config-test");
+	tdir_put(&d, "file", "");
 	char missing[256], file[256], link[256], flag[300], env[300], want[768];
 	path_in(&d, "missing", missing, sizeof(missing));
 	path_in(&d, "file", file, sizeof(file));
@@ -1145,7 +1095,7 @@ TEST(bad_env_and_flags_exact_messages)
 	for (size_t i = 0; i < sizeof(usage_cases) / sizeof(usage_cases[0]); i++) {
 		const struct usage_case *c = &usage_cases[i];
 		struct tdir d;
-		tdir_make(&d);
+		tdir_make(&d, "wl-config-test");
 		struct wl_config *cfg = (struct wl_config *)1;
 		char err[512];
 		/* No --config-path after args that end in a flag wanting a value. */
@@ -1162,7 +1112,7 @@ TEST(bad_env_and_flags_exact_messages)
 TEST(env_outside_our_prefix_is_ignored)
 {
 	struct tdir d;
-	tdir_make(&d);
+	tdir_make(&d, "wl-config-test");
 	const char *env[] = { "PATH=/bin", "WIRELINKX=1", "WL_PORT=5", "WIRELINK_DEBUG=", NULL };
 	struct wl_config *cfg;
 	char err[512];
@@ -1178,7 +1128,7 @@ TEST(env_outside_our_prefix_is_ignored)
 TEST(short_flags_bundle)
 {
 	struct tdir d;
-	tdir_make(&d);
+	tdir_make(&d, "wl-config-test");
 	struct wl_config *cfg;
 	char err[512];
 	const char *args[] = { "-di", "wg3", NULL };
@@ -1194,8 +1144,8 @@ TEST(short_flags_bundle)
 TEST(help_and_version_ignore_env_and_file)
 {
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, "wirelink.wg0.yaml", "Port: nonsense\n");
+	tdir_make(&d, "wl-config-test");
+	tdir_put(&d, "wirelink.wg0.yaml", "Port: nonsense\n");
 	const char *env[] = { "WIRELINK_BOGUS=1", NULL };
 	static const struct {
 		const char *args[3];
@@ -1228,8 +1178,8 @@ TEST(help_and_version_ignore_env_and_file)
 TEST(check_config_mode_still_validates)
 {
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, "wirelink.wg0.yaml", "Port: 5\n");
+	tdir_make(&d, "wl-config-test");
+	tdir_put(&d, "wirelink.wg0.yaml", "Port: 5\n");
 	struct wl_config *cfg;
 	char err[512];
 	const char *args[] = { "--check-config", NULL };
@@ -1237,7 +1187,7 @@ TEST(check_config_mode_still_validates)
 	if (cfg)
 		CHECK(cfg->check_config);
 	config_free(cfg);
-	put(&d, "wirelink.wg0.yaml", "Port: x\n");
+	tdir_put(&d, "wirelink.wg0.yaml", "Port: x\n");
 	CHECK_EQ(load(&d, args, NULL, &cfg, err, sizeof(err)), CONFIG_E_FILE);
 	tdir_remove(&d);
 }
@@ -1292,7 +1242,7 @@ TEST(dump_round_trip)
 TEST(dump_defaults_round_trip)
 {
 	struct tdir d;
-	tdir_make(&d);
+	tdir_make(&d, "wl-config-test");
 	struct wl_config *cfg, *again;
 	char err[512];
 	CHECK_EQ(load(&d, NULL, NULL, &cfg, err, sizeof(err)), CONFIG_OK);
@@ -1306,7 +1256,7 @@ TEST(dump_defaults_round_trip)
 			 "\"QuotaFacts\":512,\"QuotaEndpoints\":16,\"QuotaAllowedIPs\":256,"
 			 "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"LogTime\":\"auto\",\"Peers\":[],\"ReportIfaces\":[],"
 			 "\"HideIfaces\":[]}\n");
-	put(&d, "wirelink.wg0.json", first);
+	tdir_put(&d, "wirelink.wg0.json", first);
 	CHECK_EQ(load(&d, NULL, NULL, &again, err, sizeof(err)), CONFIG_OK);
 	if (again) {
 		char *second = dump_str(again);
@@ -1322,8 +1272,8 @@ TEST(dump_defaults_round_trip)
 TEST(dump_shows_env_and_flag_values)
 {
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, "wirelink.wg2.yaml", "Port: 1\n");
+	tdir_make(&d, "wl-config-test");
+	tdir_put(&d, "wirelink.wg2.yaml", "Port: 1\n");
 	const char *env[] = { "WIRELINK_IFACE=wg2", "WIRELINK_ROUTER=true", NULL };
 	const char *args[] = { "--port=9", "--dump", NULL };
 	struct wl_config *cfg;
@@ -1499,8 +1449,8 @@ TEST(reload_keeps_the_old_config_on_error)
 {
 	/* What the daemon does on SIGHUP: load again; on error keep the old. */
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, "wirelink.wg0.yaml", "Port: 5\nPeers:\n  - PublicKey: " KEY1 "\n");
+	tdir_make(&d, "wl-config-test");
+	tdir_put(&d, "wirelink.wg0.yaml", "Port: 5\nPeers:\n  - PublicKey: " KEY1 "\n");
 	struct wl_config *old, *next = (struct wl_config *)1;
 	char err[512];
 	CHECK_EQ(load(&d, NULL, NULL, &old, err, sizeof(err)), CONFIG_OK);
@@ -1510,7 +1460,7 @@ TEST(reload_keeps_the_old_config_on_error)
 	}
 	char *before = dump_str(old);
 	/* A file that is valid up to its last line must not leak half of it. */
-	put(&d, "wirelink.wg0.yaml",
+	tdir_put(&d, "wirelink.wg0.yaml",
 	    "Port: 6\nChatty: true\nPeers:\n  - PublicKey: " KEY2 "\nHideIfaces: [\"[\"]\n");
 	CHECK_EQ(load(&d, NULL, NULL, &next, err, sizeof(err)), CONFIG_E_FILE);
 	CHECK(next == NULL);
@@ -1533,7 +1483,7 @@ TEST(reload_keeps_the_old_config_on_error)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]) + 3; i++) {
 		unlink(p);
 		if (i < sizeof(bad) / sizeof(bad[0]))
-			put_bytes(&d, "wirelink.wg0.yaml", bad[i].content, bad[i].len);
+			tdir_put_bytes(&d, "wirelink.wg0.yaml", bad[i].content, bad[i].len);
 		else if (i == sizeof(bad) / sizeof(bad[0]))
 			CHECK_EQ(mkfifo(p, 0600), 0);
 		else
@@ -1558,7 +1508,7 @@ TEST(reload_keeps_the_old_config_on_error)
 	}
 	unlink(p);
 	/* fixed: the new one takes effect */
-	put(&d, "wirelink.wg0.yaml", "Port: 6\n");
+	tdir_put(&d, "wirelink.wg0.yaml", "Port: 6\n");
 	CHECK_EQ(load(&d, NULL, NULL, &next, err, sizeof(err)), CONFIG_OK);
 	if (next) {
 		CHECK_EQ(next->port, 6);

@@ -5,7 +5,6 @@
  * values loaded and the exact warning lines. Hermetic like test_config:
  * a temp directory as --config-path and an explicit environment. The
  * corpus of whole files is checked by tests/cli/test_config_corpus.sh. */
-#include <ftw.h>
 #include <netdb.h>
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "config/config.h"
 #include "config/config_internal.h"
 #include "harness.h"
+#include "tdir.h"
 #include "sys/log.h"
 
 #define KEY1 "18dCY1rwCNo4aQaWFccKFfhbqG0FGBxDkCSbyQ3awkw="
@@ -39,42 +39,6 @@ static void capture(void)
 {
 	n_lines = 0;
 	log_set_sink(sink, NULL);
-}
-
-/* ---- a temp config directory ---- */
-
-struct tdir {
-	char path[64];
-};
-
-static void tdir_make(struct tdir *d)
-{
-	snprintf(d->path, sizeof(d->path), "/tmp/wl-dropin-test.XXXXXX");
-	if (!mkdtemp(d->path)) {
-		perror("mkdtemp");
-		exit(2);
-	}
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(p);
-}
-
-static void tdir_remove(struct tdir *d) { nftw(d->path, rm_one, 8, FTW_DEPTH | FTW_PHYS); }
-
-static void put(const struct tdir *d, const char *name, const char *content)
-{
-	char p[256];
-	snprintf(p, sizeof(p), "%s/%s", d->path, name);
-	FILE *f = fopen(p, "w");
-	if (!f) {
-		perror(p);
-		exit(2);
-	}
-	fputs(content, f);
-	fclose(f);
 }
 
 /* config_load with argv = {"wirelink", args..., "--config-path", dir}. */
@@ -106,8 +70,8 @@ static char file_path[256];
 static struct wl_config *load_one(const char *name, const char *content)
 {
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, name, content);
+	tdir_make(&d, "wl-dropin-test");
+	tdir_put(&d, name, content);
 	snprintf(file_path, sizeof(file_path), "%s/%s", d.path, name);
 	struct wl_config *cfg = NULL;
 	char err[1024];
@@ -304,8 +268,8 @@ TEST(router_auto_is_auto_detection)
 	}
 	/* and from the environment and the command line, over a file's true */
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, "wirelink.wg0.yaml", "Router: true\n");
+	tdir_make(&d, "wl-dropin-test");
+	tdir_put(&d, "wirelink.wg0.yaml", "Router: true\n");
 	struct wl_config *cfg;
 	char err[512];
 	const char *env[] = { "WIRELINK_ROUTER=auto", NULL };
@@ -410,8 +374,8 @@ TEST(commas_do_not_hide_bad_values)
 {
 	/* Split parts are checked like any value, in the list's numbering. */
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, "wirelink.wg0.json",
+	tdir_make(&d, "wl-dropin-test");
+	tdir_put(&d, "wirelink.wg0.json",
 	    "{\"Peers\": [{\"PublicKey\": \"" KEY1 "\", \"AllowedIPs\": \"10.0.0.0/24, 10.1.0.0\"}]}");
 	struct wl_config *cfg = NULL;
 	char err[512], want[512];
@@ -420,7 +384,7 @@ TEST(commas_do_not_hide_bad_values)
 		 "%s/wirelink.wg0.json: Peers[0].AllowedIPs[1]: \"10.1.0.0\" is not a CIDR prefix "
 		 "(address/length)", d.path);
 	CHECK_STR(err, want);
-	put(&d, "wirelink.wg0.json",
+	tdir_put(&d, "wirelink.wg0.json",
 	    "{\"Peers\": [{\"PublicKey\": \"" KEY1 "\", \"Endpoints\": [\"a:1\", \"b:2,c:0\"]}]}");
 	CHECK_EQ(load(&d, NULL, NULL, &cfg, err, sizeof(err)), CONFIG_E_FILE);
 	snprintf(want, sizeof(want),
@@ -431,7 +395,7 @@ TEST(commas_do_not_hide_bad_values)
 	char p[256];
 	snprintf(p, sizeof(p), "%s/wirelink.wg0.json", d.path);
 	remove(p);
-	put(&d, "wirelink.wg0.yaml",
+	tdir_put(&d, "wirelink.wg0.yaml",
 	    "Peers:\n  - PublicKey: " KEY1 "\n    Endpoints: \"h1:1,h2:1,h3:1,h4:1,h5:1,h6:1,h7:1,"
 	    "h8:1,h9:1,h10:1,h11:1,h12:1,h13:1,h14:1,h15:1,h16:1,h17:1\"\n");
 	CHECK_EQ(load(&d, NULL, NULL, &cfg, err, sizeof(err)), CONFIG_E_FILE);
@@ -586,8 +550,8 @@ TEST(a_file_iface_cannot_move_the_daemon)
 	config_free(cfg);
 	/* the flag picks the file, and wins over what it says */
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, "wirelink.wg5.json", "{\"Iface\": \"wg0\"}");
+	tdir_make(&d, "wl-dropin-test");
+	tdir_put(&d, "wirelink.wg5.json", "{\"Iface\": \"wg0\"}");
 	const char *args[] = { "-i", "wg5", NULL };
 	char err[512];
 	CHECK_EQ(load(&d, args, NULL, &cfg, err, sizeof(err)), CONFIG_OK);
@@ -686,8 +650,8 @@ TEST(yaml_anchors_aliases_and_merge_keys)
 static void check_refused(const char *name, const char *content, const char *pattern)
 {
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, name, content);
+	tdir_make(&d, "wl-dropin-test");
+	tdir_put(&d, name, content);
 	snprintf(file_path, sizeof(file_path), "%s/%s", d.path, name);
 	struct wl_config *cfg = (struct wl_config *)1;
 	char err[1024], want[1024];
@@ -742,12 +706,12 @@ TEST(yaml_alias_bombs_are_refused)
 TEST(json_beside_yaml_the_json_is_read)
 {
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, "wirelink.wg0.json", "{\"Port\": 1}");
-	put(&d, "wirelink.wg0.yaml", "Port: 2\n");
-	put(&d, "wirelink.wg0.yml", "Port: 3\n");
-	put(&d, "wirelink.wg0.ini", "port = 4\n");
-	put(&d, "wirelink.wg1.yaml", "Port: 5\n"); /* another interface's */
+	tdir_make(&d, "wl-dropin-test");
+	tdir_put(&d, "wirelink.wg0.json", "{\"Port\": 1}");
+	tdir_put(&d, "wirelink.wg0.yaml", "Port: 2\n");
+	tdir_put(&d, "wirelink.wg0.yml", "Port: 3\n");
+	tdir_put(&d, "wirelink.wg0.ini", "port = 4\n");
+	tdir_put(&d, "wirelink.wg1.yaml", "Port: 5\n"); /* another interface's */
 	struct wl_config *cfg;
 	char err[512];
 	CHECK_EQ(load(&d, NULL, NULL, &cfg, err, sizeof(err)), CONFIG_OK);
@@ -789,10 +753,10 @@ TEST(other_formats_are_never_silently_ignored)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct tdir d;
-		tdir_make(&d);
+		tdir_make(&d, "wl-dropin-test");
 		char name[64], want[1024];
 		snprintf(name, sizeof(name), "wirelink.wg0.%s", cases[i].ext);
-		put(&d, name, "port = 5\n");
+		tdir_put(&d, name, "port = 5\n");
 		struct wl_config *cfg = (struct wl_config *)1;
 		char err[1024];
 		CHECK_EQ(load(&d, NULL, NULL, &cfg, err, sizeof(err)), CONFIG_E_FILE);
@@ -807,9 +771,9 @@ TEST(other_formats_are_never_silently_ignored)
 	/* The original read a .toml before a .yaml: reading the YAML would
 	 * change what runs, so that is an error too. */
 	struct tdir d;
-	tdir_make(&d);
-	put(&d, "wirelink.wg0.toml", "port = 5\n");
-	put(&d, "wirelink.wg0.yaml", "Port: 6\n");
+	tdir_make(&d, "wl-dropin-test");
+	tdir_put(&d, "wirelink.wg0.toml", "port = 5\n");
+	tdir_put(&d, "wirelink.wg0.yaml", "Port: 6\n");
 	struct wl_config *cfg;
 	char err[1024], want[1024];
 	CHECK_EQ(load(&d, NULL, NULL, &cfg, err, sizeof(err)), CONFIG_E_FILE);
@@ -820,7 +784,7 @@ TEST(other_formats_are_never_silently_ignored)
 		 d.path, d.path);
 	CHECK_STR(err, want);
 	/* After a .json it is only named. */
-	put(&d, "wirelink.wg0.json", "{\"Port\": 7}");
+	tdir_put(&d, "wirelink.wg0.json", "{\"Port\": 7}");
 	CHECK_EQ(load(&d, NULL, NULL, &cfg, err, sizeof(err)), CONFIG_OK);
 	CHECK_EQ(n_lines, 2);
 	CHECK_MSG(n_lines > 0 && strstr(lines[0], "wirelink.wg0.toml: ignored:"), "%s", lines[0]);
@@ -835,7 +799,7 @@ TEST(other_formats_are_never_silently_ignored)
 TEST(unknown_environment_variables_are_a_warning)
 {
 	struct tdir d;
-	tdir_make(&d);
+	tdir_make(&d, "wl-dropin-test");
 	const char *env[] = { "WIRELINK_IFACES=x", "WIRELINK_PORT=7", "WIRELINK_HELP=1", NULL };
 	struct wl_config *cfg;
 	char err[512];
