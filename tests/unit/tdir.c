@@ -44,3 +44,19 @@ void tdir_put(const struct tdir *d, const char *name, const char *content)
 		len++;
 	tdir_put_bytes(d, name, content, len);
 }
+
+void tdir_expand(char *out, size_t cap, const char *pattern, const char *file)
+{
+	size_t o = 0;
+	for (const char *p = pattern; *p && o + 1 < cap; p++) {
+		if (*p == '@') {
+			int w = snprintf(out + o, cap - o, "%s", file);
+			o += w > 0 ? (size_t)w : 0;
+			if (o >= cap)
+				o = cap - 1;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+}

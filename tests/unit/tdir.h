@@ -17,4 +17,8 @@ void tdir_put(const struct tdir *d, const char *name, const char *content);
 /* Like tdir_put, with content that may hold NUL bytes. */
 void tdir_put_bytes(const struct tdir *d, const char *name, const char *content, size_t len);
 
+/* out = pattern with each '@' replaced by file (an expected message names
+ * the temporary file it was about). */
+void tdir_expand(char *out, size_t cap, const char *pattern, const char *file);
+
 #endif

@@ -86,23 +86,6 @@ static char *dump_str(const struct wl_config *cfg)
 	return buf;
 }
 
-/* Replaces each '@' in pattern with file. */
-static void expand(char *out, size_t cap, const char *pattern, const char *file)
-{
-	size_t o = 0;
-	for (const char *p = pattern; *p && o + 1 < cap; p++) {
-		if (*p == '@') {
-			int w = snprintf(out + o, cap - o, "%s", file);
-			o += w > 0 ? (size_t)w : 0;
-			if (o >= cap)
-				o = cap - 1;
-		} else {
-			out[o++] = *p;
-		}
-	}
-	out[o] = '\0';
-}
-
 /* ---- defaults, missing file ---- */
 
 TEST(defaults_and_missing_file)
@@ -801,7 +784,7 @@ TEST(bad_files_exact_messages)
 		struct wl_config *cfg = (struct wl_config *)1;
 		char err[512], path[256], want[768];
 		int rc = load_file(c->file, c->content, &cfg, err, sizeof(err), path, sizeof(path));
-		expand(want, sizeof(want), c->msg, path);
+		tdir_expand(want, sizeof(want), c->msg, path);
 		CHECK_MSG(rc == CONFIG_E_FILE, "case %zu: rc %d", i, rc);
 		CHECK_MSG(cfg == NULL, "case %zu: config returned on error", i);
 		CHECK_MSG(strcmp(err, want) == 0, "case %zu:\n  got  %s\n  want %s", i, err, want);
@@ -834,7 +817,7 @@ static void expect_error(const struct tdir *d, const char *what, int want_rc, co
 	struct wl_config *cfg = (struct wl_config *)1;
 	char err[1024], want[1024];
 	int rc = load(d, NULL, NULL, &cfg, err, sizeof(err));
-	expand(want, sizeof(want), pattern, d->path);
+	tdir_expand(want, sizeof(want), pattern, d->path);
 	CHECK_MSG(rc == want_rc, "%s: rc %d (%s)", what, rc, err);
 	CHECK_MSG(cfg == NULL, "%s: config returned on error", what);
 	CHECK_MSG(strcmp(err, want) == 0, "%s:\n  got  %s\n  want %s", what, err, want);

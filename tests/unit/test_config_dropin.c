@@ -81,23 +81,6 @@ static struct wl_config *load_one(const char *name, const char *content)
 	return cfg;
 }
 
-/* Replaces each '@' in pattern with the last file's path. */
-static void expand(char *out, size_t cap, const char *pattern)
-{
-	size_t o = 0;
-	for (const char *p = pattern; *p && o + 1 < cap; p++) {
-		if (*p == '@') {
-			int w = snprintf(out + o, cap - o, "%s", file_path);
-			o += w > 0 ? (size_t)w : 0;
-			if (o >= cap)
-				o = cap - 1;
-		} else {
-			out[o++] = *p;
-		}
-	}
-	out[o] = '\0';
-}
-
 /* The captured lines are exactly `want` (NULL-terminated), in order. */
 #define CHECK_WARNINGS(...) check_warnings(__LINE__, (const char *const[]){ __VA_ARGS__, NULL })
 static void check_warnings(int line, const char *const *want)
@@ -105,7 +88,7 @@ static void check_warnings(int line, const char *const *want)
 	size_t n = 0;
 	for (; want[n]; n++) {
 		char w[1024];
-		expand(w, sizeof(w), want[n]);
+		tdir_expand(w, sizeof(w), want[n], file_path);
 		if (n >= n_lines)
 			harness_fail(__FILE__, line, "warning %zu missing: %s", n, w);
 		else if (strcmp(lines[n], w) != 0)
@@ -656,7 +639,7 @@ static void check_refused(const char *name, const char *content, const char *pat
 	struct wl_config *cfg = (struct wl_config *)1;
 	char err[1024], want[1024];
 	int rc = load(&d, NULL, NULL, &cfg, err, sizeof(err));
-	expand(want, sizeof(want), pattern);
+	tdir_expand(want, sizeof(want), pattern, file_path);
 	CHECK_EQ(rc, CONFIG_E_FILE);
 	CHECK(cfg == NULL);
 	CHECK_MSG(strcmp(err, want) == 0, "\n  got  %s\n  want %s", err, want);
