@@ -144,20 +144,50 @@ size_t cfg_gen_wgquick_names(const char *text, size_t len, struct cfg_gen_name *
 
 /* ---- the configuration ---- */
 
+/* The length of a UTF-8 sequence at s that YAML will not take as it is
+ * inside a quoted scalar (0 if none), its code point in *cp: the C1
+ * controls, NEL and the Unicode line and paragraph separators (which YAML
+ * reads as line breaks), the byte-order mark and the non-characters
+ * U+FFFE/U+FFFF (not printable in YAML). */
+static size_t yaml_unprintable(const unsigned char *s, unsigned *cp)
+{
+	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) {
+		*cp = s[1];
+		return 2;
+	}
+	if (s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9)) {
+		*cp = 0x2000u | (s[2] - 0x80u);
+		return 3;
+	}
+	if (s[0] == 0xef && ((s[1] == 0xbb && s[2] == 0xbf) ||
+			     (s[1] == 0xbf && (s[2] == 0xbe || s[2] == 0xbf)))) {
+		*cp = 0xf000u | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
+		return 3;
+	}
+	return 0;
+}
+
 /* A YAML double-quoted scalar: quotes and backslashes escaped, control
  * bytes as \xNN. Other bytes pass as they are when the text is known to
- * be UTF-8 (a valid Name); otherwise (ascii) they are escaped too, as a
- * YAML file must be UTF-8 throughout, comments included. */
+ * be UTF-8 (a valid Name), except what YAML would read as a line break or
+ * refuse (yaml_unprintable, as \uXXXX); otherwise (ascii) they are
+ * escaped too, as a YAML file must be UTF-8 throughout, comments
+ * included. */
 static void yaml_str(FILE *f, const char *s, bool ascii)
 {
 	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
+		unsigned cp;
+		size_t n;
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f || (ascii && c >= 0x80))
 			fprintf(f, "\\x%02x", c);
-		else
+		else if (!ascii && (n = yaml_unprintable((const unsigned char *)s, &cp)) > 0) {
+			fprintf(f, "\\u%04x", cp);
+			s += n - 1;
+		} else
 			fputc(c, f);
 	}
 	fputc('"', f);
@@ -210,6 +240,16 @@ static const struct cfg_gen_name *name_of(const struct cfg_gen_input *in,
 	return NULL;
 }
 
+/* Prints n bytes of a comment, any byte but printable ASCII as '?': the
+ * text may hold a path or command line from anywhere, and a line break
+ * in it would end the comment (or invalid UTF-8 spoil the file). */
+static int comment_bytes(FILE *f, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fputc(p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?', f);
+	return (int)n;
+}
+
 /* A peer as log lines name it (common/peerlabel.h), for comments. */
 static const char *label(const struct cfg_gen_input *in, const uint8_t key[static WL_KEY_LEN],
 			 char buf[static WL_PEER_LABEL_MAX])
@@ -224,10 +264,15 @@ static void peer_entry(FILE *f, const struct cfg_gen_input *in, const struct wg_
 	char b64[WL_KEY_B64_LEN], lb[WL_PEER_LABEL_MAX];
 	const char *why;
 	const struct cfg_gen_name *nm = name_of(in, p->public_key);
-	if (is_hub)
-		fprintf(f, "  # %s is the hub: trusted with Membership, so the members,\n"
-			   "  # endpoints and AllowedIPs it tells of are believed.\n",
-			label(in, p->public_key, lb));
+	if (is_hub) {
+		/* A name may hold what YAML reads as a line break (NEL, U+2028):
+		 * in a comment it goes through comment_bytes like any text. */
+		const char *hub = label(in, p->public_key, lb);
+		fputs("  # ", f);
+		comment_bytes(f, hub, strlen(hub));
+		fputs(" is the hub: trusted with Membership, so the members,\n"
+		      "  # endpoints and AllowedIPs it tells of are believed.\n", f);
+	}
 	fputs("  - PublicKey: ", f);
 	yaml_str(f, key_to_base64(p->public_key, b64), true);
 	fputc('\n', f);
@@ -325,16 +370,6 @@ static int decide(const struct cfg_gen_input *in, bool *router, long *hub_index,
 				      "endpoint and AllowedIPs wider than one address. Say --hub or "
 				      "--leaf to choose.");
 	return 0;
-}
-
-/* Prints n bytes of a comment, any byte but printable ASCII as '?': the
- * text may hold a path or command line from anywhere, and a line break
- * in it would end the comment (or invalid UTF-8 spoil the file). */
-static int comment_bytes(FILE *f, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		fputc(p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?', f);
-	return (int)n;
 }
 
 /* A '#' comment, wrapped at about 76 columns. */

@@ -272,3 +272,32 @@ TEST(empty_device_loads)
 	free(out);
 	wg_device_free(d);
 }
+
+/* A name holding what YAML reads as a line break (NEL, U+2028) or
+ * refuses (a C1 control): the hub's name goes into a comment and a Name
+ * value, and the output must still load with the same name (fuzz_wgquick
+ * found the NEL). */
+TEST(line_breaks_of_yaml_in_a_name)
+{
+	struct wg_device *d = leaf_device();
+	char k0[WL_KEY_B64_LEN], text[512];
+	snprintf(text, sizeof(text),
+		 "# h\xc2\x85" "b\xe2\x80\xa8" "c\xc2\x90\n[Peer]\nPublicKey = %s\n",
+		 b64_n(0, k0));
+	struct cfg_gen_name names[2];
+	size_t n = cfg_gen_wgquick_names(text, strlen(text), names, 2);
+	CHECK_EQ(n, 1u);
+	CHECK(n == 1 && names[0].valid); /* else it would not be written as a Name */
+	struct cfg_gen_input in = { .dev = d, .iface = "wgt0", .role = CFG_GEN_LEAF,
+				    .names = names, .n_names = n, .names_from = "x.conf",
+				    .version = "test", .command = "test" };
+	char *out = generate(&in);
+	struct wl_config *cfg = load(out);
+	const struct wl_config_peer *hub = cfg ? peer_n(cfg, 0) : NULL;
+	CHECK(hub != NULL);
+	if (hub && n == 1 && names[0].valid)
+		CHECK_STR(hub->name, names[0].name);
+	config_free(cfg);
+	free(out);
+	wg_device_free(d);
+}
