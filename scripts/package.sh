@@ -40,9 +40,12 @@ fi
 # The project's version as meson computes it in the clone.
 meson setup "$work/probe" "$src" -Dtests=false >"$work/probe.log" 2>&1 ||
 	{ cat "$work/probe.log" >&2; exit 1; }
-version=$(meson introspect --projectinfo "$work/probe" |
+base=$(meson introspect --projectinfo "$work/probe" |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
 rm -rf "$work/probe"
+# The binary's version (wirelink --version) comes from git through
+# scripts/version.sh at build time; the package's must be the same.
+version=$(sh "$src/scripts/version.sh" "$src" "$base" 2>/dev/null) || version=$base
 deb_version=$(printf '%s' "$version" | sed 's/^v//; s/[-_]/+/g')
 case "$deb_version" in
 [0-9]*) ;;
@@ -63,6 +66,9 @@ if [ "$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)" != "$deb_ver
 		cat "$src/debian/changelog"
 	} >"$work/changelog"
 	mv "$work/changelog" "$src/debian/changelog"
+	# That entry is the package build's own, not a change to the source:
+	# the version the build computes must not turn ".dirty" for it.
+	[ -z "$commit" ] || git -C "$src" update-index --assume-unchanged debian/changelog
 fi
 
 (cd "$src" && DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-parallel=2}" \

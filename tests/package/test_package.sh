@@ -63,7 +63,7 @@ else
 fi
 dpkg -L wirelink >"$tmp/files"
 check binary-installed test -x /usr/bin/wirelink
-check version-is-the-package-version sh -c "wirelink --version | grep -qF -- '$version'"
+check version-is-the-package-version sh -c "test \"\$(wirelink --version)\" = 'wirelink $version'"
 check units-installed sh -c "test -f /lib/systemd/system/wirelink@.service && test -f /lib/systemd/system/wl-quick@.service"
 check units-run-the-installed-binary grep -q '^ExecStart=/usr/bin/wirelink --iface %I$' /lib/systemd/system/wirelink@.service
 check man-wirelink man -w wirelink
