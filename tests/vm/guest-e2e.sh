@@ -198,7 +198,7 @@ sc_failover() {
 	else
 		fail failover-cut-effective "the cut dropped no packet"
 	fi
-	[ "$ok" = 1 ] && [ "$fell" = 1 ] || show_logs
+	if [ "$ok" = 0 ] || [ "$fell" = 0 ]; then show_logs; fi
 
 	# The path heals.
 	local t_heal

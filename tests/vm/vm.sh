@@ -129,9 +129,10 @@ mod_path() {
 }
 # WireGuard; for e2e also what the namespace topologies (tests/netns/topo.sh)
 # use: veth pairs, the wan bridge and its cut (a bridge-family table), NAT
-# (masquerade, conntrack states).
+# (masquerade, conntrack states); nft_meta_bridge: `meta` in a bridge table
+# (without it the cut's rules fail with ENOENT).
 want_mods="wireguard"
-[ "$mode" = e2e ] && want_mods="$want_mods veth bridge nf_tables nft_chain_nat nft_masq nft_ct"
+[ "$mode" = e2e ] && want_mods="$want_mods veth bridge nf_tables nft_chain_nat nft_masq nft_ct nft_meta_bridge"
 modules=$(
 	for name in $want_mods; do
 		path=$(mod_path "$name")
