@@ -19,7 +19,9 @@
 #                   else $WL_TOP/build-asan; for `bench` always $WL_TOP/build)
 #   WL_VM_CACHE     where the kernel package is kept (default
 #                   $WL_TOP/tests/vm/cache, ignored by git)
-#   WL_VM_TIMEOUT   seconds before the guest is killed (default 600)
+#   WL_VM_TIMEOUT   seconds before the guest is killed (default 600; 240 for
+#                   e2e, which takes under a minute: a hang must not cost
+#                   the test command ten minutes)
 #   WL_VM_SMP       virtual CPUs (default 1)
 #   WL_VM_KEEP      set to keep the temporary directory for inspection
 #
@@ -38,7 +40,9 @@ else
 	build=${WL_VM_BUILD:-${WL_BUILD:-$top/build-asan}}
 fi
 cache=${WL_VM_CACHE:-$here/cache}
-timeout_s=${WL_VM_TIMEOUT:-600}
+default_timeout=600
+[ "$mode" = e2e ] && default_timeout=240
+timeout_s=${WL_VM_TIMEOUT:-$default_timeout}
 
 say() { echo "vm: $*" >&2; }
 fail() { echo "FAIL: vm/setup: $*"; exit 1; }
