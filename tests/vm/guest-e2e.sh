@@ -22,14 +22,15 @@
 #             not relayed, within HEAL_S.
 #
 # Each scenario first checks that all three daemons said they drive the
-# kernel backend. Then every daemon stops on SIGTERM with status 0 and no daemon log holds a
-# sanitizer report. Times are printed as "guest: e2e: ..." lines.
+# kernel backend. Then every daemon stops on SIGTERM with status 0 and no
+# daemon log holds a sanitizer report. Times are printed as "guest: e2e:"
+# lines.
 #
 # Bounds: the namespace tests' own. The guest runs everything on one
 # emulated CPU (TCG), but what these wait for is driven by the daemons'
 # timers (0.5 s counter sense, the path probe), not by CPU: measured in the
-# guest (tests/vm/README.md), the failover takes 2.2-2.4 s and the recovery
-# 1.7-1.9 s, also with two guests running at once on a loaded 2-core host;
+# guest (tests/vm/README.md), the failover takes 2.2-2.6 s and the recovery
+# 1.3-2.3 s, also with two guests running at once on a loaded 2-core host;
 # the bound is 10 s, as with wireguard-go, and the original's timing needs
 # minutes (it waits for the dead path's handshake to age out).
 set -u
@@ -37,8 +38,8 @@ TOPO_BACKEND=kernel
 . /wl/topo.sh
 WL_BIN=/wl/wirelink
 suite=e2e
-DIRECT_S=${WL_E2E_DIRECT_S:-90} # daemons started -> handshakes on direct addresses
-HEAL_S=${WL_E2E_HEAL_S:-10}     # cut -> ping back via the hub; heal -> direct
+DIRECT_S=90 # daemons started -> handshakes on the direct addresses
+HEAL_S=10   # cut -> ping back via the hub; heal -> routed direct again
 failures=0
 
 pass() { echo "PASS: $suite/$1"; }
