@@ -1,6 +1,7 @@
 # Network-namespace topologies for end-to-end tests, benchmarks and the
-# demo: a WireGuard hub and leaves with real wireguard-go interfaces and
-# nftables NAT, plus the events that break and heal paths. Source this file.
+# demo: a WireGuard hub and leaves with real WireGuard interfaces (wireguard-go,
+# or wireguard.ko inside the test VM) and nftables NAT, plus the events that
+# break and heal paths. Source this file.
 #
 # Names and setup
 #   topo_init PREFIX     names: namespaces PREFIX-{wan,hub,hubr,nata,natb,a,b},
@@ -24,12 +25,18 @@
 #   topo_mesh N          hub 203.0.113.1 and N public leaves 203.0.113.(10+i)
 #                        in PREFIX-li; fills MESH_NS, MESH_WG, MESH_EP, MESH_TUN
 #                        (index 1..N; tunnel 10.99.0.(1+i)); N <= 40
-#   topo_wireguard       wireguard-go on hub/a/b: tunnel 10.99.0.{1,2,3}/24,
+#   topo_wireguard       WireGuard on hub/a/b: tunnel 10.99.0.{1,2,3}/24,
 #                        leaves know only the hub (endpoint $TOPO_HUB_EP,
 #                        AllowedIPs 10.99.0.0/24), the hub knows both leaves
 #   topo_mesh_wireguard  the same for the hub and the N mesh leaves
 #   After a topology: EP_A, EP_B hold the leaves' direct endpoints (what the
 #   other leaf should reach them at), TOPO_HUB_EP the hub's configured one.
+#
+# WireGuard backend: TOPO_BACKEND=wireguard-go (default; the host has no
+# wireguard.ko) or kernel (tests/vm/guest-e2e.sh, inside the test VM:
+# interfaces made by `ip link add type wireguard`). Kernel devices are seen
+# by wg(8) only inside their own namespace, so every wg call on a device
+# goes through topo_wg CMD IFACE [ARGS..], which knows where IFACE lives.
 #
 # Events
 #   topo_cut ADDR1 ADDR2   drop UDP between two public addresses (both ways)
@@ -43,8 +50,9 @@
 #   topo_roam LEAF NAT ADDR  move LEAF's link from behind NAT onto the wan
 #                          bridge with public address ADDR; its WireGuard
 #                          interface and daemon keep running
-#   topo_wg_down IFACE     stop an interface's wireguard-go (the interface goes)
-#   topo_hub_up            (re)start the hub's wireguard-go with its key, port,
+#   topo_wg_down IFACE     stop an interface's wireguard-go, or delete the kernel
+#                          device (the interface goes)
+#   topo_hub_up            (re)start the hub's WireGuard with its key, port,
 #                          address and leaf peers as at the start (no endpoints:
 #                          what a hub's own configuration knows)
 #
@@ -70,11 +78,12 @@
 # Everything stays inside the namespaces created here; only documentation
 # ranges (203.0.113.0/24, 2001:db8::/32) and 10.x are used.
 
+TOPO_BACKEND=${TOPO_BACKEND:-wireguard-go}
 TOPO_PIDS=()
 TOPO_NS=()
 TOPO_DIR=""
 TOPO_DAEMONS=()
-declare -gA TOPO_WGPID=() TOPO_DPID=()
+declare -gA TOPO_WGPID=() TOPO_DPID=() TOPO_WGNS=()
 
 topo_init() {
 	TOPO_PREFIX=$1
@@ -217,8 +226,20 @@ topo_mesh() { # N
 	done
 }
 
-topo_wg_up() { # ns iface tunnel-addr: start wireguard-go, wait for its socket
-	local ns=$1 ifc=$2 addr=$3
+# topo_wg CMD IFACE [ARGS..]: wg CMD IFACE ARGS where IFACE's device can be
+# reached: wireguard-go's UAPI sockets are shared by all namespaces, a
+# kernel device answers only inside its own.
+topo_wg() {
+	if [ "$TOPO_BACKEND" = kernel ]; then
+		ip netns exec "${TOPO_WGNS[$2]}" wg "$@"
+	else
+		wg "$@"
+	fi
+}
+
+# Starts wireguard-go for IFACE in NS and waits for its socket.
+topo_wggo_start() { # ns iface
+	local ns=$1 ifc=$2
 	rm -f "/var/run/wireguard/$ifc.sock"
 	ip netns exec "$ns" env WG_PROCESS_FOREGROUND=1 wireguard-go "$ifc" \
 		>>"$TOPO_DIR/wireguard-go-$ifc.log" 2>&1 &
@@ -230,15 +251,29 @@ topo_wg_up() { # ns iface tunnel-addr: start wireguard-go, wait for its socket
 		sleep 0.1
 	done
 	[ -S "/var/run/wireguard/$ifc.sock" ] || { echo "wireguard-go $ifc did not start" >&2; return 1; }
+}
+
+topo_wg_up() { # ns iface tunnel-addr: a WireGuard device with key, port, address
+	local ns=$1 ifc=$2 addr=$3
+	if [ "$TOPO_BACKEND" = kernel ]; then
+		ip -n "$ns" link add "$ifc" type wireguard || return 1
+	else
+		topo_wggo_start "$ns" "$ifc" || return 1
+	fi
+	TOPO_WGNS[$ifc]=$ns
 	# A restarted interface keeps its key.
 	[ -s "$TOPO_DIR/$ifc.key" ] || (umask 077; wg genkey >"$TOPO_DIR/$ifc.key")
 	wg pubkey <"$TOPO_DIR/$ifc.key" >"$TOPO_DIR/$ifc.pub"
-	wg set "$ifc" private-key "$TOPO_DIR/$ifc.key" listen-port 51820
+	topo_wg set "$ifc" private-key "$TOPO_DIR/$ifc.key" listen-port 51820
 	ip -n "$ns" addr add "$addr/24" dev "$ifc"
 	ip -n "$ns" link set "$ifc" up
 }
 
 topo_wg_down() { # iface
+	if [ "$TOPO_BACKEND" = kernel ]; then
+		ip -n "${TOPO_WGNS[$1]}" link del "$1"
+		return
+	fi
 	local pid=${TOPO_WGPID[$1]:-}
 	[ -n "$pid" ] || return 1
 	kill "$pid" 2>/dev/null
@@ -257,16 +292,16 @@ topo_hub_up() {
 	local l
 	for l in "${TOPO_LEAVES[@]}"; do
 		set -- $l
-		wg set "$WG_HUB" peer "$(topo_pub "$1")" allowed-ips "$2/32" || return 1
+		topo_wg set "$WG_HUB" peer "$(topo_pub "$1")" allowed-ips "$2/32" || return 1
 	done
 }
 
-# A leaf: its own wireguard-go, known to the hub, knowing only the hub.
+# A leaf: its own WireGuard device, known to the hub, knowing only the hub.
 topo_wg_leaf() { # ns iface tunnel-addr
 	topo_wg_up "$1" "$2" "$3" || return 1
 	TOPO_LEAVES+=("$2 $3")
-	wg set "$WG_HUB" peer "$(topo_pub "$2")" allowed-ips "$3/32" || return 1
-	wg set "$2" peer "$(topo_pub "$WG_HUB")" endpoint "$TOPO_HUB_EP" \
+	topo_wg set "$WG_HUB" peer "$(topo_pub "$2")" allowed-ips "$3/32" || return 1
+	topo_wg set "$2" peer "$(topo_pub "$WG_HUB")" endpoint "$TOPO_HUB_EP" \
 		allowed-ips 10.99.0.0/24 persistent-keepalive 25
 }
 
@@ -360,7 +395,7 @@ topo_ping() { # ns dst log [ping args..]
 topo_direct() { # iface peer-iface endpoint tunnel-ip [since]
 	local now
 	now=$(date +%s)
-	wg show "$1" dump 2>/dev/null | awk -v k="$(topo_pub "$2")" -v ep="$3" -v ip="$4/32" \
+	topo_wg show "$1" dump 2>/dev/null | awk -v k="$(topo_pub "$2")" -v ep="$3" -v ip="$4/32" \
 		-v since="${5:-0}" -v now="$now" '
 		NR > 1 && $1 == k && $3 == ep && $5 > 0 && $5 >= since && now - $5 < 180 {
 			n = split($4, a, ","); for (i = 1; i <= n; i++) if (a[i] == ip) f = 1 }
@@ -368,12 +403,12 @@ topo_direct() { # iface peer-iface endpoint tunnel-ip [since]
 }
 
 topo_auto_only() { # iface peer-iface
-	wg show "$1" dump 2>/dev/null | awk -v k="$(topo_pub "$2")" '
+	topo_wg show "$1" dump 2>/dev/null | awk -v k="$(topo_pub "$2")" '
 		NR > 1 && $1 == k && $4 ~ /^fe80:[0-9a-f:]*\/128$/ { f = 1 } END { exit !f }'
 }
 
 topo_endpoint() { # iface peer-iface: prints the peer's endpoint
-	wg show "$1" dump 2>/dev/null | awk -v k="$(topo_pub "$2")" 'NR > 1 && $1 == k { print $3 }'
+	topo_wg show "$1" dump 2>/dev/null | awk -v k="$(topo_pub "$2")" 'NR > 1 && $1 == k { print $3 }'
 }
 
 topo_ping_back() { # log since
@@ -404,7 +439,7 @@ topo_cleanup() {
 	local ifc
 	for ifc in "${!TOPO_WGPID[@]}"; do rm -f "/var/run/wireguard/$ifc.sock"; done
 	TOPO_PIDS=() TOPO_NS=() TOPO_DAEMONS=()
-	TOPO_WGPID=() TOPO_DPID=()
+	TOPO_WGPID=() TOPO_DPID=() TOPO_WGNS=()
 	# WL_KEEP_LOGS=DIR keeps each topology's logs (daemons, pings) there.
 	[ -n "$TOPO_DIR" ] && [ -n "${WL_KEEP_LOGS:-}" ] && mkdir -p "$WL_KEEP_LOGS" &&
 		cp -r "$TOPO_DIR" "$WL_KEEP_LOGS/"

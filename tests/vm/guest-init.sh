@@ -4,12 +4,14 @@
 # output on the serial console, then ends the VM. The host (tests/vm/vm.sh)
 # reads the lines; "WL-VM-DONE" tells it the guest finished.
 # /sbin/ip is iproute2 (always called by full path: busybox sh prefers its
-# own applets).
+# own applets). Mode e2e runs bash scripts, which take ip, nft and ping
+# (iputils) from PATH.
 export PATH=/wl:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
 # When the binaries carry sanitizers, any report must fail the run.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -179,6 +181,19 @@ test)
 		echo "SKIP: cli/dev_show_kernel: wirelink or wg(8) missing"
 	fi
 	echo "guest: checks took $(($(date +%s) - t0)) s"
+	;;
+e2e)
+	# Streamed as it runs (a hang still shows how far it got); the status
+	# goes through a file because busybox sh has no pipefail here.
+	t0=$(date +%s)
+	{ bash /wl/guest-e2e.sh; echo $? >/tmp/e2e.rc; } 2>&1 | tee /tmp/e2e.out
+	rc=$(cat /tmp/e2e.rc)
+	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL: ' /tmp/e2e.out; then
+		echo "FAIL: e2e: exited with status $rc"
+	elif ! grep -q '^PASS: ' /tmp/e2e.out; then
+		echo "FAIL: e2e: ran no check"
+	fi
+	echo "guest: e2e took $(($(date +%s) - t0)) s"
 	;;
 bench)
 	echo "bench: guest kernel $(uname -r), 1 vCPU under qemu TCG (emulated: far slower than hardware)"

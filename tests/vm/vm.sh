@@ -6,16 +6,23 @@
 # usage: tests/vm/vm.sh test    run the kernel-backend suites; prints their
 #                              PASS/FAIL/SKIP lines; exits non-zero on any FAIL
 #                              or when the guest did not report completion
+#        tests/vm/vm.sh e2e     the namespace end-to-end scenarios (guest-e2e.sh:
+#                              public leaves, NATs, failover) on wireguard.ko,
+#                              with nftables and namespaces inside the guest;
+#                              PASS/FAIL/SKIP lines as for `test`
 #        tests/vm/vm.sh bench   run the kernel benchmarks; prints figures
 #
 # Environment:
 #   WL_TOP          repo top (default: two levels up from here)
 #   WL_VM_BUILD     build dir whose binaries go into the guest (default:
-#                   for `test` WL_BUILD, the ASan+UBSan tree tests/run passes,
+#                   for `test` and `e2e` WL_BUILD, the ASan+UBSan tree tests/run passes,
 #                   else $WL_TOP/build-asan; for `bench` always $WL_TOP/build)
 #   WL_VM_CACHE     where the kernel package is kept (default
 #                   $WL_TOP/tests/vm/cache, ignored by git)
-#   WL_VM_TIMEOUT   seconds before the guest is killed (default 600)
+#   WL_VM_TIMEOUT   seconds before the guest is killed (default 600; 240 for
+#                   e2e, which takes under a minute: a hang must not cost
+#                   the test command ten minutes)
+#   WL_VM_SMP       virtual CPUs (default 1)
 #   WL_VM_KEEP      set to keep the temporary directory for inspection
 #
 # Only Debian's apt is used to get the kernel (apt-get download of the
@@ -23,7 +30,7 @@
 # The guest runs under TCG: KVM guests do not work on our machines.
 set -u
 mode=${1:-test}
-case "$mode" in test|bench) ;; *) echo "usage: $0 test|bench" >&2; exit 2 ;; esac
+case "$mode" in test|e2e|bench) ;; *) echo "usage: $0 test|e2e|bench" >&2; exit 2 ;; esac
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=${WL_TOP:-$(cd "$here/../.." && pwd)}
@@ -33,7 +40,9 @@ else
 	build=${WL_VM_BUILD:-${WL_BUILD:-$top/build-asan}}
 fi
 cache=${WL_VM_CACHE:-$here/cache}
-timeout_s=${WL_VM_TIMEOUT:-600}
+default_timeout=600
+[ "$mode" = e2e ] && default_timeout=240
+timeout_s=${WL_VM_TIMEOUT:-$default_timeout}
 
 say() { echo "vm: $*" >&2; }
 fail() { echo "FAIL: vm/setup: $*"; exit 1; }
@@ -118,15 +127,32 @@ mod_order() {
 	done
 	echo "$mod"
 }
-wg_mod=$(grep -o '^[^:]*/wireguard\.ko[^:]*' "$moddir/modules.dep" | head -n 1)
-[ -n "$wg_mod" ] || fail "kernel $kver has no wireguard module"
-modules=$(mod_order "$wg_mod") || fail "cannot resolve the dependencies of $wg_mod"
+# Prints the path in modules.dep of the module named $1 (e.g. nft_masq).
+mod_path() {
+	grep -o "^[^:]*/$1\.ko[^:]*" "$moddir/modules.dep" | head -n 1
+}
+# WireGuard; for e2e also what the namespace topologies (tests/netns/topo.sh)
+# use: veth pairs, the wan bridge and its cut (a bridge-family table), NAT
+# (masquerade, conntrack states); nft_meta_bridge: `meta` in a bridge table
+# (without it the cut's rules fail with ENOENT).
+want_mods="wireguard"
+[ "$mode" = e2e ] && want_mods="$want_mods veth bridge nf_tables nft_chain_nat nft_masq nft_ct nft_meta_bridge"
+modules=$(
+	for name in $want_mods; do
+		path=$(mod_path "$name")
+		[ -n "$path" ] || { say "kernel $kver has no $name module"; exit 1; }
+		mod_order "$path" || exit 1
+	done
+) || fail "cannot resolve the modules $want_mods and their dependencies"
 
 # ---- (b) the initramfs -------------------------------------------------------
 root=$tmp/root
-mkdir -p "$root"/{bin,sbin,lib,lib64,proc,sys,dev,tmp,modules,usr/bin,wl}
+mkdir -p "$root"/{bin,sbin,lib,lib64,proc,sys,dev,tmp,run,etc,var,modules,usr/bin,wl}
+# ip netns keeps its namespaces in /run/netns, wirelink its lock in /run.
+ln -s ../run "$root/var/run"
 cp "$busybox" "$root/bin/busybox"
-for applet in sh mount insmod cat echo date poweroff reboot sync mkdir seq grep sed wc head tail sleep uname kill cut tr awk; do
+for applet in sh mount insmod cat echo date poweroff reboot sync mkdir seq grep sed wc head tail sleep uname kill cut tr awk \
+	env sysctl mktemp rm cp ls tee; do
 	ln -sf busybox "$root/bin/$applet"
 done
 
@@ -167,6 +193,20 @@ fi
 if [ "$mode" = bench ]; then
 	want_progs="bench/bench_genl"
 	optional_progs="bench/bench_dev"
+elif [ "$mode" = e2e ]; then
+	want_progs="wirelink"
+	optional_progs=""
+	# The scenarios are bash scripts (topo.sh) that read devices with wg,
+	# build NATs with nft and ping with iputils (-D -O: time stamps and
+	# reports of unanswered requests, which busybox ping lacks).
+	[ -x "$root/usr/bin/wg" ] || fail "wireguard-tools' wg not found"
+	for prog in bash:bin/bash nft:sbin/nft ping:usr/bin/ping; do
+		src=$(PATH=/usr/sbin:/sbin:/usr/bin:/bin command -v "${prog%%:*}") || fail "${prog%%:*} not found"
+		copy_prog "$src" "${prog#*:}" || fail "cannot copy $src"
+	done
+	# nft names protocols and services through these.
+	cp /etc/protocols /etc/services "$root/etc/" || fail "cannot copy /etc/protocols, /etc/services"
+	cp "$top/tests/netns/topo.sh" "$here/guest-e2e.sh" "$root/wl/" || fail "cannot copy the scenario scripts"
 else
 	want_progs="tests/vm/wg_kernel_check"
 	optional_progs="tests/wgdev/wgdev_suite wirelink"
@@ -189,7 +229,10 @@ say "initramfs $(du -k "$initrd" | cut -f1) KiB; booting (timeout ${timeout_s}s)
 # ---- (c) boot ---------------------------------------------------------------
 log=$tmp/console.log
 start=$(date +%s.%N)
-timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 \
+# Three ASan daemons and the namespaces want more memory than the checks.
+mem=512
+[ "$mode" = e2e ] && mem=1024
+timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "${WL_VM_SMP:-1}" \
 	-nographic -no-reboot -monitor none -serial stdio -net none \
 	-kernel "$vmlinuz" -initrd "$initrd" \
 	-append 'console=ttyS0 panic=-1 quiet' </dev/null >"$log" 2>&1
