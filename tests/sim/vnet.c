@@ -323,6 +323,17 @@ int vnet_add_iface(struct vnet *net, int node, int seg, const char *addr)
 		fprintf(stderr, "vnet: %s is outside segment %s\n", addr, net->segs[seg].name);
 		return -1;
 	}
+	/* Two interfaces with one address on a segment would make every
+	 * packet to it go to the first (transmit), and the second host
+	 * would fail in ways that look like the engine's fault (issue 12:
+	 * a leaf's NAT given the shared NAT's address never went direct). */
+	const struct vnet_segment *sg = &net->segs[seg];
+	for (size_t i = 0; i < sg->n_ifaces; i++)
+		if (wl_addr_equal(&net->ifaces[sg->ifaces[i]].addr, &a)) {
+			fprintf(stderr, "vnet: %s is already on segment %s (%s)\n", addr, sg->name,
+				net->nodes[net->ifaces[sg->ifaces[i]].node].name);
+			return -1;
+		}
 	size_t id = grow((void **)&net->ifaces, &net->n_ifaces, sizeof(*net->ifaces));
 	struct vnet_iface *ifc = &net->ifaces[id];
 	struct vnet_node *n = &net->nodes[node];
