@@ -109,7 +109,7 @@ static int place_leaf(struct scen *s, size_t i, const struct scen_opts *o)
 		snprintf(s->pub[i], WL_ADDR_STR_MAX, "%s", addr);
 		return vnet_add_host(s->net, name, s->inet, addr, NULL);
 	case LEAF_OWN_NAT: {
-		char lan_name[40], nat_name[40], net[32], gw[WL_ADDR_STR_MAX];
+		char lan_name[40], nat_name[40], net[48], gw[48];
 		snprintf(lan_name, sizeof(lan_name), "lan-%s", name);
 		snprintf(nat_name, sizeof(nat_name), "nat-%s", name);
 		plan_addr_or_die(&PLAN_OWN_LAN, i, addr, sizeof(addr));
