@@ -48,7 +48,7 @@ struct figures {
 	int64_t all_direct_at; /* virtual ms, -1: not reached */
 	size_t direct, pairs;
 	double tx_pps, tx_bps, rx_pps, rx_bps;
-	double tick_us, rx_cpu_ms_per_s;
+	double tick_us, ticks_per_s, rx_cpu_us_per_s;
 	double hub_kib, leaf_kib;
 	double facts_hub, facts_leaf;
 	double real_s;
@@ -76,8 +76,9 @@ static void steady(const struct snap *a, const struct snap *b, struct figures *f
 	f->rx_pps = (double)(b->st.rx_datagrams - a->st.rx_datagrams) / secs;
 	f->rx_bps = (double)(b->st.rx_bytes - a->st.rx_bytes) / secs;
 	uint64_t ticks = b->st.ticks - a->st.ticks;
+	f->ticks_per_s = (double)ticks / secs;
 	f->tick_us = ticks ? (double)(b->st.tick_cpu_ns - a->st.tick_cpu_ns) / (double)ticks / 1e3 : 0;
-	f->rx_cpu_ms_per_s = (double)(b->st.rx_cpu_ns - a->st.rx_cpu_ns) / 1e6 / secs;
+	f->rx_cpu_us_per_s = (double)(b->st.rx_cpu_ns - a->st.rx_cpu_ns) / 1e3 / secs;
 }
 
 static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f)
@@ -99,9 +100,11 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f
 	f->all_direct_at = -1;
 	struct snap from = { .at = -1 };
 	int64_t minute_shown = 0;
-	/* Every virtual second until all are direct (then every ten), the
-	 * steady window from the middle of the run. */
-	for (int64_t v = 1000; v <= duration; v += f->all_direct_at < 0 ? 1000 : 10000) {
+	/* Every 0.1 virtual s for the first 10 s, then every second, until
+	 * all are direct (then every ten); the steady window from the middle
+	 * of the run. */
+	for (int64_t v = 100; v <= duration;
+	     v += f->all_direct_at >= 0 ? 10000 : v < 10000 ? 100 : 1000) {
 		if (from.at < 0 && v > duration / 2) {
 			sim_run_to(s.sim, duration / 2);
 			from = take(&s);
@@ -116,6 +119,7 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f
 				f->all_direct_at < 0 ? "not all direct yet" : "all direct");
 		}
 	}
+	sim_run_to(s.sim, duration);
 	struct snap to = take(&s);
 	steady(&from, &to, f);
 	f->direct = scen_count_direct(&s, healthy);
@@ -126,14 +130,15 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f
 
 static void print(size_t nodes, const struct figures *f)
 {
-	printf("%zu nodes: all %zu leaf pairs direct by %s%.0f s virtual (%zu direct at the end)\n",
+	printf("%zu nodes: all %zu leaf pairs direct by %s%.1f s virtual (%zu direct at the end)\n",
 	       nodes, f->pairs, f->all_direct_at < 0 ? "never, " : "",
 	       f->all_direct_at < 0 ? 0.0 : (double)f->all_direct_at / 1000, f->direct);
 	printf("  hub, steady state: sends %.0f datagrams/s, %.0f B/s; receives %.0f datagrams/s, "
 	       "%.0f B/s\n",
 	       f->tx_pps, f->tx_bps, f->rx_pps, f->rx_bps);
-	printf("  hub CPU: %.0f us per tick, %.1f ms per virtual s receiving\n", f->tick_us,
-	       f->rx_cpu_ms_per_s);
+	printf("  hub CPU: %.0f us per tick (%.2f ticks per virtual s), %.0f us per virtual s "
+	       "receiving\n",
+	       f->tick_us, f->ticks_per_s, f->rx_cpu_us_per_s);
 	printf("  engine memory: hub %.0f KiB (%.0f facts), leaves %.0f KiB on average (%.0f facts)\n",
 	       f->hub_kib, f->facts_hub, f->leaf_kib, f->facts_leaf);
 	printf("  real time: %.1f s\n", f->real_s);
