@@ -160,6 +160,21 @@ static bool rebuild_keys(struct wg_mem *m)
 	return true;
 }
 
+/* A peer appended at position i joins a clean index in place while it
+ * stays at most half full (adding a thousand peers must not rebuild it a
+ * thousand times); otherwise the next lookup rebuilds it. */
+static void index_key(struct wg_mem *m, size_t i)
+{
+	if (m->keys_dirty || 2 * m->n_peers > m->keys_cap) {
+		m->keys_dirty = true;
+		return;
+	}
+	size_t k = key_hash(m->peers[i]->pub.public_key) & (m->keys_cap - 1);
+	while (m->keys[k])
+		k = (k + 1) & (m->keys_cap - 1);
+	m->keys[k] = (uint32_t)i + 1;
+}
+
 static ssize_t peer_index(struct wg_mem *m, const uint8_t key[static WL_KEY_LEN])
 {
 	if (m->keys_dirty && !rebuild_keys(m)) {
@@ -227,7 +242,7 @@ static int create_peer(struct wg_mem *m, const uint8_t key[static WL_KEY_LEN], s
 		return -ENOMEM;
 	memcpy(p->pub.public_key, key, WL_KEY_LEN);
 	m->peers[m->n_peers++] = p;
-	m->keys_dirty = true;
+	index_key(m, m->n_peers - 1);
 	int r = m->hooks.peer_added ? m->hooks.peer_added(m->hooks_ctx, &p->pub) : 0;
 	if (r < 0) {
 		/* Refused before the owner holds anything for it: no
