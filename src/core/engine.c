@@ -433,3 +433,41 @@ size_t engine_fact_count(const struct engine *e)
 {
 	return e->fs.n;
 }
+
+static size_t hidx_bytes(const struct hidx *x)
+{
+	return x->b ? (x->mask + 1) * sizeof(*x->b) : 0;
+}
+
+static size_t factset_bytes(const struct factset *s)
+{
+	return s->alloc * sizeof(*s->v) + hidx_bytes(&s->idx) + s->alloc_src * sizeof(*s->src) +
+	       hidx_bytes(&s->src_idx) + s->alloc_kind * sizeof(*s->kind) + hidx_bytes(&s->kind_idx);
+}
+
+static size_t peertab_bytes(const struct peertab *t)
+{
+	size_t n = t->alloc * sizeof(*t->v) + hidx_bytes(&t->idx);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct knowledge *k = &t->v[i]->know;
+		n += sizeof(*t->v[i]) + (k->s ? (k->mask + 1) * sizeof(*k->s) : 0);
+	}
+	return n;
+}
+
+static size_t cfg_bytes(const struct engine *e)
+{
+	size_t n = e->n_cfg * sizeof(*e->cfg);
+	for (size_t i = 0; i < e->n_cfg; i++)
+		n += e->cfg[i].n_eps * sizeof(*e->cfg[i].eps) +
+		     e->cfg[i].n_allowed * sizeof(*e->cfg[i].allowed);
+	return n;
+}
+
+size_t engine_memory(const struct engine *e)
+{
+	return sizeof(*e) + factset_bytes(&e->fs) + peertab_bytes(&e->pt) +
+	       e->kc.cap * sizeof(*e->kc.slots) +
+	       e->fnext_alloc * (sizeof(*e->fnext) + sizeof(*e->fsubj) + sizeof(*e->fself)) +
+	       (e->cap_tun + e->cap_other) * sizeof(struct wl_cidr) + cfg_bytes(e);
+}

@@ -457,6 +457,12 @@ void engine_foreach_fact(const struct engine *e,
 			 void (*cb)(void *ctx, const struct fact *f, int64_t expires_ms, bool local),
 			 void *ctx);
 size_t engine_fact_count(const struct engine *e);
+/* [ours] Bytes the engine holds on the heap: its tables at their
+ * allocated sizes (facts, their indexes and shares, peer states with
+ * their knowledge tables, the key cache, the per-tick index, the
+ * configuration). Not malloc's own overhead. For the scale figures and
+ * for checks that memory stays flat. */
+size_t engine_memory(const struct engine *e);
 
 /* The peer whose auto address is addr, named as log lines name peers
  * ("laptop (AbCdEfGh)", common/peerlabel.h) into buf; NULL if no known

@@ -55,6 +55,12 @@ struct wg_mem {
 	struct host_route *hosts;
 	size_t n_nets;
 	struct net_route *nets;
+	/* Peers by public key, rebuilt lazily after a peer comes or goes:
+	 * slots hold a position in peers + 1 (0 = empty). A scan per lookup
+	 * made a 1,000-peer device the simulator's hot spot (issue 12). */
+	bool keys_dirty;
+	size_t keys_cap;
+	uint32_t *keys;
 };
 
 /* The wgdev handle; base first (wgdev_backend.h). */
@@ -76,6 +82,7 @@ struct wg_mem *wg_mem_new(const char *ifname, uint32_t ifindex)
 	m->ifindex = ifindex;
 	m->refs = 1;
 	m->routes_dirty = true;
+	m->keys_dirty = true;
 	return m;
 }
 
@@ -83,6 +90,7 @@ struct wg_mem *wg_mem_new(const char *ifname, uint32_t ifindex)
 static void peer_destroy(struct wg_mem *m, struct mem_peer *p)
 {
 	m->routes_dirty = true; /* before the hook, which may route */
+	m->keys_dirty = true;
 	if (m->hooks.peer_removed)
 		m->hooks.peer_removed(m->hooks_ctx, &p->pub);
 	free(p->pub.allowed_ips);
@@ -96,6 +104,7 @@ static void unref(struct wg_mem *m)
 	free(m->peers);
 	free(m->hosts);
 	free(m->nets);
+	free(m->keys);
 	free(m);
 }
 
@@ -116,11 +125,70 @@ void wg_mem_free(struct wg_mem *m)
 
 /* ---- peers ---- */
 
-static ssize_t peer_index(const struct wg_mem *m, const uint8_t key[static WL_KEY_LEN])
+static uint64_t key_hash(const uint8_t key[static WL_KEY_LEN])
 {
-	for (size_t i = 0; i < m->n_peers; i++)
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < WL_KEY_LEN; i++)
+		h = (h ^ key[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The key index for the peers as they are now (at most half full); false
+ * if there is no memory for it (lookups then scan). */
+static bool rebuild_keys(struct wg_mem *m)
+{
+	size_t cap = 16;
+	while (cap < 2 * m->n_peers)
+		cap *= 2;
+	if (cap != m->keys_cap) {
+		uint32_t *k = calloc(cap, sizeof(*k));
+		if (!k)
+			return false;
+		free(m->keys);
+		m->keys = k;
+		m->keys_cap = cap;
+	} else {
+		memset(m->keys, 0, cap * sizeof(*m->keys));
+	}
+	for (size_t i = 0; i < m->n_peers; i++) {
+		size_t k = key_hash(m->peers[i]->pub.public_key) & (cap - 1);
+		while (m->keys[k])
+			k = (k + 1) & (cap - 1);
+		m->keys[k] = (uint32_t)i + 1;
+	}
+	m->keys_dirty = false;
+	return true;
+}
+
+/* A peer appended at position i joins a clean index in place while it
+ * stays at most half full (adding a thousand peers must not rebuild it a
+ * thousand times); otherwise the next lookup rebuilds it. */
+static void index_key(struct wg_mem *m, size_t i)
+{
+	if (m->keys_dirty || 2 * m->n_peers > m->keys_cap) {
+		m->keys_dirty = true;
+		return;
+	}
+	size_t k = key_hash(m->peers[i]->pub.public_key) & (m->keys_cap - 1);
+	while (m->keys[k])
+		k = (k + 1) & (m->keys_cap - 1);
+	m->keys[k] = (uint32_t)i + 1;
+}
+
+static ssize_t peer_index(struct wg_mem *m, const uint8_t key[static WL_KEY_LEN])
+{
+	if (m->keys_dirty && !rebuild_keys(m)) {
+		for (size_t i = 0; i < m->n_peers; i++)
+			if (memcmp(m->peers[i]->pub.public_key, key, WL_KEY_LEN) == 0)
+				return (ssize_t)i;
+		return -1;
+	}
+	for (size_t k = key_hash(key) & (m->keys_cap - 1); m->keys[k];
+	     k = (k + 1) & (m->keys_cap - 1)) {
+		size_t i = m->keys[k] - 1;
 		if (memcmp(m->peers[i]->pub.public_key, key, WL_KEY_LEN) == 0)
 			return (ssize_t)i;
+	}
 	return -1;
 }
 
@@ -158,6 +226,7 @@ static void remove_at(struct wg_mem *m, size_t i)
 	struct mem_peer *p = m->peers[i];
 	memmove(&m->peers[i], &m->peers[i + 1], (m->n_peers - i - 1) * sizeof(*m->peers));
 	m->n_peers--;
+	m->keys_dirty = true;
 	peer_destroy(m, p);
 }
 
@@ -173,11 +242,13 @@ static int create_peer(struct wg_mem *m, const uint8_t key[static WL_KEY_LEN], s
 		return -ENOMEM;
 	memcpy(p->pub.public_key, key, WL_KEY_LEN);
 	m->peers[m->n_peers++] = p;
+	index_key(m, m->n_peers - 1);
 	int r = m->hooks.peer_added ? m->hooks.peer_added(m->hooks_ctx, &p->pub) : 0;
 	if (r < 0) {
 		/* Refused before the owner holds anything for it: no
 		 * peer_removed. */
 		m->n_peers--;
+		m->keys_dirty = true;
 		free(p);
 		return r;
 	}

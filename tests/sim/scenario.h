@@ -3,18 +3,26 @@
  * each either on the internet, behind its own home NAT, or together with
  * other leaves on one LAN behind one shared NAT.
  *
- * Addresses:
+ * Addresses (up to 245 leaves, and as they have always been):
  *   hub            198.51.100.1, tunnel 10.99.0.1/24 (or behind a port
  *                  forward: see scen_opts.hub_behind_forward)
  *   leaf i         tunnel 10.99.0.(i+2)/24, and
  *     public       198.51.100.(10+i)
  *     own NAT      host 192.168.1.(10+i) on its own LAN 192.168.1.0/24,
- *                  NAT 192.168.1.1 / outside 203.0.113.(10+i)
+ *                  NAT 192.168.1.1 / outside 203.0.113.(10+i) (i < 190)
  *     shared LAN   host 192.168.100.(10+i) on LAN 192.168.100.0/24,
  *                  NAT 192.168.100.1 / outside 203.0.113.200
+ * Beyond a /24's room, addresses spill into blocks of their own, 240 to
+ * a /24 (.10 to .249): public leaves into 198.18.0.0/16, own NATs'
+ * outsides into 198.19.0.0/16, own LANs into 192.168.2.0/24 and up (each
+ * its own LAN, NAT at .1), the shared LAN grows to 192.168.96.0/20
+ * (192.168.101.0 and up); with more than 252 leaves the tunnel is
+ * 10.99.0.0/16 (leaf i the (i+2)-th address, 10.99.1.0 included). vnet
+ * refuses an address twice on one segment, so a clash cannot pass
+ * silently (at 199 leaves leaf 191's NAT once took 203.0.113.200).
  * Device configuration as a wg-quick user would write it: the hub lists
  * every leaf (tunnel /32, no endpoint), each leaf lists the hub (endpoint
- * 198.51.100.1:51820, 10.99.0.0/24). Engines are not started: tests
+ * 198.51.100.1:51820, the tunnel network). Engines are not started: tests
  * add wirelink configuration first, then call scen_start(). */
 #ifndef WL_SIM_SCENARIO_H
 #define WL_SIM_SCENARIO_H
@@ -37,6 +45,7 @@ struct scen {
 	enum scen_leaf_kind *kind;
 	int *nat;                   /* vnet node of leaf i's NAT, or -1 */
 	char (*addr)[WL_ADDR_STR_MAX]; /* leaf i's own (LAN or public) address */
+	char (*pub)[WL_ADDR_STR_MAX];  /* ... and the one the internet sees */
 };
 
 struct scen_opts {
@@ -72,5 +81,9 @@ const char *scen_public_addr(const struct scen *s, size_t i, char *buf, size_t c
  * endpoint as expected, handshake younger than max_age_ms, tunnel IP in
  * AllowedIPs. */
 bool scen_pair_direct(struct scen *s, size_t i, size_t j, int64_t max_age_ms);
+/* How many leaf pairs are direct both ways as scen_pair_direct says
+ * (handshake younger than max_age_ms), from one device snapshot per
+ * leaf instead of one per pair: cheap enough for thousands of pairs. */
+size_t scen_count_direct(struct scen *s, int64_t max_age_ms);
 
 #endif

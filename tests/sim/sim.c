@@ -59,6 +59,7 @@ struct sim_node {
 	 * extra_endpoints. */
 	bool has_mapping;
 	struct wl_endpoint mapping;
+	struct sim_node_stats st;
 	struct sim *sim;
 	int index;
 };
@@ -91,6 +92,7 @@ struct sim {
 	size_t n_dns;
 	struct dns_entry dns[SIM_MAX_DNS];
 	struct sim_stats stats;
+	sim_cpu_clock cpu_clock;
 };
 
 static void *xrealloc(void *p, size_t n, size_t size)
@@ -614,6 +616,8 @@ static int host_send(void *ctx, const struct wl_addr *dst, uint16_t port, const 
 				 .dport = port, .len = len, .data = buf };
 	sim->stats.datagrams++;
 	sim->stats.datagram_bytes += len;
+	n->st.tx_datagrams++;
+	n->st.tx_bytes += len;
 	if (sim->fact_hook)
 		hook_facts(sim, n->index, node_by_addr(sim, dst), buf, len);
 	int rc = vwg_send(n->dev, &pkt);
@@ -812,7 +816,12 @@ static void on_inner(void *ctx, struct vwg *dev, const struct vwg_inner *pkt,
 		sim->stats.rx_dropped++;
 		return;
 	}
+	n->st.rx_datagrams++;
+	n->st.rx_bytes += pkt->len;
+	uint64_t t0 = sim->cpu_clock ? sim->cpu_clock() : 0;
 	driver_receive(n->drv, sim_now(sim), &pkt->src, pkt->data, pkt->len);
+	if (sim->cpu_clock)
+		n->st.rx_cpu_ns += sim->cpu_clock() - t0;
 }
 
 /* ---- one tick: the daemon's own, through the driver ---- */
@@ -831,8 +840,12 @@ static void tick(struct sim *sim, int node)
 		n->last_tick_at = now;
 		n->ticks_at_instant = 0;
 	}
+	uint64_t t0 = sim->cpu_clock ? sim->cpu_clock() : 0;
 	if (driver_tick(n->drv, now) < 0)
 		fprintf(stderr, "sim: %s: the tick failed\n", n->name);
+	if (sim->cpu_clock)
+		n->st.tick_cpu_ns += sim->cpu_clock() - t0;
+	n->st.ticks++;
 	sim->stats.ticks++;
 	sim->stats.changes += driver_last_actions(n->drv)->n_changes;
 }
@@ -1058,6 +1071,16 @@ void sim_set_fact_hook(struct sim *sim, sim_fact_hook fn, void *ctx)
 const struct sim_stats *sim_stats(const struct sim *sim)
 {
 	return &sim->stats;
+}
+
+const struct sim_node_stats *sim_node_stats(const struct sim *sim, int node)
+{
+	return &sim->nodes[node]->st;
+}
+
+void sim_set_cpu_clock(struct sim *sim, sim_cpu_clock fn)
+{
+	sim->cpu_clock = fn;
 }
 
 static void dump_line(void *ctx, const char *text)

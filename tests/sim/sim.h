@@ -208,6 +208,20 @@ struct sim_stats {
 };
 const struct sim_stats *sim_stats(const struct sim *sim);
 
+/* One node's counters: its ticks, the wirelink datagrams it sent and
+ * received (payload bytes, as handed to and taken from its socket), and,
+ * with a CPU meter set, the CPU time of its ticks and of its receives. */
+struct sim_node_stats {
+	uint64_t ticks, tx_datagrams, tx_bytes, rx_datagrams, rx_bytes;
+	uint64_t tick_cpu_ns, rx_cpu_ns;
+};
+const struct sim_node_stats *sim_node_stats(const struct sim *sim, int node);
+/* A clock for the CPU figures (a benchmark passes the thread's CPU
+ * clock); NULL (the default) measures nothing. The simulation itself
+ * never reads it: runs stay a function of their seed. */
+typedef uint64_t (*sim_cpu_clock)(void);
+void sim_set_cpu_clock(struct sim *sim, sim_cpu_clock fn);
+
 /* Prints every device's peers and each engine's state (for a failing test). */
 void sim_dump(struct sim *sim, FILE *out);
 

@@ -307,6 +307,25 @@ TEST(port_preserving_nat_moves_on_when_the_port_is_taken)
 	vnet_free(h.net);
 }
 
+/* An address taken twice on one segment is refused (packets would all go
+ * to the first holder); the same address on another segment is fine. */
+TEST(an_address_twice_on_a_segment_is_refused)
+{
+	struct vnet_nat_opts o;
+	vnet_nat_opts_home(&o);
+	struct vnet *net = vnet_new(harness_seed());
+	int inet = vnet_add_segment(net, "internet", "0.0.0.0/0", 20);
+	int lan1 = vnet_add_segment(net, "lan1", "192.168.1.0/24", 1);
+	int lan2 = vnet_add_segment(net, "lan2", "192.168.1.0/24", 1);
+	CHECK(vnet_add_nat(net, "nat1", lan1, "192.168.1.1", inet, "203.0.113.200", NULL, &o) >= 0);
+	CHECK(vnet_add_nat(net, "nat2", lan2, "192.168.1.1", inet, "203.0.113.200", NULL, &o) < 0);
+	CHECK(vnet_add_host(net, "a", lan1, "192.168.1.10", "192.168.1.1") >= 0);
+	CHECK(vnet_add_host(net, "b", lan2, "192.168.1.10", "192.168.1.1") >= 0);
+	CHECK(vnet_add_host(net, "c", lan1, "192.168.1.10", "192.168.1.1") < 0);
+	CHECK(vnet_add_host(net, "d", inet, "203.0.113.201", NULL) >= 0);
+	vnet_free(net);
+}
+
 TEST(two_nats_open_a_hole_only_when_both_sides_send)
 {
 	struct vnet_nat_opts o;

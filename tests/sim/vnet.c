@@ -84,6 +84,12 @@ struct vnet_segment {
 	uint32_t loss_ppm;
 	size_t n_ifaces;
 	int *ifaces;
+	/* Its interfaces by address (an address is on a segment at most
+	 * once): slots hold an interface id + 1, 0 = empty, at most half
+	 * full. A scan per datagram made the internet of a 1,000-node
+	 * network the simulator's hot spot. */
+	size_t addr_cap;
+	int *by_addr;
 };
 
 struct vnet_block {
@@ -122,6 +128,16 @@ struct vnet {
 static void *xrealloc(void *p, size_t n, size_t size)
 {
 	void *q = reallocarray(p, n ? n : 1, size);
+	if (!q) {
+		fprintf(stderr, "vnet: out of memory\n");
+		abort();
+	}
+	return q;
+}
+
+static void *xcalloc_vnet(size_t n, size_t size)
+{
+	void *q = calloc(n ? n : 1, size);
 	if (!q) {
 		fprintf(stderr, "vnet: out of memory\n");
 		abort();
@@ -262,8 +278,10 @@ void vnet_free(struct vnet *net)
 	}
 	for (size_t i = 0; i < net->n_ifaces; i++)
 		nat_free(net->ifaces[i].nat);
-	for (size_t i = 0; i < net->n_segs; i++)
+	for (size_t i = 0; i < net->n_segs; i++) {
 		free(net->segs[i].ifaces);
+		free(net->segs[i].by_addr);
+	}
 	free(net->nodes);
 	free(net->ifaces);
 	free(net->segs);
@@ -312,6 +330,50 @@ int vnet_add_node(struct vnet *net, const char *name)
 	return (int)i;
 }
 
+static uint64_t addr_hash(const struct wl_addr *a)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ a->family;
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ a->bytes[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The interface on segment s with address a, or -1. */
+static int seg_find(const struct vnet *net, const struct vnet_segment *s, const struct wl_addr *a)
+{
+	if (!s->by_addr)
+		return -1;
+	for (size_t k = addr_hash(a) & (s->addr_cap - 1); s->by_addr[k];
+	     k = (k + 1) & (s->addr_cap - 1)) {
+		int id = s->by_addr[k] - 1;
+		if (wl_addr_equal(&net->ifaces[id].addr, a))
+			return id;
+	}
+	return -1;
+}
+
+static void seg_slot(const struct vnet *net, struct vnet_segment *s, int id)
+{
+	size_t k = addr_hash(&net->ifaces[id].addr) & (s->addr_cap - 1);
+	while (s->by_addr[k])
+		k = (k + 1) & (s->addr_cap - 1);
+	s->by_addr[k] = id + 1;
+}
+
+/* Indexes interface id, already appended to s->ifaces. */
+static void seg_index(const struct vnet *net, struct vnet_segment *s, int id)
+{
+	if (2 * s->n_ifaces <= s->addr_cap) {
+		seg_slot(net, s, id);
+		return;
+	}
+	free(s->by_addr);
+	s->addr_cap = s->addr_cap ? 2 * s->addr_cap : 16;
+	s->by_addr = xcalloc_vnet(s->addr_cap, sizeof(*s->by_addr));
+	for (size_t i = 0; i < s->n_ifaces; i++)
+		seg_slot(net, s, s->ifaces[i]);
+}
+
 int vnet_add_iface(struct vnet *net, int node, int seg, const char *addr)
 {
 	if (node < 0 || (size_t)node >= net->n_nodes || seg < 0 || (size_t)seg >= net->n_segs) {
@@ -321,6 +383,16 @@ int vnet_add_iface(struct vnet *net, int node, int seg, const char *addr)
 	struct wl_addr a = vnet_addr(addr);
 	if (!wl_cidr_contains(&net->segs[seg].cidr, &a)) {
 		fprintf(stderr, "vnet: %s is outside segment %s\n", addr, net->segs[seg].name);
+		return -1;
+	}
+	/* Two interfaces with one address on a segment would make every
+	 * packet to it go to the first (transmit), and the second host
+	 * would fail in ways that look like the engine's fault (issue 12:
+	 * a leaf's NAT given the shared NAT's address never went direct). */
+	int taken = seg_find(net, &net->segs[seg], &a);
+	if (taken >= 0) {
+		fprintf(stderr, "vnet: %s is already on segment %s (%s)\n", addr, net->segs[seg].name,
+			net->nodes[net->ifaces[taken].node].name);
 		return -1;
 	}
 	size_t id = grow((void **)&net->ifaces, &net->n_ifaces, sizeof(*net->ifaces));
@@ -336,6 +408,7 @@ int vnet_add_iface(struct vnet *net, int node, int seg, const char *addr)
 	struct vnet_segment *s = &net->segs[seg];
 	k = grow((void **)&s->ifaces, &s->n_ifaces, sizeof(*s->ifaces));
 	s->ifaces[k] = (int)id;
+	seg_index(net, s, (int)id);
 	return (int)id;
 }
 
@@ -856,10 +929,9 @@ static void transmit(struct vnet *net, int out, const struct wl_addr *next_hop, 
 		drop(net, pkt, &net->stats.blocked, "path blocked");
 		return;
 	}
-	int to = -1;
-	for (size_t i = 0; i < seg->n_ifaces && to < 0; i++)
-		if (seg->ifaces[i] != out && wl_addr_equal(&net->ifaces[seg->ifaces[i]].addr, next_hop))
-			to = seg->ifaces[i];
+	int to = seg_find(net, seg, next_hop);
+	if (to == out)
+		to = -1;
 	if (to < 0) {
 		drop(net, pkt, &net->stats.no_route, "no host with the next-hop address");
 		return;

@@ -431,6 +431,51 @@ TEST(engine_caps_hold_under_a_flood)
 	tnode_free(&n);
 }
 
+/* engine_memory counts what the tables hold: it grows with the facts a
+ * router tells us (their entries, and the subjects' peer states), and
+ * never past what the caps allow. */
+TEST(engine_memory_follows_the_tables)
+{
+	struct tnode n;
+	uint8_t ppriv[32], ppub[32];
+	tkey(2, ppriv, ppub);
+	tnode_config(&n, 1);
+	n.cfg.max_facts = 256;
+	n.cfg.max_peers = 64;
+	n.cfg.router = WL_NO;
+	tnode_dev_peer(&n, ppub, "192.0.2.2:51820", 0);
+	tnode_allow(&n, ppub, "10.0.0.0/8");
+	tnode_start(&n, 0);
+	tnode_tick(&n, 0);
+	size_t before = engine_memory(n.e);
+	CHECK(before > 0);
+	size_t last = before;
+	for (int b = 0; b < 20; b++) {
+		struct fact f[20];
+		for (int i = 0; i < 20; i++) {
+			uint8_t subj[32] = { 0x55, (uint8_t)b, (uint8_t)i };
+			fact_make_member_meta(&f[i], subj, NULL, -1, 200);
+		}
+		uint8_t buf[WIRE_MAX_DATAGRAM];
+		size_t len = tseal(ppriv, n.pub, f, 20, buf, sizeof(buf));
+		CHECK_EQ(treceive(&n, 10 + b, ppub, buf, len), ENGINE_RX_OK);
+		size_t now_bytes = engine_memory(n.e);
+		CHECK(now_bytes >= last); /* nothing expired meanwhile */
+		last = now_bytes;
+	}
+	tnode_tick(&n, 1000);
+	size_t after = engine_memory(n.e);
+	/* 400 facts offered, 256 kept at most: at least a fact entry each
+	 * for the ones kept beyond what the start had. */
+	CHECK(engine_fact_count(n.e) > 100);
+	CHECK(after >= before + (engine_fact_count(n.e) - 1) * sizeof(struct fact));
+	/* Capped: 256 facts and 64 peers cannot take more than a generous
+	 * bound per entry (a fact entry and its index slots; a peer state
+	 * and its knowledge). */
+	CHECK(after < 256 * 1024 + 64 * 8192 + 128 * 1024);
+	tnode_free(&n);
+}
+
 static void dump_to_file(void *ctx, const char *text)
 {
 	fprintf(ctx, "%s\n", text);

@@ -1,0 +1,181 @@
+/* Scale figures (issue 12): a hub and N-1 leaves in the simulator — a
+ * third public, a third each behind its own home NAT, a third together on
+ * one LAN behind one NAT, as in test_sim_scale — every node running the
+ * daemon's own driver and engine, in virtual time. Per size it prints:
+ *   - virtual time until every leaf pair is direct (all can be here);
+ *   - the hub's wirelink traffic in steady state (the second half of the
+ *     run: past convergence and a whole refresh cycle of FactTTL/2):
+ *     datagrams and payload bytes per virtual second, sent and received;
+ *   - the hub's CPU per tick (real, the thread's CPU clock around its
+ *     driver_tick) and per virtual second of receiving;
+ *   - engine memory per node (engine_memory: its tables as allocated),
+ *     the hub's and the leaves' average;
+ *   - the real time the run took, and its CPU time (the machine may be
+ *     busy with other work).
+ * Not a test: nothing is asserted. Progress goes to stderr once a virtual
+ * minute, so a long run shows how far it got.
+ *
+ *   usage: bench_scale [NODES ...]      (default 100 300 1000)
+ *   WL_SEED (default 0x5eed, as the tests), WL_BENCH_MINUTES (virtual
+ *   minutes per run, default 20, at least 6). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "bench/bench_clock.h"
+#include "sim/scenario.h"
+
+#define MIN_MINUTES 6
+
+static double process_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The hub's counters at one moment. */
+struct snap {
+	int64_t at;
+	struct sim_node_stats st;
+};
+
+static struct snap take(struct scen *s)
+{
+	return (struct snap){ sim_now(s->sim), *sim_node_stats(s->sim, s->hub) };
+}
+
+struct figures {
+	int64_t all_direct_at; /* virtual ms, -1: not reached */
+	size_t direct, pairs;
+	double tx_pps, tx_bps, rx_pps, rx_bps;
+	double tick_us, ticks_per_s, rx_cpu_us_per_s;
+	double hub_kib, leaf_kib;
+	double facts_hub, facts_leaf;
+	double real_s, cpu_s;
+};
+
+static void memory(struct scen *s, struct figures *f)
+{
+	f->hub_kib = (double)engine_memory(sim_node_engine(s->sim, s->hub)) / 1024;
+	double sum = 0, facts = 0;
+	for (size_t i = 0; i < s->n_leaves; i++) {
+		struct engine *e = sim_node_engine(s->sim, s->leaf[i]);
+		sum += (double)engine_memory(e);
+		facts += (double)engine_fact_count(e);
+	}
+	f->leaf_kib = sum / (double)s->n_leaves / 1024;
+	f->facts_leaf = facts / (double)s->n_leaves;
+	f->facts_hub = (double)engine_fact_count(sim_node_engine(s->sim, s->hub));
+}
+
+static void steady(const struct snap *a, const struct snap *b, struct figures *f)
+{
+	double secs = (double)(b->at - a->at) / 1000;
+	f->tx_pps = (double)(b->st.tx_datagrams - a->st.tx_datagrams) / secs;
+	f->tx_bps = (double)(b->st.tx_bytes - a->st.tx_bytes) / secs;
+	f->rx_pps = (double)(b->st.rx_datagrams - a->st.rx_datagrams) / secs;
+	f->rx_bps = (double)(b->st.rx_bytes - a->st.rx_bytes) / secs;
+	uint64_t ticks = b->st.ticks - a->st.ticks;
+	f->ticks_per_s = (double)ticks / secs;
+	f->tick_us = ticks ? (double)(b->st.tick_cpu_ns - a->st.tick_cpu_ns) / (double)ticks / 1e3 : 0;
+	f->rx_cpu_us_per_s = (double)(b->st.rx_cpu_ns - a->st.rx_cpu_ns) / 1e3 / secs;
+}
+
+static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f)
+{
+	size_t n_leaves = nodes - 1;
+	enum scen_leaf_kind *kinds = calloc(n_leaves, sizeof(*kinds));
+	if (!kinds)
+		abort();
+	for (size_t i = 0; i < n_leaves; i++)
+		kinds[i] = (enum scen_leaf_kind)(i % 3);
+	struct scen s;
+	scen_build(&s, seed, n_leaves, kinds, NULL);
+	free(kinds);
+	sim_set_cpu_clock(s.sim, thread_cpu_ns);
+	double start = bench_now_s(), cpu_start = process_cpu_s();
+	scen_start(&s);
+	int64_t healthy = sim_timing()->handshake_validity_ms;
+	f->pairs = n_leaves * (n_leaves - 1) / 2;
+	f->all_direct_at = -1;
+	struct snap from = { .at = -1 };
+	int64_t minute_shown = 0;
+	/* Every 0.1 virtual s for the first 10 s, then every second, until
+	 * all are direct (then every ten); the steady window from the middle
+	 * of the run. */
+	for (int64_t v = 100; v <= duration;
+	     v += f->all_direct_at >= 0 ? 10000 : v < 10000 ? 100 : 1000) {
+		if (from.at < 0 && v > duration / 2) {
+			sim_run_to(s.sim, duration / 2);
+			from = take(&s);
+		}
+		sim_run_to(s.sim, v);
+		if (f->all_direct_at < 0 && scen_count_direct(&s, healthy) == f->pairs)
+			f->all_direct_at = v;
+		if (v / 60000 > minute_shown) {
+			minute_shown = v / 60000;
+			fprintf(stderr, "  %zu nodes: %lld of %lld virtual min in %.0f s real, %s\n", nodes,
+				(long long)(v / 60000), (long long)(duration / 60000), bench_now_s() - start,
+				f->all_direct_at < 0 ? "not all direct yet" : "all direct");
+		}
+	}
+	sim_run_to(s.sim, duration);
+	struct snap to = take(&s);
+	steady(&from, &to, f);
+	f->direct = scen_count_direct(&s, healthy);
+	memory(&s, f);
+	f->real_s = bench_now_s() - start;
+	f->cpu_s = process_cpu_s() - cpu_start;
+	scen_free(&s);
+}
+
+static void print(size_t nodes, const struct figures *f)
+{
+	printf("%zu nodes: all %zu leaf pairs direct by %s%.1f s virtual (%zu direct at the end)\n",
+	       nodes, f->pairs, f->all_direct_at < 0 ? "never, " : "",
+	       f->all_direct_at < 0 ? 0.0 : (double)f->all_direct_at / 1000, f->direct);
+	printf("  hub, steady state: sends %.0f datagrams/s, %.0f B/s; receives %.0f datagrams/s, "
+	       "%.0f B/s\n",
+	       f->tx_pps, f->tx_bps, f->rx_pps, f->rx_bps);
+	printf("  hub CPU: %.0f us per tick (%.2f ticks per virtual s), %.0f us per virtual s "
+	       "receiving\n",
+	       f->tick_us, f->ticks_per_s, f->rx_cpu_us_per_s);
+	printf("  engine memory: hub %.0f KiB (%.0f facts), leaves %.0f KiB on average (%.0f facts)\n",
+	       f->hub_kib, f->facts_hub, f->leaf_kib, f->facts_leaf);
+	printf("  the run: %.1f s real, %.1f s CPU (the whole simulation: every node, vnet, vwg)\n",
+	       f->real_s, f->cpu_s);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	const char *seed_env = getenv("WL_SEED");
+	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : 0x5eedULL;
+	const char *min_env = getenv("WL_BENCH_MINUTES");
+	long minutes = min_env ? strtol(min_env, NULL, 10) : 20;
+	if (minutes < MIN_MINUTES)
+		minutes = MIN_MINUTES;
+	static const size_t defaults[] = { 100, 300, 1000 };
+	size_t n = argc > 1 ? (size_t)argc - 1 : sizeof(defaults) / sizeof(defaults[0]);
+	printf("bench_scale: seed %llu, %ld virtual minutes per size, steady state from minute %ld\n",
+	       (unsigned long long)seed, minutes, minutes / 2);
+	for (size_t i = 0; i < n; i++) {
+		size_t nodes = argc > 1 ? strtoul(argv[i + 1], NULL, 10) : defaults[i];
+		if (nodes < 3) {
+			fprintf(stderr, "bench_scale: %zu nodes: at least 3\n", nodes);
+			return 2;
+		}
+		struct figures f;
+		run(nodes, seed, (int64_t)minutes * 60000, &f);
+		print(nodes, &f);
+	}
+	return 0;
+}
