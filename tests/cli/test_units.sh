@@ -24,7 +24,7 @@ done
 # Hardening beyond the first units (issue 11), and ordering after DNS:
 # endpoints may be names, resolved from the start.
 for u in wirelink@.service wl-quick@.service; do
-	for line in "ProtectProc=invisible" "ProcSubset=pid" "PrivateMounts=yes" "MemoryMax=64M" \
+	for line in "ProtectProc=invisible" "ProcSubset=pid" "PrivateMounts=yes" "MemoryMax=512M" \
 		"TasksMax=8" "SystemCallFilter=@system-service seccomp" \
 		"SystemCallFilter=~@privileged @resources"; do
 		check "$u-${line%%=*}-${line#*=}" has "$u" "$line"
