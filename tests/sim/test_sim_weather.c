@@ -45,7 +45,7 @@
  * that the hour leaked nothing. It runs only with WL_SIM_WEATHER=1 and
  * otherwise says SKIP and why: it takes minutes of CPU under ASan (the
  * engine's own work: an hour of 100 nodes) and fails on open findings
- * (docs/sim-notes-for-core.md, items 10-12). Figures: '#' lines. */
+ * (docs/sim-notes-for-core.md, items 12-14). Figures: '#' lines. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -452,7 +452,7 @@ TEST(an_hour_of_bad_weather)
 	const char *run = getenv("WL_SIM_WEATHER");
 	if (!run || strcmp(run, "1") != 0) {
 		harness_skip("takes minutes under ASan and fails on open findings "
-			     "(docs/sim-notes-for-core.md, items 10-12); WL_SIM_WEATHER=1 runs it");
+			     "(docs/sim-notes-for-core.md, items 12-14); WL_SIM_WEATHER=1 runs it");
 		return;
 	}
 	double real0 = seconds(CLOCK_MONOTONIC), cpu0 = seconds(CLOCK_PROCESS_CPUTIME_ID);
@@ -468,7 +468,9 @@ TEST(an_hour_of_bad_weather)
 	/* Events at random times, MEAN_GAP_MS apart on average; the hub's
 	 * two restarts at a third and two thirds of the stormy stretch. */
 	size_t mem10 = 0, facts10 = 0;
-	int64_t next = FAULTS_FROM_MS, hub_at[2] = { 1080000, 2040000 };
+	int64_t stormy = FAULTS_UNTIL_MS - FAULTS_FROM_MS;
+	int64_t next = FAULTS_FROM_MS,
+		hub_at[2] = { FAULTS_FROM_MS + stormy / 3, FAULTS_FROM_MS + 2 * stormy / 3 };
 	int hub_done = 0;
 	while (next < FAULTS_UNTIL_MS) {
 		if (hub_done < 2 && hub_at[hub_done] <= next) {
@@ -524,7 +526,7 @@ TEST(an_hour_of_bad_weather)
 	       mem10 ? 100.0 * ((double)mem_end - (double)mem10) / (double)mem10 : 0.0, facts10,
 	       facts_end);
 	printf("# weather: leaf pairs direct at the end: %zu of the %zu that can be (%zu in all, of "
-	       "%d); all of them direct %s%.0f s after the events stopped\n",
+	       "%d); all of them direct, to the end, from %s%.0f s after the events stopped\n",
 	       direct_capable, capable, direct, N_LEAVES * (N_LEAVES - 1) / 2,
 	       settled < 0 ? "(not) " : "", settled < 0 ? 0.0 : (double)settled / 1000);
 
