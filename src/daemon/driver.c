@@ -16,6 +16,10 @@
 
 /* A peer's handshake as the last tick read it: WireGuard's wall-clock
  * stamp and the engine time it was taken to mean. */
+/* The same handshake read twice may differ by the wall clock's rounding
+ * (the engine allows as much: test_core_expiry health_from_handshakes). */
+#define HS_STAMP_SLACK_MS 2
+
 struct hs_memo {
 	uint8_t key[WL_KEY_LEN];
 	int64_t stamp; /* wall ms */
@@ -44,13 +48,12 @@ struct driver {
 	 * lasts and when it ends; the host's status says so meanwhile. */
 	struct log_streak tx_fail;
 	/* [ours] Handshake stamps as the last tick read them (in the device's
-	 * peer order), the next tick's being written, and when that read was
-	 * (ENGINE_NEVER before the first): an unchanged stamp keeps the time
-	 * it was given, so a wall-clock step cannot make an old handshake
-	 * look young (driver_handshake_ms would, for a step back). */
+	 * peer order) and the next tick's being written: an unchanged stamp
+	 * keeps the time it was given, so a wall-clock step cannot make an
+	 * old handshake look young (driver_handshake_ms would, for a step
+	 * back). */
 	struct hs_memo *hs, *hs_next;
 	size_t n_hs, cap_hs, cap_hs_next;
-	int64_t hs_read_at;
 	/* Scratch reused from tick to tick. */
 	struct engine_peer_view *views;
 	size_t cap_views;
@@ -184,7 +187,6 @@ static struct driver *driver_alloc(const struct driver_host *host)
 	if (!d)
 		return NULL;
 	d->host = *host;
-	d->hs_read_at = ENGINE_NEVER;
 	engine_actions_init(&d->actions);
 	return d;
 }
@@ -279,10 +281,10 @@ static const struct hs_memo *memo_find(const struct driver *d, size_t i,
 	return NULL;
 }
 
-/* Peer i's handshake in engine time. The stamp the last read saw keeps
- * the time it got then, whatever the wall clock did since; a new stamp is
- * a handshake since the last read, so it is not older than that read
- * (bounding the error when the wall clock stepped in between). */
+/* Peer i's handshake in engine time. The stamp the last read saw (within
+ * the wall clock's rounding) keeps the time it got then, whatever the
+ * wall clock did since; a new stamp is taken from its age, as before —
+ * a handshake after a step is stamped by the stepped clock. */
 static int64_t handshake_mono(struct driver *d, size_t i, const struct wg_peer *p, int64_t now,
 			      int64_t wall)
 {
@@ -292,17 +294,16 @@ static int64_t handshake_mono(struct driver *d, size_t i, const struct wg_peer *
 	m->stamp = (int64_t)p->last_handshake.tv_sec * 1000 + p->last_handshake.tv_nsec / 1000000;
 	if (mono != ENGINE_NEVER) {
 		const struct hs_memo *old = memo_find(d, i, p->public_key);
-		if (old && old->stamp == m->stamp)
+		if (old && old->mono != ENGINE_NEVER && old->stamp - m->stamp <= HS_STAMP_SLACK_MS &&
+		    m->stamp - old->stamp <= HS_STAMP_SLACK_MS)
 			mono = old->mono;
-		else if (d->hs_read_at != ENGINE_NEVER && mono < d->hs_read_at)
-			mono = d->hs_read_at;
 	}
 	m->mono = mono;
 	return mono;
 }
 
 /* The next tick compares with what this one read. */
-static void memo_swap(struct driver *d, size_t n, int64_t now)
+static void memo_swap(struct driver *d, size_t n)
 {
 	struct hs_memo *t = d->hs;
 	size_t cap = d->cap_hs;
@@ -311,7 +312,6 @@ static void memo_swap(struct driver *d, size_t n, int64_t now)
 	d->hs_next = t;
 	d->cap_hs_next = cap;
 	d->n_hs = n;
-	d->hs_read_at = now;
 }
 
 /* The device snapshot as the engine's view (borrowing dev's arrays). */
@@ -333,7 +333,7 @@ static bool device_view(struct driver *d, const struct wg_device *dev, int64_t n
 		v->n_allowed = p->n_allowed;
 		v->allowed_ips = p->allowed_ips;
 	}
-	memo_swap(d, dev->n_peers, now);
+	memo_swap(d, dev->n_peers);
 	*out = (struct engine_device){ .name = dev->name,
 				       .listen_port = dev->listen_port,
 				       .n_peers = dev->n_peers,
