@@ -14,6 +14,18 @@
 #include "sys/udp.h"
 #include "wire/autoaddr.h"
 
+/* A peer's handshake as the last tick read it: WireGuard's wall-clock
+ * stamp and the engine time it was taken to mean. */
+/* The same handshake read twice may differ by the wall clock's rounding
+ * (the engine allows as much: test_core_expiry health_from_handshakes). */
+#define HS_STAMP_SLACK_MS 2
+
+struct hs_memo {
+	uint8_t key[WL_KEY_LEN];
+	int64_t stamp; /* wall ms */
+	int64_t mono;
+};
+
 struct driver {
 	struct driver_host host;
 	struct wl_config *cfg;
@@ -35,6 +47,13 @@ struct driver {
 	 * the link gone): logged when it starts, once a minute while it
 	 * lasts and when it ends; the host's status says so meanwhile. */
 	struct log_streak tx_fail;
+	/* [ours] Handshake stamps as the last tick read them (in the device's
+	 * peer order) and the next tick's being written: an unchanged stamp
+	 * keeps the time it was given, so a wall-clock step cannot make an
+	 * old handshake look young (driver_handshake_ms would, for a step
+	 * back). */
+	struct hs_memo *hs, *hs_next;
+	size_t n_hs, cap_hs, cap_hs_next;
 	/* Scratch reused from tick to tick. */
 	struct engine_peer_view *views;
 	size_t cap_views;
@@ -229,6 +248,8 @@ void driver_free(struct driver *d)
 	config_free(d->cfg);
 	free(d->resolved_at);
 	free(d->views);
+	free(d->hs);
+	free(d->hs_next);
 	free(d->changes);
 	free(d);
 }
@@ -244,11 +265,61 @@ int64_t driver_handshake_ms(const struct timespec *handshake, int64_t now, int64
 	return now - (age > 0 ? age : 0);
 }
 
+/* The last read's memo of the peer with this key, looked for first where
+ * it was (index i, or one off: a peer added or removed before it), then
+ * everywhere; NULL if the last read did not have it. */
+static const struct hs_memo *memo_find(const struct driver *d, size_t i,
+				       const uint8_t key[static WL_KEY_LEN])
+{
+	size_t first = i > 0 ? i - 1 : 0;
+	for (size_t k = first; k <= i + 1 && k < d->n_hs; k++)
+		if (memcmp(d->hs[k].key, key, WL_KEY_LEN) == 0)
+			return &d->hs[k];
+	for (size_t k = 0; k < d->n_hs; k++)
+		if (memcmp(d->hs[k].key, key, WL_KEY_LEN) == 0)
+			return &d->hs[k];
+	return NULL;
+}
+
+/* Peer i's handshake in engine time. The stamp the last read saw (within
+ * the wall clock's rounding) keeps the time it got then, whatever the
+ * wall clock did since; a new stamp is taken from its age, as before —
+ * a handshake after a step is stamped by the stepped clock. */
+static int64_t handshake_mono(struct driver *d, size_t i, const struct wg_peer *p, int64_t now,
+			      int64_t wall)
+{
+	int64_t mono = driver_handshake_ms(&p->last_handshake, now, wall);
+	struct hs_memo *m = &d->hs_next[i];
+	memcpy(m->key, p->public_key, WL_KEY_LEN);
+	m->stamp = (int64_t)p->last_handshake.tv_sec * 1000 + p->last_handshake.tv_nsec / 1000000;
+	if (mono != ENGINE_NEVER) {
+		const struct hs_memo *old = memo_find(d, i, p->public_key);
+		if (old && old->mono != ENGINE_NEVER && old->stamp - m->stamp <= HS_STAMP_SLACK_MS &&
+		    m->stamp - old->stamp <= HS_STAMP_SLACK_MS)
+			mono = old->mono;
+	}
+	m->mono = mono;
+	return mono;
+}
+
+/* The next tick compares with what this one read. */
+static void memo_swap(struct driver *d, size_t n)
+{
+	struct hs_memo *t = d->hs;
+	size_t cap = d->cap_hs;
+	d->hs = d->hs_next;
+	d->cap_hs = d->cap_hs_next;
+	d->hs_next = t;
+	d->cap_hs_next = cap;
+	d->n_hs = n;
+}
+
 /* The device snapshot as the engine's view (borrowing dev's arrays). */
 static bool device_view(struct driver *d, const struct wg_device *dev, int64_t now, int64_t wall,
 			struct engine_device *out)
 {
-	if (!wl_grow((void **)&d->views, &d->cap_views, dev->n_peers, sizeof(*d->views)))
+	if (!wl_grow((void **)&d->views, &d->cap_views, dev->n_peers, sizeof(*d->views)) ||
+	    !wl_grow((void **)&d->hs_next, &d->cap_hs_next, dev->n_peers, sizeof(*d->hs_next)))
 		return false;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		const struct wg_peer *p = &dev->peers[i];
@@ -256,12 +327,13 @@ static bool device_view(struct driver *d, const struct wg_device *dev, int64_t n
 		memcpy(v->key, p->public_key, WL_KEY_LEN);
 		v->has_endpoint = p->has_endpoint;
 		v->endpoint = p->endpoint;
-		v->handshake_ms = driver_handshake_ms(&p->last_handshake, now, wall);
+		v->handshake_ms = handshake_mono(d, i, p, now, wall);
 		v->rx_bytes = p->rx_bytes;
 		v->tx_bytes = p->tx_bytes;
 		v->n_allowed = p->n_allowed;
 		v->allowed_ips = p->allowed_ips;
 	}
+	memo_swap(d, dev->n_peers);
 	*out = (struct engine_device){ .name = dev->name,
 				       .listen_port = dev->listen_port,
 				       .n_peers = dev->n_peers,

@@ -116,7 +116,8 @@ static int place_leaf(struct scen *s, size_t i, const struct scen_opts *o)
 		lan_of(addr, net, sizeof(net), gw, sizeof(gw));
 		int lan = vnet_add_segment(s->net, lan_name, net, o->lan_latency_ms);
 		plan_addr_or_die(&PLAN_OWN_OUT, i, s->pub[i], WL_ADDR_STR_MAX);
-		s->nat[i] = vnet_add_nat(s->net, nat_name, lan, gw, s->inet, s->pub[i], NULL, &o->nat);
+		s->nat[i] = vnet_add_nat(s->net, nat_name, lan, gw, s->inet, s->pub[i], NULL,
+					 o->leaf_nat ? &o->leaf_nat[i] : &o->nat);
 		if (s->nat[i] < 0)
 			return -1;
 		snprintf(s->addr[i], WL_ADDR_STR_MAX, "%s", addr);

@@ -53,6 +53,10 @@ struct scen_opts {
 	int64_t lan_latency_ms;      /* default 1 */
 	uint32_t internet_loss_ppm;
 	struct vnet_nat_opts nat;    /* default: vnet_nat_opts_home() */
+	/* Leaf i's own NAT (LEAF_OWN_NAT) is leaf_nat[i] when this is set
+	 * (an array of n_leaves), so one network holds NATs of several kinds;
+	 * NULL: every NAT is `nat`. */
+	const struct vnet_nat_opts *leaf_nat;
 	/* The hub at home: on LAN 192.168.50.0/24 (192.168.50.2) behind a
 	 * home NAT whose outside address is 198.51.100.1, with a static
 	 * port forward of 51820 to it — what the leaves dial is unchanged. */

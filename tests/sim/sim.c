@@ -51,6 +51,9 @@ struct sim_node {
 	size_t n_cfg;
 	struct sim_cfg_peer *cfg;
 	int64_t wall_offset;   /* the node's wall clock minus the virtual one */
+	/* Suspended (sim_suspend_node) until this time, VNET_NEVER when
+	 * running; at resume its wall clock steps by resume_wall_step. */
+	int64_t resume_at, resume_wall_step;
 	struct app_rx *app;    /* per source node; at = -1 when none */
 	int64_t last_tick_at;
 	unsigned ticks_at_instant;
@@ -89,6 +92,8 @@ struct sim {
 	bool trace_print;
 	sim_fact_hook fact_hook;
 	void *fact_hook_ctx;
+	sim_event_hook event_hook;
+	void *event_hook_ctx;
 	size_t n_dns;
 	struct dns_entry dns[SIM_MAX_DNS];
 	struct sim_stats stats;
@@ -302,6 +307,7 @@ int sim_add_node(struct sim *sim, const struct sim_node_opts *o)
 	n->sim = sim;
 	n->index = (int)sim->n_nodes;
 	n->last_tick_at = -1;
+	n->resume_at = VNET_NEVER;
 	simrand_bytes(&sim->rng, n->priv, sizeof(n->priv));
 	n->dev = vwg_new(sim->net, o->host, "wg0", n->priv, SIM_WG_PORT, simrand_next(&sim->rng));
 	if (!n->dev || vwg_open_wgdev(n->dev, &n->wg) < 0) {
@@ -495,6 +501,38 @@ void sim_set_wall_offset(struct sim *sim, int node, int64_t offset_ms)
 	vwg_set_wall_offset(sim->nodes[node]->dev, offset_ms);
 }
 
+/* The host's interfaces all up or all down: a machine asleep hears and
+ * says nothing. */
+static void host_links(struct sim *sim, const struct sim_node *n, bool up)
+{
+	for (size_t i = 0; i < vnet_iface_count(sim->net, n->host); i++)
+		vnet_iface_set_up(sim->net, vnet_node_iface(sim->net, n->host, i), up);
+}
+
+void sim_suspend_node(struct sim *sim, int node, int64_t duration_ms, int64_t wall_step_ms)
+{
+	struct sim_node *n = sim->nodes[node];
+	n->resume_at = sim_now(sim) + (duration_ms > 0 ? duration_ms : 0);
+	n->resume_wall_step = wall_step_ms;
+	host_links(sim, n, false);
+}
+
+bool sim_node_suspended(const struct sim *sim, int node)
+{
+	return sim->nodes[node]->resume_at != VNET_NEVER;
+}
+
+/* Wakes the node: links up, and its wall clock steps (the daemon's
+ * engine clock is CLOCK_BOOTTIME, which counted the sleep, as virtual
+ * time did; only a correction of the wall clock is a jump). Its overdue
+ * WireGuard timers and driver deadlines then come due at once. */
+static void resume(struct sim *sim, struct sim_node *n)
+{
+	n->resume_at = VNET_NEVER;
+	host_links(sim, n, true);
+	sim_set_wall_offset(sim, n->index, n->wall_offset + n->resume_wall_step);
+}
+
 /* The node's wirelink configuration as a config file would give it. */
 static struct wl_config *node_config(const struct sim_node *n)
 {
@@ -658,6 +696,8 @@ static void record_event(struct sim *sim, int node, const struct engine_event *e
 	t->peer = ev->has_peer ? sim_node_by_key(sim, ev->peer) : -1;
 	if (sim->trace_print)
 		fprintf(stderr, "%9.3f %-8s %s\n", (double)t->t / 1000.0, sim->nodes[node]->name, ev->text);
+	if (sim->event_hook)
+		sim->event_hook(sim->event_hook_ctx, t->t, node, t->peer, t->kind);
 }
 
 static void host_event(void *ctx, const struct engine_event *ev)
@@ -857,6 +897,12 @@ static int64_t next_time(const struct sim *sim)
 	int64_t t = vnet_next_event(sim->net);
 	for (size_t i = 0; i < sim->n_nodes; i++) {
 		const struct sim_node *n = sim->nodes[i];
+		if (n->resume_at != VNET_NEVER) {
+			/* Asleep: nothing of it runs until it wakes. */
+			if (n->resume_at < t)
+				t = n->resume_at;
+			continue;
+		}
 		int64_t w = vwg_next_timer(n->dev);
 		if (w < t)
 			t = w;
@@ -885,10 +931,14 @@ static bool step(struct sim *sim, int64_t limit)
 		t = sim_now(sim);
 	vnet_advance(sim->net, t);
 	for (size_t i = 0; i < sim->n_nodes; i++)
-		vwg_run_timers(sim->nodes[i]->dev);
+		if (sim->nodes[i]->resume_at <= t)
+			resume(sim, sim->nodes[i]);
+	for (size_t i = 0; i < sim->n_nodes; i++)
+		if (sim->nodes[i]->resume_at == VNET_NEVER)
+			vwg_run_timers(sim->nodes[i]->dev);
 	for (size_t i = 0; i < sim->n_nodes; i++) {
 		struct sim_node *n = sim->nodes[i];
-		if (!n->drv)
+		if (!n->drv || n->resume_at != VNET_NEVER)
 			continue;
 		/* As the daemon's loop: a due tick, or a look at the tunnel's
 		 * counters that finds the user's traffic. */
@@ -1060,6 +1110,12 @@ size_t sim_trace_count(const struct sim *sim, int node, enum engine_event_kind k
 	for (size_t i = 0; i < sim->n_trace; i++)
 		n += trace_match(&sim->trace[i], node, kind, peer, since);
 	return n;
+}
+
+void sim_set_event_hook(struct sim *sim, sim_event_hook fn, void *ctx)
+{
+	sim->event_hook = fn;
+	sim->event_hook_ctx = ctx;
 }
 
 void sim_set_fact_hook(struct sim *sim, sim_fact_hook fn, void *ctx)

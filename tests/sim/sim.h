@@ -131,6 +131,15 @@ void sim_dns_set(struct sim *sim, const char *name, const char *addr);
  * this moves them too; changing it between ticks is a clock jump. */
 void sim_set_wall_offset(struct sim *sim, int node, int64_t offset_ms);
 
+/* Suspend and resume (a laptop's lid): for duration_ms the node does
+ * nothing — no ticks, no WireGuard timers — and its host's interfaces are
+ * down, so what is sent to it is lost; then its interfaces come up, its
+ * wall clock steps by wall_step_ms (a correction after the sleep; the
+ * engine's clock, like the daemon's CLOCK_BOOTTIME, counted the sleep)
+ * and everything overdue runs at once. */
+void sim_suspend_node(struct sim *sim, int node, int64_t duration_ms, int64_t wall_step_ms);
+bool sim_node_suspended(const struct sim *sim, int node);
+
 /* The node's router (NAT node nat) grants it a UDP port mapping of its
  * WireGuard port (its host's first address) at ext_port, as NAT-PMP, PCP
  * or UPnP-IGD would (vnet_nat_forward), and the node's daemon learns it
@@ -196,6 +205,12 @@ int64_t sim_trace_find(const struct sim *sim, int node, enum engine_event_kind k
 		       int64_t since);
 size_t sim_trace_count(const struct sim *sim, int node, enum engine_event_kind kind, int peer,
 		       int64_t since);
+
+/* Called for every engine event as it is traced (peer: the node it is
+ * about, or -1). */
+typedef void (*sim_event_hook)(void *ctx, int64_t now, int node, int peer,
+			       enum engine_event_kind kind);
+void sim_set_event_hook(struct sim *sim, sim_event_hook fn, void *ctx);
 
 /* Called for every fact in every datagram an engine sends (parsed from
  * the datagram as the receiver would see it; nothing is verified). */

@@ -120,6 +120,45 @@ TEST(handshake_times_from_the_wall_clock)
 	scen_free(&s);
 }
 
+/* A wall clock stepped back (NTP after a resume, an RTC kept in local
+ * time) must not make old handshakes look young: their stamps are now in
+ * the wall clock's future, and taken at face value (age clamped to 0)
+ * every one of them looked as if it had just happened, for as long as the
+ * step — an hour here, during which a dead idle path stayed "healthy" and
+ * was never given up. The driver keeps the time it gave a stamp it has
+ * seen before, so after the step the idle leaf falls back to the hub as
+ * it would without one: HandshakeValidity after the last handshake (found
+ * by the hour of bad weather, test_sim_weather). */
+TEST(a_wall_clock_stepped_back_keeps_handshakes_old)
+{
+	struct scen s;
+	build_two_leaves(&s);
+	int leaf = s.leaf[0], other = s.leaf[1];
+	scen_start(&s);
+	CHECK(sim_run_until(s.sim, pair_direct, &s, 60000) >= 0);
+	/* Idle past FactTTL: a younger node does not deconfigure yet. */
+	sim_run_to(s.sim, sim_timing()->fact_ttl_ms + 60000);
+	sim_set_wall_offset(s.sim, leaf, -HOUR_MS);
+	sim_run_to(s.sim, sim_now(s.sim) + 10000);
+	CHECK_EQ(driver_get_stats(sim_node_driver(s.sim, leaf))->clock_jumps, 1);
+	uint8_t other_key[WL_KEY_LEN];
+	sim_node_key(s.sim, other, other_key);
+	int64_t last = vwg_peer_handshake(sim_node_dev(s.sim, leaf), other_key);
+	char a[WL_ADDR_STR_MAX], b[WL_ADDR_STR_MAX];
+	vnet_block(s.net, scen_public_addr(&s, 0, a, sizeof(a)), scen_public_addr(&s, 1, b, sizeof(b)));
+	int64_t cut = sim_now(s.sim);
+	sim_run_to(s.sim, cut + 600000);
+	int64_t back = sim_trace_find(s.sim, leaf, ENGINE_EV_DECONFIGURE, other, cut);
+	int64_t bound = last + HEALTHY_MS + 3 * sim_timing()->chunk_period_ms;
+	CHECK_MSG(back >= 0 && back <= bound,
+		  "leaf1 fell back to the hub at %.1f s, the last handshake was at %.1f s",
+		  (double)back / 1000, (double)last / 1000);
+	printf("# wall clock stepped back 1 h, path cut while idle: leaf1 back on the hub %.1f s "
+	       "after the last handshake\n",
+	       (double)(back - last) / 1000);
+	scen_free(&s);
+}
+
 struct endpoint_fact {
 	uint8_t subject[WL_KEY_LEN];
 	char want[WL_ENDPOINT_STR_MAX];

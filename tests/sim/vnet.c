@@ -45,6 +45,9 @@ struct vnet_nat {
 	int64_t next_expiry;
 	size_t n_maps, cap_maps;
 	struct nat_map *maps;
+	/* Added to the inside port by a port-preserving NAT: a rebinding
+	 * (vnet_nat_rebind) moves it, as `masquerade to :PORTS` does. */
+	uint16_t port_shift;
 };
 
 struct vnet_iface {
@@ -82,6 +85,7 @@ struct vnet_segment {
 	struct wl_cidr cidr;
 	int64_t latency_ms, jitter_ms;
 	uint32_t loss_ppm;
+	uint32_t dup_ppm; /* a crossing delivers a second copy this often */
 	size_t n_ifaces;
 	int *ifaces;
 	/* Its interfaces by address (an address is on a segment at most
@@ -316,6 +320,11 @@ int vnet_add_segment(struct vnet *net, const char *name, const char *cidr, int64
 void vnet_segment_set_loss(struct vnet *net, int seg, uint32_t loss_ppm)
 {
 	net->segs[seg].loss_ppm = loss_ppm;
+}
+
+void vnet_segment_set_duplicate(struct vnet *net, int seg, uint32_t dup_ppm)
+{
+	net->segs[seg].dup_ppm = dup_ppm;
 }
 
 void vnet_segment_set_jitter(struct vnet *net, int seg, int64_t jitter_ms)
@@ -571,7 +580,7 @@ static bool nat_port_used(const struct vnet_nat *nat, uint16_t port)
 static uint16_t nat_pick_port(struct vnet *net, struct vnet_nat *nat, uint16_t inside_port)
 {
 	if (nat->o.port_preserving) {
-		uint32_t p = inside_port;
+		uint32_t p = (uint32_t)inside_port + nat->port_shift;
 		for (unsigned tries = 0; tries < 65536; tries++) {
 			if (p < 1024 || p > 65535)
 				p = 1024;
@@ -742,6 +751,18 @@ void vnet_nat_reset(struct vnet *net, int nat)
 		t->next_expiry = VNET_NEVER;
 	}
 	trace(net, "nat %s: all mappings forgotten (port forwards stay)", n->name);
+}
+
+void vnet_nat_rebind(struct vnet *net, int nat)
+{
+	vnet_nat_reset(net, nat);
+	struct vnet_node *n = &net->nodes[nat];
+	for (size_t i = 0; i < n->n_ifaces; i++) {
+		struct vnet_nat *t = net->ifaces[n->ifaces[i]].nat;
+		if (t)
+			t->port_shift = (uint16_t)(t->port_shift + 1 + simrand_below(&net->rng, 1000));
+	}
+	trace(net, "nat %s: rebound to other ports", n->name);
 }
 
 /* The NAT's masquerading interface, or NULL. */
@@ -916,6 +937,20 @@ static void drop(struct vnet *net, struct vnet_pkt *pkt, uint64_t *counter, cons
 	free(pkt);
 }
 
+/* pkt arrives at interface to after the segment's latency plus its
+ * jitter, drawn per copy: copies sent close together may arrive in
+ * another order. Takes ownership of pkt. */
+static void push_arrival(struct vnet *net, const struct vnet_segment *seg, int to,
+			 struct vnet_pkt *pkt)
+{
+	int64_t delay = seg->latency_ms;
+	if (seg->jitter_ms > 0)
+		delay += (int64_t)simrand_below(&net->rng, (uint64_t)seg->jitter_ms + 1);
+	net->stats.hops++;
+	struct vnet_event ev = { .t = net->now + delay, .kind = EV_ARRIVE, .iface = to, .pkt = pkt };
+	ev_push(net, ev);
+}
+
 /* Puts pkt on out's segment towards next_hop. Takes ownership of pkt. */
 static void transmit(struct vnet *net, int out, const struct wl_addr *next_hop, struct vnet_pkt *pkt)
 {
@@ -940,12 +975,20 @@ static void transmit(struct vnet *net, int out, const struct wl_addr *next_hop, 
 		drop(net, pkt, &net->stats.lost, "lost");
 		return;
 	}
-	int64_t delay = seg->latency_ms;
-	if (seg->jitter_ms > 0)
-		delay += (int64_t)simrand_below(&net->rng, (uint64_t)seg->jitter_ms + 1);
-	net->stats.hops++;
-	struct vnet_event ev = { .t = net->now + delay, .kind = EV_ARRIVE, .iface = to, .pkt = pkt };
-	ev_push(net, ev);
+	/* A duplicate is drawn only when the segment has a rate, so the
+	 * random stream (and every existing run) is unchanged without one. */
+	if (seg->dup_ppm && simrand_below(&net->rng, 1000000) < seg->dup_ppm) {
+		size_t size = sizeof(*pkt) + pkt->len;
+		struct vnet_pkt *copy = malloc(size);
+		if (!copy) {
+			fprintf(stderr, "vnet: out of memory\n");
+			abort();
+		}
+		memcpy(copy, pkt, size);
+		net->stats.duplicated++;
+		push_arrival(net, seg, to, copy);
+	}
+	push_arrival(net, seg, to, pkt);
 }
 
 /* Routes pkt out of node; in_iface is where it came in (-1: sent locally,

@@ -61,6 +61,7 @@ void vnet_nat_opts_home(struct vnet_nat_opts *o);
 struct vnet_stats {
 	uint64_t sent, delivered, hops;
 	uint64_t lost;          /* random loss on a segment */
+	uint64_t duplicated;    /* extra copies made by a segment's duplication */
 	uint64_t no_route;      /* no route, or a next hop nobody answers for */
 	uint64_t link_down;     /* an interface on the path is down */
 	uint64_t blocked;       /* a path cut with vnet_block() */
@@ -88,7 +89,13 @@ void vnet_set_trace(struct vnet *net, vnet_trace_fn fn, void *ctx);
  * latency_ms is the one-way delay of one crossing. */
 int vnet_add_segment(struct vnet *net, const char *name, const char *cidr, int64_t latency_ms);
 void vnet_segment_set_loss(struct vnet *net, int seg, uint32_t loss_ppm);
+/* Jitter: each crossing's delay is latency plus a uniform draw in
+ * [0, jitter_ms], so datagrams sent less than jitter_ms apart may arrive
+ * reordered. */
 void vnet_segment_set_jitter(struct vnet *net, int seg, int64_t jitter_ms);
+/* A crossing that is not lost delivers a second copy with probability
+ * dup_ppm / 10^6 (its own jitter draw, so the copies may be apart). */
+void vnet_segment_set_duplicate(struct vnet *net, int seg, uint32_t dup_ppm);
 
 int vnet_add_node(struct vnet *net, const char *name);
 /* An interface on seg with address addr; returns the interface id. Names are
@@ -134,6 +141,11 @@ bool vnet_nat_mapping(struct vnet *net, int nat, const struct wl_endpoint *insid
 /* The NAT box forgets every mapping (a reboot): inside hosts get new
  * outside ports on their next packet, and old ones lead nowhere. */
 void vnet_nat_reset(struct vnet *net, int nat);
+/* A NAT rebinding: the reset above, and a port-preserving NAT moves to
+ * other ports (as `masquerade to :PORTS` after `conntrack -F`), so every
+ * inside host reappears at a new outside port; a port-randomising one
+ * draws new ports anyway. Port forwards stay. */
+void vnet_nat_rebind(struct vnet *net, int nat);
 /* A port forward on NAT node nat: datagrams to its outside address at
  * ext_port go to inside, from anyone, for good, and inside answers them
  * from ext_port (as a router's static forward, or a port mapping granted

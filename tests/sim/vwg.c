@@ -21,7 +21,13 @@
 enum msg_type { MSG_INIT = 1, MSG_RESP = 2, MSG_DATA = 3 };
 
 /* type | sender key | receiver key | id (BE32) | body */
-#define MSG_HEADER (1 + 2 * WL_KEY_LEN + 4)
+/* type, sender's key, receiver's key, session id, and (data only; 0
+ * otherwise) the message counter WireGuard's anti-replay window checks. */
+#define MSG_HEADER (1 + 2 * WL_KEY_LEN + 4 + 8)
+#define MSG_COUNTER_AT (1 + 2 * WL_KEY_LEN + 4)
+/* WireGuard refuses a counter it has seen, or one this far below the
+ * highest seen (its window is wider; any width shows the behaviour). */
+#define REPLAY_WINDOW 64
 /* inner packet: family | src | dst | sport | dport | payload */
 #define INNER_HEADER (1 + 16 + 16 + 2 + 2)
 /* Counted per message like WireGuard's data overhead. */
@@ -37,6 +43,11 @@ struct session {
 	bool valid;
 	uint32_t id;
 	int64_t start;
+	/* The next counter we send on it, the highest we received (0: none;
+	 * counters start at 1) and which of the REPLAY_WINDOW below it came:
+	 * a duplicated datagram is dropped as WireGuard drops it, before it
+	 * reaches the inner stack or the counters. */
+	uint64_t tx_ctr, rx_max, rx_seen;
 };
 
 /* The data plane's state of one peer, the model's owner data for it. */
@@ -200,7 +211,7 @@ static bool session_usable(const struct vwg *dev, const struct session *s)
 /* ---- sending messages ---- */
 
 static void send_msg(struct vwg *dev, struct vwg_peer *p, uint8_t type, uint32_t id,
-		     const uint8_t *body, size_t body_len)
+		     uint64_t ctr, const uint8_t *body, size_t body_len)
 {
 	uint8_t stackbuf[MSG_HEADER + 1500];
 	uint8_t *buf = body_len <= 1500 ? stackbuf : malloc(MSG_HEADER + body_len);
@@ -210,6 +221,8 @@ static void send_msg(struct vwg *dev, struct vwg_peer *p, uint8_t type, uint32_t
 	wg_mem_public_key(dev->model, buf + 1);
 	memcpy(buf + 1 + WL_KEY_LEN, p->wp->public_key, WL_KEY_LEN);
 	put32(buf + 1 + 2 * WL_KEY_LEN, id);
+	put32(buf + MSG_COUNTER_AT, (uint32_t)(ctr >> 32));
+	put32(buf + MSG_COUNTER_AT + 4, (uint32_t)ctr);
 	if (body_len)
 		memcpy(buf + MSG_HEADER, body, body_len);
 	vnet_send(dev->net, dev->node, wg_mem_listen_port(dev->model), &p->wp->endpoint, buf,
@@ -235,7 +248,7 @@ static void send_initiation(struct vwg *dev, struct vwg_peer *p)
 	p->hs_overwritten = false;
 	arm(dev, &p->hs_retry_at, now_of(dev) + retry_delay(dev));
 	dev->stats.handshakes_initiated++;
-	send_msg(dev, p, MSG_INIT, p->hs_id, NULL, 0);
+	send_msg(dev, p, MSG_INIT, p->hs_id, 0, NULL, 0);
 }
 
 /* Starts a handshake unless one is under way or there is nowhere to send. */
@@ -251,7 +264,7 @@ static void initiate(struct vwg *dev, struct vwg_peer *p)
 /* Sends one data message (len 0 = keepalive) on the current session. */
 static void send_data(struct vwg *dev, struct vwg_peer *p, const uint8_t *buf, size_t len)
 {
-	send_msg(dev, p, MSG_DATA, p->cur.id, buf, len);
+	send_msg(dev, p, MSG_DATA, p->cur.id, ++p->cur.tx_ctr, buf, len);
 	if (len) {
 		dev->stats.data_sent++;
 		if (p->new_hs_at == ENGINE_NEVER)
@@ -332,11 +345,9 @@ static void on_init(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 	 * initiations that cross therefore cost 5 s. */
 	if (p->hs_pending)
 		p->hs_overwritten = true;
-	p->next.valid = true;
-	p->next.id = id;
-	p->next.start = now_of(dev);
+	p->next = (struct session){ .valid = true, .id = id, .start = now_of(dev) };
 	dev->stats.handshakes_responded++;
-	send_msg(dev, p, MSG_RESP, id, NULL, 0);
+	send_msg(dev, p, MSG_RESP, id, 0, NULL, 0);
 }
 
 static void session_rotate(struct vwg_peer *p, struct session s, bool initiator)
@@ -404,10 +415,45 @@ static void deliver_inner(struct vwg *dev, struct vwg_peer *from, const uint8_t 
 	peer_xmit(dev, to, body, len);
 }
 
-static void on_data(struct vwg *dev, struct vwg_peer *p, uint32_t id, const struct wl_endpoint *from,
-		    const uint8_t *body, size_t len)
+/* WireGuard's anti-replay check on session s: true (and noted) the
+ * first time counter c comes, false for a repeat or one too old. */
+static bool counter_fresh(struct session *s, uint64_t c)
 {
-	if (p->next.valid && id == p->next.id && now_of(dev) - p->next.start < VWG_REJECT_AFTER_TIME) {
+	if (c > s->rx_max) {
+		uint64_t shift = c - s->rx_max;
+		s->rx_seen = shift >= REPLAY_WINDOW ? 0 : s->rx_seen << shift;
+		s->rx_seen |= 1;
+		s->rx_max = c;
+		return true;
+	}
+	uint64_t back = s->rx_max - c;
+	if (c == 0 || back >= REPLAY_WINDOW || (s->rx_seen & (1ull << back)))
+		return false;
+	s->rx_seen |= 1ull << back;
+	return true;
+}
+
+/* The session a data message with this id is for, or NULL. */
+static struct session *data_session(struct vwg *dev, struct vwg_peer *p, uint32_t id)
+{
+	if (p->next.valid && id == p->next.id && now_of(dev) - p->next.start < VWG_REJECT_AFTER_TIME)
+		return &p->next;
+	if (p->cur.valid && id == p->cur.id && session_usable(dev, &p->cur))
+		return &p->cur;
+	if (p->prev.valid && id == p->prev.id && session_usable(dev, &p->prev))
+		return &p->prev;
+	return NULL;
+}
+
+static void on_data(struct vwg *dev, struct vwg_peer *p, uint32_t id, uint64_t ctr,
+		    const struct wl_endpoint *from, const uint8_t *body, size_t len)
+{
+	struct session *s = data_session(dev, p, id);
+	if (s && !counter_fresh(s, ctr)) {
+		dev->stats.rx_replayed++;
+		return;
+	}
+	if (s == &p->next) {
 		/* First packet on the session we responded to: confirmed. */
 		session_rotate(p, p->next, false);
 		p->next.valid = false;
@@ -417,8 +463,7 @@ static void on_data(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 		p->hs_retry_at = ENGINE_NEVER;
 		got_authenticated(dev, p, from, len);
 		flush_queue(dev, p);
-	} else if ((p->cur.valid && id == p->cur.id && session_usable(dev, &p->cur)) ||
-		   (p->prev.valid && id == p->prev.id && session_usable(dev, &p->prev))) {
+	} else if (s) {
 		got_authenticated(dev, p, from, len);
 	} else {
 		dev->stats.rx_bad_session++;
@@ -457,7 +502,9 @@ static void on_udp(void *ctx, int node, const struct wl_endpoint *local,
 		on_resp(dev, p, id, remote);
 		break;
 	case MSG_DATA:
-		on_data(dev, p, id, remote, data + MSG_HEADER, len - MSG_HEADER);
+		on_data(dev, p, id,
+			(uint64_t)get32(data + MSG_COUNTER_AT) << 32 | get32(data + MSG_COUNTER_AT + 4),
+			remote, data + MSG_HEADER, len - MSG_HEADER);
 		break;
 	default:
 		break;
