@@ -14,12 +14,12 @@
 #include "sys/udp.h"
 #include "wire/autoaddr.h"
 
-/* A peer's handshake as the last tick read it: WireGuard's wall-clock
- * stamp and the engine time it was taken to mean. */
 /* The same handshake read twice may differ by the wall clock's rounding
  * (the engine allows as much: test_core_expiry health_from_handshakes). */
 #define HS_STAMP_SLACK_MS 2
 
+/* A peer's handshake as the last tick read it: WireGuard's wall-clock
+ * stamp and the engine time it was taken to mean. */
 struct hs_memo {
 	uint8_t key[WL_KEY_LEN];
 	int64_t stamp; /* wall ms */
