@@ -1,3 +1,7 @@
+/* Least privilege once the daemon is set up (sandbox.h): only
+ * CAP_NET_ADMIN is kept, no_new_privs is set, and a seccomp allow-list of
+ * the system calls the daemon makes is installed; any other call traps
+ * into a handler that names it on stderr and the process dies of SIGSYS. */
 #include "sys/sandbox.h"
 
 #include <cap-ng.h>
@@ -14,9 +18,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Sanitizer builds (tests): what a sanitizer's runtime adds: the leak check at exit stops the world
- * with a ptrace'ing clone; reports read /proc and may run a symbolizer. A
- * test build only: the release build never allows these. */
+/* Sanitizer builds (tests) allow what a sanitizer's runtime adds: the
+ * leak check at exit stops the world with a ptrace'ing clone; reports read
+ * /proc and may run a symbolizer. A test build only: the release build
+ * never allows these. */
 #if defined(__SANITIZE_ADDRESS__)
 #define SANDBOX_SANITIZER 1
 #elif defined(__has_feature)
