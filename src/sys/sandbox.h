@@ -11,9 +11,11 @@
  * and so may it reread a root-owned 0600 config file on SIGHUP and write
  * into /run/wirelink. Switching to an unprivileged user would need the
  * UAPI connection kept open across requests and the config file made
- * readable to that user: more change for little gain, since the seccomp
- * filter below already forbids everything uid 0 could otherwise do with
- * its files (no execve, no mount, no chmod of other files...). */
+ * readable to that user: more change for little gain. What uid 0 keeps
+ * is its owner's access to root's files: the filter below refuses exec,
+ * mount, chmod and chown by path and the like, but a file the daemon can
+ * open it can write; under the units ProtectSystem=strict leaves only
+ * /run/wirelink and /run/wireguard writable. */
 #ifndef WL_SYS_SANDBOX_H
 #define WL_SYS_SANDBOX_H
 
