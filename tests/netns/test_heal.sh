@@ -67,20 +67,6 @@ keys() { # iface..: which key is whose, for reading state()
 	local i
 	for i in "$@"; do printf '%s=%s ' "$i" "$(topo_pub "$i" | cut -c1-8)"; done
 }
-replies() { grep -c ' bytes from ' "$1" 2>/dev/null; }
-more_replies() { [ "$(replies "$1")" -ge "$2" ]; }
-hub_rx() { # bytes the hub has received from leaf A and B together
-	wg show "$WG_HUB" transfer | awk -v a="$(topo_pub "$WG_A")" -v b="$(topo_pub "$WG_B")" \
-		'$1 == a || $1 == b { s += $2 } END { print s + 0 }'
-}
-# relayed LOG: bytes the hub received from the leaves while ten more pings
-# (1000 bytes each) were answered; prints it.
-relayed() {
-	local before n
-	before=$(hub_rx) n=$(replies "$1")
-	wait_for 10 more_replies "$1" $((n + 10)) || { echo "no-replies"; return; }
-	echo $(($(hub_rx) - before))
-}
 start_three() {
 	topo_daemon "$WL_BIN" "$HUB" "$WG_HUB" WIRELINK_DEBUG=1
 	topo_daemon "$WL_BIN" "$LEAFA" "$WG_A" WIRELINK_DEBUG=1
@@ -116,7 +102,7 @@ sc_failover() {
 	setup nat "wlhf$ID" failover || { topo_cleanup; return; }
 	local log=$TOPO_DIR/ping.log t_cut dl back ok=1 fell=0
 	topo_ping "$LEAFA" 10.99.0.3 "$log" -s 1000
-	wait_for 10 more_replies "$log" 5 || { fail failover-setup "no ping replies before the cut"; topo_cleanup; return; }
+	wait_for 10 topo_more_replies "$log" 5 || { fail failover-setup "no ping replies before the cut"; topo_cleanup; return; }
 	t_cut=$(us)
 	topo_cut 203.0.113.2 203.0.113.3
 	dl=$((t_cut + 10000000))
@@ -136,7 +122,7 @@ sc_failover() {
 	fi
 	if [ "$ok" = 1 ]; then
 		local r
-		r=$(relayed "$log")
+		r=$(topo_relayed "$log" "$WG_HUB" "$WG_A" "$WG_B")
 		# 10 pings of 1000 bytes each way through the hub: over 20 kB.
 		if [ "$r" != no-replies ] && [ "$r" -ge 15000 ]; then
 			pass failover-relayed-by-hub
@@ -157,7 +143,7 @@ sc_failover() {
 	elif until_us $((t_heal + 10000000)) both_direct "$EP_B" "$EP_A"; then
 		local r
 		info "failover: routed direct again $(secs "$t_heal" "$(us)") s after the path healed"
-		r=$(relayed "$log")
+		r=$(topo_relayed "$log" "$WG_HUB" "$WG_A" "$WG_B")
 		if [ "$r" != no-replies ] && [ "$r" -lt 10000 ]; then
 			pass failover-direct-again-within-10s
 		else
@@ -176,7 +162,7 @@ sc_rebind() {
 	local la=$TOPO_DIR/ping-a.log lb=$TOPO_DIR/ping-b.log t since
 	topo_ping "$LEAFA" 10.99.0.3 "$la" -s 1000
 	topo_ping "$LEAFB" 10.99.0.2 "$lb" -s 1000
-	wait_for 10 more_replies "$la" 5 && wait_for 10 more_replies "$lb" 5 ||
+	wait_for 10 topo_more_replies "$la" 5 && wait_for 10 topo_more_replies "$lb" 5 ||
 		{ fail rebind-setup "no ping replies before the rebinding"; topo_cleanup; return; }
 	t=$(us) since=$(secs 0 "$t")
 	topo_nat_rebind "$NATA" || { fail rebind-setup "could not change NAT A"; topo_cleanup; return; }
@@ -197,7 +183,7 @@ sc_rebind() {
 	if until_us $((t + 25000000)) new_port_direct; then
 		local r
 		info "rebind: routed direct at $(topo_endpoint "$WG_B" "$WG_A") $(secs "$t" "$(us)") s after the rebinding"
-		r=$(relayed "$la")
+		r=$(topo_relayed "$la" "$WG_HUB" "$WG_A" "$WG_B")
 		if [ "$r" != no-replies ] && [ "$r" -lt 10000 ]; then
 			pass rebind-direct-at-new-port-within-25s
 		else
@@ -222,7 +208,7 @@ sc_roam() {
 	local la=$TOPO_DIR/ping-a.log lb=$TOPO_DIR/ping-b.log t since new=203.0.113.12:51820
 	topo_ping "$LEAFA" 10.99.0.3 "$la" -s 1000
 	topo_ping "$LEAFB" 10.99.0.2 "$lb" -s 1000
-	wait_for 10 more_replies "$la" 5 && wait_for 10 more_replies "$lb" 5 ||
+	wait_for 10 topo_more_replies "$la" 5 && wait_for 10 topo_more_replies "$lb" 5 ||
 		{ fail roam-setup "no ping replies before roaming"; topo_cleanup; return; }
 	t=$(us) since=$(secs 0 "$t")
 	topo_roam "$LEAFA" "$NATA" 203.0.113.12 || { fail roam-setup "could not move A"; topo_cleanup; return; }
@@ -235,7 +221,7 @@ sc_roam() {
 	if until_us $((t + 25000000)) both_direct "$EP_B" "$new"; then
 		local r
 		info "roam: routed direct at $new $(secs "$t" "$(us)") s after the move"
-		r=$(relayed "$la")
+		r=$(topo_relayed "$la" "$WG_HUB" "$WG_A" "$WG_B")
 		if [ "$r" != no-replies ] && [ "$r" -lt 10000 ]; then
 			pass roam-direct-at-new-address-within-25s
 		else
@@ -314,7 +300,7 @@ sc_outage() {
 	local pa=$TOPO_DIR/ping-a.log pb=$TOPO_DIR/ping-b.log t_stop t_ret since
 	topo_ping "$LEAFA" 10.99.0.1 "$pa" -i 1
 	topo_ping "$LEAFB" 10.99.0.1 "$pb" -i 1
-	wait_for 20 more_replies "$pa" 2 && wait_for 20 more_replies "$pb" 2 ||
+	wait_for 20 topo_more_replies "$pa" 2 && wait_for 20 topo_more_replies "$pb" 2 ||
 		{ fail outage-setup "the leaves do not reach the hub"; topo_cleanup; return; }
 	t_stop=$(us)
 	topo_stop_daemon "$WG_HUB"

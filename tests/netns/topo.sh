@@ -429,6 +429,26 @@ wait_for() {
 	done
 }
 
+# Pings through a relay, for the tests that cut direct paths: replies
+# counted in a ping log, and what the hub received meanwhile.
+# topo_replies LOG: ping replies in LOG so far.
+topo_replies() { grep -c ' bytes from ' "$1" 2>/dev/null; }
+# topo_more_replies LOG N: LOG holds at least N replies.
+topo_more_replies() { [ "$(topo_replies "$1")" -ge "$2" ]; }
+# topo_hub_rx HUB A B: bytes the device HUB has received from A and B together.
+topo_hub_rx() {
+	topo_wg show "$1" transfer | awk -v a="$(topo_pub "$2")" -v b="$(topo_pub "$3")" \
+		'$1 == a || $1 == b { s += $2 } END { print s + 0 }'
+}
+# topo_relayed LOG HUB A B: bytes HUB received from A and B while ten more
+# pings (1000 bytes each) were answered in LOG; prints it, or "no-replies".
+topo_relayed() {
+	local before n
+	before=$(topo_hub_rx "$2" "$3" "$4") n=$(topo_replies "$1")
+	wait_for 10 topo_more_replies "$1" $((n + 10)) || { echo "no-replies"; return; }
+	echo $(($(topo_hub_rx "$2" "$3" "$4") - before))
+}
+
 topo_cleanup() {
 	local pid ns
 	for pid in "${TOPO_DAEMONS[@]}"; do kill "$pid" 2>/dev/null; done

@@ -86,20 +86,6 @@ both_direct() { # ep-of-B ep-of-A
 	topo_direct "$WG_A" "$WG_B" "$1" 10.99.0.3 && topo_direct "$WG_B" "$WG_A" "$2" 10.99.0.2
 }
 both_auto() { topo_auto_only "$WG_A" "$WG_B" && topo_auto_only "$WG_B" "$WG_A"; }
-replies() { grep -c ' bytes from ' "$1" 2>/dev/null; }
-more_replies() { [ "$(replies "$1")" -ge "$2" ]; }
-hub_rx() { # bytes the hub has received from leaf A and B together
-	topo_wg show "$WG_HUB" transfer | awk -v a="$(topo_pub "$WG_A")" -v b="$(topo_pub "$WG_B")" \
-		'$1 == a || $1 == b { s += $2 } END { print s + 0 }'
-}
-# relayed LOG: bytes the hub received from the leaves while ten more pings
-# (1000 bytes each) were answered; prints it.
-relayed() {
-	local before n
-	before=$(hub_rx) n=$(replies "$1")
-	wait_for 10 more_replies "$1" $((n + 10)) || { echo "no-replies"; return; }
-	echo $(($(hub_rx) - before))
-}
 # The daemons' logs, for a failure's diagnosis on the console.
 show_logs() {
 	local f
@@ -200,7 +186,7 @@ restart_recovers() {
 sc_failover() {
 	local log=$TOPO_DIR/ping.log t_cut dl back ok=1 fell=0 r
 	topo_ping "$LEAFA" 10.99.0.3 "$log" -s 1000
-	if ! wait_for 10 more_replies "$log" 5; then
+	if ! wait_for 10 topo_more_replies "$log" 5; then
 		fail failover-setup "no ping replies before the cut"
 		return
 	fi
@@ -223,7 +209,7 @@ sc_failover() {
 		fail failover-both-reduced-to-auto-address "$HEAL_S s after the cut: $(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
 	fi
 	if [ "$ok" = 1 ]; then
-		r=$(relayed "$log")
+		r=$(topo_relayed "$log" "$WG_HUB" "$WG_A" "$WG_B")
 		# 10 pings of 1000 bytes each way through the hub: over 20 kB.
 		if [ "$r" != no-replies ] && [ "$r" -ge 15000 ]; then
 			pass failover-relayed-by-hub
@@ -248,7 +234,7 @@ sc_failover() {
 		echo "SKIP: $suite/failover-direct-again-within-${HEAL_S}s: the leaves never fell back to the hub, nothing to recover from"
 	elif until_us $((t_heal + HEAL_S * 1000000)) both_direct "$EP_B" "$EP_A"; then
 		info "failover: routed direct again $(secs "$t_heal" "$(us)") s after the path healed"
-		r=$(relayed "$log")
+		r=$(topo_relayed "$log" "$WG_HUB" "$WG_A" "$WG_B")
 		if [ "$r" != no-replies ] && [ "$r" -lt 10000 ]; then
 			pass "failover-direct-again-within-${HEAL_S}s"
 		else
