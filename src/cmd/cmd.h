@@ -10,6 +10,7 @@ int cmd_autoaddr(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_dev(int argc, char **argv);
+int cmd_prestart(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 
 /* The table main.c dispatches on (cmd_table.c); also the manual's

@@ -14,5 +14,7 @@ const struct cmd_subcommand cmd_subcommands[] = {
 	  "print the IPv6 link-local address derived from a public key" },
 	{ "config", cmd_config, "generate [--hub | --leaf [--hub-key KEY]] IFACE",
 	  "print a starting configuration for a WireGuard interface" },
+	{ "prestart", cmd_prestart, "[--user USER] [--stage-dir DIR] [--config-path DIR] IFACE",
+	  "as root, before an unprivileged daemon starts or reloads: stage its configuration" },
 };
 const size_t cmd_n_subcommands = sizeof(cmd_subcommands) / sizeof(cmd_subcommands[0]);

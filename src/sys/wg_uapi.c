@@ -176,7 +176,10 @@ static int uapi_open(const char *ifname, struct wgdev **out)
 	int r = connect_unix(u->path, &lim, &fd);
 	if (r < 0) {
 		log_error("wgdev: %s: cannot connect to %s: %s%s", ifname, u->path, strerror(-r),
-			  r == -ECONNREFUSED ? " (stale socket of a stopped daemon?)" : "");
+			  r == -ECONNREFUSED ? " (stale socket of a stopped daemon?)"
+			  : r == -EACCES ? " (it is root's alone: a userspace device needs wirelink as "
+					   "root, e.g. the unit wirelink@, not wirelink-unprivileged@)"
+					 : "");
 		free(u);
 		return r;
 	}

@@ -119,8 +119,10 @@ static bool ifname_ok(const char *ifname)
 	return true;
 }
 
-static bool uapi_socket_present(const char *ifname)
+bool wgdev_uapi_present(const char *ifname)
 {
+	if (!ifname_ok(ifname))
+		return false;
 	char path[sizeof(WG_UAPI_DIR) + IFNAMSIZ + 8];
 	struct stat st;
 	snprintf(path, sizeof(path), WG_UAPI_DIR "/%s.sock", ifname);
@@ -161,7 +163,7 @@ int wgdev_open(const char *ifname, enum wgdev_backend backend, struct wgdev **ou
 	}
 	bool automatic = backend == WGDEV_AUTO;
 	if (automatic)
-		backend = uapi_socket_present(ifname) ? WGDEV_USERSPACE : WGDEV_KERNEL;
+		backend = wgdev_uapi_present(ifname) ? WGDEV_USERSPACE : WGDEV_KERNEL;
 	struct wgdev *wg = NULL;
 	int r = open_with(ifname, backend, &wg);
 	if (r == -ECONNREFUSED && automatic) {

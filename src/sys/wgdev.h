@@ -95,6 +95,11 @@ bool wgdev_backend_parse(const char *s, enum wgdev_backend *out);
 
 struct wgdev;
 
+/* A userspace implementation's UAPI socket for ifname exists
+ * (/var/run/wireguard/IFNAME.sock): what the automatic backend choice
+ * goes by. */
+bool wgdev_uapi_present(const char *ifname);
+
 /* Opens a handle on interface ifname (no '/' allowed in the name).
  * WGDEV_MEMORY gives -EINVAL: a model is opened with wgdev_open_memory. */
 int wgdev_open(const char *ifname, enum wgdev_backend backend, struct wgdev **out);

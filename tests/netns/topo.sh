@@ -457,7 +457,8 @@ topo_cleanup() {
 	for pid in "${TOPO_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 	for ns in "${TOPO_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	local ifc
-	for ifc in "${!TOPO_WGPID[@]}"; do rm -f "/var/run/wireguard/$ifc.sock"; done
+	# A daemon leaves its lock file (empty once it has exited) behind.
+	for ifc in "${!TOPO_WGPID[@]}"; do rm -f "/var/run/wireguard/$ifc.sock" "/run/wirelink/$ifc.lock"; done
 	TOPO_PIDS=() TOPO_NS=() TOPO_DAEMONS=()
 	TOPO_WGPID=() TOPO_DPID=() TOPO_WGNS=()
 	# WL_KEEP_LOGS=DIR keeps each topology's logs (daemons, pings) there.
