@@ -13,7 +13,13 @@
 #             again: B learns its new boot id, A hears B alive again, and A
 #             still pings B (the kernel device kept what the first daemon
 #             configured; the new one takes it over).
-#   nat       the same with both leaves behind port-preserving NATs.
+#   nat       the same with both leaves behind port-preserving NATs, and
+#             leaf A's daemon run as the unit wirelink-unprivileged@ runs
+#             it: `wirelink prestart` as root stages its config (a root-only
+#             file naming B), then the daemon as the user wirelink with
+#             CAP_NET_ADMIN alone (setpriv). /proc shows its uid and
+#             capabilities; every check above and below holds for it, its
+#             restart included; a reload (prestart, SIGHUP) renames B.
 #   failover  tests/netns/test_heal.sh's failover, on the nat topology: UDP
 #             between the NATs' public addresses is cut while A pings B
 #             every 0.2 s; ping works again and both leaves reduce the other
@@ -94,10 +100,64 @@ show_logs() {
 	done
 }
 
+# Leaf A unprivileged (scenario nat): its config is root's alone, as in
+# /etc/wireguard, and names B; the daemon reads prestart's staged copy.
+UNPRIV=0
+WL_USER_ID=101
+STAGE=/run/wirelink-config
+a_config() { # NAME: A's config names B so
+	mkdir -p -m 0700 "$TOPO_DIR/etc"
+	printf 'Peers:\n  - PublicKey: %s\n    Name: %s\n' "$(topo_pub "$WG_B")" "$1" >"$TOPO_DIR/etc/wirelink.$WG_A.yaml"
+	chmod 0600 "$TOPO_DIR/etc/wirelink.$WG_A.yaml"
+}
+a_prestart() { "$WL_BIN" prestart --user wirelink --stage-dir "$STAGE" --config-path "$TOPO_DIR/etc" "$WG_A"; }
+start_a() { # LOG: A's daemon, as root or (UNPRIV=1) as the unit would run it
+	if [ "$UNPRIV" = 0 ]; then
+		ip netns exec "$LEAFA" env WIRELINK_CONFIG_PATH="$TOPO_DIR" WIRELINK_DEBUG=1 \
+			"$WL_BIN" --iface "$WG_A" >>"$1" 2>&1 &
+	else
+		# The unit's RuntimeDirectory is the user's (root's daemons can
+		# still write there).
+		chown wirelink:wirelink /run/wirelink
+		a_prestart >>"$1" 2>&1
+		ip netns exec "$LEAFA" setpriv --reuid=wirelink --regid=wirelink --clear-groups \
+			--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin \
+			env WIRELINK_DEBUG=1 "$WL_BIN" --iface "$WG_A" --config-path "$STAGE" >>"$1" 2>&1 &
+	fi
+	TOPO_DPID[$WG_A]=$!
+	TOPO_DAEMONS+=("$!")
+}
 start_three() {
 	topo_daemon "$WL_BIN" "$HUB" "$WG_HUB" WIRELINK_DEBUG=1
-	topo_daemon "$WL_BIN" "$LEAFA" "$WG_A" WIRELINK_DEBUG=1
+	start_a "$TOPO_DIR/$WG_A.log"
 	topo_daemon "$WL_BIN" "$LEAFB" "$WG_B" WIRELINK_DEBUG=1
+}
+# unprivileged_checks: A runs as wirelink with CAP_NET_ADMIN alone (and its
+# own sandbox on top); a reload through prestart renames B.
+unprivileged_checks() {
+	local st pa=${TOPO_DPID[$WG_A]} log=$TOPO_DIR/$WG_A.log
+	st=$(cat "/proc/$pa/status" 2>/dev/null)
+	if echo "$st" | grep -qx "Uid:	$WL_USER_ID	$WL_USER_ID	$WL_USER_ID	$WL_USER_ID" &&
+		echo "$st" | grep -qx 'CapEff:	0000000000001000' && echo "$st" | grep -qx 'CapAmb:	0000000000000000' &&
+		echo "$st" | grep -qx 'Seccomp:	2' && ! grep -q 'cannot lock' "$log"; then
+		pass nat-a-unprivileged
+	else
+		fail nat-a-unprivileged "$(echo "$st" | grep -E '^(Uid|CapEff|CapAmb|Seccomp):' | tr '\n\t' '  ') $(grep 'cannot lock' "$log")"
+	fi
+	a_config bumble
+	local before out rc
+	before=$(grep -c 'configuration reloaded' "$log")
+	out=$(a_prestart 2>&1)
+	rc=$?
+	if [ "$rc" != 0 ] || ! echo "$out" | grep -q "wirelink.$WG_A.yaml staged as $STAGE/wirelink.$WG_A.yaml"; then
+		fail nat-a-unprivileged-reload "prestart exited $rc: $out"
+	elif ! { [ "$(stat -c %u "$STAGE/wirelink.$WG_A.yaml")" = "$WL_USER_ID" ] && grep -q bumble "$STAGE/wirelink.$WG_A.yaml"; }; then
+		fail nat-a-unprivileged-reload "staged copy: $(ls -ln "$STAGE" | tr '\n' ' ')"
+	elif kill -HUP "$pa" && wait_for 20 sh -c "[ \$(grep -c 'configuration reloaded' '$log') -gt $before ]"; then
+		pass nat-a-unprivileged-reload
+	else
+		fail nat-a-unprivileged-reload "no reload after SIGHUP: $(grep -iE 'reload|config' "$log" | tail -n 4 | tr '\n' ' ')"
+	fi
 }
 
 # --- scenarios ------------------------------------------------------------
@@ -111,6 +171,11 @@ sc_direct() {
 	if ! { topo_"$kind" && topo_wireguard; } >"$TOPO_DIR/setup.log" 2>&1; then
 		fail "$kind-topology" "could not build the namespaces: $(tail -n 3 "$TOPO_DIR/setup.log" | tr '\n' ' ')"
 		return 1
+	fi
+	UNPRIV=0
+	if [ "$kind" = nat ]; then
+		UNPRIV=1
+		a_config bee
 	fi
 	t0=$(date +%s) t0us=$(us)
 	start_three
@@ -157,6 +222,7 @@ sc_direct() {
 	else
 		fail "$kind-not-relayed" "sent directly $sent bytes, hub received $relayed bytes meanwhile"
 	fi
+	[ "$UNPRIV" = 1 ] && unprivileged_checks
 	restart_recovers "$kind"
 }
 
@@ -167,14 +233,11 @@ restart_recovers() {
 	kill -9 "$pa"
 	wait "$pa" 2>/dev/null
 	# Its own log, so that the old daemon's lines cannot match.
-	ip netns exec "$LEAFA" env WIRELINK_CONFIG_PATH="$TOPO_DIR" WIRELINK_DEBUG=1 \
-		"$WL_BIN" --iface "$WG_A" >"$log" 2>&1 &
-	TOPO_DPID[$WG_A]=$!
-	TOPO_DAEMONS+=("$!")
+	start_a "$log"
 	wait_for 20 grep -q 'new boot id' "$log"
 	bootid=$(sed -n 's/.*new boot id \([0-9a-f]*\).*/\1/p' "$log" | head -n 1)
 	if [ -n "$bootid" ] && wait_for 60 grep -q "has boot id $bootid" "$TOPO_DIR/$WG_B.log" &&
-		wait_for 60 grep -q "peer $(topo_pub "$WG_B" | cut -c1-8) is alive" "$log" &&
+		wait_for 60 grep -qE "peer ([^ ]+ [(])?$(topo_pub "$WG_B" | cut -c1-8)[)]? is alive" "$log" &&
 		ip netns exec "$LEAFA" ping -q -c 3 -W 2 10.99.0.3 >/dev/null; then
 		pass "$kind-restart-recovers"
 	else

@@ -152,7 +152,7 @@ mkdir -p "$root"/{bin,sbin,lib,lib64,proc,sys,dev,tmp,run,etc,var,modules,usr/bi
 ln -s ../run "$root/var/run"
 cp "$busybox" "$root/bin/busybox"
 for applet in sh mount insmod cat echo date poweroff reboot sync mkdir seq grep sed wc head tail sleep uname kill cut tr awk \
-	env sysctl mktemp rm cp ls tee; do
+	env sysctl mktemp rm cp ls tee chown stat; do
 	ln -sf busybox "$root/bin/$applet"
 done
 
@@ -200,12 +200,18 @@ elif [ "$mode" = e2e ]; then
 	# build NATs with nft and ping with iputils (-D -O: time stamps and
 	# reports of unanswered requests, which busybox ping lacks).
 	[ -x "$root/usr/bin/wg" ] || fail "wireguard-tools' wg not found"
-	for prog in bash:bin/bash nft:sbin/nft ping:usr/bin/ping; do
+	# setpriv starts leaf A's daemon as the unit wirelink-unprivileged@
+	# would (scenario nat): as the user wirelink, with CAP_NET_ADMIN alone.
+	for prog in bash:bin/bash nft:sbin/nft ping:usr/bin/ping setpriv:usr/bin/setpriv; do
 		src=$(PATH=/usr/sbin:/sbin:/usr/bin:/bin command -v "${prog%%:*}") || fail "${prog%%:*} not found"
 		copy_prog "$src" "${prog#*:}" || fail "cannot copy $src"
 	done
 	# nft names protocols and services through these.
 	cp /etc/protocols /etc/services "$root/etc/" || fail "cannot copy /etc/protocols, /etc/services"
+	# The user wirelink, as the package makes it, for prestart and setpriv.
+	printf 'root:x:0:0:root:/:/bin/sh\nwirelink:x:101:101:wirelink:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+	printf 'root:x:0:\nwirelink:x:101:\n' >"$root/etc/group"
+	printf 'passwd: files\ngroup: files\n' >"$root/etc/nsswitch.conf"
 	cp "$top/tests/netns/topo.sh" "$here/guest-e2e.sh" "$root/wl/" || fail "cannot copy the scenario scripts"
 else
 	want_progs="tests/vm/wg_kernel_check"
