@@ -163,6 +163,9 @@ int cmd_prestart(int argc, char **argv)
 			 o.iface, o.iface, o.user, o.iface);
 		r = -EPERM;
 	} else {
+		/* The file is read once more to be copied: an edit in between
+		 * is caught by the daemon, which loads the copy with the same
+		 * checks (and keeps its configuration on a reload). */
 		r = privsep_stage_config(src, o.stage_dir, o.iface, src ? base_name(src) : NULL,
 					 CONFIG_FILE_MAX, uid, gid, err, sizeof(err));
 	}

@@ -149,7 +149,17 @@ const struct cfg_doc_block cfg_doc_files[] = {
 	     "wg-quick's file; wirelink config generate takes peer names from its comments."),
 	ITEM("/run/wirelink/IFACE.lock", "Held by the daemon on IFACE, with its PID inside: one "
 					 "daemon per interface."),
+	ITEM("wirelink@IFACE.service, wl-quick@IFACE.service",
+	     "The systemd units: the daemon as root with CAP_NET_ADMIN alone, on its own "
+	     "or started and stopped with wg-quick@IFACE. Both WireGuard backends."),
+	ITEM("wirelink-unprivileged@IFACE.service",
+	     "The daemon as the user wirelink with CAP_NET_ADMIN alone, after wirelink "
+	     "prestart (as root) staged its configuration; kernel WireGuard devices only."),
+	ITEM("/run/wirelink-config/wirelink.IFACE.json",
+	     "The copy wirelink prestart stages for a daemon that runs unprivileged "
+	     "(wirelink-unprivileged@IFACE), readable by its user alone."),
 	ITEM("/var/run/wireguard/IFACE.sock",
-	     "The UAPI socket of a userspace WireGuard (wireguard-go, boringtun)."),
+	     "The UAPI socket of a userspace WireGuard (wireguard-go, boringtun); root's "
+	     "alone, so a userspace device needs wirelink as root."),
 	END,
 };

@@ -63,8 +63,14 @@ static int read_all(const char *src, size_t max, char **buf, size_t *len, char *
 	char *b = malloc(max + 1);
 	size_t n = 0;
 	ssize_t r = 0;
-	while (b && n <= max && (r = read(fd, b + n, max + 1 - n)) > 0)
+	while (b && n <= max) {
+		r = read(fd, b + n, max + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
 		n += (size_t)r;
+	}
 	int e = !b ? ENOMEM : r < 0 ? errno : n > max ? EFBIG : 0;
 	close(fd);
 	if (e) {
