@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target in $WL_FUZZ_BUILD/tests/fuzz for a bounded time
-# (WL_FUZZ_SECONDS, default 60) under ASan+UBSan, starting from seeds made
+# (WL_FUZZ_SECONDS, default 45) under ASan+UBSan, starting from seeds made
 # from shared/vectors plus tests/fuzz/corpus/<target>/, WL_FUZZ_JOBS (default:
 # the number of cores) at a time. Prints one PASS line per target with its
 # execution count, or FAIL on any finding.
@@ -9,7 +9,7 @@ top=${WL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${WL_FUZZ_BUILD:-$top/build-fuzz}
 vectors=${WL_VECTORS:-$top/../shared/vectors}
 [ -f "$vectors/wire.json" ] || vectors=$top/tests/vectors
-seconds=${WL_FUZZ_SECONDS:-60}
+seconds=${WL_FUZZ_SECONDS:-45}
 work=$(mktemp -d /tmp/wl-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 python3 "$top/tests/fuzz/seeds.py" "$vectors" "$work/seeds" || { echo "FAIL: fuzz: cannot make seeds"; exit 1; }
