@@ -8,6 +8,7 @@
  *     datagrams and payload bytes per virtual second, sent and received;
  *   - the hub's CPU per tick (real, the thread's CPU clock around its
  *     driver_tick) and per virtual second of receiving;
+ *   - a leaf's wirelink traffic in steady state, the average over leaves;
  *   - engine memory per node (engine_memory: its tables as allocated),
  *     the hub's and the leaves' average;
  *   - the real time the run took, and its CPU time (the machine may be
@@ -17,9 +18,12 @@
  *
  *   usage: bench_scale [NODES ...]      (default 100 300 1000)
  *   WL_SEED (default 0x5eed, as the tests), WL_BENCH_MINUTES (virtual
- *   minutes per run, default 20, at least 6). */
+ *   minutes per run, default 20, at least 6), WL_LEASES=0 (every node
+ *   with setting Leases false: SPEC §6 refreshes, the figures before
+ *   leases). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "bench/bench_clock.h"
@@ -41,21 +45,31 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The hub's counters at one moment. */
+/* The hub's counters at one moment, and the leaves' summed. */
 struct snap {
 	int64_t at;
 	struct sim_node_stats st;
+	uint64_t leaf_tx_bytes, leaf_rx_bytes, leaf_tx_datagrams;
 };
 
 static struct snap take(struct scen *s)
 {
-	return (struct snap){ sim_now(s->sim), *sim_node_stats(s->sim, s->hub) };
+	struct snap n = { sim_now(s->sim), *sim_node_stats(s->sim, s->hub), 0, 0, 0 };
+	for (size_t i = 0; i < s->n_leaves; i++) {
+		const struct sim_node_stats *l = sim_node_stats(s->sim, s->leaf[i]);
+		n.leaf_tx_bytes += l->tx_bytes;
+		n.leaf_rx_bytes += l->rx_bytes;
+		n.leaf_tx_datagrams += l->tx_datagrams;
+	}
+	return n;
 }
 
 struct figures {
 	int64_t all_direct_at; /* virtual ms, -1: not reached */
+	size_t n_leaves;
 	size_t direct, pairs;
 	double tx_pps, tx_bps, rx_pps, rx_bps;
+	double leaf_tx_pps, leaf_tx_bps, leaf_rx_bps;
 	double tick_us, ticks_per_s, rx_cpu_us_per_s;
 	double hub_kib, leaf_kib;
 	double facts_hub, facts_leaf;
@@ -83,6 +97,10 @@ static void steady(const struct snap *a, const struct snap *b, struct figures *f
 	f->tx_bps = (double)(b->st.tx_bytes - a->st.tx_bytes) / secs;
 	f->rx_pps = (double)(b->st.rx_datagrams - a->st.rx_datagrams) / secs;
 	f->rx_bps = (double)(b->st.rx_bytes - a->st.rx_bytes) / secs;
+	double leaves = (double)f->n_leaves;
+	f->leaf_tx_pps = (double)(b->leaf_tx_datagrams - a->leaf_tx_datagrams) / secs / leaves;
+	f->leaf_tx_bps = (double)(b->leaf_tx_bytes - a->leaf_tx_bytes) / secs / leaves;
+	f->leaf_rx_bps = (double)(b->leaf_rx_bytes - a->leaf_rx_bytes) / secs / leaves;
 	uint64_t ticks = b->st.ticks - a->st.ticks;
 	f->ticks_per_s = (double)ticks / secs;
 	f->tick_us = ticks ? (double)(b->st.tick_cpu_ns - a->st.tick_cpu_ns) / (double)ticks / 1e3 : 0;
@@ -92,13 +110,18 @@ static void steady(const struct snap *a, const struct snap *b, struct figures *f
 static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f)
 {
 	size_t n_leaves = nodes - 1;
+	f->n_leaves = n_leaves;
 	enum scen_leaf_kind *kinds = calloc(n_leaves, sizeof(*kinds));
 	if (!kinds)
 		abort();
 	for (size_t i = 0; i < n_leaves; i++)
 		kinds[i] = (enum scen_leaf_kind)(i % 3);
 	struct scen s;
-	scen_build(&s, seed, n_leaves, kinds, NULL);
+	struct scen_opts o;
+	scen_opts_init(&o);
+	const char *leases = getenv("WL_LEASES");
+	o.no_leases = leases && strcmp(leases, "0") == 0;
+	scen_build(&s, seed, n_leaves, kinds, &o);
 	free(kinds);
 	sim_set_cpu_clock(s.sim, thread_cpu_ns);
 	double start = bench_now_s(), cpu_start = process_cpu_s();
@@ -145,6 +168,9 @@ static void print(size_t nodes, const struct figures *f)
 	printf("  hub, steady state: sends %.0f datagrams/s, %.0f B/s; receives %.0f datagrams/s, "
 	       "%.0f B/s\n",
 	       f->tx_pps, f->tx_bps, f->rx_pps, f->rx_bps);
+	printf("  a leaf, steady state (average): sends %.2f datagrams/s, %.0f B/s; receives "
+	       "%.0f B/s\n",
+	       f->leaf_tx_pps, f->leaf_tx_bps, f->leaf_rx_bps);
 	printf("  hub CPU: %.0f us per tick (%.2f ticks per virtual s), %.0f us per virtual s "
 	       "receiving\n",
 	       f->tick_us, f->ticks_per_s, f->rx_cpu_us_per_s);
@@ -165,8 +191,11 @@ int main(int argc, char **argv)
 		minutes = MIN_MINUTES;
 	static const size_t defaults[] = { 100, 300, 1000 };
 	size_t n = argc > 1 ? (size_t)argc - 1 : sizeof(defaults) / sizeof(defaults[0]);
-	printf("bench_scale: seed %llu, %ld virtual minutes per size, steady state from minute %ld\n",
-	       (unsigned long long)seed, minutes, minutes / 2);
+	const char *leases = getenv("WL_LEASES");
+	printf("bench_scale: seed %llu, %ld virtual minutes per size, steady state from minute %ld, "
+	       "leases %s\n",
+	       (unsigned long long)seed, minutes, minutes / 2,
+	       leases && strcmp(leases, "0") == 0 ? "off (WL_LEASES=0)" : "on");
 	for (size_t i = 0; i < n; i++) {
 		size_t nodes = argc > 1 ? strtoul(argv[i + 1], NULL, 10) : defaults[i];
 		if (nodes < 3) {

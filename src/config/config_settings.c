@@ -40,6 +40,12 @@ const struct cfg_setting cfg_settings[] = {
 	  "on exit, and advertise the mapped public endpoint to peers, so that they can reach "
 	  "this node directly even behind a symmetric NAT. A mapping whose external address "
 	  "is private (10/8, 172.16/12, 192.168/16, 100.64/10) is not advertised." },
+	{ "Leases", "leases", 0, "WIRELINK_LEASES", CT_BOOL, ALL, AT(leases), "BOOL", "true",
+	  "Between peers that both run this wirelink: tell each fact once and then hold it "
+	  "valid with one small lease every 30 s, withdrawing what no longer holds, instead "
+	  "of telling every fact again every two minutes. A hub's refresh traffic then grows "
+	  "with the number of leaves, not with its square. Peers running the original wirelink "
+	  "are refreshed as it expects either way. false refreshes every peer." },
 	{ "ControlGroup", "control-group", 0, "WIRELINK_CONTROL_GROUP", CT_GROUP, ALL,
 	  AT(control_group), "GROUP", "none",
 	  "The control socket /run/wirelink/IFACE.sock (wirelink show) is root's alone (mode "

@@ -34,6 +34,7 @@ void engine_timing_default(struct engine_timing *t)
 	t->probe_misses = 3;
 	t->retry_max_ms = 60000;
 	t->jitter_pct = 10;
+	t->leases = true;
 }
 
 void engine_config_init(struct engine_config *cfg)
@@ -399,6 +400,10 @@ static void fill_info(const struct peer *p, int64_t now, struct engine_peer_info
 	o->endpoint = p->endpoint;
 	o->path_dead = p->path_dead;
 	o->active_at = p->active_at;
+	o->ours = p->ours;
+	o->lease_ok = p->lease_ok;
+	o->leased = p->ltx.on;
+	o->leases_us = p->lrx.have && !p->lrx.refusing;
 }
 
 bool engine_peer_info(const struct engine *e, const uint8_t key[static WL_KEY_LEN],
@@ -442,7 +447,8 @@ static size_t hidx_bytes(const struct hidx *x)
 static size_t factset_bytes(const struct factset *s)
 {
 	return s->alloc * sizeof(*s->v) + hidx_bytes(&s->idx) + s->alloc_src * sizeof(*s->src) +
-	       hidx_bytes(&s->src_idx) + s->alloc_kind * sizeof(*s->kind) + hidx_bytes(&s->kind_idx);
+	       hidx_bytes(&s->src_idx) + s->alloc_kind * sizeof(*s->kind) + hidx_bytes(&s->kind_idx) +
+	       (s->gone ? FACTSET_GONE_MAX * sizeof(*s->gone) : 0);
 }
 
 static size_t peertab_bytes(const struct peertab *t)
@@ -450,7 +456,8 @@ static size_t peertab_bytes(const struct peertab *t)
 	size_t n = t->alloc * sizeof(*t->v) + hidx_bytes(&t->idx);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct knowledge *k = &t->v[i]->know;
-		n += sizeof(*t->v[i]) + (k->s ? (k->mask + 1) * sizeof(*k->s) : 0);
+		n += sizeof(*t->v[i]) + (k->s ? (k->mask + 1) * sizeof(*k->s) : 0) +
+		     lease_rx_bytes(&t->v[i]->lrx);
 	}
 	return n;
 }

@@ -137,6 +137,9 @@ struct engine_timing {
 	 * together drift apart instead of sending in step forever [ours].
 	 * 0 = exact periods. */
 	int jitter_pct;
+	/* true [ours]: lease what we tell our peers instead of refreshing it
+	 * (core/lease.h); false: SPEC §6 refreshes to every peer. */
+	bool leases;
 };
 
 /* One configured peer (SPEC §11 peer entry). Everything is copied by
@@ -260,6 +263,12 @@ enum engine_dgram_kind {
  * replies come back to the requester's wirelink port. */
 #define ENGINE_PROBE_REQUEST 0x01
 #define ENGINE_PROBE_REPLY 0x02
+/* The same, from a daemon that also reads leases (core/lease.h); a reply
+ * is in the version of its request, so an older daemon of ours, which
+ * drops a version 2 request as malformed, still gets the replies it
+ * understands to its own. */
+#define ENGINE_PROBE_REQUEST_V2 0x03
+#define ENGINE_PROBE_REPLY_V2 0x04
 #define ENGINE_PROBE_LEN (1 + 4 + WL_KEY_LEN)
 #define ENGINE_PROBE_PORT_OFFSET 1
 
@@ -352,6 +361,11 @@ struct engine_stats {
 	/* the direct-path watch: */
 	uint64_t probes_sent, probes_answered, probe_replies_sent, paths_dead, paths_back;
 	uint64_t hellos_sent; /* probes to routers only to learn they are ours */
+	/* [ours] Leases (core/lease.h): HOLDs sent, HOLDs that matched here,
+	 * NACKs sent, NACKs answered by telling all again, epochs started,
+	 * facts withdrawn here, peers whose leases we refused. */
+	uint64_t lease_holds_sent, lease_holds_matched, lease_nacks_sent, lease_repairs,
+		lease_epochs, lease_withdrawn, lease_refused;
 	/* [ours] A peer that is not a router (and we are not one) became
 	 * healthy (went direct) or unhealthy (fell back to the router). */
 	uint64_t went_direct, fell_back;
@@ -444,6 +458,10 @@ struct engine_peer_info {
 	struct wl_endpoint endpoint; /* the device's, as of the last tick */
 	bool path_dead;              /* the direct-path watch found it dead */
 	int64_t active_at;           /* last tick with the user's traffic, ENGINE_NEVER */
+	bool ours;                   /* it runs this daemon (path.c) */
+	bool lease_ok;               /* it reads leases (core/lease.h) */
+	bool leased;                 /* we lease it what we tell it */
+	bool leases_us;              /* it leases us what it tells us */
 };
 
 /* Peer state by key; false if unknown. now_ms is used for "alive". */

@@ -164,6 +164,12 @@ uint16_t engine_path_probe_port(const struct engine *e);
 /* local_facts.c */
 void engine_local_facts(struct engine *e, int64_t now, const struct engine_inputs *in);
 
+/* receive.c */
+/* A fact from sp that expires then, through trust (SPEC §7) into the fact
+ * set within sp's share: true if it is held (new, extended or the same).
+ * A refusal is counted and charged to the subject if count_refusal. */
+bool engine_take_trusted(struct engine *e, int64_t now, struct peer *sp, struct fact *f,
+			 int64_t expires, bool count_refusal);
 /* trust_eval.c */
 enum wl_trust engine_trust_of_source(const struct engine *e, const struct peer *src);
 /* The level a source needs for this fact; TRUST_DELEGATE + 1 = never. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/grow.h"
+#include "wire/lease.h"
 
 #define NO_ENTRY (-1)
 #define MS_PER_MIN 60000
@@ -31,15 +32,8 @@ void factset_limits_default(struct factset_limits *l)
 
 uint64_t fact_key_hash(const uint8_t hkey[static 16], const struct fact *f)
 {
-	uint8_t buf[1 + WL_KEY_LEN + FACT_VALUE_MAX];
-	size_t n = 0;
-	buf[n++] = f->attr;
-	memcpy(buf + n, f->subject, WL_KEY_LEN);
-	n += WL_KEY_LEN;
-	if (f->attr != ATTR_ALIVE) {
-		memcpy(buf + n, f->value, f->value_len);
-		n += f->value_len;
-	}
+	uint8_t buf[FACT_KEY_MAX];
+	size_t n = fact_key_bytes(f, buf);
 	uint8_t out[crypto_shorthash_BYTES];
 	crypto_shorthash(out, buf, n, hkey);
 	uint64_t h = 0;
@@ -71,6 +65,7 @@ void factset_free(struct factset *s)
 	free(s->v);
 	free(s->src);
 	free(s->kind);
+	free(s->gone);
 	hidx_free(&s->idx);
 	hidx_free(&s->src_idx);
 	hidx_free(&s->kind_idx);
@@ -340,8 +335,85 @@ static void entry_moved(struct factset *s, size_t from, size_t to)
 		r->tail = (int32_t)to;
 }
 
+/* Logged for the leases that told it (factset_gone_lh). */
+static void log_gone(struct factset *s, const struct fentry *e)
+{
+	if (!s->gone)
+		s->gone = malloc(FACTSET_GONE_MAX * sizeof(*s->gone));
+	if (!s->gone || s->n_gone >= FACTSET_GONE_MAX) {
+		s->gone_lost = true;
+		return;
+	}
+	s->gone[s->n_gone++] = (struct fgone){ e->h, e->lh };
+	s->gone_sorted = false;
+}
+
+static int cmp_gone(const void *a, const void *b)
+{
+	uint64_t x = ((const struct fgone *)a)->h, y = ((const struct fgone *)b)->h;
+	return x < y ? -1 : x > y;
+}
+
+bool factset_gone_lh(struct factset *s, uint64_t h, uint64_t *lh)
+{
+	/* Sorted once, when the first lookup after a change comes: leases
+	 * may ask for many facts at a tick with many gone. */
+	if (!s->gone_sorted && s->n_gone > 1)
+		qsort(s->gone, s->n_gone, sizeof(*s->gone), cmp_gone);
+	s->gone_sorted = true;
+	size_t lo = 0, hi = s->n_gone;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->gone[mid].h < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->n_gone && s->gone[lo].h == h) {
+		*lh = s->gone[lo].lh;
+		return true;
+	}
+	return false;
+}
+
+void factset_gone_clear(struct factset *s)
+{
+	s->n_gone = 0;
+	s->gone_lost = false;
+}
+
+struct hashed_ctx {
+	const struct factset *s;
+	uint64_t lh;
+};
+
+static bool eq_hashed(const void *ctx, uint32_t pos)
+{
+	const struct hashed_ctx *c = ctx;
+	return c->s->v[pos].lh == c->lh;
+}
+
+long factset_find_hashed(const struct factset *s, uint64_t h, uint64_t lh)
+{
+	struct hashed_ctx c = { s, lh };
+	return hidx_find(&s->idx, h, eq_hashed, &c);
+}
+
+static bool eq_h(const void *ctx, uint32_t pos)
+{
+	(void)ctx;
+	(void)pos;
+	return true; /* hidx_find compares the hash itself */
+}
+
+long factset_find_h(const struct factset *s, uint64_t h)
+{
+	return hidx_find(&s->idx, h, eq_h, NULL);
+}
+
 void factset_remove_at(struct factset *s, size_t i)
 {
+	log_gone(s, &s->v[i]);
 	detach(s, i);
 	hidx_remove(&s->idx, s->v[i].h, (uint32_t)i);
 	size_t last = s->n - 1;
@@ -458,6 +530,7 @@ enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t ex
 	e->f.ttl = 0;
 	e->expires = expires;
 	e->h = h;
+	e->lh = lease_hash(f);
 	e->local = !src;
 	e->rx_expires = src ? expires : ENGINE_NEVER;
 	e->src_prev = e->src_next = NO_ENTRY;

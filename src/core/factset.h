@@ -34,6 +34,7 @@ struct fentry {
 	struct fact f;     /* f.ttl is meaningless here; expires rules */
 	int64_t expires;   /* monotonic ms */
 	uint64_t h;        /* key hash */
+	uint64_t lh;       /* its hash in lease digests (wire/lease.h) */
 	bool local;        /* produced by the local node in the current tick */
 	bool local_prev;   /* ... in the previous tick */
 	/* The latest expiry a peer told us for it, ENGINE_NEVER if none: what
@@ -81,6 +82,13 @@ struct fkind {
 	uint32_t count;
 };
 
+/* A fact that left the set: its two hashes, for the leases that must
+ * withdraw it after its entry is gone (core/lease.c). */
+struct fgone {
+	uint64_t h, lh;
+};
+#define FACTSET_GONE_MAX 4096
+
 struct factset {
 	struct fentry *v;
 	size_t n, alloc, max;
@@ -95,6 +103,11 @@ struct factset {
 	struct fkind *kind;
 	size_t n_kind, alloc_kind;
 	struct hidx kind_idx;
+	/* What left since factset_gone_clear (at most FACTSET_GONE_MAX; more
+	 * sets gone_lost). */
+	struct fgone *gone;
+	size_t n_gone;
+	bool gone_sorted, gone_lost;
 };
 
 /* Hash of a fact key under hkey; for Alive the value is ignored (SPEC §6). */
@@ -122,6 +135,16 @@ enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t ex
 
 /* The share of a source, or NULL if it holds nothing. */
 const struct fsource *factset_source(const struct factset *s, uint64_t id);
+
+/* The index of the entry with both hashes (as fentry.h and .lh), or -1. */
+long factset_find_hashed(const struct factset *s, uint64_t h, uint64_t lh);
+/* The index of the entry with key hash h, or -1 (for a hash we made from
+ * one of our own entries: no other key is looked for). */
+long factset_find_h(const struct factset *s, uint64_t h);
+/* The lease hash of a fact that left since the last clear, by its key
+ * hash; false if it is not in the log. */
+bool factset_gone_lh(struct factset *s, uint64_t h, uint64_t *lh);
+void factset_gone_clear(struct factset *s);
 
 /* Removes entry i (swap-remove: entry n-1 moves to i). */
 void factset_remove_at(struct factset *s, size_t i);

@@ -125,11 +125,21 @@ uint16_t engine_path_probe_port(const struct engine *e)
 	return (uint16_t)(engine_port(e) + ENGINE_PROBE_PORT_OFFSET);
 }
 
+static bool is_request(uint8_t type)
+{
+	return type == ENGINE_PROBE_REQUEST || type == ENGINE_PROBE_REQUEST_V2;
+}
+
+static bool is_reply(uint8_t type)
+{
+	return type == ENGINE_PROBE_REPLY || type == ENGINE_PROBE_REPLY_V2;
+}
+
 /* A probe or probe reply from us to p. */
 static void emit(struct engine *e, const struct peer *p, uint8_t type, uint32_t seq,
 		 uint16_t port, struct engine_datagram *d)
 {
-	d->kind = type == ENGINE_PROBE_REQUEST ? ENGINE_DG_PROBE : ENGINE_DG_PROBE_REPLY;
+	d->kind = is_request(type) ? ENGINE_DG_PROBE : ENGINE_DG_PROBE_REPLY;
 	memcpy(d->peer, p->key, WL_KEY_LEN);
 	d->dst = p->auto_addr;
 	d->port = port;
@@ -139,12 +149,13 @@ static void emit(struct engine *e, const struct peer *p, uint8_t type, uint32_t 
 	memcpy(d->data + 5, e->pub, WL_KEY_LEN);
 }
 
-static bool send_request(struct engine *e, struct peer *p, struct engine_actions *out)
+static bool send_request(struct engine *e, struct peer *p, uint8_t type,
+			 struct engine_actions *out)
 {
 	struct engine_datagram *d = engine_actions_add_send(out);
 	if (!d)
 		return false;
-	emit(e, p, ENGINE_PROBE_REQUEST, ++p->probe_seq, engine_path_probe_port(e), d);
+	emit(e, p, type, ++p->probe_seq, engine_path_probe_port(e), d);
 	engine_path_own_tx(p, d->len);
 	p->own_rx += PATH_PROBE_ANSWER_BYTES;
 	return true;
@@ -152,7 +163,8 @@ static bool send_request(struct engine *e, struct peer *p, struct engine_actions
 
 static void send_probe(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
 {
-	if (!send_request(e, p, out))
+	/* Version 1: an older daemon of ours answers it too. */
+	if (!send_request(e, p, ENGINE_PROBE_REQUEST, out))
 		return;
 	p->probe_at = now;
 	e->st.probes_sent++;
@@ -237,19 +249,29 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
  * first ticks (queued behind the first handshake, it arrives with our
  * first datagram): its answer tells us it runs this daemon, and our probe
  * tells it the same of us — then it tells us the address it sees us at
- * (send.c), which is how we learn our NAT's public address (apply.c). */
+ * (send.c), which is how we learn our NAT's public address (apply.c).
+ * A version 2 probe goes with it until the router shows it reads leases
+ * (core/lease.h); the version 1 probe gets an older router's answer. */
 #define PATH_HELLOS 3
 #define PATH_HELLO_GAP_MS 10000
 
+/* What a hello to p would still find out. */
+static bool hello_wanted(const struct engine *e, const struct peer *p)
+{
+	return p->router && p->hellos < PATH_HELLOS && (!p->ours || (e->t.leases && !p->lease_ok));
+}
+
 static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
 {
-	if (p->ours || !p->router || p->hellos >= PATH_HELLOS)
+	if (!hello_wanted(e, p))
 		return;
 	if (p->hello_at != ENGINE_NEVER && now - p->hello_at < PATH_HELLO_GAP_MS) {
 		want_tick(e, p->hello_at + PATH_HELLO_GAP_MS);
 		return;
 	}
-	if (send_request(e, p, out))
+	if (!p->ours && send_request(e, p, ENGINE_PROBE_REQUEST, out))
+		e->st.hellos_sent++;
+	if (e->t.leases && !p->lease_ok && send_request(e, p, ENGINE_PROBE_REQUEST_V2, out))
 		e->st.hellos_sent++;
 	p->hellos++;
 	p->hello_at = now;
@@ -264,7 +286,7 @@ static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_a
  * keep our NAT's address from us that long (apply.c waits for it). */
 void engine_path_heard(struct engine *e, struct peer *p, int64_t now)
 {
-	if (p->ours || !p->router || p->hello_again || !p->hellos || p->hellos >= PATH_HELLOS)
+	if (!hello_wanted(e, p) || p->hello_again || !p->hellos)
 		return;
 	p->hello_again = true;
 	p->hello_at = ENGINE_NEVER;
@@ -277,6 +299,16 @@ static void note_ours(struct engine *e, struct peer *p, int64_t now)
 		return;
 	p->ours = true;
 	engine_mark_dirty(e, now); /* what only our peers are told goes out soon */
+}
+
+/* A version 2 probe or reply: it reads leases; ours go to it soon. */
+static void note_version(struct engine *e, struct peer *p, uint8_t type, int64_t now)
+{
+	if (!e->t.leases || p->lease_ok ||
+	    (type != ENGINE_PROBE_REQUEST_V2 && type != ENGINE_PROBE_REPLY_V2))
+		return;
+	p->lease_ok = true;
+	engine_mark_dirty(e, now);
 }
 
 void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out)
@@ -305,9 +337,9 @@ void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out
 
 /* The peer a probe claims to come from, if src is really its address. */
 static struct peer *probe_sender(struct engine *e, const struct wl_addr *src, const uint8_t *buf,
-				 size_t len, uint8_t type)
+				 size_t len)
 {
-	if (len != ENGINE_PROBE_LEN || buf[0] != type || !src)
+	if (len != ENGINE_PROBE_LEN || !src)
 		return NULL;
 	struct peer *p = peertab_find(&e->pt, buf + 5);
 	return p && p->in_device && wl_addr_equal(src, &p->auto_addr) ? p : NULL;
@@ -316,15 +348,16 @@ static struct peer *probe_sender(struct engine *e, const struct wl_addr *src, co
 bool engine_path_reply_received(struct engine *e, int64_t now, const struct wl_addr *src,
 				const uint8_t *buf, size_t len)
 {
-	if (len == 0 || buf[0] != ENGINE_PROBE_REPLY)
+	if (len == 0 || !is_reply(buf[0]))
 		return false;
-	struct peer *p = probe_sender(e, src, buf, len, ENGINE_PROBE_REPLY);
+	struct peer *p = probe_sender(e, src, buf, len);
 	if (!p) {
 		e->st.rx_bad_source++;
 		return true;
 	}
 	engine_path_own_rx(p, len);
 	note_ours(e, p, now);
+	note_version(e, p, buf[0], now);
 	if (p->probe_at != ENGINE_NEVER && get32(buf + 1) == p->probe_seq) {
 		e->st.probes_answered++;
 		p->probe_at = ENGINE_NEVER;
@@ -341,18 +374,21 @@ enum engine_rx engine_receive_probe(struct engine *e, int64_t now, const struct 
 {
 	memset(reply, 0, offsetof(struct engine_datagram, data));
 	e->st.rx_datagrams++;
-	if (len != ENGINE_PROBE_LEN || buf[0] != ENGINE_PROBE_REQUEST) {
+	if (len != ENGINE_PROBE_LEN || !is_request(buf[0])) {
 		e->st.rx_parse++;
 		return ENGINE_RX_PARSE;
 	}
-	struct peer *p = probe_sender(e, src, buf, len, ENGINE_PROBE_REQUEST);
+	struct peer *p = probe_sender(e, src, buf, len);
 	if (!p) {
 		e->st.rx_bad_source++;
 		return ENGINE_RX_BAD_SOURCE;
 	}
 	engine_path_own_rx(p, len);
 	note_ours(e, p, now);
-	emit(e, p, ENGINE_PROBE_REPLY, get32(buf + 1), engine_port(e), reply);
+	note_version(e, p, buf[0], now);
+	uint8_t type = buf[0] == ENGINE_PROBE_REQUEST_V2 && e->t.leases ? ENGINE_PROBE_REPLY_V2
+									 : ENGINE_PROBE_REPLY;
+	emit(e, p, type, get32(buf + 1), engine_port(e), reply);
 	engine_path_own_tx(p, reply->len);
 	e->st.probe_replies_sent++;
 	/* Probed over a path we thought dead: it works; look soon. */

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/hidx.h"
 #include "core/knowledge.h"
+#include "core/lease.h"
 #include "wire/fact.h"
 
 /* Endpoint candidates remembered per peer with the time each was tried. */
@@ -80,6 +81,9 @@ struct peer {
 	 * probe in kind (an original peer's kernel answers with an ICMP
 	 * error). Only such peers are told what is new on the wire. */
 	bool ours;
+	/* [ours] It reads leases (core/lease.h): its v2 probe or reply, or
+	 * an 'L' fact of its own. Only then is it sent one. */
+	bool lease_ok;
 	int hellos;             /* probes sent to a router just to find that out */
 	int64_t hello_at;       /* the last of them, ENGINE_NEVER */
 	bool hello_again;       /* one more at once when it first speaks to us */
@@ -143,6 +147,8 @@ struct peer {
 	uint8_t shared[32];
 
 	struct knowledge know;
+	struct lease_tx ltx; /* what we lease it */
+	struct lease_rx lrx; /* what it leases us */
 	int64_t last_seen; /* for eviction */
 };
 

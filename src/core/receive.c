@@ -4,6 +4,7 @@
 
 #include "core/engine_internal.h"
 #include "wire/autoaddr.h"
+#include "wire/lease.h"
 #include "wire/packet.h"
 
 /* [ours] When a fact told with this TTL expires: never later than FactTTL
@@ -34,6 +35,10 @@ static void take_alive(struct engine *e, int64_t now, struct peer *sp, const str
 		int64_t expires = rx_expiry(e, now, f.ttl);
 		sp->alive_heard = now;
 		if (!sp->has_boot_id || memcmp(sp->boot_id, f.value, BOOT_ID_LEN) != 0) {
+			/* Restarted (not just first heard): it may now be a version
+			 * that reads no leases, and keeps none of ours. */
+			if (sp->has_boot_id)
+				lease_peer_restarted(sp);
 			knowledge_clear(&sp->know);
 			sp->resend_at = now + e->t.chunk_period_ms;
 			sp->try_gap = 0; /* restarted: maybe reachable now */
@@ -86,8 +91,43 @@ static void note_refused(struct engine *e, const struct peer *sp, const struct f
 	r->need = (uint8_t)need;
 }
 
-static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fact *f)
+bool engine_take_trusted(struct engine *e, int64_t now, struct peer *sp, struct fact *f,
+			 int64_t expires, bool count_refusal)
 {
+	enum wl_trust trust = engine_trust_of_source(e, sp);
+	int need = engine_trust_needed(e, f);
+	if ((int)trust < need) {
+		if (count_refusal) {
+			e->st.rx_untrusted++;
+			note_refused(e, sp, f, trust, need);
+		}
+		return false;
+	}
+	/* The fact is charged to its sender's share (core/factset.h). */
+	const struct fact_source src = { sp->h | 1, (uint8_t)trust, trust >= TRUST_MEMBERSHIP };
+	bool held = true;
+	switch (factset_put(&e->fs, f, expires, now, &src)) {
+	case FACTSET_NEW:
+		engine_mark_dirty(e, now);
+		/* fall through */
+	case FACTSET_EXTENDED:
+	case FACTSET_SAME:
+		break;
+	case FACTSET_QUOTA:
+	case FACTSET_FULL:
+		e->st.rx_over_share++;
+		held = false;
+		break;
+	}
+	e->st.facts_evicted = e->fs.evicted;
+	return held;
+}
+
+/* leased: the datagram belongs to an epoch of sp's leases (lease.h). */
+static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fact *f, bool leased)
+{
+	if (f->attr == ATTR_LEASE)
+		return; /* lease_begin and lease_finish read those */
 	e->st.rx_facts++;
 	if (f->ttl == 0) {
 		e->st.rx_expired++;
@@ -104,38 +144,23 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 		e->st.rx_invalid++;
 		return;
 	}
+	uint64_t h = fact_key_hash(e->fs.hkey, f);
 	/* The sender knows what it told us, kept or not: we need not send it
 	 * back. (Its knowledge table is its own share; a full one costs a
-	 * look for expired keys at most once a second, knowledge.c.) */
-	knowledge_put(&sp->know, fact_key_hash(e->fs.hkey, f), expires, now, e->max_knowledge,
-		      &e->st.knowledge_dropped);
+	 * look for expired keys at most once a second, knowledge.c.) Not if
+	 * we lease it: then its table is what we told it (lease.h). */
+	if (!sp->ltx.on)
+		knowledge_put(&sp->know, h, expires, now, e->max_knowledge,
+			      &e->st.knowledge_dropped);
 	if (f->attr == ATTR_ALIVE) {
 		e->st.rx_alive++;
 		return;
 	}
-	enum wl_trust trust = engine_trust_of_source(e, sp);
-	int need = engine_trust_needed(e, f);
-	if ((int)trust < need) {
-		e->st.rx_untrusted++;
-		note_refused(e, sp, f, trust, need);
-		return;
-	}
-	/* The fact is charged to its sender's share (core/factset.h). */
-	const struct fact_source src = { sp->h | 1, (uint8_t)trust, trust >= TRUST_MEMBERSHIP };
-	switch (factset_put(&e->fs, f, expires, now, &src)) {
-	case FACTSET_NEW:
-		engine_mark_dirty(e, now);
-		/* fall through */
-	case FACTSET_EXTENDED:
-	case FACTSET_SAME:
+	bool held = engine_take_trusted(e, now, sp, f, expires, true);
+	if (held)
 		e->st.rx_accepted++;
-		break;
-	case FACTSET_QUOTA:
-	case FACTSET_FULL:
-		e->st.rx_over_share++;
-		break;
-	}
-	e->st.facts_evicted = e->fs.evicted;
+	if (leased)
+		lease_note(e, sp, f, h, held, now);
 }
 
 enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_addr *src,
@@ -172,13 +197,15 @@ enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_add
 	if (sp->path_dead)
 		engine_mark_dirty(e, now); /* it came over the path: look soon */
 	take_alive(e, now, sp, &pk);
+	bool leased = lease_begin(e, sp, &pk);
 	struct cursor c;
 	struct fact f;
 	int r;
 	packet_facts_begin(&pk, &c);
 	while ((r = packet_next_fact(&c, &f, &why)) == 1)
-		take_fact(e, now, sp, &f);
+		take_fact(e, now, sp, &f, leased);
 	if (r < 0)
 		e->st.rx_fact_parse++;
+	lease_finish(e, sp, &pk, now);
 	return ENGINE_RX_OK;
 }

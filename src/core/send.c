@@ -1,8 +1,11 @@
 /* SPEC §6: what each peer is sent. Facts it already knows are skipped
- * (peer knowledge); an Alive keeps our liveness fresh at the peer. */
+ * (peer knowledge); an Alive keeps our liveness fresh at the peer. [ours]
+ * A peer we lease (core/lease.h) is told each fact once per epoch, then
+ * held every AlivePeriod; what we no longer stand by is withdrawn. */
 #include <string.h>
 
 #include "core/engine_internal.h"
+#include "wire/lease.h"
 #include "wire/pack.h"
 #include "wire/packet.h"
 
@@ -13,6 +16,8 @@ struct out {
 	uint16_t port;
 	struct packer pk;
 	struct engine_actions *a;
+	bool lease;       /* we lease p: each datagram opens with our EPOCH */
+	struct fact epoch;
 };
 
 static void flush(struct out *o)
@@ -44,7 +49,16 @@ static void emit(struct out *o, const struct fact *f)
 {
 	if (!packer_fits(&o->pk, f))
 		flush(o);
+	if (o->lease && !o->pk.count)
+		packer_add(&o->pk, &o->epoch);
 	packer_add(&o->pk, f);
+}
+
+static void emit_lease(struct out *o, const struct lease_msg *m, uint16_t ttl)
+{
+	struct fact f;
+	lease_fact(&f, o->e->pub, ttl, m);
+	emit(o, &f);
 }
 
 /* Level "facts" (SPEC §6), else ping only. */
@@ -101,6 +115,121 @@ static void send_facts(struct out *o, int64_t now)
 	}
 }
 
+/* --- leases (core/lease.h) --------------------------------------------------- */
+
+/* Fact i would be told to p now: tellable, with a second left at least. */
+static bool stands(const struct engine *e, const struct peer *p, size_t i, int64_t now)
+{
+	return tellable(e, p, i, now) && fact_ttl_from(e->fs.v[i].expires, now) > 0;
+}
+
+/* Withdraws what p was told in this epoch and we no longer stand by, so
+ * that what we hold (t->count, t->digest) is what we would tell. False
+ * if a withdrawn fact's hash is lost (it left long ago, or a flood of
+ * removals overflowed the log): then a new epoch must start. */
+static bool withdraw(struct out *o, int64_t now)
+{
+	struct engine *e = o->e;
+	struct peer *p = o->p;
+	struct lease_tx *t = &p->ltx;
+	struct knowledge *k = &p->know;
+	struct lease_msg m = { .kind = LEASE_WITHDRAW, .epoch = t->epoch };
+	for (size_t i = 0; k->s && i <= k->mask; i++) {
+		struct know_slot *s = &k->s[i];
+		if (!s->h || s->expires != LEASE_TOLD)
+			continue;
+		long pos = factset_find_h(&e->fs, s->h);
+		if (pos >= 0 && (size_t)pos < e->n_indexed && stands(e, p, (size_t)pos, now))
+			continue;
+		uint64_t lh;
+		if (pos >= 0)
+			lh = e->fs.v[pos].lh;
+		else if (e->fs.gone_lost || !factset_gone_lh(&e->fs, s->h, &lh))
+			return false;
+		s->expires = ENGINE_NEVER; /* forgotten (knowledge_forget) */
+		t->count--;
+		t->digest ^= lh;
+		m.gone[m.n++] = lh;
+		if (m.n == LEASE_WITHDRAW_MAX) {
+			emit_lease(o, &m, 0);
+			m.n = 0;
+		}
+	}
+	if (m.n)
+		emit_lease(o, &m, 0);
+	return true;
+}
+
+/* Lease mode: tell what p was not told in this epoch, withdraw what no
+ * longer holds, and HOLD the rest when anything changed or AlivePeriod
+ * has passed since the last HOLD. */
+static void lease_facts(struct out *o, int64_t now)
+{
+	struct engine *e = o->e;
+	struct peer *p = o->p;
+	struct lease_tx *t = &p->ltx;
+	uint32_t count = 0;
+	uint64_t digest = 0;
+	bool changed = false;
+	for (size_t i = 0; i < e->n_indexed; i++) {
+		if (!stands(e, p, i, now))
+			continue;
+		const struct fentry *fe = &e->fs.v[i];
+		count++;
+		digest ^= fe->lh;
+		if (knowledge_get(&p->know, fe->h) == LEASE_TOLD)
+			continue;
+		uint64_t dropped = e->st.knowledge_dropped;
+		knowledge_put(&p->know, fe->h, LEASE_TOLD, now, e->max_knowledge,
+			      &e->st.knowledge_dropped);
+		if (e->st.knowledge_dropped != dropped) {
+			/* No room to remember what it was told: a lease would
+			 * tell it again at every tick. Refresh it instead. */
+			t->refused = true;
+			lease_tx_stop(p);
+			return;
+		}
+		struct fact f = fe->f;
+		f.ttl = fact_ttl_from(fe->expires, now);
+		emit(o, &f);
+		e->st.tx_facts++;
+		t->count++;
+		t->digest ^= fe->lh;
+		changed = true;
+	}
+	if (t->count != count || t->digest != digest) {
+		if (!withdraw(o, now) || t->count != count || t->digest != digest) {
+			t->restart = true; /* at the next tick: this one may carry part of it */
+			engine_mark_dirty(e, now);
+			return;
+		}
+		changed = true;
+	}
+	if (!changed && t->held_at != ENGINE_NEVER && now - t->held_at < e->t.alive_period_ms)
+		return;
+	struct lease_msg m = { .kind = LEASE_HOLD, .epoch = t->epoch, .count = count, .digest = digest };
+	emit_lease(o, &m, fact_ttl_from(now + e->t.fact_ttl_ms, now));
+	t->held_at = now;
+	e->st.lease_holds_sent++;
+}
+
+/* What p leases us needs an answer: a REFUSE, or a NACK with our record. */
+static void answer_leases(struct out *o)
+{
+	struct lease_rx *r = &o->p->lrx;
+	if (r->refuse_due) {
+		struct lease_msg m = { .kind = LEASE_REFUSE, .epoch = r->epoch };
+		emit_lease(o, &m, 0);
+		r->refuse_due = false;
+	} else if (r->nack_due) {
+		struct lease_msg m = { .kind = LEASE_NACK, .epoch = r->epoch,
+				       .count = r->nack_count, .digest = r->nack_digest };
+		emit_lease(o, &m, 0);
+		r->nack_due = false;
+		o->e->st.lease_nacks_sent++;
+	}
+}
+
 static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t now,
 		      struct engine_actions *a)
 {
@@ -113,12 +242,24 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	if (p->shared_state < 0)
 		return;
 	const uint8_t *key = p->shared;
+	bool facts = sends_facts(e, p);
+	bool lease = facts && e->t.leases && p->lease_ok && !p->ltx.refused;
+	if (!lease && p->ltx.on)
+		lease_tx_stop(p);
+	else if (lease && (!p->ltx.on || p->ltx.restart))
+		lease_tx_start(e, p);
 	if (p->resend_at != ENGINE_NEVER && now >= p->resend_at) {
-		knowledge_clear(&p->know);
+		/* A leased peer asks for what it missed itself (NACK). */
+		if (!lease)
+			knowledge_clear(&p->know);
 		p->resend_at = ENGINE_NEVER;
 	}
-	struct out o = { .e = e, .p = p, .key = key, .port = port, .a = a };
+	struct out o = { .e = e, .p = p, .key = key, .port = port, .a = a, .lease = lease };
 	packer_reset(&o.pk);
+	if (lease) {
+		struct lease_msg m = { .kind = LEASE_EPOCH, .epoch = p->ltx.epoch };
+		lease_fact(&o.epoch, e->pub, 0, &m);
+	}
 	struct fact alive;
 	int64_t alive_exp = now + e->t.fact_ttl_ms;
 	fact_make_alive(&alive, e->pub, e->boot_id, fact_ttl_from(alive_exp, now));
@@ -129,7 +270,10 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	 * sees a boot id change before the facts it must now remember. */
 	if (due)
 		emit(&o, &alive);
-	if (sends_facts(e, p))
+	answer_leases(&o);
+	if (lease)
+		lease_facts(&o, now);
+	else if (facts)
 		send_facts(&o, now);
 	/* Not due: ride along only if it costs no extra datagram. */
 	bool sent_alive = due;
@@ -163,4 +307,6 @@ void engine_send(struct engine *e, int64_t now, struct engine_actions *a)
 		}
 		send_peer(e, p, port, now, a);
 	}
+	/* Every lease has withdrawn what left by now (send.c: withdraw). */
+	factset_gone_clear(&e->fs);
 }

@@ -37,8 +37,12 @@ void engine_new_boot_id(struct engine *e, const char *why)
 	e->boot_id[8] = (uint8_t)((e->boot_id[8] & 0x3f) | 0x80);
 	e->st.boot_id_changes++;
 	/* Peers must hear the new id promptly, not after their copy ages. */
-	for (size_t i = 0; i < e->pt.n; i++)
+	for (size_t i = 0; i < e->pt.n; i++) {
 		knowledge_forget(&e->pt.v[i]->know, e->alive_hash);
+		/* They drop what we leased them when they see the new id. */
+		if (e->pt.v[i]->ltx.on)
+			e->pt.v[i]->ltx.restart = true;
+	}
 	snprintf(e->boot_reason, sizeof(e->boot_reason), "%s", why);
 }
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "wire/lease.h"
 #include "wire/member_meta.h"
 
 const char *fact_attr_name(uint8_t attr)
@@ -16,6 +17,7 @@ const char *fact_attr_name(uint8_t attr)
 	case ATTR_MEMBER: return "Member";
 	case ATTR_MEMBER_META: return "MemberMetadata";
 	case ATTR_SIGNED_GROUP: return "SignedGroup";
+	case ATTR_LEASE: return "Lease";
 	}
 	return "Unknown";
 }
@@ -86,6 +88,35 @@ static bool decode_member_meta(struct cursor *c, struct fact *out, const char **
 	return true;
 }
 
+/* [ours] A lease's value: a uvarint length and that many bytes, as
+ * member metadata, and a shape lease_parse accepts. */
+static bool decode_lease(struct cursor *c, struct fact *out, const char **why)
+{
+	uint64_t len;
+	const uint8_t *data;
+	if (cursor_uvarint(c, &len) != UVARINT_OK || len > FACT_VALUE_MAX) {
+		*why = "lease: bad length";
+		return false;
+	}
+	if (!cursor_take(c, (size_t)len, &data)) {
+		*why = "lease: declared length exceeds data";
+		return false;
+	}
+	memcpy(out->value, data, (size_t)len);
+	out->value_len = (uint16_t)len;
+	struct lease_msg m;
+	if (!lease_parse(out, &m)) {
+		*why = "lease: malformed value";
+		return false;
+	}
+	return true;
+}
+
+static bool length_prefixed(uint8_t attr)
+{
+	return attr == ATTR_MEMBER_META || attr == ATTR_LEASE;
+}
+
 bool fact_decode(struct cursor *c, struct fact *out, const char **why)
 {
 	uint8_t attr;
@@ -105,7 +136,7 @@ bool fact_decode(struct cursor *c, struct fact *out, const char **why)
 		return false;
 	}
 	int vlen = fixed_value_len(attr);
-	if (vlen < 0 && attr != ATTR_MEMBER_META) {
+	if (vlen < 0 && !length_prefixed(attr)) {
 		*why = "unrecognised attribute";
 		return false;
 	}
@@ -127,6 +158,8 @@ bool fact_decode(struct cursor *c, struct fact *out, const char **why)
 	memcpy(out->subject, p, WL_KEY_LEN);
 	if (attr == ATTR_MEMBER_META)
 		return decode_member_meta(c, out, why);
+	if (attr == ATTR_LEASE)
+		return decode_lease(c, out, why);
 	if (!cursor_take(c, (size_t)vlen, &p)) {
 		*why = "truncated value";
 		return false;
@@ -139,7 +172,7 @@ bool fact_decode(struct cursor *c, struct fact *out, const char **why)
 size_t fact_encoded_len(const struct fact *f)
 {
 	size_t n = 1 + uvarint_len(f->ttl) + WL_KEY_LEN + f->value_len;
-	if (f->attr == ATTR_MEMBER_META)
+	if (length_prefixed(f->attr))
 		n += uvarint_len(f->value_len);
 	return n;
 }
@@ -154,7 +187,7 @@ size_t fact_encode(const struct fact *f, uint8_t *out, size_t cap)
 	pos += uvarint_put(out + pos, f->ttl);
 	memcpy(out + pos, f->subject, WL_KEY_LEN);
 	pos += WL_KEY_LEN;
-	if (f->attr == ATTR_MEMBER_META)
+	if (length_prefixed(f->attr))
 		pos += uvarint_put(out + pos, f->value_len);
 	memcpy(out + pos, f->value, f->value_len);
 	return pos + f->value_len;
@@ -257,6 +290,19 @@ bool fact_cidr(const struct fact *f, struct wl_cidr *out)
 	return true;
 }
 
+size_t fact_key_bytes(const struct fact *f, uint8_t out[static FACT_KEY_MAX])
+{
+	size_t n = 0;
+	out[n++] = f->attr;
+	memcpy(out + n, f->subject, WL_KEY_LEN);
+	n += WL_KEY_LEN;
+	if (f->attr != ATTR_ALIVE) {
+		memcpy(out + n, f->value, f->value_len);
+		n += f->value_len;
+	}
+	return n;
+}
+
 bool fact_same_key(const struct fact *a, const struct fact *b)
 {
 	return a->attr == b->attr && a->value_len == b->value_len &&
@@ -307,5 +353,7 @@ char *fact_value_str(const struct fact *f, char *out, size_t cap)
 		hex_encode(f->value, BOOT_ID_LEN, out);
 	else if (f->attr == ATTR_MEMBER_META)
 		meta_str(f, out, cap);
+	else if (f->attr == ATTR_LEASE)
+		lease_str(f, out, cap);
 	return out;
 }

@@ -25,6 +25,9 @@ enum fact_attr {
 	ATTR_MEMBER = 'm',
 	ATTR_MEMBER_META = 'M',
 	ATTR_SIGNED_GROUP = 'S',
+	/* [ours] A lease between two of our daemons (wire/lease.h): never
+	 * sent to a peer that has not shown it reads one. */
+	ATTR_LEASE = 'L',
 };
 
 #define BOOT_ID_LEN 16
@@ -74,6 +77,11 @@ bool fact_make_member_meta(struct fact *f, const uint8_t subject[static WL_KEY_L
 /* Typed views of the value; false if the fact has another attribute. */
 bool fact_endpoint(const struct fact *f, struct wl_endpoint *out);
 bool fact_cidr(const struct fact *f, struct wl_cidr *out);
+
+/* A fact's key as bytes: attribute, subject and (but for Alive) value,
+ * what fact keys are hashed over. Returns the length. */
+#define FACT_KEY_MAX (1 + WL_KEY_LEN + FACT_VALUE_MAX)
+size_t fact_key_bytes(const struct fact *f, uint8_t out[static FACT_KEY_MAX]);
 
 /* Same attribute, subject and value (ttl ignored). For Alive facts the
  * value is part of the comparison here; the core decides to ignore it. */

@@ -171,6 +171,7 @@ void scen_build(struct scen *s, uint64_t seed, size_t n_leaves, const enum scen_
 	s->inet = vnet_add_segment(s->net, "internet", "0.0.0.0/0", o->internet_latency_ms);
 	vnet_segment_set_loss(s->net, s->inet, o->internet_loss_ppm);
 	s->hub_nat = -1;
+	sim_set_leases(s->sim, !o->no_leases);
 	if (o->hub_behind_forward) {
 		int lan = vnet_add_segment(s->net, "lan-hub", "192.168.50.0/24", o->lan_latency_ms);
 		s->hub_nat = vnet_add_nat(s->net, "nat-hub", lan, "192.168.50.1", s->inet, "198.51.100.1",

@@ -65,6 +65,7 @@ struct scen_opts {
 	 * i is set; the hub when original_hub is. */
 	unsigned original_leaves;
 	bool original_hub;
+	bool no_leases; /* every node with Leases false (sim_set_leases) */
 };
 
 void scen_opts_init(struct scen_opts *o);

@@ -98,6 +98,7 @@ struct sim {
 	struct dns_entry dns[SIM_MAX_DNS];
 	struct sim_stats stats;
 	sim_cpu_clock cpu_clock;
+	bool no_leases; /* every node refreshes as SPEC §6 (setting Leases false) */
 };
 
 static void *xrealloc(void *p, size_t n, size_t size)
@@ -534,13 +535,14 @@ static void resume(struct sim *sim, struct sim_node *n)
 }
 
 /* The node's wirelink configuration as a config file would give it. */
-static struct wl_config *node_config(const struct sim_node *n)
+static struct wl_config *node_config(const struct sim *sim, const struct sim_node *n)
 {
 	struct wl_config *cfg = config_new();
 	if (!cfg) {
 		fprintf(stderr, "sim: out of memory\n");
 		abort();
 	}
+	cfg->leases = !sim->no_leases;
 	snprintf(cfg->iface, sizeof(cfg->iface), "%s", vwg_name(n->dev));
 	cfg->router = n->router;
 	cfg->chatty = n->chatty;
@@ -786,7 +788,7 @@ void sim_start_node(struct sim *sim, int node)
 			abort();
 		return;
 	}
-	struct wl_config *cfg = node_config(n);
+	struct wl_config *cfg = node_config(sim, n);
 	if (driver_new(&host, cfg, sim_now(sim), &n->drv) < 0) {
 		fprintf(stderr, "sim: cannot start the driver of %s\n", n->name);
 		abort();
@@ -807,7 +809,7 @@ void sim_restart_node(struct sim *sim, int node)
 int sim_reload_node(struct sim *sim, int node, char *why, size_t why_len)
 {
 	struct sim_node *n = sim->nodes[node];
-	struct wl_config *cfg = node_config(n);
+	struct wl_config *cfg = node_config(sim, n);
 	int rc = driver_reload(n->drv, sim_now(sim), cfg, why, why_len);
 	if (rc < 0)
 		config_free(cfg);
@@ -1137,6 +1139,11 @@ const struct sim_node_stats *sim_node_stats(const struct sim *sim, int node)
 void sim_set_cpu_clock(struct sim *sim, sim_cpu_clock fn)
 {
 	sim->cpu_clock = fn;
+}
+
+void sim_set_leases(struct sim *sim, bool on)
+{
+	sim->no_leases = !on;
 }
 
 static void dump_line(void *ctx, const char *text)

@@ -236,6 +236,9 @@ const struct sim_node_stats *sim_node_stats(const struct sim *sim, int node);
  * never reads it: runs stay a function of their seed. */
 typedef uint64_t (*sim_cpu_clock)(void);
 void sim_set_cpu_clock(struct sim *sim, sim_cpu_clock fn);
+/* Setting Leases for every node started from now on (default true):
+ * false gives SPEC §6 refreshes, for before-and-after figures. */
+void sim_set_leases(struct sim *sim, bool on);
 
 /* Prints every device's peers and each engine's state (for a failing test). */
 void sim_dump(struct sim *sim, FILE *out);

@@ -184,7 +184,10 @@ TEST(idle_path_is_never_probed)
 
 /* A leaf probes its router a few times at the start, so the router learns
  * the leaf runs this daemon (and tells it its outer address); the
- * router's answer in kind stops them. These are not path probes. */
+ * router's answer in kind stops them. These are not path probes. Each
+ * hello is two probes: version 1, which an older daemon of ours answers,
+ * and version 2, whose answer says the router reads leases; a version 2
+ * answer stops both. */
 TEST(router_gets_hellos_until_it_answers)
 {
 	for (int answer = 0; answer <= 1; answer++) {
@@ -200,17 +203,20 @@ TEST(router_gets_hellos_until_it_answers)
 			hellos += k;
 			if (k && answer) {
 				uint8_t reply[ENGINE_PROBE_LEN];
-				size_t len = tprobe(ENGINE_PROBE_REPLY, seq, w.rpub, reply);
+				size_t len = tprobe(ENGINE_PROBE_REPLY_V2, seq, w.rpub, reply);
 				CHECK_EQ(treceive(&w.n, t + 40, w.rpub, reply, len), ENGINE_RX_PROBE);
 			}
 		}
 		/* The first hello went during setup() (unanswered); the second
 		 * is answered when R answers. */
 		const struct engine_stats *st = engine_get_stats(w.n.e);
-		CHECK_EQ(st->hellos_sent, answer ? 2 : 3);
+		CHECK_EQ(st->hellos_sent, answer ? 4 : 6);
 		CHECK_EQ(st->probes_sent, 0);
 		CHECK_EQ(st->paths_dead, 0);
-		CHECK(hellos <= 2);
+		CHECK(hellos <= 4);
+		struct engine_peer_info info;
+		CHECK(engine_peer_info(w.n.e, w.rpub, 120 * S, &info));
+		CHECK_EQ(info.lease_ok, answer);
 		tnode_free(&w.n);
 	}
 }

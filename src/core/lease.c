@@ -1,0 +1,317 @@
+/* [ours] Leases, the receiving side and the sender's state changes
+ * (lease.h). What a sender tells, withdraws and holds is in send.c, next
+ * to what SPEC §6 sends. */
+#include "core/lease.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine_internal.h"
+#include "wire/lease.h"
+#include "wire/packet.h"
+
+/* --- the table of what one peer leases us --------------------------------- */
+
+static struct lease_slot *slot_for(const struct lease_rx *r, uint64_t lh)
+{
+	for (size_t i = lh & r->mask;; i = (i + 1) & r->mask)
+		if (r->s[i].lh == lh || r->s[i].lh == 0)
+			return &r->s[i];
+}
+
+/* Rebuilds into cap slots (a power of two). */
+static bool rebuild(struct lease_rx *r, size_t cap)
+{
+	struct lease_slot *ns = calloc(cap, sizeof(*ns));
+	if (!ns)
+		return false;
+	for (size_t i = 0; r->s && i <= r->mask; i++) {
+		const struct lease_slot *o = &r->s[i];
+		if (!o->lh)
+			continue;
+		size_t j = o->lh & (cap - 1);
+		while (ns[j].lh)
+			j = (j + 1) & (cap - 1);
+		ns[j] = *o;
+	}
+	free(r->s);
+	r->s = ns;
+	r->mask = cap - 1;
+	return true;
+}
+
+/* Deletes slot i, moving later members of its probe chain back so every
+ * lookup still finds them. */
+static void delete_at(struct lease_rx *r, size_t i)
+{
+	size_t j = i;
+	r->s[i].lh = 0;
+	for (;;) {
+		j = (j + 1) & r->mask;
+		if (!r->s[j].lh)
+			break;
+		size_t home = r->s[j].lh & r->mask;
+		/* j may move to i unless its home lies cyclically in (i, j]. */
+		bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (stays)
+			continue;
+		r->s[i] = r->s[j];
+		r->s[j].lh = 0;
+		i = j;
+	}
+	r->n--;
+}
+
+void lease_rx_reset(struct lease_rx *r)
+{
+	free(r->s);
+	memset(r, 0, sizeof(*r));
+}
+
+size_t lease_rx_bytes(const struct lease_rx *r)
+{
+	return r->s ? (r->mask + 1) * sizeof(*r->s) : 0;
+}
+
+/* Count and digest of what is held. */
+static void held(const struct lease_rx *r, uint32_t *count, uint64_t *digest)
+{
+	*count = (uint32_t)r->n;
+	*digest = 0;
+	for (size_t i = 0; r->s && i <= r->mask; i++)
+		*digest ^= r->s[i].lh; /* 0 in empty slots */
+}
+
+static void open_epoch(struct lease_rx *r, uint32_t epoch)
+{
+	if (r->s) {
+		memset(r->s, 0, (r->mask + 1) * sizeof(*r->s));
+		r->n = 0;
+	}
+	r->have = true;
+	r->epoch = epoch;
+}
+
+/* Our table for sp is full: we keep nothing of its leases and ask it to
+ * refresh as SPEC §6 does (its facts themselves are kept as usual). */
+static void refuse(struct engine *e, struct peer *sp, int64_t now)
+{
+	struct lease_rx *r = &sp->lrx;
+	lease_rx_reset(r);
+	r->refusing = true;
+	r->refuse_due = true;
+	e->st.lease_refused++;
+	engine_mark_dirty(e, now);
+}
+
+/* --- receiving --------------------------------------------------------------- */
+
+/* The next 'L' fact of sp in the datagram; false at the end. */
+static bool next_lease(struct cursor *c, const struct peer *sp, struct lease_msg *m,
+		       uint16_t *ttl)
+{
+	struct fact f;
+	const char *why;
+	while (packet_next_fact(c, &f, &why) == 1) {
+		if (f.attr != ATTR_LEASE || memcmp(f.subject, sp->key, WL_KEY_LEN) != 0 ||
+		    !lease_parse(&f, m))
+			continue;
+		*ttl = f.ttl;
+		return true;
+	}
+	return false;
+}
+
+bool lease_begin(struct engine *e, struct peer *sp, const struct packet *pk)
+{
+	struct cursor c;
+	struct lease_msg m;
+	uint16_t ttl;
+	packet_facts_begin(pk, &c);
+	while (next_lease(&c, sp, &m, &ttl)) {
+		if (m.kind != LEASE_EPOCH)
+			continue;
+		struct lease_rx *r = &sp->lrx;
+		if (!e->t.leases || r->refusing) {
+			/* Again at our next send: our last REFUSE may be lost. */
+			r->refusing = true;
+			r->refuse_due = true;
+			return false;
+		}
+		sp->lease_ok = true; /* it sends them: it reads them */
+		if (!r->have || (int32_t)(m.epoch - r->epoch) > 0)
+			open_epoch(r, m.epoch);
+		return m.epoch == r->epoch; /* an older epoch's straggler: not ours to count */
+	}
+	return false;
+}
+
+void lease_note(struct engine *e, struct peer *sp, const struct fact *f, uint64_t h,
+		bool accepted, int64_t now)
+{
+	struct lease_rx *r = &sp->lrx;
+	if (f->attr == ATTR_ALIVE || f->attr == ATTR_LEASE || !r->have)
+		return;
+	uint64_t lh = lease_hash(f);
+	/* At most three quarters full: short probe chains, a third less
+	 * memory than half (a hub holds one table per leaf). */
+	if (!r->s || 4 * (r->n + 1) > 3 * (r->mask + 1)) {
+		if (r->n + 1 > e->max_knowledge || !rebuild(r, r->s ? 2 * (r->mask + 1) : 16)) {
+			refuse(e, sp, now);
+			return;
+		}
+	}
+	struct lease_slot *s = slot_for(r, lh);
+	if (!s->lh) {
+		s->lh = lh;
+		r->n++;
+	}
+	s->h = h;
+	s->accepted = s->accepted || accepted;
+}
+
+/* A HOLD that matches: every fact of the epoch told again, expiring at
+ * `until`, through the same trust check and shares as a received one. */
+static void extend(struct engine *e, struct peer *sp, int64_t until, int64_t now)
+{
+	struct lease_rx *r = &sp->lrx;
+	for (size_t i = 0; r->s && i <= r->mask; i++) {
+		const struct lease_slot *s = &r->s[i];
+		if (!s->lh || !s->accepted)
+			continue;
+		long pos = factset_find_hashed(&e->fs, s->h, s->lh);
+		if (pos < 0)
+			continue; /* pushed out meanwhile: it comes with the next epoch */
+		struct fact f = e->fs.v[pos].f;
+		engine_take_trusted(e, now, sp, &f, until, false);
+	}
+}
+
+static void on_hold(struct engine *e, struct peer *sp, const struct lease_msg *m, uint16_t ttl,
+		    int64_t now)
+{
+	struct lease_rx *r = &sp->lrx;
+	if (r->refusing)
+		return;
+	/* A HOLD of an epoch whose facts all went astray opens it empty, so
+	 * the mismatch below asks for them. */
+	if (!r->have || (int32_t)(m->epoch - r->epoch) > 0)
+		open_epoch(r, m->epoch);
+	if (m->epoch != r->epoch)
+		return;
+	uint32_t count;
+	uint64_t digest;
+	held(r, &count, &digest);
+	if (count == m->count && digest == m->digest) {
+		int64_t ms = (int64_t)ttl * 1000;
+		if (ms > e->t.fact_ttl_ms)
+			ms = e->t.fact_ttl_ms;
+		extend(e, sp, now + ms, now);
+		e->st.lease_holds_matched++;
+		return;
+	}
+	r->nack_due = true;
+	r->nack_count = count;
+	r->nack_digest = digest;
+	engine_mark_dirty(e, now);
+}
+
+static void on_withdraw(struct engine *e, struct peer *sp, const struct lease_msg *m)
+{
+	struct lease_rx *r = &sp->lrx;
+	if (!r->have || m->epoch != r->epoch || !r->s)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		struct lease_slot *s = slot_for(r, m->gone[i]);
+		if (s->lh) {
+			delete_at(r, (size_t)(s - r->s));
+			e->st.lease_withdrawn++;
+		}
+	}
+}
+
+/* sp says what we lease it does not match: tell it all again, in this
+ * epoch the first two times (it keeps what it has), then in a new one
+ * (it drops what it kept: a lost WITHDRAW leaves it a fact we no longer
+ * stand by). */
+static void on_nack(struct engine *e, struct peer *sp, const struct lease_msg *m, int64_t now)
+{
+	struct lease_tx *t = &sp->ltx;
+	if (!t->on || m->epoch != t->epoch)
+		return;
+	e->st.lease_repairs++;
+	if (++t->repairs <= 2) {
+		knowledge_clear(&sp->know);
+		t->count = 0;
+		t->digest = 0;
+	} else {
+		t->restart = true;
+	}
+	engine_mark_dirty(e, now);
+}
+
+void lease_finish(struct engine *e, struct peer *sp, const struct packet *pk, int64_t now)
+{
+	struct cursor c;
+	struct lease_msg m;
+	uint16_t ttl;
+	packet_facts_begin(pk, &c);
+	/* Withdrawals first: a HOLD in the same datagram counts without them. */
+	while (next_lease(&c, sp, &m, &ttl))
+		if (m.kind == LEASE_WITHDRAW)
+			on_withdraw(e, sp, &m);
+	packet_facts_begin(pk, &c);
+	while (next_lease(&c, sp, &m, &ttl)) {
+		switch (m.kind) {
+		case LEASE_HOLD:
+			if (e->t.leases)
+				on_hold(e, sp, &m, ttl, now);
+			break;
+		case LEASE_NACK:
+			on_nack(e, sp, &m, now);
+			break;
+		case LEASE_REFUSE:
+			sp->ltx.refused = true;
+			lease_tx_stop(sp);
+			engine_mark_dirty(e, now);
+			break;
+		}
+	}
+}
+
+/* --- the sender's state ---------------------------------------------------------- */
+
+void lease_tx_stop(struct peer *p)
+{
+	if (p->ltx.on)
+		knowledge_clear(&p->know);
+	p->ltx.on = false;
+	p->ltx.restart = false;
+}
+
+void lease_tx_start(struct engine *e, struct peer *p)
+{
+	struct lease_tx *t = &p->ltx;
+	if (t->on) {
+		t->epoch++;
+	} else {
+		rng_bytes(&e->rng, (uint8_t *)&t->epoch, sizeof(t->epoch));
+	}
+	t->on = true;
+	t->restart = false;
+	t->repairs = 0;
+	t->count = 0;
+	t->digest = 0;
+	t->held_at = ENGINE_NEVER;
+	knowledge_clear(&p->know);
+	e->st.lease_epochs++;
+}
+
+void lease_peer_restarted(struct peer *p)
+{
+	p->lease_ok = false;
+	p->ltx.refused = false;
+	lease_tx_stop(p);
+	lease_rx_reset(&p->lrx);
+	p->hellos = 0; /* a router is asked again (path.c) */
+}

@@ -1,0 +1,97 @@
+/* [ours] Leases: refresh traffic that grows with the network, not with
+ * its square (issue 12).
+ *
+ * SPEC §6 refreshes every fact to every peer that should know it about
+ * every FactTTL/2: a hub with N leaves sends N² facts every two minutes.
+ * Between two of our daemons, the sender instead tells each fact once per
+ * *epoch* and then, every AlivePeriod, one HOLD: the count and digest of
+ * what it told in this epoch and still stands by, valid FactTTL. A
+ * receiver whose own record of that epoch has the same count and digest
+ * takes it as every one of those facts told again (the same trust and
+ * shares apply, factset.c); one that differs answers NACK, and the sender
+ * tells everything again (after two such repairs, in a new epoch, which
+ * also clears what the receiver kept of the old one). A fact the sender
+ * no longer stands by (it expired, was removed, or its subject went
+ * offline) is WITHDRAWn: the receiver stops extending it, and it expires
+ * within FactTTL, as a fact that is no longer refreshed does today.
+ * Membership, trust and expiry keep their meaning; only the refreshes
+ * are gone. The wire form is wire/lease.h.
+ *
+ * Who leases whom: a sender leases a peer that has shown it reads leases
+ * (a v2 probe or reply, path.c, or an 'L' fact of its own) and is sent
+ * facts at all (send.c); an original peer never sees an 'L' fact. A peer
+ * whose boot id changes must show it again. */
+#ifndef WL_CORE_LEASE_H
+#define WL_CORE_LEASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/clock.h"
+
+/* Knowledge entries of a leased peer last until withdrawn or a new epoch:
+ * they say "told in this epoch", not "known until". */
+#define LEASE_TOLD (INT64_MAX / 4)
+
+/* What we lease one peer (sender side). */
+struct lease_tx {
+	bool on;         /* its knowledge table is what we told it in this epoch */
+	bool refused;    /* it keeps no leases from us: plain refreshes (SPEC §6) */
+	bool restart;    /* a new epoch at the next send */
+	uint8_t repairs; /* NACKs in this epoch answered by telling all again */
+	uint32_t epoch;
+	uint32_t count;  /* facts told in this epoch, not withdrawn */
+	uint64_t digest; /* their lease hashes, XORed */
+	int64_t held_at; /* our last HOLD, ENGINE_NEVER */
+};
+
+/* One fact a peer leases us. It stays until withdrawn or the epoch ends:
+ * the sender withdraws whatever it stops standing by, so what is here is
+ * what its HOLD counts. */
+struct lease_slot {
+	uint64_t lh;      /* lease hash; 0 = empty slot */
+	uint64_t h;       /* our factset key hash */
+	bool accepted;    /* its trust sufficed when told (else only counted) */
+};
+
+/* What one peer leases us (receiver side). */
+struct lease_rx {
+	bool have;       /* an epoch of its leases is open */
+	bool refusing;   /* our table for it overflowed: we asked it to refresh */
+	bool nack_due;   /* tell it at our next send */
+	bool refuse_due;
+	uint32_t epoch;
+	uint32_t nack_count; /* our record, for its log */
+	uint64_t nack_digest;
+	struct lease_slot *s;
+	size_t mask, n;  /* slots - 1 (0 with s NULL), slots used */
+};
+
+struct engine;
+struct peer;
+struct packet;
+struct fact;
+
+/* Forgets what the peer leased us (it restarted, or we start afresh). */
+void lease_rx_reset(struct lease_rx *r);
+size_t lease_rx_bytes(const struct lease_rx *r);
+
+/* Receiving from sp: before its facts, whether they belong to a lease
+ * epoch of its (an EPOCH fact in the datagram); then each fact with
+ * lease_note; then lease_finish for its HOLD, WITHDRAW, NACK or REFUSE. */
+bool lease_begin(struct engine *e, struct peer *sp, const struct packet *pk);
+void lease_note(struct engine *e, struct peer *sp, const struct fact *f, uint64_t h,
+		bool accepted, int64_t now);
+void lease_finish(struct engine *e, struct peer *sp, const struct packet *pk, int64_t now);
+
+/* Sender side: stop leasing p (back to SPEC §6 refreshes), or start an
+ * epoch (its knowledge forgotten: everything is told again). */
+void lease_tx_stop(struct peer *p);
+void lease_tx_start(struct engine *e, struct peer *p);
+
+/* The peer restarted: leases both ways start over once it shows again
+ * that it reads them. */
+void lease_peer_restarted(struct peer *p);
+
+#endif
