@@ -118,9 +118,7 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f
 		kinds[i] = (enum scen_leaf_kind)(i % 3);
 	struct scen s;
 	struct scen_opts o;
-	scen_opts_init(&o);
-	const char *leases = getenv("WL_LEASES");
-	o.no_leases = leases && strcmp(leases, "0") == 0;
+	scen_opts_init(&o); /* WL_LEASES=0: leases off */
 	scen_build(&s, seed, n_leaves, kinds, &o);
 	free(kinds);
 	sim_set_cpu_clock(s.sim, thread_cpu_ns);

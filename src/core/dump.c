@@ -89,4 +89,9 @@ void engine_dump(const struct engine *e, int64_t now, void (*line)(void *ctx, co
 	    " dead=%" PRIu64 " back=%" PRIu64,
 	    s->probes_sent, s->probes_answered, s->probe_replies_sent, s->hellos_sent,
 	    s->paths_dead, s->paths_back);
+	put(&o,
+	    "leases: epochs=%" PRIu64 " holds=%" PRIu64 " matched=%" PRIu64 " nacks=%" PRIu64
+	    " repairs=%" PRIu64 " withdrawn=%" PRIu64 " refused=%" PRIu64,
+	    s->lease_epochs, s->lease_holds_sent, s->lease_holds_matched, s->lease_nacks_sent,
+	    s->lease_repairs, s->lease_withdrawn, s->lease_refused);
 }

@@ -190,6 +190,7 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[st
 	e->hold_at = ENGINE_NEVER;
 	e->retry_at = ENGINE_NEVER;
 	e->path_at = ENGINE_NEVER;
+	e->lease_at = ENGINE_NEVER;
 	e->renewed_at = ENGINE_NEVER;
 	e->next_gc = now_ms + GC_PERIOD_MS;
 	engine_new_boot_id(e, "started");
@@ -316,6 +317,8 @@ int64_t engine_next_deadline(const struct engine *e)
 		next = e->retry_at;
 	if (e->path_at != ENGINE_NEVER && e->path_at < next)
 		next = e->path_at;
+	if (e->lease_at != ENGINE_NEVER && e->lease_at < next)
+		next = e->lease_at;
 	return next;
 }
 

@@ -105,6 +105,8 @@ struct engine {
 	int64_t retry_at;
 	/* The direct-path watch wants a tick then (path.c), ENGINE_NEVER. */
 	int64_t path_at;
+	/* A lease HOLD that did not match is to be NACKed then (lease.c). */
+	int64_t lease_at;
 	/* Some direct path carries the user's traffic (path.c, this tick):
 	 * retries are not backed off beyond their base interval meanwhile. */
 	bool busy;

@@ -62,6 +62,11 @@ static void delete_at(struct lease_rx *r, size_t i)
 	r->n--;
 }
 
+bool lease_rx_has(const struct lease_rx *r, uint64_t lh)
+{
+	return r->s && slot_for(r, lh)->lh == lh;
+}
+
 void lease_rx_reset(struct lease_rx *r)
 {
 	free(r->s);
@@ -90,6 +95,9 @@ static void open_epoch(struct lease_rx *r, uint32_t epoch)
 	}
 	r->have = true;
 	r->epoch = epoch;
+	r->extended_until = ENGINE_NEVER;
+	r->pending = false;
+	r->nack_at = ENGINE_NEVER;
 }
 
 /* Our table for sp is full: we keep nothing of its leases and ask it to
@@ -147,7 +155,7 @@ bool lease_begin(struct engine *e, struct peer *sp, const struct packet *pk)
 }
 
 void lease_note(struct engine *e, struct peer *sp, const struct fact *f, uint64_t h,
-		bool accepted, int64_t now)
+		int64_t expires, bool accepted, int64_t now)
 {
 	struct lease_rx *r = &sp->lrx;
 	if (f->attr == ATTR_ALIVE || f->attr == ATTR_LEASE || !r->have)
@@ -168,23 +176,96 @@ void lease_note(struct engine *e, struct peer *sp, const struct fact *f, uint64_
 	}
 	s->h = h;
 	s->accepted = s->accepted || accepted;
+	if (accepted && r->extended_until != ENGINE_NEVER && expires < r->extended_until)
+		r->extended_until = expires;
 }
 
 /* A HOLD that matches: every fact of the epoch told again, expiring at
- * `until`, through the same trust check and shares as a received one. */
-static void extend(struct engine *e, struct peer *sp, int64_t until, int64_t now)
+ * `until`, through the same trust check and shares as a received one.
+ * False if one we had taken is no longer in our fact set (it expired
+ * before a HOLD came, or was pushed out): the lease cannot be honoured,
+ * and a repair brings it back. */
+static bool extend(struct engine *e, struct peer *sp, int64_t until, int64_t now)
 {
 	struct lease_rx *r = &sp->lrx;
+	bool whole = true;
 	for (size_t i = 0; r->s && i <= r->mask; i++) {
 		const struct lease_slot *s = &r->s[i];
 		if (!s->lh || !s->accepted)
 			continue;
 		long pos = factset_find_hashed(&e->fs, s->h, s->lh);
-		if (pos < 0)
-			continue; /* pushed out meanwhile: it comes with the next epoch */
+		if (pos < 0) {
+			whole = false;
+			continue;
+		}
 		struct fact f = e->fs.v[pos].f;
 		engine_take_trusted(e, now, sp, &f, until, false);
 	}
+	return whole;
+}
+
+/* Asks sp to tell us again what it leases us (at our next send). */
+static void ask_repair(struct engine *e, struct peer *sp, int64_t now)
+{
+	struct lease_rx *r = &sp->lrx;
+	uint32_t count;
+	uint64_t digest;
+	held(r, &count, &digest);
+	r->nack_due = true;
+	r->nack_count = count;
+	r->nack_digest = digest;
+	engine_mark_dirty(e, now);
+}
+
+/* The pending HOLD against what we hold now: extend on a match, else
+ * wait for stragglers until nack_at. */
+static void check_hold(struct engine *e, struct peer *sp, int64_t now)
+{
+	struct lease_rx *r = &sp->lrx;
+	if (!r->pending)
+		return;
+	uint32_t count;
+	uint64_t digest;
+	held(r, &count, &digest);
+	if (count != r->want_count || digest != r->want_digest) {
+		if (r->nack_at == ENGINE_NEVER)
+			r->nack_at = now + LEASE_NACK_WAIT_MS;
+		if (e->lease_at == ENGINE_NEVER || r->nack_at < e->lease_at)
+			e->lease_at = r->nack_at;
+		return;
+	}
+	r->pending = false;
+	r->nack_at = ENGINE_NEVER;
+	e->st.lease_holds_matched++;
+	/* Our copies are extended only when the earliest is less than three
+	 * AlivePeriods and a chunk away: then, as a sender, we never have to
+	 * withdraw a copy that is still upheld for having less than an
+	 * AlivePeriod and a chunk left (send.c: upheld), even with a HOLD
+	 * lost on the way. */
+	if (r->extended_until != ENGINE_NEVER &&
+	    r->extended_until - now >= 3 * e->t.alive_period_ms + e->t.chunk_period_ms)
+		return;
+	int64_t ms = (int64_t)r->want_ttl * 1000;
+	if (ms > e->t.fact_ttl_ms)
+		ms = e->t.fact_ttl_ms;
+	r->extended_until = now + ms;
+	if (!extend(e, sp, now + ms, now))
+		ask_repair(e, sp, now);
+}
+
+void lease_check_pending(struct engine *e, struct peer *sp, int64_t now)
+{
+	struct lease_rx *r = &sp->lrx;
+	if (!r->pending || r->nack_at == ENGINE_NEVER)
+		return;
+	if (now < r->nack_at) {
+		if (e->lease_at == ENGINE_NEVER || r->nack_at < e->lease_at)
+			e->lease_at = r->nack_at;
+		return;
+	}
+	r->pending = false;
+	r->nack_at = ENGINE_NEVER;
+	ask_repair(e, sp, now);
 }
 
 static void on_hold(struct engine *e, struct peer *sp, const struct lease_msg *m, uint16_t ttl,
@@ -194,26 +275,16 @@ static void on_hold(struct engine *e, struct peer *sp, const struct lease_msg *m
 	if (r->refusing)
 		return;
 	/* A HOLD of an epoch whose facts all went astray opens it empty, so
-	 * the mismatch below asks for them. */
+	 * the mismatch asks for them. */
 	if (!r->have || (int32_t)(m->epoch - r->epoch) > 0)
 		open_epoch(r, m->epoch);
 	if (m->epoch != r->epoch)
 		return;
-	uint32_t count;
-	uint64_t digest;
-	held(r, &count, &digest);
-	if (count == m->count && digest == m->digest) {
-		int64_t ms = (int64_t)ttl * 1000;
-		if (ms > e->t.fact_ttl_ms)
-			ms = e->t.fact_ttl_ms;
-		extend(e, sp, now + ms, now);
-		e->st.lease_holds_matched++;
-		return;
-	}
-	r->nack_due = true;
-	r->nack_count = count;
-	r->nack_digest = digest;
-	engine_mark_dirty(e, now);
+	r->pending = true;
+	r->want_count = m->count;
+	r->want_digest = m->digest;
+	r->want_ttl = ttl;
+	check_hold(e, sp, now);
 }
 
 static void on_withdraw(struct engine *e, struct peer *sp, const struct lease_msg *m)
@@ -230,17 +301,18 @@ static void on_withdraw(struct engine *e, struct peer *sp, const struct lease_ms
 	}
 }
 
-/* sp says what we lease it does not match: tell it all again, in this
- * epoch the first two times (it keeps what it has), then in a new one
- * (it drops what it kept: a lost WITHDRAW leaves it a fact we no longer
- * stand by). */
+/* sp says what we lease it does not match: tell it all again. */
 static void on_nack(struct engine *e, struct peer *sp, const struct lease_msg *m, int64_t now)
 {
 	struct lease_tx *t = &sp->ltx;
 	if (!t->on || m->epoch != t->epoch)
 		return;
 	e->st.lease_repairs++;
-	if (++t->repairs <= 2) {
+	/* Fewer than we told: some were lost on the way, and telling all
+	 * again fills the gaps (a new epoch would start from nothing, and
+	 * lose as many again). As many or more: it holds one we withdrew
+	 * (the WITHDRAW was lost), which only a new epoch clears. */
+	if (m->count < t->count && ++t->repairs <= 3) {
 		knowledge_clear(&sp->know);
 		t->count = 0;
 		t->digest = 0;
@@ -277,6 +349,9 @@ void lease_finish(struct engine *e, struct peer *sp, const struct packet *pk, in
 			break;
 		}
 	}
+	/* Facts that came after their HOLD may complete it. */
+	if (e->t.leases)
+		check_hold(e, sp, now);
 }
 
 /* --- the sender's state ---------------------------------------------------------- */
@@ -292,10 +367,14 @@ void lease_tx_stop(struct peer *p)
 void lease_tx_start(struct engine *e, struct peer *p)
 {
 	struct lease_tx *t = &p->ltx;
-	if (t->on) {
+	/* Epochs only go up while the peer runs (it drops a stale one, and
+	 * one from before it restarted is gone with its table): a lease
+	 * stopped and started again continues the count. */
+	if (t->numbered) {
 		t->epoch++;
 	} else {
 		rng_bytes(&e->rng, (uint8_t *)&t->epoch, sizeof(t->epoch));
+		t->numbered = true;
 	}
 	t->on = true;
 	t->restart = false;
@@ -311,6 +390,7 @@ void lease_peer_restarted(struct peer *p)
 {
 	p->lease_ok = false;
 	p->ltx.refused = false;
+	p->ltx.numbered = false;
 	lease_tx_stop(p);
 	lease_rx_reset(&p->lrx);
 	p->hellos = 0; /* a router is asked again (path.c) */

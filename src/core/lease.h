@@ -5,12 +5,17 @@
  * every FactTTL/2: a hub with N leaves sends N² facts every two minutes.
  * Between two of our daemons, the sender instead tells each fact once per
  * *epoch* and then, every AlivePeriod, one HOLD: the count and digest of
- * what it told in this epoch and still stands by, valid FactTTL. A
+ * what it told in this epoch and still stands by, valid for as long as
+ * the shortest-lived of its own copies (FactTTL for what it generates;
+ * less for what it only relays, so a relayed copy never outlives the
+ * copy it came from, as with the original's decreasing TTLs). A
  * receiver whose own record of that epoch has the same count and digest
  * takes it as every one of those facts told again (the same trust and
- * shares apply, factset.c); one that differs answers NACK, and the sender
- * tells everything again (after two such repairs, in a new epoch, which
- * also clears what the receiver kept of the old one). A fact the sender
+ * shares apply, factset.c); one that differs answers NACK with its count,
+ * and the sender tells everything again: in the same epoch if the
+ * receiver holds fewer (some were lost), in a new one, which also clears
+ * what the receiver kept of the old, if it holds as many or more (a lost
+ * WITHDRAW). A fact the sender
  * no longer stands by (it expired, was removed, or its subject went
  * offline) is WITHDRAWn: the receiver stops extending it, and it expires
  * within FactTTL, as a fact that is no longer refreshed does today.
@@ -30,6 +35,9 @@
 
 #include "core/clock.h"
 
+/* How long a HOLD that does not match waits for stragglers. */
+#define LEASE_NACK_WAIT_MS 1000
+
 /* Knowledge entries of a leased peer last until withdrawn or a new epoch:
  * they say "told in this epoch", not "known until". */
 #define LEASE_TOLD (INT64_MAX / 4)
@@ -39,6 +47,7 @@ struct lease_tx {
 	bool on;         /* its knowledge table is what we told it in this epoch */
 	bool refused;    /* it keeps no leases from us: plain refreshes (SPEC §6) */
 	bool restart;    /* a new epoch at the next send */
+	bool numbered;   /* epoch holds the last one used with this peer */
 	uint8_t repairs; /* NACKs in this epoch answered by telling all again */
 	uint32_t epoch;
 	uint32_t count;  /* facts told in this epoch, not withdrawn */
@@ -64,6 +73,20 @@ struct lease_rx {
 	uint32_t epoch;
 	uint32_t nack_count; /* our record, for its log */
 	uint64_t nack_digest;
+	/* A HOLD that did not match yet. Datagrams sent together may arrive
+	 * out of order (a HOLD before the facts it counts): it is checked
+	 * again as more of them arrive, and only a mismatch that lasts until
+	 * nack_at asks for a repair. */
+	bool pending;
+	uint16_t want_ttl;
+	uint32_t want_count;
+	uint64_t want_digest;
+	int64_t nack_at;
+	/* The earliest expiry among our copies of what it leases us, as far
+	 * as HOLDs and tellings set them (ENGINE_NEVER: unknown): a matching
+	 * HOLD re-merges every fact only when that is near (less than two
+	 * AlivePeriods and a chunk away), not every AlivePeriod. */
+	int64_t extended_until;
 	struct lease_slot *s;
 	size_t mask, n;  /* slots - 1 (0 with s NULL), slots used */
 };
@@ -72,6 +95,13 @@ struct engine;
 struct peer;
 struct packet;
 struct fact;
+
+/* The peer leases us the fact with this lease hash: we do not tell it
+ * back (split horizon). Each side holding its copy only because the
+ * other holds one, and each HOLD extending it, would keep a fact alive
+ * after its last real source is gone; refreshes never did that, since a
+ * fact told back never outlived the copy it came from. */
+bool lease_rx_has(const struct lease_rx *r, uint64_t lh);
 
 /* Forgets what the peer leased us (it restarted, or we start afresh). */
 void lease_rx_reset(struct lease_rx *r);
@@ -82,8 +112,11 @@ size_t lease_rx_bytes(const struct lease_rx *r);
  * lease_note; then lease_finish for its HOLD, WITHDRAW, NACK or REFUSE. */
 bool lease_begin(struct engine *e, struct peer *sp, const struct packet *pk);
 void lease_note(struct engine *e, struct peer *sp, const struct fact *f, uint64_t h,
-		bool accepted, int64_t now);
+		int64_t expires, bool accepted, int64_t now);
 void lease_finish(struct engine *e, struct peer *sp, const struct packet *pk, int64_t now);
+/* At our send to sp: a pending HOLD that still does not match at its
+ * nack_at becomes a NACK (sets lrx.nack_due). Keeps e->lease_at. */
+void lease_check_pending(struct engine *e, struct peer *sp, int64_t now);
 
 /* Sender side: stop leasing p (back to SPEC §6 refreshes), or start an
  * epoch (its knowledge forgotten: everything is told again). */

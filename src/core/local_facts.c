@@ -95,14 +95,21 @@ static void device_peers(struct lf *c, const struct engine_inputs *in, int64_t n
 		if (engine_is_self(e, wp->key))
 			continue;
 		int64_t hs = wp->handshake_ms;
-		if (wp->has_endpoint && hs != ENGINE_NEVER && now - hs < e->t.handshake_validity_ms)
+		const struct peer *p = peertab_find(&e->pt, wp->key);
+		/* [ours] Not a candidate we set after its last handshake: that
+		 * handshake was elsewhere, and saying the peer is at the
+		 * candidate would have everyone try it (and say so in turn):
+		 * a stale endpoint could then outlive the last path that used
+		 * it. SPEC §5 reports whatever the device holds. */
+		bool trying = p && p->last_try != ENGINE_NEVER && hs != ENGINE_NEVER && hs < p->last_try;
+		if (wp->has_endpoint && hs != ENGINE_NEVER && now - hs < e->t.handshake_validity_ms &&
+		    !trying)
 			put_endpoint(c, wp->key, &wp->endpoint);
 		if (cidrs)
 			for (size_t j = 0; j < wp->n_allowed; j++)
 				if (!wl_addr_is_link_local(&wp->allowed_ips[j].addr))
 					put_cidr(c, wp->key, &wp->allowed_ips[j]);
 		/* Configured peers get their (named) metadata in step 4. */
-		const struct peer *p = peertab_find(&e->pt, wp->key);
 		if (members && !(p && p->cfg >= 0))
 			put_meta(c, wp->key, NULL);
 	}

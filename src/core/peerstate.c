@@ -63,6 +63,28 @@ struct peer *peertab_find(const struct peertab *t, const uint8_t key[static WL_K
 	return pos < 0 ? NULL : t->v[pos];
 }
 
+struct src_ctx {
+	const struct peertab *t;
+	uint64_t id;
+};
+
+static bool eq_source(const void *ctx, uint32_t pos)
+{
+	const struct src_ctx *c = ctx;
+	return (c->t->v[pos]->h | 1) == c->id;
+}
+
+struct peer *peertab_find_source(const struct peertab *t, uint64_t id)
+{
+	struct src_ctx c = { t, id };
+	/* The id is the peer's hash with its low bit set: the hash is one
+	 * of two. */
+	long pos = hidx_find(&t->idx, id, eq_source, &c);
+	if (pos < 0)
+		pos = hidx_find(&t->idx, id & ~(uint64_t)1, eq_source, &c);
+	return pos < 0 ? NULL : t->v[pos];
+}
+
 void peertab_remove_at(struct peertab *t, size_t i)
 {
 	struct peer *p = t->v[i];

@@ -166,6 +166,9 @@ struct peer *peertab_find(const struct peertab *t, const uint8_t key[static WL_K
 /* Finds or creates; NULL if the table is full of peers it may not evict or
  * out of memory. */
 struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN], int64_t now);
+/* The peer whose facts are charged to this factset source id (its hash
+ * with the low bit set, receive.c), or NULL. */
+struct peer *peertab_find_source(const struct peertab *t, uint64_t id);
 /* Removes entry i (swap-remove). */
 void peertab_remove_at(struct peertab *t, size_t i);
 

@@ -129,27 +129,31 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 	if (f->attr == ATTR_LEASE)
 		return; /* lease_begin and lease_finish read those */
 	e->st.rx_facts++;
-	if (f->ttl == 0) {
-		e->st.rx_expired++;
-		return;
-	}
-	int64_t expires = rx_expiry(e, now, f->ttl);
 	if (f->attr == ATTR_MEMBER) {
 		/* Deprecated: same as MemberMetadata with no attributes. */
 		f->attr = ATTR_MEMBER_META;
 		f->value_len = 0;
 	}
+	uint64_t h = fact_key_hash(e->fs.hkey, f);
+	int64_t expires = rx_expiry(e, now, f->ttl);
 	struct wl_endpoint ep;
-	if (is_endpoint(f) && fact_endpoint(f, &ep) && engine_through_tunnel(e, &ep.addr)) {
-		e->st.rx_invalid++;
+	if (f->ttl == 0 || (is_endpoint(f) && fact_endpoint(f, &ep) &&
+			    engine_through_tunnel(e, &ep.addr))) {
+		if (f->ttl == 0)
+			e->st.rx_expired++;
+		else
+			e->st.rx_invalid++;
+		/* Told, though of no use to us: a lease counts it. */
+		if (leased)
+			lease_note(e, sp, f, h, expires, false, now);
 		return;
 	}
-	uint64_t h = fact_key_hash(e->fs.hkey, f);
 	/* The sender knows what it told us, kept or not: we need not send it
 	 * back. (Its knowledge table is its own share; a full one costs a
-	 * look for expired keys at most once a second, knowledge.c.) Not if
-	 * we lease it: then its table is what we told it (lease.h). */
-	if (!sp->ltx.on)
+	 * look for expired keys at most once a second, knowledge.c.) What it
+	 * leases us is kept apart (lease.h) and never told back while it
+	 * does; a leased peer's table is otherwise what we told it. */
+	if (!(leased && sp->ltx.on))
 		knowledge_put(&sp->know, h, expires, now, e->max_knowledge,
 			      &e->st.knowledge_dropped);
 	if (f->attr == ATTR_ALIVE) {
@@ -160,7 +164,7 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 	if (held)
 		e->st.rx_accepted++;
 	if (leased)
-		lease_note(e, sp, f, h, held, now);
+		lease_note(e, sp, f, h, expires, held, now);
 }
 
 enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_addr *src,

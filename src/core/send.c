@@ -16,7 +16,8 @@ struct out {
 	uint16_t port;
 	struct packer pk;
 	struct engine_actions *a;
-	bool lease;       /* we lease p: each datagram opens with our EPOCH */
+	bool lease;       /* we lease p: a datagram with facts told carries our EPOCH */
+	bool tagged;      /* the current datagram has it */
 	struct fact epoch;
 };
 
@@ -42,6 +43,7 @@ static void flush(struct out *o)
 		}
 	}
 	packer_reset(&o->pk);
+	o->tagged = false;
 }
 
 /* Appends f, starting a new datagram if the current one is full. */
@@ -49,9 +51,21 @@ static void emit(struct out *o, const struct fact *f)
 {
 	if (!packer_fits(&o->pk, f))
 		flush(o);
-	if (o->lease && !o->pk.count)
-		packer_add(&o->pk, &o->epoch);
 	packer_add(&o->pk, f);
+}
+
+/* A fact told in lease mode: its datagram must say which epoch it is of
+ * (an Alive or a HOLD alone needs no tag: 40 bytes saved on each). */
+static void emit_told(struct out *o, const struct fact *f)
+{
+	size_t need = fact_encoded_len(f) + (o->lease && !o->tagged ? fact_encoded_len(&o->epoch) : 0);
+	if (o->pk.len + need > GROUP_INNER_MAX)
+		flush(o); /* the next datagram needs the tag too */
+	if (o->lease && !o->tagged) {
+		packer_add(&o->pk, &o->epoch);
+		o->tagged = true;
+	}
+	emit(o, f);
 }
 
 static void emit_lease(struct out *o, const struct lease_msg *m, uint16_t ttl)
@@ -99,7 +113,7 @@ static void send_facts(struct out *o, int64_t now)
 	int64_t horizon = now + e->t.fact_ttl_ms / 2 + e->t.chunk_period_ms;
 	for (size_t i = 0; i < e->n_indexed; i++) {
 		const struct fentry *fe = &e->fs.v[i];
-		if (!tellable(e, o->p, i, now))
+		if (!tellable(e, o->p, i, now) || lease_rx_has(&o->p->lrx, fe->lh))
 			continue;
 		int64_t known = knowledge_get(&o->p->know, fe->h);
 		if (known != ENGINE_NEVER && !(known < horizon && fe->expires > known))
@@ -117,10 +131,38 @@ static void send_facts(struct out *o, int64_t now)
 
 /* --- leases (core/lease.h) --------------------------------------------------- */
 
-/* Fact i would be told to p now: tellable, with a second left at least. */
+/* A copy we hold only for others (not local) is worth telling on while
+ * its source still stands by it: it leases it to us, or (a source that
+ * refreshes as SPEC §6 does) its refreshes keep coming. Once that ends,
+ * it is withdrawn at once, so a relayed copy dies with the one it came
+ * from, not a FactTTL after it; and one with less than LEASE_MIN_LEFT to
+ * go is withdrawn too, so a HOLD is always good for that long. */
+static bool upheld(const struct engine *e, const struct fentry *fe, int64_t now)
+{
+	if (fe->local)
+		return true;
+	int64_t left = fe->expires - now;
+	if (left < e->t.alive_period_ms + e->t.chunk_period_ms)
+		return false;
+	const struct peer *src = fe->src ? peertab_find_source(&e->pt, fe->src) : NULL;
+	if (src && src->lrx.have && !src->lrx.refusing)
+		return lease_rx_has(&src->lrx, fe->lh);
+	/* SPEC §6 refreshes come when the copy has less than FactTTL/2 and a
+	 * chunk left: a copy older than that by two chunks is not refreshed
+	 * any more. */
+	return !src || left >= e->t.fact_ttl_ms / 2 - 2 * e->t.chunk_period_ms;
+}
+
+/* Fact i is one we stand by towards p: tellable, upheld, and neither one p
+ * leases us nor one we hold only because p told it (split horizon,
+ * lease_rx_has). The second matters once p withdraws it: our copy lasts
+ * until it expires, and telling it back then, with a lease holding it
+ * FactTTL at a time, would pass a dead fact around the network for ever. */
 static bool stands(const struct engine *e, const struct peer *p, size_t i, int64_t now)
 {
-	return tellable(e, p, i, now) && fact_ttl_from(e->fs.v[i].expires, now) > 0;
+	const struct fentry *fe = &e->fs.v[i];
+	return tellable(e, p, i, now) && upheld(e, fe, now) &&
+	       (fe->local || fe->src != (p->h | 1)) && !lease_rx_has(&p->lrx, fe->lh);
 }
 
 /* Withdraws what p was told in this epoch and we no longer stand by, so
@@ -170,14 +212,22 @@ static void lease_facts(struct out *o, int64_t now)
 	struct lease_tx *t = &p->ltx;
 	uint32_t count = 0;
 	uint64_t digest = 0;
+	int64_t until = now + e->t.fact_ttl_ms; /* our shortest-lived copy */
 	bool changed = false;
 	for (size_t i = 0; i < e->n_indexed; i++) {
 		if (!stands(e, p, i, now))
 			continue;
 		const struct fentry *fe = &e->fs.v[i];
+		int64_t known = knowledge_get(&p->know, fe->h);
+		/* Told us by p itself, not leased (it refreshes us as SPEC §6
+		 * does): not ours to tell back while its copy lasts. */
+		if (known != LEASE_TOLD && known != ENGINE_NEVER && known > now)
+			continue;
 		count++;
 		digest ^= fe->lh;
-		if (knowledge_get(&p->know, fe->h) == LEASE_TOLD)
+		if (fe->expires < until)
+			until = fe->expires;
+		if (known == LEASE_TOLD)
 			continue;
 		uint64_t dropped = e->st.knowledge_dropped;
 		knowledge_put(&p->know, fe->h, LEASE_TOLD, now, e->max_knowledge,
@@ -191,7 +241,7 @@ static void lease_facts(struct out *o, int64_t now)
 		}
 		struct fact f = fe->f;
 		f.ttl = fact_ttl_from(fe->expires, now);
-		emit(o, &f);
+		emit_told(o, &f);
 		e->st.tx_facts++;
 		t->count++;
 		t->digest ^= fe->lh;
@@ -207,16 +257,19 @@ static void lease_facts(struct out *o, int64_t now)
 	}
 	if (!changed && t->held_at != ENGINE_NEVER && now - t->held_at < e->t.alive_period_ms)
 		return;
+	/* Valid no longer than our shortest-lived copy: what we only relay
+	 * must not outlive the copy it came from at the peer. */
 	struct lease_msg m = { .kind = LEASE_HOLD, .epoch = t->epoch, .count = count, .digest = digest };
-	emit_lease(o, &m, fact_ttl_from(now + e->t.fact_ttl_ms, now));
+	emit_lease(o, &m, fact_ttl_from(until, now));
 	t->held_at = now;
 	e->st.lease_holds_sent++;
 }
 
 /* What p leases us needs an answer: a REFUSE, or a NACK with our record. */
-static void answer_leases(struct out *o)
+static void answer_leases(struct out *o, int64_t now)
 {
 	struct lease_rx *r = &o->p->lrx;
+	lease_check_pending(o->e, o->p, now);
 	if (r->refuse_due) {
 		struct lease_msg m = { .kind = LEASE_REFUSE, .epoch = r->epoch };
 		emit_lease(o, &m, 0);
@@ -270,7 +323,7 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	 * sees a boot id change before the facts it must now remember. */
 	if (due)
 		emit(&o, &alive);
-	answer_leases(&o);
+	answer_leases(&o, now);
 	if (lease)
 		lease_facts(&o, now);
 	else if (facts)
@@ -294,6 +347,7 @@ void engine_send(struct engine *e, int64_t now, struct engine_actions *a)
 {
 	uint16_t port = engine_port(e);
 	e->hold_at = ENGINE_NEVER;
+	e->lease_at = ENGINE_NEVER;
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
 		if (!p->send_ok)

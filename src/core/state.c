@@ -39,9 +39,11 @@ void engine_new_boot_id(struct engine *e, const char *why)
 	/* Peers must hear the new id promptly, not after their copy ages. */
 	for (size_t i = 0; i < e->pt.n; i++) {
 		knowledge_forget(&e->pt.v[i]->know, e->alive_hash);
-		/* They drop what we leased them when they see the new id. */
+		/* They drop what we leased them when they see the new id, and
+		 * number what they lease us afresh: we start over too. */
 		if (e->pt.v[i]->ltx.on)
 			e->pt.v[i]->ltx.restart = true;
+		lease_rx_reset(&e->pt.v[i]->lrx);
 	}
 	snprintf(e->boot_reason, sizeof(e->boot_reason), "%s", why);
 }

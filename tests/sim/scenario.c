@@ -10,6 +10,9 @@ void scen_opts_init(struct scen_opts *o)
 	o->internet_latency_ms = 20;
 	o->lan_latency_ms = 1;
 	vnet_nat_opts_home(&o->nat);
+	/* WL_LEASES=0: any scenario as before leases, for a comparison. */
+	const char *leases = getenv("WL_LEASES");
+	o->no_leases = leases && strcmp(leases, "0") == 0;
 }
 
 static void *xcalloc(size_t n, size_t size)

@@ -65,7 +65,9 @@ struct scen_opts {
 	 * i is set; the hub when original_hub is. */
 	unsigned original_leaves;
 	bool original_hub;
-	bool no_leases; /* every node with Leases false (sim_set_leases) */
+	/* Every node with Leases false (sim_set_leases); the default is
+	 * false unless the environment has WL_LEASES=0. */
+	bool no_leases;
 };
 
 void scen_opts_init(struct scen_opts *o);

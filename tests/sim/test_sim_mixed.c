@@ -23,11 +23,13 @@ static const char *const mix_name[N_MIX] = { "ours + ours", "ours + original",
 static const unsigned mix_bits[N_MIX] = { 0, 2, 3 }; /* scen_opts.original_leaves */
 
 /* What reached the original nodes' wirelink port that the original would
- * not send: a fact about the recipient other than its metadata. */
+ * not send: a fact about the recipient other than its metadata, or a
+ * lease (an attribute the original rejects, dropping the whole group). */
 struct wire_watch {
 	struct sim *sim;
 	int original; /* the original node watched */
 	size_t about_recipient;
+	size_t leases;
 };
 
 static void on_fact(void *ctx, int64_t now, int from, int to, const struct fact *f)
@@ -37,6 +39,8 @@ static void on_fact(void *ctx, int64_t now, int from, int to, const struct fact 
 	struct wire_watch *w = ctx;
 	if (to != w->original)
 		return;
+	if (f->attr == ATTR_LEASE)
+		w->leases++;
 	uint8_t key[WL_KEY_LEN];
 	sim_node_key(w->sim, to, key);
 	if (memcmp(f->subject, key, WL_KEY_LEN) == 0 && f->attr != ATTR_MEMBER_META)
@@ -114,6 +118,7 @@ TEST(original_peers_get_nothing_new)
 	ping_for(&p, 60000);
 	sim_run_to(s.sim, sim_now(s.sim) + 400000);
 	CHECK_EQ(w.about_recipient, 0);
+	CHECK_EQ(w.leases, 0);
 	const struct engine_stats *st = engine_get_stats(sim_node_engine(s.sim, s.leaf[1]));
 	CHECK(st->rx_ok > 0);
 	CHECK_EQ(st->rx_parse, 0);
@@ -123,6 +128,8 @@ TEST(original_peers_get_nothing_new)
 	scen_free(&s);
 
 	build(&s, OURS_OURS, true);
+	struct wire_watch wh = { .sim = s.sim, .original = s.hub };
+	sim_set_fact_hook(s.sim, on_fact, &wh);
 	scen_start(&s);
 	CHECK(sim_run_until(s.sim, direct, &s, 300000) >= 0);
 	sim_run_to(s.sim, sim_now(s.sim) + 120000);
@@ -133,6 +140,9 @@ TEST(original_peers_get_nothing_new)
 	const struct engine_stats *hub = engine_get_stats(sim_node_engine(s.sim, s.hub));
 	CHECK_EQ(hub->rx_parse, 0);
 	CHECK_EQ(hub->rx_fact_parse, 0);
+	/* Our leaves lease nothing to the original hub. */
+	CHECK_EQ(wh.leases, 0);
+	CHECK_EQ(hub->lease_holds_matched, 0);
 	scen_free(&s);
 }
 

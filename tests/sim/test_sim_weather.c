@@ -440,6 +440,32 @@ static size_t facts_sum(struct sim *sim)
 	return sum;
 }
 
+/* WL_SIM_WEATHER_FACTS=NODE: that node's facts at the end, one per line
+ * (to see what a table holds that it should not). */
+struct fact_dump {
+	struct sim *sim;
+	int64_t now;
+};
+
+static void dump_fact(void *ctx, const struct fact *f, int64_t expires, bool local)
+{
+	const struct fact_dump *d = ctx;
+	char v[FACT_VALUE_STR_MAX];
+	int subj = sim_node_by_key(d->sim, f->subject);
+	printf("# fact %s %s %s expires %+.1f s%s\n", fact_attr_name(f->attr),
+	       subj >= 0 ? sim_node_name(d->sim, subj) : "?", fact_value_str(f, v, sizeof(v)),
+	       (double)(expires - d->now) / 1000, local ? " local" : "");
+}
+
+static void dump_facts(struct sim *sim)
+{
+	const char *which = getenv("WL_SIM_WEATHER_FACTS");
+	if (!which)
+		return;
+	struct fact_dump d = { sim, sim_now(sim) };
+	engine_foreach_fact(sim_node_engine(sim, atoi(which)), dump_fact, &d);
+}
+
 static double seconds(clockid_t clock)
 {
 	struct timespec ts;
@@ -500,6 +526,7 @@ TEST(an_hour_of_bad_weather)
 			settled = t - FAULTS_UNTIL_MS;
 	}
 	size_t mem_end = memory_sum(sim), facts_end = facts_sum(sim);
+	dump_facts(sim);
 	double real = seconds(CLOCK_MONOTONIC) - real0, cpu = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 	const struct vnet_stats *vs = vnet_stats(w->s.net);
 
