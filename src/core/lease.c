@@ -87,8 +87,9 @@ static void held(const struct lease_rx *r, uint32_t *count, uint64_t *digest)
 		*digest ^= r->s[i].lh; /* 0 in empty slots */
 }
 
-static void open_epoch(struct lease_rx *r, uint32_t epoch)
+static void open_epoch(struct lease_rx *r, uint32_t epoch, int64_t now)
 {
+	r->opened_at = now;
 	if (r->s) {
 		memset(r->s, 0, (r->mask + 1) * sizeof(*r->s));
 		r->n = 0;
@@ -130,7 +131,7 @@ static bool next_lease(struct cursor *c, const struct peer *sp, struct lease_msg
 	return false;
 }
 
-bool lease_begin(struct engine *e, struct peer *sp, const struct packet *pk)
+bool lease_begin(struct engine *e, struct peer *sp, const struct packet *pk, int64_t now)
 {
 	struct cursor c;
 	struct lease_msg m;
@@ -147,9 +148,13 @@ bool lease_begin(struct engine *e, struct peer *sp, const struct packet *pk)
 			return false;
 		}
 		sp->lease_ok = true; /* it sends them: it reads them */
-		if (!r->have || (int32_t)(m.epoch - r->epoch) > 0)
-			open_epoch(r, m.epoch);
-		return m.epoch == r->epoch; /* an older epoch's straggler: not ours to count */
+		/* Any other epoch is a new one. Its numbers only go up while
+		 * both sides run, but it numbers afresh once it sees a new boot
+		 * id of ours; a straggler of an older epoch (reordered) costs
+		 * at most a repair. */
+		if (!r->have || m.epoch != r->epoch)
+			open_epoch(r, m.epoch, now);
+		return true;
 	}
 	return false;
 }
@@ -276,10 +281,8 @@ static void on_hold(struct engine *e, struct peer *sp, const struct lease_msg *m
 		return;
 	/* A HOLD of an epoch whose facts all went astray opens it empty, so
 	 * the mismatch asks for them. */
-	if (!r->have || (int32_t)(m->epoch - r->epoch) > 0)
-		open_epoch(r, m->epoch);
-	if (m->epoch != r->epoch)
-		return;
+	if (!r->have || m->epoch != r->epoch)
+		open_epoch(r, m->epoch, now);
 	r->pending = true;
 	r->want_count = m->count;
 	r->want_digest = m->digest;
@@ -294,29 +297,61 @@ static void on_withdraw(struct engine *e, struct peer *sp, const struct lease_ms
 		return;
 	for (size_t i = 0; i < m->n; i++) {
 		struct lease_slot *s = slot_for(r, m->gone[i]);
-		if (s->lh) {
-			delete_at(r, (size_t)(s - r->s));
-			e->st.lease_withdrawn++;
-		}
+		if (!s->lh)
+			continue;
+		delete_at(r, (size_t)(s - r->s));
+		e->st.lease_withdrawn++;
 	}
 }
 
-/* sp says what we lease it does not match: tell it all again. */
+/* How far back a first repair looks: the last two HOLDs' worth. */
+static int64_t recent_ms(const struct engine *e)
+{
+	return 2 * e->t.alive_period_ms + e->t.chunk_period_ms;
+}
+
+/* Forgets that sp was told what we told it since `since`: told again at
+ * the next send (the same epoch; a receiver that has one already keeps
+ * it). */
+static void forget_recent(struct engine *e, struct peer *sp, int64_t since)
+{
+	struct lease_tx *t = &sp->ltx;
+	struct knowledge *k = &sp->know;
+	for (size_t i = 0; k->s && i <= k->mask; i++) {
+		struct know_slot *s = &k->s[i];
+		if (!s->h || !lease_told(s->expires) || s->expires - LEASE_TOLD < since)
+			continue;
+		long pos = factset_find_h(&e->fs, s->h);
+		if (pos < 0)
+			continue; /* gone: the sender's scan withdraws it */
+		s->expires = ENGINE_NEVER;
+		t->count--;
+		t->digest ^= e->fs.v[pos].lh;
+	}
+}
+
+/* sp says what we lease it does not match (its count in m): repair. */
 static void on_nack(struct engine *e, struct peer *sp, const struct lease_msg *m, int64_t now)
 {
 	struct lease_tx *t = &sp->ltx;
 	if (!t->on || m->epoch != t->epoch)
 		return;
 	e->st.lease_repairs++;
-	/* Fewer than we told: some were lost on the way, and telling all
-	 * again fills the gaps (a new epoch would start from nothing, and
-	 * lose as many again). As many or more: it holds one we withdrew
-	 * (the WITHDRAW was lost), which only a new epoch clears. */
-	if (m->count < t->count && ++t->repairs <= 3) {
-		knowledge_clear(&sp->know);
-		t->count = 0;
-		t->digest = 0;
+	t->nacked_at = now;
+	bool first = t->repairs++ == 0;
+	if (m->count < t->count && t->repairs <= 3) {
+		/* Fewer: some were lost on the way. Recent ones first. */
+		if (first) {
+			forget_recent(e, sp, now - recent_ms(e));
+		} else {
+			knowledge_clear(&sp->know);
+			t->count = 0;
+			t->digest = 0;
+		}
+	} else if (m->count > t->count && first && t->n_gone) {
+		t->rewithdraw = true; /* more: a WITHDRAW was lost */
 	} else {
+		/* Only a new epoch clears what it kept of the old. */
 		t->restart = true;
 	}
 	engine_mark_dirty(e, now);
@@ -382,8 +417,22 @@ void lease_tx_start(struct engine *e, struct peer *p)
 	t->count = 0;
 	t->digest = 0;
 	t->held_at = ENGINE_NEVER;
+	t->nacked_at = ENGINE_NEVER;
+	t->rewithdraw = false;
+	t->n_gone = 0;
+	t->gone_next = 0;
 	knowledge_clear(&p->know);
 	e->st.lease_epochs++;
+}
+
+void lease_tx_note_gone(struct peer *p, uint64_t lh, int64_t now)
+{
+	struct lease_tx *t = &p->ltx;
+	t->gone[t->gone_next] = lh;
+	t->gone_at[t->gone_next] = now;
+	t->gone_next = (uint8_t)((t->gone_next + 1) % LEASE_RECENT_GONE);
+	if (t->n_gone < LEASE_RECENT_GONE)
+		t->n_gone++;
 }
 
 void lease_peer_restarted(struct peer *p)

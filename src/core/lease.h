@@ -13,14 +13,19 @@
  * takes it as every one of those facts told again (the same trust and
  * shares apply, factset.c); one that differs answers NACK with its count,
  * and the sender tells everything again: in the same epoch if the
- * receiver holds fewer (some were lost), in a new one, which also clears
- * what the receiver kept of the old, if it holds as many or more (a lost
- * WITHDRAW). A fact the sender
+ * receiver holds fewer (some were lost: first only what was told in the
+ * last moments, then all), or withdraws its recent withdrawals again if it
+ * holds more (one was lost), and only when that does not do starts a new
+ * epoch, which also clears what the receiver kept of the old. A fact the sender
  * no longer stands by (it expired, was removed, or its subject went
  * offline) is WITHDRAWn: the receiver stops extending it, and it expires
  * within FactTTL, as a fact that is no longer refreshed does today.
  * Membership, trust and expiry keep their meaning; only the refreshes
  * are gone. The wire form is wire/lease.h.
+ *
+ * Epochs: a sender numbers them upwards per peer, and afresh (at random)
+ * when that peer restarts; a receiver takes any epoch other than its
+ * current one as a new one, which drops what it kept of the old.
  *
  * Who leases whom: a sender leases a peer that has shown it reads leases
  * (a v2 probe or reply, path.c, or an 'L' fact of its own) and is sent
@@ -39,8 +44,18 @@
 #define LEASE_NACK_WAIT_MS 1000
 
 /* Knowledge entries of a leased peer last until withdrawn or a new epoch:
- * they say "told in this epoch", not "known until". */
+ * they say "told in this epoch, at (value - LEASE_TOLD)", not "known
+ * until" (lease_told tells them apart). */
 #define LEASE_TOLD (INT64_MAX / 4)
+static inline bool lease_told(int64_t known)
+{
+	return known >= LEASE_TOLD;
+}
+
+/* A repair first tells again only what was told or withdrawn this long
+ * before the NACK (loss hits what is recent); everything only if that
+ * did not do. */
+#define LEASE_RECENT_GONE 16
 
 /* What we lease one peer (sender side). */
 struct lease_tx {
@@ -53,6 +68,12 @@ struct lease_tx {
 	uint32_t count;  /* facts told in this epoch, not withdrawn */
 	uint64_t digest; /* their lease hashes, XORed */
 	int64_t held_at; /* our last HOLD, ENGINE_NEVER */
+	int64_t nacked_at; /* its last NACK, ENGINE_NEVER */
+	bool rewithdraw;   /* send the recent withdrawals again */
+	/* The last withdrawals (lease hashes, when), for a repair. */
+	uint8_t n_gone, gone_next;
+	uint64_t gone[LEASE_RECENT_GONE];
+	int64_t gone_at[LEASE_RECENT_GONE];
 };
 
 /* One fact a peer leases us. It stays until withdrawn or the epoch ends:
@@ -87,6 +108,7 @@ struct lease_rx {
 	 * HOLD re-merges every fact only when that is near (less than two
 	 * AlivePeriods and a chunk away), not every AlivePeriod. */
 	int64_t extended_until;
+	int64_t opened_at; /* when the current epoch opened */
 	struct lease_slot *s;
 	size_t mask, n;  /* slots - 1 (0 with s NULL), slots used */
 };
@@ -110,7 +132,7 @@ size_t lease_rx_bytes(const struct lease_rx *r);
 /* Receiving from sp: before its facts, whether they belong to a lease
  * epoch of its (an EPOCH fact in the datagram); then each fact with
  * lease_note; then lease_finish for its HOLD, WITHDRAW, NACK or REFUSE. */
-bool lease_begin(struct engine *e, struct peer *sp, const struct packet *pk);
+bool lease_begin(struct engine *e, struct peer *sp, const struct packet *pk, int64_t now);
 void lease_note(struct engine *e, struct peer *sp, const struct fact *f, uint64_t h,
 		int64_t expires, bool accepted, int64_t now);
 void lease_finish(struct engine *e, struct peer *sp, const struct packet *pk, int64_t now);
@@ -122,6 +144,8 @@ void lease_check_pending(struct engine *e, struct peer *sp, int64_t now);
  * epoch (its knowledge forgotten: everything is told again). */
 void lease_tx_stop(struct peer *p);
 void lease_tx_start(struct engine *e, struct peer *p);
+/* A withdrawal sent to p, kept for a repair. */
+void lease_tx_note_gone(struct peer *p, uint64_t lh, int64_t now);
 
 /* The peer restarted: leases both ways start over once it shows again
  * that it reads them. */

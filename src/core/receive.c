@@ -201,7 +201,7 @@ enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_add
 	if (sp->path_dead)
 		engine_mark_dirty(e, now); /* it came over the path: look soon */
 	take_alive(e, now, sp, &pk);
-	bool leased = lease_begin(e, sp, &pk);
+	bool leased = lease_begin(e, sp, &pk, now);
 	struct cursor c;
 	struct fact f;
 	int r;

@@ -145,8 +145,23 @@ static bool upheld(const struct engine *e, const struct fentry *fe, int64_t now)
 	if (left < e->t.alive_period_ms + e->t.chunk_period_ms)
 		return false;
 	const struct peer *src = fe->src ? peertab_find_source(&e->pt, fe->src) : NULL;
-	if (src && src->lrx.have && !src->lrx.refusing)
-		return lease_rx_has(&src->lrx, fe->lh);
+	/* A new epoch of its source starts empty and is told again at once:
+	 * what it held before stands meanwhile, rather than being withdrawn
+	 * from everyone and told again a tick later. */
+	if (src && src->lrx.have && !src->lrx.refusing) {
+		if (lease_rx_has(&src->lrx, fe->lh) ||
+		    now - src->lrx.opened_at < 2 * e->t.chunk_period_ms)
+			return true;
+		/* Charged to one source, it may be told by others too (a LAN
+		 * address every neighbour sees): any of them upholds it. Rare
+		 * enough to look through every peer. */
+		for (size_t i = 0; i < e->pt.n; i++) {
+			const struct peer *q = e->pt.v[i];
+			if (q != src && q->lrx.have && lease_rx_has(&q->lrx, fe->lh))
+				return true;
+		}
+		return false;
+	}
 	/* SPEC §6 refreshes come when the copy has less than FactTTL/2 and a
 	 * chunk left: a copy older than that by two chunks is not refreshed
 	 * any more. */
@@ -178,7 +193,7 @@ static bool withdraw(struct out *o, int64_t now)
 	struct lease_msg m = { .kind = LEASE_WITHDRAW, .epoch = t->epoch };
 	for (size_t i = 0; k->s && i <= k->mask; i++) {
 		struct know_slot *s = &k->s[i];
-		if (!s->h || s->expires != LEASE_TOLD)
+		if (!s->h || !lease_told(s->expires))
 			continue;
 		long pos = factset_find_h(&e->fs, s->h);
 		if (pos >= 0 && (size_t)pos < e->n_indexed && stands(e, p, (size_t)pos, now))
@@ -191,11 +206,19 @@ static bool withdraw(struct out *o, int64_t now)
 		s->expires = ENGINE_NEVER; /* forgotten (knowledge_forget) */
 		t->count--;
 		t->digest ^= lh;
+		lease_tx_note_gone(p, lh, now);
 		m.gone[m.n++] = lh;
 		if (m.n == LEASE_WITHDRAW_MAX) {
 			emit_lease(o, &m, 0);
 			m.n = 0;
 		}
+	}
+	if (t->rewithdraw) {
+		/* A repair: the recent withdrawals again (idempotent there). */
+		for (size_t i = 0; i < t->n_gone && m.n < LEASE_WITHDRAW_MAX; i++)
+			if (now - t->gone_at[i] <= 2 * e->t.alive_period_ms + e->t.chunk_period_ms)
+				m.gone[m.n++] = t->gone[i];
+		t->rewithdraw = false;
 	}
 	if (m.n)
 		emit_lease(o, &m, 0);
@@ -221,16 +244,16 @@ static void lease_facts(struct out *o, int64_t now)
 		int64_t known = knowledge_get(&p->know, fe->h);
 		/* Told us by p itself, not leased (it refreshes us as SPEC §6
 		 * does): not ours to tell back while its copy lasts. */
-		if (known != LEASE_TOLD && known != ENGINE_NEVER && known > now)
+		if (!lease_told(known) && known != ENGINE_NEVER && known > now)
 			continue;
 		count++;
 		digest ^= fe->lh;
 		if (fe->expires < until)
 			until = fe->expires;
-		if (known == LEASE_TOLD)
+		if (lease_told(known))
 			continue;
 		uint64_t dropped = e->st.knowledge_dropped;
-		knowledge_put(&p->know, fe->h, LEASE_TOLD, now, e->max_knowledge,
+		knowledge_put(&p->know, fe->h, LEASE_TOLD + now, now, e->max_knowledge,
 			      &e->st.knowledge_dropped);
 		if (e->st.knowledge_dropped != dropped) {
 			/* No room to remember what it was told: a lease would
@@ -247,7 +270,7 @@ static void lease_facts(struct out *o, int64_t now)
 		t->digest ^= fe->lh;
 		changed = true;
 	}
-	if (t->count != count || t->digest != digest) {
+	if (t->count != count || t->digest != digest || t->rewithdraw) {
 		if (!withdraw(o, now) || t->count != count || t->digest != digest) {
 			t->restart = true; /* at the next tick: this one may carry part of it */
 			engine_mark_dirty(e, now);
@@ -257,6 +280,10 @@ static void lease_facts(struct out *o, int64_t now)
 	}
 	if (!changed && t->held_at != ENGINE_NEVER && now - t->held_at < e->t.alive_period_ms)
 		return;
+	/* Quiet for two HOLDs since the last NACK: the next one starts the
+	 * repair ladder afresh. */
+	if (t->nacked_at == ENGINE_NEVER || now - t->nacked_at > 2 * e->t.alive_period_ms)
+		t->repairs = 0;
 	/* Valid no longer than our shortest-lived copy: what we only relay
 	 * must not outlive the copy it came from at the peer. */
 	struct lease_msg m = { .kind = LEASE_HOLD, .epoch = t->epoch, .count = count, .digest = digest };
