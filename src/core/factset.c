@@ -32,14 +32,7 @@ void factset_limits_default(struct factset_limits *l)
 
 uint64_t fact_key_hash(const uint8_t hkey[static 16], const struct fact *f)
 {
-	uint8_t buf[FACT_KEY_MAX];
-	size_t n = fact_key_bytes(f, buf);
-	uint8_t out[crypto_shorthash_BYTES];
-	crypto_shorthash(out, buf, n, hkey);
-	uint64_t h = 0;
-	for (int i = 0; i < 8; i++)
-		h |= (uint64_t)out[i] << (8 * i);
-	return h;
+	return fact_key_siphash(hkey, f);
 }
 
 int factset_init(struct factset *s, size_t max, const uint8_t hkey[static 16],

@@ -1,5 +1,6 @@
 #include "wire/fact.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -301,6 +302,18 @@ size_t fact_key_bytes(const struct fact *f, uint8_t out[static FACT_KEY_MAX])
 		n += f->value_len;
 	}
 	return n;
+}
+
+uint64_t fact_key_siphash(const uint8_t key[static 16], const struct fact *f)
+{
+	uint8_t buf[FACT_KEY_MAX];
+	size_t n = fact_key_bytes(f, buf);
+	uint8_t out[crypto_shorthash_BYTES];
+	crypto_shorthash(out, buf, n, key);
+	uint64_t h = 0;
+	for (int i = 0; i < 8; i++)
+		h |= (uint64_t)out[i] << (8 * i);
+	return h;
 }
 
 bool fact_same_key(const struct fact *a, const struct fact *b)

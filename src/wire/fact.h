@@ -82,6 +82,8 @@ bool fact_cidr(const struct fact *f, struct wl_cidr *out);
  * what fact keys are hashed over. Returns the length. */
 #define FACT_KEY_MAX (1 + WL_KEY_LEN + FACT_VALUE_MAX)
 size_t fact_key_bytes(const struct fact *f, uint8_t out[static FACT_KEY_MAX]);
+/* SipHash-2-4 of the key bytes under a 16-byte key, as a 64-bit number. */
+uint64_t fact_key_siphash(const uint8_t key[static 16], const struct fact *f);
 
 /* Same attribute, subject and value (ttl ignored). For Alive facts the
  * value is part of the comparison here; the core decides to ignore it. */

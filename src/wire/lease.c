@@ -86,13 +86,7 @@ bool lease_parse(const struct fact *f, struct lease_msg *m)
 
 uint64_t lease_hash(const struct fact *f)
 {
-	uint8_t buf[FACT_KEY_MAX];
-	size_t n = fact_key_bytes(f, buf);
-	uint8_t out[crypto_shorthash_BYTES];
-	crypto_shorthash(out, buf, n, lease_hash_key);
-	uint64_t h = 0;
-	for (int i = 0; i < 8; i++)
-		h |= (uint64_t)out[i] << (8 * i);
+	uint64_t h = fact_key_siphash(lease_hash_key, f);
 	return h ? h : 1; /* 0 marks an empty slot (core/lease.c) */
 }
 
