@@ -83,7 +83,14 @@
  *     AlivePeriod + 2 chunks (the source's resend is on its way), and a
  *     source's silence removes AllowedIPs only once it has talked to us
  *     for half a FactTTL (a returning hub re-tells each peer only when
- *     that peer is back with it too).
+ *     that peer is back with it too);
+ *   - between two daemons of ours facts are leased, not refreshed
+ *     (core/lease.h, docs/leases.md): told once per epoch, then held by a
+ *     HOLD every AlivePeriod; negotiated by version 2 probes, so an
+ *     original peer is refreshed as SPEC §6 says (setting Leases);
+ *   - a device endpoint we set as a candidate after the peer's last
+ *     handshake is not reported as where the peer is (SPEC §5 reports
+ *     whatever the device holds): the handshake was elsewhere.
  *
  * Error convention: constructors return NULL on allocation failure or bad
  * config (engine_config_check() says why); queries return bool (false =

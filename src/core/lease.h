@@ -12,16 +12,17 @@
  * receiver whose own record of that epoch has the same count and digest
  * takes it as every one of those facts told again (the same trust and
  * shares apply, factset.c); one that differs answers NACK with its count,
- * and the sender tells everything again: in the same epoch if the
- * receiver holds fewer (some were lost: first only what was told in the
- * last moments, then all), or withdraws its recent withdrawals again if it
- * holds more (one was lost), and only when that does not do starts a new
- * epoch, which also clears what the receiver kept of the old. A fact the sender
- * no longer stands by (it expired, was removed, or its subject went
- * offline) is WITHDRAWn: the receiver stops extending it, and it expires
- * within FactTTL, as a fact that is no longer refreshed does today.
- * Membership, trust and expiry keep their meaning; only the refreshes
- * are gone. The wire form is wire/lease.h.
+ * and the sender repairs: if the receiver holds fewer (some were lost), it
+ * tells again what it told in the last moments, then everything, in the
+ * same epoch; if it holds more (a WITHDRAW was lost), it withdraws its
+ * recent withdrawals again; only when that does not do, it starts a new
+ * epoch, which also clears what the receiver kept of the old. A fact the
+ * sender no longer stands by (it expired, was removed, its subject went
+ * offline, or its own source stopped standing by it) is WITHDRAWn: the
+ * receiver stops extending it, and it expires within FactTTL, as a fact
+ * that is no longer refreshed does. Membership, trust and expiry keep
+ * their meaning; only the refreshes are gone. The wire form is
+ * wire/lease.h; the whole design, docs/leases.md.
  *
  * Epochs: a sender numbers them upwards per peer, and afresh (at random)
  * when that peer restarts; a receiver takes any epoch other than its
@@ -52,8 +53,9 @@ static inline bool lease_told(int64_t known)
 	return known >= LEASE_TOLD;
 }
 
-/* A repair first tells again only what was told or withdrawn this long
- * before the NACK (loss hits what is recent); everything only if that
+/* Withdrawals a sender keeps per peer for a repair (lease.c: on_nack):
+ * a first repair sends again only what it told or withdrew in the last
+ * two AlivePeriods (loss hits what is recent), everything only if that
  * did not do. */
 #define LEASE_RECENT_GONE 16
 
@@ -63,7 +65,7 @@ struct lease_tx {
 	bool refused;    /* it keeps no leases from us: plain refreshes (SPEC §6) */
 	bool restart;    /* a new epoch at the next send */
 	bool numbered;   /* epoch holds the last one used with this peer */
-	uint8_t repairs; /* NACKs in this epoch answered by telling all again */
+	uint8_t repairs; /* NACKs answered since the last quiet spell (lease.c) */
 	uint32_t epoch;
 	uint32_t count;  /* facts told in this epoch, not withdrawn */
 	uint64_t digest; /* their lease hashes, XORed */
