@@ -246,6 +246,8 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	*out = c.ep;
 	peer_note_tried(p, out, now);
 	p->last_try = now;
+	p->try_ep = c.ep;
+	p->has_try_ep = true;
 	p->force_alive = true;
 	/* [ours] Every candidate had its chance and none answered: a peer
 	 * behind a symmetric NAT, or one that is away. Try less often, up to

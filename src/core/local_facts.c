@@ -100,8 +100,11 @@ static void device_peers(struct lf *c, const struct engine_inputs *in, int64_t n
 		 * handshake was elsewhere, and saying the peer is at the
 		 * candidate would have everyone try it (and say so in turn):
 		 * a stale endpoint could then outlive the last path that used
-		 * it. SPEC §5 reports whatever the device holds. */
-		bool trying = p && p->last_try != ENGINE_NEVER && hs != ENGINE_NEVER && hs < p->last_try;
+		 * it. An endpoint WireGuard moved to itself (the peer's packets
+		 * came from there) is reported, whenever the handshake was.
+		 * SPEC §5 reports whatever the device holds. */
+		bool trying = p && p->has_try_ep && wp->has_endpoint && hs != ENGINE_NEVER &&
+			      hs < p->last_try && wl_endpoint_equal(&wp->endpoint, &p->try_ep);
 		if (wp->has_endpoint && hs != ENGINE_NEVER && now - hs < e->t.handshake_validity_ms &&
 		    !trying)
 			put_endpoint(c, wp->key, &wp->endpoint);

@@ -110,6 +110,10 @@ struct peer {
 	struct tried_ep tried[PEER_TRIED_MAX];
 	size_t n_tried;
 	int64_t last_try; /* last time any endpoint was set */
+	/* The candidate we last set ourselves (apply.c), at last_try: not the
+	 * operator's endpoint found at our first tick. */
+	struct wl_endpoint try_ep;
+	bool has_try_ep;
 	int64_t cand_seen_at; /* since when it has had a candidate, ENGINE_NEVER */
 	/* [ours] For the time-to-direct histogram: when it first had a
 	 * candidate while not healthy, ENGINE_NEVER once measured (or never). */
