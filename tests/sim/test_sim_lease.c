@@ -97,41 +97,53 @@ TEST(l1_hub_traffic_grows_with_the_leaves_not_their_square)
 	CHECK_EQ(small.nacks + big.nacks, 0);
 }
 
-/* Every leaf holds, about every other leaf, the endpoint the hub's device
- * has for it (a fact the hub stands by while the leaf is healthy). */
+/* Whether a node holds an Endpoint fact about subject at ep (with
+ * own_only, one it generated itself). */
 struct find {
 	const struct wl_endpoint *ep;
 	const uint8_t *subject;
+	bool own_only;
 	bool found;
 };
 
 static void find_ep(void *ctx, const struct fact *f, int64_t expires, bool local)
 {
 	(void)expires;
-	(void)local;
 	struct find *q = ctx;
 	struct wl_endpoint ep;
-	if (memcmp(f->subject, q->subject, WL_KEY_LEN) == 0 && fact_endpoint(f, &ep) &&
-	    wl_endpoint_equal(&ep, q->ep))
+	if ((local || !q->own_only) && memcmp(f->subject, q->subject, WL_KEY_LEN) == 0 &&
+	    fact_endpoint(f, &ep) && wl_endpoint_equal(&ep, q->ep))
 		q->found = true;
 }
 
-static size_t missing_hub_endpoints(struct scen *s)
+static bool holds_endpoint(struct scen *s, int node, int subject, const struct wl_endpoint *ep,
+			   bool own_only)
+{
+	uint8_t key[WL_KEY_LEN];
+	sim_node_key(s->sim, subject, key);
+	struct find q = { ep, key, own_only, false };
+	engine_foreach_fact(sim_node_engine(s->sim, node), find_ep, &q);
+	return q.found;
+}
+
+/* How often a leaf lacks, about another leaf, the endpoint the hub's
+ * device has for it (a fact the hub stands by while the leaf is
+ * healthy); with at_hub, how many such endpoints the hub itself does not
+ * say (SPEC §5, 3). */
+static size_t missing_hub_endpoints(struct scen *s, bool at_hub)
 {
 	size_t missing = 0;
 	for (size_t j = 0; j < s->n_leaves; j++) {
 		struct sim_peer_view v;
 		if (!sim_peer_view(s->sim, s->hub, s->leaf[j], &v) || !v.has_endpoint)
 			continue;
-		uint8_t key[WL_KEY_LEN];
-		sim_node_key(s->sim, s->leaf[j], key);
-		for (size_t i = 0; i < s->n_leaves; i++) {
-			if (i == j)
-				continue;
-			struct find q = { &v.endpoint, key, false };
-			engine_foreach_fact(sim_node_engine(s->sim, s->leaf[i]), find_ep, &q);
-			missing += !q.found;
+		if (at_hub) {
+			missing += !holds_endpoint(s, s->hub, s->leaf[j], &v.endpoint, true);
+			continue;
 		}
+		for (size_t i = 0; i < s->n_leaves; i++)
+			if (i != j)
+				missing += !holds_endpoint(s, s->leaf[i], s->leaf[j], &v.endpoint, false);
 	}
 	return missing;
 }
@@ -149,7 +161,7 @@ TEST(l2_loss_is_repaired)
 		repairs += st->lease_repairs;
 		matched += st->lease_holds_matched;
 	}
-	size_t direct = scen_count_direct(&s, HEALTHY_MS), missing = missing_hub_endpoints(&s);
+	size_t direct = scen_count_direct(&s, HEALTHY_MS), missing = missing_hub_endpoints(&s, false);
 	printf("# (l2) 10 %% loss, 20 min: %zu of %zu pairs direct; %llu repairs asked for, %llu "
 	       "made, %llu holds matched; %zu endpoints of the hub's missing at a leaf\n",
 	       direct, s.n_leaves * (s.n_leaves - 1) / 2, (unsigned long long)nacks,
@@ -235,40 +247,6 @@ TEST(l3_a_withdrawn_fact_dies_within_fact_ttl)
 	scen_free(&s);
 }
 
-/* Leaves whose endpoint in the hub's device is not a fact of the hub's
- * own (SPEC §5, 3). */
-struct own_find {
-	const struct wl_endpoint *ep;
-	const uint8_t *subject;
-	bool found;
-};
-
-static void find_own(void *ctx, const struct fact *f, int64_t expires, bool local)
-{
-	(void)expires;
-	struct own_find *q = ctx;
-	struct wl_endpoint ep;
-	if (local && memcmp(f->subject, q->subject, WL_KEY_LEN) == 0 && fact_endpoint(f, &ep) &&
-	    wl_endpoint_equal(&ep, q->ep))
-		q->found = true;
-}
-
-static size_t hub_unsaid_endpoints(struct scen *s)
-{
-	size_t n = 0;
-	for (size_t j = 0; j < s->n_leaves; j++) {
-		struct sim_peer_view v;
-		if (!sim_peer_view(s->sim, s->hub, s->leaf[j], &v) || !v.has_endpoint)
-			continue;
-		uint8_t key[WL_KEY_LEN];
-		sim_node_key(s->sim, s->leaf[j], key);
-		struct own_find q = { &v.endpoint, key, false };
-		engine_foreach_fact(sim_node_engine(s->sim, s->hub), find_own, &q);
-		n += !q.found;
-	}
-	return n;
-}
-
 static bool hub_leases(struct scen *s, size_t leaf)
 {
 	uint8_t key[WL_KEY_LEN];
@@ -324,7 +302,7 @@ TEST(l4_restarts_and_refusals)
 	int64_t told = -1;
 	for (int64_t t = t1 + 500; t <= t1 + 60000 && told < 0; t += 500) {
 		sim_run_to(s.sim, t);
-		if (!hub_unsaid_endpoints(&s))
+		if (!missing_hub_endpoints(&s, true))
 			told = t - t1;
 	}
 	printf("# (l4) after the hub restarted, it said where every leaf is %.1f s later\n",
