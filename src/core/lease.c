@@ -78,6 +78,13 @@ size_t lease_rx_bytes(const struct lease_rx *r)
 	return r->s ? (r->mask + 1) * sizeof(*r->s) : 0;
 }
 
+/* A tick at `at` for a NACK that may be due then. */
+static void want_tick(struct engine *e, int64_t at)
+{
+	if (e->lease_at == ENGINE_NEVER || at < e->lease_at)
+		e->lease_at = at;
+}
+
 /* Count and digest of what is held. */
 static void held(const struct lease_rx *r, uint32_t *count, uint64_t *digest)
 {
@@ -235,8 +242,7 @@ static void check_hold(struct engine *e, struct peer *sp, int64_t now)
 	if (count != r->want_count || digest != r->want_digest) {
 		if (r->nack_at == ENGINE_NEVER)
 			r->nack_at = now + LEASE_NACK_WAIT_MS;
-		if (e->lease_at == ENGINE_NEVER || r->nack_at < e->lease_at)
-			e->lease_at = r->nack_at;
+		want_tick(e, r->nack_at);
 		return;
 	}
 	r->pending = false;
@@ -264,8 +270,7 @@ void lease_check_pending(struct engine *e, struct peer *sp, int64_t now)
 	if (!r->pending || r->nack_at == ENGINE_NEVER)
 		return;
 	if (now < r->nack_at) {
-		if (e->lease_at == ENGINE_NEVER || r->nack_at < e->lease_at)
-			e->lease_at = r->nack_at;
+		want_tick(e, r->nack_at);
 		return;
 	}
 	r->pending = false;
@@ -304,8 +309,7 @@ static void on_withdraw(struct engine *e, struct peer *sp, const struct lease_ms
 	}
 }
 
-/* How far back a first repair looks: the last two HOLDs' worth. */
-static int64_t recent_ms(const struct engine *e)
+int64_t lease_recent_ms(const struct engine *e)
 {
 	return 2 * e->t.alive_period_ms + e->t.chunk_period_ms;
 }
@@ -342,7 +346,7 @@ static void on_nack(struct engine *e, struct peer *sp, const struct lease_msg *m
 	if (m->count < t->count && t->repairs <= 3) {
 		/* Fewer: some were lost on the way. Recent ones first. */
 		if (first) {
-			forget_recent(e, sp, now - recent_ms(e));
+			forget_recent(e, sp, now - lease_recent_ms(e));
 		} else {
 			knowledge_clear(&sp->know);
 			t->count = 0;
@@ -402,9 +406,9 @@ void lease_tx_stop(struct peer *p)
 void lease_tx_start(struct engine *e, struct peer *p)
 {
 	struct lease_tx *t = &p->ltx;
-	/* Epochs only go up while the peer runs (it drops a stale one, and
-	 * one from before it restarted is gone with its table): a lease
-	 * stopped and started again continues the count. */
+	/* A lease stopped and started again continues the count, so the
+	 * peer sees an epoch other than the one it may still keep; numbered
+	 * afresh only once the peer restarted (its table is gone). */
 	if (t->numbered) {
 		t->epoch++;
 	} else {

@@ -146,6 +146,9 @@ void lease_check_pending(struct engine *e, struct peer *sp, int64_t now);
  * epoch (its knowledge forgotten: everything is told again). */
 void lease_tx_stop(struct peer *p);
 void lease_tx_start(struct engine *e, struct peer *p);
+/* How far back a first repair looks: the last two HOLDs' worth (what it
+ * told again, and the withdrawals it sends again). */
+int64_t lease_recent_ms(const struct engine *e);
 /* A withdrawal sent to p, kept for a repair. */
 void lease_tx_note_gone(struct peer *p, uint64_t lh, int64_t now);
 

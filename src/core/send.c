@@ -135,8 +135,9 @@ static void send_facts(struct out *o, int64_t now)
  * its source still stands by it: it leases it to us, or (a source that
  * refreshes as SPEC §6 does) its refreshes keep coming. Once that ends,
  * it is withdrawn at once, so a relayed copy dies with the one it came
- * from, not a FactTTL after it; and one with less than LEASE_MIN_LEFT to
- * go is withdrawn too, so a HOLD is always good for that long. */
+ * from, not a FactTTL after it; and one with less than an AlivePeriod
+ * and a chunk to go is withdrawn too, so a HOLD is always good for that
+ * long. */
 static bool upheld(const struct engine *e, const struct fentry *fe, int64_t now)
 {
 	if (fe->local)
@@ -216,7 +217,7 @@ static bool withdraw(struct out *o, int64_t now)
 	if (t->rewithdraw) {
 		/* A repair: the recent withdrawals again (idempotent there). */
 		for (size_t i = 0; i < t->n_gone && m.n < LEASE_WITHDRAW_MAX; i++)
-			if (now - t->gone_at[i] <= 2 * e->t.alive_period_ms + e->t.chunk_period_ms)
+			if (now - t->gone_at[i] <= lease_recent_ms(e))
 				m.gone[m.n++] = t->gone[i];
 		t->rewithdraw = false;
 	}
