@@ -395,30 +395,45 @@ static void count_peer(void *ctx, const struct engine_peer_info *p)
 	(*(size_t *)ctx)++;
 }
 
+/* A leaf whose one peer (key 2) is a router it trusts by its route,
+ * started, with these caps. */
+static void router_fed(struct tnode *n, size_t max_facts, size_t max_peers,
+		       uint8_t ppriv[static 32], uint8_t ppub[static 32])
+{
+	tkey(2, ppriv, ppub);
+	tnode_config(n, 1);
+	n->cfg.max_facts = max_facts;
+	n->cfg.max_peers = max_peers;
+	n->cfg.router = WL_NO;
+	tnode_dev_peer(n, ppub, "192.0.2.2:51820", 0);
+	tnode_allow(n, ppub, "10.0.0.0/8");
+	tnode_start(n, 0);
+	tnode_tick(n, 0);
+}
+
+/* The router tells 20 member facts about new subjects (tag, b, 0..19). */
+static enum engine_rx twenty_members(struct tnode *n, const uint8_t ppriv[static 32],
+				     const uint8_t ppub[static 32], uint8_t tag, int b,
+				     int64_t now)
+{
+	struct fact f[20];
+	for (int i = 0; i < 20; i++) {
+		uint8_t subj[32] = { tag, (uint8_t)b, (uint8_t)i };
+		fact_make_member_meta(&f[i], subj, NULL, -1, 200);
+	}
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	size_t len = tseal(ppriv, n->pub, f, 20, buf, sizeof(buf));
+	return treceive(n, now, ppub, buf, len);
+}
+
 TEST(engine_caps_hold_under_a_flood)
 {
 	/* A router peer floods 2000 member facts; the engine keeps 64. */
 	struct tnode n;
 	uint8_t ppriv[32], ppub[32];
-	tkey(2, ppriv, ppub);
-	tnode_config(&n, 1);
-	n.cfg.max_facts = 64;
-	n.cfg.max_peers = 32;
-	n.cfg.router = WL_NO;
-	tnode_dev_peer(&n, ppub, "192.0.2.2:51820", 0);
-	tnode_allow(&n, ppub, "10.0.0.0/8");
-	tnode_start(&n, 0);
-	tnode_tick(&n, 0);
-	for (int b = 0; b < 100; b++) {
-		struct fact f[20];
-		for (int i = 0; i < 20; i++) {
-			uint8_t subj[32] = { 0x77, (uint8_t)b, (uint8_t)i };
-			fact_make_member_meta(&f[i], subj, NULL, -1, 200);
-		}
-		uint8_t buf[WIRE_MAX_DATAGRAM];
-		size_t len = tseal(ppriv, n.pub, f, 20, buf, sizeof(buf));
-		CHECK_EQ(treceive(&n, 10 + b, ppub, buf, len), ENGINE_RX_OK);
-	}
+	router_fed(&n, 64, 32, ppriv, ppub);
+	for (int b = 0; b < 100; b++)
+		CHECK_EQ(twenty_members(&n, ppriv, ppub, 0x77, b, 10 + b), ENGINE_RX_OK);
 	CHECK(engine_fact_count(n.e) <= 64);
 	tnode_tick(&n, 1000);
 	const struct engine_stats *st = engine_get_stats(n.e);
@@ -438,27 +453,12 @@ TEST(engine_memory_follows_the_tables)
 {
 	struct tnode n;
 	uint8_t ppriv[32], ppub[32];
-	tkey(2, ppriv, ppub);
-	tnode_config(&n, 1);
-	n.cfg.max_facts = 256;
-	n.cfg.max_peers = 64;
-	n.cfg.router = WL_NO;
-	tnode_dev_peer(&n, ppub, "192.0.2.2:51820", 0);
-	tnode_allow(&n, ppub, "10.0.0.0/8");
-	tnode_start(&n, 0);
-	tnode_tick(&n, 0);
+	router_fed(&n, 256, 64, ppriv, ppub);
 	size_t before = engine_memory(n.e);
 	CHECK(before > 0);
 	size_t last = before;
 	for (int b = 0; b < 20; b++) {
-		struct fact f[20];
-		for (int i = 0; i < 20; i++) {
-			uint8_t subj[32] = { 0x55, (uint8_t)b, (uint8_t)i };
-			fact_make_member_meta(&f[i], subj, NULL, -1, 200);
-		}
-		uint8_t buf[WIRE_MAX_DATAGRAM];
-		size_t len = tseal(ppriv, n.pub, f, 20, buf, sizeof(buf));
-		CHECK_EQ(treceive(&n, 10 + b, ppub, buf, len), ENGINE_RX_OK);
+		CHECK_EQ(twenty_members(&n, ppriv, ppub, 0x55, b, 10 + b), ENGINE_RX_OK);
 		size_t now_bytes = engine_memory(n.e);
 		CHECK(now_bytes >= last); /* nothing expired meanwhile */
 		last = now_bytes;
