@@ -233,6 +233,9 @@ static int scalar_setting(struct walk *w, const struct cfg_setting *s, const str
 	case CT_COUNT:
 		rc = want_number(w, n, "an integer (1..1000000)", &text, &quoted);
 		break;
+	case CT_QUIET:
+		rc = want_number(w, n, "an integer (0, or 30..30000)", &text, &quoted);
+		break;
 	case CT_ROUTER:
 		/* "auto" is the original's own word for auto-detection. */
 		if ((n->kind == CFG_STR || n->kind == CFG_PLAIN) && !strcasecmp(n->text, "auto")) {

@@ -88,8 +88,11 @@ bool cfg_parse_glob(const char *s, const char **why);
 /* ---- scalar settings ---- */
 
 #define CFG_COUNT_MAX 1000000
+#define CFG_QUIET_MIN 30
+#define CFG_QUIET_MAX 30000
 /* A count: a whole number 1..CFG_COUNT_MAX. */
 bool cfg_parse_count(const char *s, uint32_t *out, const char **why);
+bool cfg_parse_quiet(const char *s, uint32_t *out, const char **why);
 /* A group name (as useradd allows: [a-z_][a-z0-9_-]*, at most 31 bytes)
  * or a number; "" clears it. Whether the group exists is the daemon's
  * question, at start. */
@@ -101,6 +104,7 @@ enum cfg_type {
 	CT_IFACE,
 	CT_PORT,
 	CT_COUNT,  /* uint32_t, 1..CFG_COUNT_MAX */
+	CT_QUIET,  /* uint32_t seconds, 0 or CFG_QUIET_MIN..CFG_QUIET_MAX */
 	CT_ROUTER, /* tri-state bool */
 	CT_BOOL,
 	CT_BACKEND,

@@ -46,6 +46,13 @@ const struct cfg_setting cfg_settings[] = {
 	  "of telling every fact again every two minutes. A hub's refresh traffic then grows "
 	  "with the number of leaves, not with its square. Peers running the original wirelink "
 	  "are refreshed as it expects either way. false refreshes every peer." },
+	{ "QuietPeriod", "quiet-period", 0, "WIRELINK_QUIET_PERIOD", CT_QUIET, ALL, AT(quiet_period),
+	  "SECONDS", "600",
+	  "How often two idle peers of ours on a direct path send each other an Alive when "
+	  "neither is a router and no NAT stands in front of either (a peer sees each at its "
+	  "own address): a quiet pair. Other pairs send one every 30 s, which also keeps NAT "
+	  "mappings open. A path that fails while traffic flows is still found in seconds; "
+	  "an idle one within two quiet periods. Needs Leases. 0: never quiet." },
 	{ "ControlGroup", "control-group", 0, "WIRELINK_CONTROL_GROUP", CT_GROUP, ALL,
 	  AT(control_group), "GROUP", "none",
 	  "The control socket /run/wirelink/IFACE.sock (wirelink show) is root's alone (mode "
@@ -146,6 +153,8 @@ bool cfg_setting_apply(struct wl_config *cfg, const struct cfg_setting *s,
 		return cfg_parse_port(text, (uint16_t *)(void *)field, why);
 	case CT_COUNT:
 		return cfg_parse_count(text, (uint32_t *)(void *)field, why);
+	case CT_QUIET:
+		return cfg_parse_quiet(text, (uint32_t *)(void *)field, why);
 	case CT_ROUTER:
 		/* "auto" (auto-detect) is how the original wrote the default. */
 		if (strcasecmp(text, "auto") == 0) {

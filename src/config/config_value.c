@@ -150,6 +150,22 @@ bool cfg_parse_port(const char *s, uint16_t *out, const char **why)
 	return true;
 }
 
+/* QuietPeriod: 0 (never quiet), or from the AlivePeriod to the longest
+ * period whose Alive ttl (2 periods and an AlivePeriod) fits 16 bits. */
+bool cfg_parse_quiet(const char *s, uint32_t *out, const char **why)
+{
+	unsigned long v = 0;
+	size_t i = 0;
+	for (; s[i] >= '0' && s[i] <= '9' && i < 8; i++)
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	if (i == 0 || s[i] != '\0' || (v && (v < CFG_QUIET_MIN || v > CFG_QUIET_MAX))) {
+		*why = "is not a quiet period (0, or 30..30000 seconds)";
+		return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
 bool cfg_parse_count(const char *s, uint32_t *out, const char **why)
 {
 	unsigned long v = 0;

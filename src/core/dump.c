@@ -43,6 +43,12 @@ static void dump_facts(const struct engine *e, int64_t now, const struct dump_ou
 	}
 }
 
+/* Quiet pairs (quiet.c): both ways, only ours, only theirs, or neither. */
+static const char *quiet_str(const struct peer *p)
+{
+	return p->quiet_tx ? (p->quiet_rx ? "both" : "ours") : (p->quiet_rx ? "theirs" : "no");
+}
+
 static void dump_peers(const struct engine *e, int64_t now, const struct dump_out *o)
 {
 	put(o, "peers (%zu):", e->pt.n);
@@ -56,11 +62,11 @@ static void dump_peers(const struct engine *e, int64_t now, const struct dump_ou
 		put(o,
 		    "  %s key=%s dev=%d cfg=%d router=%d healthy=%d alive=%d basic=%d "
 		    "endpoint=%s handshake=%.1fs alive_until=%.1fs alive_since=%.1fs knows=%zu "
-		    "ours=%d path_dead=%d leases=%d lease_out=%s/%u/%u lease_in=%s/%u/%zu%s",
+		    "ours=%d path_dead=%d quiet=%s leases=%d lease_out=%s/%u/%u lease_in=%s/%u/%zu%s",
 		    engine_peer_label(p, lb), key, p->in_device, p->cfg >= 0, p->router, p->healthy,
 		    peer_alive(p, now), p->basic, ep, secs(p->handshake, now),
 		    secs(p->alive_until, now), secs(p->alive_since, now), p->know.n, p->ours,
-		    p->path_dead, p->lease_ok, p->ltx.on ? "on" : p->ltx.refused ? "refused" : "off",
+		    p->path_dead, quiet_str(p), p->lease_ok, p->ltx.on ? "on" : p->ltx.refused ? "refused" : "off",
 		    (unsigned)p->ltx.epoch, (unsigned)p->ltx.count,
 		    p->lrx.refusing ? "refusing" : p->lrx.have ? "on" : "off", (unsigned)p->lrx.epoch,
 		    p->lrx.n, p->lrx.pending ? " pending" : "");
@@ -73,9 +79,9 @@ void engine_dump(const struct engine *e, int64_t now, void (*line)(void *ctx, co
 	const struct dump_out o = { line, ctx };
 	const struct engine_stats *s = &e->st;
 	char key[WL_KEY_B64_LEN], boot[2 * BOOT_ID_LEN + 1];
-	put(&o, "wirelink engine %s boot=%s role=%s uptime=%.0fs", key_to_base64(e->pub, key),
+	put(&o, "wirelink engine %s boot=%s role=%s uptime=%.0fs nat_free=%d", key_to_base64(e->pub, key),
 	    hex_encode(e->boot_id, BOOT_ID_LEN, boot), e->router ? "router" : "leaf",
-	    (double)(now - e->start) / 1000.0);
+	    (double)(now - e->start) / 1000.0, e->nat_free);
 	dump_facts(e, now, &o);
 	dump_peers(e, now, &o);
 	put(&o,
@@ -89,9 +95,9 @@ void engine_dump(const struct engine *e, int64_t now, void (*line)(void *ctx, co
 	    s->tx_facts, s->facts_evicted, s->rx_over_share, s->rx_ttl_clamped, s->boot_id_changes);
 	put(&o,
 	    "paths: probes=%" PRIu64 " answered=%" PRIu64 " replies=%" PRIu64 " hellos=%" PRIu64
-	    " dead=%" PRIu64 " back=%" PRIu64,
+	    " dead=%" PRIu64 " back=%" PRIu64 " notes_relayed=%" PRIu64 " notes_heard=%" PRIu64,
 	    s->probes_sent, s->probes_answered, s->probe_replies_sent, s->hellos_sent,
-	    s->paths_dead, s->paths_back);
+	    s->paths_dead, s->paths_back, s->path_notes_relayed, s->path_notes_heard);
 	put(&o,
 	    "leases: epochs=%" PRIu64 " holds=%" PRIu64 " matched=%" PRIu64 " nacks=%" PRIu64
 	    " repairs=%" PRIu64 " withdrawn=%" PRIu64 " refused=%" PRIu64,

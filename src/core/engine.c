@@ -35,6 +35,7 @@ void engine_timing_default(struct engine_timing *t)
 	t->retry_max_ms = 60000;
 	t->jitter_pct = 10;
 	t->leases = true;
+	t->quiet_period_ms = 600000;
 }
 
 void engine_config_init(struct engine_config *cfg)
@@ -128,6 +129,13 @@ bool engine_config_check(const struct engine_config *cfg, const char **why)
 	if (t->chunk_period_ms <= 0 || t->fact_ttl_ms <= 0 || t->alive_period_ms <= 0 ||
 	    t->endpoint_interval_ms <= 0 || t->handshake_validity_ms <= 0) {
 		*why = "protocol periods must be positive";
+		return false;
+	}
+	/* Its Alive's ttl (quiet.c) is 2 periods and one more AlivePeriod,
+	 * in 16 bits of seconds. */
+	if (t->quiet_period_ms &&
+	    (t->quiet_period_ms < t->alive_period_ms || t->quiet_period_ms > 30000000)) {
+		*why = "the quiet period must be 0 or from the AlivePeriod to 30000 s";
 		return false;
 	}
 	if (t->jitter_pct < 0 || t->jitter_pct > 50) {
@@ -407,6 +415,7 @@ static void fill_info(const struct peer *p, int64_t now, struct engine_peer_info
 	o->lease_ok = p->lease_ok;
 	o->leased = p->ltx.on;
 	o->leases_us = p->lrx.have && !p->lrx.refusing;
+	o->quiet = engine_quiet_pair(p);
 }
 
 bool engine_peer_info(const struct engine *e, const uint8_t key[static WL_KEY_LEN],

@@ -147,6 +147,10 @@ struct engine_timing {
 	/* true [ours]: lease what we tell our peers instead of refreshing it
 	 * (core/lease.h); false: SPEC §6 refreshes to every peer. */
 	bool leases;
+	/* 600 000 [ours]: the Alive period between two peers of ours that
+	 * both go quiet (core/quiet.h: a direct path between public nodes,
+	 * neither a router); 0 = never quiet. Needs leases. */
+	int64_t quiet_period_ms;
 };
 
 /* One configured peer (SPEC §11 peer entry). Everything is copied by
@@ -367,6 +371,9 @@ struct engine_stats {
 	uint64_t ticks;
 	/* the direct-path watch: */
 	uint64_t probes_sent, probes_answered, probe_replies_sent, paths_dead, paths_back;
+	/* [ours] Dead-path notes (core/pathnote.c): passed on as a router, and
+	 * heard from our router (each made a path dead). */
+	uint64_t path_notes_relayed, path_notes_heard;
 	uint64_t hellos_sent; /* probes to routers only to learn they are ours */
 	/* [ours] Leases (core/lease.h): HOLDs sent, HOLDs that matched here,
 	 * NACKs sent, NACKs answered by telling all again, epochs started,
@@ -469,6 +476,7 @@ struct engine_peer_info {
 	bool lease_ok;               /* it reads leases (core/lease.h) */
 	bool leased;                 /* we lease it what we tell it */
 	bool leases_us;              /* it leases us what it tells us */
+	bool quiet;                  /* a quiet pair: Alives every QuietPeriod (core/quiet.c) */
 };
 
 /* Peer state by key; false if unknown. now_ms is used for "alive". */

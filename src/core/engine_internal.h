@@ -7,6 +7,8 @@
  *   observe.c      device snapshot -> peer states, health, router role,
  *                  network view, liveness
  *   path.c         the direct-path watch: probes, dead paths, retries
+ *   quiet.c        quiet pairs: the long Alive period between idle public peers
+ *   pathnote.c     dead-path notes passed on by the router
  *   local_facts.c  SPEC §5
  *   trust_eval.c   SPEC §7 trust levels and thresholds
  *   receive.c      SPEC §3/§7 datagram in
@@ -90,6 +92,10 @@ struct engine {
 	uint64_t addr_sig;
 	bool moved;
 	bool behind_nat; /* none of our own addresses is public */
+	/* A peer told us an endpoint of ours inside our own subnets and none
+	 * outside them (outer): no NAT between us and it (quiet.c). */
+	bool nat_free;
+	bool notes_due; /* some peer's note_due is set (pathnote.c) */
 	/* Our own endpoints the shell found (a port mapping), as of the last
 	 * tick: the report's "no port mapping was granted". */
 	struct wl_endpoint extra[4];
@@ -145,6 +151,37 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 void engine_observe_liveness(struct engine *e, int64_t now, struct engine_actions *out);
 /* Rebuilds the subject index and merged member metadata from the fact set. */
 void engine_index_facts(struct engine *e, int64_t now);
+
+/* pathnote.c */
+/* Our path to p was found dead: our router is told at our next send. */
+void engine_pathnote_found_dead(struct engine *e, struct peer *p);
+/* sp's lease PATH_DEAD naming key. */
+void engine_pathnote_received(struct engine *e, struct peer *sp, const uint8_t *key, int64_t now);
+/* The keys to name in PATH_DEAD notes to p now (at most cap). */
+size_t engine_pathnote_take(struct engine *e, struct peer *p, uint8_t (*keys)[WL_KEY_LEN],
+			    size_t cap);
+/* After a send to every peer: our own notes went to every router. */
+void engine_pathnote_sent(struct engine *e);
+
+/* quiet.c */
+int64_t engine_quiet_ttl_ms(const struct engine *e);
+bool engine_quiet_enabled(const struct engine *e);
+bool engine_quiet_self(const struct engine *e);
+/* Our Alives to p may carry the quiet ttl. */
+bool engine_quiet_towards(const struct engine *e, const struct peer *p);
+/* Both sides' last Alives carried it: the quiet period applies. */
+bool engine_quiet_pair(const struct peer *p);
+/* How often p and we send each other an Alive. */
+int64_t engine_alive_period_ms(const struct engine *e, const struct peer *p);
+/* How long after p's last received byte its path still counts as
+ * working (observe.c): two Alive periods and two chunks, the quiet
+ * period's for a quiet pair and for a while after it ends. Called once
+ * per tick: it notes the end of a quiet pair. */
+int64_t engine_rx_window_ms(const struct engine *e, struct peer *p, int64_t now);
+/* The longest an Alive we are told may last. */
+int64_t engine_alive_ttl_cap_ms(const struct engine *e);
+/* The expiry of an Alive from sp with this ttl; notes whether it was quiet. */
+int64_t engine_alive_expiry(struct engine *e, struct peer *sp, int64_t now, uint16_t ttl);
 
 /* path.c */
 /* Bytes of our own making through the tunnel to or from p (a datagram's

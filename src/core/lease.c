@@ -386,6 +386,10 @@ void lease_finish(struct engine *e, struct peer *sp, const struct packet *pk, in
 			lease_tx_stop(sp);
 			engine_mark_dirty(e, now);
 			break;
+		case LEASE_PATH_DEAD:
+			if (e->t.leases)
+				engine_pathnote_received(e, sp, m.key, now);
+			break;
 		}
 	}
 	/* Facts that came after their HOLD may complete it. */

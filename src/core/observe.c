@@ -144,13 +144,14 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 	 * (tests/sim/test_sim_direct.c b5, 5 % loss). A live peer sends at
 	 * least an Alive per AlivePeriod; the window allows one of them to be
 	 * lost (two periods plus two chunks, 70 s), and stays well under
-	 * HandshakeValidity, so a dead path is not noticed any later. */
+	 * HandshakeValidity, so a dead path is not noticed any later. A quiet
+	 * pair (quiet.c) sends one per quiet period: two of those then. */
 	engine_path_observe(e, p, wp, was_in, newer, now, out);
 	if (was_in && wp->rx_bytes > p->rx_bytes)
 		p->rx_at = now;
 	p->rx_bytes = wp->rx_bytes;
-	bool receiving = p->rx_at != ENGINE_NEVER &&
-			 now - p->rx_at < 2 * (e->t.alive_period_ms + e->t.chunk_period_ms);
+	int64_t window = engine_rx_window_ms(e, p, now);
+	bool receiving = p->rx_at != ENGINE_NEVER && now - p->rx_at < window;
 	bool healthy = p->has_endpoint && !p->path_dead && (fresh || newer || receiving);
 	if (healthy != p->healthy) {
 		char lb[WL_PEER_LABEL_MAX];
@@ -246,11 +247,19 @@ static bool index_reserve(struct engine *e)
 
 /* [ours] An Endpoint fact about us outside our own subnets: an address
  * others see us at (a NAT's public address), kept in e->outer. */
-static void note_outer(struct engine *e, const struct fact *f)
+/* An Endpoint fact about us. A peer's copy inside our own subnets means
+ * that peer reaches us without a NAT (quiet.c); any outside them is a
+ * NAT's address (outer). */
+static void note_outer(struct engine *e, const struct fentry *fe, int64_t now, bool *seen_inside)
 {
+	const struct fact *f = &fe->f;
 	struct wl_endpoint ep;
-	if (!fact_endpoint(f, &ep) || engine_on_our_lan(e, &ep.addr))
+	if (!fact_endpoint(f, &ep))
 		return;
+	if (engine_on_our_lan(e, &ep.addr)) {
+		*seen_inside = *seen_inside || fe->rx_expires > now;
+		return;
+	}
 	for (size_t i = 0; i < e->n_outer; i++)
 		if (wl_addr_equal(&e->outer[i], &ep.addr))
 			return;
@@ -282,13 +291,14 @@ void engine_index_facts(struct engine *e, int64_t now)
 			p->basic = c->basic;
 	}
 	size_t n = index_reserve(e) ? e->fs.n : 0;
+	bool seen_inside = false;
 	/* Walk backwards so each chain lists facts in set order. */
 	for (size_t k = n; k-- > 0;) {
 		const struct fentry *fe = &e->fs.v[k];
 		e->fself[k] = engine_is_self(e, fe->f.subject);
 		e->fsubj[k] = NULL;
 		if (e->fself[k]) {
-			note_outer(e, &fe->f);
+			note_outer(e, fe, now, &seen_inside);
 			continue;
 		}
 		struct peer *p = peertab_find(&e->pt, fe->f.subject);
@@ -304,6 +314,7 @@ void engine_index_facts(struct engine *e, int64_t now)
 		}
 	}
 	e->n_indexed = n;
+	e->nat_free = seen_inside && !e->n_outer && !e->behind_nat;
 }
 
 void engine_observe_liveness(struct engine *e, int64_t now, struct engine_actions *out)

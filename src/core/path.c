@@ -170,10 +170,15 @@ static void send_probe(struct engine *e, struct peer *p, int64_t now, struct eng
 	e->st.probes_sent++;
 }
 
-static void declare_dead(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
+/* told: our router said the peer finds it dead (pathnote.c); else our
+ * own probes found it so, and our router is told. */
+static void declare_dead(struct engine *e, struct peer *p, bool told, int64_t now,
+			 struct engine_actions *out)
 {
 	char lb[WL_PEER_LABEL_MAX];
 	p->path_dead = true;
+	if (!told)
+		engine_pathnote_found_dead(e, p);
 	/* Where it worked, not the candidate tried last: that is where it
 	 * comes back (apply.c retries nothing else it tried before). */
 	p->dead_ep = p->has_good_ep ? p->good_ep : p->endpoint;
@@ -185,7 +190,8 @@ static void declare_dead(struct engine *e, struct peer *p, int64_t now, struct e
 	p->retry_at = now + p->retry_gap;
 	e->st.paths_dead++;
 	engine_actions_event(out, ENGINE_EV_PATH_DEAD, p->key,
-			     "peer %s: the direct path answers nothing; falling back",
+			     told ? "peer %s finds the direct path dead (our router says); falling back"
+				  : "peer %s: the direct path answers nothing; falling back",
 			     engine_peer_label(p, lb));
 }
 
@@ -216,6 +222,11 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 		  struct engine_actions *out)
 {
 	const int64_t interval = e->t.probe_interval_ms;
+	if (p->told_dead) {
+		p->told_dead = false;
+		if (!p->path_dead && p->healthy)
+			declare_dead(e, p, true, now, out);
+	}
 	if (p->path_dead) {
 		retry(e, p, busy, now, out);
 		return;
@@ -237,7 +248,7 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 			return;
 		}
 		if (++p->probe_misses >= e->t.probe_misses) {
-			declare_dead(e, p, now, out);
+			declare_dead(e, p, false, now, out);
 			want_tick(e, p->retry_at);
 			return;
 		}
@@ -255,10 +266,12 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 #define PATH_HELLOS 3
 #define PATH_HELLO_GAP_MS 10000
 
-/* What a hello to p would still find out. */
+/* What a hello to p would still find out. A leaf is asked too once we
+ * could go quiet towards it over a working path (quiet.c). */
 static bool hello_wanted(const struct engine *e, const struct peer *p)
 {
-	return p->router && p->hellos < PATH_HELLOS && (!p->ours || (e->t.leases && !p->lease_ok));
+	bool ask = p->router || (engine_quiet_self(e) && p->healthy);
+	return ask && p->hellos < PATH_HELLOS && (!p->ours || (e->t.leases && !p->lease_ok));
 }
 
 static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)

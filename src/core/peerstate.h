@@ -40,6 +40,9 @@ struct tried_ep {
 
 /* Refusals of facts about a peer, per source that told them. */
 #define PEER_REFUSED_SOURCES 4
+/* Dead-path notes a router holds for one peer until its next send
+ * (pathnote.c). */
+#define PEER_NOTES_MAX 4
 struct refused_src {
 	uint8_t key[WL_KEY_LEN];
 	uint32_t count;
@@ -87,6 +90,18 @@ struct peer {
 	int hellos;             /* probes sent to a router just to find that out */
 	int64_t hello_at;       /* the last of them, ENGINE_NEVER */
 	bool hello_again;       /* one more at once when it first speaks to us */
+	/* [ours] Quiet pairs (quiet.c): its last Alive to us, and ours to it,
+	 * carried the quiet ttl. */
+	bool quiet_rx, quiet_tx;
+	bool was_quiet;         /* a quiet pair at the last tick */
+	int64_t quiet_left_at;  /* when it last stopped being one, ENGINE_NEVER */
+	/* [ours] Dead-path notes (pathnote.c): our path to it was found dead
+	 * and our router is to hear of it; our router says it finds its path
+	 * to us dead; and, at a router, the peers that find their paths to it
+	 * dead, to be told to it. */
+	bool note_due, told_dead;
+	uint8_t n_notes;
+	uint8_t notes[PEER_NOTES_MAX][WL_KEY_LEN];
 
 	/* Liveness (SPEC §8). */
 	bool healthy;

@@ -9,7 +9,8 @@
 
 /* [ours] When a fact told with this TTL expires: never later than FactTTL
  * from now. The original always sends FactTTL; a longer TTL could only
- * keep junk alive for hours (65535 s) after its sender went quiet. */
+ * keep junk alive for hours (65535 s) after its sender went quiet. (An
+ * Alive of ours may say longer, within bounds: quiet.c.) */
 static int64_t rx_expiry(struct engine *e, int64_t now, uint16_t ttl)
 {
 	int64_t ms = (int64_t)ttl * 1000;
@@ -18,6 +19,11 @@ static int64_t rx_expiry(struct engine *e, int64_t now, uint16_t ttl)
 		e->st.rx_ttl_clamped++;
 	}
 	return now + ms;
+}
+
+static int64_t min_ms(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
 }
 
 /* First pass: the sender's own Alive. Handled before anything else so a
@@ -32,7 +38,7 @@ static void take_alive(struct engine *e, int64_t now, struct peer *sp, const str
 	while (packet_next_fact(&c, &f, &why) == 1) {
 		if (f.attr != ATTR_ALIVE || f.ttl == 0 || memcmp(f.subject, sp->key, WL_KEY_LEN) != 0)
 			continue;
-		int64_t expires = rx_expiry(e, now, f.ttl);
+		int64_t expires = engine_alive_expiry(e, sp, now, f.ttl);
 		sp->alive_heard = now;
 		if (!sp->has_boot_id || memcmp(sp->boot_id, f.value, BOOT_ID_LEN) != 0) {
 			/* Restarted (not just first heard): it may now be a version
@@ -135,7 +141,10 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 		f->value_len = 0;
 	}
 	uint64_t h = fact_key_hash(e->fs.hkey, f);
-	int64_t expires = rx_expiry(e, now, f->ttl);
+	/* An Alive's ttl was checked by take_alive (quiet.c allows longer). */
+	int64_t expires = f->attr != ATTR_ALIVE ? rx_expiry(e, now, f->ttl)
+						: now + min_ms((int64_t)f->ttl * 1000,
+							       engine_alive_ttl_cap_ms(e));
 	struct wl_endpoint ep;
 	if (f->ttl == 0 || (is_endpoint(f) && fact_endpoint(f, &ep) &&
 			    engine_through_tunnel(e, &ep.addr))) {

@@ -293,6 +293,18 @@ static void lease_facts(struct out *o, int64_t now)
 	e->st.lease_holds_sent++;
 }
 
+/* Dead-path notes for p (pathnote.c). */
+static void send_notes(struct out *o)
+{
+	uint8_t keys[16][WL_KEY_LEN];
+	size_t n = engine_pathnote_take(o->e, o->p, keys, 16);
+	for (size_t i = 0; i < n; i++) {
+		struct lease_msg m = { .kind = LEASE_PATH_DEAD };
+		memcpy(m.key, keys[i], WL_KEY_LEN);
+		emit_lease(o, &m, 0);
+	}
+}
+
 /* What p leases us needs an answer: a REFUSE, or a NACK with our record. */
 static void answer_leases(struct out *o, int64_t now)
 {
@@ -342,18 +354,25 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 		lease_fact(&o.epoch, e->pub, 0, &m);
 	}
 	struct fact alive;
-	int64_t alive_exp = now + e->t.fact_ttl_ms;
+	bool quiet = engine_quiet_towards(e, p);
+	int64_t alive_exp = now + (quiet ? engine_quiet_ttl_ms(e) : e->t.fact_ttl_ms);
 	fact_make_alive(&alive, e->pub, e->boot_id, fact_ttl_from(alive_exp, now));
+	/* Going quiet or loud (quiet.c) is said at once, by the ttl; and a
+	 * quiet Alive's long expiry must not put off the loud ones after it. */
+	if (quiet != p->quiet_tx)
+		knowledge_forget(&p->know, e->alive_hash);
 	int64_t known = knowledge_get(&p->know, e->alive_hash);
 	bool due = p->force_alive || known == ENGINE_NEVER ||
-		   known < now + e->t.fact_ttl_ms - e->t.alive_period_ms;
+		   known < alive_exp - engine_alive_period_ms(e, p);
 	/* A due Alive goes first: a receiver that handles facts in order then
 	 * sees a boot id change before the facts it must now remember. */
 	if (due)
 		emit(&o, &alive);
 	answer_leases(&o, now);
-	if (lease)
+	if (lease) {
+		send_notes(&o);
 		lease_facts(&o, now);
+	}
 	else if (facts)
 		send_facts(&o, now);
 	/* Not due: ride along only if it costs no extra datagram. */
@@ -366,6 +385,7 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	if (sent_alive) {
 		e->st.tx_alive++;
 		p->force_alive = false;
+		p->quiet_tx = quiet;
 		knowledge_put(&p->know, e->alive_hash, alive_exp, now, e->max_knowledge,
 			      &e->st.knowledge_dropped);
 	}
@@ -391,4 +411,5 @@ void engine_send(struct engine *e, int64_t now, struct engine_actions *a)
 	}
 	/* Every lease has withdrawn what left by now (send.c: withdraw). */
 	factset_gone_clear(&e->fs);
+	engine_pathnote_sent(e);
 }

@@ -132,6 +132,11 @@ static void paths(struct out *o, const struct control_view *v)
 	    s->paths_dead);
 	one(o, "wirelink_paths_back_total", "counter", "Dead direct paths that worked again.",
 	    s->paths_back);
+	family(o, "wirelink_path_notes_total", "counter",
+	       "Dead-path notes: passed on as a router, or heard from our router (each made a "
+	       "direct path dead).");
+	sample(o, "wirelink_path_notes_total", "kind=\"relayed\"", s->path_notes_relayed);
+	sample(o, "wirelink_path_notes_total", "kind=\"heard\"", s->path_notes_heard);
 	family(o, "wirelink_probes_total", "counter", "Path probes, by kind.");
 	sample(o, "wirelink_probes_total", "kind=\"sent\"", s->probes_sent);
 	sample(o, "wirelink_probes_total", "kind=\"answered\"", s->probes_answered);

@@ -90,7 +90,10 @@ static bool decode_member_meta(struct cursor *c, struct fact *out, const char **
 }
 
 /* [ours] A lease's value: a uvarint length and that many bytes, as
- * member metadata, and a shape lease_parse accepts. */
+ * member metadata, and a shape lease_parse accepts — or, at least the
+ * kind and epoch, of a kind newer than ours: skipped by its reader
+ * (lease_parse says no), so a later version can add kinds without the
+ * whole group being refused here. */
 static bool decode_lease(struct cursor *c, struct fact *out, const char **why)
 {
 	uint64_t len;
@@ -106,7 +109,7 @@ static bool decode_lease(struct cursor *c, struct fact *out, const char **why)
 	memcpy(out->value, data, (size_t)len);
 	out->value_len = (uint16_t)len;
 	struct lease_msg m;
-	if (!lease_parse(out, &m)) {
+	if (!lease_parse(out, &m) && (len < 5 || lease_kind_known(out->value[0]))) {
 		*why = "lease: malformed value";
 		return false;
 	}

@@ -49,8 +49,16 @@ void lease_fact(struct fact *f, const uint8_t sender[static WL_KEY_LEN], uint16_
 	} else if (m->kind == LEASE_WITHDRAW) {
 		for (size_t i = 0; i < m->n && i < LEASE_WITHDRAW_MAX; i++, n += 8)
 			put64(v + n, m->gone[i]);
+	} else if (m->kind == LEASE_PATH_DEAD) {
+		memcpy(v + n, m->key, WL_KEY_LEN);
+		n += WL_KEY_LEN;
 	}
 	f->value_len = (uint16_t)n;
+}
+
+bool lease_kind_known(uint8_t kind)
+{
+	return kind >= LEASE_EPOCH && kind <= LEASE_PATH_DEAD;
 }
 
 bool lease_parse(const struct fact *f, struct lease_msg *m)
@@ -80,6 +88,11 @@ bool lease_parse(const struct fact *f, struct lease_msg *m)
 		for (size_t i = 0; i < m->n; i++)
 			m->gone[i] = get64(v + 5 + 8 * i);
 		return true;
+	case LEASE_PATH_DEAD:
+		if (len != 5 + WL_KEY_LEN)
+			return false;
+		memcpy(m->key, v + 5, WL_KEY_LEN);
+		return true;
 	}
 	return false;
 }
@@ -92,7 +105,8 @@ uint64_t lease_hash(const struct fact *f)
 
 char *lease_str(const struct fact *f, char *out, size_t cap)
 {
-	static const char *const names[] = { "?", "epoch", "hold", "nack", "withdraw", "refuse" };
+	static const char *const names[] = { "?",	 "epoch",  "hold",     "nack",
+					     "withdraw", "refuse", "path-dead" };
 	struct lease_msg m;
 	if (!lease_parse(f, &m)) {
 		snprintf(out, cap, "malformed");

@@ -16,6 +16,11 @@
  *       WITHDRAW  1 to 31 digests (8 each) of facts told in this epoch
  *                 that no longer hold
  *       REFUSE    nothing: "I keep no leases from you; refresh instead"
+ *       PATH_DEAD a key (32), epoch 0. From a leaf to its router: "my
+ *                 direct path to this peer answers nothing"; from the
+ *                 router on to that peer: "this peer finds its direct
+ *                 path to you dead" (core/pathnote.c). A reader that
+ *                 does not know the kind skips it.
  *
  * A digest is the XOR of lease_hash() over a set of facts: equal sets
  * have equal digests whatever the order, and one fact more or less
@@ -35,6 +40,7 @@ enum lease_kind {
 	LEASE_NACK = 3,
 	LEASE_WITHDRAW = 4,
 	LEASE_REFUSE = 5,
+	LEASE_PATH_DEAD = 6,
 };
 
 #define LEASE_WITHDRAW_MAX 31
@@ -44,6 +50,7 @@ struct lease_msg {
 	uint32_t epoch;
 	uint32_t count;  /* HOLD, NACK */
 	uint64_t digest; /* HOLD, NACK */
+	uint8_t key[WL_KEY_LEN]; /* PATH_DEAD */
 	uint8_t n;       /* WITHDRAW: digests in gone[] */
 	uint64_t gone[LEASE_WITHDRAW_MAX];
 };
@@ -51,7 +58,10 @@ struct lease_msg {
 /* The 'L' fact for m, from `sender`. */
 void lease_fact(struct fact *f, const uint8_t sender[static WL_KEY_LEN], uint16_t ttl,
 		const struct lease_msg *m);
-/* Reads an 'L' fact's value; false if it is not one or is malformed. */
+/* A kind this version reads (a reader skips others: fact.c). */
+bool lease_kind_known(uint8_t kind);
+/* Reads an 'L' fact's value; false if it is not one, is malformed, or
+ * is of a kind we do not know. */
 bool lease_parse(const struct fact *f, struct lease_msg *m);
 /* A fact's hash in lease digests: the same on every node (a fixed key),
  * unlike the factset's, which is keyed per node. */

@@ -13,6 +13,9 @@ void scen_opts_init(struct scen_opts *o)
 	/* WL_LEASES=0: any scenario as before leases, for a comparison. */
 	const char *leases = getenv("WL_LEASES");
 	o->no_leases = leases && strcmp(leases, "0") == 0;
+	/* WL_QUIET_PERIOD=0: no quiet pairs, for a comparison. */
+	const char *quiet = getenv("WL_QUIET_PERIOD");
+	o->quiet_period = quiet && *quiet ? atoi(quiet) : -1;
 }
 
 static void *xcalloc(size_t n, size_t size)
@@ -175,6 +178,7 @@ void scen_build(struct scen *s, uint64_t seed, size_t n_leaves, const enum scen_
 	vnet_segment_set_loss(s->net, s->inet, o->internet_loss_ppm);
 	s->hub_nat = -1;
 	sim_set_leases(s->sim, !o->no_leases);
+	sim_set_quiet_period(s->sim, o->quiet_period);
 	if (o->hub_behind_forward) {
 		int lan = vnet_add_segment(s->net, "lan-hub", "192.168.50.0/24", o->lan_latency_ms);
 		s->hub_nat = vnet_add_nat(s->net, "nat-hub", lan, "192.168.50.1", s->inet, "198.51.100.1",
@@ -260,13 +264,16 @@ bool scen_pair_direct(struct scen *s, size_t i, size_t j, int64_t max_age_ms)
 }
 
 /* Whether leaf i's device has leaf j as a direct peer: at the endpoint
- * expected (when it can be known), a handshake younger than max_age_ms,
- * j's tunnel address in its AllowedIPs. */
+ * expected (when it can be known), a handshake younger than max_age_ms
+ * (or a healthy quiet pair: sim_direct), j's tunnel address in its
+ * AllowedIPs. */
 static bool peer_direct(struct scen *s, size_t i, size_t j, const struct wg_peer *p, int node,
 			int64_t now, int64_t max_age_ms)
 {
 	int64_t hs = vwg_timespec_to_ms(&p->last_handshake);
-	if (!p->has_endpoint || hs == ENGINE_NEVER || now - hs > max_age_ms)
+	if (!p->has_endpoint)
+		return false;
+	if ((hs == ENGINE_NEVER || now - hs > max_age_ms) && !sim_quiet_healthy(s->sim, s->leaf[i], node))
 		return false;
 	char buf[WL_ENDPOINT_STR_MAX];
 	const char *want = scen_expected_endpoint(s, i, j, buf, sizeof(buf));

@@ -68,6 +68,10 @@ struct scen_opts {
 	/* Every node with Leases false (sim_set_leases); the default is
 	 * false unless the environment has WL_LEASES=0. */
 	bool no_leases;
+	/* Setting QuietPeriod of every node, seconds (sim_set_quiet_period);
+	 * default -1, the daemon's default, unless the environment has
+	 * WL_QUIET_PERIOD=N. */
+	int quiet_period;
 };
 
 void scen_opts_init(struct scen_opts *o);
@@ -85,8 +89,8 @@ const char *scen_expected_endpoint(const struct scen *s, size_t i, size_t j, cha
 const char *scen_public_addr(const struct scen *s, size_t i, char *buf, size_t cap);
 
 /* True when leaves i and j both have the other as a direct peer:
- * endpoint as expected, handshake younger than max_age_ms, tunnel IP in
- * AllowedIPs. */
+ * endpoint as expected, handshake younger than max_age_ms (or a healthy
+ * quiet pair, sim_direct), tunnel IP in AllowedIPs. */
 bool scen_pair_direct(struct scen *s, size_t i, size_t j, int64_t max_age_ms);
 /* How many leaf pairs are direct both ways as scen_pair_direct says
  * (handshake younger than max_age_ms), from one device snapshot per

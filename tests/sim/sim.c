@@ -99,6 +99,7 @@ struct sim {
 	struct sim_stats stats;
 	sim_cpu_clock cpu_clock;
 	bool no_leases; /* every node refreshes as SPEC §6 (setting Leases false) */
+	int quiet_period; /* setting QuietPeriod, s; -1: the default */
 };
 
 static void *xrealloc(void *p, size_t n, size_t size)
@@ -186,6 +187,7 @@ const struct engine_timing *sim_timing(void)
 struct sim *sim_new(uint64_t seed)
 {
 	struct sim *sim = xcalloc(1, sizeof(*sim));
+	sim->quiet_period = -1;
 	simrand_seed(&sim->rng, seed);
 	sim->net = vnet_new(simrand_next(&sim->rng));
 	sim->trace_print = getenv("WL_SIM_TRACE") != NULL;
@@ -543,6 +545,8 @@ static struct wl_config *node_config(const struct sim *sim, const struct sim_nod
 		abort();
 	}
 	cfg->leases = !sim->no_leases;
+	if (sim->quiet_period >= 0)
+		cfg->quiet_period = (uint32_t)sim->quiet_period;
 	snprintf(cfg->iface, sizeof(cfg->iface), "%s", vwg_name(n->dev));
 	cfg->router = n->router;
 	cfg->chatty = n->chatty;
@@ -1016,12 +1020,22 @@ bool sim_view_auto_only(const struct sim_peer_view *v)
 	       wl_addr_is_link_local(&v->allowed[0].addr);
 }
 
+bool sim_quiet_healthy(struct sim *sim, int node, int peer)
+{
+	struct engine *e = sim_node_engine(sim, node);
+	uint8_t key[WL_KEY_LEN];
+	struct engine_peer_info info;
+	sim_node_key(sim, peer, key);
+	return e && engine_peer_info(e, key, sim_now(sim), &info) && info.quiet && info.healthy;
+}
+
 bool sim_direct(struct sim *sim, int node, int peer, const char *endpoint, int64_t max_age_ms)
 {
 	struct sim_peer_view v;
 	if (!sim_peer_view(sim, node, peer, &v) || !v.has_endpoint)
 		return false;
-	if (v.last_handshake == ENGINE_NEVER || sim_now(sim) - v.last_handshake > max_age_ms)
+	if ((v.last_handshake == ENGINE_NEVER || sim_now(sim) - v.last_handshake > max_age_ms) &&
+	    !sim_quiet_healthy(sim, node, peer))
 		return false;
 	if (endpoint) {
 		struct wl_endpoint e = ep_or_die(endpoint);
@@ -1144,6 +1158,11 @@ void sim_set_cpu_clock(struct sim *sim, sim_cpu_clock fn)
 void sim_set_leases(struct sim *sim, bool on)
 {
 	sim->no_leases = !on;
+}
+
+void sim_set_quiet_period(struct sim *sim, int seconds)
+{
+	sim->quiet_period = seconds;
 }
 
 static void dump_line(void *ctx, const char *text)

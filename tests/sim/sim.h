@@ -175,9 +175,13 @@ bool sim_view_allows(const struct sim_peer_view *v, const char *cidr);
 /* True if the view's AllowedIPs hold only the peer's auto address. */
 bool sim_view_auto_only(const struct sim_peer_view *v);
 
+/* node's engine has peer healthy in a quiet pair (core/quiet.c): idle,
+ * with no WireGuard session needed, its next packet handshakes afresh. */
+bool sim_quiet_healthy(struct sim *sim, int node, int peer);
 /* "node has peer with an endpoint (equal to endpoint, if not NULL), a
- * handshake at most max_age_ms old, and peer's tunnel IP inside one of
- * its AllowedIPs" — a working direct link as wirelink should set it up. */
+ * handshake at most max_age_ms old (or none needed: a healthy quiet pair,
+ * sim_quiet_healthy), and peer's tunnel IP inside one of its AllowedIPs"
+ * — a working direct link as wirelink should set it up. */
 bool sim_direct(struct sim *sim, int node, int peer, const char *endpoint, int64_t max_age_ms);
 
 /* Runs until sim_direct(node, peer, endpoint, max_age_ms) holds, e.g.
@@ -239,6 +243,9 @@ void sim_set_cpu_clock(struct sim *sim, sim_cpu_clock fn);
 /* Setting Leases for every node started from now on (default true):
  * false gives SPEC §6 refreshes, for before-and-after figures. */
 void sim_set_leases(struct sim *sim, bool on);
+/* Setting QuietPeriod (seconds) for every node started from now on; -1
+ * (the default) leaves the daemon's own default (600 s). */
+void sim_set_quiet_period(struct sim *sim, int seconds);
 
 /* Prints every device's peers and each engine's state (for a failing test). */
 void sim_dump(struct sim *sim, FILE *out);

@@ -129,6 +129,55 @@ TEST(cut_just_after_the_traffic_starts)
 	scen_free(&s);
 }
 
+/* Public leaves idle for 15 minutes are a quiet pair (core/quiet.c): no
+ * WireGuard session between them, an Alive each way every 10 minutes.
+ * Their path dies unnoticed; then traffic starts, one way: leaf1 pings.
+ * leaf1's watch finds the path dead as it would a busy one; leaf2, which
+ * only answers into the dead path (and drops leaf1's pings that come
+ * through the hub), hears of it from the hub (core/pathnote.c). The
+ * pings are answered via the hub within seconds; once the path is back,
+ * they are direct again. */
+TEST(quiet_pair_path_died_while_idle)
+{
+	enum scen_leaf_kind kinds[2] = { LEAF_PUBLIC, LEAF_PUBLIC };
+	struct scen s;
+	scen_build(&s, harness_seed(), 2, kinds, NULL);
+	scen_start(&s);
+	CHECK(sim_run_until(s.sim, direct, &s, 60000) >= 0);
+	sim_run_to(s.sim, sim_now(s.sim) + 15 * 60000);
+	CHECK(sim_quiet_healthy(s.sim, s.leaf[0], s.leaf[1]));
+	CHECK(sim_quiet_healthy(s.sim, s.leaf[1], s.leaf[0]));
+	char a[WL_ADDR_STR_MAX], b[WL_ADDR_STR_MAX];
+	scen_public_addr(&s, 0, a, sizeof(a));
+	scen_public_addr(&s, 1, b, sizeof(b));
+	vnet_block(s.net, a, b);
+	/* Dead a while, still idle: nothing told them (it may be up to two
+	 * quiet periods). */
+	sim_run_to(s.sim, sim_now(s.sim) + 30000);
+	CHECK(!both_fell_back(&s));
+	struct pinger p;
+	pinger_init(&p, &s);
+	int64_t start = sim_now(s.sim);
+	int64_t t = ping_until(&p, answered_via_hub, start, 60000);
+	CHECK_MSG(t >= 0 && t <= 4000, "pings answered via the hub %.1f s after they started",
+		  (double)t / 1000);
+	CHECK(both_fell_back(&s));
+	CHECK(sim_trace_find(s.sim, s.leaf[1], ENGINE_EV_PATH_DEAD, s.leaf[0], start) >= 0);
+	printf("# quiet pair, path died while idle: pings answered via the hub %.1f s after "
+	       "they started (virtual)\n",
+	       (double)t / 1000);
+	vnet_unblock(s.net, a, b);
+	int64_t restored = sim_now(s.sim);
+	t = ping_until(&p, answered_direct, restored, 120000);
+	/* leaf2 told of the death retries as a dead path does: a second,
+	 * then at most two (it carries answers through the hub). */
+	CHECK_MSG(t >= 0 && t <= 5000, "direct again %.1f s after the path came back",
+		  (double)t / 1000);
+	printf("# quiet pair: pings direct again %.1f s after the path came back (virtual)\n",
+	       (double)t / 1000);
+	scen_free(&s);
+}
+
 /* 5 % loss on every internet crossing, pings for ten minutes: the watch
  * never takes lost packets for a dead path. */
 TEST(lossy_path_under_traffic_stays_direct)

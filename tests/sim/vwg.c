@@ -32,6 +32,18 @@ enum msg_type { MSG_INIT = 1, MSG_RESP = 2, MSG_DATA = 3 };
 #define INNER_HEADER (1 + 16 + 16 + 2 + 2)
 /* Counted per message like WireGuard's data overhead. */
 #define WG_OVERHEAD 32
+/* A handshake message counts its size on the wire, as WireGuard's peer
+ * counters do: an initiation that nobody answers still moves tx (the
+ * path watch sees traffic queued behind it, src/core/path.c). */
+#define WG_INIT_BYTES 148
+#define WG_RESP_BYTES 92
+
+static size_t wire_bytes(uint8_t type, size_t body_len)
+{
+	return type == MSG_INIT ? WG_INIT_BYTES
+	       : type == MSG_RESP ? WG_RESP_BYTES
+				  : WG_OVERHEAD + body_len;
+}
 #define INNER_MAX 65000
 
 struct queued {
@@ -229,7 +241,7 @@ static void send_msg(struct vwg *dev, struct vwg_peer *p, uint8_t type, uint32_t
 		  MSG_HEADER + body_len);
 	if (buf != stackbuf)
 		free(buf);
-	p->wp->tx_bytes += WG_OVERHEAD + body_len;
+	p->wp->tx_bytes += wire_bytes(type, body_len);
 	/* Any authenticated packet sent: no passive keepalive needed, and
 	 * the persistent keepalive restarts. */
 	p->keepalive_at = ENGINE_NEVER;
@@ -323,13 +335,14 @@ static void flush_queue(struct vwg *dev, struct vwg_peer *p)
 
 /* ---- receiving ---- */
 
+/* bytes: the message's size on the wire (wire_bytes). */
 static void got_authenticated(struct vwg *dev, struct vwg_peer *p, const struct wl_endpoint *from,
-			      size_t len)
+			      size_t bytes)
 {
 	/* Roaming: the endpoint follows the latest authenticated packet. */
 	p->wp->has_endpoint = true;
 	p->wp->endpoint = *from;
-	p->wp->rx_bytes += WG_OVERHEAD + len;
+	p->wp->rx_bytes += bytes;
 	p->new_hs_at = ENGINE_NEVER;
 	if (p->wp->persistent_keepalive)
 		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->wp->persistent_keepalive * 1000);
@@ -337,7 +350,7 @@ static void got_authenticated(struct vwg *dev, struct vwg_peer *p, const struct 
 
 static void on_init(struct vwg *dev, struct vwg_peer *p, uint32_t id, const struct wl_endpoint *from)
 {
-	got_authenticated(dev, p, from, 0);
+	got_authenticated(dev, p, from, WG_INIT_BYTES);
 	/* WireGuard keeps one handshake state per peer: answering the peer's
 	 * initiation replaces our own pending one, so the response to ours
 	 * is refused when it comes, and only our retry (RekeyTimeout later)
@@ -363,7 +376,7 @@ static void on_resp(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 		dev->stats.rx_bad_session++;
 		return;
 	}
-	got_authenticated(dev, p, from, 0);
+	got_authenticated(dev, p, from, WG_RESP_BYTES);
 	struct session s = { .valid = true, .id = id, .start = now_of(dev) };
 	session_rotate(p, s, true);
 	/* Like WireGuard: a session we responded to meanwhile (crossed
@@ -461,10 +474,10 @@ static void on_data(struct vwg *dev, struct vwg_peer *p, uint32_t id, uint64_t c
 		p->wp->last_handshake = ms_to_timespec(dev, p->handshake_at);
 		p->hs_pending = false;
 		p->hs_retry_at = ENGINE_NEVER;
-		got_authenticated(dev, p, from, len);
+		got_authenticated(dev, p, from, wire_bytes(MSG_DATA, len));
 		flush_queue(dev, p);
 	} else if (s) {
-		got_authenticated(dev, p, from, len);
+		got_authenticated(dev, p, from, wire_bytes(MSG_DATA, len));
 	} else {
 		dev->stats.rx_bad_session++;
 		return;

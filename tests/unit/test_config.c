@@ -141,6 +141,7 @@ static long get_dump(const struct wl_config *c) { return c->dump; }
 static long get_check(const struct wl_config *c) { return c->check_config; }
 static long get_port_mapping(const struct wl_config *c) { return c->port_mapping; }
 static long get_quota_facts(const struct wl_config *c) { return c->quota_facts; }
+static long get_quiet_period(const struct wl_config *c) { return c->quiet_period; }
 static long get_quota_endpoints(const struct wl_config *c) { return c->quota_endpoints; }
 static long get_quota_allowed(const struct wl_config *c) { return c->quota_allowed_ips; }
 static long get_quota_members(const struct wl_config *c) { return c->quota_new_members; }
@@ -182,6 +183,10 @@ static const struct scalar_case {
 	  "WIRELINK_PORT_MAPPING=false", { "--port-mapping=false", NULL }, 0, get_port_mapping },
 	{ "port mapping off words", "portmapping: off\n", "{\"portMapping\": false}",
 	  "WIRELINK_PORT_MAPPING=No", { "--port-mapping=0", NULL }, 0, get_port_mapping },
+	{ "quiet period", "QuietPeriod: 1800\n", "{\"QuietPeriod\": 1800}",
+	  "WIRELINK_QUIET_PERIOD=1800", { "--quiet-period=1800", NULL }, 1800, get_quiet_period },
+	{ "quiet period off", "QuietPeriod: 0\n", "{\"quietperiod\": 0}", "WIRELINK_QUIET_PERIOD=0",
+	  { "--quiet-period", "0", NULL }, 0, get_quiet_period },
 	{ "quota facts", "QuotaFacts: 2000\n", "{\"QuotaFacts\": 2000}", "WIRELINK_QUOTA_FACTS=2000",
 	  { "--quota-facts=2000", NULL }, 2000, get_quota_facts },
 	{ "quota endpoints", "QuotaEndpoints: 4\n", "{\"QuotaEndpoints\": 4}",
@@ -601,6 +606,10 @@ static const struct bad_case {
 } bad_cases[] = {
 	{ "wirelink.wg0.yaml", "QuotaFacts: 0\n",
 	  "@:1: QuotaFacts: \"0\" is not a count (1..1000000)" },
+	{ "wirelink.wg0.yaml", "QuietPeriod: 29\n",
+	  "@:1: QuietPeriod: \"29\" is not a quiet period (0, or 30..30000 seconds)" },
+	{ "wirelink.wg0.json", "{\"QuietPeriod\": 30001}",
+	  "@: QuietPeriod: \"30001\" is not a quiet period (0, or 30..30000 seconds)" },
 	{ "wirelink.wg0.json", "{\"QuotaEndpoints\": 1000001}",
 	  "@: QuotaEndpoints: \"1000001\" is not a count (1..1000000)" },
 	{ "wirelink.wg0.yaml", "QuotaNewMembers: many\n",
@@ -1205,7 +1214,7 @@ TEST(dump_round_trip)
 		return;
 	char *d = dump_str(cfg);
 	CHECK_STR(d, "{\"Iface\":\"wg0\",\"Port\":51821,\"Router\":false,\"Chatty\":true,"
-		     "\"Debug\":true,\"Backend\":\"userspace\",\"PortMapping\":false,\"Leases\":true,"
+		     "\"Debug\":true,\"Backend\":\"userspace\",\"PortMapping\":false,\"Leases\":true,\"QuietPeriod\":600,"
 		     "\"QuotaFacts\":512,\"QuotaEndpoints\":16,\"QuotaAllowedIPs\":256,"
 		     "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"LogTime\":\"auto\",\"Peers\":[{\"PublicKey\":\"" KEY1
 		     "\",\"Name\":\"hub\",\"Trust\":\"Membership\",\"FactExchanger\":true,"
@@ -1235,7 +1244,7 @@ TEST(dump_defaults_round_trip)
 	}
 	char *first = dump_str(cfg);
 	CHECK_STR(first, "{\"Iface\":\"wg0\",\"Port\":0,\"Router\":null,\"Chatty\":false,"
-			 "\"Debug\":false,\"Backend\":\"auto\",\"PortMapping\":true,\"Leases\":true,"
+			 "\"Debug\":false,\"Backend\":\"auto\",\"PortMapping\":true,\"Leases\":true,\"QuietPeriod\":600,"
 			 "\"QuotaFacts\":512,\"QuotaEndpoints\":16,\"QuotaAllowedIPs\":256,"
 			 "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"LogTime\":\"auto\",\"Peers\":[],\"ReportIfaces\":[],"
 			 "\"HideIfaces\":[]}\n");

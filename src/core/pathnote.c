@@ -1,0 +1,98 @@
+/* Dead-path notes through the router [ours].
+ *
+ * A direct path can die while only one side sends: A's traffic to B
+ * finds it dead within seconds (path.c) and falls back to the router,
+ * but B does not hear of it. B's answers still take the dead direct path,
+ * and what A sends through the router never reaches B's applications
+ * either: B's WireGuard drops a packet from A that arrives from the
+ * router, because A's addresses are B's direct peer's AllowedIPs. B finds
+ * out only when its own watch or health does: seconds if B sends enough
+ * to be watched, but 70 to 165 s for a trickle of answers, and up to two
+ * quiet periods for a quiet pair (quiet.c).
+ *
+ * So A tells its router (a lease PATH_DEAD naming B), and the router
+ * tells B (PATH_DEAD naming A); B then takes its path to A for dead as
+ * if its own watch had found it so: it falls back, and retries the path
+ * as path.c retries any dead one. Only between daemons that read leases,
+ * whose 'L' facts carry the note; a router only passes notes on, and a
+ * leaf takes them only from a router. A note can only ever cut the path
+ * between its sender and its receiver, which the sender could as well
+ * have blocked itself. */
+#include <string.h>
+
+#include "core/engine_internal.h"
+
+void engine_pathnote_found_dead(struct engine *e, struct peer *p)
+{
+	if (p->router || e->router)
+		return;
+	p->note_due = true;
+	e->notes_due = true;
+}
+
+/* The router's side: `from` finds its path to `key` dead; pass it on. */
+static void relay(struct engine *e, struct peer *from, const uint8_t *key, int64_t now)
+{
+	struct peer *to = peertab_find(&e->pt, key);
+	if (!to || to == from || !to->in_device || to->router || !to->lease_ok)
+		return;
+	for (size_t i = 0; i < to->n_notes; i++)
+		if (memcmp(to->notes[i], from->key, WL_KEY_LEN) == 0)
+			return;
+	/* Full: the oldest goes (its receiver has likely heard of it). */
+	if (to->n_notes == PEER_NOTES_MAX) {
+		memmove(to->notes[0], to->notes[1], (PEER_NOTES_MAX - 1) * WL_KEY_LEN);
+		to->n_notes--;
+	}
+	memcpy(to->notes[to->n_notes++], from->key, WL_KEY_LEN);
+	e->st.path_notes_relayed++;
+	engine_mark_dirty(e, now);
+}
+
+/* A leaf's side: our router says `key` finds its path to us dead. */
+static void heard(struct engine *e, const uint8_t *key, int64_t now)
+{
+	struct peer *p = peertab_find(&e->pt, key);
+	if (!p || !p->in_device || p->router || p->path_dead)
+		return;
+	p->told_dead = true;
+	e->st.path_notes_heard++;
+	engine_mark_dirty(e, now);
+}
+
+void engine_pathnote_received(struct engine *e, struct peer *sp, const uint8_t *key, int64_t now)
+{
+	if (engine_is_self(e, key))
+		return;
+	if (e->router)
+		relay(e, sp, key, now);
+	else if (sp->router)
+		heard(e, key, now);
+}
+
+size_t engine_pathnote_take(struct engine *e, struct peer *p, uint8_t (*keys)[WL_KEY_LEN],
+			    size_t cap)
+{
+	size_t n = 0;
+	if (e->router) {
+		for (; n < p->n_notes && n < cap; n++)
+			memcpy(keys[n], p->notes[n], WL_KEY_LEN);
+		p->n_notes = 0; /* any left over: the path retries will do */
+		return n;
+	}
+	if (!p->router || !e->notes_due)
+		return 0;
+	for (size_t i = 0; i < e->pt.n && n < cap; i++)
+		if (e->pt.v[i]->note_due)
+			memcpy(keys[n++], e->pt.v[i]->key, WL_KEY_LEN);
+	return n;
+}
+
+void engine_pathnote_sent(struct engine *e)
+{
+	if (!e->notes_due)
+		return;
+	for (size_t i = 0; i < e->pt.n; i++)
+		e->pt.v[i]->note_due = false;
+	e->notes_due = false;
+}

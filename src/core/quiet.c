@@ -1,0 +1,89 @@
+/* Quiet pairs [ours]: two idle peers of ours on a direct path between
+ * public nodes send each other an Alive every quiet_period_ms (10 min)
+ * instead of every AlivePeriod (30 s).
+ *
+ * Why: between leaves those Alives were nearly all a mesh's idle traffic
+ * (the 9-node mesh: 72 streams of one 173-byte datagram per 30 s), and a
+ * leaf's grew with the network. What they bought there:
+ *  - liveness: the Alive's ttl says how long it lasts, so a quiet Alive
+ *    carries a longer one (2 periods and an AlivePeriod);
+ *  - health, from WireGuard's counters: each Alive draws a handshake and
+ *    moves the receive counter, so a quiet pair counts the counter over
+ *    2 quiet periods instead of 2 AlivePeriods (observe.c);
+ *  - a NAT's mapping kept open: not needed where no NAT is, which is why
+ *    only nodes that a peer sees at their own address go quiet.
+ * A path that dies while the user's traffic flows is found by the path
+ * watch in about two seconds, quiet or not (path.c); a quiet path that
+ * dies while idle is found within 2 quiet periods.
+ *
+ * Agreement: a node that may go quiet towards a peer sends it Alives with
+ * the long ttl (an original never does: its ttl is FactTTL); it stretches
+ * its own period only once the peer's Alives show the same. Either side
+ * going loud again (a NAT appeared, the path failed) sends at once with
+ * the short ttl, and the other follows. Only peers known to be ours and
+ * to read leases are asked: a leaf learns that of another leaf by the
+ * same hello it sends a router (path.c). */
+#include "core/engine_internal.h"
+
+int64_t engine_quiet_ttl_ms(const struct engine *e)
+{
+	return 2 * e->t.quiet_period_ms + e->t.alive_period_ms;
+}
+
+bool engine_quiet_enabled(const struct engine *e)
+{
+	return e->t.leases && e->t.quiet_period_ms > 0;
+}
+
+/* We may be quiet towards anyone: no NAT in front of us. */
+bool engine_quiet_self(const struct engine *e)
+{
+	return engine_quiet_enabled(e) && !e->router && e->nat_free;
+}
+
+bool engine_quiet_towards(const struct engine *e, const struct peer *p)
+{
+	return engine_quiet_self(e) && !p->router && p->ours && p->lease_ok && p->healthy &&
+	       !p->path_dead;
+}
+
+bool engine_quiet_pair(const struct peer *p)
+{
+	return p->quiet_tx && p->quiet_rx;
+}
+
+int64_t engine_alive_period_ms(const struct engine *e, const struct peer *p)
+{
+	return engine_quiet_pair(p) ? e->t.quiet_period_ms : e->t.alive_period_ms;
+}
+
+int64_t engine_rx_window_ms(const struct engine *e, struct peer *p, int64_t now)
+{
+	bool quiet = engine_quiet_pair(p);
+	if (p->was_quiet && !quiet)
+		p->quiet_left_at = now;
+	p->was_quiet = quiet;
+	/* Going loud, our first short-ttl Alive needs a round trip to draw
+	 * an answer; meanwhile the old silence is no sign of a dead path.
+	 * The short window after the change covers that. */
+	bool recent = p->quiet_left_at != ENGINE_NEVER &&
+		      now - p->quiet_left_at < 2 * (e->t.alive_period_ms + e->t.chunk_period_ms);
+	return 2 * ((quiet || recent ? e->t.quiet_period_ms : e->t.alive_period_ms) +
+		    e->t.chunk_period_ms);
+}
+
+int64_t engine_alive_ttl_cap_ms(const struct engine *e)
+{
+	return engine_quiet_enabled(e) ? engine_quiet_ttl_ms(e) : e->t.fact_ttl_ms;
+}
+
+int64_t engine_alive_expiry(struct engine *e, struct peer *sp, int64_t now, uint16_t ttl)
+{
+	int64_t ms = (int64_t)ttl * 1000;
+	sp->quiet_rx = engine_quiet_enabled(e) && ms > e->t.fact_ttl_ms;
+	if (ms > engine_alive_ttl_cap_ms(e)) {
+		ms = engine_alive_ttl_cap_ms(e);
+		e->st.rx_ttl_clamped++;
+	}
+	return now + ms;
+}
