@@ -262,6 +262,7 @@ static void gc(struct engine *e, int64_t now)
 	for (size_t i = 0; i < e->pt.n;) {
 		struct peer *p = e->pt.v[i];
 		knowledge_purge(&p->know, now);
+		lease_rx_compact(&p->lrx);
 		if (!p->in_device && p->cfg < 0 && p->fhead < 0 && !peer_alive(p, now) &&
 		    now - p->last_seen > e->t.fact_ttl_ms) {
 			peertab_remove_at(&e->pt, i);
@@ -286,6 +287,7 @@ void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 	e->st.ticks++;
 	if (e->last_tick != ENGINE_NEVER && now - e->last_tick > 2 * e->t.chunk_period_ms)
 		engine_new_boot_id(e, "time jumped between ticks");
+	e->tunnel_busy = in->tunnel_busy;
 	engine_observe_device(e, now, in, out);
 	e->n_extra = 0;
 	for (size_t i = 0; i < in->n_extra_endpoints && e->n_extra < 4; i++)

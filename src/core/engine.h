@@ -239,6 +239,11 @@ struct engine_inputs {
 	 * Endpoint fact about us), as the shell found them. */
 	size_t n_extra_endpoints;
 	const struct wl_endpoint *extra_endpoints;
+	/* [ours] The tunnel interface's own counters moved beyond our
+	 * datagrams since the last tick: the user's packets went into it,
+	 * whether WireGuard sent them yet or holds them for a handshake
+	 * (path.c). false when the shell cannot tell. */
+	bool tunnel_busy;
 };
 
 /* What to do to one device peer (SPEC §10). A change to a peer that is

@@ -96,6 +96,7 @@ struct engine {
 	 * outside them (outer): no NAT between us and it (quiet.c). */
 	bool nat_free;
 	bool notes_due; /* some peer's note_due is set (pathnote.c) */
+	bool tunnel_busy; /* engine_inputs.tunnel_busy, this tick */
 	/* Our own endpoints the shell found (a port mapping), as of the last
 	 * tick: the report's "no port mapping was granted". */
 	struct wl_endpoint extra[4];

@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A table's first size, and the smallest it shrinks to. */
+#define KNOWLEDGE_MIN_SLOTS 32
+
 static uint64_t norm(uint64_t h)
 {
 	return h ? h : 1;
@@ -88,7 +91,7 @@ void knowledge_put(struct knowledge *k, uint64_t h, int64_t expires, int64_t now
 		}
 	}
 	if (!k->s || 2 * (k->n + 1) > k->mask + 1) {
-		size_t cap = k->s ? 2 * (k->mask + 1) : 32;
+		size_t cap = k->s ? 2 * (k->mask + 1) : KNOWLEDGE_MIN_SLOTS;
 		if (!rebuild(k, cap, now)) {
 			(*dropped)++;
 			return;
@@ -100,10 +103,34 @@ void knowledge_put(struct knowledge *k, uint64_t h, int64_t expires, int64_t now
 	k->n++;
 }
 
+/* The smallest table no more than a quarter full with `live` entries,
+ * once the current one is under an eighth full: grown at a half, a table
+ * shrinks only far below that, so a count that hovers never rebuilds it
+ * back and forth. */
+static size_t shrunk_cap(size_t cap, size_t live)
+{
+	while (cap > KNOWLEDGE_MIN_SLOTS && 8 * live < cap)
+		cap /= 2;
+	return cap;
+}
+
 void knowledge_purge(struct knowledge *k, int64_t now)
 {
-	if (k->s)
-		rebuild(k, k->mask + 1, now);
+	if (!k->s)
+		return;
+	size_t live = 0;
+	for (size_t i = 0; i <= k->mask; i++)
+		live += k->s[i].h && k->s[i].expires >= now;
+	/* [ours] Shrunk when mostly empty: after a storm of resends a peer's
+	 * table would otherwise keep its largest size for good (the hour of
+	 * bad weather, docs/sim-notes-for-core.md item 14). */
+	if (!live) {
+		free(k->s);
+		k->s = NULL;
+		k->mask = k->n = 0;
+		return;
+	}
+	rebuild(k, shrunk_cap(k->mask + 1, live), now);
 }
 
 void knowledge_forget(struct knowledge *k, uint64_t h)

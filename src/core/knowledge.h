@@ -39,7 +39,8 @@ int64_t knowledge_get(const struct knowledge *k, uint64_t h);
 /* Records that the peer knows key h until expires (keeps the later one). */
 void knowledge_put(struct knowledge *k, uint64_t h, int64_t expires, int64_t now, size_t max,
 		   uint64_t *dropped);
-/* Drops entries that expired before now. */
+/* Drops entries that expired before now, and shrinks a table that is
+ * left mostly empty. */
 void knowledge_purge(struct knowledge *k, int64_t now);
 /* Forgets key h (e.g. our own Alive after a new boot id). */
 void knowledge_forget(struct knowledge *k, uint64_t h);

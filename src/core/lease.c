@@ -19,6 +19,9 @@ static struct lease_slot *slot_for(const struct lease_rx *r, uint64_t lh)
 			return &r->s[i];
 }
 
+/* A table's first size, and the smallest it shrinks to. */
+#define LEASE_RX_MIN_SLOTS 16
+
 /* Rebuilds into cap slots (a power of two). */
 static bool rebuild(struct lease_rx *r, size_t cap)
 {
@@ -73,6 +76,17 @@ void lease_rx_reset(struct lease_rx *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void lease_rx_compact(struct lease_rx *r)
+{
+	size_t cap = r->s ? r->mask + 1 : 0;
+	/* Grown at three quarters; shrunk only below an eighth, to where it
+	 * is at most a quarter full (knowledge.c does the same). */
+	while (cap > LEASE_RX_MIN_SLOTS && 8 * r->n < cap)
+		cap /= 2;
+	if (r->s && cap < r->mask + 1)
+		rebuild(r, cap);
+}
+
 size_t lease_rx_bytes(const struct lease_rx *r)
 {
 	return r->s ? (r->mask + 1) * sizeof(*r->s) : 0;
@@ -97,10 +111,11 @@ static void held(const struct lease_rx *r, uint32_t *count, uint64_t *digest)
 static void open_epoch(struct lease_rx *r, uint32_t epoch, int64_t now)
 {
 	r->opened_at = now;
-	if (r->s) {
-		memset(r->s, 0, (r->mask + 1) * sizeof(*r->s));
-		r->n = 0;
-	}
+	/* Released, not cleared: the new epoch grows a table to what it
+	 * holds, rather than keeping the largest any epoch ever needed. */
+	free(r->s);
+	r->s = NULL;
+	r->mask = r->n = 0;
 	r->have = true;
 	r->epoch = epoch;
 	r->extended_until = ENGINE_NEVER;
@@ -176,7 +191,8 @@ void lease_note(struct engine *e, struct peer *sp, const struct fact *f, uint64_
 	/* At most three quarters full: short probe chains, a third less
 	 * memory than half (a hub holds one table per leaf). */
 	if (!r->s || 4 * (r->n + 1) > 3 * (r->mask + 1)) {
-		if (r->n + 1 > e->max_knowledge || !rebuild(r, r->s ? 2 * (r->mask + 1) : 16)) {
+		if (r->n + 1 > e->max_knowledge ||
+		    !rebuild(r, r->s ? 2 * (r->mask + 1) : LEASE_RX_MIN_SLOTS)) {
 			refuse(e, sp, now);
 			return;
 		}

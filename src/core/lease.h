@@ -129,6 +129,8 @@ bool lease_rx_has(const struct lease_rx *r, uint64_t lh);
 
 /* Forgets what the peer leased us (it restarted, or we start afresh). */
 void lease_rx_reset(struct lease_rx *r);
+/* Shrinks a table left mostly empty (withdrawals after a storm). */
+void lease_rx_compact(struct lease_rx *r);
 size_t lease_rx_bytes(const struct lease_rx *r);
 
 /* Receiving from sp: before its facts, whether they belong to a lease

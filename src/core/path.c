@@ -41,6 +41,13 @@
 #define PATH_PROBE_ANSWER_BYTES 192
 /* A handshake: an initiation (148) and a response (92), either way. */
 #define PATH_HANDSHAKE_BYTES 256
+/* Handshake messages, as a peer's counters show them: sizes no data
+ * message has (those are 32 bytes and a multiple of 16). */
+#define PATH_INITIATION_BYTES 148
+#define PATH_RESPONSE_BYTES 92
+/* More handshake messages than this between two ticks are not what
+ * WireGuard sends by itself (a retry every 5 s). */
+#define PATH_HANDSHAKES_MAX 4
 /* The user's traffic, per second, above which a path is watched: more
  * than WireGuard's own keepalives (32 bytes each, at most one a second). */
 #define PATH_ACTIVE_BYTES_PER_S 40
@@ -64,6 +71,22 @@ static uint64_t minus(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
+/* b bytes are a few handshake messages and nothing else. */
+static bool handshakes_only(uint64_t b)
+{
+	for (uint64_t i = 0; i <= PATH_HANDSHAKES_MAX; i++)
+		for (uint64_t r = 0; i + r <= PATH_HANDSHAKES_MAX; r++)
+			if (i * PATH_INITIATION_BYTES + r * PATH_RESPONSE_BYTES == b)
+				return true;
+	return false;
+}
+
+static bool initiations_only(uint64_t b)
+{
+	return b && b % PATH_INITIATION_BYTES == 0 &&
+	       b <= PATH_HANDSHAKES_MAX * PATH_INITIATION_BYTES;
+}
+
 void engine_path_observe(struct engine *e, struct peer *p, const struct engine_peer_view *wp,
 			 bool was_in, bool new_handshake, int64_t now, struct engine_actions *out)
 {
@@ -77,7 +100,21 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		uint64_t drx = minus(wp->rx_bytes, p->rx_bytes);
 		uint64_t dtx = minus(wp->tx_bytes, p->tx_bytes);
 		uint64_t hs = new_handshake ? PATH_HANDSHAKE_BYTES : 0;
-		uint64_t user = minus(drx, p->own_rx + hs) + minus(dtx, p->own_tx + hs);
+		uint64_t user_rx = minus(drx, p->own_rx + hs), user_tx = minus(dtx, p->own_tx + hs);
+		/* Handshake messages are WireGuard's, not the user's: a handshake
+		 * not complete at this tick (we answered the peer's initiation,
+		 * whose confirmation is still to come), or one being retried
+		 * after a loss. Counted as traffic they made idle paths look
+		 * busy, and under loss the watch then declared them dead
+		 * (docs/sim-notes-for-core.md item 12). Except our initiations
+		 * while the user's packets go into the tunnel: they are what
+		 * waits behind the handshake, all there is to see of the user's
+		 * traffic on a path that died while idle (docs/quiet.md). */
+		if (handshakes_only(user_rx))
+			user_rx = 0;
+		if (handshakes_only(user_tx) && !(e->tunnel_busy && initiations_only(user_tx)))
+			user_tx = 0;
+		uint64_t user = user_rx + user_tx;
 		int64_t span = e->last_tick == ENGINE_NEVER ? e->t.chunk_period_ms : now - e->last_tick;
 		if (span < 1000)
 			span = 1000;

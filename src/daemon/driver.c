@@ -42,6 +42,7 @@ struct driver {
 	bool sensing;
 	uint64_t tun_rx, tun_tx, tun_own;
 	int64_t sense_at;
+	bool tun_busy; /* the counters moved beyond ours since the last tick */
 	struct driver_stats st;
 	/* Sending that keeps failing for a reason of ours (the address or
 	 * the link gone): logged when it starts, once a minute while it
@@ -458,6 +459,7 @@ static void sense_reset(struct driver *d, int64_t now)
 {
 	d->sense_at = now + DRIVER_SENSE_MS;
 	d->tun_own = 0;
+	d->tun_busy = false;
 	d->sensing = d->host.ops->tunnel_bytes && !engine_is_router(d->engine) &&
 		     d->host.ops->tunnel_bytes(d->host.ctx, &d->tun_rx, &d->tun_tx) == 0;
 }
@@ -474,7 +476,9 @@ int64_t driver_sense_deadline(const struct driver *d)
 	return d->sense_at;
 }
 
-bool driver_sense(struct driver *d, int64_t now)
+/* Reads the tunnel's counters: true if they moved beyond our own bytes
+ * since the last reading (the user's packets). */
+static bool tunnel_moved(struct driver *d)
 {
 	uint64_t rx, tx, own = d->tun_own;
 	if (!d->sensing || d->host.ops->tunnel_bytes(d->host.ctx, &rx, &tx) < 0) {
@@ -485,12 +489,21 @@ bool driver_sense(struct driver *d, int64_t now)
 	d->tun_rx = rx;
 	d->tun_tx = tx;
 	d->tun_own = 0;
+	bool busy = moved > own + DRIVER_SENSE_BYTES;
+	d->tun_busy = d->tun_busy || busy;
+	return busy;
+}
+
+bool driver_sense(struct driver *d, int64_t now)
+{
+	if (!d->sensing)
+		return false;
+	bool busy = tunnel_moved(d);
 	d->sense_at = now + DRIVER_SENSE_MS;
 	d->st.senses++;
-	if (moved <= own + DRIVER_SENSE_BYTES)
-		return false;
-	d->st.sensed++;
-	return true;
+	if (busy)
+		d->st.sensed++;
+	return busy;
 }
 
 /* Sends one datagram through the host and keeps the books: quiet "no
@@ -588,6 +601,8 @@ int driver_tick(struct driver *d, int64_t now)
 		in.extra_endpoints = extra;
 	}
 	refresh_endpoints(d, now);
+	tunnel_moved(d);
+	in.tunnel_busy = d->tun_busy;
 	engine_actions_clear(&d->actions);
 	engine_tick(d->engine, now, &in, &d->actions);
 	d->st.ticks++;
