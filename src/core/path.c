@@ -39,15 +39,12 @@
 /* What one probe may draw: our peer's reply, or an ICMPv6 error quoting
  * the probe (40 + 8 + the probe's 48 + 37 bytes, padded, plus 32). */
 #define PATH_PROBE_ANSWER_BYTES 192
-/* A handshake: an initiation (148) and a response (92), either way. */
-#define PATH_HANDSHAKE_BYTES 256
-/* Handshake messages, as a peer's counters show them: sizes no data
- * message has (those are 32 bytes and a multiple of 16). */
+/* Handshake messages, as a peer's counters show them. A data message is
+ * 32 bytes and the packet padded to 16, so it is 0 modulo 16, and these
+ * are not: what a counter moved by, modulo 16, says which of them it
+ * holds (path_handshake_bytes). */
 #define PATH_INITIATION_BYTES 148
 #define PATH_RESPONSE_BYTES 92
-/* More handshake messages than this between two ticks are not what
- * WireGuard sends by itself (a retry every 5 s). */
-#define PATH_HANDSHAKES_MAX 4
 /* The user's traffic, per second, above which a path is watched: more
  * than WireGuard's own keepalives (32 bytes each, at most one a second). */
 #define PATH_ACTIVE_BYTES_PER_S 40
@@ -55,6 +52,9 @@
 #define PATH_RETRY_FIRST_MS 1000
 /* ... but no longer than this while traffic flows. */
 #define PATH_RETRY_BUSY_MS 2000
+/* How long our datagrams may wait for a handshake before the counter
+ * shows them (note_held): two of WireGuard's 5 s retries. */
+#define PATH_HELD_MS 10000
 
 void engine_path_own_rx(struct peer *p, size_t payload)
 {
@@ -71,20 +71,33 @@ static uint64_t minus(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
-/* b bytes are a few handshake messages and nothing else. */
-static bool handshakes_only(uint64_t b)
+/* The handshake messages in a counter's growth d, by its residue modulo
+ * 16: an initiation (148: 4), two of them (a retry: 8), a response (92:
+ * 12). An initiation and a response together (0) pass for data, and so
+ * do rarer mixes: the watch then merely looks. */
+static uint64_t handshake_bytes(uint64_t d)
 {
-	for (uint64_t i = 0; i <= PATH_HANDSHAKES_MAX; i++)
-		for (uint64_t r = 0; i + r <= PATH_HANDSHAKES_MAX; r++)
-			if (i * PATH_INITIATION_BYTES + r * PATH_RESPONSE_BYTES == b)
-				return true;
-	return false;
+	static const uint64_t by_residue[4] = { 0, PATH_INITIATION_BYTES,
+						2 * PATH_INITIATION_BYTES, PATH_RESPONSE_BYTES };
+	uint64_t h = d % 4 == 0 ? by_residue[(d % 16) / 4] : 0;
+	return h <= d ? h : 0;
 }
 
-static bool initiations_only(uint64_t b)
+/* What of our own datagrams the tx counter has not shown yet: WireGuard
+ * holds them while it handshakes, and sends them once it has a session.
+ * Kept until a new handshake (they went then) or PATH_HELD_MS (our
+ * estimates run high: it would only grow). */
+static void note_held(struct peer *p, uint64_t left, bool new_handshake, int64_t now)
 {
-	return b && b % PATH_INITIATION_BYTES == 0 &&
-	       b <= PATH_HANDSHAKES_MAX * PATH_INITIATION_BYTES;
+	if (new_handshake || !left ||
+	    (p->held_since != ENGINE_NEVER && now - p->held_since > PATH_HELD_MS)) {
+		p->own_tx_held = 0;
+		p->held_since = ENGINE_NEVER;
+		return;
+	}
+	if (p->held_since == ENGINE_NEVER)
+		p->held_since = now;
+	p->own_tx_held = left;
 }
 
 void engine_path_observe(struct engine *e, struct peer *p, const struct engine_peer_view *wp,
@@ -99,21 +112,22 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		/* A counter that went down is a re-created peer: no evidence. */
 		uint64_t drx = minus(wp->rx_bytes, p->rx_bytes);
 		uint64_t dtx = minus(wp->tx_bytes, p->tx_bytes);
-		uint64_t hs = new_handshake ? PATH_HANDSHAKE_BYTES : 0;
-		uint64_t user_rx = minus(drx, p->own_rx + hs), user_tx = minus(dtx, p->own_tx + hs);
-		/* Handshake messages are WireGuard's, not the user's: a handshake
-		 * not complete at this tick (we answered the peer's initiation,
-		 * whose confirmation is still to come), or one being retried
-		 * after a loss. Counted as traffic they made idle paths look
-		 * busy, and under loss the watch then declared them dead
+		/* Handshake messages are WireGuard's, not the user's: one that
+		 * completed, one not complete at this tick (we answered the
+		 * peer's initiation, whose confirmation is still to come), one
+		 * retried after a loss. Counted as traffic they made idle paths
+		 * look busy, and under loss the watch then declared them dead
 		 * (docs/sim-notes-for-core.md item 12). Except our initiations
-		 * while the user's packets go into the tunnel: they are what
-		 * waits behind the handshake, all there is to see of the user's
-		 * traffic on a path that died while idle (docs/quiet.md). */
-		if (handshakes_only(user_rx))
-			user_rx = 0;
-		if (handshakes_only(user_tx) && !(e->tunnel_busy && initiations_only(user_tx)))
-			user_tx = 0;
+		 * alone while the user's packets go into the tunnel: they are
+		 * what waits behind the handshake, all there is to see of the
+		 * user's traffic on a path that died while idle (docs/quiet.md). */
+		uint64_t hs_rx = handshake_bytes(drx), hs_tx = handshake_bytes(dtx);
+		if (e->tunnel_busy && !drx && hs_tx == dtx && hs_tx % PATH_INITIATION_BYTES == 0)
+			hs_tx = 0;
+		uint64_t user_rx = minus(drx - hs_rx, p->own_rx);
+		uint64_t expected_tx = p->own_tx_held + p->own_tx;
+		uint64_t user_tx = minus(dtx - hs_tx, expected_tx);
+		note_held(p, minus(expected_tx, dtx - hs_tx), new_handshake, now);
 		uint64_t user = user_rx + user_tx;
 		int64_t span = e->last_tick == ENGINE_NEVER ? e->t.chunk_period_ms : now - e->last_tick;
 		if (span < 1000)
@@ -133,6 +147,10 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 			}
 		}
 	}
+	/* Sent as the peer was being added (it was not in the device yet):
+	 * WireGuard holds it for the first handshake. */
+	if (!was_in)
+		note_held(p, p->own_tx, false, now);
 	p->tx_bytes = wp->tx_bytes;
 	p->own_rx = p->own_tx = 0;
 }

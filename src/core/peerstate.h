@@ -70,6 +70,11 @@ struct peer {
 	 * datagrams and probes both ways, the replies our probes may draw,
 	 * handshakes), so they are not mistaken for the user's traffic. */
 	uint64_t own_rx, own_tx;
+	/* Our datagrams that WireGuard had not sent by the last tick (it
+	 * holds them for a handshake): still expected in its tx counter,
+	 * until a new handshake or PATH_HELD_MS; since when. */
+	uint64_t own_tx_held;
+	int64_t held_since;
 	int64_t active_at;      /* last tick that saw the user's traffic, ENGINE_NEVER */
 	int64_t probe_at;       /* when the unanswered probe went out, ENGINE_NEVER if none */
 	uint32_t probe_seq;

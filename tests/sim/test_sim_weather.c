@@ -24,7 +24,8 @@
  *   - every pair of leaves that can be direct is direct at the end: both
  *     devices have the other at its public address (LAN address on the
  *     shared LAN; at its NAT's live mapping where that is one per inside
- *     endpoint), a handshake younger than HandshakeValidity and its
+ *     endpoint), a handshake younger than HandshakeValidity (or, idle
+ *     public leaves, a healthy quiet pair: docs/quiet.md) and its
  *     tunnel IP in AllowedIPs. A pair cannot be direct when one side is
  *     behind the symmetric NAT and the other behind a NAT that filters
  *     by address and port (home, random-port, the shared one) or is
@@ -204,7 +205,10 @@ static bool peer_direct(struct weather *w, size_t i, size_t j, const struct wg_p
 {
 	struct sim *sim = w->s.sim;
 	int64_t hs = vwg_peer_handshake(sim_node_dev(sim, w->s.leaf[i]), p->public_key);
-	if (!p->has_endpoint || hs == ENGINE_NEVER || sim_now(sim) - hs > HEALTHY_MS)
+	if (!p->has_endpoint)
+		return false;
+	if ((hs == ENGINE_NEVER || sim_now(sim) - hs > HEALTHY_MS) &&
+	    !sim_quiet_healthy(sim, w->s.leaf[i], w->s.leaf[j]))
 		return false;
 	struct wl_endpoint want = expected(w, i, j);
 	if (!wl_addr_equal(&want.addr, &p->endpoint.addr) ||

@@ -38,11 +38,13 @@ enum msg_type { MSG_INIT = 1, MSG_RESP = 2, MSG_DATA = 3 };
 #define WG_INIT_BYTES 148
 #define WG_RESP_BYTES 92
 
+/* A data message: its header and tag, and the packet padded to 16 bytes
+ * as WireGuard pads it (so a data message is never a handshake's size). */
 static size_t wire_bytes(uint8_t type, size_t body_len)
 {
 	return type == MSG_INIT ? WG_INIT_BYTES
 	       : type == MSG_RESP ? WG_RESP_BYTES
-				  : WG_OVERHEAD + body_len;
+				  : WG_OVERHEAD + ((body_len + 15) & ~(size_t)15);
 }
 #define INNER_MAX 65000
 
