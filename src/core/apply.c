@@ -78,7 +78,7 @@ static bool allowed_source_present(const struct engine *e, int64_t now)
 		const struct peer *q = e->pt.v[i];
 		if (is_source(e, q, TRUST_ALLOWED_IPS) && q->healthy && peer_alive(q, now) &&
 		    q->alive_heard != ENGINE_NEVER &&
-		    now - q->alive_heard <= engine_alive_period_ms(e, q) + 2 * e->t.chunk_period_ms &&
+		    now - q->alive_heard <= engine_peer_alive_period_ms(e, q) + 2 * e->t.chunk_period_ms &&
 		    q->alive_since != ENGINE_NEVER && now - q->alive_since >= e->t.fact_ttl_ms / 2)
 			return true;
 	}

@@ -259,6 +259,7 @@ static void gc(struct engine *e, int64_t now)
 	if (now < e->next_gc)
 		return;
 	e->next_gc = now + GC_PERIOD_MS;
+	factset_compact(&e->fs);
 	for (size_t i = 0; i < e->pt.n;) {
 		struct peer *p = e->pt.v[i];
 		knowledge_purge(&p->know, now);
@@ -462,18 +463,34 @@ static size_t factset_bytes(const struct factset *s)
 {
 	return s->alloc * sizeof(*s->v) + hidx_bytes(&s->idx) + s->alloc_src * sizeof(*s->src) +
 	       hidx_bytes(&s->src_idx) + s->alloc_kind * sizeof(*s->kind) + hidx_bytes(&s->kind_idx) +
-	       (s->gone ? FACTSET_GONE_MAX * sizeof(*s->gone) : 0);
+	       s->alloc_gone * sizeof(*s->gone);
+}
+
+/* The peer table's part of out: peers, knowledge and leases. */
+static void peertab_parts(const struct peertab *t, struct engine_memory_parts *out)
+{
+	out->peers = t->alloc * sizeof(*t->v) + hidx_bytes(&t->idx);
+	out->knowledge = out->leases = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct knowledge *k = &t->v[i]->know;
+		out->peers += sizeof(*t->v[i]);
+		out->knowledge += k->s ? (k->mask + 1) * sizeof(*k->s) : 0;
+		out->leases += lease_rx_bytes(&t->v[i]->lrx);
+	}
 }
 
 static size_t peertab_bytes(const struct peertab *t)
 {
-	size_t n = t->alloc * sizeof(*t->v) + hidx_bytes(&t->idx);
-	for (size_t i = 0; i < t->n; i++) {
-		const struct knowledge *k = &t->v[i]->know;
-		n += sizeof(*t->v[i]) + (k->s ? (k->mask + 1) * sizeof(*k->s) : 0) +
-		     lease_rx_bytes(&t->v[i]->lrx);
-	}
-	return n;
+	struct engine_memory_parts p;
+	peertab_parts(t, &p);
+	return p.peers + p.knowledge + p.leases;
+}
+
+void engine_memory_parts(const struct engine *e, struct engine_memory_parts *out)
+{
+	peertab_parts(&e->pt, out);
+	out->facts = factset_bytes(&e->fs);
+	out->other = engine_memory(e) - out->facts - out->peers - out->knowledge - out->leases;
 }
 
 static size_t cfg_bytes(const struct engine *e)

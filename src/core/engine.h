@@ -501,6 +501,15 @@ size_t engine_fact_count(const struct engine *e);
  * configuration). Not malloc's own overhead. For the scale figures and
  * for checks that memory stays flat. */
 size_t engine_memory(const struct engine *e);
+/* The same, by table: where a node's memory went. */
+struct engine_memory_parts {
+	size_t facts;     /* the fact set, its indexes and per-source shares */
+	size_t peers;     /* peer states and the peer index */
+	size_t knowledge; /* what each peer knows (SPEC §6) */
+	size_t leases;    /* what each peer leases us (core/lease.h) */
+	size_t other;     /* key cache, per-tick index, configuration, ... */
+};
+void engine_memory_parts(const struct engine *e, struct engine_memory_parts *out);
 
 /* The peer whose auto address is addr, named as log lines name peers
  * ("laptop (AbCdEfGh)", common/peerlabel.h) into buf; NULL if no known

@@ -172,8 +172,10 @@ bool engine_quiet_self(const struct engine *e);
 bool engine_quiet_towards(const struct engine *e, const struct peer *p);
 /* Both sides' last Alives carried it: the quiet period applies. */
 bool engine_quiet_pair(const struct peer *p);
-/* How often p and we send each other an Alive. */
+/* How often we send p an Alive (and, leasing, a HOLD). */
 int64_t engine_alive_period_ms(const struct engine *e, const struct peer *p);
+/* How often p may send us one: the longest it may wait. */
+int64_t engine_peer_alive_period_ms(const struct engine *e, const struct peer *p);
 /* How long after p's last received byte its path still counts as
  * working (observe.c): two Alive periods and two chunks, the quiet
  * period's for a quiet pair and for a while after it ends. Called once

@@ -65,6 +65,38 @@ void factset_free(struct factset *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* An array of *alloc elements of size sz, n used: down to an eighth more
+ * than n (at least min) once a quarter more is spare. It grows by
+ * doubling (wl_grow), so after a burst it may be twice what the set
+ * needs; given back, it is near what it was before the burst. A failed
+ * realloc keeps it. */
+static void shrink_array(void **v, size_t *alloc, size_t n, size_t sz, size_t min)
+{
+	size_t want = n + n / 8 > min ? n + n / 8 : min;
+	if (*alloc <= n + n / 4 || want >= *alloc)
+		return;
+	void *p = realloc(*v, want * sz);
+	if (!p)
+		return;
+	*v = p;
+	*alloc = want;
+}
+
+void factset_compact(struct factset *s)
+{
+	shrink_array((void **)&s->v, &s->alloc, s->n, sizeof(*s->v), 64);
+	shrink_array((void **)&s->src, &s->alloc_src, s->n_src, sizeof(*s->src), 16);
+	shrink_array((void **)&s->kind, &s->alloc_kind, s->n_kind, sizeof(*s->kind), 16);
+	if (!s->n_gone) {
+		free(s->gone);
+		s->gone = NULL;
+		s->alloc_gone = 0;
+	}
+	(void)hidx_shrink(&s->idx);
+	(void)hidx_shrink(&s->src_idx);
+	(void)hidx_shrink(&s->kind_idx);
+}
+
 /* --- lookups ------------------------------------------------------------ */
 
 struct find_ctx {
@@ -331,9 +363,11 @@ static void entry_moved(struct factset *s, size_t from, size_t to)
 /* Logged for the leases that told it (factset_gone_lh). */
 static void log_gone(struct factset *s, const struct fentry *e)
 {
-	if (!s->gone)
-		s->gone = malloc(FACTSET_GONE_MAX * sizeof(*s->gone));
-	if (!s->gone || s->n_gone >= FACTSET_GONE_MAX) {
+	/* Grown as removals come, and given back by factset_compact: a
+	 * whole log kept by every node would be 64 KiB each, most of the
+	 * time for nothing. */
+	if (s->n_gone >= FACTSET_GONE_MAX ||
+	    !wl_grow((void **)&s->gone, &s->alloc_gone, s->n_gone + 1, sizeof(*s->gone))) {
 		s->gone_lost = true;
 		return;
 	}

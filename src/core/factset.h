@@ -106,7 +106,7 @@ struct factset {
 	/* What left since factset_gone_clear (at most FACTSET_GONE_MAX; more
 	 * sets gone_lost). */
 	struct fgone *gone;
-	size_t n_gone;
+	size_t n_gone, alloc_gone;
 	bool gone_sorted, gone_lost;
 };
 
@@ -148,6 +148,13 @@ void factset_gone_clear(struct factset *s);
 
 /* Removes entry i (swap-remove: entry n-1 moves to i). */
 void factset_remove_at(struct factset *s, size_t i);
+
+/* [ours] Gives back what a burst grew and the set no longer uses: arrays
+ * with more than a quarter spare, hash tables under a quarter full
+ * (hidx_shrink). After
+ * a storm the set would otherwise keep its largest size for good
+ * (docs/sim-notes-for-core.md item 14). Entries keep their positions. */
+void factset_compact(struct factset *s);
 
 /* Start of a local-facts rebuild: every local flag moves to local_prev. */
 void factset_begin_local(struct factset *s);

@@ -45,9 +45,8 @@ static void put(struct hidx_bucket *b, size_t mask, uint64_t h, uint32_t pos1)
 	b[i].pos1 = pos1;
 }
 
-static int grow(struct hidx *x)
+static int rebuild(struct hidx *x, size_t cap)
 {
-	size_t cap = (x->mask + 1) * 2;
 	struct hidx_bucket *nb = calloc(cap, sizeof(*nb));
 	if (!nb)
 		return -ENOMEM;
@@ -58,6 +57,21 @@ static int grow(struct hidx *x)
 	x->b = nb;
 	x->mask = cap - 1;
 	return 0;
+}
+
+static int grow(struct hidx *x)
+{
+	return rebuild(x, (x->mask + 1) * 2);
+}
+
+int hidx_shrink(struct hidx *x)
+{
+	size_t cap = x->mask + 1;
+	if (4 * x->n >= cap)
+		return 0;
+	while (cap > 16 && 2 * x->n <= cap / 2)
+		cap /= 2;
+	return cap < x->mask + 1 ? rebuild(x, cap) : 0;
 }
 
 int hidx_insert(struct hidx *x, uint64_t h, uint32_t pos)

@@ -31,6 +31,12 @@ void hidx_free(struct hidx *x);
 long hidx_find(const struct hidx *x, uint64_t h, hidx_eq_fn eq, const void *ctx);
 /* Adds (h, pos); grows the table at half load. 0 or -ENOMEM. */
 int hidx_insert(struct hidx *x, uint64_t h, uint32_t pos);
+/* Rebuilds a table left under a quarter full to the smallest size at
+ * most half full (no smaller than hidx_init's 16). Grown past a half, so
+ * a table is within twice what its count needs; the caller shrinks at
+ * most now and then (a GC), so a count that hovers costs a rebuild per
+ * call at most. 0, or -ENOMEM (the table stays). */
+int hidx_shrink(struct hidx *x);
 /* Removes (h, pos). */
 void hidx_remove(struct hidx *x, uint64_t h, uint32_t pos);
 /* The entry (h, from) now lives at position to (after a swap-remove). */

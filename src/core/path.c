@@ -225,15 +225,11 @@ static void send_probe(struct engine *e, struct peer *p, int64_t now, struct eng
 	e->st.probes_sent++;
 }
 
-/* told: our router said the peer finds it dead (pathnote.c); else our
- * own probes found it so, and our router is told. */
-static void declare_dead(struct engine *e, struct peer *p, bool told, int64_t now,
-			 struct engine_actions *out)
+static void declare_dead(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
 {
 	char lb[WL_PEER_LABEL_MAX];
 	p->path_dead = true;
-	if (!told)
-		engine_pathnote_found_dead(e, p);
+	engine_pathnote_found_dead(e, p); /* our router tells the peer */
 	/* Where it worked, not the candidate tried last: that is where it
 	 * comes back (apply.c retries nothing else it tried before). */
 	p->dead_ep = p->has_good_ep ? p->good_ep : p->endpoint;
@@ -245,8 +241,7 @@ static void declare_dead(struct engine *e, struct peer *p, bool told, int64_t no
 	p->retry_at = now + p->retry_gap;
 	e->st.paths_dead++;
 	engine_actions_event(out, ENGINE_EV_PATH_DEAD, p->key,
-			     told ? "peer %s finds the direct path dead (our router says); falling back"
-				  : "peer %s: the direct path answers nothing; falling back",
+			     "peer %s: the direct path answers nothing; falling back",
 			     engine_peer_label(p, lb));
 }
 
@@ -277,10 +272,13 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 		  struct engine_actions *out)
 {
 	const int64_t interval = e->t.probe_interval_ms;
+	/* The peer finds the path dead (pathnote.c): watched now, as if the
+	 * user's traffic flowed. Probes decide, not the note: one side's
+	 * probes lost under loss would otherwise cut both sides. */
 	if (p->told_dead) {
 		p->told_dead = false;
 		if (!p->path_dead && p->healthy)
-			declare_dead(e, p, true, now, out);
+			p->active_at = now;
 	}
 	if (p->path_dead) {
 		retry(e, p, busy, now, out);
@@ -303,7 +301,7 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 			return;
 		}
 		if (++p->probe_misses >= e->t.probe_misses) {
-			declare_dead(e, p, false, now, out);
+			declare_dead(e, p, now, out);
 			want_tick(e, p->retry_at);
 			return;
 		}

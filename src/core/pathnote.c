@@ -11,9 +11,10 @@
  * quiet periods for a quiet pair (quiet.c).
  *
  * So A tells its router (a lease PATH_DEAD naming B), and the router
- * tells B (PATH_DEAD naming A); B then takes its path to A for dead as
- * if its own watch had found it so: it falls back, and retries the path
- * as path.c retries any dead one. Only between daemons that read leases,
+ * tells B (PATH_DEAD naming A); B then watches its path to A as if the
+ * user's traffic flowed (path.c): its probes find it dead within about
+ * a second and it falls back, or they are answered and nothing changes
+ * (A's own probes may have been lost). Only between daemons that read leases,
  * whose 'L' facts carry the note; a router only passes notes on, and a
  * leaf takes them only from a router. A note can only ever cut the path
  * between its sender and its receiver, which the sender could as well

@@ -54,7 +54,16 @@ bool engine_quiet_pair(const struct peer *p)
 
 int64_t engine_alive_period_ms(const struct engine *e, const struct peer *p)
 {
-	return engine_quiet_pair(p) ? e->t.quiet_period_ms : e->t.alive_period_ms;
+	if (engine_quiet_pair(p))
+		return e->t.quiet_period_ms;
+	/* To our router, from where no NAT needs keeping open: half the
+	 * rate. The router's own Alives every AlivePeriod keep the session
+	 * and its handshakes fresh; ours only say we live, and our HOLD
+	 * (it rides in the same datagram) keeps what we told it with
+	 * FactTTL to spare. */
+	if (p->router && p->lease_ok && engine_quiet_self(e))
+		return 2 * e->t.alive_period_ms;
+	return e->t.alive_period_ms;
 }
 
 int64_t engine_rx_window_ms(const struct engine *e, struct peer *p, int64_t now)
@@ -70,6 +79,16 @@ int64_t engine_rx_window_ms(const struct engine *e, struct peer *p, int64_t now)
 		      now - p->quiet_left_at < 2 * (e->t.alive_period_ms + e->t.chunk_period_ms);
 	return 2 * ((quiet || recent ? e->t.quiet_period_ms : e->t.alive_period_ms) +
 		    e->t.chunk_period_ms);
+}
+
+int64_t engine_peer_alive_period_ms(const struct engine *e, const struct peer *p)
+{
+	if (engine_quiet_pair(p))
+		return e->t.quiet_period_ms;
+	/* A leaf of ours may send its router half as often (above). */
+	if (e->router && !p->router && p->lease_ok)
+		return 2 * e->t.alive_period_ms;
+	return e->t.alive_period_ms;
 }
 
 int64_t engine_alive_ttl_cap_ms(const struct engine *e)

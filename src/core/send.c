@@ -279,7 +279,7 @@ static void lease_facts(struct out *o, int64_t now)
 		}
 		changed = true;
 	}
-	if (!changed && t->held_at != ENGINE_NEVER && now - t->held_at < e->t.alive_period_ms)
+	if (!changed && t->held_at != ENGINE_NEVER && now - t->held_at < engine_alive_period_ms(e, p))
 		return;
 	/* Quiet for two HOLDs since the last NACK: the next one starts the
 	 * repair ladder afresh. */

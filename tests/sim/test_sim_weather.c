@@ -49,6 +49,7 @@
  * (docs/sim-notes-for-core.md, items 12-14). Figures: '#' lines. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "sim/scenario.h"
@@ -426,12 +427,31 @@ static void restart_hub(struct weather *w, int64_t now)
 
 /* ---- the run ---- */
 
-static size_t memory_sum(struct sim *sim)
+/* Summed over the nodes, and by table into parts. */
+static size_t memory_sum(struct sim *sim, struct engine_memory_parts *parts)
 {
 	size_t sum = 0;
-	for (size_t n = 0; n < sim_node_count(sim); n++)
-		sum += engine_memory(sim_node_engine(sim, (int)n));
+	memset(parts, 0, sizeof(*parts));
+	for (size_t n = 0; n < sim_node_count(sim); n++) {
+		const struct engine *e = sim_node_engine(sim, (int)n);
+		struct engine_memory_parts p;
+		engine_memory_parts(e, &p);
+		parts->facts += p.facts;
+		parts->peers += p.peers;
+		parts->knowledge += p.knowledge;
+		parts->leases += p.leases;
+		parts->other += p.other;
+		sum += engine_memory(e);
+	}
 	return sum;
+}
+
+static void print_parts(const char *when, const struct engine_memory_parts *p)
+{
+	printf("# weather: memory %s: facts %.0f KiB, peers %.0f KiB, knowledge %.0f KiB, leases "
+	       "%.0f KiB, other %.0f KiB\n",
+	       when, (double)p->facts / 1024, (double)p->peers / 1024, (double)p->knowledge / 1024,
+	       (double)p->leases / 1024, (double)p->other / 1024);
 }
 
 /* Facts held by all engines: with memory, tells a table that kept its
@@ -498,6 +518,7 @@ TEST(an_hour_of_bad_weather)
 	/* Events at random times, MEAN_GAP_MS apart on average; the hub's
 	 * two restarts at a third and two thirds of the stormy stretch. */
 	size_t mem10 = 0, facts10 = 0;
+	struct engine_memory_parts parts10 = { 0 };
 	int64_t stormy = FAULTS_UNTIL_MS - FAULTS_FROM_MS;
 	int64_t next = FAULTS_FROM_MS,
 		hub_at[2] = { FAULTS_FROM_MS + stormy / 3, FAULTS_FROM_MS + 2 * stormy / 3 };
@@ -510,7 +531,7 @@ TEST(an_hour_of_bad_weather)
 		}
 		if (!mem10 && next >= MEMORY_AT_MS) {
 			sim_run_to(sim, MEMORY_AT_MS);
-			mem10 = memory_sum(sim);
+			mem10 = memory_sum(sim, &parts10);
 			facts10 = facts_sum(sim);
 		}
 		sim_run_to(sim, next);
@@ -529,7 +550,8 @@ TEST(an_hour_of_bad_weather)
 		else if (settled < 0)
 			settled = t - FAULTS_UNTIL_MS;
 	}
-	size_t mem_end = memory_sum(sim), facts_end = facts_sum(sim);
+	struct engine_memory_parts parts_end;
+	size_t mem_end = memory_sum(sim, &parts_end), facts_end = facts_sum(sim);
 	dump_facts(sim);
 	double real = seconds(CLOCK_MONOTONIC) - real0, cpu = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 	const struct vnet_stats *vs = vnet_stats(w->s.net);
@@ -556,6 +578,8 @@ TEST(an_hour_of_bad_weather)
 	       (double)mem10 / 1024, (double)mem_end / 1024,
 	       mem10 ? 100.0 * ((double)mem_end - (double)mem10) / (double)mem10 : 0.0, facts10,
 	       facts_end);
+	print_parts("at 10 min", &parts10);
+	print_parts("at the end", &parts_end);
 	printf("# weather: leaf pairs direct at the end: %zu of the %zu that can be (%zu in all, of "
 	       "%d); all of them direct, to the end, from %s%.0f s after the events stopped\n",
 	       direct_capable, capable, direct, N_LEAVES * (N_LEAVES - 1) / 2,
