@@ -151,7 +151,7 @@ bool cfg_parse_port(const char *s, uint16_t *out, const char **why)
 }
 
 /* QuietPeriod: 0 (never quiet), or from the AlivePeriod to the longest
- * period whose Alive ttl (2 periods and an AlivePeriod) fits 16 bits. */
+ * period whose Alive ttl (core/quiet.c, about 2 periods) fits 16 bits. */
 bool cfg_parse_quiet(const char *s, uint32_t *out, const char **why)
 {
 	unsigned long v = 0;

@@ -131,8 +131,8 @@ bool engine_config_check(const struct engine_config *cfg, const char **why)
 		*why = "protocol periods must be positive";
 		return false;
 	}
-	/* Its Alive's ttl (quiet.c) is 2 periods and one more AlivePeriod,
-	 * in 16 bits of seconds. */
+	/* Its Alive's ttl (quiet.c) is about 2 periods, in 16 bits of
+	 * seconds. */
 	if (t->quiet_period_ms &&
 	    (t->quiet_period_ms < t->alive_period_ms || t->quiet_period_ms > 30000000)) {
 		*why = "the quiet period must be 0 or from the AlivePeriod to 30000 s";

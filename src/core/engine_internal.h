@@ -172,6 +172,8 @@ bool engine_quiet_self(const struct engine *e);
 bool engine_quiet_towards(const struct engine *e, const struct peer *p);
 /* Both sides' last Alives carried it: the quiet period applies. */
 bool engine_quiet_pair(const struct peer *p);
+/* sp's Alive arrived: in a quiet pair, the higher key answers at once. */
+void engine_quiet_heard(struct engine *e, struct peer *sp, int64_t now);
 /* How often we send p an Alive (and, leasing, a HOLD). */
 int64_t engine_alive_period_ms(const struct engine *e, const struct peer *p);
 /* How often p may send us one: the longest it may wait. */

@@ -53,8 +53,8 @@
 /* ... but no longer than this while traffic flows. */
 #define PATH_RETRY_BUSY_MS 2000
 /* How long our datagrams may wait for a handshake before the counter
- * shows them (note_held): two of WireGuard's 5 s retries. */
-#define PATH_HELD_MS 10000
+ * shows them (note_held): as long as WireGuard tries (RekeyAttemptTime). */
+#define PATH_HELD_MS 90000
 
 void engine_path_own_rx(struct peer *p, size_t payload)
 {
@@ -83,13 +83,14 @@ static uint64_t handshake_bytes(uint64_t d)
 	return h <= d ? h : 0;
 }
 
-/* What of our own datagrams the tx counter has not shown yet: WireGuard
- * holds them while it handshakes, and sends them once it has a session.
- * Kept until a new handshake (they went then) or PATH_HELD_MS (our
- * estimates run high: it would only grow). */
-static void note_held(struct peer *p, uint64_t left, bool new_handshake, int64_t now)
+/* Our own datagrams the tx counter has not shown yet: WireGuard holds
+ * them while it handshakes, and sends them all once it has a session.
+ * So while no data goes out they stay expected (for as long as WireGuard
+ * keeps trying, PATH_HELD_MS); once data goes out, they went with it,
+ * and what is left of our estimate is its excess (it runs high). */
+static void note_held(struct peer *p, uint64_t expected, uint64_t data_tx, int64_t now)
 {
-	if (new_handshake || !left ||
+	if (data_tx || !expected ||
 	    (p->held_since != ENGINE_NEVER && now - p->held_since > PATH_HELD_MS)) {
 		p->own_tx_held = 0;
 		p->held_since = ENGINE_NEVER;
@@ -97,7 +98,7 @@ static void note_held(struct peer *p, uint64_t left, bool new_handshake, int64_t
 	}
 	if (p->held_since == ENGINE_NEVER)
 		p->held_since = now;
-	p->own_tx_held = left;
+	p->own_tx_held = expected;
 }
 
 void engine_path_observe(struct engine *e, struct peer *p, const struct engine_peer_view *wp,
@@ -127,7 +128,7 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		uint64_t user_rx = minus(drx - hs_rx, p->own_rx);
 		uint64_t expected_tx = p->own_tx_held + p->own_tx;
 		uint64_t user_tx = minus(dtx - hs_tx, expected_tx);
-		note_held(p, minus(expected_tx, dtx - hs_tx), new_handshake, now);
+		note_held(p, expected_tx, dtx - hs_tx, now);
 		uint64_t user = user_rx + user_tx;
 		int64_t span = e->last_tick == ENGINE_NEVER ? e->t.chunk_period_ms : now - e->last_tick;
 		if (span < 1000)
@@ -150,7 +151,7 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 	/* Sent as the peer was being added (it was not in the device yet):
 	 * WireGuard holds it for the first handshake. */
 	if (!was_in)
-		note_held(p, p->own_tx, false, now);
+		note_held(p, p->own_tx, 0, now);
 	p->tx_bytes = wp->tx_bytes;
 	p->own_rx = p->own_tx = 0;
 }

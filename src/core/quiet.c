@@ -6,7 +6,7 @@
  * (the 9-node mesh: 72 streams of one 173-byte datagram per 30 s), and a
  * leaf's grew with the network. What they bought there:
  *  - liveness: the Alive's ttl says how long it lasts, so a quiet Alive
- *    carries a longer one (2 periods and an AlivePeriod);
+ *    carries a longer one (engine_quiet_ttl_ms);
  *  - health, from WireGuard's counters: each Alive draws a handshake and
  *    moves the receive counter, so a quiet pair counts the counter over
  *    2 quiet periods instead of 2 AlivePeriods (observe.c);
@@ -23,11 +23,15 @@
  * the short ttl, and the other follows. Only peers known to be ours and
  * to read leases are asked: a leaf learns that of another leaf by the
  * same hello it sends a router (path.c). */
+#include <string.h>
+
 #include "core/engine_internal.h"
 
+/* Two of the longer side's periods (answers() below) and an AlivePeriod:
+ * one quiet Alive may be lost. */
 int64_t engine_quiet_ttl_ms(const struct engine *e)
 {
-	return 2 * e->t.quiet_period_ms + e->t.alive_period_ms;
+	return 2 * (e->t.quiet_period_ms + 2 * e->t.alive_period_ms) + e->t.alive_period_ms;
 }
 
 bool engine_quiet_enabled(const struct engine *e)
@@ -52,10 +56,29 @@ bool engine_quiet_pair(const struct peer *p)
 	return p->quiet_tx && p->quiet_rx;
 }
 
+/* In a quiet pair the lower key keeps the period and the higher key
+ * answers (engine_quiet_heard): two quiet Alives sent at once would both
+ * start a handshake, and WireGuard takes a retry, 5 s, to settle two
+ * that cross — long enough for the path watch to take a live path for
+ * dead. The higher key's own period is later, for when an answer is
+ * lost. */
+static bool answers(const struct engine *e, const struct peer *p)
+{
+	return memcmp(e->pub, p->key, WL_KEY_LEN) > 0;
+}
+
+void engine_quiet_heard(struct engine *e, struct peer *sp, int64_t now)
+{
+	if (!engine_quiet_pair(sp) || !answers(e, sp))
+		return;
+	sp->force_alive = true; /* over the session its Alive just opened */
+	engine_mark_dirty(e, now);
+}
+
 int64_t engine_alive_period_ms(const struct engine *e, const struct peer *p)
 {
 	if (engine_quiet_pair(p))
-		return e->t.quiet_period_ms;
+		return e->t.quiet_period_ms + (answers(e, p) ? 2 * e->t.alive_period_ms : 0);
 	/* To our router, from where no NAT needs keeping open: half the
 	 * rate. The router's own Alives every AlivePeriod keep the session
 	 * and its handshakes fresh; ours only say we live, and our HOLD
@@ -84,7 +107,7 @@ int64_t engine_rx_window_ms(const struct engine *e, struct peer *p, int64_t now)
 int64_t engine_peer_alive_period_ms(const struct engine *e, const struct peer *p)
 {
 	if (engine_quiet_pair(p))
-		return e->t.quiet_period_ms;
+		return e->t.quiet_period_ms + (answers(e, p) ? 0 : 2 * e->t.alive_period_ms);
 	/* A leaf of ours may send its router half as often (above). */
 	if (e->router && !p->router && p->lease_ok)
 		return 2 * e->t.alive_period_ms;

@@ -40,6 +40,7 @@ static void take_alive(struct engine *e, int64_t now, struct peer *sp, const str
 			continue;
 		int64_t expires = engine_alive_expiry(e, sp, now, f.ttl);
 		sp->alive_heard = now;
+		engine_quiet_heard(e, sp, now);
 		if (!sp->has_boot_id || memcmp(sp->boot_id, f.value, BOOT_ID_LEN) != 0) {
 			/* Restarted (not just first heard): it may now be a version
 			 * that reads no leases, and keeps none of ours. */
