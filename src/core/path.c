@@ -73,13 +73,17 @@ static uint64_t minus(uint64_t a, uint64_t b)
 
 /* The handshake messages in a counter's growth d, by its residue modulo
  * 16: an initiation (148: 4), two of them (a retry: 8), a response (92:
- * 12). An initiation and a response together (0) pass for data, and so
- * do rarer mixes: the watch then merely looks. */
-static uint64_t handshake_bytes(uint64_t d)
+ * 12). An initiation and a response together (0) look like data; with a
+ * new handshake they are taken for two that crossed (both sides
+ * initiated: each counter holds one of each). Rarer mixes pass for data,
+ * and the watch then merely looks. */
+static uint64_t handshake_bytes(uint64_t d, bool new_handshake)
 {
 	static const uint64_t by_residue[4] = { 0, PATH_INITIATION_BYTES,
 						2 * PATH_INITIATION_BYTES, PATH_RESPONSE_BYTES };
 	uint64_t h = d % 4 == 0 ? by_residue[(d % 16) / 4] : 0;
+	if (!h && new_handshake)
+		h = PATH_INITIATION_BYTES + PATH_RESPONSE_BYTES;
 	return h <= d ? h : 0;
 }
 
@@ -122,7 +126,8 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		 * alone while the user's packets go into the tunnel: they are
 		 * what waits behind the handshake, all there is to see of the
 		 * user's traffic on a path that died while idle (docs/quiet.md). */
-		uint64_t hs_rx = handshake_bytes(drx), hs_tx = handshake_bytes(dtx);
+		uint64_t hs_rx = handshake_bytes(drx, new_handshake);
+		uint64_t hs_tx = handshake_bytes(dtx, new_handshake);
 		if (e->tunnel_busy && !drx && hs_tx == dtx && hs_tx % PATH_INITIATION_BYTES == 0)
 			hs_tx = 0;
 		uint64_t user_rx = minus(drx - hs_rx, p->own_rx);
