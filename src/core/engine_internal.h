@@ -92,9 +92,10 @@ struct engine {
 	uint64_t addr_sig;
 	bool moved;
 	bool behind_nat; /* none of our own addresses is public */
-	/* A peer told us an endpoint of ours inside our own subnets and none
-	 * outside them (outer): no NAT between us and it (quiet.c). */
-	bool nat_free;
+	/* A peer told us an endpoint of ours inside our own subnets (since
+	 * our addresses last changed), and none outside them (outer): no NAT
+	 * between us and it (quiet.c). */
+	bool inside_seen, nat_free;
 	bool notes_due; /* some peer's note_due is set (pathnote.c) */
 	bool tunnel_busy; /* engine_inputs.tunnel_busy, this tick */
 	/* Our own endpoints the shell found (a port mapping), as of the last

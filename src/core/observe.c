@@ -314,7 +314,14 @@ void engine_index_facts(struct engine *e, int64_t now)
 		}
 	}
 	e->n_indexed = n;
-	e->nat_free = seen_inside && !e->n_outer && !e->behind_nat;
+	/* Once seen, it holds until our addresses change or a NAT's shows:
+	 * a public node's own endpoint is a fact it tells its router too,
+	 * and a router does not tell a leased fact back (split horizon,
+	 * send.c), so the router's copy lapses after FactTTL. */
+	if (e->moved || e->n_outer || e->behind_nat)
+		e->inside_seen = false;
+	e->inside_seen = e->inside_seen || seen_inside;
+	e->nat_free = e->inside_seen && !e->n_outer && !e->behind_nat;
 }
 
 void engine_observe_liveness(struct engine *e, int64_t now, struct engine_actions *out)
