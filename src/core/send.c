@@ -177,8 +177,13 @@ static bool upheld(const struct engine *e, const struct fentry *fe, int64_t now)
 static bool stands(const struct engine *e, const struct peer *p, size_t i, int64_t now)
 {
 	const struct fentry *fe = &e->fs.v[i];
+	/* Where we see p ourselves is told to p even when p leases us the
+	 * same fact (a public node's own address): that is how it learns it
+	 * is seen there (quiet.c), and our copy is our own, not one it gave. */
+	bool seen_by_us = fe->local && e->fsubj[i] == p;
 	return tellable(e, p, i, now) && upheld(e, fe, now) &&
-	       (fe->local || fe->src != (p->h | 1)) && !lease_rx_has(&p->lrx, fe->lh);
+	       (fe->local || fe->src != (p->h | 1)) &&
+	       (seen_by_us || !lease_rx_has(&p->lrx, fe->lh));
 }
 
 /* Withdraws what p was told in this epoch and we no longer stand by, so
