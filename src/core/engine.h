@@ -148,7 +148,7 @@ struct engine_timing {
 	 * (core/lease.h); false: SPEC §6 refreshes to every peer. */
 	bool leases;
 	/* 600 000 [ours]: the Alive period between two peers of ours that
-	 * both go quiet (core/quiet.h: a direct path between public nodes,
+	 * both go quiet (core/quiet.c: a direct path between public nodes,
 	 * neither a router); 0 = never quiet. Needs leases. */
 	int64_t quiet_period_ms;
 };

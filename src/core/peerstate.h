@@ -92,7 +92,8 @@ struct peer {
 	/* [ours] It reads leases (core/lease.h): its v2 probe or reply, or
 	 * an 'L' fact of its own. Only then is it sent one. */
 	bool lease_ok;
-	int hellos;             /* probes sent to a router just to find that out */
+	int hellos;             /* probes sent to a router (or a leaf we may go quiet
+				 * towards) just to find that out */
 	int64_t hello_at;       /* the last of them, ENGINE_NEVER */
 	bool hello_again;       /* one more at once when it first speaks to us */
 	/* [ours] Quiet pairs (quiet.c): its last Alive to us, and ours to it,
