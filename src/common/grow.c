@@ -22,3 +22,10 @@ bool wl_grow(void **arr, size_t *cap, size_t need, size_t size)
 	*cap = nc;
 	return true;
 }
+
+size_t wl_shrunk_cap(size_t cap, size_t used, size_t min)
+{
+	while (cap > min && 8 * used < cap)
+		cap /= 2;
+	return cap;
+}

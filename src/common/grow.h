@@ -12,4 +12,11 @@
  * and *cap are then unchanged (the array is still valid). */
 bool wl_grow(void **arr, size_t *cap, size_t need, size_t size);
 
+/* The size a power-of-two hash table of `cap` slots with `used` of them
+ * taken shrinks to (no smaller than `min`): halved while under an eighth
+ * full, so it ends at most a quarter full. Tables grown at a half or
+ * more then never rebuild back and forth around one count. `cap` itself
+ * when it is not that empty. */
+size_t wl_shrunk_cap(size_t cap, size_t used, size_t min);
+
 #endif

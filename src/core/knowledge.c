@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 /* A table's first size, and the smallest it shrinks to. */
 #define KNOWLEDGE_MIN_SLOTS 32
 
@@ -103,17 +105,6 @@ void knowledge_put(struct knowledge *k, uint64_t h, int64_t expires, int64_t now
 	k->n++;
 }
 
-/* The smallest table no more than a quarter full with `live` entries,
- * once the current one is under an eighth full: grown at a half, a table
- * shrinks only far below that, so a count that hovers never rebuilds it
- * back and forth. */
-static size_t shrunk_cap(size_t cap, size_t live)
-{
-	while (cap > KNOWLEDGE_MIN_SLOTS && 8 * live < cap)
-		cap /= 2;
-	return cap;
-}
-
 void knowledge_purge(struct knowledge *k, int64_t now)
 {
 	if (!k->s)
@@ -130,7 +121,7 @@ void knowledge_purge(struct knowledge *k, int64_t now)
 		k->mask = k->n = 0;
 		return;
 	}
-	rebuild(k, shrunk_cap(k->mask + 1, live), now);
+	rebuild(k, wl_shrunk_cap(k->mask + 1, live, KNOWLEDGE_MIN_SLOTS), now);
 }
 
 void knowledge_forget(struct knowledge *k, uint64_t h)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "core/engine_internal.h"
 #include "wire/lease.h"
 #include "wire/packet.h"
@@ -78,12 +79,11 @@ void lease_rx_reset(struct lease_rx *r)
 
 void lease_rx_compact(struct lease_rx *r)
 {
-	size_t cap = r->s ? r->mask + 1 : 0;
-	/* Grown at three quarters; shrunk only below an eighth, to where it
-	 * is at most a quarter full (knowledge.c does the same). */
-	while (cap > LEASE_RX_MIN_SLOTS && 8 * r->n < cap)
-		cap /= 2;
-	if (r->s && cap < r->mask + 1)
+	if (!r->s)
+		return;
+	/* Grown at three quarters; shrunk as knowledge.c's tables are. */
+	size_t cap = wl_shrunk_cap(r->mask + 1, r->n, LEASE_RX_MIN_SLOTS);
+	if (cap < r->mask + 1)
 		rebuild(r, cap);
 }
 

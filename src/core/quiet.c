@@ -114,18 +114,23 @@ int64_t engine_peer_alive_period_ms(const struct engine *e, const struct peer *p
 	return e->t.alive_period_ms;
 }
 
-int64_t engine_alive_ttl_cap_ms(const struct engine *e)
+/* The longest an Alive we are told may last. */
+static int64_t alive_ttl_cap_ms(const struct engine *e)
 {
 	return engine_quiet_enabled(e) ? engine_quiet_ttl_ms(e) : e->t.fact_ttl_ms;
 }
 
+int64_t engine_alive_ms(const struct engine *e, uint16_t ttl)
+{
+	int64_t ms = (int64_t)ttl * 1000, cap = alive_ttl_cap_ms(e);
+	return ms < cap ? ms : cap;
+}
+
 int64_t engine_alive_expiry(struct engine *e, struct peer *sp, int64_t now, uint16_t ttl)
 {
-	int64_t ms = (int64_t)ttl * 1000;
-	sp->quiet_rx = engine_quiet_enabled(e) && ms > e->t.fact_ttl_ms;
-	if (ms > engine_alive_ttl_cap_ms(e)) {
-		ms = engine_alive_ttl_cap_ms(e);
+	sp->quiet_rx = engine_quiet_enabled(e) && (int64_t)ttl * 1000 > e->t.fact_ttl_ms;
+	int64_t ms = engine_alive_ms(e, ttl);
+	if (ms < (int64_t)ttl * 1000)
 		e->st.rx_ttl_clamped++;
-	}
 	return now + ms;
 }

@@ -21,11 +21,6 @@ static int64_t rx_expiry(struct engine *e, int64_t now, uint16_t ttl)
 	return now + ms;
 }
 
-static int64_t min_ms(int64_t a, int64_t b)
-{
-	return a < b ? a : b;
-}
-
 /* First pass: the sender's own Alive. Handled before anything else so a
  * boot id change forgets old knowledge without forgetting what this very
  * packet tells us the sender knows. */
@@ -144,8 +139,7 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 	uint64_t h = fact_key_hash(e->fs.hkey, f);
 	/* An Alive's ttl was checked by take_alive (quiet.c allows longer). */
 	int64_t expires = f->attr != ATTR_ALIVE ? rx_expiry(e, now, f->ttl)
-						: now + min_ms((int64_t)f->ttl * 1000,
-							       engine_alive_ttl_cap_ms(e));
+						: now + engine_alive_ms(e, f->ttl);
 	struct wl_endpoint ep;
 	if (f->ttl == 0 || (is_endpoint(f) && fact_endpoint(f, &ep) &&
 			    engine_through_tunnel(e, &ep.addr))) {

@@ -46,7 +46,7 @@
  * that the hour leaked nothing. It runs only with WL_SIM_WEATHER=1 and
  * otherwise says SKIP and why: it takes minutes of CPU under ASan (the
  * engine's own work: an hour of 100 nodes) and fails on open findings
- * (docs/sim-notes-for-core.md, items 12-14). Figures: '#' lines. */
+ * (docs/sim-notes-for-core.md, items 12 and 13). Figures: '#' lines. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,7 +502,7 @@ TEST(an_hour_of_bad_weather)
 	const char *run = getenv("WL_SIM_WEATHER");
 	if (!run || strcmp(run, "1") != 0) {
 		harness_skip("takes minutes under ASan and fails on open findings "
-			     "(docs/sim-notes-for-core.md, items 12-14); WL_SIM_WEATHER=1 runs it");
+			     "(docs/sim-notes-for-core.md, items 12 and 13); WL_SIM_WEATHER=1 runs it");
 		return;
 	}
 	double real0 = seconds(CLOCK_MONOTONIC), cpu0 = seconds(CLOCK_PROCESS_CPUTIME_ID);
