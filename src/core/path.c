@@ -42,11 +42,17 @@
 /* Handshake messages, as a peer's counters show them. A data message is
  * 32 bytes and the packet padded to 16, so it is 0 modulo 16, and these
  * are not: what a counter moved by, modulo 16, says which of them it
- * holds (path_handshake_bytes). */
+ * holds (handshake_bytes). */
 #define PATH_INITIATION_BYTES 148
 #define PATH_RESPONSE_BYTES 92
-/* The user's traffic, per second, above which a path is watched: more
- * than WireGuard's own keepalives (32 bytes each, at most one a second). */
+/* A keepalive: an empty data message. WireGuard sends them of its own
+ * accord (confirming a handshake, answering data it had nothing to send
+ * back for), up to two a tick in each direction around a rekey. */
+#define PATH_KEEPALIVE_BYTES 32
+#define PATH_KEEPALIVES_PER_TICK 2
+/* The user's traffic, per second, above which a path is watched: beyond
+ * what WireGuard sends of its own accord (keepalives and handshakes are
+ * taken out first), a ping a second is well above it. */
 #define PATH_ACTIVE_BYTES_PER_S 40
 /* The first retry of a dead path, doubled each time... */
 #define PATH_RETRY_FIRST_MS 1000
@@ -71,20 +77,44 @@ static uint64_t minus(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
-/* The handshake messages in a counter's growth d, by its residue modulo
- * 16: an initiation (148: 4), two of them (a retry: 8), a response (92:
- * 12). An initiation and a response together (0) look like data; with a
- * new handshake they are taken for two that crossed (both sides
- * initiated: each counter holds one of each). Rarer mixes pass for data,
- * and the watch then merely looks. */
-static uint64_t handshake_bytes(uint64_t d, bool new_handshake)
+/* The handshake messages in a counter's growth d. Data adds 0 modulo
+ * 16, an initiation 4 and a response 12, so d modulo 16 leaves two or
+ * three mixes of up to two of each: an initiation (148) or two and a
+ * response (388); two responses (a duplicated initiation answered
+ * twice: 184) or two initiations (a retry: 296); a response (92) or an
+ * initiation and two responses (332); none, an initiation and a response
+ * (two handshakes that crossed: 240) or two of each (480). The largest
+ * that fits in d is taken: under loss and duplication WireGuard's own
+ * messages come in such mixes, and taken for the user's traffic they
+ * made idle paths look busy, which the watch then declared dead when
+ * its probes were lost (docs/sim-notes-for-core.md item 12). What it may
+ * take from the user's data is at most 480 bytes a tick: a busy path
+ * stays busy. */
+static uint64_t handshake_bytes(uint64_t d)
 {
-	static const uint64_t by_residue[4] = { 0, PATH_INITIATION_BYTES,
-						2 * PATH_INITIATION_BYTES, PATH_RESPONSE_BYTES };
-	uint64_t h = d % 4 == 0 ? by_residue[(d % 16) / 4] : 0;
-	if (!h && new_handshake)
-		h = PATH_INITIATION_BYTES + PATH_RESPONSE_BYTES;
-	return h <= d ? h : 0;
+	enum { I = PATH_INITIATION_BYTES, R = PATH_RESPONSE_BYTES };
+	static const uint64_t mixes[4][3] = {
+		{ 0, I + R, 2 * I + 2 * R }, /* 0 mod 16 */
+		{ I, 2 * I + R, 0 },	     /* 4 */
+		{ 2 * R, 2 * I, 0 },	     /* 8 */
+		{ R, I + 2 * R, 0 },	     /* 12 */
+	};
+	if (d % 4)
+		return 0;
+	const uint64_t *m = mixes[(d % 16) / 4];
+	uint64_t h = 0;
+	for (size_t i = 0; i < 3; i++)
+		if (m[i] <= d && m[i] > h)
+			h = m[i];
+	return h;
+}
+
+/* What a counter's growth holds of the user's traffic: less handshake
+ * messages, our own datagrams (ours: an estimate on the high side) and
+ * WireGuard's keepalives. */
+static uint64_t user_bytes(uint64_t d, uint64_t handshakes, uint64_t ours)
+{
+	return minus(minus(d - handshakes, ours), PATH_KEEPALIVES_PER_TICK * PATH_KEEPALIVE_BYTES);
 }
 
 /* Our own datagrams the tx counter has not shown yet: WireGuard holds
@@ -126,15 +156,13 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		 * alone while the user's packets go into the tunnel: they are
 		 * what waits behind the handshake, all there is to see of the
 		 * user's traffic on a path that died while idle (docs/quiet.md). */
-		uint64_t hs_rx = handshake_bytes(drx, new_handshake);
-		uint64_t hs_tx = handshake_bytes(dtx, new_handshake);
-		if (e->tunnel_busy && !drx && hs_tx == dtx && hs_tx % PATH_INITIATION_BYTES == 0)
-			hs_tx = 0;
-		uint64_t user_rx = minus(drx - hs_rx, p->own_rx);
+		uint64_t hs_rx = handshake_bytes(drx);
+		uint64_t hs_tx = handshake_bytes(dtx);
 		uint64_t expected_tx = p->own_tx_held + p->own_tx;
-		uint64_t user_tx = minus(dtx - hs_tx, expected_tx);
+		uint64_t user = user_bytes(drx, hs_rx, p->own_rx) + user_bytes(dtx, hs_tx, expected_tx);
+		if (e->tunnel_busy && !drx && hs_tx == dtx && hs_tx % PATH_INITIATION_BYTES == 0)
+			user += minus(hs_tx, expected_tx);
 		note_held(p, expected_tx, dtx - hs_tx, now);
-		uint64_t user = user_rx + user_tx;
 		int64_t span = e->last_tick == ENGINE_NEVER ? e->t.chunk_period_ms : now - e->last_tick;
 		if (span < 1000)
 			span = 1000;

@@ -701,7 +701,8 @@ static void record_event(struct sim *sim, int node, const struct engine_event *e
 	t->kind = ev->kind;
 	t->peer = ev->has_peer ? sim_node_by_key(sim, ev->peer) : -1;
 	if (sim->trace_print)
-		fprintf(stderr, "%9.3f %-8s %s\n", (double)t->t / 1000.0, sim->nodes[node]->name, ev->text);
+		fprintf(stderr, "%9.3f %-8s %-8s %s\n", (double)t->t / 1000.0, sim->nodes[node]->name,
+			t->peer >= 0 ? sim->nodes[t->peer]->name : "-", ev->text);
 	if (sim->event_hook)
 		sim->event_hook(sim->event_hook_ctx, t->t, node, t->peer, t->kind);
 }

@@ -104,7 +104,7 @@ struct weather {
 	int64_t last_unexplained;
 	char example[240];
 	size_t n_missing;     /* pairs that can be direct and are not ... */
-	char missing[1024];   /* ... and the first few of them */
+	char missing[2048];   /* ... and the first few of them */
 };
 
 /* ---- the topology ---- */
@@ -202,25 +202,48 @@ static struct wl_endpoint expected(struct weather *w, size_t i, size_t j)
 	return e;
 }
 
-static bool peer_direct(struct weather *w, size_t i, size_t j, const struct wg_peer *p)
+/* Whether i's device has j direct: NULL if so, else what it lacks (the
+ * failure message names it). */
+static const char *peer_not_direct(struct weather *w, size_t i, size_t j, const struct wg_peer *p)
 {
+	static char why[160];
 	struct sim *sim = w->s.sim;
 	int64_t hs = vwg_peer_handshake(sim_node_dev(sim, w->s.leaf[i]), p->public_key);
 	if (!p->has_endpoint)
-		return false;
+		return "no endpoint";
 	if ((hs == ENGINE_NEVER || sim_now(sim) - hs > HEALTHY_MS) &&
-	    !sim_quiet_healthy(sim, w->s.leaf[i], w->s.leaf[j]))
-		return false;
+	    !sim_quiet_healthy(sim, w->s.leaf[i], w->s.leaf[j])) {
+		snprintf(why, sizeof(why), "handshake %.0f s old",
+			 hs == ENGINE_NEVER ? -1.0 : (double)(sim_now(sim) - hs) / 1000);
+		return why;
+	}
 	struct wl_endpoint want = expected(w, i, j);
 	if (!wl_addr_equal(&want.addr, &p->endpoint.addr) ||
-	    (want.port != 0 && want.port != p->endpoint.port))
-		return false;
+	    (want.port != 0 && want.port != p->endpoint.port)) {
+		char a[WL_ENDPOINT_STR_MAX], b[WL_ENDPOINT_STR_MAX];
+		snprintf(why, sizeof(why), "endpoint %s, not %s", wl_endpoint_str(&p->endpoint, a),
+			 wl_endpoint_str(&want, b));
+		return why;
+	}
 	struct wl_cidr t;
 	sim_node_tunnel(sim, w->s.leaf[j], &t);
 	for (size_t a = 0; a < p->n_allowed; a++)
 		if (wl_cidr_contains(&p->allowed_ips[a], &t.addr))
-			return true;
-	return false;
+			return NULL;
+	return "no tunnel IP";
+}
+
+/* What i's device lacks to have j direct (the pair's note when it does
+ * not). */
+static const char *why_not_direct(struct weather *w, size_t i, size_t j)
+{
+	struct wg_mem *m = vwg_model(sim_node_dev(w->s.sim, w->s.leaf[i]));
+	for (size_t k = 0; k < wg_mem_peer_count(m); k++) {
+		const struct wg_peer *p = wg_mem_peer_at(m, k);
+		if (sim_node_by_key(w->s.sim, p->public_key) == w->s.leaf[j])
+			return peer_not_direct(w, i, j, p);
+	}
+	return "not in the device";
 }
 
 /* Pairs direct both ways: all of them, and those that can be. */
@@ -237,7 +260,7 @@ static void count_direct(struct weather *w, size_t *direct, size_t *direct_capab
 			int node = sim_node_by_key(sim, p->public_key);
 			int j = node >= 0 ? w->leaf_of_node[node] : -1;
 			if (j >= 0)
-				ok[i][j] = peer_direct(w, i, (size_t)j, p);
+				ok[i][j] = !peer_not_direct(w, i, (size_t)j, p);
 		}
 	}
 	*direct = *direct_capable = *capable = 0;
@@ -260,6 +283,14 @@ static void count_direct(struct weather *w, size_t *direct, size_t *direct_capab
 					 ok[i][j] ? "->" : "", ok[j][i] ? "<-" : "", j + 1,
 					 kn[w->s.kind[j]], w->s.kind[j] == LEAF_OWN_NAT ? " " : "",
 					 w->s.kind[j] == LEAF_OWN_NAT ? nk[w->nat_kind[j]] : "");
+				char there[160] = "", back[160] = "";
+				if (!ok[i][j])
+					snprintf(there, sizeof(there), "%s", why_not_direct(w, i, j));
+				if (!ok[j][i])
+					snprintf(back, sizeof(back), "%s", why_not_direct(w, j, i));
+				len = strlen(w->missing);
+				snprintf(w->missing + len, sizeof(w->missing) - len, " (%s%s%s)", there,
+					 *there && *back ? "; back: " : "", back);
 				w->n_missing++;
 			}
 		}

@@ -77,6 +77,11 @@ struct vwg_peer {
 	bool hs_pending;
 	uint32_t hs_id;
 	bool hs_overwritten; /* an initiation from the peer replaced ours */
+	/* The last initiation of the peer's we answered: WireGuard refuses
+	 * one whose timestamp is not later than that one's, so a duplicated
+	 * initiation is neither answered nor counted. */
+	bool answered_any;
+	uint32_t answered_id;
 	int64_t hs_first, hs_retry_at;
 
 	int64_t keepalive_at;   /* passive keepalive */
@@ -352,6 +357,12 @@ static void got_authenticated(struct vwg *dev, struct vwg_peer *p, const struct 
 
 static void on_init(struct vwg *dev, struct vwg_peer *p, uint32_t id, const struct wl_endpoint *from)
 {
+	if (p->answered_any && id == p->answered_id) {
+		dev->stats.rx_replayed++;
+		return;
+	}
+	p->answered_any = true;
+	p->answered_id = id;
 	got_authenticated(dev, p, from, WG_INIT_BYTES);
 	/* WireGuard keeps one handshake state per peer: answering the peer's
 	 * initiation replaces our own pending one, so the response to ours

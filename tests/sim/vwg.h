@@ -78,7 +78,7 @@ struct vwg_stats {
 	uint64_t handshake_timeouts;       /* gave up after 90 s */
 	uint64_t rx_unknown_peer;          /* from a key we do not have as a peer */
 	uint64_t rx_bad_session;           /* data for no session we know */
-	uint64_t rx_replayed;              /* data whose counter came before (a duplicate) */
+	uint64_t rx_replayed;              /* data whose counter came before, or an initiation answered before (a duplicate) */
 	uint64_t rx_cryptokey_refused;     /* inner source outside the peer's AllowedIPs */
 	uint64_t tx_no_route, tx_no_endpoint, queue_dropped;
 	uint64_t keepalives_sent, data_sent, data_received, forwarded;
