@@ -221,6 +221,7 @@ void engine_free(struct engine *e)
 	free(e->fnext);
 	free(e->fsubj);
 	free(e->fself);
+	free(e->fround);
 	free(e->tun_nets);
 	free(e->other_nets);
 	rng_wipe(&e->rng);
@@ -506,6 +507,7 @@ size_t engine_memory(const struct engine *e)
 {
 	return sizeof(*e) + factset_bytes(&e->fs) + peertab_bytes(&e->pt) +
 	       e->kc.cap * sizeof(*e->kc.slots) +
-	       e->fnext_alloc * (sizeof(*e->fnext) + sizeof(*e->fsubj) + sizeof(*e->fself)) +
+	       e->fnext_alloc * (sizeof(*e->fnext) + sizeof(*e->fsubj) + sizeof(*e->fself) +
+				  sizeof(*e->fround)) +
 	       (e->cap_tun + e->cap_other) * sizeof(struct wl_cidr) + cfg_bytes(e);
 }

@@ -73,6 +73,7 @@ struct engine {
 	 * about us: fself[i]). Same lifetime as fnext. */
 	struct peer **fsubj;
 	bool *fself;
+	uint8_t *fround; /* send.c: what holds of fact i for every peer this round */
 	size_t fnext_alloc;
 	size_t n_indexed; /* facts covered by the index this tick */
 

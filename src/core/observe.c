@@ -239,7 +239,10 @@ static bool index_reserve(struct engine *e)
 	bool *nf = realloc(e->fself, na * sizeof(*nf));
 	if (nf)
 		e->fself = nf;
-	if (!nn || !ns || !nf)
+	uint8_t *nr = realloc(e->fround, na * sizeof(*nr));
+	if (nr)
+		e->fround = nr;
+	if (!nn || !ns || !nf || !nr)
 		return false;
 	e->fnext_alloc = na;
 	return true;

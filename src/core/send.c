@@ -87,24 +87,29 @@ static bool sends_facts(const struct engine *e, const struct peer *p)
 	return p->healthy;
 }
 
+/* What of tellable() and stands() holds for fact i whoever it goes to,
+ * worked out once a round (round_flags): a hub's round asks it of every
+ * fact for every leaf, and upheld() may look through every peer. */
+enum { FR_LIVE = 1, FR_SUBJECT = 2, FR_UPHELD = 4 };
+
 /* Whether a fact may be told to p at all (SPEC §6 "What"). */
-static bool tellable(const struct engine *e, const struct peer *p, size_t i, int64_t now)
+static bool tellable(const struct engine *e, const struct peer *p, size_t i)
 {
-	const struct fentry *fe = &e->fs.v[i];
-	if (fe->expires <= now)
+	uint8_t flags = e->fround[i];
+	if (!(flags & FR_LIVE))
 		return false;
 	if (e->fself[i])
 		return true;
-	const struct peer *s = e->fsubj[i];
+	const struct fentry *fe = &e->fs.v[i];
 	/* [ours] A leaf of ours is also told where we see it: its NAT's
 	 * public address, which it cannot learn otherwise and orders its
 	 * candidates by (apply.c). An original peer is not: it would store
 	 * and re-advertise it. Nor is a router: it picks no candidates among
 	 * its leaves' sites, and the refreshes would only add traffic. */
-	if (s == p && fe->f.attr != ATTR_MEMBER_META)
+	if (e->fsubj[i] == p && fe->f.attr != ATTR_MEMBER_META)
 		return p->ours && !p->router &&
 		       (fe->f.attr == ATTR_ENDPOINT_V4 || fe->f.attr == ATTR_ENDPOINT_V6);
-	return s && (s->healthy || peer_alive(s, now));
+	return flags & FR_SUBJECT;
 }
 
 static void send_facts(struct out *o, int64_t now)
@@ -113,7 +118,7 @@ static void send_facts(struct out *o, int64_t now)
 	int64_t horizon = now + e->t.fact_ttl_ms / 2 + e->t.chunk_period_ms;
 	for (size_t i = 0; i < e->n_indexed; i++) {
 		const struct fentry *fe = &e->fs.v[i];
-		if (!tellable(e, o->p, i, now) || lease_rx_has(&o->p->lrx, fe->lh))
+		if (!tellable(e, o->p, i) || lease_rx_has(&o->p->lrx, fe->lh))
 			continue;
 		int64_t known = knowledge_get(&o->p->know, fe->h);
 		if (known != ENGINE_NEVER && !(known < horizon && fe->expires > known))
@@ -169,6 +174,24 @@ static bool upheld(const struct engine *e, const struct fentry *fe, int64_t now)
 	return !src || left >= e->t.fact_ttl_ms / 2 - 2 * e->t.chunk_period_ms;
 }
 
+/* The round's flags of every fact (FR_*), before any peer's turn. */
+static void round_flags(struct engine *e, int64_t now)
+{
+	for (size_t i = 0; i < e->n_indexed; i++) {
+		const struct fentry *fe = &e->fs.v[i];
+		const struct peer *s = e->fsubj[i];
+		uint8_t flags = 0;
+		if (fe->expires > now) {
+			flags |= FR_LIVE;
+			if (s && (s->healthy || peer_alive(s, now)))
+				flags |= FR_SUBJECT;
+			if (e->t.leases && upheld(e, fe, now))
+				flags |= FR_UPHELD;
+		}
+		e->fround[i] = flags;
+	}
+}
+
 /* Fact i is one we stand by towards p: tellable, upheld, and neither one p
  * leases us nor one we hold only because p told it (split horizon,
  * lease_rx_has). The second matters once p withdraws it: our copy lasts
@@ -181,7 +204,7 @@ static bool stands(const struct engine *e, const struct peer *p, size_t i, int64
 	 * same fact (a public node's own address): that is how it learns it
 	 * is seen there (quiet.c), and our copy is our own, not one it gave. */
 	bool seen_by_us = fe->local && e->fsubj[i] == p;
-	return tellable(e, p, i, now) && upheld(e, fe, now) &&
+	return tellable(e, p, i) && (e->fround[i] & FR_UPHELD) &&
 	       (fe->local || fe->src != (p->h | 1)) &&
 	       (seen_by_us || !lease_rx_has(&p->lrx, fe->lh));
 }
@@ -401,6 +424,7 @@ void engine_send(struct engine *e, int64_t now, struct engine_actions *a)
 	uint16_t port = engine_port(e);
 	e->hold_at = ENGINE_NEVER;
 	e->lease_at = ENGINE_NEVER;
+	round_flags(e, now);
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
 		if (!p->send_ok)
