@@ -48,7 +48,9 @@ static void usage(FILE *out)
 		"      HANDSHAKE  age of the latest handshake\n"
 		"      RX, TX     bytes received from and sent to it (WireGuard's counters)\n"
 		"      STATE      alive (its wirelink's Alive has not expired), healthy (a\n"
-		"                 fresh handshake), router, basic (runs no wirelink)\n"
+		"                 fresh handshake), quiet (an idle pair of public nodes\n"
+		"                 that exchange an Alive every QuietPeriod, so a handshake\n"
+		"                 minutes old is no fault), router, basic (runs no wirelink)\n"
 		"      TRUST      SOURCE:LEVEL. SOURCE: why it is a member: config\n"
 		"                 (configured), the peer whose Member fact admitted it, or\n"
 		"                 device (only in WireGuard's configuration). LEVEL: the trust\n"
@@ -255,9 +257,10 @@ static void fill_row(const json_t *p, struct row *r)
 		    r->c[C_RX], CELL);
 	human_bytes((unsigned long long)json_integer_value(json_object_get(p, "tx_bytes")),
 		    r->c[C_TX], CELL);
-	snprintf(r->c[C_STATE], CELL, "%s%s%s%s",
+	snprintf(r->c[C_STATE], CELL, "%s%s%s%s%s",
 		 json_is_true(json_object_get(p, "alive")) ? "alive," : "",
 		 json_is_true(json_object_get(p, "healthy")) ? "healthy," : "",
+		 json_is_true(json_object_get(p, "quiet")) ? "quiet," : "",
 		 json_is_true(json_object_get(p, "router")) ? "router," : "",
 		 json_is_true(json_object_get(p, "basic")) ? "basic," : "");
 	size_t k = strlen(r->c[C_STATE]);

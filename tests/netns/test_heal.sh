@@ -35,6 +35,13 @@
 #             endpoints of the leaves: both leaves reconnect to it (handshake
 #             and ping) within 30 s. Runs in the background while the other
 #             scenarios run, so the suite takes about as long as it.
+#   quietidle quiet pairs (docs/quiet.md): "a path that dies while idle".
+#             Two public leaves with QuietPeriod 240 s go quiet; once both
+#             handshakes are over 185 s old (no WireGuard session left), UDP
+#             between them is cut and A starts pinging B: the pings queue
+#             behind a handshake nobody answers. A reply within 10 s (through
+#             the hub), both reduced to the auto address, the hub relaying.
+#             Runs in the background too (minutes of waiting).
 #
 # Late failover (after FactTTL) is in bench/netns.sh only: it needs minutes.
 # usage: test_heal.sh [SCENARIO..]   (default: all of the above)
@@ -67,10 +74,10 @@ keys() { # iface..: which key is whose, for reading state()
 	local i
 	for i in "$@"; do printf '%s=%s ' "$i" "$(topo_pub "$i" | cut -c1-8)"; done
 }
-start_three() {
-	topo_daemon "$WL_BIN" "$HUB" "$WG_HUB" WIRELINK_DEBUG=1
-	topo_daemon "$WL_BIN" "$LEAFA" "$WG_A" WIRELINK_DEBUG=1
-	topo_daemon "$WL_BIN" "$LEAFB" "$WG_B" WIRELINK_DEBUG=1
+start_three() { # [env..]: for every daemon
+	topo_daemon "$WL_BIN" "$HUB" "$WG_HUB" WIRELINK_DEBUG=1 "$@"
+	topo_daemon "$WL_BIN" "$LEAFA" "$WG_A" WIRELINK_DEBUG=1 "$@"
+	topo_daemon "$WL_BIN" "$LEAFB" "$WG_B" WIRELINK_DEBUG=1 "$@"
 }
 both_direct() { # ep-of-B ep-of-A
 	topo_direct "$WG_A" "$WG_B" "$1" 10.99.0.3 && topo_direct "$WG_B" "$WG_A" "$2" 10.99.0.2
@@ -81,8 +88,9 @@ sanitizers() { # name: the daemon logs of this scenario show no sanitizer report
 		fail "$1-sanitizers-clean" "$(head -n 3 "$TOPO_DIR/san" | tr '\n' ' ')"
 	fi
 }
-# setup KIND PREFIX NAME: a topology with the hub and two leaves, daemons
-# started, both leaves routed direct. Fails NAME-setup and returns 1 if not.
+# setup KIND PREFIX NAME [env..]: a topology with the hub and two leaves,
+# daemons started (with env), both leaves routed direct. Fails NAME-setup
+# and returns 1 if not.
 setup() {
 	topo_init "$2"
 	if ! { topo_"$1" >"$TOPO_DIR/setup.log" 2>&1 && topo_wireguard >>"$TOPO_DIR/setup.log" 2>&1; }; then
@@ -90,7 +98,7 @@ setup() {
 		return 1
 	fi
 	T0=$(us)
-	start_three
+	start_three "${@:4}"
 	if ! wait_for 60 both_direct "$EP_B" "$EP_A"; then
 		fail "$3-setup" "the leaves did not go direct within 60 s: $(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
 		return 1
@@ -328,35 +336,98 @@ sc_outage() {
 	topo_cleanup
 }
 
-all="outage failover rebind roam lan mesh9"
+# A quiet pair (docs/quiet.md) whose path dies while it is idle and has no
+# WireGuard session left: the first pings queue behind a handshake that
+# nobody answers, and the watch sees only our initiations and the tunnel's
+# own counters (the user's packets going in) — shown in the simulator,
+# here with wireguard-go.
+sc_quietidle() {
+	local qp=240
+	setup public "wlhq$ID" quietidle WIRELINK_QUIET_PERIOD=$qp || { topo_cleanup; return; }
+	quiet_with() { # iface peer-iface: the daemon beside iface shows peer quiet
+		"$WL_BIN" show "$1" --json 2>/dev/null | python3 -c '
+import json, sys
+k = sys.argv[1][:8]
+peers = json.load(sys.stdin)
+peers = peers.get("peers", peers) if isinstance(peers, dict) else peers
+sys.exit(0 if any(p.get("short_key") == k and p.get("quiet") for p in peers) else 1)' "$(topo_pub "$2")"
+	}
+	both_quiet() { quiet_with "$WG_A" "$WG_B" && quiet_with "$WG_B" "$WG_A"; }
+	if ! wait_for 180 both_quiet; then
+		fail quietidle-setup "the leaves did not go quiet within 180 s"
+		topo_cleanup; return
+	fi
+	info "quietidle: quiet $(secs "$T0" "$(us)") s after start"
+	# No session left: past RejectAfterTime (180 s) since the last
+	# handshake, which the next quiet round (every $qp s) renews.
+	hs_age() { # iface peer-iface
+		topo_wg show "$1" latest-handshakes | awk -v k="$(topo_pub "$2")" -v now="$(date +%s)" \
+			'$1 == k { print ($2 > 0 ? now - $2 : 0) }'
+	}
+	idle() { [ "$(hs_age "$WG_A" "$WG_B")" -ge 185 ] && [ "$(hs_age "$WG_B" "$WG_A")" -ge 185 ]; }
+	if ! wait_for $((qp + 60)) idle; then
+		fail quietidle-setup "the pair never idled past 185 s: handshakes $(hs_age "$WG_A" "$WG_B") and $(hs_age "$WG_B" "$WG_A") s old"
+		topo_cleanup; return
+	fi
+	local log=$TOPO_DIR/ping.log t_cut
+	t_cut=$(us)
+	topo_cut 203.0.113.2 203.0.113.3
+	topo_ping "$LEAFA" 10.99.0.3 "$log"
+	if until_us $((t_cut + 10000000)) topo_more_replies "$log" 1; then
+		pass quietidle-ping-answered-within-10s
+		info "quietidle: first reply $(secs "$t_cut" "$(us)") s after the pings began (handshakes were over 185 s old)"
+	else
+		fail quietidle-ping-answered-within-10s "no reply within 10 s: $(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
+	fi
+	if until_us $((t_cut + 10000000)) both_auto; then
+		pass quietidle-both-reduced-to-auto-address
+	else
+		fail quietidle-both-reduced-to-auto-address "10 s after: $(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
+	fi
+	local r
+	r=$(topo_relayed "$log" "$WG_HUB" "$WG_A" "$WG_B")
+	if [ "$r" != no-replies ] && [ "$r" -ge 1500 ]; then
+		pass quietidle-relayed-by-hub
+	else
+		fail quietidle-relayed-by-hub "the hub received $r bytes from the leaves during 10 pings"
+	fi
+	sanitizers quietidle
+	topo_cleanup
+}
+
+all="outage quietidle failover rebind roam lan mesh9"
+# Mostly waiting: in the background, each in its own namespaces, while the
+# others run.
+background="outage quietidle"
 want=${*:-$all}
 for s in $want; do
 	case " $all " in *" $s "*) ;; *) echo "usage: test_heal.sh [SCENARIO..], SCENARIO: $all" >&2; exit 2 ;; esac
 done
 
-BG_PID="" BG_LOG=""
+BG_PIDS=() BG_LOGS=()
 cleanup_all() {
-	if [ -n "$BG_PID" ]; then kill "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null; fi
+	local pid log
+	for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 	topo_cleanup
-	[ -n "$BG_LOG" ] && rm -f "$BG_LOG"
+	for log in "${BG_LOGS[@]}"; do rm -f "$log"; done
 }
 trap cleanup_all EXIT
 trap 'exit 130' INT TERM
 
 for s in $want; do
-	if [ "$s" = outage ]; then
-		# Mostly waiting: in the background, in its own namespaces.
-		BG_LOG=$(mktemp /tmp/wl-heal-outage.XXXXXX)
-		( trap topo_cleanup EXIT; trap 'exit 143' TERM; sc_outage; finish ) >"$BG_LOG" 2>&1 &
-		BG_PID=$!
-	else
-		sc_"$s"
-	fi
+	case " $background " in
+	*" $s "*)
+		BG_LOGS+=("$(mktemp /tmp/wl-heal-"$s".XXXXXX)")
+		( trap topo_cleanup EXIT; trap 'exit 143' TERM; sc_"$s"; finish ) >"${BG_LOGS[-1]}" 2>&1 &
+		BG_PIDS+=("$!")
+		;;
+	*) sc_"$s" ;;
+	esac
 done
-if [ -n "$BG_PID" ]; then
-	wait "$BG_PID"
-	BG_PID=""
-	cat "$BG_LOG"
-	failures=$((failures + $(grep -c '^FAIL: ' "$BG_LOG")))
-fi
+for i in "${!BG_PIDS[@]}"; do
+	wait "${BG_PIDS[$i]}"
+	cat "${BG_LOGS[$i]}"
+	failures=$((failures + $(grep -c '^FAIL: ' "${BG_LOGS[$i]}")))
+done
+BG_PIDS=()
 finish
