@@ -160,13 +160,19 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		uint64_t hs_tx = handshake_bytes(dtx);
 		uint64_t expected_tx = p->own_tx_held + p->own_tx;
 		uint64_t user = user_bytes(drx, hs_rx, p->own_rx) + user_bytes(dtx, hs_tx, expected_tx);
-		if (e->tunnel_busy && !drx && hs_tx == dtx && hs_tx % PATH_INITIATION_BYTES == 0)
-			user += minus(hs_tx, expected_tx);
+		/* Our initiations, and beyond them nothing but our own
+		 * datagrams, which do not explain them all, while the user's
+		 * packets go into the tunnel and nothing comes back: traffic
+		 * waits for a handshake with p. Watched at once, however long
+		 * since the last tick: the rate below is for traffic that
+		 * flows, and one initiation over a long idle gap is below it. */
+		bool waiting = e->tunnel_busy && !drx && hs_tx && hs_tx % PATH_INITIATION_BYTES == 0 &&
+			       dtx > expected_tx && dtx - hs_tx <= expected_tx;
 		note_held(p, expected_tx, dtx - hs_tx, now);
 		int64_t span = e->last_tick == ENGINE_NEVER ? e->t.chunk_period_ms : now - e->last_tick;
 		if (span < 1000)
 			span = 1000;
-		if (user * 1000 > (uint64_t)PATH_ACTIVE_BYTES_PER_S * (uint64_t)span)
+		if (waiting || user * 1000 > (uint64_t)PATH_ACTIVE_BYTES_PER_S * (uint64_t)span)
 			p->active_at = now;
 		if (drx > 0) {
 			p->probe_at = ENGINE_NEVER;

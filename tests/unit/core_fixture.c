@@ -101,6 +101,18 @@ static void host_event(void *ctx, const struct engine_event *ev)
 	(void)ctx, (void)ev; /* tests read n->act->events */
 }
 
+/* The tunnel interface's counters: none (no sensing) until a test sets
+ * n->tun_counters and moves n->tun_tx. */
+static int host_tunnel_bytes(void *ctx, uint64_t *rx, uint64_t *tx)
+{
+	const struct tnode *n = ctx;
+	if (!n->tun_counters)
+		return -1;
+	*rx = n->tun_rx;
+	*tx = n->tun_tx;
+	return 0;
+}
+
 static const struct driver_host_ops host_ops = {
 	.wall_ms = host_wall_ms,
 	.random = host_random,
@@ -109,6 +121,7 @@ static const struct driver_host_ops host_ops = {
 	.send = host_send,
 	.resolve = host_resolve,
 	.event = host_event,
+	.tunnel_bytes = host_tunnel_bytes,
 };
 
 /* ---- setting up ---- */

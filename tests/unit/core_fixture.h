@@ -38,6 +38,8 @@ struct tnode {
 	size_t n_ifaces;
 	int64_t now;                      /* engine time of the current tick */
 	int send_err;                     /* what the host's send returns: 0 or -errno */
+	bool tun_counters;                /* the host reads tunnel counters ... */
+	uint64_t tun_rx, tun_tx;          /* ... these (the user's packets) */
 	const struct engine_actions *act; /* what the last tick decided */
 };
 

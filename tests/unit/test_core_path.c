@@ -11,6 +11,8 @@
 
 enum { N_ = 1, P_ = 2, R_ = 3 };
 #define S 1000
+/* path.c's rate for traffic that flows, bytes per second. */
+#define PATH_TEST_RATE 40
 
 struct world {
 	struct tnode n;
@@ -77,6 +79,18 @@ static int64_t run_via(struct world *w, const uint8_t *via, int64_t to, uint64_t
 			found = t;
 	}
 	return found;
+}
+
+/* What the last tick sent p, as WireGuard's tx counter shows it: per
+ * datagram 32 bytes and the packet (IPv6 and UDP headers, 48 bytes, and
+ * the payload) padded to 16. */
+static uint64_t tsent_bytes(const struct tnode *n, const uint8_t *p)
+{
+	uint64_t sent = 0;
+	for (size_t i = 0; n->act && i < n->act->n_send; i++)
+		if (memcmp(n->act->send[i].peer, p, WL_KEY_LEN) == 0)
+			sent += 32 + ((n->act->send[i].len + 48 + 15) & ~(size_t)15);
+	return sent;
 }
 
 static int64_t run(struct world *w, int64_t to, uint64_t rx_per_s, uint64_t tx_per_s,
@@ -149,6 +163,57 @@ TEST(answered_probes_keep_the_path)
 	CHECK(answered > 0);
 	CHECK(tnode_has_allowed(tnode_find(&w.n, w.ppub), "10.5.0.7/32"));
 	CHECK_EQ(engine_get_stats(w.n.e)->paths_dead, 0);
+	tnode_free(&w.n);
+}
+
+/* A path with no session (idle for minutes, a quiet pair's) that died:
+ * the user's first packets go into the tunnel and wait behind a handshake
+ * nobody answers, so all P's counters show is our initiation. That is
+ * watched at the tick that sees it, however long the idle gap before it
+ * (a byte rate over that gap would be too low to count), and the path is
+ * found dead within seconds. */
+TEST(initiations_waiting_for_a_handshake_are_watched_at_once)
+{
+	struct world w;
+	setup(&w);
+	const struct engine_timing *dt = tdefault_timing();
+	w.n.tun_counters = true;
+	/* Idle: the ticks come at the chunk period or later. WireGuard
+	 * counts what we send P (our Alives). */
+	int64_t t = w.n.now;
+	while (t < 40 * S) {
+		t = engine_next_deadline(w.n.e);
+		tnode_traffic(&w.n, w.ppub, 0, tsent_bytes(&w.n, w.ppub));
+		tnode_tick(&w.n, t);
+	}
+	tnode_traffic(&w.n, w.ppub, 0, tsent_bytes(&w.n, w.ppub));
+	int64_t gap = engine_next_deadline(w.n.e) - w.n.now;
+	CHECK_MSG(gap * PATH_TEST_RATE > 148 * 1000, "idle ticks only %lld ms apart", (long long)gap);
+	/* The user's ping goes in; WireGuard sends one initiation to P. */
+	int64_t start = engine_next_deadline(w.n.e) - 10;
+	w.n.tun_tx += 84;
+	tnode_traffic(&w.n, w.ppub, 0, 148);
+	CHECK(driver_sense(w.n.drv, start));
+	tnode_tick(&w.n, start);
+	struct engine_peer_info info;
+	CHECK(engine_peer_info(w.n.e, w.ppub, w.n.now, &info) && info.active_at == start);
+	/* Nothing comes back; WireGuard retries every 5 s. */
+	int64_t dead = -1, last_init = start;
+	for (t = engine_next_deadline(w.n.e); t <= start + 10 * S && dead < 0;
+	     t = engine_next_deadline(w.n.e)) {
+		w.n.tun_tx += 84;
+		if (t - last_init >= 5 * S) {
+			tnode_traffic(&w.n, w.ppub, 0, 148);
+			last_init = t;
+		}
+		tnode_tick(&w.n, t);
+		if (thas_event(&w.n, ENGINE_EV_PATH_DEAD, w.ppub))
+			dead = t;
+	}
+	CHECK_MSG(dead >= 0 && dead - start <= dt->stall_ms + (dt->probe_misses + 1) *
+							      dt->probe_interval_ms,
+		  "dead %lld ms after the first initiation (-1: not within 10 s)",
+		  (long long)(dead < 0 ? -1 : dead - start));
 	tnode_free(&w.n);
 }
 

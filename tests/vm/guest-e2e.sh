@@ -312,6 +312,73 @@ sc_failover() {
 	fi
 }
 
+# quietidle: test_heal.sh's quietidle on wireguard.ko. Two public leaves
+# with QuietPeriod 240 s go quiet; once both handshakes are over 185 s old
+# (no session left: RejectAfterTime is 180 s) UDP between them is cut and A
+# pings B. The pings wait behind a handshake nobody answers; what the watch
+# sees is our initiations and the tunnel device's counters. The kernel's
+# device counts a packet it sends, not one it holds for a handshake, so
+# this is what tells whether the watch starts on wireguard.ko too.
+QUIET_S=240
+sc_quietidle() {
+	topo_init wkquiet
+	if ! { topo_public && topo_wireguard; } >"$TOPO_DIR/setup.log" 2>&1; then
+		fail quietidle-topology "could not build the namespaces: $(tail -n 3 "$TOPO_DIR/setup.log" | tr '\n' ' ')"
+		return 1
+	fi
+	local ifc t0us
+	t0us=$(us)
+	for ifc in "$WG_HUB:$HUB" "$WG_A:$LEAFA" "$WG_B:$LEAFB"; do
+		topo_daemon "$WL_BIN" "${ifc#*:}" "${ifc%%:*}" WIRELINK_DEBUG=1 WIRELINK_LOG_TIME=iso \
+			WIRELINK_QUIET_PERIOD=$QUIET_S
+	done
+	quiet_with() { # iface peer-iface: `wirelink show` has the peer quiet
+		"$WL_BIN" show "$1" | grep -q " $(topo_pub "$2" | cut -c1-8) .*quiet"
+	}
+	both_quiet() { quiet_with "$WG_A" "$WG_B" && quiet_with "$WG_B" "$WG_A"; }
+	if ! wait_for 120 both_quiet; then
+		fail quietidle-quiet "not quiet within 120 s: $("$WL_BIN" show "$WG_A" | tr '\n' ' ')"
+		show_logs
+		return 0
+	fi
+	info "quietidle: quiet $(secs "$t0us" "$(us)") s after start"
+	hs_age() { # iface peer-iface
+		topo_wg show "$1" latest-handshakes | awk -v k="$(topo_pub "$2")" -v now="$(date +%s)" \
+			'$1 == k { print ($2 > 0 ? now - $2 : 0) }'
+	}
+	idle() { [ "$(hs_age "$WG_A" "$WG_B")" -ge 185 ] && [ "$(hs_age "$WG_B" "$WG_A")" -ge 185 ]; }
+	if ! wait_for $((QUIET_S + 60)) idle; then
+		fail quietidle-idle "handshakes never both over 185 s old: $(hs_age "$WG_A" "$WG_B"), $(hs_age "$WG_B" "$WG_A") s"
+		return 0
+	fi
+	local log=$TOPO_DIR/ping.log t_cut r
+	t_cut=$(us)
+	topo_cut 203.0.113.2 203.0.113.3
+	topo_ping "$LEAFA" 10.99.0.3 "$log"
+	info "quietidle: cut and pings from $(date -u +%T.%N)"
+	if until_us $((t_cut + HEAL_S * 1000000)) topo_more_replies "$log" 1; then
+		pass "quietidle-ping-answered-within-${HEAL_S}s"
+		info "quietidle: first reply $(secs "$t_cut" "$(us)") s after the pings began"
+		# What each side's daemon did meanwhile (the watch's timing).
+		tail -n 8 "$TOPO_DIR/$WG_A.log" | sed "s|^|guest: e2e: quietidle: A: |"
+		tail -n 8 "$TOPO_DIR/$WG_B.log" | sed "s|^|guest: e2e: quietidle: B: |"
+	else
+		fail "quietidle-ping-answered-within-${HEAL_S}s" "$(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
+		show_logs
+	fi
+	if until_us $((t_cut + HEAL_S * 1000000)) both_auto; then
+		pass quietidle-both-reduced-to-auto-address
+	else
+		fail quietidle-both-reduced-to-auto-address "$(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
+	fi
+	r=$(topo_relayed "$log" "$WG_HUB" "$WG_A" "$WG_B")
+	if [ "$r" != no-replies ] && [ "$r" -ge 1500 ]; then
+		pass quietidle-relayed-by-hub
+	else
+		fail quietidle-relayed-by-hub "the hub received $r bytes from the leaves during 10 pings"
+	fi
+}
+
 # exited PID: the child has ended (a zombie until waited for: kill -0 would
 # still succeed on it).
 exited() { [ ! -e "/proc/$1" ] || awk '{ exit $3 != "Z" }' "/proc/$1/stat"; }
@@ -351,14 +418,16 @@ sc_stop() {
 }
 
 t_all=$(us)
-for kind in public nat; do
+# /wl/scenarios (vm.sh, WL_VM_E2E): which to run; public and nat by default.
+for kind in $(cat /wl/scenarios 2>/dev/null || echo public nat); do
 	t=$(us)
-	if sc_direct "$kind"; then
+	if [ "$kind" = quietidle ]; then
+		sc_quietidle && sc_stop "$kind"
+	elif sc_direct "$kind"; then
 		[ "$kind" = nat ] && sc_failover
 		sc_stop "$kind"
-	else
-		topo_cleanup
 	fi
+	topo_cleanup
 	info "$kind: scenario took $(secs "$t" "$(us)") s"
 done
 info "all scenarios took $(secs "$t_all" "$(us)") s"

@@ -23,6 +23,8 @@
 #                   e2e, which takes under a minute: a hang must not cost
 #                   the test command ten minutes)
 #   WL_VM_SMP       virtual CPUs (default 1)
+#   WL_VM_E2E       the e2e scenarios to run (default "public nat"; also
+#                   quietidle: minutes of waiting, see guest-e2e.sh)
 #   WL_VM_KEEP      set to keep the temporary directory for inspection
 #
 # Only Debian's apt is used to get the kernel (apt-get download of the
@@ -227,6 +229,7 @@ done
 
 cp "$here/guest-init.sh" "$root/init" && chmod 755 "$root/init"
 echo "$mode" >"$root/wl/mode"
+[ "$mode" = e2e ] && echo "${WL_VM_E2E:-public nat}" >"$root/wl/scenarios"
 
 initrd=$tmp/initrd.gz
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd" || fail "cannot build the initramfs"
