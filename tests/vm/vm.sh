@@ -24,7 +24,8 @@
 #                   the test command ten minutes)
 #   WL_VM_SMP       virtual CPUs (default 1)
 #   WL_VM_E2E       the e2e scenarios to run (default "public nat"; also
-#                   quietidle: minutes of waiting, see guest-e2e.sh)
+#                   quietidle: about 200 s of waiting, see guest-e2e.sh; its
+#                   default timeout is 480 s)
 #   WL_VM_KEEP      set to keep the temporary directory for inspection
 #
 # Only Debian's apt is used to get the kernel (apt-get download of the
@@ -44,6 +45,8 @@ fi
 cache=${WL_VM_CACHE:-$here/cache}
 default_timeout=600
 [ "$mode" = e2e ] && default_timeout=240
+# quietidle waits out WireGuard's session (180 s) and more.
+case " ${WL_VM_E2E:-} " in *" quietidle "*) default_timeout=480 ;; esac
 timeout_s=${WL_VM_TIMEOUT:-$default_timeout}
 
 say() { echo "vm: $*" >&2; }
