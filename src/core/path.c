@@ -152,10 +152,9 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		 * peer's initiation, whose confirmation is still to come), one
 		 * retried after a loss. Counted as traffic they made idle paths
 		 * look busy, and under loss the watch then declared them dead
-		 * (docs/sim-notes-for-core.md item 12). Except our initiations
-		 * alone while the user's packets go into the tunnel: they are
-		 * what waits behind the handshake, all there is to see of the
-		 * user's traffic on a path that died while idle (docs/quiet.md). */
+		 * (docs/sim-notes-for-core.md item 12). Except when they are
+		 * all there is to see of the user's traffic on a path that died
+		 * while idle (waiting, below; docs/quiet.md). */
 		uint64_t hs_rx = handshake_bytes(drx);
 		uint64_t hs_tx = handshake_bytes(dtx);
 		uint64_t expected_tx = p->own_tx_held + p->own_tx;
