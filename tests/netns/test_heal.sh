@@ -344,29 +344,14 @@ sc_outage() {
 sc_quietidle() {
 	local qp=240
 	setup public "wlhq$ID" quietidle WIRELINK_QUIET_PERIOD=$qp || { topo_cleanup; return; }
-	quiet_with() { # iface peer-iface: the daemon beside iface shows peer quiet
-		"$WL_BIN" show "$1" --json 2>/dev/null | python3 -c '
-import json, sys
-k = sys.argv[1][:8]
-peers = json.load(sys.stdin)
-peers = peers.get("peers", peers) if isinstance(peers, dict) else peers
-sys.exit(0 if any(p.get("short_key") == k and p.get("quiet") for p in peers) else 1)' "$(topo_pub "$2")"
-	}
-	both_quiet() { quiet_with "$WG_A" "$WG_B" && quiet_with "$WG_B" "$WG_A"; }
-	if ! wait_for 180 both_quiet; then
+	if ! wait_for 180 topo_quiet "$WL_BIN"; then
 		fail quietidle-setup "the leaves did not go quiet within 180 s"
 		topo_cleanup; return
 	fi
 	info "quietidle: quiet $(secs "$T0" "$(us)") s after start"
-	# No session left: past RejectAfterTime (180 s) since the last
-	# handshake, which the next quiet round (every $qp s) renews.
-	hs_age() { # iface peer-iface
-		topo_wg show "$1" latest-handshakes | awk -v k="$(topo_pub "$2")" -v now="$(date +%s)" \
-			'$1 == k { print ($2 > 0 ? now - $2 : 0) }'
-	}
-	idle() { [ "$(hs_age "$WG_A" "$WG_B")" -ge 185 ] && [ "$(hs_age "$WG_B" "$WG_A")" -ge 185 ]; }
-	if ! wait_for $((qp + 60)) idle; then
-		fail quietidle-setup "the pair never idled past 185 s: handshakes $(hs_age "$WG_A" "$WG_B") and $(hs_age "$WG_B" "$WG_A") s old"
+	# No session left; the next quiet round (every $qp s) renews it.
+	if ! wait_for $((qp + 60)) topo_sessionless; then
+		fail quietidle-setup "the pair never idled past 185 s: handshakes $(topo_hs_age "$WG_A" "$WG_B") and $(topo_hs_age "$WG_B" "$WG_A") s old"
 		topo_cleanup; return
 	fi
 	local log=$TOPO_DIR/ping.log t_cut

@@ -402,6 +402,23 @@ topo_direct() { # iface peer-iface endpoint tunnel-ip [since]
 		END { exit !f }'
 }
 
+# Quiet pairs (docs/quiet.md): the pair of leaves A and B.
+# topo_hs_age IFACE PEER-IFACE: seconds since the latest handshake (0: none).
+topo_hs_age() {
+	topo_wg show "$1" latest-handshakes | awk -v k="$(topo_pub "$2")" -v now="$(date +%s)" \
+		'$1 == k { print ($2 > 0 ? now - $2 : 0) }'
+}
+# topo_quiet BIN: both leaves' daemons (`BIN show`) have the other quiet.
+topo_quiet() {
+	"$1" show "$WG_A" | grep -q " $(topo_pub "$WG_B" | cut -c1-8) .*quiet" &&
+		"$1" show "$WG_B" | grep -q " $(topo_pub "$WG_A" | cut -c1-8) .*quiet"
+}
+# topo_sessionless: both handshakes over 185 s old, so neither side has a
+# WireGuard session left (RejectAfterTime is 180 s).
+topo_sessionless() {
+	[ "$(topo_hs_age "$WG_A" "$WG_B")" -ge 185 ] && [ "$(topo_hs_age "$WG_B" "$WG_A")" -ge 185 ]
+}
+
 topo_auto_only() { # iface peer-iface
 	topo_wg show "$1" dump 2>/dev/null | awk -v k="$(topo_pub "$2")" '
 		NR > 1 && $1 == k && $4 ~ /^fe80:[0-9a-f:]*\/128$/ { f = 1 } END { exit !f }'

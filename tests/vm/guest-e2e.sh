@@ -332,23 +332,14 @@ sc_quietidle() {
 		topo_daemon "$WL_BIN" "${ifc#*:}" "${ifc%%:*}" WIRELINK_DEBUG=1 WIRELINK_LOG_TIME=iso \
 			WIRELINK_QUIET_PERIOD=$QUIET_S
 	done
-	quiet_with() { # iface peer-iface: `wirelink show` has the peer quiet
-		"$WL_BIN" show "$1" | grep -q " $(topo_pub "$2" | cut -c1-8) .*quiet"
-	}
-	both_quiet() { quiet_with "$WG_A" "$WG_B" && quiet_with "$WG_B" "$WG_A"; }
-	if ! wait_for 120 both_quiet; then
+	if ! wait_for 120 topo_quiet "$WL_BIN"; then
 		fail quietidle-quiet "not quiet within 120 s: $("$WL_BIN" show "$WG_A" | tr '\n' ' ')"
 		show_logs
 		return 0
 	fi
 	info "quietidle: quiet $(secs "$t0us" "$(us)") s after start"
-	hs_age() { # iface peer-iface
-		topo_wg show "$1" latest-handshakes | awk -v k="$(topo_pub "$2")" -v now="$(date +%s)" \
-			'$1 == k { print ($2 > 0 ? now - $2 : 0) }'
-	}
-	idle() { [ "$(hs_age "$WG_A" "$WG_B")" -ge 185 ] && [ "$(hs_age "$WG_B" "$WG_A")" -ge 185 ]; }
-	if ! wait_for $((QUIET_S + 60)) idle; then
-		fail quietidle-idle "handshakes never both over 185 s old: $(hs_age "$WG_A" "$WG_B"), $(hs_age "$WG_B" "$WG_A") s"
+	if ! wait_for $((QUIET_S + 60)) topo_sessionless; then
+		fail quietidle-idle "handshakes never both over 185 s old: $(topo_hs_age "$WG_A" "$WG_B"), $(topo_hs_age "$WG_B" "$WG_A") s"
 		return 0
 	fi
 	local log=$TOPO_DIR/ping.log t_cut r
