@@ -197,7 +197,7 @@ static void round_flags(struct engine *e, int64_t now)
  * lease_rx_has). The second matters once p withdraws it: our copy lasts
  * until it expires, and telling it back then, with a lease holding it
  * FactTTL at a time, would pass a dead fact around the network for ever. */
-static bool stands(const struct engine *e, const struct peer *p, size_t i, int64_t now)
+static bool stands(const struct engine *e, const struct peer *p, size_t i)
 {
 	const struct fentry *fe = &e->fs.v[i];
 	/* Where we see p ourselves is told to p even when p leases us the
@@ -225,7 +225,7 @@ static bool withdraw(struct out *o, int64_t now)
 		if (!s->h || !lease_told(s->expires))
 			continue;
 		long pos = factset_find_h(&e->fs, s->h);
-		if (pos >= 0 && (size_t)pos < e->n_indexed && stands(e, p, (size_t)pos, now))
+		if (pos >= 0 && (size_t)pos < e->n_indexed && stands(e, p, (size_t)pos))
 			continue;
 		uint64_t lh;
 		if (pos >= 0)
@@ -267,7 +267,7 @@ static void lease_facts(struct out *o, int64_t now)
 	int64_t until = now + e->t.fact_ttl_ms; /* our shortest-lived copy */
 	bool changed = false;
 	for (size_t i = 0; i < e->n_indexed; i++) {
-		if (!stands(e, p, i, now))
+		if (!stands(e, p, i))
 			continue;
 		const struct fentry *fe = &e->fs.v[i];
 		int64_t known = knowledge_get(&p->know, fe->h);

@@ -129,14 +129,8 @@ sc_failover() {
 		fail failover-both-reduced-to-auto-address "10 s after the cut: $(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
 	fi
 	if [ "$ok" = 1 ]; then
-		local r
-		r=$(topo_relayed "$log" "$WG_HUB" "$WG_A" "$WG_B")
 		# 10 pings of 1000 bytes each way through the hub: over 20 kB.
-		if [ "$r" != no-replies ] && [ "$r" -ge 15000 ]; then
-			pass failover-relayed-by-hub
-		else
-			fail failover-relayed-by-hub "the hub received $r bytes from the leaves during 10 pings"
-		fi
+		topo_check_relayed failover-relayed-by-hub "$log" 15000
 	else
 		fail failover-relayed-by-hub "no traffic gets through"
 	fi
@@ -369,13 +363,7 @@ sc_quietidle() {
 	else
 		fail quietidle-both-reduced-to-auto-address "10 s after: $(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
 	fi
-	local r
-	r=$(topo_relayed "$log" "$WG_HUB" "$WG_A" "$WG_B")
-	if [ "$r" != no-replies ] && [ "$r" -ge 1500 ]; then
-		pass quietidle-relayed-by-hub
-	else
-		fail quietidle-relayed-by-hub "the hub received $r bytes from the leaves during 10 pings"
-	fi
+	topo_check_relayed quietidle-relayed-by-hub "$log" 1500
 	sanitizers quietidle
 	topo_cleanup
 }

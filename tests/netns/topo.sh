@@ -465,6 +465,18 @@ topo_relayed() {
 	wait_for 10 topo_more_replies "$1" $((n + 10)) || { echo "no-replies"; return; }
 	echo $(($(topo_hub_rx "$2" "$3" "$4") - before))
 }
+# topo_check_relayed NAME LOG MIN: check NAME passes when the hub received
+# at least MIN bytes from A and B while ten more pings in LOG were answered
+# (topo_relayed); pass and fail are the calling suite's.
+topo_check_relayed() {
+	local r
+	r=$(topo_relayed "$2" "$WG_HUB" "$WG_A" "$WG_B")
+	if [ "$r" != no-replies ] && [ "$r" -ge "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "the hub received $r bytes from the leaves during 10 pings"
+	fi
+}
 
 topo_cleanup() {
 	local pid ns

@@ -275,13 +275,8 @@ sc_failover() {
 		fail failover-both-reduced-to-auto-address "$HEAL_S s after the cut: $(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
 	fi
 	if [ "$ok" = 1 ]; then
-		r=$(topo_relayed "$log" "$WG_HUB" "$WG_A" "$WG_B")
 		# 10 pings of 1000 bytes each way through the hub: over 20 kB.
-		if [ "$r" != no-replies ] && [ "$r" -ge 15000 ]; then
-			pass failover-relayed-by-hub
-		else
-			fail failover-relayed-by-hub "the hub received $r bytes from the leaves during 10 pings"
-		fi
+		topo_check_relayed failover-relayed-by-hub "$log" 15000
 	else
 		fail failover-relayed-by-hub "no traffic gets through"
 	fi
@@ -342,7 +337,7 @@ sc_quietidle() {
 		fail quietidle-idle "handshakes never both over 185 s old: $(topo_hs_age "$WG_A" "$WG_B"), $(topo_hs_age "$WG_B" "$WG_A") s"
 		return 0
 	fi
-	local log=$TOPO_DIR/ping.log t_cut r
+	local log=$TOPO_DIR/ping.log t_cut
 	t_cut=$(us)
 	topo_cut 203.0.113.2 203.0.113.3
 	topo_ping "$LEAFA" 10.99.0.3 "$log"
@@ -362,12 +357,7 @@ sc_quietidle() {
 	else
 		fail quietidle-both-reduced-to-auto-address "$(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
 	fi
-	r=$(topo_relayed "$log" "$WG_HUB" "$WG_A" "$WG_B")
-	if [ "$r" != no-replies ] && [ "$r" -ge 1500 ]; then
-		pass quietidle-relayed-by-hub
-	else
-		fail quietidle-relayed-by-hub "the hub received $r bytes from the leaves during 10 pings"
-	fi
+	topo_check_relayed quietidle-relayed-by-hub "$log" 1500
 }
 
 # exited PID: the child has ended (a zombie until waited for: kill -0 would
