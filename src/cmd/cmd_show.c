@@ -50,7 +50,9 @@ static void usage(FILE *out)
 		"      STATE      alive (its wirelink's Alive has not expired), healthy (a\n"
 		"                 fresh handshake), quiet (an idle pair of public nodes\n"
 		"                 that exchange an Alive every QuietPeriod, so a handshake\n"
-		"                 minutes old is no fault), router, basic (runs no wirelink)\n"
+		"                 minutes old is no fault), dormant (an idle pair that\n"
+		"                 sends nothing, Dormant: true; the router vouches for the\n"
+		"                 peer), router, basic (runs no wirelink)\n"
 		"      TRUST      SOURCE:LEVEL. SOURCE: why it is a member: config\n"
 		"                 (configured), the peer whose Member fact admitted it, or\n"
 		"                 device (only in WireGuard's configuration). LEVEL: the trust\n"
@@ -260,7 +262,9 @@ static void fill_row(const json_t *p, struct row *r)
 	snprintf(r->c[C_STATE], CELL, "%s%s%s%s%s",
 		 json_is_true(json_object_get(p, "alive")) ? "alive," : "",
 		 json_is_true(json_object_get(p, "healthy")) ? "healthy," : "",
-		 json_is_true(json_object_get(p, "quiet")) ? "quiet," : "",
+		 json_is_true(json_object_get(p, "dormant")) ? "dormant,"
+		 : json_is_true(json_object_get(p, "quiet")) ? "quiet,"
+							      : "",
 		 json_is_true(json_object_get(p, "router")) ? "router," : "",
 		 json_is_true(json_object_get(p, "basic")) ? "basic," : "");
 	size_t k = strlen(r->c[C_STATE]);

@@ -67,6 +67,7 @@ void config_dump(const struct wl_config *cfg, FILE *f)
 	jsonw_kv_bool(&w, "PortMapping", cfg->port_mapping);
 	jsonw_kv_bool(&w, "Leases", cfg->leases);
 	jsonw_kv_uint(&w, "QuietPeriod", cfg->quiet_period);
+	jsonw_kv_bool(&w, "Dormant", cfg->dormant);
 	/* Only when set: a dump stays loadable by older versions. */
 	if (cfg->control_group[0])
 		jsonw_kv_str(&w, "ControlGroup", cfg->control_group);

@@ -249,6 +249,12 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	p->try_ep = c.ep;
 	p->has_try_ep = true;
 	p->force_alive = true;
+	/* [ours] The peer may be dormant towards us behind a NAT that forgot
+	 * us (we restarted, or our NAT moved us): only its sending to us opens
+	 * it. Asked through our router in the first round of candidates; past
+	 * that, a peer that never answers is not asked again and again. */
+	if (!p->try_gap && engine_dormant_enabled(e))
+		engine_pathnote_wake(e, p);
 	/* [ours] Every candidate had its chance and none answered: a peer
 	 * behind a symmetric NAT, or one that is away. Try less often, up to
 	 * once per retry_max_ms; a new candidate still goes at once. */

@@ -43,9 +43,12 @@ static void dump_facts(const struct engine *e, int64_t now, const struct dump_ou
 	}
 }
 
-/* Quiet pairs (quiet.c): both ways, only ours, only theirs, or neither. */
+/* Quiet pairs (quiet.c): both ways, only ours, only theirs, or neither;
+ * dormant if both offered that. */
 static const char *quiet_str(const struct peer *p)
 {
+	if (engine_dormant_pair(p))
+		return "dormant";
 	return p->quiet_tx ? (p->quiet_rx ? "both" : "ours") : (p->quiet_rx ? "theirs" : "no");
 }
 
@@ -95,9 +98,11 @@ void engine_dump(const struct engine *e, int64_t now, void (*line)(void *ctx, co
 	    s->tx_facts, s->facts_evicted, s->rx_over_share, s->rx_ttl_clamped, s->boot_id_changes);
 	put(&o,
 	    "paths: probes=%" PRIu64 " answered=%" PRIu64 " replies=%" PRIu64 " hellos=%" PRIu64
-	    " dead=%" PRIu64 " back=%" PRIu64 " notes_relayed=%" PRIu64 " notes_heard=%" PRIu64,
+	    " dead=%" PRIu64 " back=%" PRIu64 " notes_relayed=%" PRIu64 " notes_heard=%" PRIu64
+	    " wakes=%" PRIu64,
 	    s->probes_sent, s->probes_answered, s->probe_replies_sent, s->hellos_sent,
-	    s->paths_dead, s->paths_back, s->path_notes_relayed, s->path_notes_heard);
+	    s->paths_dead, s->paths_back, s->path_notes_relayed, s->path_notes_heard,
+	    s->path_wakes_sent);
 	put(&o,
 	    "leases: epochs=%" PRIu64 " holds=%" PRIu64 " matched=%" PRIu64 " nacks=%" PRIu64
 	    " repairs=%" PRIu64 " withdrawn=%" PRIu64 " refused=%" PRIu64,

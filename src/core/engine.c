@@ -36,6 +36,7 @@ void engine_timing_default(struct engine_timing *t)
 	t->jitter_pct = 10;
 	t->leases = true;
 	t->quiet_period_ms = 600000;
+	t->dormant = false;
 }
 
 void engine_config_init(struct engine_config *cfg)
@@ -420,6 +421,7 @@ static void fill_info(const struct peer *p, int64_t now, struct engine_peer_info
 	o->leased = p->ltx.on;
 	o->leases_us = p->lrx.have && !p->lrx.refusing;
 	o->quiet = engine_quiet_pair(p);
+	o->dormant = engine_dormant_pair(p);
 }
 
 bool engine_peer_info(const struct engine *e, const uint8_t key[static WL_KEY_LEN],

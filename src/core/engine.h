@@ -151,6 +151,9 @@ struct engine_timing {
 	 * both go quiet (core/quiet.c: a direct path between public nodes,
 	 * neither a router); 0 = never quiet. Needs leases. */
 	int64_t quiet_period_ms;
+	/* false [ours]: idle pairs of ours whose router vouches for both
+	 * send nothing (core/quiet.c: dormant pairs). Needs quiet pairs. */
+	bool dormant;
 };
 
 /* One configured peer (SPEC §11 peer entry). Everything is copied by
@@ -285,6 +288,10 @@ enum engine_dgram_kind {
  * understands to its own. */
 #define ENGINE_PROBE_REQUEST_V2 0x03
 #define ENGINE_PROBE_REPLY_V2 0x04
+/* Version 3: it also reads leases' path wakes and dormant Alives
+ * (core/quiet.c). Sent to leaves only, beside version 2. */
+#define ENGINE_PROBE_REQUEST_V3 0x05
+#define ENGINE_PROBE_REPLY_V3 0x06
 #define ENGINE_PROBE_LEN (1 + 4 + WL_KEY_LEN)
 #define ENGINE_PROBE_PORT_OFFSET 1
 
@@ -376,9 +383,10 @@ struct engine_stats {
 	uint64_t ticks;
 	/* the direct-path watch: */
 	uint64_t probes_sent, probes_answered, probe_replies_sent, paths_dead, paths_back;
-	/* [ours] Dead-path notes (core/pathnote.c): passed on as a router, and
-	 * heard from our router (each made a path dead). */
-	uint64_t path_notes_relayed, path_notes_heard;
+	/* [ours] Path notes (core/pathnote.c): passed on as a router, and
+	 * heard from our router (each had us watch a path); wake notes sent
+	 * (traffic started on a dormant path, or it stopped being dormant). */
+	uint64_t path_notes_relayed, path_notes_heard, path_wakes_sent;
 	uint64_t hellos_sent; /* probes to routers only to learn they are ours */
 	/* [ours] Leases (core/lease.h): HOLDs sent, HOLDs that matched here,
 	 * NACKs sent, NACKs answered by telling all again, epochs started,
@@ -482,6 +490,7 @@ struct engine_peer_info {
 	bool leased;                 /* we lease it what we tell it */
 	bool leases_us;              /* it leases us what it tells us */
 	bool quiet;                  /* a quiet pair: Alives every QuietPeriod (core/quiet.c) */
+	bool dormant;                /* a dormant pair: nothing while idle (core/quiet.c) */
 };
 
 /* Peer state by key; false if unknown. now_ms is used for "alive". */

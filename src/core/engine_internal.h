@@ -158,11 +158,15 @@ void engine_index_facts(struct engine *e, int64_t now);
 /* pathnote.c */
 /* Our path to p was found dead: our router is told at our next send. */
 void engine_pathnote_found_dead(struct engine *e, struct peer *p);
-/* sp's lease PATH_DEAD naming key. */
-void engine_pathnote_received(struct engine *e, struct peer *sp, const uint8_t *key, int64_t now);
-/* The keys to name in PATH_DEAD notes to p now (at most cap). */
+/* Traffic starts on our dormant path to p, or it stops being dormant:
+ * our router asks p to send to us. */
+void engine_pathnote_wake(struct engine *e, struct peer *p);
+/* sp's lease note (PATH_DEAD or PATH_WAKE) naming key. */
+void engine_pathnote_received(struct engine *e, struct peer *sp, uint8_t kind, const uint8_t *key,
+			      int64_t now);
+/* The notes to send p now (at most cap): keys and their kinds. */
 size_t engine_pathnote_take(struct engine *e, struct peer *p, uint8_t (*keys)[WL_KEY_LEN],
-			    size_t cap);
+			    uint8_t *kinds, size_t cap);
 /* After a send to every peer: our own notes went to every router. */
 void engine_pathnote_sent(struct engine *e);
 
@@ -170,10 +174,25 @@ void engine_pathnote_sent(struct engine *e);
 int64_t engine_quiet_ttl_ms(const struct engine *e);
 bool engine_quiet_enabled(const struct engine *e);
 bool engine_quiet_self(const struct engine *e);
-/* Our Alives to p may carry the quiet ttl. */
-bool engine_quiet_towards(const struct engine *e, const struct peer *p);
-/* Both sides' last Alives carried it: the quiet period applies. */
+/* Dormant pairs are on (Dormant, with quiet pairs). */
+bool engine_dormant_enabled(const struct engine *e);
+/* The ttl of a dormant Alive: "I may send you nothing while idle". Sent
+ * only to a peer that showed it reads it (a version 3 probe, path.c):
+ * an older daemon of ours would take it for a quiet Alive's. */
+#define ENGINE_DORMANT_TTL_S 65535
+/* A period that never comes round: a dormant pair's. */
+#define QUIET_FOREVER_MS ((int64_t)1 << 50)
+/* What our Alives to p offer, by their ttl. */
+enum quiet_offer { QUIET_LOUD, QUIET_QUIET, QUIET_DORMANT };
+enum quiet_offer engine_quiet_offer(const struct engine *e, const struct peer *p, int64_t now);
+/* A router stands by what it says of p for a while yet. */
+bool engine_vouched(const struct engine *e, const struct peer *p, int64_t now);
+/* Both sides' last Alives carried it: the quiet period applies (or, for a
+ * dormant pair, none). */
 bool engine_quiet_pair(const struct peer *p);
+bool engine_dormant_pair(const struct peer *p);
+/* A dormant peer lives while our router vouches for it (liveness pass). */
+void engine_dormant_liveness(const struct engine *e, struct peer *p, int64_t now);
 /* sp's Alive arrived: in a quiet pair, the higher key answers at once. */
 void engine_quiet_heard(struct engine *e, struct peer *sp, int64_t now);
 /* How often we send p an Alive (and, leasing, a HOLD). */
@@ -184,7 +203,7 @@ int64_t engine_peer_alive_period_ms(const struct engine *e, const struct peer *p
  * working (observe.c): two Alive periods and two chunks, the quiet
  * period's for a quiet pair and for a while after it ends. Called once
  * per tick: it notes the end of a quiet pair. */
-int64_t engine_rx_window_ms(const struct engine *e, struct peer *p, int64_t now);
+int64_t engine_rx_window_ms(struct engine *e, struct peer *p, int64_t now);
 /* How long an Alive we are told with this ttl lasts (within bounds). */
 int64_t engine_alive_ms(const struct engine *e, uint16_t ttl);
 /* The expiry of an Alive from sp with this ttl; notes whether it was quiet. */

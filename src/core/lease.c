@@ -403,8 +403,9 @@ void lease_finish(struct engine *e, struct peer *sp, const struct packet *pk, in
 			engine_mark_dirty(e, now);
 			break;
 		case LEASE_PATH_DEAD:
+		case LEASE_PATH_WAKE:
 			if (e->t.leases)
-				engine_pathnote_received(e, sp, m.key, now);
+				engine_pathnote_received(e, sp, m.kind, m.key, now);
 			break;
 		}
 	}
@@ -461,7 +462,7 @@ void lease_tx_note_gone(struct peer *p, uint64_t lh, int64_t now)
 
 void lease_peer_restarted(struct peer *p)
 {
-	p->lease_ok = false;
+	p->lease_ok = p->dormant_ok = false;
 	p->ltx.refused = false;
 	p->ltx.numbered = false;
 	lease_tx_stop(p);

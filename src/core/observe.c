@@ -270,6 +270,30 @@ static void note_outer(struct engine *e, const struct fentry *fe, int64_t now, b
 		e->outer[e->n_outer++] = ep.addr;
 }
 
+/* [ours] A router that tells us a fact about p stands by it only while
+ * p is alive or healthy there (send.c: upheld, tellable): the latest
+ * expiry it gave such a fact is how long it vouches for p (quiet.c,
+ * dormant pairs). */
+static void note_vouch(struct peer *p, const struct fentry *fe, const uint64_t *routers,
+		       size_t n_routers)
+{
+	if (fe->rx_expires == ENGINE_NEVER)
+		return;
+	bool by_router = false;
+	for (size_t i = 0; i < n_routers && !by_router; i++)
+		by_router = fe->src == routers[i];
+	if (!by_router)
+		return;
+	if (fe->rx_expires > p->vouch_until)
+		p->vouch_until = fe->rx_expires;
+	/* The endpoint we use is one the router sees or was told: else the
+	 * peer has moved (its NAT gave it another port) and a dormant pair
+	 * would keep sending to where it no longer is. */
+	struct wl_endpoint ep;
+	if (p->has_endpoint && fact_endpoint(&fe->f, &ep) && wl_endpoint_equal(&ep, &p->endpoint))
+		p->vouch_ep = true;
+}
+
 void engine_index_facts(struct engine *e, int64_t now)
 {
 	e->n_outer = 0;
@@ -295,6 +319,16 @@ void engine_index_facts(struct engine *e, int64_t now)
 	}
 	size_t n = index_reserve(e) ? e->fs.n : 0;
 	bool seen_inside = false;
+	/* Our routers' ids as fact sources, for vouch_until. */
+	uint64_t routers[4];
+	size_t n_routers = 0;
+	for (size_t i = 0; i < e->pt.n && n_routers < 4; i++)
+		if (e->pt.v[i]->router && e->pt.v[i]->in_device)
+			routers[n_routers++] = e->pt.v[i]->h | 1;
+	for (size_t i = 0; i < e->pt.n; i++) {
+		e->pt.v[i]->vouch_until = ENGINE_NEVER;
+		e->pt.v[i]->vouch_ep = false;
+	}
 	/* Walk backwards so each chain lists facts in set order. */
 	for (size_t k = n; k-- > 0;) {
 		const struct fentry *fe = &e->fs.v[k];
@@ -310,6 +344,7 @@ void engine_index_facts(struct engine *e, int64_t now)
 		e->fsubj[k] = p;
 		e->fnext[k] = p->fhead;
 		p->fhead = (int32_t)k;
+		note_vouch(p, fe, routers, n_routers);
 		if (fe->f.attr == ATTR_MEMBER_META || fe->f.attr == ATTR_MEMBER) {
 			const struct cfg_peer *c = engine_cfg_of(e, p);
 			p->member_fact = true;
@@ -332,6 +367,7 @@ void engine_observe_liveness(struct engine *e, int64_t now, struct engine_action
 	char lb[WL_PEER_LABEL_MAX];
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
+		engine_dormant_liveness(e, p, now);
 		bool alive = peer_alive(p, now);
 		if (p->boot_changed) {
 			char hex[2 * BOOT_ID_LEN + 1];

@@ -1,3 +1,5 @@
+#include <stdio.h>
+#define DBGP fprintf
 /* The direct-path watch [ours]: a direct path that dies while traffic
  * flows is noticed in about two seconds, and the peer falls back to the
  * router (apply.c) instead of black-holing traffic until its handshake is
@@ -135,6 +137,11 @@ static void note_held(struct peer *p, uint64_t expected, uint64_t data_tx, int64
 	p->own_tx_held = expected;
 }
 
+static bool active(const struct engine *e, const struct peer *p, int64_t now)
+{
+	return p->active_at != ENGINE_NEVER && now - p->active_at < e->t.watch_ms;
+}
+
 void engine_path_observe(struct engine *e, struct peer *p, const struct engine_peer_view *wp,
 			 bool was_in, bool new_handshake, int64_t now, struct engine_actions *out)
 {
@@ -164,15 +171,25 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		 * packets go into the tunnel and nothing comes back: traffic
 		 * waits for a handshake with p. Watched at once, however long
 		 * since the last tick: the rate below is for traffic that
-		 * flows, and one initiation over a long idle gap is below it. */
-		bool waiting = e->tunnel_busy && !drx && hs_tx && hs_tx % PATH_INITIATION_BYTES == 0 &&
-			       dtx > expected_tx && dtx - hs_tx <= expected_tx;
+		 * flows, and one initiation over a long idle gap is below it.
+		 * A dormant pair has no session, so an initiation we did not
+		 * cause says the same even when the user's packets are too
+		 * few for the tunnel to look busy (a single small datagram). */
+		bool waiting = (e->tunnel_busy || engine_dormant_pair(p)) && !drx && hs_tx &&
+			       hs_tx % PATH_INITIATION_BYTES == 0 && dtx > expected_tx &&
+			       dtx - hs_tx <= expected_tx;
+		if (engine_dormant_pair(p) || dtx || drx) DBGP(stderr, "DBG %.3f %02x obs peer %02x drx=%lu dtx=%lu hs_tx=%lu exp=%lu user=%lu waiting=%d dormant=%d busy=%d\n", now/1000.0, e->pub[0], p->key[0], (unsigned long)drx, (unsigned long)dtx, (unsigned long)hs_tx, (unsigned long)expected_tx, (unsigned long)user, waiting, engine_dormant_pair(p), e->tunnel_busy);
 		note_held(p, expected_tx, dtx - hs_tx, now);
 		int64_t span = e->last_tick == ENGINE_NEVER ? e->t.chunk_period_ms : now - e->last_tick;
 		if (span < 1000)
 			span = 1000;
-		if (waiting || user * 1000 > (uint64_t)PATH_ACTIVE_BYTES_PER_S * (uint64_t)span)
+		if (waiting || user * 1000 > (uint64_t)PATH_ACTIVE_BYTES_PER_S * (uint64_t)span) {
+			/* The peer's NAT may have forgotten us while the pair
+			 * was dormant: it is asked to send to us (pathnote.c). */
+			if (!active(e, p, now) && engine_dormant_pair(p))
+				engine_pathnote_wake(e, p);
 			p->active_at = now;
+		}
 		if (drx > 0) {
 			p->probe_at = ENGINE_NEVER;
 			p->probe_misses = 0;
@@ -221,12 +238,14 @@ uint16_t engine_path_probe_port(const struct engine *e)
 
 static bool is_request(uint8_t type)
 {
-	return type == ENGINE_PROBE_REQUEST || type == ENGINE_PROBE_REQUEST_V2;
+	return type == ENGINE_PROBE_REQUEST || type == ENGINE_PROBE_REQUEST_V2 ||
+	       type == ENGINE_PROBE_REQUEST_V3;
 }
 
 static bool is_reply(uint8_t type)
 {
-	return type == ENGINE_PROBE_REPLY || type == ENGINE_PROBE_REPLY_V2;
+	return type == ENGINE_PROBE_REPLY || type == ENGINE_PROBE_REPLY_V2 ||
+	       type == ENGINE_PROBE_REPLY_V3;
 }
 
 /* A probe or probe reply from us to p. */
@@ -284,11 +303,6 @@ static void declare_dead(struct engine *e, struct peer *p, int64_t now, struct e
 			     engine_peer_label(p, lb));
 }
 
-static bool active(const struct engine *e, const struct peer *p, int64_t now)
-{
-	return p->active_at != ENGINE_NEVER && now - p->active_at < e->t.watch_ms;
-}
-
 /* A dead path: probe it again at its time. */
 static void retry(struct engine *e, struct peer *p, bool busy, int64_t now,
 		  struct engine_actions *out)
@@ -311,11 +325,13 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 		  struct engine_actions *out)
 {
 	const int64_t interval = e->t.probe_interval_ms;
-	/* The peer finds the path dead (pathnote.c): watched now, as if the
-	 * user's traffic flowed. Probes decide, not the note: one side's
-	 * probes lost under loss would otherwise cut both sides. */
-	if (p->told_dead) {
-		p->told_dead = false;
+	/* The peer finds the path dead, or starts to send over our dormant
+	 * one (pathnote.c): watched now, as if the user's traffic flowed.
+	 * Probes decide, not the note: one side's probes lost under loss
+	 * would otherwise cut both sides. And our probes are what opens our
+	 * NAT to the peer again after a dormant spell. */
+	if (p->told_watch) {
+		p->told_watch = false;
 		if (!p->path_dead && p->healthy)
 			p->active_at = now;
 	}
@@ -358,12 +374,19 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 #define PATH_HELLOS 3
 #define PATH_HELLO_GAP_MS 10000
 
+/* Whether a leaf may be asked whether it can be dormant (quiet.c). */
+static bool dormant_unknown(const struct engine *e, const struct peer *p)
+{
+	return !p->router && engine_dormant_enabled(e) && !e->router && !p->dormant_ok;
+}
+
 /* What a hello to p would still find out. A leaf is asked too once we
- * could go quiet towards it over a working path (quiet.c). */
+ * could go quiet or dormant towards it over a working path (quiet.c). */
 static bool hello_wanted(const struct engine *e, const struct peer *p)
 {
-	bool ask = p->router || (engine_quiet_self(e) && p->healthy);
-	return ask && p->hellos < PATH_HELLOS && (!p->ours || (e->t.leases && !p->lease_ok));
+	bool ask = p->router || ((engine_quiet_self(e) || engine_dormant_enabled(e)) && p->healthy);
+	return ask && p->hellos < PATH_HELLOS &&
+	       (!p->ours || (e->t.leases && !p->lease_ok) || dormant_unknown(e, p));
 }
 
 static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
@@ -377,6 +400,8 @@ static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_a
 	if (!p->ours && send_request(e, p, ENGINE_PROBE_REQUEST, out))
 		e->st.hellos_sent++;
 	if (e->t.leases && !p->lease_ok && send_request(e, p, ENGINE_PROBE_REQUEST_V2, out))
+		e->st.hellos_sent++;
+	if (dormant_unknown(e, p) && send_request(e, p, ENGINE_PROBE_REQUEST_V3, out))
 		e->st.hellos_sent++;
 	p->hellos++;
 	p->hello_at = now;
@@ -406,14 +431,30 @@ static void note_ours(struct engine *e, struct peer *p, int64_t now)
 	engine_mark_dirty(e, now); /* what only our peers are told goes out soon */
 }
 
-/* A version 2 probe or reply: it reads leases; ours go to it soon. */
+/* A version 2 probe or reply: it reads leases; ours go to it soon. A
+ * version 3 one: it may be dormant too. */
 static void note_version(struct engine *e, struct peer *p, uint8_t type, int64_t now)
 {
-	if (!e->t.leases || p->lease_ok ||
-	    (type != ENGINE_PROBE_REQUEST_V2 && type != ENGINE_PROBE_REPLY_V2))
-		return;
-	p->lease_ok = true;
-	engine_mark_dirty(e, now);
+	bool v3 = type == ENGINE_PROBE_REQUEST_V3 || type == ENGINE_PROBE_REPLY_V3;
+	bool v2 = v3 || type == ENGINE_PROBE_REQUEST_V2 || type == ENGINE_PROBE_REPLY_V2;
+	if (e->t.leases && v2 && !p->lease_ok) {
+		p->lease_ok = true;
+		engine_mark_dirty(e, now);
+	}
+	if (engine_dormant_enabled(e) && v3 && !p->dormant_ok) {
+		p->dormant_ok = true;
+		engine_mark_dirty(e, now);
+	}
+}
+
+/* A request is answered in its own version, or the highest we read. */
+static uint8_t reply_type(const struct engine *e, uint8_t request)
+{
+	if (request == ENGINE_PROBE_REQUEST_V3 && engine_dormant_enabled(e))
+		return ENGINE_PROBE_REPLY_V3;
+	if (request != ENGINE_PROBE_REQUEST && e->t.leases)
+		return ENGINE_PROBE_REPLY_V2;
+	return ENGINE_PROBE_REPLY;
 }
 
 void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out)
@@ -491,9 +532,7 @@ enum engine_rx engine_receive_probe(struct engine *e, int64_t now, const struct 
 	engine_path_own_rx(p, len);
 	note_ours(e, p, now);
 	note_version(e, p, buf[0], now);
-	uint8_t type = buf[0] == ENGINE_PROBE_REQUEST_V2 && e->t.leases ? ENGINE_PROBE_REPLY_V2
-									 : ENGINE_PROBE_REPLY;
-	emit(e, p, type, get32(buf + 1), engine_port(e), reply);
+	emit(e, p, reply_type(e, buf[0]), get32(buf + 1), engine_port(e), reply);
 	engine_path_own_tx(p, reply->len);
 	e->st.probe_replies_sent++;
 	/* Probed over a path we thought dead: it works; look soon. */

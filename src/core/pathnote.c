@@ -1,4 +1,7 @@
-/* Dead-path notes through the router [ours].
+#include <stdio.h>
+#define DBGP fprintf
+/* Path notes through the router [ours]: dead paths, and dormant ones
+ * woken.
  *
  * A direct path can die while only one side sends: A's traffic to B
  * finds it dead within seconds (path.c) and falls back to the router,
@@ -18,10 +21,21 @@
  * whose 'L' facts carry the note; a router only passes notes on, and a
  * leaf takes them only from a router. A note can only ever cut the path
  * between its sender and its receiver, which the sender could as well
- * have blocked itself. */
+ * have blocked itself.
+ *
+ * A dormant pair (quiet.c) sends nothing while idle, and a NAT in front
+ * of either side forgets its mapping for the other. When A's traffic to
+ * B starts, A's packets open A's NAT towards B but are dropped at B's.
+ * So A tells its router (PATH_WAKE naming B) as soon as its watch sees
+ * the traffic, and the router tells B; B watches its path to A the same
+ * way, and its probes, sent to where A's packets come from, open B's NAT
+ * while A's is open: the path works again before A's watch could find it
+ * dead. If they do not get through, A's watch finds the path dead and A
+ * falls back, as for any path. */
 #include <string.h>
 
 #include "core/engine_internal.h"
+#include "wire/lease.h"
 
 void engine_pathnote_found_dead(struct engine *e, struct peer *p)
 {
@@ -31,61 +45,83 @@ void engine_pathnote_found_dead(struct engine *e, struct peer *p)
 	e->notes_due = true;
 }
 
-/* The router's side: `from` finds its path to `key` dead; pass it on. */
-static void relay(struct engine *e, struct peer *from, const uint8_t *key, int64_t now)
+void engine_pathnote_wake(struct engine *e, struct peer *p)
+{
+	if (p->router || e->router || !e->t.leases)
+		return;
+	p->wake_due = true;
+	e->notes_due = true;
+	e->st.path_wakes_sent++;
+}
+
+/* The router's side: `from` sends a note of this kind about its path to
+ * `key`; pass it on. */
+static void relay(struct engine *e, struct peer *from, uint8_t kind, const uint8_t *key,
+		  int64_t now)
 {
 	struct peer *to = peertab_find(&e->pt, key);
 	if (!to || to == from || !to->in_device || to->router || !to->lease_ok)
 		return;
 	for (size_t i = 0; i < to->n_notes; i++)
-		if (memcmp(to->notes[i], from->key, WL_KEY_LEN) == 0)
+		if (to->note_kinds[i] == kind && memcmp(to->notes[i], from->key, WL_KEY_LEN) == 0)
 			return;
 	/* Full: the oldest goes (its receiver has likely heard of it). */
 	if (to->n_notes == PEER_NOTES_MAX) {
 		memmove(to->notes[0], to->notes[1], (PEER_NOTES_MAX - 1) * WL_KEY_LEN);
+		memmove(to->note_kinds, to->note_kinds + 1, PEER_NOTES_MAX - 1);
 		to->n_notes--;
 	}
+	to->note_kinds[to->n_notes] = kind;
 	memcpy(to->notes[to->n_notes++], from->key, WL_KEY_LEN);
 	e->st.path_notes_relayed++;
 	engine_mark_dirty(e, now);
 }
 
-/* A leaf's side: our router says `key` finds its path to us dead. */
+/* A leaf's side: our router says `key` finds its path to us dead, or
+ * starts to send over it: either way we watch ours now. */
 static void heard(struct engine *e, const uint8_t *key, int64_t now)
 {
 	struct peer *p = peertab_find(&e->pt, key);
 	if (!p || !p->in_device || p->router || p->path_dead)
 		return;
-	p->told_dead = true;
+	p->told_watch = true;
+	DBGP(stderr, "DBG %.3f %02x heard note about %02x\n", now/1000.0, e->pub[0], p->key[0]);
 	e->st.path_notes_heard++;
 	engine_mark_dirty(e, now);
 }
 
-void engine_pathnote_received(struct engine *e, struct peer *sp, const uint8_t *key, int64_t now)
+void engine_pathnote_received(struct engine *e, struct peer *sp, uint8_t kind, const uint8_t *key,
+			      int64_t now)
 {
 	if (engine_is_self(e, key))
 		return;
 	if (e->router)
-		relay(e, sp, key, now);
+		relay(e, sp, kind, key, now);
 	else if (sp->router)
 		heard(e, key, now);
 }
 
 size_t engine_pathnote_take(struct engine *e, struct peer *p, uint8_t (*keys)[WL_KEY_LEN],
-			    size_t cap)
+			    uint8_t *kinds, size_t cap)
 {
 	size_t n = 0;
 	if (e->router) {
-		for (; n < p->n_notes && n < cap; n++)
+		for (; n < p->n_notes && n < cap; n++) {
 			memcpy(keys[n], p->notes[n], WL_KEY_LEN);
+			kinds[n] = p->note_kinds[n];
+		}
 		p->n_notes = 0; /* any left over: the path retries will do */
 		return n;
 	}
 	if (!p->router || !e->notes_due)
 		return 0;
-	for (size_t i = 0; i < e->pt.n && n < cap; i++)
-		if (e->pt.v[i]->note_due)
-			memcpy(keys[n++], e->pt.v[i]->key, WL_KEY_LEN);
+	for (size_t i = 0; i < e->pt.n && n < cap; i++) {
+		const struct peer *q = e->pt.v[i];
+		if (!q->note_due && !q->wake_due)
+			continue;
+		memcpy(keys[n], q->key, WL_KEY_LEN);
+		kinds[n++] = q->note_due ? LEASE_PATH_DEAD : LEASE_PATH_WAKE;
+	}
 	return n;
 }
 
@@ -94,6 +130,6 @@ void engine_pathnote_sent(struct engine *e)
 	if (!e->notes_due)
 		return;
 	for (size_t i = 0; i < e->pt.n; i++)
-		e->pt.v[i]->note_due = false;
+		e->pt.v[i]->note_due = e->pt.v[i]->wake_due = false;
 	e->notes_due = false;
 }

@@ -92,22 +92,33 @@ struct peer {
 	/* [ours] It reads leases (core/lease.h): its v2 probe or reply, or
 	 * an 'L' fact of its own. Only then is it sent one. */
 	bool lease_ok;
+	/* [ours] It may be dormant (quiet.c): its v3 probe or reply. */
+	bool dormant_ok;
 	int hellos;             /* probes sent to a router (or a leaf we may go quiet
 				 * towards) just to find that out */
 	int64_t hello_at;       /* the last of them, ENGINE_NEVER */
 	bool hello_again;       /* one more at once when it first speaks to us */
 	/* [ours] Quiet pairs (quiet.c): its last Alive to us, and ours to it,
-	 * carried the quiet ttl. */
+	 * carried the quiet ttl; or the dormant one (which is a quiet ttl too). */
 	bool quiet_rx, quiet_tx;
+	bool dormant_rx, dormant_tx;
 	bool was_quiet;         /* a quiet pair at the last tick */
+	bool was_dormant;       /* a dormant pair at the last tick */
 	int64_t quiet_left_at;  /* when it last stopped being one, ENGINE_NEVER */
-	/* [ours] Dead-path notes (pathnote.c): our path to it was found dead
-	 * and our router is to hear of it; our router says it finds its path
-	 * to us dead; and, at a router, the peers that find their paths to it
-	 * dead, to be told to it. */
-	bool note_due, told_dead;
+	/* [ours] Until when a router stands by facts about it: the latest
+	 * expiry a router gave any fact whose subject it is (observe.c),
+	 * ENGINE_NEVER if none. What a dormant pair's liveness rests on. */
+	int64_t vouch_until;
+	bool vouch_ep; /* ... and one of those is the endpoint we use for it */
+	/* [ours] Path notes (pathnote.c): our router is to hear that our path
+	 * to it was found dead (note_due), or that traffic starts on our
+	 * dormant path to it (wake_due); our router says it finds its path to
+	 * us dead or is waking it (told_watch: we watch ours now); and, at a
+	 * router, the notes of other peers about this one, to be told to it. */
+	bool note_due, wake_due, told_watch;
 	uint8_t n_notes;
 	uint8_t notes[PEER_NOTES_MAX][WL_KEY_LEN];
+	uint8_t note_kinds[PEER_NOTES_MAX]; /* enum lease_kind of notes[i] */
 
 	/* Liveness (SPEC §8). */
 	bool healthy;

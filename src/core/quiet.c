@@ -39,21 +39,53 @@ bool engine_quiet_enabled(const struct engine *e)
 	return e->t.leases && e->t.quiet_period_ms > 0;
 }
 
+bool engine_dormant_enabled(const struct engine *e)
+{
+	return engine_quiet_enabled(e) && e->t.dormant;
+}
+
 /* We may be quiet towards anyone: no NAT in front of us. */
 bool engine_quiet_self(const struct engine *e)
 {
 	return engine_quiet_enabled(e) && !e->router && e->nat_free;
 }
 
-bool engine_quiet_towards(const struct engine *e, const struct peer *p)
+/* A router stands by facts about p for a while yet (observe.c): it
+ * hears p, and withdraws them once p is neither alive nor healthy there.
+ * The margin keeps a router's HOLD, every AlivePeriod, well inside it. */
+bool engine_vouched(const struct engine *e, const struct peer *p, int64_t now)
 {
-	return engine_quiet_self(e) && !p->router && p->ours && p->lease_ok && p->healthy &&
-	       !p->path_dead;
+	return p->vouch_until != ENGINE_NEVER && p->vouch_ep &&
+	       p->vouch_until - now > e->t.alive_period_ms + e->t.chunk_period_ms;
 }
 
+/* Idle towards p at all: two leaves of ours on a working path. */
+static bool may_idle(const struct engine *e, const struct peer *p)
+{
+	return engine_quiet_enabled(e) && !e->router && !p->router && p->ours && p->lease_ok &&
+	       p->healthy && !p->path_dead;
+}
+
+enum quiet_offer engine_quiet_offer(const struct engine *e, const struct peer *p, int64_t now)
+{
+	if (!may_idle(e, p))
+		return QUIET_LOUD;
+	if (engine_dormant_enabled(e) && p->dormant_ok && engine_vouched(e, p, now))
+		return QUIET_DORMANT;
+	return e->nat_free ? QUIET_QUIET : QUIET_LOUD;
+}
+
+/* Both quiet, or both dormant. One dormant and one only quiet is loud:
+ * the dormant side may be behind a NAT, which the quiet period does not
+ * keep open. */
 bool engine_quiet_pair(const struct peer *p)
 {
-	return p->quiet_tx && p->quiet_rx;
+	return p->quiet_tx && p->quiet_rx && p->dormant_tx == p->dormant_rx;
+}
+
+bool engine_dormant_pair(const struct peer *p)
+{
+	return p->dormant_tx && p->dormant_rx;
 }
 
 /* In a quiet pair the lower key keeps the period and the higher key
@@ -77,6 +109,8 @@ void engine_quiet_heard(struct engine *e, struct peer *sp, int64_t now)
 
 int64_t engine_alive_period_ms(const struct engine *e, const struct peer *p)
 {
+	if (engine_dormant_pair(p))
+		return QUIET_FOREVER_MS;
 	if (engine_quiet_pair(p))
 		return e->t.quiet_period_ms + (answers(e, p) ? 2 * e->t.alive_period_ms : 0);
 	/* To our router, from where no NAT needs keeping open: half the
@@ -89,12 +123,21 @@ int64_t engine_alive_period_ms(const struct engine *e, const struct peer *p)
 	return e->t.alive_period_ms;
 }
 
-int64_t engine_rx_window_ms(const struct engine *e, struct peer *p, int64_t now)
+int64_t engine_rx_window_ms(struct engine *e, struct peer *p, int64_t now)
 {
-	bool quiet = engine_quiet_pair(p);
+	bool quiet = engine_quiet_pair(p), dormant = engine_dormant_pair(p);
 	if (p->was_quiet && !quiet)
 		p->quiet_left_at = now;
+	/* The peer's NAT may have forgotten us while we were dormant: it is
+	 * woken to send to us, which opens it again. */
+	if (p->was_dormant && !dormant)
+		engine_pathnote_wake(e, p);
 	p->was_quiet = quiet;
+	p->was_dormant = dormant;
+	/* Nothing comes while dormant: the path is taken as working until
+	 * traffic shows otherwise (path.c). */
+	if (dormant)
+		return QUIET_FOREVER_MS;
 	/* Going loud, our first short-ttl Alive needs a round trip to draw
 	 * an answer; meanwhile the old silence is no sign of a dead path.
 	 * The short window after the change covers that. */
@@ -106,6 +149,8 @@ int64_t engine_rx_window_ms(const struct engine *e, struct peer *p, int64_t now)
 
 int64_t engine_peer_alive_period_ms(const struct engine *e, const struct peer *p)
 {
+	if (engine_dormant_pair(p))
+		return QUIET_FOREVER_MS;
 	if (engine_quiet_pair(p))
 		return e->t.quiet_period_ms + (answers(e, p) ? 0 : 2 * e->t.alive_period_ms);
 	/* A leaf of ours may send its router half as often (above). */
@@ -129,8 +174,17 @@ int64_t engine_alive_ms(const struct engine *e, uint16_t ttl)
 int64_t engine_alive_expiry(struct engine *e, struct peer *sp, int64_t now, uint16_t ttl)
 {
 	sp->quiet_rx = engine_quiet_enabled(e) && (int64_t)ttl * 1000 > e->t.fact_ttl_ms;
+	sp->dormant_rx = sp->quiet_rx && sp->dormant_ok && ttl == ENGINE_DORMANT_TTL_S;
 	int64_t ms = engine_alive_ms(e, ttl);
-	if (ms < (int64_t)ttl * 1000)
+	if (ms < (int64_t)ttl * 1000 && !sp->dormant_rx)
 		e->st.rx_ttl_clamped++;
 	return now + ms;
+}
+
+void engine_dormant_liveness(const struct engine *e, struct peer *p, int64_t now)
+{
+	/* Nothing comes from a dormant peer: it lives as long as our router
+	 * stands by what it says of it. */
+	if (engine_dormant_pair(p) && engine_vouched(e, p, now) && p->vouch_until > p->alive_until)
+		p->alive_until = p->vouch_until;
 }

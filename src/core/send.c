@@ -321,13 +321,13 @@ static void lease_facts(struct out *o, int64_t now)
 	e->st.lease_holds_sent++;
 }
 
-/* Dead-path notes for p (pathnote.c). */
+/* Path notes for p (pathnote.c). */
 static void send_notes(struct out *o)
 {
-	uint8_t keys[16][WL_KEY_LEN];
-	size_t n = engine_pathnote_take(o->e, o->p, keys, 16);
+	uint8_t keys[16][WL_KEY_LEN], kinds[16];
+	size_t n = engine_pathnote_take(o->e, o->p, keys, kinds, 16);
 	for (size_t i = 0; i < n; i++) {
-		struct lease_msg m = { .kind = LEASE_PATH_DEAD };
+		struct lease_msg m = { .kind = kinds[i] };
 		memcpy(m.key, keys[i], WL_KEY_LEN);
 		emit_lease(o, &m, 0);
 	}
@@ -382,12 +382,15 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 		lease_fact(&o.epoch, e->pub, 0, &m);
 	}
 	struct fact alive;
-	bool quiet = engine_quiet_towards(e, p);
+	enum quiet_offer offer = engine_quiet_offer(e, p, now);
+	bool quiet = offer != QUIET_LOUD, dormant = offer == QUIET_DORMANT;
 	int64_t alive_exp = now + (quiet ? engine_quiet_ttl_ms(e) : e->t.fact_ttl_ms);
-	fact_make_alive(&alive, e->pub, e->boot_id, fact_ttl_from(alive_exp, now));
-	/* Going quiet or loud (quiet.c) is said at once, by the ttl; and a
-	 * quiet Alive's long expiry must not put off the loud ones after it. */
-	if (quiet != p->quiet_tx)
+	fact_make_alive(&alive, e->pub, e->boot_id,
+			dormant ? ENGINE_DORMANT_TTL_S : fact_ttl_from(alive_exp, now));
+	/* Going quiet, dormant or loud (quiet.c) is said at once, by the ttl;
+	 * and a quiet Alive's long expiry must not put off the loud ones
+	 * after it. */
+	if (quiet != p->quiet_tx || dormant != p->dormant_tx)
 		knowledge_forget(&p->know, e->alive_hash);
 	int64_t known = knowledge_get(&p->know, e->alive_hash);
 	bool due = p->force_alive || known == ENGINE_NEVER ||
@@ -414,6 +417,7 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 		e->st.tx_alive++;
 		p->force_alive = false;
 		p->quiet_tx = quiet;
+		p->dormant_tx = dormant;
 		knowledge_put(&p->know, e->alive_hash, alive_exp, now, e->max_knowledge,
 			      &e->st.knowledge_dropped);
 	}

@@ -168,6 +168,7 @@ static json_t *peer_json(const struct engine_report *r, int64_t now)
 	json_object_set_new(p, "alive", json_boolean(in->alive));
 	json_object_set_new(p, "healthy", json_boolean(in->healthy));
 	json_object_set_new(p, "quiet", json_boolean(in->quiet));
+	json_object_set_new(p, "dormant", json_boolean(in->dormant));
 	json_object_set_new(p, "router", json_boolean(in->router));
 	json_object_set_new(p, "configured", json_boolean(in->configured));
 	json_object_set_new(p, "in_device", json_boolean(in->in_device));

@@ -120,6 +120,7 @@ static struct engine *make_engine(struct driver *d, const struct wl_config *cfg,
 	ec.chatty = cfg->chatty;
 	ec.timing.leases = cfg->leases;
 	ec.timing.quiet_period_ms = (int64_t)cfg->quiet_period * 1000;
+	ec.timing.dormant = cfg->dormant;
 	ec.facts_per_source = cfg->quota_facts;
 	ec.endpoints_per_subject = cfg->quota_endpoints;
 	ec.allowed_per_subject = cfg->quota_allowed_ips;

@@ -133,10 +133,11 @@ static void paths(struct out *o, const struct control_view *v)
 	one(o, "wirelink_paths_back_total", "counter", "Dead direct paths that worked again.",
 	    s->paths_back);
 	family(o, "wirelink_path_notes_total", "counter",
-	       "Dead-path notes: passed on as a router, or heard from our router (each made a "
-	       "direct path dead).");
+	       "Path notes (dead paths, dormant paths woken): passed on as a router, heard from "
+	       "our router (each had a direct path watched), or wake notes sent.");
 	sample(o, "wirelink_path_notes_total", "kind=\"relayed\"", s->path_notes_relayed);
 	sample(o, "wirelink_path_notes_total", "kind=\"heard\"", s->path_notes_heard);
+	sample(o, "wirelink_path_notes_total", "kind=\"wake\"", s->path_wakes_sent);
 	family(o, "wirelink_probes_total", "counter", "Path probes, by kind.");
 	sample(o, "wirelink_probes_total", "kind=\"sent\"", s->probes_sent);
 	sample(o, "wirelink_probes_total", "kind=\"answered\"", s->probes_answered);

@@ -49,7 +49,7 @@ void lease_fact(struct fact *f, const uint8_t sender[static WL_KEY_LEN], uint16_
 	} else if (m->kind == LEASE_WITHDRAW) {
 		for (size_t i = 0; i < m->n && i < LEASE_WITHDRAW_MAX; i++, n += 8)
 			put64(v + n, m->gone[i]);
-	} else if (m->kind == LEASE_PATH_DEAD) {
+	} else if (m->kind == LEASE_PATH_DEAD || m->kind == LEASE_PATH_WAKE) {
 		memcpy(v + n, m->key, WL_KEY_LEN);
 		n += WL_KEY_LEN;
 	}
@@ -58,7 +58,7 @@ void lease_fact(struct fact *f, const uint8_t sender[static WL_KEY_LEN], uint16_
 
 bool lease_kind_known(uint8_t kind)
 {
-	return kind >= LEASE_EPOCH && kind <= LEASE_PATH_DEAD;
+	return kind >= LEASE_EPOCH && kind <= LEASE_PATH_WAKE;
 }
 
 bool lease_parse(const struct fact *f, struct lease_msg *m)
@@ -89,6 +89,7 @@ bool lease_parse(const struct fact *f, struct lease_msg *m)
 			m->gone[i] = get64(v + 5 + 8 * i);
 		return true;
 	case LEASE_PATH_DEAD:
+	case LEASE_PATH_WAKE:
 		if (len != 5 + WL_KEY_LEN)
 			return false;
 		memcpy(m->key, v + 5, WL_KEY_LEN);
@@ -106,7 +107,7 @@ uint64_t lease_hash(const struct fact *f)
 char *lease_str(const struct fact *f, char *out, size_t cap)
 {
 	static const char *const names[] = { "?",	 "epoch",  "hold",     "nack",
-					     "withdraw", "refuse", "path-dead" };
+					     "withdraw", "refuse", "path-dead", "path-wake" };
 	struct lease_msg m;
 	if (!lease_parse(f, &m)) {
 		snprintf(out, cap, "malformed");

@@ -21,6 +21,10 @@
  *                 router on to that peer: "this peer finds its direct
  *                 path to you dead" (core/pathnote.c). A reader that
  *                 does not know the kind skips it.
+ *       PATH_WAKE a key (32), epoch 0. From a leaf to its router: "the
+ *                 user's traffic starts on my dormant path to this peer";
+ *                 from the router on to that peer: "this peer starts to
+ *                 send to you: send to it" (core/pathnote.c).
  *
  * A digest is the XOR of lease_hash() over a set of facts: equal sets
  * have equal digests whatever the order, and one fact more or less
@@ -41,6 +45,7 @@ enum lease_kind {
 	LEASE_WITHDRAW = 4,
 	LEASE_REFUSE = 5,
 	LEASE_PATH_DEAD = 6,
+	LEASE_PATH_WAKE = 7,
 };
 
 #define LEASE_WITHDRAW_MAX 31
@@ -50,7 +55,7 @@ struct lease_msg {
 	uint32_t epoch;
 	uint32_t count;  /* HOLD, NACK */
 	uint64_t digest; /* HOLD, NACK */
-	uint8_t key[WL_KEY_LEN]; /* PATH_DEAD */
+	uint8_t key[WL_KEY_LEN]; /* PATH_DEAD, PATH_WAKE */
 	uint8_t n;       /* WITHDRAW: digests in gone[] */
 	uint64_t gone[LEASE_WITHDRAW_MAX];
 };

@@ -16,6 +16,9 @@ void scen_opts_init(struct scen_opts *o)
 	/* WL_QUIET_PERIOD=0: no quiet pairs, for a comparison. */
 	const char *quiet = getenv("WL_QUIET_PERIOD");
 	o->quiet_period = quiet && *quiet ? atoi(quiet) : -1;
+	/* WL_DORMANT=1: dormant pairs (core/quiet.c) whatever the default. */
+	const char *dormant = getenv("WL_DORMANT");
+	o->dormant = dormant && *dormant ? atoi(dormant) != 0 : -1;
 }
 
 static void *xcalloc(size_t n, size_t size)
@@ -179,6 +182,7 @@ void scen_build(struct scen *s, uint64_t seed, size_t n_leaves, const enum scen_
 	s->hub_nat = -1;
 	sim_set_leases(s->sim, !o->no_leases);
 	sim_set_quiet_period(s->sim, o->quiet_period);
+	sim_set_dormant(s->sim, o->dormant);
 	if (o->hub_behind_forward) {
 		int lan = vnet_add_segment(s->net, "lan-hub", "192.168.50.0/24", o->lan_latency_ms);
 		s->hub_nat = vnet_add_nat(s->net, "nat-hub", lan, "192.168.50.1", s->inet, "198.51.100.1",

@@ -72,6 +72,9 @@ struct scen_opts {
 	 * default -1, the daemon's default, unless the environment has
 	 * WL_QUIET_PERIOD=N. */
 	int quiet_period;
+	/* Setting Dormant of every node (sim_set_dormant): -1, the daemon's
+	 * default, unless the environment has WL_DORMANT=0 or 1. */
+	int dormant;
 };
 
 void scen_opts_init(struct scen_opts *o);

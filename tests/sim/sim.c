@@ -100,6 +100,7 @@ struct sim {
 	sim_cpu_clock cpu_clock;
 	bool no_leases; /* every node refreshes as SPEC §6 (setting Leases false) */
 	int quiet_period; /* setting QuietPeriod, s; -1: the default */
+	int dormant;      /* setting Dormant: 0, 1; -1: the default */
 };
 
 static void *xrealloc(void *p, size_t n, size_t size)
@@ -188,6 +189,7 @@ struct sim *sim_new(uint64_t seed)
 {
 	struct sim *sim = xcalloc(1, sizeof(*sim));
 	sim->quiet_period = -1;
+	sim->dormant = -1;
 	simrand_seed(&sim->rng, seed);
 	sim->net = vnet_new(simrand_next(&sim->rng));
 	sim->trace_print = getenv("WL_SIM_TRACE") != NULL;
@@ -547,6 +549,8 @@ static struct wl_config *node_config(const struct sim *sim, const struct sim_nod
 	cfg->leases = !sim->no_leases;
 	if (sim->quiet_period >= 0)
 		cfg->quiet_period = (uint32_t)sim->quiet_period;
+	if (sim->dormant >= 0)
+		cfg->dormant = sim->dormant;
 	snprintf(cfg->iface, sizeof(cfg->iface), "%s", vwg_name(n->dev));
 	cfg->router = n->router;
 	cfg->chatty = n->chatty;
@@ -1164,6 +1168,11 @@ void sim_set_leases(struct sim *sim, bool on)
 void sim_set_quiet_period(struct sim *sim, int seconds)
 {
 	sim->quiet_period = seconds;
+}
+
+void sim_set_dormant(struct sim *sim, int on)
+{
+	sim->dormant = on;
 }
 
 static void dump_line(void *ctx, const char *text)

@@ -246,6 +246,8 @@ void sim_set_leases(struct sim *sim, bool on);
 /* Setting QuietPeriod (seconds) for every node started from now on; -1
  * (the default) leaves the daemon's own default (600 s). */
 void sim_set_quiet_period(struct sim *sim, int seconds);
+/* Setting Dormant of every node: 0 or 1; -1 the daemon's default. */
+void sim_set_dormant(struct sim *sim, int on);
 
 /* Prints every device's peers and each engine's state (for a failing test). */
 void sim_dump(struct sim *sim, FILE *out);
