@@ -1,5 +1,3 @@
-#include <stdio.h>
-#define DBGP fprintf
 /* The direct-path watch [ours]: a direct path that dies while traffic
  * flows is noticed in about two seconds, and the peer falls back to the
  * router (apply.c) instead of black-holing traffic until its handshake is
@@ -178,7 +176,6 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		bool waiting = (e->tunnel_busy || engine_dormant_pair(p)) && !drx && hs_tx &&
 			       hs_tx % PATH_INITIATION_BYTES == 0 && dtx > expected_tx &&
 			       dtx - hs_tx <= expected_tx;
-		if (engine_dormant_pair(p) || dtx || drx) DBGP(stderr, "DBG %.3f %02x obs peer %02x drx=%lu dtx=%lu hs_tx=%lu exp=%lu user=%lu waiting=%d dormant=%d busy=%d\n", now/1000.0, e->pub[0], p->key[0], (unsigned long)drx, (unsigned long)dtx, (unsigned long)hs_tx, (unsigned long)expected_tx, (unsigned long)user, waiting, engine_dormant_pair(p), e->tunnel_busy);
 		note_held(p, expected_tx, dtx - hs_tx, now);
 		int64_t span = e->last_tick == ENGINE_NEVER ? e->t.chunk_period_ms : now - e->last_tick;
 		if (span < 1000)

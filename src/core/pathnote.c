@@ -1,5 +1,3 @@
-#include <stdio.h>
-#define DBGP fprintf
 /* Path notes through the router [ours]: dead paths, and dormant ones
  * woken.
  *
@@ -85,7 +83,6 @@ static void heard(struct engine *e, const uint8_t *key, int64_t now)
 	if (!p || !p->in_device || p->router || p->path_dead)
 		return;
 	p->told_watch = true;
-	DBGP(stderr, "DBG %.3f %02x heard note about %02x\n", now/1000.0, e->pub[0], p->key[0]);
 	e->st.path_notes_heard++;
 	engine_mark_dirty(e, now);
 }
