@@ -250,10 +250,13 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	p->has_try_ep = true;
 	p->force_alive = true;
 	/* [ours] The peer may be dormant towards us behind a NAT that forgot
-	 * us (we restarted, or our NAT moved us): only its sending to us opens
-	 * it. Asked through our router in the first round of candidates; past
-	 * that, a peer that never answers is not asked again and again. */
-	if (!p->try_gap && engine_dormant_enabled(e))
+	 * us (our NAT moved us, our link was down when we found the path
+	 * dead, we restarted): only its sending to us opens it again. Asked
+	 * through our router at each try, if it can be dormant or, after a
+	 * restart that forgot that, had a handshake with us before. A peer
+	 * that never went direct is not asked: it has nothing to open. */
+	bool was_direct = p->handshake != ENGINE_NEVER && p->handshake < e->start;
+	if (engine_dormant_enabled(e) && (p->dormant_ok || was_direct))
 		engine_pathnote_wake(e, p);
 	/* [ours] Every candidate had its chance and none answered: a peer
 	 * behind a symmetric NAT, or one that is away. Try less often, up to

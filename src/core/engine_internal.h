@@ -161,6 +161,9 @@ void engine_pathnote_found_dead(struct engine *e, struct peer *p);
 /* Traffic starts on our dormant path to p, or it stops being dormant:
  * our router asks p to send to us. */
 void engine_pathnote_wake(struct engine *e, struct peer *p);
+/* At a router: sp restarted; wake every leaf that may be dormant
+ * towards it. */
+void engine_pathnote_restarted(struct engine *e, struct peer *sp, int64_t now);
 /* sp's lease note (PATH_DEAD or PATH_WAKE) naming key. */
 void engine_pathnote_received(struct engine *e, struct peer *sp, uint8_t kind, const uint8_t *key,
 			      int64_t now);

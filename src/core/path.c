@@ -398,7 +398,10 @@ static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_a
 		e->st.hellos_sent++;
 	if (e->t.leases && !p->lease_ok && send_request(e, p, ENGINE_PROBE_REQUEST_V2, out))
 		e->st.hellos_sent++;
-	if (dormant_unknown(e, p) && send_request(e, p, ENGINE_PROBE_REQUEST_V3, out))
+	/* A router is told too: it wakes the leaves dormant towards us when
+	 * we restart (pathnote.c). */
+	if (engine_dormant_enabled(e) && !e->router && !p->dormant_ok &&
+	    send_request(e, p, ENGINE_PROBE_REQUEST_V3, out))
 		e->st.hellos_sent++;
 	p->hellos++;
 	p->hello_at = now;
@@ -429,7 +432,8 @@ static void note_ours(struct engine *e, struct peer *p, int64_t now)
 }
 
 /* A version 2 probe or reply: it reads leases; ours go to it soon. A
- * version 3 one: it may be dormant too. */
+ * version 3 one: it may be dormant too (whether we may is our setting's
+ * business, quiet.c; a router wakes it when a peer restarts). */
 static void note_version(struct engine *e, struct peer *p, uint8_t type, int64_t now)
 {
 	bool v3 = type == ENGINE_PROBE_REQUEST_V3 || type == ENGINE_PROBE_REPLY_V3;
@@ -438,7 +442,7 @@ static void note_version(struct engine *e, struct peer *p, uint8_t type, int64_t
 		p->lease_ok = true;
 		engine_mark_dirty(e, now);
 	}
-	if (engine_dormant_enabled(e) && v3 && !p->dormant_ok) {
+	if (e->t.leases && v3 && !p->dormant_ok) {
 		p->dormant_ok = true;
 		engine_mark_dirty(e, now);
 	}

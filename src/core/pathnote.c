@@ -29,7 +29,11 @@
  * way, and its probes, sent to where A's packets come from, open B's NAT
  * while A's is open: the path works again before A's watch could find it
  * dead. If they do not get through, A's watch finds the path dead and A
- * falls back, as for any path. */
+ * falls back, as for any path.
+ *
+ * A leaf that restarts knows nothing of that, and the leaves dormant
+ * towards it do not hear its Alives through their NATs. Its router does:
+ * it wakes them all towards it. */
 #include <string.h>
 
 #include "core/engine_internal.h"
@@ -96,6 +100,15 @@ void engine_pathnote_received(struct engine *e, struct peer *sp, uint8_t kind, c
 		relay(e, sp, kind, key, now);
 	else if (sp->router)
 		heard(e, key, now);
+}
+
+void engine_pathnote_restarted(struct engine *e, struct peer *sp, int64_t now)
+{
+	if (!e->router)
+		return;
+	for (size_t i = 0; i < e->pt.n; i++)
+		if (e->pt.v[i]->dormant_ok)
+			relay(e, sp, LEASE_PATH_WAKE, e->pt.v[i]->key, now);
 }
 
 size_t engine_pathnote_take(struct engine *e, struct peer *p, uint8_t (*keys)[WL_KEY_LEN],

@@ -50,13 +50,14 @@ bool engine_quiet_self(const struct engine *e)
 	return engine_quiet_enabled(e) && !e->router && e->nat_free;
 }
 
-/* A router stands by facts about p for a while yet (observe.c): it
- * hears p, and withdraws them once p is neither alive nor healthy there.
- * The margin keeps a router's HOLD, every AlivePeriod, well inside it. */
+/* A router stands by facts about p (observe.c): it hears p, and
+ * withdraws them once p is neither alive nor healthy there. Its HOLDs
+ * keep them an AlivePeriod and a chunk ahead at least (send.c: upheld),
+ * so a chunk's margin says "still held", not "about to lapse". */
 bool engine_vouched(const struct engine *e, const struct peer *p, int64_t now)
 {
 	return p->vouch_until != ENGINE_NEVER && p->vouch_ep &&
-	       p->vouch_until - now > e->t.alive_period_ms + e->t.chunk_period_ms;
+	       p->vouch_until - now > e->t.chunk_period_ms;
 }
 
 /* Idle towards p at all: two leaves of ours on a working path. */

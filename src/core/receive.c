@@ -39,8 +39,10 @@ static void take_alive(struct engine *e, int64_t now, struct peer *sp, const str
 		if (!sp->has_boot_id || memcmp(sp->boot_id, f.value, BOOT_ID_LEN) != 0) {
 			/* Restarted (not just first heard): it may now be a version
 			 * that reads no leases, and keeps none of ours. */
-			if (sp->has_boot_id)
+			if (sp->has_boot_id) {
 				lease_peer_restarted(sp);
+				engine_pathnote_restarted(e, sp, now);
+			}
 			knowledge_clear(&sp->know);
 			sp->resend_at = now + e->t.chunk_period_ms;
 			sp->try_gap = 0; /* restarted: maybe reachable now */

@@ -40,6 +40,8 @@ static void outage(const char *label, int64_t down_ms)
 	int64_t t = sim_run_until(s.sim, recovered, &s, 600000);
 	CHECK_MSG(t >= 0, "%s: leaf1 did not recover within 10 min (router now: %d)", label,
 		  engine_is_router(sim_node_engine(s.sim, s.leaf[0])));
+	if (t < 0)
+		sim_dump(s.sim, stdout);
 	if (t >= 0)
 		printf("# %s: recovered %.1f s after the link came back\n", label,
 		       (double)(t - 300000 - down_ms) / 1000);
