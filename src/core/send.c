@@ -384,7 +384,11 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	struct fact alive;
 	enum quiet_offer offer = engine_quiet_offer(e, p, now);
 	bool quiet = offer != QUIET_LOUD, dormant = offer == QUIET_DORMANT;
-	int64_t alive_exp = now + (quiet ? engine_quiet_ttl_ms(e) : e->t.fact_ttl_ms);
+	/* A dormant Alive is not sent again while the pair stays dormant: the
+	 * peer's record of it never runs out. */
+	int64_t alive_exp = now + (dormant ? QUIET_FOREVER_MS
+				   : quiet ? engine_quiet_ttl_ms(e)
+					   : e->t.fact_ttl_ms);
 	fact_make_alive(&alive, e->pub, e->boot_id,
 			dormant ? ENGINE_DORMANT_TTL_S : fact_ttl_from(alive_exp, now));
 	/* Going quiet, dormant or loud (quiet.c) is said at once, by the ttl;

@@ -1,0 +1,212 @@
+/* Dormant pairs (core/quiet.c, docs/quiet.md; setting Dormant): two idle
+ * leaves of ours whose router vouches for both send each other nothing,
+ * behind NATs too, so a leaf's idle traffic does not grow with the
+ * network. When traffic starts, the router wakes the other side
+ * (pathnote.c), which opens both NATs again. Prints the virtual times and
+ * the traffic figures. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/pinger.h"
+#include "sim/scenario.h"
+#include "sim/vwg.h"
+#include "sys/wgdev.h"
+#include "unit/harness.h"
+
+#define HEALTHY_MS (sim_timing()->handshake_validity_ms)
+#define MIN_MS 60000
+
+static void build(struct scen *s, size_t n, const enum scen_leaf_kind *kinds, bool dormant)
+{
+	struct scen_opts o;
+	scen_opts_init(&o);
+	o.dormant = dormant;
+	scen_build(s, harness_seed(), n, kinds, &o);
+}
+
+static bool dormant(struct sim *sim, int node, int peer)
+{
+	uint8_t key[WL_KEY_LEN];
+	struct engine_peer_info info;
+	sim_node_key(sim, peer, key);
+	return engine_peer_info(sim_node_engine(sim, node), key, sim_now(sim), &info) &&
+	       info.dormant && info.healthy && info.alive;
+}
+
+/* WireGuard's transmit counter for peer at node: what crossed the path. */
+static uint64_t peer_tx(struct sim *sim, int node, int peer)
+{
+	uint8_t key[WL_KEY_LEN];
+	sim_node_key(sim, peer, key);
+	struct wg_device *d = vwg_snapshot(sim_node_dev(sim, node));
+	const struct wg_peer *p = d ? wg_device_find_peer(d, key) : NULL;
+	uint64_t tx = p ? p->tx_bytes : 0;
+	vwg_device_free(d);
+	return tx;
+}
+
+static bool direct(struct sim *sim, void *ctx)
+{
+	return scen_pair_direct(ctx, 0, 1, HEALTHY_MS);
+}
+
+static bool answered_direct(struct pinger *p, int64_t since)
+{
+	return p->answer > since && p->via == p->s->leaf[1];
+}
+
+/* Ten idle minutes: dormant both ways, nothing crosses the path (the
+ * NATs forget each other: their mappings last 120 s), and still direct
+ * (AllowedIPs kept). Then leaf1 pings leaf2: the answers come directly,
+ * and the path is never found dead. */
+static void wake(const char *label, enum scen_leaf_kind k1, enum scen_leaf_kind k2)
+{
+	enum scen_leaf_kind kinds[2] = { k1, k2 };
+	struct scen s;
+	build(&s, 2, kinds, true);
+	scen_start(&s);
+	CHECK_MSG(sim_run_until(s.sim, direct, &s, 60000) >= 0, "%s: never direct", label);
+	sim_run_to(s.sim, sim_now(s.sim) + MIN_MS);
+	int a = s.leaf[0], b = s.leaf[1];
+	CHECK_MSG(dormant(s.sim, a, b) && dormant(s.sim, b, a), "%s: not dormant", label);
+	uint64_t ab = peer_tx(s.sim, a, b), ba = peer_tx(s.sim, b, a);
+	sim_run_to(s.sim, sim_now(s.sim) + 10 * MIN_MS);
+	CHECK_MSG(peer_tx(s.sim, a, b) == ab && peer_tx(s.sim, b, a) == ba,
+		  "%s: %llu and %llu bytes crossed the idle path", label,
+		  (unsigned long long)(peer_tx(s.sim, a, b) - ab),
+		  (unsigned long long)(peer_tx(s.sim, b, a) - ba));
+	CHECK_MSG(direct(s.sim, &s), "%s: not direct after ten idle minutes", label);
+
+	struct pinger p;
+	pinger_init(&p, &s);
+	int64_t start = sim_now(s.sim);
+	int64_t t = ping_until(&p, answered_direct, start, 30000);
+	CHECK_MSG(t >= 0 && t <= 2500, "%s: first direct answer %.1f s after the pings began",
+		  label, (double)t / 1000);
+	ping_for(&p, 10000);
+	CHECK_MSG(p.via == b, "%s: answers not direct after 10 s of pings", label);
+	size_t dead = sim_trace_count(s.sim, a, ENGINE_EV_PATH_DEAD, b, start) +
+		      sim_trace_count(s.sim, b, ENGINE_EV_PATH_DEAD, a, start);
+	CHECK_MSG(dead == 0, "%s: the woken path was found dead %zu times", label, dead);
+	printf("# %s: dormant 10 min, nothing sent; pings answered directly %.1f s after they "
+	       "began, %llu wake notes (virtual)\n",
+	       label, (double)t / 1000,
+	       (unsigned long long)engine_get_stats(sim_node_engine(s.sim, a))->path_wakes_sent);
+	scen_free(&s);
+}
+
+TEST(traffic_wakes_a_dormant_pair_behind_two_nats)
+{
+	wake("behind two home NATs", LEAF_OWN_NAT, LEAF_OWN_NAT);
+}
+
+TEST(traffic_wakes_a_dormant_pair_towards_a_nat)
+{
+	wake("public to a home NAT", LEAF_PUBLIC, LEAF_OWN_NAT);
+}
+
+TEST(traffic_wakes_a_dormant_pair_of_public_leaves)
+{
+	wake("public leaves", LEAF_PUBLIC, LEAF_PUBLIC);
+}
+
+/* A leaf restarts while its pair is dormant: its new daemon knows nothing
+ * of that, and the other side's NAT has forgotten it. The router wakes
+ * the other side, and they are direct again in seconds. */
+TEST(a_restarted_leaf_is_woken_to)
+{
+	enum scen_leaf_kind kinds[2] = { LEAF_OWN_NAT, LEAF_OWN_NAT };
+	struct scen s;
+	build(&s, 2, kinds, true);
+	scen_start(&s);
+	CHECK(sim_run_until(s.sim, direct, &s, 60000) >= 0);
+	sim_run_to(s.sim, sim_now(s.sim) + 10 * MIN_MS);
+	CHECK(dormant(s.sim, s.leaf[1], s.leaf[0]));
+	sim_restart_node(s.sim, s.leaf[0]);
+	int64_t restart = sim_now(s.sim);
+	int64_t t = sim_run_until(s.sim, direct, &s, 5 * MIN_MS);
+	CHECK_MSG(t >= 0 && t - restart <= 10000, "direct again %.1f s after the restart",
+		  (double)(t - restart) / 1000);
+	struct pinger p;
+	pinger_init(&p, &s);
+	int64_t start = sim_now(s.sim);
+	CHECK(ping_until(&p, answered_direct, start, 5000) >= 0);
+	printf("# a leaf restarted while dormant: direct again %.1f s later (virtual)\n",
+	       (double)(t - restart) / 1000);
+	scen_free(&s);
+}
+
+/* A dormant peer lives as long as the router vouches for it. leaf2's link
+ * goes down for good: the router's handshake with it goes stale
+ * (HandshakeValidity), its Alive there expires, the router withdraws what
+ * it said of it, and leaf1's copies lapse (FactTTL): leaf1 stops routing
+ * leaf2's tunnel IP directly. */
+TEST(a_dormant_peer_lives_while_the_router_vouches)
+{
+	enum scen_leaf_kind kinds[2] = { LEAF_PUBLIC, LEAF_OWN_NAT };
+	struct scen s;
+	build(&s, 2, kinds, true);
+	scen_start(&s);
+	CHECK(sim_run_until(s.sim, direct, &s, 60000) >= 0);
+	sim_run_to(s.sim, sim_now(s.sim) + 10 * MIN_MS);
+	CHECK(dormant(s.sim, s.leaf[0], s.leaf[1]));
+	int ifc = vnet_node_iface(s.net, vnet_node_by_name(s.net, "leaf2"), 0);
+	vnet_iface_set_up(s.net, ifc, false);
+	int64_t down = sim_now(s.sim);
+	int64_t gone = -1;
+	struct sim_peer_view v;
+	for (int64_t t = down + 5000; t <= down + 15 * MIN_MS && gone < 0; t += 5000) {
+		sim_run_to(s.sim, t);
+		if (sim_peer_view(s.sim, s.leaf[0], s.leaf[1], &v) && sim_view_auto_only(&v))
+			gone = t - down;
+	}
+	const struct engine_timing *tm = sim_timing();
+	int64_t bound = tm->handshake_validity_ms + tm->alive_period_ms * 2 + tm->fact_ttl_ms +
+			3 * tm->chunk_period_ms;
+	CHECK_MSG(gone >= 0 && gone <= bound, "leaf1 still routes leaf2 directly %.0f s after its "
+		  "link went down (bound %.0f s)", (double)(gone < 0 ? 15 * MIN_MS : gone) / 1000,
+		  (double)bound / 1000);
+	printf("# a dormant peer whose link went down: no longer routed directly %.0f s later "
+	       "(virtual; its router's handshake goes stale, then the facts lapse)\n",
+	       (double)gone / 1000);
+	scen_free(&s);
+}
+
+/* A leaf's own idle traffic, per leaf: with dormant pairs it is what it
+ * sends its router, the same at 8 leaves as at 24; without, it grows with
+ * the number of leaves it is direct with. */
+static double leaf_bps(size_t n, bool dormant_on)
+{
+	enum scen_leaf_kind kinds[24] = { LEAF_PUBLIC };
+	for (size_t i = 0; i < n && i < 24; i++)
+		kinds[i] = (enum scen_leaf_kind)(i % 3);
+	struct scen s;
+	build(&s, n, kinds, dormant_on);
+	scen_start(&s);
+	sim_run_to(s.sim, 10 * MIN_MS);
+	uint64_t before = 0, after = 0;
+	for (size_t i = 0; i < n; i++)
+		before += sim_node_stats(s.sim, s.leaf[i])->tx_bytes;
+	sim_run_to(s.sim, 30 * MIN_MS);
+	for (size_t i = 0; i < n; i++)
+		after += sim_node_stats(s.sim, s.leaf[i])->tx_bytes;
+	size_t pairs = 0, direct_pairs = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++, pairs++)
+			direct_pairs += scen_pair_direct(&s, i, j, HEALTHY_MS);
+	CHECK_MSG(direct_pairs == pairs, "%zu leaves, dormant %d: %zu of %zu pairs direct", n,
+		  dormant_on, direct_pairs, pairs);
+	scen_free(&s);
+	return (double)(after - before) / (20 * 60) / (double)n;
+}
+
+TEST(a_leafs_idle_traffic_does_not_grow_with_the_network)
+{
+	double small = leaf_bps(8, true), big = leaf_bps(24, true);
+	double small_off = leaf_bps(8, false), big_off = leaf_bps(24, false);
+	printf("# a leaf sends %.1f B/s with 8 leaves, %.1f B/s with 24 (dormant pairs); "
+	       "%.1f and %.1f B/s without\n",
+	       small, big, small_off, big_off);
+	CHECK_MSG(big <= 1.1 * small, "%.1f B/s at 24 leaves, %.1f at 8", big, small);
+	CHECK(big < big_off / 2);
+}
