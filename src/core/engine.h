@@ -321,6 +321,7 @@ enum engine_event_kind {
 	ENGINE_EV_PATH_DEAD,      /* the direct path to a peer answers nothing [ours] */
 	ENGINE_EV_PATH_BACK,      /* ... and works again */
 	ENGINE_EV_MOVED,          /* our own addresses changed [ours] */
+	ENGINE_EV_DORMANT,        /* a pair became dormant, or stopped being so [ours] */
 };
 
 #define ENGINE_EVENT_TEXT_MAX 200

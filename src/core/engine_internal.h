@@ -206,7 +206,8 @@ int64_t engine_peer_alive_period_ms(const struct engine *e, const struct peer *p
  * working (observe.c): two Alive periods and two chunks, the quiet
  * period's for a quiet pair and for a while after it ends. Called once
  * per tick: it notes the end of a quiet pair. */
-int64_t engine_rx_window_ms(struct engine *e, struct peer *p, int64_t now);
+int64_t engine_rx_window_ms(struct engine *e, struct peer *p, int64_t now,
+			    struct engine_actions *out);
 /* How long an Alive we are told with this ttl lasts (within bounds). */
 int64_t engine_alive_ms(const struct engine *e, uint16_t ttl);
 /* The expiry of an Alive from sp with this ttl; notes whether it was quiet. */

@@ -150,7 +150,7 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 	if (was_in && wp->rx_bytes > p->rx_bytes)
 		p->rx_at = now;
 	p->rx_bytes = wp->rx_bytes;
-	int64_t window = engine_rx_window_ms(e, p, now);
+	int64_t window = engine_rx_window_ms(e, p, now, out);
 	bool receiving = p->rx_at != ENGINE_NEVER && now - p->rx_at < window;
 	bool healthy = p->has_endpoint && !p->path_dead && (fresh || newer || receiving);
 	if (healthy != p->healthy) {
@@ -273,15 +273,18 @@ static void note_outer(struct engine *e, const struct fentry *fe, int64_t now, b
 /* [ours] A router that tells us a fact about p stands by it only while
  * p is alive or healthy there (send.c: upheld, tellable): the latest
  * expiry it gave such a fact is how long it vouches for p (quiet.c,
- * dormant pairs). */
-static void note_vouch(struct peer *p, const struct fentry *fe, const uint64_t *routers,
+ * dormant pairs). A fact it leases us counts only while it does: one it
+ * withdrew (p moved) lasts here until it expires, but says nothing. */
+static void note_vouch(struct peer *p, const struct fentry *fe, struct peer *const *routers,
 		       size_t n_routers)
 {
 	if (fe->rx_expires == ENGINE_NEVER)
 		return;
 	bool by_router = false;
-	for (size_t i = 0; i < n_routers && !by_router; i++)
-		by_router = fe->src == routers[i];
+	for (size_t i = 0; i < n_routers && !by_router; i++) {
+		const struct peer *r = routers[i];
+		by_router = fe->src == (r->h | 1) && (!r->lrx.have || lease_rx_has(&r->lrx, fe->lh));
+	}
 	if (!by_router)
 		return;
 	if (fe->rx_expires > p->vouch_until)
@@ -320,11 +323,11 @@ void engine_index_facts(struct engine *e, int64_t now)
 	size_t n = index_reserve(e) ? e->fs.n : 0;
 	bool seen_inside = false;
 	/* Our routers' ids as fact sources, for vouch_until. */
-	uint64_t routers[4];
+	struct peer *routers[4];
 	size_t n_routers = 0;
 	for (size_t i = 0; i < e->pt.n && n_routers < 4; i++)
 		if (e->pt.v[i]->router && e->pt.v[i]->in_device)
-			routers[n_routers++] = e->pt.v[i]->h | 1;
+			routers[n_routers++] = e->pt.v[i];
 	for (size_t i = 0; i < e->pt.n; i++) {
 		e->pt.v[i]->vouch_until = ENGINE_NEVER;
 		e->pt.v[i]->vouch_ep = false;

@@ -170,12 +170,10 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		 * waits for a handshake with p. Watched at once, however long
 		 * since the last tick: the rate below is for traffic that
 		 * flows, and one initiation over a long idle gap is below it.
-		 * A dormant pair has no session, so an initiation we did not
-		 * cause says the same even when the user's packets are too
-		 * few for the tunnel to look busy (a single small datagram). */
-		bool waiting = (e->tunnel_busy || engine_dormant_pair(p)) && !drx && hs_tx &&
-			       hs_tx % PATH_INITIATION_BYTES == 0 && dtx > expected_tx &&
-			       dtx - hs_tx <= expected_tx;
+		 * (The driver senses a single packet of the user's, however
+		 * small: tunnel_busy.) */
+		bool waiting = e->tunnel_busy && !drx && hs_tx && hs_tx % PATH_INITIATION_BYTES == 0 &&
+			       dtx > expected_tx && dtx - hs_tx <= expected_tx;
 		note_held(p, expected_tx, dtx - hs_tx, now);
 		int64_t span = e->last_tick == ENGINE_NEVER ? e->t.chunk_period_ms : now - e->last_tick;
 		if (span < 1000)
@@ -317,6 +315,29 @@ static void retry(struct engine *e, struct peer *p, bool busy, int64_t now,
 	want_tick(e, p->retry_at);
 }
 
+/* Woken (pathnote.c): the peer starts to send to us over a path that was
+ * dormant, and our NAT may have forgotten it. A few probes, sent as the
+ * watch's are, open it again; whether they are answered decides nothing
+ * here (the peer's watch does), so a wake cannot cut a path. */
+#define PATH_PUNCHES 3
+
+static void punch(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
+{
+	if (!p->punches)
+		return;
+	int64_t interval = e->t.probe_interval_ms;
+	if (p->punch_at != ENGINE_NEVER && now - p->punch_at < interval) {
+		want_tick(e, p->punch_at + interval);
+		return;
+	}
+	if (!send_request(e, p, ENGINE_PROBE_REQUEST, out))
+		return;
+	e->st.probes_sent++;
+	p->punch_at = now;
+	if (--p->punches)
+		want_tick(e, now + interval);
+}
+
 /* One peer's watch. busy: some path carries the user's traffic. */
 static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 		  struct engine_actions *out)
@@ -332,10 +353,16 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 		if (!p->path_dead && p->healthy)
 			p->active_at = now;
 	}
+	if (p->told_wake) {
+		p->told_wake = false;
+		p->punches = PATH_PUNCHES;
+	}
 	if (p->path_dead) {
+		p->punches = 0;
 		retry(e, p, busy, now, out);
 		return;
 	}
+	punch(e, p, now, out);
 	/* Only a path that works is watched: a candidate being tried has no
 	 * handshake yet, its unanswered initiations look like traffic, and
 	 * its failure is the candidate cycling's business (apply.c). */

@@ -25,11 +25,11 @@
  * of either side forgets its mapping for the other. When A's traffic to
  * B starts, A's packets open A's NAT towards B but are dropped at B's.
  * So A tells its router (PATH_WAKE naming B) as soon as its watch sees
- * the traffic, and the router tells B; B watches its path to A the same
- * way, and its probes, sent to where A's packets come from, open B's NAT
- * while A's is open: the path works again before A's watch could find it
- * dead. If they do not get through, A's watch finds the path dead and A
- * falls back, as for any path.
+ * the traffic, and the router tells B; B sends A a few probes (path.c:
+ * punch), which open B's NAT while A's is open: the path works again
+ * before A's watch could find it dead. Their answers decide nothing at
+ * B: if they do not get through, A's watch finds the path dead and A
+ * falls back, and its PATH_DEAD note has B watch its side too.
  *
  * A leaf that restarts knows nothing of that, and the leaves dormant
  * towards it do not hear its Alives through their NATs. Its router does:
@@ -79,14 +79,17 @@ static void relay(struct engine *e, struct peer *from, uint8_t kind, const uint8
 	engine_mark_dirty(e, now);
 }
 
-/* A leaf's side: our router says `key` finds its path to us dead, or
- * starts to send over it: either way we watch ours now. */
-static void heard(struct engine *e, const uint8_t *key, int64_t now)
+/* A leaf's side: our router says `key` finds its path to us dead (we
+ * watch ours now), or wakes us towards it (we send to it). */
+static void heard(struct engine *e, uint8_t kind, const uint8_t *key, int64_t now)
 {
 	struct peer *p = peertab_find(&e->pt, key);
 	if (!p || !p->in_device || p->router || p->path_dead)
 		return;
-	p->told_watch = true;
+	if (kind == LEASE_PATH_WAKE)
+		p->told_wake = true;
+	else
+		p->told_watch = true;
 	e->st.path_notes_heard++;
 	engine_mark_dirty(e, now);
 }
@@ -99,7 +102,7 @@ void engine_pathnote_received(struct engine *e, struct peer *sp, uint8_t kind, c
 	if (e->router)
 		relay(e, sp, kind, key, now);
 	else if (sp->router)
-		heard(e, key, now);
+		heard(e, kind, key, now);
 }
 
 void engine_pathnote_restarted(struct engine *e, struct peer *sp, int64_t now)

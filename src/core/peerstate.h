@@ -113,9 +113,12 @@ struct peer {
 	/* [ours] Path notes (pathnote.c): our router is to hear that our path
 	 * to it was found dead (note_due), or that traffic starts on our
 	 * dormant path to it (wake_due); our router says it finds its path to
-	 * us dead or is waking it (told_watch: we watch ours now); and, at a
+	 * us dead (told_watch: we watch ours now) or wakes us towards it
+	 * (told_wake: we send to it); and, at a
 	 * router, the notes of other peers about this one, to be told to it. */
-	bool note_due, wake_due, told_watch;
+	bool note_due, wake_due, told_watch, told_wake;
+	int punches;      /* probes still to send for a wake (path.c) */
+	int64_t punch_at; /* the last of them, ENGINE_NEVER */
 	uint8_t n_notes;
 	uint8_t notes[PEER_NOTES_MAX][WL_KEY_LEN];
 	uint8_t note_kinds[PEER_NOTES_MAX]; /* enum lease_kind of notes[i] */

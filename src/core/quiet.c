@@ -124,15 +124,47 @@ int64_t engine_alive_period_ms(const struct engine *e, const struct peer *p)
 	return e->t.alive_period_ms;
 }
 
-int64_t engine_rx_window_ms(struct engine *e, struct peer *p, int64_t now)
+/* Why a dormant pair stopped being one, for the log. */
+static const char *awake_why(const struct engine *e, const struct peer *p, int64_t now)
+{
+	if (p->path_dead)
+		return "the path was found dead";
+	if (!p->healthy)
+		return "the path is not healthy";
+	if (!p->dormant_rx)
+		return "the peer is no longer dormant";
+	if (!p->vouch_ep)
+		return "our router no longer sees it at the endpoint we use";
+	if (!engine_vouched(e, p, now))
+		return "our router no longer vouches for it";
+	return "we are no longer dormant";
+}
+
+static void note_dormant(struct engine *e, struct peer *p, bool dormant, int64_t now,
+			 struct engine_actions *out)
+{
+	char lb[WL_PEER_LABEL_MAX];
+	if (dormant) {
+		engine_actions_event(out, ENGINE_EV_DORMANT, p->key,
+				     "peer %s: dormant (nothing sent while idle)",
+				     engine_peer_label(p, lb));
+		return;
+	}
+	engine_actions_event(out, ENGINE_EV_DORMANT, p->key, "peer %s: no longer dormant: %s",
+			     engine_peer_label(p, lb), awake_why(e, p, now));
+	/* The peer's NAT may have forgotten us while we were dormant: it is
+	 * woken to send to us, which opens it again. */
+	engine_pathnote_wake(e, p);
+}
+
+int64_t engine_rx_window_ms(struct engine *e, struct peer *p, int64_t now,
+			    struct engine_actions *out)
 {
 	bool quiet = engine_quiet_pair(p), dormant = engine_dormant_pair(p);
 	if (p->was_quiet && !quiet)
 		p->quiet_left_at = now;
-	/* The peer's NAT may have forgotten us while we were dormant: it is
-	 * woken to send to us, which opens it again. */
-	if (p->was_dormant && !dormant)
-		engine_pathnote_wake(e, p);
+	if (p->was_dormant != dormant)
+		note_dormant(e, p, dormant, now, out);
 	p->was_quiet = quiet;
 	p->was_dormant = dormant;
 	/* Nothing comes while dormant: the path is taken as working until
