@@ -25,7 +25,7 @@ struct world {
 /* Leaf N with router R (10.0.0.0/8) and a configured peer P (AllowedIPs
  * 10.5.0.7/32: a host, not a router), both in the device with fresh
  * handshakes; P is alive and has its AllowedIPs by 1 s. */
-static void setup(struct world *w)
+static void setup_with(struct world *w, bool dormant)
 {
 	memset(w, 0, sizeof(*w));
 	tkey(P_, w->ppriv, w->ppub);
@@ -48,6 +48,7 @@ static void setup(struct world *w)
 	autoaddr_of(w->ppub, &a);
 	wl_addr_str(&a, w->p_auto);
 	strcat(w->p_auto, "/128");
+	w->n.cfg.timing.dormant = dormant;
 	tnode_start(&w->n, 0);
 	uint8_t buf[WIRE_MAX_DATAGRAM], id[BOOT_ID_LEN] = { 5 };
 	struct fact f;
@@ -57,6 +58,11 @@ static void setup(struct world *w)
 	tnode_tick(&w->n, 0);
 	tnode_tick(&w->n, 1 * S);
 	CHECK(tnode_has_allowed(tnode_find(&w->n, w->ppub), "10.5.0.7/32"));
+}
+
+static void setup(struct world *w)
+{
+	setup_with(w, false);
 }
 
 /* Runs N at its own deadlines until `to`, with fresh handshakes and the
@@ -319,6 +325,28 @@ TEST(returning_peer_gets_our_alive_at_once)
 	CHECK(tsent_to(&w.n, w.ppub, NULL, &alive) >= 1);
 	CHECK(alive); /* a second after the last one: only because P came back */
 	tnode_free(&w.n);
+}
+
+/* A version 3 probe asks whether we may be dormant (core/quiet.c): it is
+ * answered in kind only with Dormant on; otherwise with version 2, which
+ * still says we read leases. */
+TEST(version_3_probes_are_answered_by_what_we_read)
+{
+	for (int dormant = 0; dormant <= 1; dormant++) {
+		struct world w;
+		setup_with(&w, dormant);
+		uint8_t req[ENGINE_PROBE_LEN];
+		size_t len = tprobe(ENGINE_PROBE_REQUEST_V3, 7, w.ppub, req);
+		struct wl_addr src;
+		autoaddr_of(w.ppub, &src);
+		struct engine_datagram reply;
+		CHECK_EQ(engine_receive_probe(w.n.e, 2 * S, &src, req, len, &reply), ENGINE_RX_PROBE);
+		CHECK_EQ(reply.data[0], dormant ? ENGINE_PROBE_REPLY_V3 : ENGINE_PROBE_REPLY_V2);
+		struct engine_peer_info info;
+		CHECK(engine_peer_info(w.n.e, w.ppub, 2 * S, &info));
+		CHECK(info.ours && info.lease_ok);
+		tnode_free(&w.n);
+	}
 }
 
 /* A peer's probe is answered to its wirelink port with its sequence

@@ -390,6 +390,10 @@ TEST(lease_facts_round_trip)
 	d.key[0] = 1;
 	CHECK(lease_round_trip(&d, &out) && out.kind == LEASE_PATH_DEAD &&
 	      memcmp(out.key, d.key, WL_KEY_LEN) == 0);
+	d.kind = LEASE_PATH_WAKE;
+	CHECK(lease_round_trip(&d, &out) && out.kind == LEASE_PATH_WAKE &&
+	      memcmp(out.key, d.key, WL_KEY_LEN) == 0);
+	CHECK(lease_kind_known(LEASE_PATH_WAKE) && !lease_kind_known(LEASE_PATH_WAKE + 1));
 	struct lease_msg w = { .kind = LEASE_WITHDRAW, .epoch = 3, .n = LEASE_WITHDRAW_MAX };
 	for (size_t i = 0; i < LEASE_WITHDRAW_MAX; i++)
 		w.gone[i] = 0x1111111111111111ULL * (i + 1);
