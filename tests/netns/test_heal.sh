@@ -42,6 +42,10 @@
 #             behind a handshake nobody answers. A reply within 10 s (through
 #             the hub), both reduced to the auto address, the hub relaying.
 #             Runs in the background too (minutes of waiting).
+#   dormant   dormant pairs (docs/quiet.md, Dormant true): two leaves behind
+#             home NATs go dormant and their NATs forget each other; A pings
+#             B: a reply within 10 s, directly (the hub relays < 1500 bytes
+#             of 10 pings), and neither side finds the path dead.
 #
 # Late failover (after FactTTL) is in bench/netns.sh only: it needs minutes.
 # usage: test_heal.sh [SCENARIO..]   (default: all of the above)
@@ -368,7 +372,62 @@ sc_quietidle() {
 	topo_cleanup
 }
 
-all="outage quietidle failover rebind roam lan mesh9"
+# Dormant pairs (docs/quiet.md, Dormant true): two leaves behind home NATs
+# go dormant, and their NATs forget each other (what their idle timeouts do
+# to a pair that sends nothing). A's pings open A's NAT towards B and are
+# dropped at B's; the router wakes B, whose probes open B's NAT: answered
+# directly, never through the hub, and neither side finds the path dead.
+sc_dormant() {
+	command -v conntrack >/dev/null || { echo "SKIP: $suite/dormant: conntrack is not installed (scripts/deps.sh test)"; return; }
+	setup nat "wlhd$ID" dormant WIRELINK_DORMANT=true || { topo_cleanup; return; }
+	if ! wait_for 60 topo_dormant "$WL_BIN"; then
+		fail dormant-setup "the leaves did not go dormant within 60 s: $(state "$WG_A" "$WG_B")"
+		topo_cleanup; return
+	fi
+	info "dormant: dormant $(secs "$T0" "$(us)") s after start"
+	sleep 10 & wait $!
+	topo_forget "$NATA" 203.0.113.3
+	topo_forget "$NATB" 203.0.113.2
+	local log=$TOPO_DIR/ping.log t r drops
+	drops=$(topo_nat_drops "$NATB")
+	t=$(us)
+	topo_ping "$LEAFA" 10.99.0.3 "$log"
+	if until_us $((t + 10000000)) topo_more_replies "$log" 1; then
+		pass dormant-ping-answered-within-10s
+		info "dormant: first reply $(secs "$t" "$(us)") s after the pings began"
+	else
+		fail dormant-ping-answered-within-10s "no reply within 10 s: $(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
+	fi
+	r=$(topo_relayed "$log" "$WG_HUB" "$WG_A" "$WG_B")
+	if [ "$r" != no-replies ] && [ "$r" -lt 1500 ] && both_direct "$EP_B" "$EP_A"; then
+		pass dormant-woken-pair-stays-direct
+	else
+		fail dormant-woken-pair-stays-direct "the hub received $r bytes during 10 pings: $(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
+	fi
+	# The pings went through the wake, not around it: B's NAT turned A's
+	# first packets away, and A sent a wake.
+	if [ "$(topo_nat_drops "$NATB")" -gt "$drops" ]; then
+		pass dormant-nat-had-forgotten
+	else
+		fail dormant-nat-had-forgotten "B's NAT dropped nothing of A's: the pair's mappings were still there"
+	fi
+	local wakes
+	wakes=$("$WL_BIN" show "$WG_A" --metrics | awk '/^wirelink_path_notes_total\{.*kind="wake"\}/ { print $2 }')
+	if [ "${wakes:-0}" -ge 1 ]; then
+		pass dormant-woken-through-the-router
+	else
+		fail dormant-woken-through-the-router "A sent no wake note (${wakes:-no metric})"
+	fi
+	if grep -q "answers nothing" "$TOPO_DIR/$WG_A.log" "$TOPO_DIR/$WG_B.log"; then
+		fail dormant-never-found-dead "$(grep -h "answers nothing" "$TOPO_DIR/$WG_A.log" "$TOPO_DIR/$WG_B.log" | head -2)"
+	else
+		pass dormant-never-found-dead
+	fi
+	sanitizers dormant
+	topo_cleanup
+}
+
+all="outage quietidle failover rebind roam lan mesh9 dormant"
 # Mostly waiting: in the background, each in its own namespaces, while the
 # others run.
 background="outage quietidle"

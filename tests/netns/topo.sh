@@ -169,7 +169,7 @@ topo_nat_router() { # nat-ns public-addr lan-prefix(10.N.0) [forward-to]
 		$pre
 	}
 	table inet filter {
-		chain inbound { type filter hook input priority filter; iifname "eth0" ct state new drop; }
+		chain inbound { type filter hook input priority filter; iifname "eth0" ct state new counter drop; }
 		chain forwarded { type filter hook forward priority filter; $accept iifname "eth0" ct state new drop; }
 	}
 	NFT
@@ -412,6 +412,24 @@ topo_hs_age() {
 topo_quiet() {
 	"$1" show "$WG_A" | grep -q " $(topo_pub "$WG_B" | cut -c1-8) .*quiet" &&
 		"$1" show "$WG_B" | grep -q " $(topo_pub "$WG_A" | cut -c1-8) .*quiet"
+}
+# topo_dormant BIN: wirelink show says A and B are a dormant pair
+# (docs/quiet.md, Dormant true), each about the other.
+topo_dormant() {
+	"$1" show "$WG_A" | grep -q " $(topo_pub "$WG_B" | cut -c1-8) .*dormant" &&
+		"$1" show "$WG_B" | grep -q " $(topo_pub "$WG_A" | cut -c1-8) .*dormant"
+}
+# topo_forget NAT-NS ADDR: the NAT forgets every mapping to or from ADDR, as
+# its idle timeout would (its mappings to others, the hub's, stay).
+topo_forget() {
+	ip netns exec "$1" conntrack -D -p udp --orig-dst "$2" >/dev/null 2>&1
+	ip netns exec "$1" conntrack -D -p udp --orig-src "$2" >/dev/null 2>&1
+	return 0
+}
+# topo_nat_drops NAT-NS: packets the NAT dropped as unsolicited so far.
+topo_nat_drops() {
+	ip netns exec "$1" nft list chain inet filter inbound 2>/dev/null |
+		awk '{ for (i = 1; i < NF; i++) if ($i == "packets") s += $(i + 1) } END { print s + 0 }'
 }
 # topo_sessionless: both handshakes over 185 s old, so neither side has a
 # WireGuard session left (RejectAfterTime is 180 s).
