@@ -7,8 +7,9 @@
  *   observe.c      device snapshot -> peer states, health, router role,
  *                  network view, liveness
  *   path.c         the direct-path watch: probes, dead paths, retries
- *   quiet.c        quiet pairs: the long Alive period between idle public peers
- *   pathnote.c     dead-path notes passed on by the router
+ *   quiet.c        quiet pairs (the long Alive period between idle public peers)
+ *                  and dormant pairs (nothing at all while idle)
+ *   pathnote.c     dead-path and wake notes passed on by the router
  *   local_facts.c  SPEC §5
  *   trust_eval.c   SPEC §7 trust levels and thresholds
  *   receive.c      SPEC §3/§7 datagram in

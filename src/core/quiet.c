@@ -22,7 +22,16 @@
  * going loud again (a NAT appeared, the path failed) sends at once with
  * the short ttl, and the other follows. Only peers known to be ours and
  * to read leases are asked: a leaf learns that of another leaf by the
- * same hello it sends a router (path.c). */
+ * same hello it sends a router (path.c).
+ *
+ * Dormant pairs [ours, setting Dormant]: two leaves whose router vouches
+ * for both (observe.c: it still leases us facts about the peer, one of
+ * them the endpoint we use) send nothing at all while idle, behind NATs
+ * too; the ttl 65535 offers it, to a peer that showed it reads it (a
+ * version 3 probe). Liveness then comes from the router, health is
+ * assumed until traffic shows otherwise, and when traffic starts the
+ * router wakes the other side, whose probes open its NAT again
+ * (pathnote.c, path.c: punch). docs/quiet.md has the whole of it. */
 #include <string.h>
 
 #include "core/engine_internal.h"
@@ -207,7 +216,12 @@ int64_t engine_alive_ms(const struct engine *e, uint16_t ttl)
 int64_t engine_alive_expiry(struct engine *e, struct peer *sp, int64_t now, uint16_t ttl)
 {
 	sp->quiet_rx = engine_quiet_enabled(e) && (int64_t)ttl * 1000 > e->t.fact_ttl_ms;
-	sp->dormant_rx = sp->quiet_rx && sp->dormant_ok && ttl == ENGINE_DORMANT_TTL_S;
+	/* Only a daemon that reads dormant Alives sends one: it says so as
+	 * well as its version 3 probe, whichever arrives first (a dormant
+	 * Alive is sent once). */
+	sp->dormant_rx = sp->quiet_rx && ttl == ENGINE_DORMANT_TTL_S;
+	if (sp->dormant_rx)
+		sp->dormant_ok = true;
 	int64_t ms = engine_alive_ms(e, ttl);
 	if (ms < (int64_t)ttl * 1000 && !sp->dormant_rx)
 		e->st.rx_ttl_clamped++;
