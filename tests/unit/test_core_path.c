@@ -327,6 +327,23 @@ TEST(returning_peer_gets_our_alive_at_once)
 	tnode_free(&w.n);
 }
 
+/* The driver senses a single packet of the user's on the tunnel, however
+ * small (28 bytes: IPv4 and UDP headers): it is all a dormant path
+ * (core/quiet.c) shows before its peer must be woken. Our own datagrams
+ * are not the user's. */
+TEST(a_single_small_packet_is_sensed)
+{
+	struct world w;
+	setup(&w);
+	w.n.tun_counters = true;
+	int64_t t = engine_next_deadline(w.n.e);
+	tnode_tick(&w.n, t);
+	CHECK(!driver_sense(w.n.drv, t + 500));
+	w.n.tun_tx += 28;
+	CHECK(driver_sense(w.n.drv, t + 1000));
+	tnode_free(&w.n);
+}
+
 /* A version 3 probe asks whether we may be dormant (core/quiet.c): it is
  * answered in kind only with Dormant on; otherwise with version 2, which
  * still says we read leases. */
