@@ -42,10 +42,10 @@
  * user's traffic: one packet, however small (IPv4 and UDP headers are 28
  * bytes). One is all a dormant path (core/quiet.c) shows before its peer
  * must be woken. Our own bytes are counted exactly (their payload and
- * DRIVER_TUNNEL_OVERHEAD), so nothing of ours passes. A path is watched only once a tick has
- * seen traffic on it (src/core/path.c), and regular ticks are 5 s apart;
- * the link counters cost one small netlink request, reading the device
- * (every peer) a whole dump. */
+ * DRIVER_TUNNEL_OVERHEAD), so nothing of ours passes. A path is watched
+ * only once a tick has seen traffic on it (src/core/path.c), and regular
+ * ticks are 5 s apart; the link counters cost one small netlink request,
+ * reading the device (every peer) a whole dump. */
 #define DRIVER_SENSE_MS 500
 #define DRIVER_SENSE_BYTES 27
 /* What the stack adds to one of our datagrams on the tunnel's counters:
