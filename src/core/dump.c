@@ -99,10 +99,10 @@ void engine_dump(const struct engine *e, int64_t now, void (*line)(void *ctx, co
 	put(&o,
 	    "paths: probes=%" PRIu64 " answered=%" PRIu64 " replies=%" PRIu64 " hellos=%" PRIu64
 	    " dead=%" PRIu64 " back=%" PRIu64 " notes_relayed=%" PRIu64 " notes_heard=%" PRIu64
-	    " wakes=%" PRIu64,
+	    " wakes=%" PRIu64 " notes_capped=%" PRIu64,
 	    s->probes_sent, s->probes_answered, s->probe_replies_sent, s->hellos_sent,
 	    s->paths_dead, s->paths_back, s->path_notes_relayed, s->path_notes_heard,
-	    s->path_wakes_sent);
+	    s->path_wakes_sent, s->path_notes_capped);
 	put(&o,
 	    "leases: epochs=%" PRIu64 " holds=%" PRIu64 " matched=%" PRIu64 " nacks=%" PRIu64
 	    " repairs=%" PRIu64 " withdrawn=%" PRIu64 " refused=%" PRIu64,

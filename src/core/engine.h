@@ -388,6 +388,7 @@ struct engine_stats {
 	 * heard from our router (each had us watch a path); wake notes sent
 	 * (traffic started on a dormant path, or it stopped being dormant). */
 	uint64_t path_notes_relayed, path_notes_heard, path_wakes_sent;
+	uint64_t path_notes_capped; /* not passed on: beyond the sender's share */
 	uint64_t hellos_sent; /* probes to routers only to learn they are ours */
 	/* [ours] Leases (core/lease.h): HOLDs sent, HOLDs that matched here,
 	 * NACKs sent, NACKs answered by telling all again, epochs started,

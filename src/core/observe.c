@@ -322,7 +322,7 @@ void engine_index_facts(struct engine *e, int64_t now)
 	}
 	size_t n = index_reserve(e) ? e->fs.n : 0;
 	bool seen_inside = false;
-	/* Our routers' ids as fact sources, for vouch_until. */
+	/* Our routers, whose facts vouch for peers (note_vouch). */
 	struct peer *routers[4];
 	size_t n_routers = 0;
 	for (size_t i = 0; i < e->pt.n && n_routers < 4; i++)

@@ -343,11 +343,9 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 		  struct engine_actions *out)
 {
 	const int64_t interval = e->t.probe_interval_ms;
-	/* The peer finds the path dead, or starts to send over our dormant
-	 * one (pathnote.c): watched now, as if the user's traffic flowed.
-	 * Probes decide, not the note: one side's probes lost under loss
-	 * would otherwise cut both sides. And our probes are what opens our
-	 * NAT to the peer again after a dormant spell. */
+	/* The peer finds the path dead (pathnote.c): watched now, as if the
+	 * user's traffic flowed. Probes decide, not the note: one side's
+	 * probes lost under loss would otherwise cut both sides. */
 	if (p->told_watch) {
 		p->told_watch = false;
 		if (!p->path_dead && p->healthy)

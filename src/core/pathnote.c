@@ -64,6 +64,19 @@ static void relay(struct engine *e, struct peer *from, uint8_t kind, const uint8
 	struct peer *to = peertab_find(&e->pt, key);
 	if (!to || to == from || !to->in_device || to->router || !to->lease_ok)
 		return;
+	/* A leaf has us pass on at most two notes to every peer per
+	 * AlivePeriod (its restart woke them all, pathnote_restarted, and its
+	 * new daemon wakes those it was direct with): one that sends more
+	 * spends only its share. */
+	if (from->relayed_since == ENGINE_NEVER || now - from->relayed_since >= e->t.alive_period_ms) {
+		from->relayed_since = now;
+		from->relayed = 0;
+	}
+	if (from->relayed >= 2 * e->pt.n) {
+		e->st.path_notes_capped++;
+		return;
+	}
+	from->relayed++;
 	for (size_t i = 0; i < to->n_notes; i++)
 		if (to->note_kinds[i] == kind && memcmp(to->notes[i], from->key, WL_KEY_LEN) == 0)
 			return;
@@ -107,8 +120,12 @@ void engine_pathnote_received(struct engine *e, struct peer *sp, uint8_t kind, c
 
 void engine_pathnote_restarted(struct engine *e, struct peer *sp, int64_t now)
 {
-	if (!e->router)
+	/* A leaf that keeps changing its boot id would have us call every
+	 * other leaf each time: once an AlivePeriod at most, its own share. */
+	if (!e->router ||
+	    (sp->woke_all_at != ENGINE_NEVER && now - sp->woke_all_at < e->t.alive_period_ms))
 		return;
+	sp->woke_all_at = now;
 	for (size_t i = 0; i < e->pt.n; i++)
 		if (e->pt.v[i]->dormant_ok)
 			relay(e, sp, LEASE_PATH_WAKE, e->pt.v[i]->key, now);

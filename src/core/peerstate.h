@@ -122,6 +122,9 @@ struct peer {
 	uint8_t n_notes;
 	uint8_t notes[PEER_NOTES_MAX][WL_KEY_LEN];
 	uint8_t note_kinds[PEER_NOTES_MAX]; /* enum lease_kind of notes[i] */
+	int64_t woke_all_at; /* at a router: when its restart last woke the others */
+	int64_t relayed_since; /* at a router: notes of its passed on since then */
+	size_t relayed;
 
 	/* Liveness (SPEC §8). */
 	bool healthy;

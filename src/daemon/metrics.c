@@ -134,10 +134,12 @@ static void paths(struct out *o, const struct control_view *v)
 	    s->paths_back);
 	family(o, "wirelink_path_notes_total", "counter",
 	       "Path notes (dead paths, dormant paths woken): passed on as a router, heard from "
-	       "our router (each had a direct path watched), or wake notes sent.");
+	       "our router (each had a direct path watched or woken), wake notes sent, or not "
+	       "passed on beyond the sending leaf's share.");
 	sample(o, "wirelink_path_notes_total", "kind=\"relayed\"", s->path_notes_relayed);
 	sample(o, "wirelink_path_notes_total", "kind=\"heard\"", s->path_notes_heard);
 	sample(o, "wirelink_path_notes_total", "kind=\"wake\"", s->path_wakes_sent);
+	sample(o, "wirelink_path_notes_total", "kind=\"capped\"", s->path_notes_capped);
 	family(o, "wirelink_probes_total", "counter", "Path probes, by kind.");
 	sample(o, "wirelink_probes_total", "kind=\"sent\"", s->probes_sent);
 	sample(o, "wirelink_probes_total", "kind=\"answered\"", s->probes_answered);
