@@ -8,6 +8,7 @@
 #include "core_fixture.h"
 #include "harness.h"
 #include "wire/autoaddr.h"
+#include "wire/lease.h"
 
 enum { N_ = 1, P_ = 2, R_ = 3 };
 #define S 1000
@@ -423,4 +424,51 @@ TEST(routers_do_not_watch)
 	}
 	CHECK_EQ(probes, 0);
 	tnode_free(&w.n);
+}
+
+/* A router passes notes on for a leaf only up to its share: two per peer
+ * per AlivePeriod (pathnote.c). Leaf A floods it with wakes naming leaf
+ * B: of 10, the first is passed on, the next three are not needed (the
+ * same note already waits for B) and the other six are beyond A's share;
+ * an AlivePeriod later A has its share again. */
+TEST(a_router_passes_on_notes_only_up_to_a_leafs_share)
+{
+	enum { A_ = 4, B_ = 5 };
+	uint8_t apriv[32], apub[32], bpriv[32], bpub[32];
+	tkey(A_, apriv, apub);
+	tkey(B_, bpriv, bpub);
+	struct tnode r;
+	tnode_config(&r, R_);
+	static const char *const eth[] = { "192.0.2.3/24", NULL };
+	tnode_iface(&r, "eth0", true, true, eth);
+	tnode_dev_peer(&r, apub, "192.0.2.4:51820", 0);
+	tnode_allow(&r, apub, "10.0.0.4/32");
+	tnode_dev_peer(&r, bpub, "192.0.2.5:51820", 0);
+	tnode_allow(&r, bpub, "10.0.0.5/32");
+	tnode_start(&r, 0);
+	tnode_handshakes(&r, 0);
+	tnode_tick(&r, 0);
+	CHECK(engine_is_router(r.e));
+	/* Both show they read leases: an 'L' fact of their own. */
+	struct lease_msg epoch = { .kind = LEASE_EPOCH, .epoch = 1 };
+	struct fact f[10];
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	lease_fact(&f[0], bpub, 0, &epoch);
+	size_t len = tseal(bpriv, r.pub, f, 1, buf, sizeof(buf));
+	CHECK_EQ(treceive(&r, 1 * S, bpub, buf, len), ENGINE_RX_OK);
+	struct lease_msg wake = { .kind = LEASE_PATH_WAKE };
+	memcpy(wake.key, bpub, 32);
+	for (size_t i = 0; i < 10; i++)
+		lease_fact(&f[i], apub, 0, &wake);
+	len = tseal(apriv, r.pub, f, 10, buf, sizeof(buf));
+	CHECK_EQ(treceive(&r, 2 * S, apub, buf, len), ENGINE_RX_OK);
+	const struct engine_stats *st = engine_get_stats(r.e);
+	CHECK_EQ(st->path_notes_relayed, 1);
+	CHECK_EQ(st->path_notes_capped, 6);
+	/* An AlivePeriod later: A's share again. */
+	len = tseal(apriv, r.pub, f, 1, buf, sizeof(buf));
+	CHECK_EQ(treceive(&r, 2 * S + tdefault_timing()->alive_period_ms, apub, buf, len),
+		 ENGINE_RX_OK);
+	CHECK_EQ(st->path_notes_capped, 6);
+	tnode_free(&r);
 }
