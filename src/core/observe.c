@@ -325,12 +325,12 @@ void engine_index_facts(struct engine *e, int64_t now)
 	/* Our routers, whose facts vouch for peers (note_vouch). */
 	struct peer *routers[4];
 	size_t n_routers = 0;
-	for (size_t i = 0; i < e->pt.n && n_routers < 4; i++)
-		if (e->pt.v[i]->router && e->pt.v[i]->in_device)
-			routers[n_routers++] = e->pt.v[i];
 	for (size_t i = 0; i < e->pt.n; i++) {
-		e->pt.v[i]->vouch_until = ENGINE_NEVER;
-		e->pt.v[i]->vouch_ep = false;
+		struct peer *p = e->pt.v[i];
+		p->vouch_until = ENGINE_NEVER;
+		p->vouch_ep = false;
+		if (p->router && p->in_device && n_routers < 4)
+			routers[n_routers++] = p;
 	}
 	/* Walk backwards so each chain lists facts in set order. */
 	for (size_t k = n; k-- > 0;) {

@@ -396,10 +396,12 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 #define PATH_HELLOS 3
 #define PATH_HELLO_GAP_MS 10000
 
-/* Whether a leaf may be asked whether it can be dormant (quiet.c). */
-static bool dormant_unknown(const struct engine *e, const struct peer *p)
+/* Whether a version 3 probe would tell p something: that we read
+ * dormant Alives and wakes (quiet.c). A leaf answers in kind if it reads
+ * them too; a router only needs to know, to wake us (pathnote.c). */
+static bool v3_unsaid(const struct engine *e, const struct peer *p)
 {
-	return !p->router && engine_dormant_enabled(e) && !e->router && !p->dormant_ok;
+	return engine_dormant_enabled(e) && !e->router && !p->dormant_ok;
 }
 
 /* What a hello to p would still find out. A leaf is asked too once we
@@ -408,7 +410,7 @@ static bool hello_wanted(const struct engine *e, const struct peer *p)
 {
 	bool ask = p->router || ((engine_quiet_self(e) || engine_dormant_enabled(e)) && p->healthy);
 	return ask && p->hellos < PATH_HELLOS &&
-	       (!p->ours || (e->t.leases && !p->lease_ok) || dormant_unknown(e, p));
+	       (!p->ours || (e->t.leases && !p->lease_ok) || (!p->router && v3_unsaid(e, p)));
 }
 
 static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
@@ -423,10 +425,7 @@ static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_a
 		e->st.hellos_sent++;
 	if (e->t.leases && !p->lease_ok && send_request(e, p, ENGINE_PROBE_REQUEST_V2, out))
 		e->st.hellos_sent++;
-	/* A router is told too: it wakes the leaves dormant towards us when
-	 * we restart (pathnote.c). */
-	if (engine_dormant_enabled(e) && !e->router && !p->dormant_ok &&
-	    send_request(e, p, ENGINE_PROBE_REQUEST_V3, out))
+	if (v3_unsaid(e, p) && send_request(e, p, ENGINE_PROBE_REQUEST_V3, out))
 		e->st.hellos_sent++;
 	p->hellos++;
 	p->hello_at = now;

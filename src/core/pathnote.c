@@ -49,7 +49,7 @@ void engine_pathnote_found_dead(struct engine *e, struct peer *p)
 
 void engine_pathnote_wake(struct engine *e, struct peer *p)
 {
-	if (p->router || e->router || !e->t.leases)
+	if (p->router || e->router || !e->t.leases || p->wake_due)
 		return;
 	p->wake_due = true;
 	e->notes_due = true;

@@ -114,8 +114,8 @@ struct peer {
 	 * to it was found dead (note_due), or that traffic starts on our
 	 * dormant path to it (wake_due); our router says it finds its path to
 	 * us dead (told_watch: we watch ours now) or wakes us towards it
-	 * (told_wake: we send to it); and, at a
-	 * router, the notes of other peers about this one, to be told to it. */
+	 * (told_wake: we send to it); and, at a router, the notes of other
+	 * peers about this one, to be told to it. */
 	bool note_due, wake_due, told_watch, told_wake;
 	int punches;      /* probes still to send for a wake (path.c) */
 	int64_t punch_at; /* the last of them, ENGINE_NEVER */

@@ -334,6 +334,18 @@ sc_outage() {
 	topo_cleanup
 }
 
+# first_reply SCENARIO LOG T0_US [NOTE]: the pings in LOG, begun at T0_US,
+# got a reply within 10 s (check SCENARIO-ping-answered-within-10s); says
+# after how long.
+first_reply() {
+	if until_us $(($3 + 10000000)) topo_more_replies "$2" 1; then
+		pass "$1-ping-answered-within-10s"
+		info "$1: first reply $(secs "$3" "$(us)") s after the pings began${4:+ ($4)}"
+	else
+		fail "$1-ping-answered-within-10s" "no reply within 10 s: $(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
+	fi
+}
+
 # A quiet pair (docs/quiet.md) whose path dies while it is idle and has no
 # WireGuard session left: the first pings queue behind a handshake that
 # nobody answers, and the watch sees only our initiations and the tunnel's
@@ -356,12 +368,7 @@ sc_quietidle() {
 	t_cut=$(us)
 	topo_cut 203.0.113.2 203.0.113.3
 	topo_ping "$LEAFA" 10.99.0.3 "$log"
-	if until_us $((t_cut + 10000000)) topo_more_replies "$log" 1; then
-		pass quietidle-ping-answered-within-10s
-		info "quietidle: first reply $(secs "$t_cut" "$(us)") s after the pings began (handshakes were over 185 s old)"
-	else
-		fail quietidle-ping-answered-within-10s "no reply within 10 s: $(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
-	fi
+	first_reply quietidle "$log" "$t_cut" "handshakes were over 185 s old"
 	if until_us $((t_cut + 10000000)) both_auto; then
 		pass quietidle-both-reduced-to-auto-address
 	else
@@ -392,12 +399,7 @@ sc_dormant() {
 	drops=$(topo_nat_drops "$NATB")
 	t=$(us)
 	topo_ping "$LEAFA" 10.99.0.3 "$log"
-	if until_us $((t + 10000000)) topo_more_replies "$log" 1; then
-		pass dormant-ping-answered-within-10s
-		info "dormant: first reply $(secs "$t" "$(us)") s after the pings began"
-	else
-		fail dormant-ping-answered-within-10s "no reply within 10 s: $(keys "$WG_A" "$WG_B") $(state "$WG_A" "$WG_B")"
-	fi
+	first_reply dormant "$log" "$t"
 	r=$(topo_relayed "$log" "$WG_HUB" "$WG_A" "$WG_B")
 	if [ "$r" != no-replies ] && [ "$r" -lt 1500 ] && both_direct "$EP_B" "$EP_A"; then
 		pass dormant-woken-pair-stays-direct
