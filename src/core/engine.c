@@ -223,6 +223,7 @@ void engine_free(struct engine *e)
 	free(e->fsubj);
 	free(e->fself);
 	free(e->fround);
+	free(e->dev_peer);
 	free(e->tun_nets);
 	free(e->other_nets);
 	rng_wipe(&e->rng);
@@ -511,5 +512,6 @@ size_t engine_memory(const struct engine *e)
 	       e->kc.cap * sizeof(*e->kc.slots) +
 	       e->fnext_alloc * (sizeof(*e->fnext) + sizeof(*e->fsubj) + sizeof(*e->fself) +
 				  sizeof(*e->fround)) +
+	       e->dev_peer_alloc * sizeof(*e->dev_peer) +
 	       (e->cap_tun + e->cap_other) * sizeof(struct wl_cidr) + cfg_bytes(e);
 }

@@ -77,6 +77,12 @@ struct engine {
 	uint8_t *fround; /* send.c: what holds of fact i for every peer this round */
 	size_t fnext_alloc;
 	size_t n_indexed; /* facts covered by the index this tick */
+	uint64_t fsubj_removed; /* e->pt.removed when fsubj was filled */
+	/* The peer state of each device peer at the last tick, by its place
+	 * in the snapshot (NULL: ourselves or none): this tick's guesses. */
+	struct peer **dev_peer;
+	size_t n_dev_peer, dev_peer_alloc;
+	uint64_t dev_peer_removed; /* e->pt.removed when dev_peer was filled */
 
 	/* Network view as of the last tick. */
 	char ifname[IFNAMSIZ];

@@ -175,18 +175,32 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 
 	for (size_t i = 0; i < e->pt.n; i++)
 		e->pt.v[i]->dev_idx = -1;
+	/* Last tick's peers by place are this tick's guesses: a device lists
+	 * its peers in the same order from one reading to the next. */
+	size_t hints = e->n_dev_peer;
+	bool keep = wl_grow((void **)&e->dev_peer, &e->dev_peer_alloc, dev->n_peers,
+			    sizeof(*e->dev_peer));
+	uint64_t removed = e->pt.removed;
 	bool any_router = false;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		const struct engine_peer_view *wp = &dev->peers[i];
+		struct peer *hint = keep && i < hints ? e->dev_peer[i] : NULL;
+		if (keep)
+			e->dev_peer[i] = NULL;
 		if (engine_is_self(e, wp->key))
 			continue;
-		struct peer *p = peertab_get(&e->pt, wp->key, now);
+		struct peer *p = peertab_hinted(&e->pt, wp->key, hint, e->dev_peer_removed, true, now);
 		if (!p)
 			continue;
+		if (keep)
+			e->dev_peer[i] = p;
 		p->dev_idx = (int32_t)i;
 		observe_peer(e, now, p, wp, out);
 		any_router = any_router || p->router;
 	}
+	/* Creating a peer may have evicted one we kept a pointer to. */
+	e->n_dev_peer = keep && e->pt.removed == removed ? dev->n_peers : 0;
+	e->dev_peer_removed = e->pt.removed;
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
 		if (p->dev_idx >= 0)
@@ -300,13 +314,18 @@ static void note_vouch(struct peer *p, const struct fentry *fe, struct peer *con
 void engine_index_facts(struct engine *e, int64_t now)
 {
 	e->n_outer = 0;
+	/* Last tick's subjects are this tick's guesses (peertab_hinted): the
+	 * set rarely changes between ticks, though entries move. */
+	size_t hints = e->n_indexed;
+	uint64_t hint_removed = e->fsubj_removed;
 	/* Member facts make their subjects peers we track. Created first, as
 	 * creating may evict, and the index below holds pointers. */
 	for (size_t k = 0; k < e->fs.n; k++) {
 		const struct fact *f = &e->fs.v[k].f;
 		if ((f->attr == ATTR_MEMBER_META || f->attr == ATTR_MEMBER) &&
 		    !engine_is_self(e, f->subject))
-			peertab_get(&e->pt, f->subject, now);
+			peertab_hinted(&e->pt, f->subject, k < hints ? e->fsubj[k] : NULL,
+				       hint_removed, true, now);
 	}
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
@@ -336,15 +355,16 @@ void engine_index_facts(struct engine *e, int64_t now)
 	for (size_t k = n; k-- > 0;) {
 		const struct fentry *fe = &e->fs.v[k];
 		e->fself[k] = engine_is_self(e, fe->f.subject);
-		e->fsubj[k] = NULL;
 		if (e->fself[k]) {
+			e->fsubj[k] = NULL;
 			note_outer(e, fe, now, &seen_inside);
 			continue;
 		}
-		struct peer *p = peertab_find(&e->pt, fe->f.subject);
+		struct peer *p = peertab_hinted(&e->pt, fe->f.subject, k < hints ? e->fsubj[k] : NULL,
+						hint_removed, false, now);
+		e->fsubj[k] = p;
 		if (!p)
 			continue;
-		e->fsubj[k] = p;
 		e->fnext[k] = p->fhead;
 		p->fhead = (int32_t)k;
 		note_vouch(p, fe, routers, n_routers);
@@ -355,6 +375,7 @@ void engine_index_facts(struct engine *e, int64_t now)
 		}
 	}
 	e->n_indexed = n;
+	e->fsubj_removed = e->pt.removed;
 	/* Once seen, it holds until our addresses change or a NAT's shows:
 	 * a public node's own endpoint is a fact it tells its router too,
 	 * and a router does not tell a leased fact back (split horizon,

@@ -95,7 +95,19 @@ void peertab_remove_at(struct peertab *t, size_t i)
 		hidx_move(&t->idx, t->v[i]->h, (uint32_t)last, (uint32_t)i);
 	}
 	t->n--;
+	t->removed++;
 	peer_free(p);
+}
+
+struct peer *peertab_hinted(struct peertab *t, const uint8_t key[static WL_KEY_LEN],
+			    struct peer *hint, uint64_t hint_removed, bool get, int64_t now)
+{
+	if (hint && hint_removed == t->removed && memcmp(hint->key, key, WL_KEY_LEN) == 0) {
+		if (get)
+			hint->last_seen = now;
+		return hint;
+	}
+	return get ? peertab_get(t, key, now) : peertab_find(t, key);
 }
 
 static bool evict_one(struct peertab *t)

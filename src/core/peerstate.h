@@ -200,6 +200,9 @@ struct peertab {
 	struct hidx idx;
 	uint8_t hkey[16];
 	uint64_t evicted, refused;
+	/* Peers freed so far (removed or evicted): a remembered pointer is
+	 * still good while this is unchanged (peertab_hinted). */
+	uint64_t removed;
 };
 
 int peertab_init(struct peertab *t, size_t max, const uint8_t hkey[static 16]);
@@ -208,6 +211,13 @@ struct peer *peertab_find(const struct peertab *t, const uint8_t key[static WL_K
 /* Finds or creates; NULL if the table is full of peers it may not evict or
  * out of memory. */
 struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN], int64_t now);
+/* peertab_find with a guess: `hint` is the peer found for this key
+ * before, kept by the caller with t->removed as it was then. The tick looks
+ * up the same few thousand keys again and again (every fact's subject,
+ * every device peer); a right guess costs one key compare instead of a
+ * keyed hash. `get` creates a missing peer as peertab_get does. */
+struct peer *peertab_hinted(struct peertab *t, const uint8_t key[static WL_KEY_LEN],
+			    struct peer *hint, uint64_t hint_removed, bool get, int64_t now);
 /* The peer whose facts are charged to this factset source id (its hash
  * with the low bit set, receive.c), or NULL. */
 struct peer *peertab_find_source(const struct peertab *t, uint64_t id);

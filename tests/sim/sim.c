@@ -83,6 +83,20 @@ struct sim {
 	struct simrand rng;
 	size_t n_nodes;
 	struct sim_node **nodes;
+	/* The loop's agenda (step): when each node next has work, and the
+	 * nodes in a min-heap on it. A node's time is worked out again only
+	 * when something touched it (a datagram for it, its own turn), or for
+	 * every node when code outside the loop may have (all_touched: a
+	 * test between runs, a hook). */
+	int64_t *wake;
+	int *heap, *heap_pos;
+	int *touched, *due;
+	size_t n_touched, n_due;
+	bool *is_touched;
+	bool all_touched;
+	/* Sim node + 1 by vnet node (0: none), for the vnet's delivery hook. */
+	int *by_host;
+	size_t n_by_host;
 	/* Node index + 1 by public key and by auto address (open addressing,
 	 * 0 = empty): events name peers by key, datagrams by address. */
 	size_t key_cap;
@@ -234,6 +248,13 @@ void sim_free(struct sim *sim)
 	free(sim->key_index);
 	free(sim->addr_index);
 	free(sim->trace);
+	free(sim->wake);
+	free(sim->heap);
+	free(sim->heap_pos);
+	free(sim->touched);
+	free(sim->due);
+	free(sim->is_touched);
+	free(sim->by_host);
 	vnet_free(sim->net);
 	free(sim);
 }
@@ -301,6 +322,150 @@ static int node_by_addr(const struct sim *sim, const struct wl_addr *a)
 	return -1;
 }
 
+/* ---- the agenda: which node has work next ---- */
+
+static void touch(struct sim *sim, int node)
+{
+	if (sim->is_touched[node])
+		return;
+	sim->is_touched[node] = true;
+	sim->touched[sim->n_touched++] = node;
+}
+
+static void on_deliver(void *ctx, int host)
+{
+	struct sim *sim = ctx;
+	if ((size_t)host < sim->n_by_host && sim->by_host[host])
+		touch(sim, sim->by_host[host] - 1);
+}
+
+/* Room for one more node; every node's time is worked out again before
+ * the next step. */
+static void agenda_add(struct sim *sim, const struct sim_node *n)
+{
+	size_t k = sim->n_nodes + 1;
+	sim->wake = xrealloc(sim->wake, k, sizeof(*sim->wake));
+	sim->heap = xrealloc(sim->heap, k, sizeof(*sim->heap));
+	sim->heap_pos = xrealloc(sim->heap_pos, k, sizeof(*sim->heap_pos));
+	sim->touched = xrealloc(sim->touched, k, sizeof(*sim->touched));
+	sim->due = xrealloc(sim->due, k, sizeof(*sim->due));
+	sim->is_touched = xrealloc(sim->is_touched, k, sizeof(*sim->is_touched));
+	sim->is_touched[n->index] = false;
+	if ((size_t)n->host >= sim->n_by_host) {
+		size_t m = (size_t)n->host + 1;
+		sim->by_host = xrealloc(sim->by_host, m, sizeof(*sim->by_host));
+		memset(sim->by_host + sim->n_by_host, 0, (m - sim->n_by_host) * sizeof(*sim->by_host));
+		sim->n_by_host = m;
+	}
+	sim->by_host[n->host] = n->index + 1;
+	sim->all_touched = true;
+	vnet_set_deliver_hook(sim->net, on_deliver, sim);
+}
+
+/* When the node next has work: it wakes from a suspend, a WireGuard
+ * timer, the daemon's tick, or its look at the tunnel's counters. */
+static int64_t node_wake(const struct sim_node *n)
+{
+	if (n->resume_at != VNET_NEVER)
+		return n->resume_at;
+	int64_t t = vwg_next_timer(n->dev);
+	if (n->drv) {
+		int64_t d = driver_next_deadline(n->drv);
+		if (d < t)
+			t = d;
+		d = driver_sense_deadline(n->drv);
+		if (d < t)
+			t = d;
+	}
+	return t;
+}
+
+static void heap_swap(struct sim *sim, size_t a, size_t b)
+{
+	int na = sim->heap[a], nb = sim->heap[b];
+	sim->heap[a] = nb;
+	sim->heap[b] = na;
+	sim->heap_pos[nb] = (int)a;
+	sim->heap_pos[na] = (int)b;
+}
+
+static void heap_down(struct sim *sim, size_t i)
+{
+	const int64_t *w = sim->wake;
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < sim->n_nodes && w[sim->heap[l]] < w[sim->heap[m]])
+			m = l;
+		if (r < sim->n_nodes && w[sim->heap[r]] < w[sim->heap[m]])
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(sim, i, m);
+		i = m;
+	}
+}
+
+/* After the time of the node at position i changed. */
+static void heap_fix(struct sim *sim, size_t i)
+{
+	const int64_t *w = sim->wake;
+	while (i > 0 && w[sim->heap[i]] < w[sim->heap[(i - 1) / 2]]) {
+		heap_swap(sim, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	heap_down(sim, i);
+}
+
+/* Brings the agenda up to date with what touched the nodes. */
+static void agenda_refresh(struct sim *sim)
+{
+	if (sim->all_touched) {
+		for (size_t i = 0; i < sim->n_nodes; i++) {
+			sim->wake[i] = node_wake(sim->nodes[i]);
+			sim->heap[i] = (int)i;
+			sim->heap_pos[i] = (int)i;
+		}
+		for (size_t i = sim->n_nodes / 2; i-- > 0;)
+			heap_down(sim, i);
+		sim->all_touched = false;
+	} else {
+		for (size_t k = 0; k < sim->n_touched; k++) {
+			int i = sim->touched[k];
+			sim->wake[i] = node_wake(sim->nodes[i]);
+			heap_fix(sim, (size_t)sim->heap_pos[i]);
+		}
+	}
+	for (size_t k = 0; k < sim->n_touched; k++)
+		sim->is_touched[sim->touched[k]] = false;
+	sim->n_touched = 0;
+}
+
+static int by_index(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The nodes with work at or before t, in index order (sim->due). */
+static void agenda_due(struct sim *sim, int64_t t)
+{
+	sim->n_due = 0;
+	if (!sim->n_nodes || sim->wake[sim->heap[0]] > t)
+		return;
+	/* The heap's positions with work by t form a subtree at the root:
+	 * walked with sim->touched's room as the stack (it is empty now). */
+	int *stack = sim->touched;
+	size_t n = 0;
+	stack[n++] = 0;
+	while (n) {
+		size_t i = (size_t)stack[--n];
+		sim->due[sim->n_due++] = sim->heap[i];
+		for (size_t c = 2 * i + 1; c <= 2 * i + 2 && c < sim->n_nodes; c++)
+			if (sim->wake[sim->heap[c]] <= t)
+				stack[n++] = (int)c;
+	}
+	qsort(sim->due, sim->n_due, sizeof(*sim->due), by_index);
+}
+
 int sim_add_node(struct sim *sim, const struct sim_node_opts *o)
 {
 	struct sim_node *n = xcalloc(1, sizeof(*n));
@@ -334,6 +499,7 @@ int sim_add_node(struct sim *sim, const struct sim_node_opts *o)
 	sim->nodes = xrealloc(sim->nodes, sim->n_nodes + 1, sizeof(*sim->nodes));
 	sim->nodes[sim->n_nodes] = n;
 	index_add(sim, (int)sim->n_nodes);
+	agenda_add(sim, n);
 	/* Every node keeps a slot per possible source for test traffic. */
 	for (size_t i = 0; i <= sim->n_nodes; i++) {
 		struct sim_node *m = sim->nodes[i];
@@ -653,6 +819,7 @@ static void hook_facts(struct sim *sim, int from, int to, const uint8_t *buf, si
 	packet_facts_begin(&p, &c);
 	while (packet_next_fact(&c, &f, &why) == 1)
 		sim->fact_hook(sim->fact_hook_ctx, sim_now(sim), from, to, &f);
+	sim->all_touched = true; /* the test's code may act on any node */
 }
 
 static int host_send(void *ctx, const struct wl_addr *dst, uint16_t port, const uint8_t *buf,
@@ -707,8 +874,10 @@ static void record_event(struct sim *sim, int node, const struct engine_event *e
 	if (sim->trace_print)
 		fprintf(stderr, "%9.3f %-8s %-8s %s\n", (double)t->t / 1000.0, sim->nodes[node]->name,
 			t->peer >= 0 ? sim->nodes[t->peer]->name : "-", ev->text);
-	if (sim->event_hook)
+	if (sim->event_hook) {
 		sim->event_hook(sim->event_hook_ctx, t->t, node, t->peer, t->kind);
+		sim->all_touched = true; /* the test's code may act on any node */
+	}
 }
 
 static void host_event(void *ctx, const struct engine_event *ev)
@@ -903,34 +1072,31 @@ static void tick(struct sim *sim, int node)
 
 /* ---- the loop ---- */
 
-static int64_t next_time(const struct sim *sim)
+static int64_t next_time(struct sim *sim)
 {
+	agenda_refresh(sim);
 	int64_t t = vnet_next_event(sim->net);
-	for (size_t i = 0; i < sim->n_nodes; i++) {
-		const struct sim_node *n = sim->nodes[i];
-		if (n->resume_at != VNET_NEVER) {
-			/* Asleep: nothing of it runs until it wakes. */
-			if (n->resume_at < t)
-				t = n->resume_at;
-			continue;
-		}
-		int64_t w = vwg_next_timer(n->dev);
-		if (w < t)
-			t = w;
-		if (n->drv) {
-			int64_t d = driver_next_deadline(n->drv);
-			if (d < t)
-				t = d;
-			d = driver_sense_deadline(n->drv);
-			if (d < t)
-				t = d;
-		}
-	}
+	if (sim->n_nodes && sim->wake[sim->heap[0]] < t)
+		t = sim->wake[sim->heap[0]];
 	return t;
 }
 
+/* Whether node i's daemon runs now, as its own loop would decide: a due
+ * tick, or a look at the tunnel's counters that finds the user's traffic. */
+static bool tick_due(struct sim *sim, size_t i, int64_t t)
+{
+	struct sim_node *n = sim->nodes[i];
+	if (!n->drv || n->resume_at != VNET_NEVER)
+		return false;
+	return driver_next_deadline(n->drv) <= t ||
+	       (driver_sense_deadline(n->drv) <= t && driver_sense(n->drv, t));
+}
+
 /* Advances to the next instant with work, but not past limit. False if
- * nothing happened before limit (the clock is then at limit). */
+ * nothing happened before limit (the clock is then at limit). Within an
+ * instant: datagrams arrive, sleeping nodes wake, WireGuard timers run,
+ * then the daemons tick, each in node order. Only the nodes the agenda
+ * has due are visited; a node nothing touched keeps its time. */
 static bool step(struct sim *sim, int64_t limit)
 {
 	int64_t t = next_time(sim);
@@ -941,28 +1107,34 @@ static bool step(struct sim *sim, int64_t limit)
 	if (t < sim_now(sim))
 		t = sim_now(sim);
 	vnet_advance(sim->net, t);
-	for (size_t i = 0; i < sim->n_nodes; i++)
-		if (sim->nodes[i]->resume_at <= t)
-			resume(sim, sim->nodes[i]);
-	for (size_t i = 0; i < sim->n_nodes; i++)
-		if (sim->nodes[i]->resume_at == VNET_NEVER)
-			vwg_run_timers(sim->nodes[i]->dev);
-	for (size_t i = 0; i < sim->n_nodes; i++) {
-		struct sim_node *n = sim->nodes[i];
-		if (!n->drv || n->resume_at != VNET_NEVER)
-			continue;
-		/* As the daemon's loop: a due tick, or a look at the tunnel's
-		 * counters that finds the user's traffic. */
-		if (driver_next_deadline(n->drv) <= t ||
-		    (driver_sense_deadline(n->drv) <= t && driver_sense(n->drv, t)))
+	agenda_refresh(sim);
+	agenda_due(sim, t);
+	for (size_t k = 0; k < sim->n_due; k++)
+		if (sim->nodes[sim->due[k]]->resume_at <= t)
+			resume(sim, sim->nodes[sim->due[k]]);
+	for (size_t k = 0; k < sim->n_due; k++)
+		if (sim->nodes[sim->due[k]]->resume_at == VNET_NEVER)
+			vwg_run_timers(sim->nodes[sim->due[k]]->dev);
+	size_t next = 0; /* the first node not yet considered for a tick */
+	for (size_t k = 0; k < sim->n_due && !sim->all_touched; k++) {
+		size_t i = (size_t)sim->due[k];
+		if (tick_due(sim, i, t))
 			tick(sim, (int)i);
+		next = i + 1;
 	}
+	/* A hook's code may have given any node after it work now. */
+	for (size_t j = next; sim->all_touched && j < sim->n_nodes; j++)
+		if (tick_due(sim, j, t))
+			tick(sim, (int)j);
+	for (size_t k = 0; k < sim->n_due; k++)
+		touch(sim, sim->due[k]);
 	sim->stats.steps++;
 	return true;
 }
 
 void sim_run_to(struct sim *sim, int64_t t)
 {
+	sim->all_touched = true; /* the test may have changed any node */
 	while (step(sim, t))
 		;
 }
@@ -971,6 +1143,7 @@ int64_t sim_run_until(struct sim *sim, sim_pred pred, void *ctx, int64_t timeout
 {
 	int64_t deadline = sim_now(sim) + timeout_ms;
 	for (;;) {
+		sim->all_touched = true; /* the test (or pred) may have changed any node */
 		if (pred(sim, ctx))
 			return sim_now(sim);
 		if (sim_now(sim) >= deadline)

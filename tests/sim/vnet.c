@@ -117,6 +117,8 @@ struct vnet {
 	struct simrand rng;
 	vnet_trace_fn trace;
 	void *trace_ctx;
+	vnet_deliver_fn deliver;
+	void *deliver_ctx;
 	struct vnet_stats stats;
 	size_t n_segs, n_nodes, n_ifaces, n_blocks;
 	struct vnet_segment *segs;
@@ -297,6 +299,12 @@ void vnet_set_trace(struct vnet *net, vnet_trace_fn fn, void *ctx)
 {
 	net->trace = fn;
 	net->trace_ctx = ctx;
+}
+
+void vnet_set_deliver_hook(struct vnet *net, vnet_deliver_fn fn, void *ctx)
+{
+	net->deliver = fn;
+	net->deliver_ctx = ctx;
 }
 
 void vnet_nat_opts_home(struct vnet_nat_opts *o)
@@ -1021,6 +1029,8 @@ static void deliver_local(struct vnet *net, int node, struct vnet_pkt *pkt)
 			continue;
 		struct vnet_bind b = n->binds[i]; /* the callback may rebind */
 		net->stats.delivered++;
+		if (net->deliver)
+			net->deliver(net->deliver_ctx, node);
 		b.fn(b.ctx, node, &pkt->dst, &pkt->src, pkt->data, pkt->len);
 		free(pkt);
 		return;

@@ -82,6 +82,11 @@ typedef void (*vnet_trace_fn)(void *ctx, int64_t now, const char *line);
 struct vnet *vnet_new(uint64_t seed);
 void vnet_free(struct vnet *net); /* NULL is fine */
 void vnet_set_trace(struct vnet *net, vnet_trace_fn fn, void *ctx);
+/* Told of every datagram about to reach a socket on `node`, before the
+ * socket's own callback: the simulator's loop learns which nodes have
+ * new work without asking every node (sim.c). */
+typedef void (*vnet_deliver_fn)(void *ctx, int node);
+void vnet_set_deliver_hook(struct vnet *net, vnet_deliver_fn fn, void *ctx);
 
 /* ---- building the topology ---- */
 
