@@ -180,9 +180,6 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[st
 		goto fail;
 	if (peertab_init(&e->pt, cfg->max_peers ? cfg->max_peers : DEFAULT_MAX_PEERS, hkey) < 0)
 		goto fail;
-	struct fact alive;
-	fact_make_alive(&alive, e->pub, (const uint8_t[BOOT_ID_LEN]){ 0 }, 0);
-	e->alive_hash = fact_key_hash(hkey, &alive);
 	/* Configured peers always have a state (they are never evicted). */
 	for (size_t i = 0; i < e->n_cfg; i++) {
 		if ((int)i == e->self_cfg)

@@ -61,7 +61,6 @@ struct engine {
 
 	struct rng rng;
 	uint8_t boot_id[BOOT_ID_LEN];
-	uint64_t alive_hash; /* knowledge key of our own Alive */
 	struct keycache kc;
 	struct factset fs;
 	struct peertab pt;
@@ -148,7 +147,6 @@ int64_t engine_roughly(struct engine *e, int64_t base);
 bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a);
 const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *p);
 bool engine_is_self(const struct engine *e, const uint8_t key[static WL_KEY_LEN]);
-/* "name (abcdEFGH)" or "abcdEFGH…": for log lines. */
 /* How log lines and events name a peer (common/peerlabel.h): by name and
  * short key; engine_key_label for any key, named if we know the peer. */
 const char *engine_peer_label(const struct peer *p, char buf[static WL_PEER_LABEL_MAX]);
@@ -158,6 +156,9 @@ const char *engine_key_label(const struct engine *e, const uint8_t key[static WL
 /* observe.c */
 void engine_observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,
 			   struct engine_actions *out);
+/* The peer state of device peer i (with this key) of this tick's snapshot,
+ * as engine_observe_device found it; NULL if none. */
+struct peer *engine_dev_peer(struct engine *e, size_t i, const uint8_t key[static WL_KEY_LEN]);
 void engine_observe_liveness(struct engine *e, int64_t now, struct engine_actions *out);
 /* Rebuilds the subject index and merged member metadata from the fact set. */
 void engine_index_facts(struct engine *e, int64_t now);

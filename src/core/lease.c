@@ -364,7 +364,7 @@ static void on_nack(struct engine *e, struct peer *sp, const struct lease_msg *m
 		if (first) {
 			forget_recent(e, sp, now - lease_recent_ms(e));
 		} else {
-			knowledge_clear(&sp->know);
+			peer_know_clear(sp);
 			t->count = 0;
 			t->digest = 0;
 		}
@@ -419,7 +419,7 @@ void lease_finish(struct engine *e, struct peer *sp, const struct packet *pk, in
 void lease_tx_stop(struct peer *p)
 {
 	if (p->ltx.on)
-		knowledge_clear(&p->know);
+		peer_know_clear(p);
 	p->ltx.on = false;
 	p->ltx.restart = false;
 }
@@ -446,7 +446,7 @@ void lease_tx_start(struct engine *e, struct peer *p)
 	t->rewithdraw = false;
 	t->n_gone = 0;
 	t->gone_next = 0;
-	knowledge_clear(&p->know);
+	peer_know_clear(p);
 	e->st.lease_epochs++;
 }
 

@@ -95,7 +95,7 @@ static void device_peers(struct lf *c, const struct engine_inputs *in, int64_t n
 		if (engine_is_self(e, wp->key))
 			continue;
 		int64_t hs = wp->handshake_ms;
-		const struct peer *p = peertab_find(&e->pt, wp->key);
+		const struct peer *p = engine_dev_peer(e, i, wp->key);
 		/* [ours] Not a candidate we set after its last handshake: that
 		 * handshake was elsewhere, and saying the peer is at the
 		 * candidate would have everyone try it (and say so in turn):

@@ -218,6 +218,13 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 	e->router = router;
 }
 
+struct peer *engine_dev_peer(struct engine *e, size_t i, const uint8_t key[static WL_KEY_LEN])
+{
+	if (i < e->n_dev_peer && e->dev_peer_removed == e->pt.removed)
+		return e->dev_peer[i]; /* what observe_device found; nothing left since */
+	return peertab_find(&e->pt, key);
+}
+
 /* Reads name and basic flag out of a MemberMetadata fact into p. */
 static void merge_meta(struct peer *p, const struct fact *f, bool name_from_cfg, bool basic_from_cfg)
 {

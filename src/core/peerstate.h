@@ -189,6 +189,10 @@ struct peer {
 	uint8_t shared[32];
 
 	struct knowledge know;
+	/* Until when it holds our own Alive, as we last sent it (ENGINE_NEVER:
+	 * not known to). Kept here, not in `know`: every tick asks it of every
+	 * peer, and a field costs no lookup in the peer's table. */
+	int64_t alive_told;
 	struct lease_tx ltx; /* what we lease it */
 	struct lease_rx lrx; /* what it leases us */
 	int64_t last_seen; /* for eviction */
@@ -204,6 +208,9 @@ struct peertab {
 	 * still good while this is unchanged (peertab_hinted). */
 	uint64_t removed;
 };
+
+/* p is to be told everything again, our Alive too. */
+void peer_know_clear(struct peer *p);
 
 int peertab_init(struct peertab *t, size_t max, const uint8_t hkey[static 16]);
 void peertab_free(struct peertab *t);

@@ -43,7 +43,7 @@ static void take_alive(struct engine *e, int64_t now, struct peer *sp, const str
 				lease_peer_restarted(sp);
 				engine_pathnote_restarted(e, sp, now);
 			}
-			knowledge_clear(&sp->know);
+			peer_know_clear(sp);
 			sp->resend_at = now + e->t.chunk_period_ms;
 			sp->try_gap = 0; /* restarted: maybe reachable now */
 			memcpy(sp->boot_id, f.value, BOOT_ID_LEN);

@@ -89,8 +89,10 @@ static bool sends_facts(const struct engine *e, const struct peer *p)
 
 /* What of tellable() and stands() holds for fact i whoever it goes to,
  * worked out once a round (round_flags): a hub's round asks it of every
- * fact for every leaf, and upheld() may look through every peer. */
-enum { FR_LIVE = 1, FR_SUBJECT = 2, FR_UPHELD = 4 };
+ * fact for every leaf, and upheld() may look through every peer. Whether
+ * it is upheld is worked out at the first need (upheld_now): a leaf asks
+ * it of few facts, as it tells its router nothing the router told it. */
+enum { FR_LIVE = 1, FR_SUBJECT = 2, FR_UPHELD = 4, FR_UPHELD_KNOWN = 8 };
 
 /* Whether a fact may be told to p at all (SPEC §6 "What"). */
 static bool tellable(const struct engine *e, const struct peer *p, size_t i)
@@ -185,11 +187,21 @@ static void round_flags(struct engine *e, int64_t now)
 			flags |= FR_LIVE;
 			if (s && (s->healthy || peer_alive(s, now)))
 				flags |= FR_SUBJECT;
-			if (e->t.leases && upheld(e, fe, now))
-				flags |= FR_UPHELD;
 		}
 		e->fround[i] = flags;
 	}
+}
+
+/* upheld() of fact i this round, worked out once. */
+static bool upheld_now(struct engine *e, size_t i, int64_t now)
+{
+	uint8_t *flags = &e->fround[i];
+	if (!(*flags & FR_UPHELD_KNOWN)) {
+		*flags |= FR_UPHELD_KNOWN;
+		if (e->t.leases && upheld(e, &e->fs.v[i], now))
+			*flags |= FR_UPHELD;
+	}
+	return *flags & FR_UPHELD;
 }
 
 /* Fact i is one we stand by towards p: tellable, upheld, and neither one p
@@ -197,16 +209,15 @@ static void round_flags(struct engine *e, int64_t now)
  * lease_rx_has). The second matters once p withdraws it: our copy lasts
  * until it expires, and telling it back then, with a lease holding it
  * FactTTL at a time, would pass a dead fact around the network for ever. */
-static bool stands(const struct engine *e, const struct peer *p, size_t i)
+static bool stands(struct engine *e, const struct peer *p, size_t i, int64_t now)
 {
 	const struct fentry *fe = &e->fs.v[i];
 	/* Where we see p ourselves is told to p even when p leases us the
 	 * same fact (a public node's own address): that is how it learns it
 	 * is seen there (quiet.c), and our copy is our own, not one it gave. */
 	bool seen_by_us = fe->local && e->fsubj[i] == p;
-	return tellable(e, p, i) && (e->fround[i] & FR_UPHELD) &&
-	       (fe->local || fe->src != (p->h | 1)) &&
-	       (seen_by_us || !lease_rx_has(&p->lrx, fe->lh));
+	return tellable(e, p, i) && (fe->local || fe->src != (p->h | 1)) &&
+	       (seen_by_us || !lease_rx_has(&p->lrx, fe->lh)) && upheld_now(e, i, now);
 }
 
 /* Withdraws what p was told in this epoch and we no longer stand by, so
@@ -225,7 +236,7 @@ static bool withdraw(struct out *o, int64_t now)
 		if (!s->h || !lease_told(s->expires))
 			continue;
 		long pos = factset_find_h(&e->fs, s->h);
-		if (pos >= 0 && (size_t)pos < e->n_indexed && stands(e, p, (size_t)pos))
+		if (pos >= 0 && (size_t)pos < e->n_indexed && stands(e, p, (size_t)pos, now))
 			continue;
 		uint64_t lh;
 		if (pos >= 0)
@@ -267,7 +278,7 @@ static void lease_facts(struct out *o, int64_t now)
 	int64_t until = now + e->t.fact_ttl_ms; /* our shortest-lived copy */
 	bool changed = false;
 	for (size_t i = 0; i < e->n_indexed; i++) {
-		if (!stands(e, p, i))
+		if (!stands(e, p, i, now))
 			continue;
 		const struct fentry *fe = &e->fs.v[i];
 		int64_t known = knowledge_get(&p->know, fe->h);
@@ -372,7 +383,7 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	if (p->resend_at != ENGINE_NEVER && now >= p->resend_at) {
 		/* A leased peer asks for what it missed itself (NACK). */
 		if (!lease)
-			knowledge_clear(&p->know);
+			peer_know_clear(p);
 		p->resend_at = ENGINE_NEVER;
 	}
 	struct out o = { .e = e, .p = p, .key = key, .port = port, .a = a, .lease = lease };
@@ -395,8 +406,8 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	 * and a quiet Alive's long expiry must not put off the loud ones
 	 * after it. */
 	if (quiet != p->quiet_tx || dormant != p->dormant_tx)
-		knowledge_forget(&p->know, e->alive_hash);
-	int64_t known = knowledge_get(&p->know, e->alive_hash);
+		p->alive_told = ENGINE_NEVER;
+	int64_t known = p->alive_told;
 	bool due = p->force_alive || known == ENGINE_NEVER ||
 		   known < alive_exp - engine_alive_period_ms(e, p);
 	/* A due Alive goes first: a receiver that handles facts in order then
@@ -422,8 +433,7 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 		p->force_alive = false;
 		p->quiet_tx = quiet;
 		p->dormant_tx = dormant;
-		knowledge_put(&p->know, e->alive_hash, alive_exp, now, e->max_knowledge,
-			      &e->st.knowledge_dropped);
+		p->alive_told = alive_exp;
 	}
 }
 

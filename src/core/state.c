@@ -38,7 +38,7 @@ void engine_new_boot_id(struct engine *e, const char *why)
 	e->st.boot_id_changes++;
 	/* Peers must hear the new id promptly, not after their copy ages. */
 	for (size_t i = 0; i < e->pt.n; i++) {
-		knowledge_forget(&e->pt.v[i]->know, e->alive_hash);
+		e->pt.v[i]->alive_told = ENGINE_NEVER;
 		/* They drop what we leased them when they see the new id, and
 		 * number what they lease us afresh: we start over too. */
 		if (e->pt.v[i]->ltx.on)
