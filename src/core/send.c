@@ -92,7 +92,7 @@ static bool sends_facts(const struct engine *e, const struct peer *p)
  * fact for every leaf, and upheld() may look through every peer. Whether
  * it is upheld is worked out at the first need (upheld_now): a leaf asks
  * it of few facts, as it tells its router nothing the router told it. */
-enum { FR_LIVE = 1, FR_SUBJECT = 2, FR_UPHELD = 4, FR_UPHELD_KNOWN = 8 };
+enum { FR_LIVE = 1, FR_SUBJECT = 2, FR_UPHELD = 4, FR_UPHELD_KNOWN = 8, FR_STALE_PORT = 16 };
 
 /* Whether a fact may be told to p at all (SPEC §6 "What"). */
 static bool tellable(const struct engine *e, const struct peer *p, size_t i)
@@ -111,6 +111,8 @@ static bool tellable(const struct engine *e, const struct peer *p, size_t i)
 	if (e->fsubj[i] == p && fe->f.attr != ATTR_MEMBER_META)
 		return p->ours && !p->router &&
 		       (fe->f.attr == ATTR_ENDPOINT_V4 || fe->f.attr == ATTR_ENDPOINT_V6);
+	if ((flags & FR_STALE_PORT) && p->ours)
+		return false;
 	return flags & FR_SUBJECT;
 }
 
@@ -121,6 +123,12 @@ static void send_facts(struct out *o, int64_t now)
 	for (size_t i = 0; i < e->n_indexed; i++) {
 		const struct fentry *fe = &e->fs.v[i];
 		if (!tellable(e, o->p, i) || lease_rx_has(&o->p->lrx, fe->lh))
+			continue;
+		/* [ours] Nor what p itself told us (split horizon, as leases
+		 * have it): p has its own copy. Without it, a router that
+		 * restarted would hear back from each leaf what others had seen
+		 * of it, charged to the leaf as its own word. */
+		if (!fe->local && fe->src == (o->p->h | 1))
 			continue;
 		int64_t known = knowledge_get(&o->p->know, fe->h);
 		if (known != ENGINE_NEVER && !(known < horizon && fe->expires > known))
@@ -176,6 +184,21 @@ static bool upheld(const struct engine *e, const struct fentry *fe, int64_t now)
 	return !src || left >= e->t.fact_ttl_ms / 2 - 2 * e->t.chunk_period_ms;
 }
 
+/* [ours] Another peer's report of where s is, at the address we see s at
+ * ourselves, on a fresh handshake, but at another port: s's NAT has
+ * given it a new port (it forgot the old mapping, or rebound), and the
+ * reporter still sees the old one until its own handshake goes stale,
+ * minutes later. Told on, it would keep leaves on a port that no longer
+ * leads to s: they would try it, and a dormant pair would believe our
+ * vouch for it (quiet.c). What s says of itself is always told on. */
+static bool stale_port(const struct fentry *fe, const struct peer *s)
+{
+	struct wl_endpoint ep;
+	return s && !fe->local && fe->src != (s->h | 1) && s->healthy && s->has_endpoint &&
+	       fact_endpoint(&fe->f, &ep) && wl_addr_equal(&ep.addr, &s->endpoint.addr) &&
+	       ep.port != s->endpoint.port;
+}
+
 /* The round's flags of every fact (FR_*), before any peer's turn. */
 static void round_flags(struct engine *e, int64_t now)
 {
@@ -187,6 +210,8 @@ static void round_flags(struct engine *e, int64_t now)
 			flags |= FR_LIVE;
 			if (s && (s->healthy || peer_alive(s, now)))
 				flags |= FR_SUBJECT;
+			if (stale_port(fe, s))
+				flags |= FR_STALE_PORT;
 		}
 		e->fround[i] = flags;
 	}
