@@ -151,7 +151,12 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 		p->rx_at = now;
 	p->rx_bytes = wp->rx_bytes;
 	int64_t window = engine_rx_window_ms(e, p, now, out);
-	bool receiving = p->rx_at != ENGINE_NEVER && now - p->rx_at < window;
+	/* [ours] Leaving dormancy, the silence before is no sign of a dead
+	 * path (quiet.c): the window runs from when it ended. */
+	int64_t heard = p->rx_at;
+	if (p->dormant_left_at != ENGINE_NEVER && (heard == ENGINE_NEVER || p->dormant_left_at > heard))
+		heard = p->dormant_left_at;
+	bool receiving = heard != ENGINE_NEVER && now - heard < window;
 	bool healthy = p->has_endpoint && !p->path_dead && (fresh || newer || receiving);
 	if (healthy != p->healthy) {
 		char lb[WL_PEER_LABEL_MAX];

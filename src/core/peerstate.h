@@ -102,9 +102,11 @@ struct peer {
 	 * carried the quiet ttl; or the dormant one (which is a quiet ttl too). */
 	bool quiet_rx, quiet_tx;
 	bool dormant_rx, dormant_tx;
+	bool paired_tx; /* ... and the dormant one was sent with its own here */
 	bool was_quiet;         /* a quiet pair at the last tick */
 	bool was_dormant;       /* a dormant pair at the last tick */
 	int64_t quiet_left_at;  /* when it last stopped being one, ENGINE_NEVER */
+	int64_t dormant_left_at; /* ... a dormant one, ENGINE_NEVER */
 	/* [ours] Until when a router stands by facts about it: the latest
 	 * expiry a router gave any fact whose subject it is (observe.c),
 	 * ENGINE_NEVER if none. What a dormant pair's liveness rests on. */

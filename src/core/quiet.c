@@ -174,6 +174,8 @@ int64_t engine_rx_window_ms(struct engine *e, struct peer *p, int64_t now,
 		p->quiet_left_at = now;
 	if (p->was_dormant != dormant)
 		note_dormant(e, p, dormant, now, out);
+	if (p->was_dormant && !dormant)
+		p->dormant_left_at = now;
 	p->was_quiet = quiet;
 	p->was_dormant = dormant;
 	/* Nothing comes while dormant: the path is taken as working until
@@ -215,11 +217,18 @@ int64_t engine_alive_ms(const struct engine *e, uint16_t ttl)
 
 int64_t engine_alive_expiry(struct engine *e, struct peer *sp, int64_t now, uint16_t ttl)
 {
+	bool was_dormant = engine_dormant_pair(sp);
 	sp->quiet_rx = engine_quiet_enabled(e) && (int64_t)ttl * 1000 > e->t.fact_ttl_ms;
 	/* Only a daemon that reads dormant Alives sends one: it says so as
 	 * well as its version 3 probe, whichever arrives first (a dormant
 	 * Alive is sent once). */
 	sp->dormant_rx = sp->quiet_rx && ttl == ENGINE_DORMANT_TTL_S;
+	/* Dormant here already, and it sends its dormant Alive again: ours
+	 * has not reached it (it repeats until it does, send.c). Again. */
+	if (was_dormant && sp->dormant_rx) {
+		sp->force_alive = true;
+		engine_mark_dirty(e, now);
+	}
 	if (sp->dormant_rx)
 		sp->dormant_ok = true;
 	int64_t ms = engine_alive_ms(e, ttl);

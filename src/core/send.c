@@ -421,8 +421,12 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	enum quiet_offer offer = engine_quiet_offer(e, p, now);
 	bool quiet = offer != QUIET_LOUD, dormant = offer == QUIET_DORMANT;
 	/* A dormant Alive is not sent again while the pair stays dormant: the
-	 * peer's record of it never runs out. */
-	int64_t alive_exp = now + (dormant ? QUIET_FOREVER_MS
+	 * peer's record of it never runs out. Until the peer's comes back it
+	 * goes at the loud pace, as the pair is loud meanwhile: were it sent
+	 * once and lost, the peer would wait for Alives from us for ever, and
+	 * we would send none (the peer answers a repeat: quiet.c). */
+	bool dormant_pair = dormant && p->dormant_rx;
+	int64_t alive_exp = now + (dormant_pair ? QUIET_FOREVER_MS
 				   : quiet ? engine_quiet_ttl_ms(e)
 					   : e->t.fact_ttl_ms);
 	fact_make_alive(&alive, e->pub, e->boot_id,
@@ -430,11 +434,11 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	/* Going quiet, dormant or loud (quiet.c) is said at once, by the ttl;
 	 * and a quiet Alive's long expiry must not put off the loud ones
 	 * after it. */
-	if (quiet != p->quiet_tx || dormant != p->dormant_tx)
+	if (quiet != p->quiet_tx || dormant != p->dormant_tx || dormant_pair != p->paired_tx)
 		p->alive_told = ENGINE_NEVER;
 	int64_t known = p->alive_told;
 	bool due = p->force_alive || known == ENGINE_NEVER ||
-		   known < alive_exp - engine_alive_period_ms(e, p);
+		   (!dormant_pair && known < alive_exp - engine_alive_period_ms(e, p));
 	/* A due Alive goes first: a receiver that handles facts in order then
 	 * sees a boot id change before the facts it must now remember. */
 	if (due)
@@ -458,6 +462,7 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 		p->force_alive = false;
 		p->quiet_tx = quiet;
 		p->dormant_tx = dormant;
+		p->paired_tx = dormant_pair;
 		p->alive_told = alive_exp;
 	}
 }
