@@ -191,6 +191,11 @@ bool engine_dormant_enabled(const struct engine *e);
  * only to a peer that showed it reads it (a version 3 probe, path.c):
  * an older daemon of ours would take it for a quiet Alive's. */
 #define ENGINE_DORMANT_TTL_S 65535
+/* The same offer from a side that has not yet heard the peer's: "and
+ * send me yours". It is answered at once (quiet.c) and repeated at the
+ * loud pace until then (send.c), so a lost Alive cannot leave one side
+ * dormant and the other waiting. */
+#define ENGINE_DORMANT_ASK_TTL_S 65534
 /* A period that never comes round: a dormant pair's. */
 #define QUIET_FOREVER_MS ((int64_t)1 << 50)
 /* What our Alives to p offer, by their ttl. */

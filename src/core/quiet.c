@@ -217,15 +217,14 @@ int64_t engine_alive_ms(const struct engine *e, uint16_t ttl)
 
 int64_t engine_alive_expiry(struct engine *e, struct peer *sp, int64_t now, uint16_t ttl)
 {
-	bool was_dormant = engine_dormant_pair(sp);
 	sp->quiet_rx = engine_quiet_enabled(e) && (int64_t)ttl * 1000 > e->t.fact_ttl_ms;
 	/* Only a daemon that reads dormant Alives sends one: it says so as
 	 * well as its version 3 probe, whichever arrives first (a dormant
 	 * Alive is sent once). */
-	sp->dormant_rx = sp->quiet_rx && ttl == ENGINE_DORMANT_TTL_S;
-	/* Dormant here already, and it sends its dormant Alive again: ours
-	 * has not reached it (it repeats until it does, send.c). Again. */
-	if (was_dormant && sp->dormant_rx) {
+	sp->dormant_rx = sp->quiet_rx && ttl >= ENGINE_DORMANT_ASK_TTL_S;
+	/* It has not heard ours (send.c): say it again now, whatever we are
+	 * (a loud Alive tells it we are not dormant). */
+	if (sp->dormant_rx && ttl == ENGINE_DORMANT_ASK_TTL_S) {
 		sp->force_alive = true;
 		engine_mark_dirty(e, now);
 	}

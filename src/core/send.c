@@ -422,15 +422,18 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	bool quiet = offer != QUIET_LOUD, dormant = offer == QUIET_DORMANT;
 	/* A dormant Alive is not sent again while the pair stays dormant: the
 	 * peer's record of it never runs out. Until the peer's comes back it
-	 * goes at the loud pace, as the pair is loud meanwhile: were it sent
-	 * once and lost, the peer would wait for Alives from us for ever, and
-	 * we would send none (the peer answers a repeat: quiet.c). */
+	 * goes at the loud pace, as the pair is loud meanwhile, and asks for
+	 * the peer's (ENGINE_DORMANT_ASK_TTL_S; quiet.c answers): were either
+	 * lost, one side would wait for Alives for ever and the other send
+	 * none. */
 	bool dormant_pair = dormant && p->dormant_rx;
 	int64_t alive_exp = now + (dormant_pair ? QUIET_FOREVER_MS
 				   : quiet ? engine_quiet_ttl_ms(e)
 					   : e->t.fact_ttl_ms);
 	fact_make_alive(&alive, e->pub, e->boot_id,
-			dormant ? ENGINE_DORMANT_TTL_S : fact_ttl_from(alive_exp, now));
+			dormant_pair ? ENGINE_DORMANT_TTL_S
+			: dormant    ? ENGINE_DORMANT_ASK_TTL_S
+				     : fact_ttl_from(alive_exp, now));
 	/* Going quiet, dormant or loud (quiet.c) is said at once, by the ttl;
 	 * and a quiet Alive's long expiry must not put off the loud ones
 	 * after it. */
