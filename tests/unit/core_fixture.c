@@ -399,6 +399,12 @@ enum engine_rx treceive(struct tnode *n, int64_t now, const uint8_t from_pub[32]
 
 int tsent_about(const struct tnode *n, const uint8_t to[32], const uint8_t *subject, uint8_t attr)
 {
+	return tsent_value(n, to, subject, attr, NULL);
+}
+
+int tsent_value(const struct tnode *n, const uint8_t to[32], const uint8_t *subject, uint8_t attr,
+		const char *value)
+{
 	int k = 0;
 	for (size_t i = 0; n->act && i < n->act->n_send; i++) {
 		const struct engine_datagram *d = &n->act->send[i];
@@ -411,8 +417,10 @@ int tsent_about(const struct tnode *n, const uint8_t to[32], const uint8_t *subj
 		struct cursor c;
 		struct fact f;
 		packet_facts_begin(&pk, &c);
+		char v[FACT_VALUE_STR_MAX];
 		while (packet_next_fact(&c, &f, &why) == 1)
-			if ((!attr || f.attr == attr) && (!subject || memcmp(f.subject, subject, 32) == 0))
+			if ((!attr || f.attr == attr) && (!subject || memcmp(f.subject, subject, 32) == 0) &&
+			    (!value || strcmp(fact_value_str(&f, v, sizeof(v)), value) == 0))
 				k++;
 	}
 	return k;

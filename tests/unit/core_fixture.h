@@ -119,5 +119,8 @@ void tnode_traffic(struct tnode *n, const uint8_t pub[32], uint64_t rx, uint64_t
 /* Facts in n->act datagrams to `to` about `subject` (any subject if NULL)
  * with attribute attr (any if 0). */
 int tsent_about(const struct tnode *n, const uint8_t to[32], const uint8_t *subject, uint8_t attr);
+/* ... and with this value (as fact_value_str writes it). */
+int tsent_value(const struct tnode *n, const uint8_t to[32], const uint8_t *subject, uint8_t attr,
+		const char *value);
 
 #endif

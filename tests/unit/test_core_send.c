@@ -368,6 +368,142 @@ TEST(facts_the_peer_told_us_are_not_echoed)
 	tnode_free(&n);
 }
 
+/* Tells n a fact from the peer with private key `priv`, at `now`. */
+static void tell(struct tnode *n, int64_t now, const uint8_t priv[32], const struct fact *f)
+{
+	uint8_t pub[32], buf[WIRE_MAX_DATAGRAM];
+	crypto_scalarmult_base(pub, priv);
+	size_t len = tseal(priv, n->pub, f, 1, buf, sizeof(buf));
+	CHECK_EQ(treceive(n, now, pub, buf, len), ENGINE_RX_OK);
+}
+
+static void endpoint_fact(struct fact *f, const uint8_t subject[32], const char *ep)
+{
+	struct wl_endpoint e;
+	CHECK(wl_endpoint_parse(ep, &e));
+	CHECK(fact_make_endpoint(f, subject, &e, 255));
+}
+
+/* [ours] A router that sees Q itself, on a fresh handshake, at its NAT's
+ * address and port 1000 does not pass on another leaf's report of the
+ * same address at port 2000: Q's NAT gave it a new port, and the report
+ * lasts until the reporter's own handshake goes stale. What Q says of
+ * itself is passed on, and an original peer hears everything as before. */
+TEST(a_router_does_not_pass_on_a_port_a_peer_has_left)
+{
+	enum { R_ = 4, S_ = 5 };
+	struct tnode n;
+	uint8_t ppub[32], qpub[32], rpub[32], spub[32], qpriv[32], rpriv[32], priv[32];
+	tkey(P_, priv, ppub);
+	tkey(Q_, qpriv, qpub);
+	tkey(R_, rpriv, rpub);
+	tkey(S_, priv, spub);
+	tnode_config(&n, N_);
+	n.cfg.router = WL_YES;
+	tnode_iface(&n, "eth0", true, true, ETH);
+	tnode_dev_peer(&n, ppub, "192.0.2.2:51820", 0);
+	tnode_dev_peer(&n, qpub, "203.0.113.5:1000", 0);
+	tnode_dev_peer(&n, rpub, "192.0.2.4:51820", 0);
+	tnode_dev_peer(&n, spub, "192.0.2.5:51820", 0);
+	tnode_start(&n, 0);
+	tnode_tick(&n, 0);
+	int seen = tsent_value(&n, ppub, qpub, ATTR_ENDPOINT_V4, "203.0.113.5:1000");
+	uint8_t probe[ENGINE_PROBE_LEN];
+	size_t len = tprobe(ENGINE_PROBE_REQUEST, 1, ppub, probe);
+	CHECK_EQ(treceive_probe(&n, 50, ppub, probe, len), ENGINE_RX_PROBE);
+	struct fact f;
+	endpoint_fact(&f, qpub, "203.0.113.5:2000");
+	tell(&n, 100, rpriv, &f);
+	endpoint_fact(&f, qpub, "203.0.113.5:3000");
+	tell(&n, 100, qpriv, &f);
+	CHECK(thas_fact(n.e, ATTR_ENDPOINT_V4, qpub, "203.0.113.5:2000"));
+	int old_port = 0, said = 0, to_original = 0;
+	for (int64_t t = 5000; t <= 30000; t += 5000) {
+		tnode_handshakes(&n, t);
+		tnode_tick(&n, t);
+		seen += tsent_value(&n, ppub, qpub, ATTR_ENDPOINT_V4, "203.0.113.5:1000");
+		old_port += tsent_value(&n, ppub, qpub, ATTR_ENDPOINT_V4, "203.0.113.5:2000");
+		said += tsent_value(&n, ppub, qpub, ATTR_ENDPOINT_V4, "203.0.113.5:3000");
+		to_original += tsent_value(&n, spub, qpub, ATTR_ENDPOINT_V4, "203.0.113.5:2000");
+	}
+	CHECK(seen >= 1);
+	CHECK_EQ(old_port, 0);
+	CHECK(said >= 1);
+	CHECK(to_original >= 1);
+	tnode_free(&n);
+}
+
+/* [ours] Refreshes (SPEC §6 mode) never tell a peer back what it told us:
+ * a leaf told by its router where others see it does not say it back,
+ * or a router that restarted would take it for the leaf's own word. */
+TEST(a_leaf_does_not_tell_its_router_back_what_it_was_told)
+{
+	struct tnode n;
+	uint8_t hpub[32], hpriv[32];
+	tkey(P_, hpriv, hpub);
+	tnode_config(&n, N_);
+	n.cfg.router = WL_NO;
+	tnode_iface(&n, "eth0", true, true, ETH);
+	tnode_dev_peer(&n, hpub, "192.0.2.2:51820", 0);
+	tnode_allow(&n, hpub, "10.7.0.0/24");
+	tnode_start(&n, 0);
+	tnode_tick(&n, 0);
+	CHECK_EQ(tsent_value(&n, hpub, n.pub, ATTR_ENDPOINT_V4, "192.0.2.1:51820"), 1);
+	bool own = false;
+	struct fact f;
+	uint8_t boot[BOOT_ID_LEN] = { 1 };
+	fact_make_alive(&f, hpub, boot, 255);
+	tell(&n, 100, hpriv, &f);
+	endpoint_fact(&f, n.pub, "203.0.113.9:4000");
+	tell(&n, 100, hpriv, &f);
+	CHECK(thas_fact(n.e, ATTR_ENDPOINT_V4, n.pub, "203.0.113.9:4000"));
+	/* The router restarts: it keeps nothing, and we tell it all again. */
+	boot[0] = 2;
+	fact_make_alive(&f, hpub, boot, 255);
+	tell(&n, 1000, hpriv, &f);
+	for (int64_t t = 5000; t <= 60000; t += 5000) {
+		tnode_handshakes(&n, t);
+		tnode_tick(&n, t);
+		CHECK_EQ(tsent_value(&n, hpub, n.pub, ATTR_ENDPOINT_V4, "203.0.113.9:4000"), 0);
+		own = own || tsent_value(&n, hpub, n.pub, ATTR_ENDPOINT_V4, "192.0.2.1:51820") == 1;
+	}
+	CHECK(own); /* what it sees itself is told again */
+	tnode_free(&n);
+}
+
+/* [ours] An Alive whose ttl asks for ours (a dormant offer from a peer
+ * that has not heard our Alive, core/engine_internal.h) is answered at
+ * once, though the peer was told recently; the plain dormant ttl is not. */
+TEST(an_alive_that_asks_for_ours_is_answered)
+{
+	struct tnode n;
+	uint8_t ppub[32], qpub[32], ppriv[32], boot[BOOT_ID_LEN] = { 1 };
+	setup(&n, ppub, qpub, 0);
+	tkey(P_, ppriv, ppub);
+	tnode_tick(&n, 0);
+	CHECK_EQ(tsent_about(&n, ppub, n.pub, ATTR_ALIVE), 1);
+	tnode_handshakes(&n, 5000);
+	tnode_tick(&n, 5000);
+	CHECK_EQ(tsent_about(&n, ppub, n.pub, ATTR_ALIVE), 0);
+	/* Its first Alive is answered anyway (it was not alive here). */
+	struct fact f;
+	fact_make_alive(&f, ppub, boot, 255);
+	tell(&n, 6000, ppriv, &f);
+	tnode_tick(&n, engine_next_deadline(n.e));
+	CHECK_EQ(tsent_about(&n, ppub, n.pub, ATTR_ALIVE), 1);
+	fact_make_alive(&f, ppub, boot, 65535);
+	tell(&n, n.now + 100, ppriv, &f);
+	tnode_tick(&n, engine_next_deadline(n.e));
+	CHECK_EQ(tsent_about(&n, ppub, n.pub, ATTR_ALIVE), 0);
+	fact_make_alive(&f, ppub, boot, 65534);
+	tell(&n, n.now + 100, ppriv, &f);
+	int64_t t = engine_next_deadline(n.e);
+	CHECK(t - n.now <= tdefault_timing()->react_delay_ms + 100);
+	tnode_tick(&n, t);
+	CHECK_EQ(tsent_about(&n, ppub, n.pub, ATTR_ALIVE), 1);
+	tnode_free(&n);
+}
+
 TEST(packing_never_exceeds_1212_bytes)
 {
 	/* 80 configured peers with 5 AllowedIPs each, all healthy in the
