@@ -178,7 +178,13 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		int64_t span = e->last_tick == ENGINE_NEVER ? e->t.chunk_period_ms : now - e->last_tick;
 		if (span < 1000)
 			span = 1000;
-		if (waiting || user * 1000 > (uint64_t)PATH_ACTIVE_BYTES_PER_S * (uint64_t)span) {
+		/* Woken (a dormant pair whose peer's traffic started): the
+		 * first of the user's bytes say the path is in use, however
+		 * few, as the rate below needs a tick's worth of them and the
+		 * new handshake takes its share. */
+		bool woken = p->told_wake || (p->woken_at != ENGINE_NEVER && now - p->woken_at < e->t.watch_ms);
+		if (waiting || (woken && user) ||
+		    user * 1000 > (uint64_t)PATH_ACTIVE_BYTES_PER_S * (uint64_t)span) {
 			/* The peer's NAT may have forgotten us while the pair
 			 * was dormant: it is asked to send to us (pathnote.c). */
 			if (!active(e, p, now) && engine_dormant_pair(p))
@@ -353,6 +359,7 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 	}
 	if (p->told_wake) {
 		p->told_wake = false;
+		p->woken_at = now;
 		p->punches = PATH_PUNCHES;
 	}
 	if (p->path_dead) {

@@ -119,6 +119,7 @@ struct peer {
 	 * (told_wake: we send to it); and, at a router, the notes of other
 	 * peers about this one, to be told to it. */
 	bool note_due, wake_due, told_watch, told_wake;
+	int64_t woken_at; /* when told_wake was last taken up (path.c) */
 	int punches;      /* probes still to send for a wake (path.c) */
 	int64_t punch_at; /* the last of them, ENGINE_NEVER */
 	uint8_t n_notes;
