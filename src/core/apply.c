@@ -292,6 +292,26 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	return true;
 }
 
+/* [ours] A pair that was dormant follows the peer to the port its router
+ * sees it at now (quiet.c), as a candidate tried: what the device reports
+ * there counts only after a handshake (local_facts.c). */
+static bool follow_port(const struct engine *e, struct peer *p, int64_t now,
+			struct wl_endpoint *out, struct engine_actions *a)
+{
+	if (!engine_router_moved_port(e, p, out))
+		return false;
+	peer_note_tried(p, out, now);
+	p->last_try = now;
+	p->try_ep = *out;
+	p->has_try_ep = true;
+	p->force_alive = true;
+	char lb[WL_PEER_LABEL_MAX], eb[WL_ENDPOINT_STR_MAX];
+	engine_actions_event(a, ENGINE_EV_ENDPOINT, p->key,
+			     "peer %s: following it to %s, where our router sees it now",
+			     engine_peer_label(p, lb), wl_endpoint_str(out, eb));
+	return true;
+}
+
 static void add_peer(struct engine *e, struct peer *p, int64_t now, struct engine_actions *a)
 {
 	struct wl_cidr ac;
@@ -397,6 +417,9 @@ static void update_peer(struct engine *e, struct peer *p, const struct engine_pe
 			      engine_peer_label(p, lb), add.n);
 	struct wl_endpoint ep;
 	bool set_ep = !p->healthy && next_endpoint(e, p, now, &ep, a);
+	if (!set_ep && p->follow_due && p->healthy)
+		set_ep = follow_port(e, p, now, &ep, a);
+	p->follow_due = false;
 	/* [ours] Our addresses changed (a laptop on another network): the
 	 * endpoint stays, but set again it makes WireGuard forget the source
 	 * address it sends from, which may be gone — wireguard-go would keep

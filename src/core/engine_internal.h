@@ -156,6 +156,11 @@ const char *engine_key_label(const struct engine *e, const uint8_t key[static WL
 /* observe.c */
 void engine_observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,
 			   struct engine_actions *out);
+/* [ours] The one endpoint our router leases us for p at the address we
+ * use for p but at another port: where p's NAT moved it (a router passes
+ * on no other leaf's report of a port it has seen p leave, send.c). False
+ * if none, or more than one. */
+bool engine_router_moved_port(const struct engine *e, const struct peer *p, struct wl_endpoint *out);
 /* The peer state of device peer i (with this key) of this tick's snapshot,
  * as engine_observe_device found it; NULL if none. */
 struct peer *engine_dev_peer(struct engine *e, size_t i, const uint8_t key[static WL_KEY_LEN]);

@@ -323,6 +323,28 @@ static void note_vouch(struct peer *p, const struct fentry *fe, struct peer *con
 		p->vouch_ep = true;
 }
 
+bool engine_router_moved_port(const struct engine *e, const struct peer *p, struct wl_endpoint *out)
+{
+	if (!p->has_endpoint)
+		return false;
+	bool found = false;
+	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
+		const struct fentry *fe = &e->fs.v[k];
+		struct wl_endpoint ep;
+		if (!fact_endpoint(&fe->f, &ep) || !wl_addr_equal(&ep.addr, &p->endpoint.addr) ||
+		    ep.port == p->endpoint.port)
+			continue;
+		const struct peer *r = fe->src ? peertab_find_source(&e->pt, fe->src) : NULL;
+		if (!r || !r->router || !r->in_device || (r->lrx.have && !lease_rx_has(&r->lrx, fe->lh)))
+			continue;
+		if (found && !wl_endpoint_equal(&ep, out))
+			return false; /* two: which one is not ours to guess */
+		*out = ep;
+		found = true;
+	}
+	return found;
+}
+
 void engine_index_facts(struct engine *e, int64_t now)
 {
 	e->n_outer = 0;

@@ -120,6 +120,9 @@ struct peer {
 	 * peers about this one, to be told to it. */
 	bool note_due, wake_due, told_watch, told_wake;
 	int64_t woken_at; /* when told_wake was last taken up (path.c) */
+	/* [ours] A dormant pair left dormancy as its router no longer sees it
+	 * at the endpoint we use (quiet.c): follow it at this tick (apply.c). */
+	bool follow_due;
 	int punches;      /* probes still to send for a wake (path.c) */
 	int64_t punch_at; /* the last of them, ENGINE_NEVER */
 	uint8_t n_notes;

@@ -161,6 +161,10 @@ static void note_dormant(struct engine *e, struct peer *p, bool dormant, int64_t
 	}
 	engine_actions_event(out, ENGINE_EV_DORMANT, p->key, "peer %s: no longer dormant: %s",
 			     engine_peer_label(p, lb), awake_why(e, p, now));
+	/* The router sees the peer at another port now: we follow it at
+	 * once (apply.c), while the path still counts as working, rather
+	 * than send to the old port until our handshake goes stale. */
+	p->follow_due = p->healthy && !p->path_dead && !p->vouch_ep;
 	/* The peer's NAT may have forgotten us while we were dormant: it is
 	 * woken to send to us, which opens it again. */
 	engine_pathnote_wake(e, p);
