@@ -30,6 +30,7 @@ void cfg_defaults(struct wl_config *cfg)
 	cfg->sandbox = true;
 	cfg->leases = true;
 	cfg->quiet_period = 600;
+	cfg->dormant = true;
 	cfg->quota_facts = 512; /* as core/factset.c's defaults (config_help shows them) */
 	cfg->quota_endpoints = 16;
 	cfg->quota_allowed_ips = 256;

@@ -119,7 +119,7 @@ struct wl_config {
 	bool sandbox; /* after set-up: only CAP_NET_ADMIN, no_new_privs, seccomp (default true) */
 	bool leases; /* lease facts to peers of ours instead of refreshing them (default true) */
 	uint32_t quiet_period; /* s, the Alive period of quiet pairs (core/quiet.c); 0 = never */
-	bool dormant; /* idle pairs send nothing (core/quiet.c); default false */
+	bool dormant; /* idle pairs send nothing (core/quiet.c); default true */
 	/* Each peer's share of what it can make us keep (core/factset.h). */
 	uint32_t quota_facts, quota_endpoints, quota_allowed_ips;
 	uint32_t quota_new_members, quota_new_members_per_min;

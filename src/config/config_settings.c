@@ -53,14 +53,14 @@ const struct cfg_setting cfg_settings[] = {
 	  "own address): a quiet pair. Other pairs send one every 30 s, which also keeps NAT "
 	  "mappings open. A path that fails while traffic flows is still found in seconds; "
 	  "an idle one within two quiet periods. Needs Leases. 0: never quiet." },
-	{ "Dormant", "dormant", 0, "WIRELINK_DORMANT", CT_BOOL, ALL, AT(dormant), "BOOL", "false",
+	{ "Dormant", "dormant", 0, "WIRELINK_DORMANT", CT_BOOL, ALL, AT(dormant), "BOOL", "true",
 	  "Between two leaves of ours on a direct path whose router vouches for both, send "
 	  "nothing at all while idle, behind NATs too: a dormant pair. A leaf's idle traffic "
 	  "then does not grow with the network. When traffic starts, the router asks the "
 	  "other side to send too, which opens both NATs again; if that fails, traffic falls "
 	  "back to the router within seconds. A path that dies while idle is found only once "
-	  "traffic starts. Needs Leases and a QuietPeriod. Off by default while it is proven "
-	  "(docs/quiet.md)." },
+	  "traffic starts. Needs Leases and a QuietPeriod (docs/quiet.md). false: idle pairs "
+	  "keep sending Alives, every 30 s or every QuietPeriod." },
 	{ "ControlGroup", "control-group", 0, "WIRELINK_CONTROL_GROUP", CT_GROUP, ALL,
 	  AT(control_group), "GROUP", "none",
 	  "The control socket /run/wirelink/IFACE.sock (wirelink show) is root's alone (mode "

@@ -36,7 +36,7 @@ void engine_timing_default(struct engine_timing *t)
 	t->jitter_pct = 10;
 	t->leases = true;
 	t->quiet_period_ms = 600000;
-	t->dormant = false;
+	t->dormant = true;
 }
 
 void engine_config_init(struct engine_config *cfg)

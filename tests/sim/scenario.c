@@ -16,7 +16,7 @@ void scen_opts_init(struct scen_opts *o)
 	/* WL_QUIET_PERIOD=0: no quiet pairs, for a comparison. */
 	const char *quiet = getenv("WL_QUIET_PERIOD");
 	o->quiet_period = quiet && *quiet ? atoi(quiet) : -1;
-	/* WL_DORMANT=1: dormant pairs (core/quiet.c) whatever the default. */
+	/* WL_DORMANT=0 or 1: dormant pairs (core/quiet.c) off or on, whatever the default. */
 	const char *dormant = getenv("WL_DORMANT");
 	o->dormant = dormant && *dormant ? atoi(dormant) != 0 : -1;
 }

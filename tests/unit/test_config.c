@@ -1214,7 +1214,7 @@ TEST(dump_round_trip)
 		return;
 	char *d = dump_str(cfg);
 	CHECK_STR(d, "{\"Iface\":\"wg0\",\"Port\":51821,\"Router\":false,\"Chatty\":true,"
-		     "\"Debug\":true,\"Backend\":\"userspace\",\"PortMapping\":false,\"Leases\":true,\"QuietPeriod\":600,\"Dormant\":false,"
+		     "\"Debug\":true,\"Backend\":\"userspace\",\"PortMapping\":false,\"Leases\":true,\"QuietPeriod\":600,\"Dormant\":true,"
 		     "\"QuotaFacts\":512,\"QuotaEndpoints\":16,\"QuotaAllowedIPs\":256,"
 		     "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"LogTime\":\"auto\",\"Peers\":[{\"PublicKey\":\"" KEY1
 		     "\",\"Name\":\"hub\",\"Trust\":\"Membership\",\"FactExchanger\":true,"
@@ -1244,7 +1244,7 @@ TEST(dump_defaults_round_trip)
 	}
 	char *first = dump_str(cfg);
 	CHECK_STR(first, "{\"Iface\":\"wg0\",\"Port\":0,\"Router\":null,\"Chatty\":false,"
-			 "\"Debug\":false,\"Backend\":\"auto\",\"PortMapping\":true,\"Leases\":true,\"QuietPeriod\":600,\"Dormant\":false,"
+			 "\"Debug\":false,\"Backend\":\"auto\",\"PortMapping\":true,\"Leases\":true,\"QuietPeriod\":600,\"Dormant\":true,"
 			 "\"QuotaFacts\":512,\"QuotaEndpoints\":16,\"QuotaAllowedIPs\":256,"
 			 "\"QuotaNewMembers\":1024,\"QuotaNewMembersPerMinute\":256,\"LogTime\":\"auto\",\"Peers\":[],\"ReportIfaces\":[],"
 			 "\"HideIfaces\":[]}\n");
