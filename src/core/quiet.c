@@ -223,8 +223,7 @@ int64_t engine_alive_expiry(struct engine *e, struct peer *sp, int64_t now, uint
 {
 	sp->quiet_rx = engine_quiet_enabled(e) && (int64_t)ttl * 1000 > e->t.fact_ttl_ms;
 	/* Only a daemon that reads dormant Alives sends one: it says so as
-	 * well as its version 3 probe, whichever arrives first (a dormant
-	 * Alive is sent once). */
+	 * well as its version 3 probe, whichever arrives first. */
 	sp->dormant_rx = sp->quiet_rx && ttl >= ENGINE_DORMANT_ASK_TTL_S;
 	/* It has not heard ours (send.c): say it again now, whatever we are
 	 * (a loud Alive tells it we are not dormant). */

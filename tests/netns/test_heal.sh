@@ -36,7 +36,8 @@
 #             and ping) within 30 s. Runs in the background while the other
 #             scenarios run, so the suite takes about as long as it.
 #   quietidle quiet pairs (docs/quiet.md): "a path that dies while idle".
-#             Two public leaves with QuietPeriod 240 s go quiet; once both
+#             Two public leaves with QuietPeriod 240 s and Dormant false
+#             (a dormant pair sends nothing at all) go quiet; once both
 #             handshakes are over 185 s old (no WireGuard session left), UDP
 #             between them is cut and A starts pinging B: the pings queue
 #             behind a handshake nobody answers. A reply within 10 s (through
@@ -353,7 +354,8 @@ first_reply() {
 # here with wireguard-go.
 sc_quietidle() {
 	local qp=240
-	setup public "wlhq$ID" quietidle WIRELINK_QUIET_PERIOD=$qp || { topo_cleanup; return; }
+	setup public "wlhq$ID" quietidle WIRELINK_QUIET_PERIOD=$qp WIRELINK_DORMANT=false ||
+		{ topo_cleanup; return; }
 	if ! wait_for 180 topo_quiet "$WL_BIN"; then
 		fail quietidle-setup "the leaves did not go quiet within 180 s"
 		topo_cleanup; return

@@ -308,7 +308,8 @@ sc_failover() {
 }
 
 # quietidle: test_heal.sh's quietidle on wireguard.ko. Two public leaves
-# with QuietPeriod 240 s go quiet; once both handshakes are over 185 s old
+# with QuietPeriod 240 s and Dormant false (a dormant pair would send
+# nothing at all) go quiet; once both handshakes are over 185 s old
 # (no session left: RejectAfterTime is 180 s) UDP between them is cut and A
 # pings B. The pings wait behind a handshake nobody answers; what the watch
 # sees is our initiations and the tunnel device's counters. The kernel's
@@ -325,7 +326,7 @@ sc_quietidle() {
 	t0us=$(us)
 	for ifc in "$WG_HUB:$HUB" "$WG_A:$LEAFA" "$WG_B:$LEAFB"; do
 		topo_daemon "$WL_BIN" "${ifc#*:}" "${ifc%%:*}" WIRELINK_DEBUG=1 WIRELINK_LOG_TIME=iso \
-			WIRELINK_QUIET_PERIOD=$QUIET_S
+			WIRELINK_QUIET_PERIOD=$QUIET_S WIRELINK_DORMANT=false
 	done
 	if ! wait_for 120 topo_quiet "$WL_BIN"; then
 		fail quietidle-quiet "not quiet within 120 s: $("$WL_BIN" show "$WG_A" | tr '\n' ' ')"
