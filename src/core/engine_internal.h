@@ -147,6 +147,12 @@ int64_t engine_roughly(struct engine *e, int64_t base);
 bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a);
 const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *p);
 bool engine_is_self(const struct engine *e, const uint8_t key[static WL_KEY_LEN]);
+/* Fact fe is charged to p: p told it to us (receive.c charges a fact to
+ * its sender's source id, the peer's hash with its low bit set). */
+static inline bool engine_from_peer(const struct fentry *fe, const struct peer *p)
+{
+	return fe->src == (p->h | 1);
+}
 /* How log lines and events name a peer (common/peerlabel.h): by name and
  * short key; engine_key_label for any key, named if we know the peer. */
 const char *engine_peer_label(const struct peer *p, char buf[static WL_PEER_LABEL_MAX]);

@@ -296,6 +296,12 @@ static void note_outer(struct engine *e, const struct fentry *fe, int64_t now, b
 		e->outer[e->n_outer++] = ep.addr;
 }
 
+/* Router r leases us fe: it told it, and has not withdrawn it. */
+static bool router_leases(const struct peer *r, const struct fentry *fe)
+{
+	return engine_from_peer(fe, r) && (!r->lrx.have || lease_rx_has(&r->lrx, fe->lh));
+}
+
 /* [ours] A router that tells us a fact about p stands by it only while
  * p is alive or healthy there (send.c: upheld, tellable): the latest
  * expiry it gave such a fact is how long it vouches for p (quiet.c,
@@ -307,10 +313,8 @@ static void note_vouch(struct peer *p, const struct fentry *fe, struct peer *con
 	if (fe->rx_expires == ENGINE_NEVER)
 		return;
 	bool by_router = false;
-	for (size_t i = 0; i < n_routers && !by_router; i++) {
-		const struct peer *r = routers[i];
-		by_router = fe->src == (r->h | 1) && (!r->lrx.have || lease_rx_has(&r->lrx, fe->lh));
-	}
+	for (size_t i = 0; i < n_routers && !by_router; i++)
+		by_router = router_leases(routers[i], fe);
 	if (!by_router)
 		return;
 	if (fe->rx_expires > p->vouch_until)
@@ -335,7 +339,7 @@ bool engine_router_moved_port(const struct engine *e, const struct peer *p, stru
 		    ep.port == p->endpoint.port)
 			continue;
 		const struct peer *r = fe->src ? peertab_find_source(&e->pt, fe->src) : NULL;
-		if (!r || !r->router || !r->in_device || (r->lrx.have && !lease_rx_has(&r->lrx, fe->lh)))
+		if (!r || !r->router || !r->in_device || !router_leases(r, fe))
 			continue;
 		if (found && !wl_endpoint_equal(&ep, out))
 			return false; /* two: which one is not ours to guess */

@@ -94,6 +94,12 @@ static bool sends_facts(const struct engine *e, const struct peer *p)
  * it of few facts, as it tells its router nothing the router told it. */
 enum { FR_LIVE = 1, FR_SUBJECT = 2, FR_UPHELD = 4, FR_UPHELD_KNOWN = 8, FR_STALE_PORT = 16 };
 
+/* We hold fe only because p told it: telling it back to p is an echo. */
+static bool echo(const struct fentry *fe, const struct peer *p)
+{
+	return !fe->local && engine_from_peer(fe, p);
+}
+
 /* Whether a fact may be told to p at all (SPEC §6 "What"). */
 static bool tellable(const struct engine *e, const struct peer *p, size_t i)
 {
@@ -124,11 +130,11 @@ static void send_facts(struct out *o, int64_t now)
 		const struct fentry *fe = &e->fs.v[i];
 		if (!tellable(e, o->p, i) || lease_rx_has(&o->p->lrx, fe->lh))
 			continue;
-		/* [ours] Nor what p itself told us (split horizon, as leases
-		 * have it): p has its own copy. Without it, a router that
-		 * restarted would hear back from each leaf what others had seen
-		 * of it, charged to the leaf as its own word. */
-		if (!fe->local && fe->src == (o->p->h | 1))
+		/* [ours] Nor what we hold only because p told it (split
+		 * horizon, as leases have it): p has its own copy. Without it,
+		 * a router that restarted would hear back from each leaf what
+		 * others had seen of it, charged to the leaf as its own word. */
+		if (echo(fe, o->p))
 			continue;
 		int64_t known = knowledge_get(&o->p->know, fe->h);
 		if (known != ENGINE_NEVER && !(known < horizon && fe->expires > known))
@@ -194,7 +200,7 @@ static bool upheld(const struct engine *e, const struct fentry *fe, int64_t now)
 static bool stale_port(const struct fentry *fe, const struct peer *s)
 {
 	struct wl_endpoint ep;
-	return s && !fe->local && fe->src != (s->h | 1) && s->healthy && s->has_endpoint &&
+	return s && !fe->local && !engine_from_peer(fe, s) && s->healthy && s->has_endpoint &&
 	       fact_endpoint(&fe->f, &ep) && wl_addr_equal(&ep.addr, &s->endpoint.addr) &&
 	       ep.port != s->endpoint.port;
 }
@@ -241,7 +247,7 @@ static bool stands(struct engine *e, const struct peer *p, size_t i, int64_t now
 	 * same fact (a public node's own address): that is how it learns it
 	 * is seen there (quiet.c), and our copy is our own, not one it gave. */
 	bool seen_by_us = fe->local && e->fsubj[i] == p;
-	return tellable(e, p, i) && (fe->local || fe->src != (p->h | 1)) &&
+	return tellable(e, p, i) && !echo(fe, p) &&
 	       (seen_by_us || !lease_rx_has(&p->lrx, fe->lh)) && upheld_now(e, i, now);
 }
 

@@ -199,6 +199,8 @@ const struct engine_timing *sim_timing(void)
 	return &t;
 }
 
+static void on_deliver(void *ctx, int host);
+
 struct sim *sim_new(uint64_t seed)
 {
 	struct sim *sim = xcalloc(1, sizeof(*sim));
@@ -206,6 +208,7 @@ struct sim *sim_new(uint64_t seed)
 	sim->dormant = -1;
 	simrand_seed(&sim->rng, seed);
 	sim->net = vnet_new(simrand_next(&sim->rng));
+	vnet_set_deliver_hook(sim->net, on_deliver, sim);
 	sim->trace_print = getenv("WL_SIM_TRACE") != NULL;
 	/* The drivers log as the daemon would; their notices (a clock jump a
 	 * test makes on purpose) would only clutter the test output. */
@@ -359,7 +362,6 @@ static void agenda_add(struct sim *sim, const struct sim_node *n)
 	}
 	sim->by_host[n->host] = n->index + 1;
 	sim->all_touched = true;
-	vnet_set_deliver_hook(sim->net, on_deliver, sim);
 }
 
 /* When the node next has work: it wakes from a suspend, a WireGuard
