@@ -395,6 +395,9 @@ struct engine_stats {
 	 * facts withdrawn here, peers whose leases we refused. */
 	uint64_t lease_holds_sent, lease_holds_matched, lease_nacks_sent, lease_repairs,
 		lease_epochs, lease_withdrawn, lease_refused;
+	/* [ours] HOLDs we asked for, our copies about to lapse with none
+	 * come; and HOLDs we sent again when asked (lease.c: ask_hold). */
+	uint64_t lease_holds_asked, lease_holds_resent;
 	/* [ours] A peer that is not a router (and we are not one) became
 	 * healthy (went direct) or unhealthy (fell back to the router). */
 	uint64_t went_direct, fell_back;

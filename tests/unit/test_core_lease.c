@@ -1,0 +1,164 @@
+/* Leases (src/core/lease.c) [ours]: what keeps leased copies alive when
+ * HOLDs are lost. A receiver whose copies would lapse with no HOLD come
+ * asks for one (a NACK with its record); a sender whose record matches
+ * answers with a HOLD, not a new epoch. */
+#include <string.h>
+
+#include "core_fixture.h"
+#include "harness.h"
+#include "wire/lease.h"
+#include "wire/packet.h"
+
+enum { N_ = 1, P_ = 2, R_ = 3, Q_ = 4 };
+#define S 1000
+
+/* The lease messages of a kind that n sent to `to` at its last tick; the
+ * last of them in *last. */
+static int lease_sent(const struct tnode *n, const uint8_t to[32], uint8_t kind,
+		      struct lease_msg *last)
+{
+	int k = 0;
+	for (size_t i = 0; n->act && i < n->act->n_send; i++) {
+		const struct engine_datagram *d = &n->act->send[i];
+		struct packet pk;
+		const char *why;
+		if (d->kind != ENGINE_DG_FACTS || memcmp(d->peer, to, 32) != 0 ||
+		    !packet_parse(d->data, d->len, &pk, &why))
+			continue;
+		struct cursor c;
+		struct fact f;
+		struct lease_msg m;
+		packet_facts_begin(&pk, &c);
+		while (packet_next_fact(&c, &f, &why) == 1)
+			if (f.attr == ATTR_LEASE && lease_parse(&f, &m) && m.kind == kind) {
+				if (last)
+					*last = m;
+				k++;
+			}
+	}
+	return k;
+}
+
+/* Leaf N, router R (10.0.0.0/8) in its device. R leases N one fact (where
+ * Q is) and HOLDs it at 1 s; no HOLD comes after. N asks for one only
+ * once a HOLD is missing and the copy lapses within two AlivePeriods and
+ * a chunk — with its record, which matches — and asks no more once a
+ * HOLD came. The copy never lapses. */
+TEST(a_leaf_asks_for_a_hold_before_its_copies_lapse)
+{
+	struct tnode n;
+	uint8_t rpriv[32], rpub[32], qpriv[32], qpub[32];
+	tkey(R_, rpriv, rpub);
+	tkey(Q_, qpriv, qpub);
+	tnode_config(&n, N_);
+	static const char *const eth[] = { "192.0.2.1/24", NULL };
+	tnode_iface(&n, "eth0", true, true, eth);
+	tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0);
+	tnode_allow(&n, rpub, "10.0.0.0/8");
+	tnode_start(&n, 0);
+	tnode_handshakes(&n, 0);
+	tnode_tick(&n, 0);
+
+	struct fact f[3];
+	struct lease_msg epoch = { .kind = LEASE_EPOCH, .epoch = 7 };
+	lease_fact(&f[0], rpub, 0, &epoch);
+	struct wl_endpoint ep;
+	CHECK(wl_endpoint_parse("203.0.113.9:51820", &ep));
+	CHECK(fact_make_endpoint(&f[1], qpub, &ep, 255));
+	struct lease_msg hold = { .kind = LEASE_HOLD, .epoch = 7, .count = 1,
+				  .digest = lease_hash(&f[1]) };
+	lease_fact(&f[2], rpub, 255, &hold);
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	size_t len = tseal(rpriv, n.pub, f, 3, buf, sizeof(buf));
+	CHECK_EQ(treceive(&n, 1 * S, rpub, buf, len), ENGINE_RX_OK);
+	CHECK(thas_fact(n.e, ATTR_ENDPOINT_V4, qpub, "203.0.113.9:51820"));
+
+	const struct engine_timing *tm = tdefault_timing();
+	int64_t missing = 1 * S + 2 * tm->alive_period_ms + 2 * tm->chunk_period_ms;
+	int64_t near = 1 * S + tm->fact_ttl_ms - (2 * tm->alive_period_ms + tm->chunk_period_ms);
+	int64_t first = -1;
+	struct lease_msg nack = { 0 };
+	for (int64_t t = 5 * S; t < 1 * S + tm->fact_ttl_ms && first < 0; t += 5 * S) {
+		tnode_handshakes(&n, t);
+		tnode_tick(&n, t);
+		if (lease_sent(&n, rpub, LEASE_NACK, &nack))
+			first = t;
+	}
+	CHECK_MSG(first >= 0, "no HOLD asked for before the copy lapsed");
+	CHECK(first >= missing && first >= near);
+	CHECK_EQ(nack.epoch, 7);
+	CHECK_EQ(nack.count, 1);
+	CHECK(nack.digest == hold.digest);
+	CHECK_EQ(engine_get_stats(n.e)->lease_holds_asked, 1);
+
+	/* R's answer: a HOLD. The copy is extended, and no more is asked. */
+	lease_fact(&f[0], rpub, 255, &hold);
+	len = tseal(rpriv, n.pub, f, 1, buf, sizeof(buf));
+	CHECK_EQ(treceive(&n, first + 100, rpub, buf, len), ENGINE_RX_OK);
+	int asked = 0;
+	for (int64_t t = first + 5 * S; t <= first + 60 * S; t += 5 * S) {
+		tnode_handshakes(&n, t);
+		tnode_tick(&n, t);
+		asked += lease_sent(&n, rpub, LEASE_NACK, NULL);
+	}
+	CHECK_EQ(asked, 0);
+	CHECK(thas_fact(n.e, ATTR_ENDPOINT_V4, qpub, "203.0.113.9:51820"));
+	tnode_free(&n);
+}
+
+/* Router N leases leaf P what it knows. P's NACK with N's own record (it
+ * asks for a HOLD) is answered with a HOLD at N's next send, in the same
+ * epoch: no repair, nothing told again. */
+TEST(a_matching_nack_is_answered_with_a_hold)
+{
+	struct tnode n;
+	uint8_t ppriv[32], ppub[32], qpriv[32], qpub[32];
+	tkey(P_, ppriv, ppub);
+	tkey(Q_, qpriv, qpub);
+	tnode_config(&n, N_);
+	n.cfg.router = WL_YES;
+	static const char *const eth[] = { "192.0.2.1/24", NULL };
+	tnode_iface(&n, "eth0", true, true, eth);
+	tnode_dev_peer(&n, ppub, "192.0.2.2:51820", 0);
+	tnode_allow(&n, ppub, "10.0.0.2/32");
+	tnode_dev_peer(&n, qpub, "192.0.2.4:51820", 0);
+	tnode_allow(&n, qpub, "10.0.0.4/32");
+	tnode_start(&n, 0);
+	tnode_handshakes(&n, 0);
+	tnode_tick(&n, 0);
+	/* P shows it reads leases: an 'L' fact of its own. */
+	struct fact f;
+	struct lease_msg epoch = { .kind = LEASE_EPOCH, .epoch = 1 };
+	lease_fact(&f, ppub, 0, &epoch);
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	size_t len = tseal(ppriv, n.pub, &f, 1, buf, sizeof(buf));
+	CHECK_EQ(treceive(&n, 1 * S, ppub, buf, len), ENGINE_RX_OK);
+	struct lease_msg told, held;
+	tnode_handshakes(&n, 5 * S);
+	tnode_tick(&n, 5 * S);
+	CHECK_EQ(lease_sent(&n, ppub, LEASE_EPOCH, &told), 1);
+	CHECK_EQ(lease_sent(&n, ppub, LEASE_HOLD, &held), 1);
+	CHECK(held.count > 0);
+	uint64_t epochs = engine_get_stats(n.e)->lease_epochs;
+
+	struct lease_msg nack = { .kind = LEASE_NACK, .epoch = told.epoch, .count = held.count,
+				  .digest = held.digest };
+	lease_fact(&f, ppub, 0, &nack);
+	len = tseal(ppriv, n.pub, &f, 1, buf, sizeof(buf));
+	CHECK_EQ(treceive(&n, 6 * S, ppub, buf, len), ENGINE_RX_OK);
+	tnode_handshakes(&n, 7 * S);
+	tnode_tick(&n, 7 * S);
+	struct lease_msg again;
+	CHECK_EQ(lease_sent(&n, ppub, LEASE_HOLD, &again), 1);
+	CHECK_EQ(again.epoch, told.epoch);
+	CHECK_EQ(again.count, held.count);
+	CHECK(again.digest == held.digest);
+	CHECK_EQ(lease_sent(&n, ppub, LEASE_EPOCH, NULL), 0);
+	CHECK_EQ(tsent_about(&n, ppub, qpub, 0), 0); /* nothing told again */
+	const struct engine_stats *st = engine_get_stats(n.e);
+	CHECK_EQ(st->lease_epochs, epochs);
+	CHECK_EQ(st->lease_repairs, 0);
+	CHECK_EQ(st->lease_holds_resent, 1);
+	tnode_free(&n);
+}
+
