@@ -255,8 +255,7 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	 * through our router at each try, if it can be dormant or, after a
 	 * restart that forgot that, had a handshake with us before. A peer
 	 * that never went direct is not asked: it has nothing to open. */
-	bool was_direct = p->handshake != ENGINE_NEVER && p->handshake < e->start;
-	if (engine_dormant_enabled(e) && (p->dormant_ok || was_direct))
+	if (engine_dormant_enabled(e) && (p->dormant_ok || p->direct_before_start))
 		engine_pathnote_wake(e, p);
 	/* [ours] Every candidate had its chance and none answered: a peer
 	 * behind a symmetric NAT, or one that is away. Try less often, up to

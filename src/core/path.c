@@ -61,6 +61,10 @@
 /* How long our datagrams may wait for a handshake before the counter
  * shows them (note_held): as long as WireGuard tries (RekeyAttemptTime). */
 #define PATH_HELD_MS 90000
+/* WireGuard's RekeyTimeout, and its jitter: when two initiations cross,
+ * each side answers the other's and refuses the answer to its own, and
+ * only a retry this much later gets a session (tests/sim/vwg.c). */
+#define PATH_REKEY_TIMEOUT_MS (5000 + 333)
 
 void engine_path_own_rx(struct peer *p, size_t payload)
 {
@@ -135,8 +139,13 @@ static void note_held(struct peer *p, uint64_t expected, uint64_t data_tx, int64
 	p->own_tx_held = expected;
 }
 
+/* In use: the user's traffic within watch_ms, or traffic that waits for
+ * WireGuard's retry after crossed initiations (until crossed_until) and
+ * watch_ms after that, to find the path dead if the retry fails too. */
 static bool active(const struct engine *e, const struct peer *p, int64_t now)
 {
+	if (p->crossed_until != ENGINE_NEVER && now - p->crossed_until < e->t.watch_ms)
+		return true;
 	return p->active_at != ENGINE_NEVER && now - p->active_at < e->t.watch_ms;
 }
 
@@ -191,6 +200,18 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 				engine_pathnote_wake(e, p);
 			p->active_at = now;
 		}
+		/* Nothing came but the peer's initiation (or its retry): the
+		 * path carries its packets, and if ours crossed it no data
+		 * flows before WireGuard's retry (a dormant pair whose traffic
+		 * started on both sides at once). The watch waits for that
+		 * retry, once until data flows: a peer that keeps initiating
+		 * over a path that works only its way must not hold off the
+		 * verdict for long. */
+		if ((drx == PATH_INITIATION_BYTES || drx == 2 * PATH_INITIATION_BYTES) &&
+		    p->crossed_until == ENGINE_NEVER && active(e, p, now))
+			p->crossed_until = now + PATH_REKEY_TIMEOUT_MS + e->t.probe_interval_ms;
+		else if (drx > hs_rx)
+			p->crossed_until = ENGINE_NEVER;
 		if (drx > 0) {
 			p->probe_at = ENGINE_NEVER;
 			p->probe_misses = 0;
@@ -288,6 +309,7 @@ static void declare_dead(struct engine *e, struct peer *p, int64_t now, struct e
 {
 	char lb[WL_PEER_LABEL_MAX];
 	p->path_dead = true;
+	p->crossed_until = ENGINE_NEVER;
 	engine_pathnote_found_dead(e, p); /* our router tells the peer */
 	/* Where it worked, not the candidate tried last: that is where it
 	 * comes back (apply.c retries nothing else it tried before). */
@@ -384,7 +406,8 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 			want_tick(e, p->probe_at + interval);
 			return;
 		}
-		if (++p->probe_misses >= e->t.probe_misses) {
+		if (++p->probe_misses >= e->t.probe_misses &&
+		    (p->crossed_until == ENGINE_NEVER || now >= p->crossed_until)) {
 			declare_dead(e, p, now, out);
 			want_tick(e, p->retry_at);
 			return;

@@ -79,6 +79,11 @@ struct peer {
 	int64_t probe_at;       /* when the unanswered probe went out, ENGINE_NEVER if none */
 	uint32_t probe_seq;
 	int probe_misses;       /* unanswered probes in a row */
+	/* Until when a stalled path is not found dead: the peer's handshake
+	 * initiation came through, and WireGuard settles two that crossed
+	 * only at its retry (path.c). ENGINE_NEVER: no grace given since the
+	 * path last carried data. */
+	int64_t crossed_until;
 	bool path_dead;         /* the direct path answers nothing */
 	struct wl_endpoint dead_ep; /* the endpoint it died on (it may come back there) */
 	struct wl_endpoint good_ep; /* where its last new handshake came from */
@@ -94,6 +99,9 @@ struct peer {
 	bool lease_ok;
 	/* [ours] It may be dormant (quiet.c): its v3 probe or reply. */
 	bool dormant_ok;
+	/* The device had a handshake with it from before we started: a pair
+	 * a daemon before us may have left dormant (apply.c wakes it). */
+	bool direct_before_start;
 	int hellos;             /* probes sent to a router (or a leaf we may go quiet
 				 * towards) just to find that out */
 	int64_t hello_at;       /* the last of them, ENGINE_NEVER */

@@ -235,6 +235,22 @@ static bool upheld_now(struct engine *e, size_t i, int64_t now)
 	return *flags & FR_UPHELD;
 }
 
+/* [ours] We are a router and see fact i's subject, on a fresh handshake,
+ * where fact i says it is: a first-hand view, told to each leaf even when
+ * the leaf leases us the same fact because it sees the subject there too.
+ * Without it the first to tell wins for good: when a leaf reported the
+ * endpoint before we leased it, each side holds off for the other (split
+ * horizon), the leaf keeps reporting it, and we never lease it the
+ * endpoint its dormant pairs need as a vouch (observe.c: note_vouch). */
+static bool router_sees(const struct engine *e, const struct peer *p, size_t i)
+{
+	const struct fentry *fe = &e->fs.v[i];
+	const struct peer *s = e->fsubj[i];
+	struct wl_endpoint ep;
+	return e->router && !p->router && fe->local && s && s->healthy && s->has_endpoint &&
+	       fact_endpoint(&fe->f, &ep) && wl_endpoint_equal(&ep, &s->endpoint);
+}
+
 /* Fact i is one we stand by towards p: tellable, upheld, and neither one p
  * leases us nor one we hold only because p told it (split horizon,
  * lease_rx_has). The second matters once p withdraws it: our copy lasts
@@ -245,8 +261,9 @@ static bool stands(struct engine *e, const struct peer *p, size_t i, int64_t now
 	const struct fentry *fe = &e->fs.v[i];
 	/* Where we see p ourselves is told to p even when p leases us the
 	 * same fact (a public node's own address): that is how it learns it
-	 * is seen there (quiet.c), and our copy is our own, not one it gave. */
-	bool seen_by_us = fe->local && e->fsubj[i] == p;
+	 * is seen there (quiet.c), and our copy is our own, not one it gave.
+	 * So is, to a leaf, where we see another peer (router_sees). */
+	bool seen_by_us = fe->local && (e->fsubj[i] == p || router_sees(e, p, i));
 	return tellable(e, p, i) && !echo(fe, p) &&
 	       (seen_by_us || !lease_rx_has(&p->lrx, fe->lh)) && upheld_now(e, i, now);
 }

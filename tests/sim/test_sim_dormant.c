@@ -136,6 +136,36 @@ TEST(a_restarted_leaf_is_woken_to)
 	scen_free(&s);
 }
 
+/* A leaf restarts while two leaves talk: its new daemon sees the other on
+ * fresh handshakes and tells the router where it is before the router
+ * leases it that endpoint. The router still leases it its own view
+ * (send.c: router_sees), so once the traffic stops the router vouches for
+ * the endpoint each side uses, and the pair goes dormant. Without that,
+ * each held off for the other for good (split horizon): no vouch, and the
+ * pair stayed loud. */
+TEST(a_pair_goes_dormant_after_a_leaf_restarts_under_traffic)
+{
+	enum scen_leaf_kind kinds[2] = { LEAF_OWN_NAT, LEAF_PUBLIC };
+	struct scen s;
+	build(&s, 2, kinds, true);
+	scen_start(&s);
+	CHECK(sim_run_until(s.sim, direct, &s, 60000) >= 0);
+	struct pinger p;
+	pinger_init(&p, &s);
+	ping_for(&p, 20000);
+	sim_restart_node(s.sim, s.leaf[0]);
+	ping_for(&p, 60000);
+	CHECK_MSG(p.via == s.leaf[1], "answers not direct after the restart");
+	int64_t quiet = sim_now(s.sim);
+	int a = s.leaf[0], b = s.leaf[1];
+	sim_run_to(s.sim, quiet + 10 * MIN_MS);
+	CHECK_MSG(dormant(s.sim, a, b) && dormant(s.sim, b, a),
+		  "not dormant ten idle minutes after the restart (%d, %d)",
+		  dormant(s.sim, a, b), dormant(s.sim, b, a));
+	CHECK(direct(s.sim, &s));
+	scen_free(&s);
+}
+
 /* A dormant peer lives as long as the router vouches for it. leaf2's link
  * goes down for good: the router's handshake with it goes stale
  * (HandshakeValidity), its Alive there expires, the router withdraws what

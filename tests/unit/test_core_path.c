@@ -224,6 +224,67 @@ TEST(initiations_waiting_for_a_handshake_are_watched_at_once)
 	tnode_free(&w.n);
 }
 
+/* As above, but P's traffic started at the same moment: its initiation
+ * comes through, and ours crossed it. WireGuard answers P's and refuses
+ * the answer to its own, and so does P, so nothing but those two comes
+ * back until a retry 5 s later gets a session. The path works (P's
+ * packets come through): it is not found dead meanwhile, and data after
+ * the retry keeps it. A peer that keeps initiating over a path that
+ * works only its way gets that wait once: the path is still found dead
+ * within seconds after it. */
+TEST(initiations_that_cross_wait_for_wireguards_retry)
+{
+	const struct engine_timing *dt = tdefault_timing();
+	for (int blocked = 0; blocked < 2; blocked++) {
+		struct world w;
+		setup(&w);
+		w.n.tun_counters = true;
+		int64_t t = w.n.now;
+		while (t < 40 * S) {
+			t = engine_next_deadline(w.n.e);
+			tnode_traffic(&w.n, w.ppub, 0, tsent_bytes(&w.n, w.ppub));
+			tnode_tick(&w.n, t);
+		}
+		tnode_traffic(&w.n, w.ppub, 0, tsent_bytes(&w.n, w.ppub));
+		int64_t start = engine_next_deadline(w.n.e) - 10;
+		w.n.tun_tx += 84;
+		tnode_traffic(&w.n, w.ppub, 0, 148);
+		CHECK(driver_sense(w.n.drv, start));
+		tnode_tick(&w.n, start);
+		/* P's initiation arrives; we answer it (92 bytes). */
+		tnode_traffic(&w.n, w.ppub, 148, 92);
+		int64_t dead = -1, retry = start + 5 * S + 300;
+		bool retried = false;
+		for (t = engine_next_deadline(w.n.e); t <= start + 15 * S && dead < 0;
+		     t = engine_next_deadline(w.n.e)) {
+			w.n.tun_tx += 84;
+			if (t >= retry && !retried) {
+				retried = true;
+				if (blocked) /* P's retry comes; our answer is lost again */
+					tnode_traffic(&w.n, w.ppub, 148, 92);
+				else /* our retry gets a session: data both ways */
+					tnode_traffic(&w.n, w.ppub, 92 + 5 * 96, 148 + 5 * 96);
+			} else if (retried && !blocked) {
+				tnode_traffic(&w.n, w.ppub, 2 * 96, 2 * 96);
+			}
+			tnode_tick(&w.n, t);
+			if (thas_event(&w.n, ENGINE_EV_PATH_DEAD, w.ppub))
+				dead = t;
+		}
+		if (!blocked) {
+			CHECK_MSG(dead < 0, "crossed: found dead %lld ms after the first initiation",
+				  (long long)(dead - start));
+		} else {
+			int64_t bound = 5 * S + 333 + dt->probe_interval_ms + dt->stall_ms +
+					(dt->probe_misses + 1) * dt->probe_interval_ms;
+			CHECK_MSG(dead >= 0 && dead - start <= bound,
+				  "one way: dead %lld ms after the first initiation (bound %lld)",
+				  (long long)(dead < 0 ? -1 : dead - start), (long long)bound);
+		}
+		tnode_free(&w.n);
+	}
+}
+
 /* Our own wirelink traffic (Alives, facts) is no reason to probe: an idle
  * path costs nothing extra. */
 TEST(idle_path_is_never_probed)
