@@ -110,7 +110,8 @@ static void held(const struct lease_rx *r, uint32_t *count, uint64_t *digest)
 
 static void open_epoch(struct lease_rx *r, uint32_t epoch, int64_t now)
 {
-	r->opened_at = r->matched_at = now;
+	r->opened_at = now;
+	r->matched_at = ENGINE_NEVER;
 	/* Released, not cleared: the new epoch grows a table to what it
 	 * holds, rather than keeping the largest any epoch ever needed. */
 	free(r->s);
@@ -118,7 +119,9 @@ static void open_epoch(struct lease_rx *r, uint32_t epoch, int64_t now)
 	r->mask = r->n = 0;
 	r->have = true;
 	r->epoch = epoch;
-	r->extended_until = r->asked_at = ENGINE_NEVER;
+	/* extended_until stays: what the last epoch told and this one does
+	 * not tell again (lost on the way) still lapses then (ask_hold). */
+	r->asked_at = ENGINE_NEVER;
 	r->pending = false;
 	r->nack_at = ENGINE_NEVER;
 }
@@ -282,20 +285,23 @@ static void check_hold(struct engine *e, struct peer *sp, int64_t now)
 }
 
 /* [ours] A HOLD is missing (a sender holds at least every two
- * AlivePeriods) and our copies of what sp leases us lapse within two
- * more: HOLDs were lost (under 5 % loss each way about one in ten; three
- * in a row a few times an hour in a network of a hundred). Waiting for
- * the next may be too late, and the facts, members among them, would
- * lapse. A NACK with our record asks for a HOLD: when it matches, the
- * sender answers with one at once (on_nack), else it repairs as for any
- * NACK. Asked again each two chunks until one matches. */
+ * AlivePeriods, and at once in a new epoch) and our copies of what sp
+ * leases us lapse within two more AlivePeriods: HOLDs were lost (under
+ * 5 % loss each way about one in ten; three in a row a few times an hour
+ * in a network of a hundred), or a new epoch's HOLD and some of what it
+ * told again. Waiting for the next may be too late, and the facts,
+ * members among them, would lapse. A NACK with our record asks for a
+ * HOLD: when it matches, the sender answers with one at once (on_nack),
+ * else it repairs as for any NACK. Asked again each two chunks until one
+ * matches. */
 static void ask_hold(struct engine *e, struct peer *sp, int64_t now)
 {
 	struct lease_rx *r = &sp->lrx;
 	if (!r->have || r->refusing || r->pending || r->nack_due)
 		return;
-	int64_t missing = 2 * e->t.alive_period_ms + 2 * e->t.chunk_period_ms;
-	if (now - r->matched_at < missing)
+	if (r->matched_at == ENGINE_NEVER ? now - r->opened_at < 2 * e->t.chunk_period_ms
+					  : now - r->matched_at <
+						    2 * e->t.alive_period_ms + 2 * e->t.chunk_period_ms)
 		return;
 	/* Until a HOLD matched in this epoch, its first copies are the oldest. */
 	int64_t lapse = r->extended_until != ENGINE_NEVER ? r->extended_until

@@ -106,6 +106,67 @@ TEST(a_leaf_asks_for_a_hold_before_its_copies_lapse)
 	tnode_free(&n);
 }
 
+/* R starts a new epoch: it tells N again what it leased it, and its HOLD
+ * is lost with one of those facts. N's copy of that one still lapses when
+ * the old epoch's did, so N asks for a HOLD two chunks into the epoch,
+ * not two AlivePeriods after the last HOLD it had. */
+TEST(a_new_epoch_whose_hold_is_lost_is_asked_for)
+{
+	struct tnode n;
+	uint8_t rpriv[32], rpub[32], qpriv[32], qpub[32];
+	tkey(R_, rpriv, rpub);
+	tkey(Q_, qpriv, qpub);
+	tnode_config(&n, N_);
+	static const char *const eth[] = { "192.0.2.1/24", NULL };
+	tnode_iface(&n, "eth0", true, true, eth);
+	tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0);
+	tnode_allow(&n, rpub, "10.0.0.0/8");
+	tnode_start(&n, 0);
+	tnode_handshakes(&n, 0);
+	tnode_tick(&n, 0);
+	/* Epoch 7: two facts, held at 1 s. */
+	struct fact f[4];
+	struct wl_endpoint ep;
+	struct lease_msg epoch = { .kind = LEASE_EPOCH, .epoch = 7 };
+	lease_fact(&f[0], rpub, 0, &epoch);
+	CHECK(wl_endpoint_parse("203.0.113.9:51820", &ep));
+	CHECK(fact_make_endpoint(&f[1], qpub, &ep, 255));
+	CHECK(wl_endpoint_parse("203.0.113.10:51820", &ep));
+	CHECK(fact_make_endpoint(&f[2], qpub, &ep, 255));
+	struct lease_msg hold = { .kind = LEASE_HOLD, .epoch = 7, .count = 2,
+				  .digest = lease_hash(&f[1]) ^ lease_hash(&f[2]) };
+	lease_fact(&f[3], rpub, 255, &hold);
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	size_t len = tseal(rpriv, n.pub, f, 4, buf, sizeof(buf));
+	CHECK_EQ(treceive(&n, 1 * S, rpub, buf, len), ENGINE_RX_OK);
+	/* Epoch 8 near the copies' end: only the first fact comes again. */
+	const struct engine_timing *tm = tdefault_timing();
+	int64_t t8 = 1 * S + tm->fact_ttl_ms - 2 * tm->alive_period_ms;
+	for (int64_t t = 5 * S; t < t8; t += 5 * S) {
+		tnode_handshakes(&n, t);
+		tnode_tick(&n, t);
+		if (t < t8 - 2 * tm->alive_period_ms - 2 * tm->chunk_period_ms)
+			CHECK_EQ(lease_sent(&n, rpub, LEASE_NACK, NULL), 0);
+	}
+	epoch.epoch = 8;
+	lease_fact(&f[0], rpub, 0, &epoch);
+	len = tseal(rpriv, n.pub, f, 2, buf, sizeof(buf));
+	CHECK_EQ(treceive(&n, t8, rpub, buf, len), ENGINE_RX_OK);
+	int64_t asked = -1;
+	struct lease_msg nack = { 0 };
+	for (int64_t t = t8 + 1 * S; t <= t8 + 20 * S && asked < 0; t += 1 * S) {
+		tnode_handshakes(&n, t);
+		tnode_tick(&n, t);
+		if (lease_sent(&n, rpub, LEASE_NACK, &nack))
+			asked = t;
+	}
+	CHECK_MSG(asked >= 0 && asked - t8 <= 2 * tm->chunk_period_ms + 2 * S,
+		  "asked %lld ms into the epoch", (long long)(asked < 0 ? -1 : asked - t8));
+	CHECK_EQ(nack.epoch, 8);
+	CHECK_EQ(nack.count, 1);
+	tnode_free(&n);
+}
+
 /* Router N leases leaf P what it knows. P's NACK with N's own record (it
  * asks for a HOLD) is answered with a HOLD at N's next send, in the same
  * epoch: no repair, nothing told again. */
