@@ -39,6 +39,32 @@ static int lease_sent(const struct tnode *n, const uint8_t to[32], uint8_t kind,
 	return k;
 }
 
+/* Leaf N with router R (10.0.0.0/8) in its device, after its first tick;
+ * Q is a peer R may tell N about. */
+static void leaf_with_router(struct tnode *n, uint8_t rpriv[32], uint8_t rpub[32],
+			     uint8_t qpub[32])
+{
+	uint8_t qpriv[32];
+	tkey(R_, rpriv, rpub);
+	tkey(Q_, qpriv, qpub);
+	tnode_config(n, N_);
+	static const char *const eth[] = { "192.0.2.1/24", NULL };
+	tnode_iface(n, "eth0", true, true, eth);
+	tnode_dev_peer(n, rpub, "192.0.2.3:51820", 0);
+	tnode_allow(n, rpub, "10.0.0.0/8");
+	tnode_start(n, 0);
+	tnode_handshakes(n, 0);
+	tnode_tick(n, 0);
+}
+
+/* Where Q is, as R tells it. */
+static void q_at(struct fact *f, const uint8_t qpub[32], const char *endpoint)
+{
+	struct wl_endpoint ep;
+	CHECK(wl_endpoint_parse(endpoint, &ep));
+	CHECK(fact_make_endpoint(f, qpub, &ep, 255));
+}
+
 /* Leaf N, router R (10.0.0.0/8) in its device. R leases N one fact (where
  * Q is) and HOLDs it at 1 s; no HOLD comes after. N asks for one only
  * once a HOLD is missing and the copy lapses within two AlivePeriods and
@@ -47,24 +73,13 @@ static int lease_sent(const struct tnode *n, const uint8_t to[32], uint8_t kind,
 TEST(a_leaf_asks_for_a_hold_before_its_copies_lapse)
 {
 	struct tnode n;
-	uint8_t rpriv[32], rpub[32], qpriv[32], qpub[32];
-	tkey(R_, rpriv, rpub);
-	tkey(Q_, qpriv, qpub);
-	tnode_config(&n, N_);
-	static const char *const eth[] = { "192.0.2.1/24", NULL };
-	tnode_iface(&n, "eth0", true, true, eth);
-	tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0);
-	tnode_allow(&n, rpub, "10.0.0.0/8");
-	tnode_start(&n, 0);
-	tnode_handshakes(&n, 0);
-	tnode_tick(&n, 0);
+	uint8_t rpriv[32], rpub[32], qpub[32];
+	leaf_with_router(&n, rpriv, rpub, qpub);
 
 	struct fact f[3];
 	struct lease_msg epoch = { .kind = LEASE_EPOCH, .epoch = 7 };
 	lease_fact(&f[0], rpub, 0, &epoch);
-	struct wl_endpoint ep;
-	CHECK(wl_endpoint_parse("203.0.113.9:51820", &ep));
-	CHECK(fact_make_endpoint(&f[1], qpub, &ep, 255));
+	q_at(&f[1], qpub, "203.0.113.9:51820");
 	struct lease_msg hold = { .kind = LEASE_HOLD, .epoch = 7, .count = 1,
 				  .digest = lease_hash(&f[1]) };
 	lease_fact(&f[2], rpub, 255, &hold);
@@ -113,26 +128,14 @@ TEST(a_leaf_asks_for_a_hold_before_its_copies_lapse)
 TEST(a_new_epoch_whose_hold_is_lost_is_asked_for)
 {
 	struct tnode n;
-	uint8_t rpriv[32], rpub[32], qpriv[32], qpub[32];
-	tkey(R_, rpriv, rpub);
-	tkey(Q_, qpriv, qpub);
-	tnode_config(&n, N_);
-	static const char *const eth[] = { "192.0.2.1/24", NULL };
-	tnode_iface(&n, "eth0", true, true, eth);
-	tnode_dev_peer(&n, rpub, "192.0.2.3:51820", 0);
-	tnode_allow(&n, rpub, "10.0.0.0/8");
-	tnode_start(&n, 0);
-	tnode_handshakes(&n, 0);
-	tnode_tick(&n, 0);
+	uint8_t rpriv[32], rpub[32], qpub[32];
+	leaf_with_router(&n, rpriv, rpub, qpub);
 	/* Epoch 7: two facts, held at 1 s. */
 	struct fact f[4];
-	struct wl_endpoint ep;
 	struct lease_msg epoch = { .kind = LEASE_EPOCH, .epoch = 7 };
 	lease_fact(&f[0], rpub, 0, &epoch);
-	CHECK(wl_endpoint_parse("203.0.113.9:51820", &ep));
-	CHECK(fact_make_endpoint(&f[1], qpub, &ep, 255));
-	CHECK(wl_endpoint_parse("203.0.113.10:51820", &ep));
-	CHECK(fact_make_endpoint(&f[2], qpub, &ep, 255));
+	q_at(&f[1], qpub, "203.0.113.9:51820");
+	q_at(&f[2], qpub, "203.0.113.10:51820");
 	struct lease_msg hold = { .kind = LEASE_HOLD, .epoch = 7, .count = 2,
 				  .digest = lease_hash(&f[1]) ^ lease_hash(&f[2]) };
 	lease_fact(&f[3], rpub, 255, &hold);

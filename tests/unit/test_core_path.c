@@ -173,6 +173,31 @@ TEST(answered_probes_keep_the_path)
 	tnode_free(&w.n);
 }
 
+/* 40 s idle (the ticks come at the chunk period or later; WireGuard
+ * counts what we send P, our Alives), then the user's ping goes in with
+ * no session and WireGuard sends one initiation to P, at the returned
+ * time. */
+static int64_t first_ping_after_idle(struct world *w)
+{
+	setup(w);
+	w->n.tun_counters = true;
+	int64_t t = w->n.now;
+	while (t < 40 * S) {
+		t = engine_next_deadline(w->n.e);
+		tnode_traffic(&w->n, w->ppub, 0, tsent_bytes(&w->n, w->ppub));
+		tnode_tick(&w->n, t);
+	}
+	tnode_traffic(&w->n, w->ppub, 0, tsent_bytes(&w->n, w->ppub));
+	int64_t gap = engine_next_deadline(w->n.e) - w->n.now;
+	CHECK_MSG(gap * PATH_TEST_RATE > 148 * 1000, "idle ticks only %lld ms apart", (long long)gap);
+	int64_t start = engine_next_deadline(w->n.e) - 10;
+	w->n.tun_tx += 84;
+	tnode_traffic(&w->n, w->ppub, 0, 148);
+	CHECK(driver_sense(w->n.drv, start));
+	tnode_tick(&w->n, start);
+	return start;
+}
+
 /* A path with no session (idle for minutes, a quiet pair's) that died:
  * the user's first packets go into the tunnel and wait behind a handshake
  * nobody answers, so all P's counters show is our initiation. That is
@@ -182,26 +207,8 @@ TEST(answered_probes_keep_the_path)
 TEST(initiations_waiting_for_a_handshake_are_watched_at_once)
 {
 	struct world w;
-	setup(&w);
 	const struct engine_timing *dt = tdefault_timing();
-	w.n.tun_counters = true;
-	/* Idle: the ticks come at the chunk period or later. WireGuard
-	 * counts what we send P (our Alives). */
-	int64_t t = w.n.now;
-	while (t < 40 * S) {
-		t = engine_next_deadline(w.n.e);
-		tnode_traffic(&w.n, w.ppub, 0, tsent_bytes(&w.n, w.ppub));
-		tnode_tick(&w.n, t);
-	}
-	tnode_traffic(&w.n, w.ppub, 0, tsent_bytes(&w.n, w.ppub));
-	int64_t gap = engine_next_deadline(w.n.e) - w.n.now;
-	CHECK_MSG(gap * PATH_TEST_RATE > 148 * 1000, "idle ticks only %lld ms apart", (long long)gap);
-	/* The user's ping goes in; WireGuard sends one initiation to P. */
-	int64_t start = engine_next_deadline(w.n.e) - 10;
-	w.n.tun_tx += 84;
-	tnode_traffic(&w.n, w.ppub, 0, 148);
-	CHECK(driver_sense(w.n.drv, start));
-	tnode_tick(&w.n, start);
+	int64_t t, start = first_ping_after_idle(&w);
 	struct engine_peer_info info;
 	CHECK(engine_peer_info(w.n.e, w.ppub, w.n.now, &info) && info.active_at == start);
 	/* Nothing comes back; WireGuard retries every 5 s. */
@@ -237,20 +244,7 @@ TEST(initiations_that_cross_wait_for_wireguards_retry)
 	const struct engine_timing *dt = tdefault_timing();
 	for (int blocked = 0; blocked < 2; blocked++) {
 		struct world w;
-		setup(&w);
-		w.n.tun_counters = true;
-		int64_t t = w.n.now;
-		while (t < 40 * S) {
-			t = engine_next_deadline(w.n.e);
-			tnode_traffic(&w.n, w.ppub, 0, tsent_bytes(&w.n, w.ppub));
-			tnode_tick(&w.n, t);
-		}
-		tnode_traffic(&w.n, w.ppub, 0, tsent_bytes(&w.n, w.ppub));
-		int64_t start = engine_next_deadline(w.n.e) - 10;
-		w.n.tun_tx += 84;
-		tnode_traffic(&w.n, w.ppub, 0, 148);
-		CHECK(driver_sense(w.n.drv, start));
-		tnode_tick(&w.n, start);
+		int64_t t, start = first_ping_after_idle(&w);
 		/* P's initiation arrives; we answer it (92 bytes). */
 		tnode_traffic(&w.n, w.ppub, 148, 92);
 		int64_t dead = -1, retry = start + 5 * S + 300;
