@@ -134,8 +134,10 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 	/* "Newer than at the previous tick" needs a previous tick to compare. */
 	p->prev_handshake = was_in ? p->handshake : hs;
 	p->handshake = hs;
-	/* Remembered: a handshake since may replace the one from before. */
-	if (hs != ENGINE_NEVER && hs < e->start)
+	/* Remembered: a handshake since may replace the one from before. At
+	 * our start itself counts too: a handshake time in the future (the
+	 * wall clock stepped back) reads as now at our first tick. */
+	if (hs != ENGINE_NEVER && hs <= e->start)
 		p->direct_before_start = true;
 	bool fresh = hs != ENGINE_NEVER && now - hs < e->t.handshake_validity_ms;
 	bool newer = hs != ENGINE_NEVER && hs > p->prev_handshake;

@@ -300,24 +300,32 @@ TEST(endpoint_cycling_least_recently_tried)
  * before us may have left the pair dormant, and P's NAT may have forgotten
  * us. A try of a candidate of P asks our router to wake P — also when
  * another handshake came after we started and then went stale too (it
- * replaced the device's old one, not what it says of the pair). */
+ * replaced the device's old one, not what it says of the pair), and when
+ * the device's handshake reads as our start itself (a time in the future,
+ * after the wall clock stepped back, is taken as now). */
 TEST(a_peer_direct_before_we_started_is_woken_at_each_try)
 {
-	struct world w;
-	setup(&w, WL_NO, false, -10 * S);
-	tnode_tick(&w.n, 0);
-	tnode_handshake(&w.n, w.ppub, 20 * S);
-	const int64_t stale = 20 * S + tdefault_timing()->handshake_validity_ms;
-	int64_t tried = -1;
-	for (int64_t t = 5 * S; t < stale + 60 * S && tried < 0; t += 5 * S) {
-		tnode_tick(&w.n, t);
-		const struct engine_change *c = tchange(&w.n, w.ppub);
-		if (t > stale && c && (c->flags & ENGINE_CHANGE_SET_ENDPOINT))
-			tried = t;
+	const int64_t before[] = { -10 * S, 0 };
+	for (size_t k = 0; k < 2; k++) {
+		struct world w;
+		setup(&w, WL_NO, false, before[k]);
+		tnode_tick(&w.n, 0);
+		int64_t last = k ? 0 : 20 * S;
+		if (!k)
+			tnode_handshake(&w.n, w.ppub, last);
+		const int64_t stale = last + tdefault_timing()->handshake_validity_ms;
+		int64_t tried = -1;
+		for (int64_t t = 5 * S; t < stale + 60 * S && tried < 0; t += 5 * S) {
+			tnode_tick(&w.n, t);
+			const struct engine_change *c = tchange(&w.n, w.ppub);
+			if (t > stale && c && (c->flags & ENGINE_CHANGE_SET_ENDPOINT))
+				tried = t;
+		}
+		CHECK_MSG(tried >= 0, "case %zu: no candidate tried after the handshake went stale",
+			  k);
+		CHECK_MSG(engine_get_stats(w.n.e)->path_wakes_sent >= 1, "case %zu: no wake", k);
+		tnode_free(&w.n);
 	}
-	CHECK_MSG(tried >= 0, "no candidate tried after the handshake went stale");
-	CHECK(engine_get_stats(w.n.e)->path_wakes_sent >= 1);
-	tnode_free(&w.n);
 }
 
 /* The regular ticks are jittered, but a candidate is tried exactly when
