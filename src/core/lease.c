@@ -299,9 +299,12 @@ static void ask_hold(struct engine *e, struct peer *sp, int64_t now)
 	struct lease_rx *r = &sp->lrx;
 	if (!r->have || r->refusing || r->pending || r->nack_due)
 		return;
-	if (r->matched_at == ENGINE_NEVER ? now - r->opened_at < 2 * e->t.chunk_period_ms
-					  : now - r->matched_at <
-						    2 * e->t.alive_period_ms + 2 * e->t.chunk_period_ms)
+	/* Missing: none since the last, or none since the epoch opened. */
+	bool matched = r->matched_at != ENGINE_NEVER;
+	int64_t since = matched ? r->matched_at : r->opened_at;
+	int64_t wait = matched ? 2 * e->t.alive_period_ms + 2 * e->t.chunk_period_ms
+			       : 2 * e->t.chunk_period_ms;
+	if (now - since < wait)
 		return;
 	/* Until a HOLD matched in this epoch, its first copies are the oldest. */
 	int64_t lapse = r->extended_until != ENGINE_NEVER ? r->extended_until

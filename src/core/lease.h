@@ -110,7 +110,7 @@ struct lease_rx {
 	 * HOLD re-merges every fact only when that is near (less than two
 	 * AlivePeriods and a chunk away), not every AlivePeriod. */
 	int64_t extended_until;
-	int64_t matched_at; /* the last HOLD that matched (or the epoch's start) */
+	int64_t matched_at; /* the last HOLD that matched in this epoch, ENGINE_NEVER */
 	int64_t asked_at;   /* when we last asked for a HOLD (lease.c: ask_hold) */
 	int64_t opened_at; /* when the current epoch opened */
 	struct lease_slot *s;

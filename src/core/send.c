@@ -92,7 +92,14 @@ static bool sends_facts(const struct engine *e, const struct peer *p)
  * fact for every leaf, and upheld() may look through every peer. Whether
  * it is upheld is worked out at the first need (upheld_now): a leaf asks
  * it of few facts, as it tells its router nothing the router told it. */
-enum { FR_LIVE = 1, FR_SUBJECT = 2, FR_UPHELD = 4, FR_UPHELD_KNOWN = 8, FR_STALE_PORT = 16 };
+enum {
+	FR_LIVE = 1,
+	FR_SUBJECT = 2,
+	FR_UPHELD = 4,
+	FR_UPHELD_KNOWN = 8,
+	FR_STALE_PORT = 16,
+	FR_ROUTER_SEES = 32,
+};
 
 /* We hold fe only because p told it: telling it back to p is an echo. */
 static bool echo(const struct fentry *fe, const struct peer *p)
@@ -205,6 +212,20 @@ static bool stale_port(const struct fentry *fe, const struct peer *s)
 	       ep.port != s->endpoint.port;
 }
 
+/* [ours] We are a router and see fe's subject s, on a fresh handshake,
+ * where fe says it is: a first-hand view, told to each leaf even when the
+ * leaf leases us the same fact because it sees s there too (stands).
+ * Without it the first to tell wins for good: when a leaf reported the
+ * endpoint before we leased it, each side holds off for the other (split
+ * horizon), the leaf keeps reporting it, and we never lease it the
+ * endpoint its dormant pairs need as a vouch (observe.c: note_vouch). */
+static bool router_sees(const struct engine *e, const struct fentry *fe, const struct peer *s)
+{
+	struct wl_endpoint ep;
+	return e->router && fe->local && s && s->healthy && s->has_endpoint &&
+	       fact_endpoint(&fe->f, &ep) && wl_endpoint_equal(&ep, &s->endpoint);
+}
+
 /* The round's flags of every fact (FR_*), before any peer's turn. */
 static void round_flags(struct engine *e, int64_t now)
 {
@@ -218,6 +239,8 @@ static void round_flags(struct engine *e, int64_t now)
 				flags |= FR_SUBJECT;
 			if (stale_port(fe, s))
 				flags |= FR_STALE_PORT;
+			if (router_sees(e, fe, s))
+				flags |= FR_ROUTER_SEES;
 		}
 		e->fround[i] = flags;
 	}
@@ -235,22 +258,6 @@ static bool upheld_now(struct engine *e, size_t i, int64_t now)
 	return *flags & FR_UPHELD;
 }
 
-/* [ours] We are a router and see fact i's subject, on a fresh handshake,
- * where fact i says it is: a first-hand view, told to each leaf even when
- * the leaf leases us the same fact because it sees the subject there too.
- * Without it the first to tell wins for good: when a leaf reported the
- * endpoint before we leased it, each side holds off for the other (split
- * horizon), the leaf keeps reporting it, and we never lease it the
- * endpoint its dormant pairs need as a vouch (observe.c: note_vouch). */
-static bool router_sees(const struct engine *e, const struct peer *p, size_t i)
-{
-	const struct fentry *fe = &e->fs.v[i];
-	const struct peer *s = e->fsubj[i];
-	struct wl_endpoint ep;
-	return e->router && !p->router && fe->local && s && s->healthy && s->has_endpoint &&
-	       fact_endpoint(&fe->f, &ep) && wl_endpoint_equal(&ep, &s->endpoint);
-}
-
 /* Fact i is one we stand by towards p: tellable, upheld, and neither one p
  * leases us nor one we hold only because p told it (split horizon,
  * lease_rx_has). The second matters once p withdraws it: our copy lasts
@@ -263,7 +270,8 @@ static bool stands(struct engine *e, const struct peer *p, size_t i, int64_t now
 	 * same fact (a public node's own address): that is how it learns it
 	 * is seen there (quiet.c), and our copy is our own, not one it gave.
 	 * So is, to a leaf, where we see another peer (router_sees). */
-	bool seen_by_us = fe->local && (e->fsubj[i] == p || router_sees(e, p, i));
+	bool seen_by_us = fe->local && (e->fsubj[i] == p ||
+					((e->fround[i] & FR_ROUTER_SEES) && !p->router));
 	return tellable(e, p, i) && !echo(fe, p) &&
 	       (seen_by_us || !lease_rx_has(&p->lrx, fe->lh)) && upheld_now(e, i, now);
 }

@@ -65,6 +65,33 @@ static void q_at(struct fact *f, const uint8_t qpub[32], const char *endpoint)
 	CHECK(fact_make_endpoint(f, qpub, &ep, 255));
 }
 
+/* R tells N, at `at`, epoch `epoch`: Q at each of the k endpoints and,
+ * unless hold is NULL (lost on the way), a HOLD of them, also put in
+ * *hold. */
+static void tell_epoch(struct tnode *n, const uint8_t rpriv[32], const uint8_t rpub[32],
+		       const uint8_t qpub[32], int64_t at, uint32_t epoch, const char *const *eps,
+		       size_t k, struct lease_msg *hold)
+{
+	struct fact f[8];
+	CHECK(k + 2 <= 8);
+	struct lease_msg m = { .kind = LEASE_EPOCH, .epoch = epoch };
+	lease_fact(&f[0], rpub, 0, &m);
+	uint64_t digest = 0;
+	for (size_t i = 0; i < k; i++) {
+		q_at(&f[1 + i], qpub, eps[i]);
+		digest ^= lease_hash(&f[1 + i]);
+	}
+	size_t nf = 1 + k;
+	if (hold) {
+		*hold = (struct lease_msg){ .kind = LEASE_HOLD, .epoch = epoch,
+					    .count = (uint32_t)k, .digest = digest };
+		lease_fact(&f[nf++], rpub, 255, hold);
+	}
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	size_t len = tseal(rpriv, n->pub, f, nf, buf, sizeof(buf));
+	CHECK_EQ(treceive(n, at, rpub, buf, len), ENGINE_RX_OK);
+}
+
 /* Leaf N, router R (10.0.0.0/8) in its device. R leases N one fact (where
  * Q is) and HOLDs it at 1 s; no HOLD comes after. N asks for one only
  * once a HOLD is missing and the copy lapses within two AlivePeriods and
@@ -76,16 +103,9 @@ TEST(a_leaf_asks_for_a_hold_before_its_copies_lapse)
 	uint8_t rpriv[32], rpub[32], qpub[32];
 	leaf_with_router(&n, rpriv, rpub, qpub);
 
-	struct fact f[3];
-	struct lease_msg epoch = { .kind = LEASE_EPOCH, .epoch = 7 };
-	lease_fact(&f[0], rpub, 0, &epoch);
-	q_at(&f[1], qpub, "203.0.113.9:51820");
-	struct lease_msg hold = { .kind = LEASE_HOLD, .epoch = 7, .count = 1,
-				  .digest = lease_hash(&f[1]) };
-	lease_fact(&f[2], rpub, 255, &hold);
-	uint8_t buf[WIRE_MAX_DATAGRAM];
-	size_t len = tseal(rpriv, n.pub, f, 3, buf, sizeof(buf));
-	CHECK_EQ(treceive(&n, 1 * S, rpub, buf, len), ENGINE_RX_OK);
+	static const char *const eps[] = { "203.0.113.9:51820" };
+	struct lease_msg hold;
+	tell_epoch(&n, rpriv, rpub, qpub, 1 * S, 7, eps, 1, &hold);
 	CHECK(thas_fact(n.e, ATTR_ENDPOINT_V4, qpub, "203.0.113.9:51820"));
 
 	const struct engine_timing *tm = tdefault_timing();
@@ -107,8 +127,10 @@ TEST(a_leaf_asks_for_a_hold_before_its_copies_lapse)
 	CHECK_EQ(engine_get_stats(n.e)->lease_holds_asked, 1);
 
 	/* R's answer: a HOLD. The copy is extended, and no more is asked. */
-	lease_fact(&f[0], rpub, 255, &hold);
-	len = tseal(rpriv, n.pub, f, 1, buf, sizeof(buf));
+	struct fact f;
+	uint8_t buf[WIRE_MAX_DATAGRAM];
+	lease_fact(&f, rpub, 255, &hold);
+	size_t len = tseal(rpriv, n.pub, &f, 1, buf, sizeof(buf));
 	CHECK_EQ(treceive(&n, first + 100, rpub, buf, len), ENGINE_RX_OK);
 	int asked = 0;
 	for (int64_t t = first + 5 * S; t <= first + 60 * S; t += 5 * S) {
@@ -131,17 +153,9 @@ TEST(a_new_epoch_whose_hold_is_lost_is_asked_for)
 	uint8_t rpriv[32], rpub[32], qpub[32];
 	leaf_with_router(&n, rpriv, rpub, qpub);
 	/* Epoch 7: two facts, held at 1 s. */
-	struct fact f[4];
-	struct lease_msg epoch = { .kind = LEASE_EPOCH, .epoch = 7 };
-	lease_fact(&f[0], rpub, 0, &epoch);
-	q_at(&f[1], qpub, "203.0.113.9:51820");
-	q_at(&f[2], qpub, "203.0.113.10:51820");
-	struct lease_msg hold = { .kind = LEASE_HOLD, .epoch = 7, .count = 2,
-				  .digest = lease_hash(&f[1]) ^ lease_hash(&f[2]) };
-	lease_fact(&f[3], rpub, 255, &hold);
-	uint8_t buf[WIRE_MAX_DATAGRAM];
-	size_t len = tseal(rpriv, n.pub, f, 4, buf, sizeof(buf));
-	CHECK_EQ(treceive(&n, 1 * S, rpub, buf, len), ENGINE_RX_OK);
+	static const char *const eps[] = { "203.0.113.9:51820", "203.0.113.10:51820" };
+	struct lease_msg hold;
+	tell_epoch(&n, rpriv, rpub, qpub, 1 * S, 7, eps, 2, &hold);
 	/* Epoch 8 near the copies' end: only the first fact comes again. */
 	const struct engine_timing *tm = tdefault_timing();
 	int64_t t8 = 1 * S + tm->fact_ttl_ms - 2 * tm->alive_period_ms;
@@ -151,10 +165,7 @@ TEST(a_new_epoch_whose_hold_is_lost_is_asked_for)
 		if (t < t8 - 2 * tm->alive_period_ms - 2 * tm->chunk_period_ms)
 			CHECK_EQ(lease_sent(&n, rpub, LEASE_NACK, NULL), 0);
 	}
-	epoch.epoch = 8;
-	lease_fact(&f[0], rpub, 0, &epoch);
-	len = tseal(rpriv, n.pub, f, 2, buf, sizeof(buf));
-	CHECK_EQ(treceive(&n, t8, rpub, buf, len), ENGINE_RX_OK);
+	tell_epoch(&n, rpriv, rpub, qpub, t8, 8, eps, 1, NULL);
 	int64_t asked = -1;
 	struct lease_msg nack = { 0 };
 	for (int64_t t = t8 + 1 * S; t <= t8 + 20 * S && asked < 0; t += 1 * S) {
