@@ -509,13 +509,10 @@ static int mem_get(struct wgdev *wg, struct wg_device **out)
 		struct wg_peer *o = wg_device_add_peer(d, p->public_key);
 		if (!o)
 			goto oom;
-		struct wl_cidr *live = o->allowed_ips; /* NULL: add_peer zeroes it */
 		*o = *p;
-		o->allowed_ips = live;
-		o->n_allowed = 0;
-		for (size_t j = 0; j < p->n_allowed; j++)
-			if (wg_peer_add_allowed(o, &p->allowed_ips[j]) < 0)
-				goto oom;
+		o->allowed_ips = NULL; /* the model's own, not to be freed with d */
+		if (wg_peer_set_allowed(o, p->allowed_ips, p->n_allowed) < 0)
+			goto oom;
 	}
 	*out = d;
 	return 0;

@@ -71,6 +71,23 @@ struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t key[stat
 	return p;
 }
 
+int wg_peer_set_allowed(struct wg_peer *peer, const struct wl_cidr *v, size_t n)
+{
+	free(peer->allowed_ips);
+	peer->allowed_ips = NULL;
+	peer->n_allowed = 0;
+	if (!n)
+		return 0;
+	/* At once, but to the capacity appending would have left (see
+	 * grow_for_append): a later wg_peer_add_allowed stays in bounds. */
+	size_t cap = 0;
+	if (!wl_grow((void **)&peer->allowed_ips, &cap, n, sizeof(*v)))
+		return -ENOMEM;
+	memcpy(peer->allowed_ips, v, n * sizeof(*v));
+	peer->n_allowed = n;
+	return 0;
+}
+
 int wg_peer_add_allowed(struct wg_peer *peer, const struct wl_cidr *c)
 {
 	if (!grow_for_append((void **)&peer->allowed_ips, peer->n_allowed,

@@ -59,6 +59,8 @@ struct wg_device *wg_device_new(const char *ifname);
 struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t key[static WL_KEY_LEN]);
 /* Appends one allowed IP to a peer; 0 or -ENOMEM. */
 int wg_peer_add_allowed(struct wg_peer *peer, const struct wl_cidr *c);
+/* Replaces peer's AllowedIPs with a copy of v[0..n) (one allocation). */
+int wg_peer_set_allowed(struct wg_peer *peer, const struct wl_cidr *v, size_t n);
 
 /* What to do to one peer. Without WG_PEER_UPDATE_ONLY a missing peer is
  * created; with it a missing peer is left missing (WireGuard's

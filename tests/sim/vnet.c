@@ -25,6 +25,20 @@ struct nat_filter {
 	int64_t last;
 };
 
+/* Positions in an array by a hash of their key (open addressing, at most
+ * half full). A NAT with hundreds of mappings, each with filters for
+ * hundreds of remotes (a LAN behind one address in a large network), would
+ * otherwise scan them all for every datagram. */
+struct vidx_slot {
+	uint32_t pos1; /* position + 1; 0: empty */
+	uint32_t h;
+};
+
+struct vidx {
+	struct vidx_slot *s;
+	size_t mask, n;
+};
+
 struct nat_map {
 	struct wl_endpoint inside;
 	struct wl_endpoint remote; /* symmetric NATs only */
@@ -36,6 +50,7 @@ struct nat_map {
 	int64_t last;
 	size_t n_filters, cap_filters;
 	struct nat_filter *filters;
+	struct vidx by_remote; /* filters by remote endpoint */
 };
 
 struct vnet_nat {
@@ -45,6 +60,11 @@ struct vnet_nat {
 	int64_t next_expiry;
 	size_t n_maps, cap_maps;
 	struct nat_map *maps;
+	/* Maps by external port, and dynamic maps by inside endpoint (and
+	 * remote, when symmetric); rebuilt when maps are removed. */
+	struct vidx by_port, by_inside;
+	bool idx_ok;
+	size_t n_forwards; /* when any, outbound lookups scan (array order matters) */
 	/* Added to the inside port by a port-preserving NAT: a rebinding
 	 * (vnet_nat_rebind) moves it, as `masquerade to :PORTS` does. */
 	uint16_t port_shift;
@@ -159,6 +179,93 @@ static size_t grow(void **arr, size_t *n, size_t size)
 	return (*n)++;
 }
 
+/* grow() for the arrays that get long (a NAT's maps and filters): their
+ * capacity doubles. */
+static size_t grow_cap(void **arr, size_t *n, size_t *cap, size_t size)
+{
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 8;
+		*arr = xrealloc(*arr, *cap, size);
+	}
+	memset((uint8_t *)*arr + *n * size, 0, size);
+	return (*n)++;
+}
+
+/* ---- an index of positions by key hash (struct vidx) ---- */
+
+static uint32_t ep_hash(uint32_t h, const struct wl_endpoint *e)
+{
+	/* FNV-1a over what wl_endpoint_equal compares. */
+	size_t len = wl_addr_len(&e->addr);
+	h = (h ^ e->addr.family) * 16777619u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ e->addr.bytes[i]) * 16777619u;
+	h = (h ^ (e->port & 0xff)) * 16777619u;
+	return (h ^ (e->port >> 8)) * 16777619u;
+}
+
+static uint32_t port_hash(uint16_t port)
+{
+	return ((uint32_t)port * 2654435761u) ^ 0x9e3779b9u;
+}
+
+static void vidx_free(struct vidx *x)
+{
+	free(x->s);
+	*x = (struct vidx){ 0 };
+}
+
+static void vidx_put_slot(struct vidx *x, uint32_t h, uint32_t pos1)
+{
+	size_t i = h & x->mask;
+	while (x->s[i].pos1)
+		i = (i + 1) & x->mask;
+	x->s[i] = (struct vidx_slot){ pos1, h };
+	x->n++;
+}
+
+static void vidx_put(struct vidx *x, uint32_t h, size_t pos)
+{
+	if (!x->s || 2 * (x->n + 1) > x->mask + 1) {
+		struct vidx old = *x;
+		size_t slots = old.s ? 2 * (old.mask + 1) : 16;
+		x->s = xrealloc(NULL, slots, sizeof(*x->s));
+		memset(x->s, 0, slots * sizeof(*x->s));
+		x->mask = slots - 1;
+		x->n = 0;
+		for (size_t i = 0; old.s && i <= old.mask; i++)
+			if (old.s[i].pos1)
+				vidx_put_slot(x, old.s[i].h, old.s[i].pos1);
+		free(old.s);
+	}
+	vidx_put_slot(x, h, (uint32_t)pos + 1);
+}
+
+static void vidx_clear(struct vidx *x)
+{
+	if (x->s)
+		memset(x->s, 0, (x->mask + 1) * sizeof(*x->s));
+	x->n = 0;
+}
+
+/* The positions stored under hash h, one per call: *at starts at 0; -1
+ * at the end. The caller checks each against its key. */
+static long vidx_next(const struct vidx *x, uint32_t h, size_t *at)
+{
+	if (!x->s)
+		return -1;
+	size_t i = *at ? *at : (h & x->mask) + 1;
+	for (;; i = (i & x->mask) + 1) {
+		const struct vidx_slot *s = &x->s[i - 1];
+		if (!s->pos1)
+			return -1;
+		if (s->h == h) {
+			*at = (i & x->mask) + 1;
+			return (long)s->pos1 - 1;
+		}
+	}
+}
+
 __attribute__((format(printf, 2, 3))) static void trace(struct vnet *net, const char *fmt, ...)
 {
 	if (!net->trace)
@@ -260,13 +367,17 @@ struct vnet *vnet_new(uint64_t seed)
 	return net;
 }
 
+static void map_free(struct nat_map *m);
+
 static void nat_free(struct vnet_nat *nat)
 {
 	if (!nat)
 		return;
 	for (size_t i = 0; i < nat->n_maps; i++)
-		free(nat->maps[i].filters);
+		map_free(&nat->maps[i]);
 	free(nat->maps);
+	vidx_free(&nat->by_port);
+	vidx_free(&nat->by_inside);
 	free(nat);
 }
 
@@ -547,6 +658,44 @@ static bool nat_live(const struct vnet *net, const struct vnet_nat *nat, int64_t
 	return net->now - last <= nat->o.idle_timeout_ms;
 }
 
+/* The by_inside key of a dynamic map: its inside endpoint, and the remote
+ * it was made for on a symmetric NAT. */
+static uint32_t inside_hash(const struct vnet_nat *nat, const struct wl_endpoint *inside,
+			    const struct wl_endpoint *remote)
+{
+	uint32_t h = ep_hash(2166136261u, inside);
+	return nat->o.symmetric ? ep_hash(h, remote) : h;
+}
+
+static void filters_reindex(struct nat_map *m)
+{
+	vidx_clear(&m->by_remote);
+	for (size_t j = 0; j < m->n_filters; j++)
+		vidx_put(&m->by_remote, ep_hash(2166136261u, &m->filters[j].remote), j);
+}
+
+static void maps_reindex(struct vnet_nat *nat)
+{
+	vidx_clear(&nat->by_port);
+	vidx_clear(&nat->by_inside);
+	nat->n_forwards = 0;
+	for (size_t i = 0; i < nat->n_maps; i++) {
+		const struct nat_map *m = &nat->maps[i];
+		vidx_put(&nat->by_port, port_hash(m->ext_port), i);
+		if (m->forward)
+			nat->n_forwards++;
+		else
+			vidx_put(&nat->by_inside, inside_hash(nat, &m->inside, &m->remote), i);
+	}
+	nat->idx_ok = true;
+}
+
+static void map_free(struct nat_map *m)
+{
+	free(m->filters);
+	vidx_free(&m->by_remote);
+}
+
 /* Forgets expired mappings and filter entries. */
 static void nat_expire(struct vnet *net, struct vnet_nat *nat)
 {
@@ -557,7 +706,7 @@ static void nat_expire(struct vnet *net, struct vnet_nat *nat)
 	for (size_t i = 0; i < nat->n_maps; i++) {
 		struct nat_map *m = &nat->maps[i];
 		if (!m->forward && !nat_live(net, nat, m->last)) {
-			free(m->filters);
+			map_free(m);
 			continue;
 		}
 		size_t fk = 0;
@@ -568,21 +717,46 @@ static void nat_expire(struct vnet *net, struct vnet_nat *nat)
 				oldest = m->filters[j].last;
 			m->filters[fk++] = m->filters[j];
 		}
-		m->n_filters = fk;
+		if (fk != m->n_filters) {
+			m->n_filters = fk;
+			filters_reindex(m);
+		}
 		if (!m->forward && m->last < oldest)
 			oldest = m->last;
 		nat->maps[keep++] = *m;
 	}
+	if (keep != nat->n_maps)
+		nat->idx_ok = false;
 	nat->n_maps = keep;
 	nat->next_expiry = oldest == VNET_NEVER ? VNET_NEVER : oldest + nat->o.idle_timeout_ms + 1;
 }
 
-static bool nat_port_used(const struct vnet_nat *nat, uint16_t port)
+/* The map at external port `port`, or NULL. */
+static struct nat_map *map_at_port(struct vnet_nat *nat, uint16_t port)
 {
-	for (size_t i = 0; i < nat->n_maps; i++)
+	if (!nat->idx_ok)
+		maps_reindex(nat);
+	size_t at = 0;
+	for (long i; (i = vidx_next(&nat->by_port, port_hash(port), &at)) >= 0;)
 		if (nat->maps[i].ext_port == port)
-			return true;
-	return false;
+			return &nat->maps[i];
+	return NULL;
+}
+
+/* m's filter for exactly `remote`, or NULL. */
+static struct nat_filter *filter_of(struct nat_map *m, const struct wl_endpoint *remote)
+{
+	size_t at = 0;
+	uint32_t h = ep_hash(2166136261u, remote);
+	for (long j; (j = vidx_next(&m->by_remote, h, &at)) >= 0;)
+		if (wl_endpoint_equal(&m->filters[j].remote, remote))
+			return &m->filters[j];
+	return NULL;
+}
+
+static bool nat_port_used(struct vnet_nat *nat, uint16_t port)
+{
+	return map_at_port(nat, port) != NULL;
 }
 
 static uint16_t nat_pick_port(struct vnet *net, struct vnet_nat *nat, uint16_t inside_port)
@@ -611,14 +785,13 @@ static uint16_t nat_pick_port(struct vnet *net, struct vnet_nat *nat, uint16_t i
 static void nat_note_remote(struct vnet *net, struct vnet_nat *nat, struct nat_map *m,
 			    const struct wl_endpoint *remote)
 {
-	struct nat_filter *f = NULL;
-	for (size_t j = 0; j < m->n_filters && !f; j++)
-		if (wl_endpoint_equal(&m->filters[j].remote, remote))
-			f = &m->filters[j];
+	struct nat_filter *f = filter_of(m, remote);
 	if (!f) {
-		size_t j = grow((void **)&m->filters, &m->n_filters, sizeof(*m->filters));
+		size_t j = grow_cap((void **)&m->filters, &m->n_filters, &m->cap_filters,
+				    sizeof(*m->filters));
 		f = &m->filters[j];
 		f->remote = *remote;
+		vidx_put(&m->by_remote, ep_hash(2166136261u, remote), j);
 		if (nat->next_expiry == VNET_NEVER)
 			nat->next_expiry = net->now + nat->o.idle_timeout_ms + 1;
 	}
@@ -626,22 +799,29 @@ static void nat_note_remote(struct vnet *net, struct vnet_nat *nat, struct nat_m
 }
 
 /* Whether remote came in through forward m (and the entry is live). */
-static bool nat_came_in(const struct nat_map *m, const struct wl_endpoint *remote)
+static bool nat_came_in(struct nat_map *m, const struct wl_endpoint *remote)
 {
-	for (size_t j = 0; j < m->n_filters; j++)
-		if (wl_endpoint_equal(&m->filters[j].remote, remote))
-			return true;
-	return false;
+	return filter_of(m, remote) != NULL;
 }
 
-/* Rewrites the source of a datagram leaving through the NAT's outside
- * interface ifc. False if no port is left. */
-static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_pkt *pkt)
+/* The map a datagram from inside takes out, or NULL: the first in array
+ * order that fits (with port forwards about, by a scan). */
+static struct nat_map *map_from(struct vnet_nat *nat, const struct vnet_pkt *pkt)
 {
-	struct vnet_nat *nat = ifc->nat;
-	nat_expire(net, nat);
-	struct nat_map *m = NULL;
-	for (size_t i = 0; i < nat->n_maps && !m; i++) {
+	if (!nat->idx_ok)
+		maps_reindex(nat);
+	if (!nat->n_forwards) {
+		size_t at = 0;
+		uint32_t h = inside_hash(nat, &pkt->src, &pkt->dst);
+		for (long i; (i = vidx_next(&nat->by_inside, h, &at)) >= 0;) {
+			struct nat_map *c = &nat->maps[i];
+			if (wl_endpoint_equal(&c->inside, &pkt->src) &&
+			    (!nat->o.symmetric || wl_endpoint_equal(&c->remote, &pkt->dst)))
+				return c;
+		}
+		return NULL;
+	}
+	for (size_t i = 0; i < nat->n_maps; i++) {
 		struct nat_map *c = &nat->maps[i];
 		if (!wl_endpoint_equal(&c->inside, &pkt->src))
 			continue;
@@ -650,17 +830,30 @@ static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_p
 		 * port-randomising one picks a port of its own for them. */
 		if (c->forward ? nat->o.port_preserving || nat_came_in(c, &pkt->dst)
 			       : !nat->o.symmetric || wl_endpoint_equal(&c->remote, &pkt->dst))
-			m = c;
+			return c;
 	}
+	return NULL;
+}
+
+/* Rewrites the source of a datagram leaving through the NAT's outside
+ * interface ifc. False if no port is left. */
+static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_pkt *pkt)
+{
+	struct vnet_nat *nat = ifc->nat;
+	nat_expire(net, nat);
+	struct nat_map *m = map_from(nat, pkt);
 	if (!m) {
 		uint16_t port = nat_pick_port(net, nat, pkt->src.port);
 		if (!port)
 			return false;
-		size_t i = grow((void **)&nat->maps, &nat->n_maps, sizeof(*nat->maps));
+		size_t i = grow_cap((void **)&nat->maps, &nat->n_maps, &nat->cap_maps,
+				    sizeof(*nat->maps));
 		m = &nat->maps[i];
 		m->inside = pkt->src;
 		m->remote = pkt->dst;
 		m->ext_port = port;
+		vidx_put(&nat->by_port, port_hash(port), i);
+		vidx_put(&nat->by_inside, inside_hash(nat, &m->inside, &m->remote), i);
 		if (nat->next_expiry == VNET_NEVER)
 			nat->next_expiry = net->now + nat->o.idle_timeout_ms + 1;
 		char b1[WL_ENDPOINT_STR_MAX], b2[WL_ENDPOINT_STR_MAX];
@@ -682,10 +875,7 @@ static bool nat_inbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_pk
 {
 	struct vnet_nat *nat = ifc->nat;
 	nat_expire(net, nat);
-	struct nat_map *m = NULL;
-	for (size_t i = 0; i < nat->n_maps && !m; i++)
-		if (nat->maps[i].ext_port == pkt->dst.port)
-			m = &nat->maps[i];
+	struct nat_map *m = map_at_port(nat, pkt->dst.port);
 	if (!m) {
 		net->stats.nat_no_mapping++;
 		trace(net, "nat %s: drop, no mapping for port %u", net->nodes[ifc->node].name,
@@ -698,13 +888,14 @@ static bool nat_inbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_pk
 		return true;
 	}
 	struct nat_filter *f = NULL;
-	for (size_t j = 0; j < m->n_filters && !f; j++) {
-		struct nat_filter *c = &m->filters[j];
-		if (nat->o.filter == VNET_FILTER_ENDPOINT_INDEPENDENT ||
-		    (nat->o.filter == VNET_FILTER_ADDRESS && wl_addr_equal(&c->remote.addr, &pkt->src.addr)) ||
-		    wl_endpoint_equal(&c->remote, &pkt->src))
-			f = c;
-	}
+	if (nat->o.filter == VNET_FILTER_ENDPOINT_INDEPENDENT)
+		f = m->n_filters ? &m->filters[0] : NULL;
+	else if (nat->o.filter == VNET_FILTER_ADDRESS) {
+		for (size_t j = 0; j < m->n_filters && !f; j++)
+			if (wl_addr_equal(&m->filters[j].remote.addr, &pkt->src.addr))
+				f = &m->filters[j];
+	} else
+		f = filter_of(m, &pkt->src);
 	if (!f && nat->o.filter != VNET_FILTER_ENDPOINT_INDEPENDENT) {
 		net->stats.nat_filtered++;
 		char b[WL_ENDPOINT_STR_MAX];
@@ -753,9 +944,10 @@ void vnet_nat_reset(struct vnet *net, int nat)
 			if (t->maps[j].forward)
 				t->maps[keep++] = t->maps[j];
 			else
-				free(t->maps[j].filters);
+				map_free(&t->maps[j]);
 		}
 		t->n_maps = keep;
+		t->idx_ok = false;
 		t->next_expiry = VNET_NEVER;
 	}
 	trace(net, "nat %s: all mappings forgotten (port forwards stay)", n->name);
@@ -803,12 +995,13 @@ int vnet_nat_forward(struct vnet *net, int nat, uint16_t ext_port, const struct 
 	size_t keep = 0;
 	for (size_t i = 0; i < t->n_maps; i++) {
 		if (wl_endpoint_equal(&t->maps[i].inside, inside))
-			free(t->maps[i].filters);
+			map_free(&t->maps[i]);
 		else
 			t->maps[keep++] = t->maps[i];
 	}
 	t->n_maps = keep;
-	size_t i = grow((void **)&t->maps, &t->n_maps, sizeof(*t->maps));
+	t->idx_ok = false;
+	size_t i = grow_cap((void **)&t->maps, &t->n_maps, &t->cap_maps, sizeof(*t->maps));
 	t->maps[i] = (struct nat_map){ .inside = *inside, .ext_port = ext_port, .forward = true,
 				       .last = net->now };
 	char b1[WL_ENDPOINT_STR_MAX], b2[WL_ENDPOINT_STR_MAX];
@@ -829,8 +1022,9 @@ void vnet_nat_unforward(struct vnet *net, int nat, uint16_t ext_port)
 	struct vnet_nat *t = ifc->nat;
 	for (size_t i = 0; i < t->n_maps; i++) {
 		if (t->maps[i].forward && t->maps[i].ext_port == ext_port) {
-			free(t->maps[i].filters);
+			map_free(&t->maps[i]);
 			t->maps[i] = t->maps[--t->n_maps];
+			t->idx_ok = false;
 			return;
 		}
 	}
