@@ -107,8 +107,8 @@ void engine_dump(const struct engine *e, int64_t now, void (*line)(void *ctx, co
 	put(&o,
 	    "leases: epochs=%" PRIu64 " holds=%" PRIu64 " matched=%" PRIu64 " nacks=%" PRIu64
 	    " repairs=%" PRIu64 " withdrawn=%" PRIu64 " refused=%" PRIu64 " asked=%" PRIu64
-	    " resent=%" PRIu64,
+	    " resent=%" PRIu64 " passes=%" PRIu64 " skipped=%" PRIu64,
 	    s->lease_epochs, s->lease_holds_sent, s->lease_holds_matched, s->lease_nacks_sent,
 	    s->lease_repairs, s->lease_withdrawn, s->lease_refused, s->lease_holds_asked,
-	    s->lease_holds_resent);
+	    s->lease_holds_resent, s->lease_passes, s->lease_passes_skipped);
 }

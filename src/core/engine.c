@@ -220,6 +220,7 @@ void engine_free(struct engine *e)
 	free(e->fsubj);
 	free(e->fself);
 	free(e->fround);
+	free(e->fview);
 	free(e->dev_peer);
 	free(e->tun_nets);
 	free(e->other_nets);
@@ -509,6 +510,7 @@ size_t engine_memory(const struct engine *e)
 	       e->kc.cap * sizeof(*e->kc.slots) +
 	       e->fnext_alloc * (sizeof(*e->fnext) + sizeof(*e->fsubj) + sizeof(*e->fself) +
 				  sizeof(*e->fround)) +
+	       e->cap_fview * sizeof(*e->fview) +
 	       e->dev_peer_alloc * sizeof(*e->dev_peer) +
 	       (e->cap_tun + e->cap_other) * sizeof(struct wl_cidr) + cfg_bytes(e);
 }

@@ -398,6 +398,9 @@ struct engine_stats {
 	/* [ours] HOLDs we asked for, our copies about to lapse with none
 	 * come; and HOLDs we sent again when asked (lease.c: ask_hold). */
 	uint64_t lease_holds_asked, lease_holds_resent;
+	/* [ours] A router's passes over its facts for a peer it leases, and
+	 * those skipped because nothing they read had moved (send.c). */
+	uint64_t lease_passes, lease_passes_skipped;
 	/* [ours] A peer that is not a router (and we are not one) became
 	 * healthy (went direct) or unhealthy (fell back to the router). */
 	uint64_t went_direct, fell_back;

@@ -45,6 +45,14 @@ struct cfg_peer {
 	struct wl_cidr *allowed; /* masked */
 };
 
+/* What a lease pass reads of fact i, besides the peer's own tables. */
+struct fact_view {
+	uint64_t h, src;
+	const struct peer *subject;
+	uint8_t flags;
+	bool self, local;
+};
+
 struct engine {
 	uint8_t priv[WL_KEY_LEN];
 	uint8_t pub[WL_KEY_LEN];
@@ -74,6 +82,12 @@ struct engine {
 	struct peer **fsubj;
 	bool *fself;
 	uint8_t *fround; /* send.c: what holds of fact i for every peer this round */
+	/* [ours] On a router, what each fact's round was (send.c: round_view),
+	 * and a count that moves whenever a round differs from the last: the
+	 * lease passes skip peers for whom nothing moved. */
+	struct fact_view *fview;
+	size_t n_fview, cap_fview;
+	uint32_t lease_view;
 	size_t fnext_alloc;
 	size_t n_indexed; /* facts covered by the index this tick */
 	uint64_t fsubj_removed; /* e->pt.removed when fsubj was filled */
@@ -263,6 +277,11 @@ void engine_local_facts(struct engine *e, int64_t now, const struct engine_input
  * A refusal is counted and charged to the subject if count_refusal. */
 bool engine_take_trusted(struct engine *e, int64_t now, struct peer *sp, struct fact *f,
 			 int64_t expires, bool count_refusal);
+/* engine_take_trusted for the fact at position i of the fact set, told
+ * again by sp (trust: engine_trust_of_source of sp, worked out once for
+ * a whole HOLD). No refusal is counted. */
+bool engine_retake_trusted(struct engine *e, int64_t now, struct peer *sp, enum wl_trust trust,
+			   size_t i, int64_t expires);
 /* trust_eval.c */
 enum wl_trust engine_trust_of_source(const struct engine *e, const struct peer *src);
 /* The level a source needs for this fact; TRUST_DELEGATE + 1 = never. */

@@ -533,6 +533,12 @@ static enum factset_put merge(struct factset *s, size_t i, int64_t expires, int6
 	return FACTSET_SAME;
 }
 
+enum factset_put factset_merge_at(struct factset *s, size_t i, int64_t expires, int64_t now,
+				  const struct fact_source *src)
+{
+	return merge(s, i, expires, now, src);
+}
+
 enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t expires, int64_t now,
 			     const struct fact_source *src)
 {

@@ -133,6 +133,11 @@ enum factset_put {
 enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t expires, int64_t now,
 			     const struct fact_source *src);
 
+/* factset_put for the fact already at position i (a lease's HOLD extends
+ * what it told without hashing each fact again): EXTENDED or SAME. */
+enum factset_put factset_merge_at(struct factset *s, size_t i, int64_t expires, int64_t now,
+				  const struct fact_source *src);
+
 /* The share of a source, or NULL if it holds nothing. */
 const struct fsource *factset_source(const struct factset *s, uint64_t id);
 

@@ -21,8 +21,10 @@ void knowledge_init(struct knowledge *k)
 
 void knowledge_free(struct knowledge *k)
 {
+	uint32_t gen = k->gen;
 	free(k->s);
 	knowledge_init(k);
+	k->gen = gen + 1;
 }
 
 void knowledge_clear(struct knowledge *k)
@@ -30,6 +32,7 @@ void knowledge_clear(struct knowledge *k)
 	if (k->s)
 		memset(k->s, 0, (k->mask + 1) * sizeof(*k->s));
 	k->n = 0;
+	k->gen++;
 }
 
 static struct know_slot *slot_of(const struct knowledge *k, uint64_t h)
@@ -78,8 +81,10 @@ void knowledge_put(struct knowledge *k, uint64_t h, int64_t expires, int64_t now
 	h = norm(h);
 	struct know_slot *s = slot_of(k, h);
 	if (s && s->h) {
-		if (expires > s->expires)
+		if (expires > s->expires) {
 			s->expires = expires;
+			k->gen++;
+		}
 		return;
 	}
 	if (k->n + 1 > max) {
@@ -103,6 +108,7 @@ void knowledge_put(struct knowledge *k, uint64_t h, int64_t expires, int64_t now
 	s->h = h;
 	s->expires = expires;
 	k->n++;
+	k->gen++;
 }
 
 void knowledge_purge(struct knowledge *k, int64_t now)
@@ -131,5 +137,6 @@ void knowledge_forget(struct knowledge *k, uint64_t h)
 		/* Expire it in place; the next purge drops the slot. Removing
 		 * it outright would break the probe chains behind it. */
 		s->expires = ENGINE_NEVER;
+		k->gen++;
 	}
 }

@@ -28,6 +28,10 @@ struct knowledge {
 	 * once a second, or a peer telling us new keys one after another
 	 * would make every one of them a rebuild of the whole table. */
 	int64_t full_purge_at;
+	/* [ours] Moves whenever what knowledge_get returns may change, but for
+	 * entries that ran out (purges and rebuilds leave it): send.c skips
+	 * a lease pass while it stands still. */
+	uint32_t gen;
 };
 
 void knowledge_init(struct knowledge *k);

@@ -64,6 +64,7 @@ static void delete_at(struct lease_rx *r, size_t i)
 		i = j;
 	}
 	r->n--;
+	r->gen++;
 }
 
 bool lease_rx_has(const struct lease_rx *r, uint64_t lh)
@@ -73,8 +74,10 @@ bool lease_rx_has(const struct lease_rx *r, uint64_t lh)
 
 void lease_rx_reset(struct lease_rx *r)
 {
+	uint32_t gen = r->gen;
 	free(r->s);
 	memset(r, 0, sizeof(*r));
+	r->gen = gen + 1;
 }
 
 void lease_rx_compact(struct lease_rx *r)
@@ -119,6 +122,7 @@ static void open_epoch(struct lease_rx *r, uint32_t epoch, int64_t now)
 	r->mask = r->n = 0;
 	r->have = true;
 	r->epoch = epoch;
+	r->gen++;
 	/* extended_until stays: what the last epoch told and this one does
 	 * not tell again (lost on the way) still lapses then (ask_hold). */
 	r->asked_at = ENGINE_NEVER;
@@ -134,6 +138,7 @@ static void refuse(struct engine *e, struct peer *sp, int64_t now)
 	lease_rx_reset(r);
 	r->refusing = true;
 	r->refuse_due = true;
+	r->gen++;
 	e->st.lease_refused++;
 	engine_mark_dirty(e, now);
 }
@@ -169,6 +174,7 @@ bool lease_begin(struct engine *e, struct peer *sp, const struct packet *pk, int
 		if (!e->t.leases || r->refusing) {
 			/* Again at our next send: our last REFUSE may be lost. */
 			r->refusing = true;
+			r->gen++;
 			r->refuse_due = true;
 			return false;
 		}
@@ -204,6 +210,7 @@ void lease_note(struct engine *e, struct peer *sp, const struct fact *f, uint64_
 	if (!s->lh) {
 		s->lh = lh;
 		r->n++;
+		r->gen++;
 	}
 	s->h = h;
 	s->accepted = s->accepted || accepted;
@@ -220,6 +227,7 @@ static bool extend(struct engine *e, struct peer *sp, int64_t until, int64_t now
 {
 	struct lease_rx *r = &sp->lrx;
 	bool whole = true;
+	enum wl_trust trust = engine_trust_of_source(e, sp);
 	for (size_t i = 0; r->s && i <= r->mask; i++) {
 		const struct lease_slot *s = &r->s[i];
 		if (!s->lh || !s->accepted)
@@ -229,8 +237,7 @@ static bool extend(struct engine *e, struct peer *sp, int64_t until, int64_t now
 			whole = false;
 			continue;
 		}
-		struct fact f = e->fs.v[pos].f;
-		engine_take_trusted(e, now, sp, &f, until, false);
+		engine_retake_trusted(e, now, sp, trust, (size_t)pos, until);
 	}
 	return whole;
 }
@@ -384,6 +391,7 @@ static void forget_recent(struct engine *e, struct peer *sp, int64_t since)
 		if (pos < 0)
 			continue; /* gone: the sender's scan withdraws it */
 		s->expires = ENGINE_NEVER;
+		k->gen++;
 		t->count--;
 		t->digest ^= e->fs.v[pos].lh;
 	}

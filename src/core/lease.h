@@ -72,6 +72,14 @@ struct lease_tx {
 	int64_t held_at; /* our last HOLD, ENGINE_NEVER */
 	int64_t nacked_at; /* its last NACK, ENGINE_NEVER */
 	bool rewithdraw;   /* send the recent withdrawals again */
+	/* [ours] What the last whole pass over our facts for it depended on
+	 * (send.c: lease_facts, on a router): while none of it moved and no
+	 * HOLD is due, a pass would tell and withdraw nothing, and is
+	 * skipped. (Placed to fill padding: every peer has one.) */
+	bool seen, seen_router, seen_ours;
+	uint32_t seen_view; /* the engine's lease_view */
+	uint32_t seen_rx, seen_know; /* its lease_rx and knowledge gens */
+	int64_t seen_until; /* a refresh it told us runs out: one more fact to count */
 	/* The last withdrawals (lease hashes, when), for a repair. */
 	uint8_t n_gone, gone_next;
 	uint64_t gone[LEASE_RECENT_GONE];
@@ -115,6 +123,9 @@ struct lease_rx {
 	int64_t opened_at; /* when the current epoch opened */
 	struct lease_slot *s;
 	size_t mask, n;  /* slots - 1 (0 with s NULL), slots used */
+	/* Moves whenever lease_rx_has may answer otherwise, or have or
+	 * refusing change: send.c skips a lease pass while it stands still. */
+	uint32_t gen;
 };
 
 struct engine;

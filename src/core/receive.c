@@ -95,22 +95,16 @@ static void note_refused(struct engine *e, const struct peer *sp, const struct f
 	r->need = (uint8_t)need;
 }
 
-bool engine_take_trusted(struct engine *e, int64_t now, struct peer *sp, struct fact *f,
-			 int64_t expires, bool count_refusal)
+static struct fact_source source_of(const struct peer *sp, enum wl_trust trust)
 {
-	enum wl_trust trust = engine_trust_of_source(e, sp);
-	int need = engine_trust_needed(e, f);
-	if ((int)trust < need) {
-		if (count_refusal) {
-			e->st.rx_untrusted++;
-			note_refused(e, sp, f, trust, need);
-		}
-		return false;
-	}
-	/* The fact is charged to its sender's share (core/factset.h). */
-	const struct fact_source src = { sp->h | 1, (uint8_t)trust, trust >= TRUST_MEMBERSHIP };
+	return (struct fact_source){ sp->h | 1, (uint8_t)trust, trust >= TRUST_MEMBERSHIP };
+}
+
+/* Whether a fact put in the set is held; a new one pulls the next tick in. */
+static bool stored(struct engine *e, int64_t now, enum factset_put r)
+{
 	bool held = true;
-	switch (factset_put(&e->fs, f, expires, now, &src)) {
+	switch (r) {
 	case FACTSET_NEW:
 		engine_mark_dirty(e, now);
 		/* fall through */
@@ -125,6 +119,32 @@ bool engine_take_trusted(struct engine *e, int64_t now, struct peer *sp, struct 
 	}
 	e->st.facts_evicted = e->fs.evicted;
 	return held;
+}
+
+bool engine_take_trusted(struct engine *e, int64_t now, struct peer *sp, struct fact *f,
+			 int64_t expires, bool count_refusal)
+{
+	enum wl_trust trust = engine_trust_of_source(e, sp);
+	int need = engine_trust_needed(e, f);
+	if ((int)trust < need) {
+		if (count_refusal) {
+			e->st.rx_untrusted++;
+			note_refused(e, sp, f, trust, need);
+		}
+		return false;
+	}
+	/* The fact is charged to its sender's share (core/factset.h). */
+	const struct fact_source src = source_of(sp, trust);
+	return stored(e, now, factset_put(&e->fs, f, expires, now, &src));
+}
+
+bool engine_retake_trusted(struct engine *e, int64_t now, struct peer *sp, enum wl_trust trust,
+			   size_t i, int64_t expires)
+{
+	if ((int)trust < engine_trust_needed(e, &e->fs.v[i].f))
+		return false;
+	const struct fact_source src = source_of(sp, trust);
+	return stored(e, now, factset_merge_at(&e->fs, i, expires, now, &src));
 }
 
 /* leased: the datagram belongs to an epoch of sp's leases (lease.h). */
@@ -154,18 +174,19 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 			lease_note(e, sp, f, h, expires, false, now);
 		return;
 	}
-	/* The sender knows what it told us, kept or not: we need not send it
-	 * back. (Its knowledge table is its own share; a full one costs a
-	 * look for expired keys at most once a second, knowledge.c.) What it
-	 * leases us is kept apart (lease.h) and never told back while it
-	 * does; a leased peer's table is otherwise what we told it. */
-	if (!(leased && sp->ltx.on))
-		knowledge_put(&sp->know, h, expires, now, e->max_knowledge,
-			      &e->st.knowledge_dropped);
 	if (f->attr == ATTR_ALIVE) {
 		e->st.rx_alive++;
 		return;
 	}
+	/* The sender knows what it told us, kept or not: we need not send it
+	 * back. (Its knowledge table is its own share; a full one costs a
+	 * look for expired keys at most once a second, knowledge.c.) What it
+	 * leases us is kept apart (lease.h) and never told back while it
+	 * does; a leased peer's table is otherwise what we told it. An Alive
+	 * is not remembered: no one's is ever told on. */
+	if (!(leased && sp->ltx.on))
+		knowledge_put(&sp->know, h, expires, now, e->max_knowledge,
+			      &e->st.knowledge_dropped);
 	bool held = engine_take_trusted(e, now, sp, f, expires, true);
 	if (held)
 		e->st.rx_accepted++;

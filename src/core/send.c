@@ -4,6 +4,7 @@
  * held every AlivePeriod; what we no longer stand by is withdrawn. */
 #include <string.h>
 
+#include "common/grow.h"
 #include "core/engine_internal.h"
 #include "wire/lease.h"
 #include "wire/pack.h"
@@ -258,6 +259,54 @@ static bool upheld_now(struct engine *e, size_t i, int64_t now)
 	return *flags & FR_UPHELD;
 }
 
+/* [ours] A router leases every leaf nearly all it holds, and looking at
+ * every fact for every leaf at every tick is what a large network's hub
+ * spent its time on (1,000 leaves: 3.6 million lookups a tick). What a
+ * pass for p reads is the round's view of each fact (kept here, on a
+ * router), p's lease_rx and knowledge (their gens), p's role, and time
+ * only through the flags and the refreshes p told us (seen_until): while
+ * none of that moved since p's last pass and no HOLD is due, a pass would
+ * tell, count and withdraw the same, so it is skipped. */
+static void round_view(struct engine *e, int64_t now)
+{
+	if (!e->router) {
+		if (e->n_fview) {
+			e->n_fview = 0;
+			e->lease_view++;
+		}
+		return;
+	}
+	if (!wl_grow((void **)&e->fview, &e->cap_fview, e->n_indexed, sizeof(*e->fview))) {
+		e->n_fview = 0;
+		e->lease_view++;
+		return;
+	}
+	bool moved = e->n_fview != e->n_indexed;
+	for (size_t i = 0; i < e->n_indexed; i++) {
+		const struct fentry *fe = &e->fs.v[i];
+		upheld_now(e, i, now);
+		struct fact_view v = { .h = fe->h, .src = fe->src, .subject = e->fsubj[i],
+				       .flags = e->fround[i], .self = e->fself[i], .local = fe->local };
+		struct fact_view *o = &e->fview[i];
+		if (moved || o->h != v.h || o->src != v.src || o->subject != v.subject ||
+		    o->flags != v.flags || o->self != v.self || o->local != v.local)
+			moved = true;
+		*o = v;
+	}
+	e->n_fview = e->n_indexed;
+	if (moved)
+		e->lease_view++;
+}
+
+static bool lease_unchanged(const struct engine *e, const struct peer *p, int64_t now)
+{
+	const struct lease_tx *t = &p->ltx;
+	return e->router && e->n_fview && t->seen && t->seen_view == e->lease_view &&
+	       t->seen_rx == p->lrx.gen && t->seen_know == p->know.gen &&
+	       t->seen_router == p->router && t->seen_ours == p->ours && now < t->seen_until &&
+	       !t->rewithdraw;
+}
+
 /* Fact i is one we stand by towards p: tellable, upheld, and neither one p
  * leases us nor one we hold only because p told it (split horizon,
  * lease_rx_has). The second matters once p withdraws it: our copy lasts
@@ -300,6 +349,7 @@ static bool withdraw(struct out *o, int64_t now)
 		else if (e->fs.gone_lost || !factset_gone_lh(&e->fs, s->h, &lh))
 			return false;
 		s->expires = ENGINE_NEVER; /* forgotten (knowledge_forget) */
+		k->gen++;
 		t->count--;
 		t->digest ^= lh;
 		lease_tx_note_gone(p, lh, now);
@@ -329,6 +379,15 @@ static void lease_facts(struct out *o, int64_t now)
 	struct engine *e = o->e;
 	struct peer *p = o->p;
 	struct lease_tx *t = &p->ltx;
+	bool hold_due = t->held_at == ENGINE_NEVER ||
+			now - t->held_at >= engine_alive_period_ms(e, p);
+	if (!hold_due && lease_unchanged(e, p, now)) {
+		e->st.lease_passes_skipped++;
+		return;
+	}
+	e->st.lease_passes++;
+	t->seen = false;
+	int64_t seen_until = INT64_MAX;
 	uint32_t count = 0;
 	uint64_t digest = 0;
 	int64_t until = now + e->t.fact_ttl_ms; /* our shortest-lived copy */
@@ -340,8 +399,11 @@ static void lease_facts(struct out *o, int64_t now)
 		int64_t known = knowledge_get(&p->know, fe->h);
 		/* Told us by p itself, not leased (it refreshes us as SPEC §6
 		 * does): not ours to tell back while its copy lasts. */
-		if (!lease_told(known) && known != ENGINE_NEVER && known > now)
+		if (!lease_told(known) && known != ENGINE_NEVER && known > now) {
+			if (known < seen_until)
+				seen_until = known;
 			continue;
+		}
 		count++;
 		digest ^= fe->lh;
 		if (fe->expires < until)
@@ -374,7 +436,14 @@ static void lease_facts(struct out *o, int64_t now)
 		}
 		changed = true;
 	}
-	if (!changed && t->held_at != ENGINE_NEVER && now - t->held_at < engine_alive_period_ms(e, p))
+	t->seen = true;
+	t->seen_router = p->router;
+	t->seen_ours = p->ours;
+	t->seen_view = e->lease_view;
+	t->seen_rx = p->lrx.gen;
+	t->seen_know = p->know.gen;
+	t->seen_until = seen_until;
+	if (!changed && !hold_due)
 		return;
 	/* Quiet for two HOLDs since the last NACK: the next one starts the
 	 * repair ladder afresh. */
@@ -507,6 +576,7 @@ void engine_send(struct engine *e, int64_t now, struct engine_actions *a)
 	e->hold_at = ENGINE_NEVER;
 	e->lease_at = ENGINE_NEVER;
 	round_flags(e, now);
+	round_view(e, now);
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
 		if (!p->send_ok)
