@@ -121,7 +121,7 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f
 	scen_opts_init(&o); /* WL_LEASES=0: leases off */
 	scen_build(&s, seed, n_leaves, kinds, &o);
 	free(kinds);
-	sim_set_cpu_clock(s.sim, thread_cpu_ns);
+	sim_set_cpu_clock(s.sim, s.hub, thread_cpu_ns);
 	double start = bench_now_s(), cpu_start = process_cpu_s();
 	scen_start(&s);
 	int64_t healthy = sim_timing()->handshake_validity_ms;

@@ -317,6 +317,16 @@ static void note_vouch(struct peer *p, const struct fentry *fe, struct peer *con
 {
 	if (fe->rx_expires == ENGINE_NEVER)
 		return;
+	/* The endpoint we use is one the router sees or was told: else the
+	 * peer has moved (its NAT gave it another port) and a dormant pair
+	 * would keep sending to where it no longer is. */
+	struct wl_endpoint ep;
+	bool at_ours = !p->vouch_ep && p->has_endpoint && fact_endpoint(&fe->f, &ep) &&
+		       wl_endpoint_equal(&ep, &p->endpoint);
+	/* Nothing fe could add: the lease lookups are spared (a leaf's
+	 * facts about a peer mostly share one expiry, a HOLD's). */
+	if (fe->rx_expires <= p->vouch_until && !at_ours)
+		return;
 	bool by_router = false;
 	for (size_t i = 0; i < n_routers && !by_router; i++)
 		by_router = router_leases(routers[i], fe);
@@ -324,11 +334,7 @@ static void note_vouch(struct peer *p, const struct fentry *fe, struct peer *con
 		return;
 	if (fe->rx_expires > p->vouch_until)
 		p->vouch_until = fe->rx_expires;
-	/* The endpoint we use is one the router sees or was told: else the
-	 * peer has moved (its NAT gave it another port) and a dormant pair
-	 * would keep sending to where it no longer is. */
-	struct wl_endpoint ep;
-	if (p->has_endpoint && fact_endpoint(&fe->f, &ep) && wl_endpoint_equal(&ep, &p->endpoint))
+	if (at_ours)
 		p->vouch_ep = true;
 }
 

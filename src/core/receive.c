@@ -212,7 +212,12 @@ enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_add
 		e->st.rx_bad_source++;
 		return ENGINE_RX_BAD_SOURCE;
 	}
-	const uint8_t *key = keycache_get(&e->kc, pk.signer);
+	/* A peer we sent to holds its shared key: a thousand peers would
+	 * otherwise crowd the key cache and each datagram of an evicted one
+	 * cost a curve multiplication. */
+	const struct peer *known = peertab_find(&e->pt, pk.signer);
+	const uint8_t *key = known && known->shared_state > 0 ? known->shared
+							      : keycache_get(&e->kc, pk.signer);
 	if (!key || !packet_verify(&pk, key)) {
 		e->st.rx_bad_sig++;
 		return ENGINE_RX_BAD_SIG;

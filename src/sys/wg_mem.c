@@ -504,6 +504,8 @@ static int mem_get(struct wgdev *wg, struct wg_device **out)
 	memcpy(d->private_key, m->private_key, WL_KEY_LEN);
 	memcpy(d->public_key, m->public_key, WL_KEY_LEN);
 	d->listen_port = m->listen_port;
+	if (!wg_device_reserve_peers(d, m->n_peers))
+		goto oom;
 	for (size_t i = 0; i < m->n_peers; i++) {
 		const struct wg_peer *p = &m->peers[i]->pub;
 		struct wg_peer *o = wg_device_add_peer(d, p->public_key);

@@ -49,8 +49,8 @@ struct wg_device *wg_device_new(const char *ifname)
 /* Snapshot arrays grow through wl_grow but keep no capacity field (the
  * structs are the backends' common currency): the capacity is implied by
  * the count, as wl_grow leaves it when every element was appended here —
- * 0, then 16, 32, 64, ... Returns false when out of memory or on overflow. */
-static bool grow_for_append(void **arr, size_t n, size_t elem)
+ * 0, then 16, 32, 64, ... */
+static size_t implied_cap(size_t n)
 {
 	size_t cap = 0;
 	if (n) {
@@ -58,12 +58,25 @@ static bool grow_for_append(void **arr, size_t n, size_t elem)
 		while (cap < n)
 			cap *= 2;
 	}
-	return wl_grow(arr, &cap, n + 1, elem);
+	return cap;
+}
+
+/* Room for `need` elements in an array holding n; false when out of
+ * memory or on overflow. */
+static bool grow_to(void **arr, size_t n, size_t need, size_t elem)
+{
+	size_t cap = implied_cap(n);
+	return wl_grow(arr, &cap, need, elem);
+}
+
+bool wg_device_reserve_peers(struct wg_device *dev, size_t n)
+{
+	return grow_to((void **)&dev->peers, dev->n_peers, n, sizeof(*dev->peers));
 }
 
 struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t key[static WL_KEY_LEN])
 {
-	if (!grow_for_append((void **)&dev->peers, dev->n_peers, sizeof(*dev->peers)))
+	if (!grow_to((void **)&dev->peers, dev->n_peers, dev->n_peers + 1, sizeof(*dev->peers)))
 		return NULL;
 	struct wg_peer *p = &dev->peers[dev->n_peers++];
 	memset(p, 0, sizeof(*p));
@@ -78,10 +91,9 @@ int wg_peer_set_allowed(struct wg_peer *peer, const struct wl_cidr *v, size_t n)
 	peer->n_allowed = 0;
 	if (!n)
 		return 0;
-	/* At once, but to the capacity appending would have left (see
-	 * grow_for_append): a later wg_peer_add_allowed stays in bounds. */
-	size_t cap = 0;
-	if (!wl_grow((void **)&peer->allowed_ips, &cap, n, sizeof(*v)))
+	/* At once, but to the capacity appending would have left
+	 * (implied_cap): a later wg_peer_add_allowed stays in bounds. */
+	if (!grow_to((void **)&peer->allowed_ips, 0, n, sizeof(*v)))
 		return -ENOMEM;
 	memcpy(peer->allowed_ips, v, n * sizeof(*v));
 	peer->n_allowed = n;
@@ -90,8 +102,8 @@ int wg_peer_set_allowed(struct wg_peer *peer, const struct wl_cidr *v, size_t n)
 
 int wg_peer_add_allowed(struct wg_peer *peer, const struct wl_cidr *c)
 {
-	if (!grow_for_append((void **)&peer->allowed_ips, peer->n_allowed,
-			     sizeof(*peer->allowed_ips)))
+	if (!grow_to((void **)&peer->allowed_ips, peer->n_allowed, peer->n_allowed + 1,
+		     sizeof(*peer->allowed_ips)))
 		return -ENOMEM;
 	peer->allowed_ips[peer->n_allowed++] = *c;
 	return 0;

@@ -57,6 +57,9 @@ struct wg_device *wg_device_new(const char *ifname);
 /* Appends a zeroed peer with this key; returns it, or NULL when out of
  * memory. Pointers to earlier peers are invalidated (realloc). */
 struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t key[static WL_KEY_LEN]);
+/* Makes room for n peers at once (a snapshot of known size), so that
+ * appending them moves nothing; false when out of memory. */
+bool wg_device_reserve_peers(struct wg_device *dev, size_t n);
 /* Appends one allowed IP to a peer; 0 or -ENOMEM. */
 int wg_peer_add_allowed(struct wg_peer *peer, const struct wl_cidr *c);
 /* Replaces peer's AllowedIPs with a copy of v[0..n) (one allocation). */

@@ -112,6 +112,7 @@ struct sim {
 	struct dns_entry dns[SIM_MAX_DNS];
 	struct sim_stats stats;
 	sim_cpu_clock cpu_clock;
+	const struct sim_node *cpu_node; /* the node cpu_clock times */
 	bool no_leases; /* every node refreshes as SPEC §6 (setting Leases false) */
 	int quiet_period; /* setting QuietPeriod, s; -1: the default */
 	int dormant;      /* setting Dormant: 0, 1; -1: the default */
@@ -1040,9 +1041,10 @@ static void on_inner(void *ctx, struct vwg *dev, const struct vwg_inner *pkt,
 	}
 	n->st.rx_datagrams++;
 	n->st.rx_bytes += pkt->len;
-	uint64_t t0 = sim->cpu_clock ? sim->cpu_clock() : 0;
+	bool timed = sim->cpu_clock && n == sim->cpu_node;
+	uint64_t t0 = timed ? sim->cpu_clock() : 0;
 	driver_receive(n->drv, sim_now(sim), &pkt->src, pkt->data, pkt->len);
-	if (sim->cpu_clock)
+	if (timed)
 		n->st.rx_cpu_ns += sim->cpu_clock() - t0;
 }
 
@@ -1062,10 +1064,11 @@ static void tick(struct sim *sim, int node)
 		n->last_tick_at = now;
 		n->ticks_at_instant = 0;
 	}
-	uint64_t t0 = sim->cpu_clock ? sim->cpu_clock() : 0;
+	bool timed = sim->cpu_clock && n == sim->cpu_node;
+	uint64_t t0 = timed ? sim->cpu_clock() : 0;
 	if (driver_tick(n->drv, now) < 0)
 		fprintf(stderr, "sim: %s: the tick failed\n", n->name);
-	if (sim->cpu_clock)
+	if (timed)
 		n->st.tick_cpu_ns += sim->cpu_clock() - t0;
 	n->st.ticks++;
 	sim->stats.ticks++;
@@ -1330,9 +1333,10 @@ const struct sim_node_stats *sim_node_stats(const struct sim *sim, int node)
 	return &sim->nodes[node]->st;
 }
 
-void sim_set_cpu_clock(struct sim *sim, sim_cpu_clock fn)
+void sim_set_cpu_clock(struct sim *sim, int node, sim_cpu_clock fn)
 {
 	sim->cpu_clock = fn;
+	sim->cpu_node = sim->nodes[node];
 }
 
 void sim_set_leases(struct sim *sim, bool on)
