@@ -184,6 +184,10 @@ bool engine_router_moved_port(const struct engine *e, const struct peer *p, stru
 /* The peer state of device peer i (with this key) of this tick's snapshot,
  * as engine_observe_device found it; NULL if none. */
 struct peer *engine_dev_peer(struct engine *e, size_t i, const uint8_t key[static WL_KEY_LEN]);
+/* The peer state fact i is about, as the last index found it, while that
+ * still holds (no peer removed since, the fact's subject the same); NULL
+ * otherwise, or for a fact about us or no peer we track. */
+const struct peer *engine_indexed_subject(const struct engine *e, size_t i);
 void engine_observe_liveness(struct engine *e, int64_t now, struct engine_actions *out);
 /* Rebuilds the subject index and merged member metadata from the fact set. */
 void engine_index_facts(struct engine *e, int64_t now);
@@ -286,6 +290,8 @@ bool engine_retake_trusted(struct engine *e, int64_t now, struct peer *sp, enum 
 enum wl_trust engine_trust_of_source(const struct engine *e, const struct peer *src);
 /* The level a source needs for this fact; TRUST_DELEGATE + 1 = never. */
 int engine_trust_needed(const struct engine *e, const struct fact *f);
+/* engine_trust_needed of the fact at position i of the fact set. */
+int engine_trust_needed_at(const struct engine *e, size_t i);
 
 /* apply.c */
 void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,

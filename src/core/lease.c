@@ -49,6 +49,7 @@ static bool rebuild(struct lease_rx *r, size_t cap)
 static void delete_at(struct lease_rx *r, size_t i)
 {
 	size_t j = i;
+	r->digest ^= r->s[i].lh;
 	r->s[i].lh = 0;
 	for (;;) {
 		j = (j + 1) & r->mask;
@@ -106,9 +107,7 @@ static void want_tick(struct engine *e, int64_t at)
 static void held(const struct lease_rx *r, uint32_t *count, uint64_t *digest)
 {
 	*count = (uint32_t)r->n;
-	*digest = 0;
-	for (size_t i = 0; r->s && i <= r->mask; i++)
-		*digest ^= r->s[i].lh; /* 0 in empty slots */
+	*digest = r->digest;
 }
 
 static void open_epoch(struct lease_rx *r, uint32_t epoch, int64_t now)
@@ -120,6 +119,7 @@ static void open_epoch(struct lease_rx *r, uint32_t epoch, int64_t now)
 	free(r->s);
 	r->s = NULL;
 	r->mask = r->n = 0;
+	r->digest = 0;
 	r->have = true;
 	r->epoch = epoch;
 	r->gen++;
@@ -210,6 +210,7 @@ void lease_note(struct engine *e, struct peer *sp, const struct fact *f, uint64_
 	if (!s->lh) {
 		s->lh = lh;
 		r->n++;
+		r->digest ^= lh;
 		r->gen++;
 	}
 	s->h = h;

@@ -228,6 +228,15 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 	e->router = router;
 }
 
+const struct peer *engine_indexed_subject(const struct engine *e, size_t i)
+{
+	if (i >= e->n_indexed || e->fsubj_removed != e->pt.removed)
+		return NULL;
+	const struct peer *p = e->fsubj[i];
+	/* Facts may have moved since (a removal fills its place with the last). */
+	return p && memcmp(p->key, e->fs.v[i].f.subject, WL_KEY_LEN) == 0 ? p : NULL;
+}
+
 struct peer *engine_dev_peer(struct engine *e, size_t i, const uint8_t key[static WL_KEY_LEN])
 {
 	if (i < e->n_dev_peer && e->dev_peer_removed == e->pt.removed)

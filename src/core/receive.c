@@ -141,7 +141,7 @@ bool engine_take_trusted(struct engine *e, int64_t now, struct peer *sp, struct 
 bool engine_retake_trusted(struct engine *e, int64_t now, struct peer *sp, enum wl_trust trust,
 			   size_t i, int64_t expires)
 {
-	if ((int)trust < engine_trust_needed(e, &e->fs.v[i].f))
+	if ((int)trust < engine_trust_needed_at(e, i))
 		return false;
 	const struct fact_source src = source_of(sp, trust);
 	return stored(e, now, factset_merge_at(&e->fs, i, expires, now, &src));

@@ -19,28 +19,45 @@ enum wl_trust engine_trust_of_source(const struct engine *e, const struct peer *
 	return TRUST_UNTRUSTED;
 }
 
-int engine_trust_needed(const struct engine *e, const struct fact *f)
+/* What a fact of this kind needs from its source, about a peer in our
+ * device; TRUST_DELEGATE + 1 for a kind never taken from others. */
+static int needed_for(uint8_t attr)
 {
-	int need;
-	switch (f->attr) {
+	switch (attr) {
 	case ATTR_ENDPOINT_V4:
 	case ATTR_ENDPOINT_V6:
-		need = TRUST_ENDPOINT;
-		break;
+		return TRUST_ENDPOINT;
 	case ATTR_ALLOWED_V4:
 	case ATTR_ALLOWED_V6:
-		need = TRUST_ALLOWED_IPS;
-		break;
+		return TRUST_ALLOWED_IPS;
 	case ATTR_MEMBER:
 	case ATTR_MEMBER_META:
-		need = TRUST_MEMBERSHIP;
-		break;
+		return TRUST_MEMBERSHIP;
 	default:
 		return TRUST_DELEGATE + 1;
 	}
-	/* A fact about a key not in our device would make us add it. */
-	const struct peer *subj = peertab_find(&e->pt, f->subject);
-	if (!subj || !subj->in_device)
-		need = TRUST_MEMBERSHIP;
-	return need;
+}
+
+/* A fact about a key not in our device would make us add it. */
+static int needed_about(int need, const struct peer *subj)
+{
+	return need <= TRUST_DELEGATE && (!subj || !subj->in_device) ? TRUST_MEMBERSHIP : need;
+}
+
+int engine_trust_needed(const struct engine *e, const struct fact *f)
+{
+	int need = needed_for(f->attr);
+	if (need > TRUST_DELEGATE)
+		return need;
+	return needed_about(need, peertab_find(&e->pt, f->subject));
+}
+
+int engine_trust_needed_at(const struct engine *e, size_t i)
+{
+	const struct fact *f = &e->fs.v[i].f;
+	int need = needed_for(f->attr);
+	if (need > TRUST_DELEGATE)
+		return need;
+	const struct peer *subj = engine_indexed_subject(e, i);
+	return needed_about(need, subj ? subj : peertab_find(&e->pt, f->subject));
 }
