@@ -212,12 +212,10 @@ enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_add
 		e->st.rx_bad_source++;
 		return ENGINE_RX_BAD_SOURCE;
 	}
-	/* A peer we sent to holds its shared key: a thousand peers would
-	 * otherwise crowd the key cache and each datagram of an evicted one
-	 * cost a curve multiplication. */
-	const struct peer *known = peertab_find(&e->pt, pk.signer);
-	const uint8_t *key = known && known->shared_state > 0 ? known->shared
-							      : keycache_get(&e->kc, pk.signer);
+	/* A peer we track keeps its shared key (engine_shared_key); the key
+	 * cache is for signers we do not track (yet). */
+	struct peer *known = peertab_find(&e->pt, pk.signer);
+	const uint8_t *key = known ? engine_shared_key(e, known) : keycache_get(&e->kc, pk.signer);
 	if (!key || !packet_verify(&pk, key)) {
 		e->st.rx_bad_sig++;
 		return ENGINE_RX_BAD_SIG;
@@ -228,6 +226,10 @@ enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_add
 	e->st.peers_refused = e->pt.refused;
 	if (!sp)
 		return ENGINE_RX_OK; /* no room to remember it: facts ignored */
+	if (sp->shared_state == 0) {
+		memcpy(sp->shared, key, sizeof(sp->shared));
+		sp->shared_state = 1;
+	}
 	engine_path_own_rx(sp, len);
 	engine_path_heard(e, sp, now);
 	if (sp->path_dead)

@@ -490,15 +490,9 @@ static void answer_leases(struct out *o, int64_t now)
 static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t now,
 		      struct engine_actions *a)
 {
-	if (p->shared_state == 0) {
-		const uint8_t *k = keycache_get(&e->kc, p->key);
-		p->shared_state = k ? 1 : -1;
-		if (k)
-			memcpy(p->shared, k, sizeof(p->shared));
-	}
-	if (p->shared_state < 0)
+	const uint8_t *key = engine_shared_key(e, p);
+	if (!key)
 		return;
-	const uint8_t *key = p->shared;
 	bool facts = sends_facts(e, p);
 	bool lease = facts && e->t.leases && p->lease_ok && !p->ltx.refused;
 	if (!lease && p->ltx.on)

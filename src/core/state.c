@@ -7,6 +7,17 @@
 
 #include "core/engine_internal.h"
 
+const uint8_t *engine_shared_key(struct engine *e, struct peer *p)
+{
+	if (p->shared_state == 0) {
+		const uint8_t *k = keycache_get(&e->kc, p->key);
+		p->shared_state = k ? 1 : -1;
+		if (k)
+			memcpy(p->shared, k, sizeof(p->shared));
+	}
+	return p->shared_state > 0 ? p->shared : NULL;
+}
+
 bool engine_is_self(const struct engine *e, const uint8_t key[static WL_KEY_LEN])
 {
 	return memcmp(e->pub, key, WL_KEY_LEN) == 0;
