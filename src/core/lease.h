@@ -75,7 +75,7 @@ struct lease_tx {
 	/* [ours] What the last whole pass over our facts for it depended on
 	 * (send.c: lease_facts, on a router): while none of it moved and no
 	 * HOLD is due, a pass would tell and withdraw nothing, and is
-	 * skipped. (Placed to fill padding: every peer has one.) */
+	 * skipped. */
 	bool seen, seen_router, seen_ours;
 	uint32_t seen_view; /* the engine's lease_view */
 	uint32_t seen_rx, seen_know; /* its lease_rx and knowledge gens */
