@@ -505,13 +505,23 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 			peer_know_clear(p);
 		p->resend_at = ENGINE_NEVER;
 	}
-	struct out o = { .e = e, .p = p, .key = key, .port = port, .a = a, .lease = lease };
+	/* Field by field: most peers of a large network get nothing at a
+	 * tick, and zeroing the packer's buffer for each (over a kilobyte)
+	 * was a good part of a leaf's tick. The EPOCH fact is read only in
+	 * lease mode. */
+	struct out o;
+	o.e = e;
+	o.p = p;
+	o.key = key;
+	o.port = port;
+	o.a = a;
+	o.lease = lease;
+	o.tagged = false;
 	packer_reset(&o.pk);
 	if (lease) {
 		struct lease_msg m = { .kind = LEASE_EPOCH, .epoch = p->ltx.epoch };
 		lease_fact(&o.epoch, e->pub, 0, &m);
 	}
-	struct fact alive;
 	enum quiet_offer offer = engine_quiet_offer(e, p, now);
 	bool quiet = offer != QUIET_LOUD, dormant = offer == QUIET_DORMANT;
 	/* A dormant Alive is not sent again while the pair stays dormant: the
@@ -524,10 +534,9 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	int64_t alive_exp = now + (dormant_pair ? QUIET_FOREVER_MS
 				   : quiet ? engine_quiet_ttl_ms(e)
 					   : e->t.fact_ttl_ms);
-	fact_make_alive(&alive, e->pub, e->boot_id,
-			dormant_pair ? ENGINE_DORMANT_TTL_S
-			: dormant    ? ENGINE_DORMANT_ASK_TTL_S
-				     : fact_ttl_from(alive_exp, now));
+	uint16_t alive_ttl = dormant_pair ? ENGINE_DORMANT_TTL_S
+			     : dormant    ? ENGINE_DORMANT_ASK_TTL_S
+					  : fact_ttl_from(alive_exp, now);
 	/* Going quiet, dormant or loud (quiet.c) is said at once, by the ttl;
 	 * and a quiet Alive's long expiry must not put off the loud ones
 	 * after it. */
@@ -536,10 +545,14 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	int64_t known = p->alive_told;
 	bool due = p->force_alive || known == ENGINE_NEVER ||
 		   (!dormant_pair && known < alive_exp - engine_alive_period_ms(e, p));
-	/* A due Alive goes first: a receiver that handles facts in order then
-	 * sees a boot id change before the facts it must now remember. */
-	if (due)
+	/* The Alive is made only when it goes: most peers get nothing at a
+	 * tick. A due one goes first: a receiver that handles facts in order
+	 * then sees a boot id change before the facts it must now remember. */
+	struct fact alive;
+	if (due) {
+		fact_make_alive(&alive, e->pub, e->boot_id, alive_ttl);
 		emit(&o, &alive);
+	}
 	answer_leases(&o, now);
 	if (lease) {
 		send_notes(&o);
@@ -549,9 +562,12 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 		send_facts(&o, now);
 	/* Not due: ride along only if it costs no extra datagram. */
 	bool sent_alive = due;
-	if (!due && o.pk.count && packer_fits(&o.pk, &alive)) {
-		emit(&o, &alive);
-		sent_alive = true;
+	if (!due && o.pk.count) {
+		fact_make_alive(&alive, e->pub, e->boot_id, alive_ttl);
+		if (packer_fits(&o.pk, &alive)) {
+			emit(&o, &alive);
+			sent_alive = true;
+		}
 	}
 	flush(&o);
 	if (sent_alive) {
