@@ -130,13 +130,17 @@ void knowledge_purge(struct knowledge *k, int64_t now)
 	rebuild(k, wl_shrunk_cap(k->mask + 1, live, KNOWLEDGE_MIN_SLOTS), now);
 }
 
+void knowledge_forget_slot(struct knowledge *k, struct know_slot *s)
+{
+	/* Expired in place; the next purge drops the slot. Removing it
+	 * outright would break the probe chains behind it. */
+	s->expires = ENGINE_NEVER;
+	k->gen++;
+}
+
 void knowledge_forget(struct knowledge *k, uint64_t h)
 {
 	struct know_slot *s = slot_of(k, norm(h));
-	if (s && s->h) {
-		/* Expire it in place; the next purge drops the slot. Removing
-		 * it outright would break the probe chains behind it. */
-		s->expires = ENGINE_NEVER;
-		k->gen++;
-	}
+	if (s && s->h)
+		knowledge_forget_slot(k, s);
 }

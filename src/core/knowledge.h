@@ -48,5 +48,7 @@ void knowledge_put(struct knowledge *k, uint64_t h, int64_t expires, int64_t now
 void knowledge_purge(struct knowledge *k, int64_t now);
 /* Forgets key h (e.g. our own Alive after a new boot id). */
 void knowledge_forget(struct knowledge *k, uint64_t h);
+/* Forgets the entry in slot s of k (a caller walking the slots). */
+void knowledge_forget_slot(struct knowledge *k, struct know_slot *s);
 
 #endif

@@ -135,10 +135,9 @@ static void open_epoch(struct lease_rx *r, uint32_t epoch, int64_t now)
 static void refuse(struct engine *e, struct peer *sp, int64_t now)
 {
 	struct lease_rx *r = &sp->lrx;
-	lease_rx_reset(r);
+	lease_rx_reset(r); /* moves its gen */
 	r->refusing = true;
 	r->refuse_due = true;
-	r->gen++;
 	e->st.lease_refused++;
 	engine_mark_dirty(e, now);
 }
@@ -391,8 +390,7 @@ static void forget_recent(struct engine *e, struct peer *sp, int64_t since)
 		long pos = factset_find_h(&e->fs, s->h);
 		if (pos < 0)
 			continue; /* gone: the sender's scan withdraws it */
-		s->expires = ENGINE_NEVER;
-		k->gen++;
+		knowledge_forget_slot(k, s);
 		t->count--;
 		t->digest ^= e->fs.v[pos].lh;
 	}

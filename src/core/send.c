@@ -348,8 +348,7 @@ static bool withdraw(struct out *o, int64_t now)
 			lh = e->fs.v[pos].lh;
 		else if (e->fs.gone_lost || !factset_gone_lh(&e->fs, s->h, &lh))
 			return false;
-		s->expires = ENGINE_NEVER; /* forgotten (knowledge_forget) */
-		k->gen++;
+		knowledge_forget_slot(k, s);
 		t->count--;
 		t->digest ^= lh;
 		lease_tx_note_gone(p, lh, now);

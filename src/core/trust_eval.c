@@ -41,7 +41,7 @@ static int needed_for(uint8_t attr)
 /* A fact about a key not in our device would make us add it. */
 static int needed_about(int need, const struct peer *subj)
 {
-	return need <= TRUST_DELEGATE && (!subj || !subj->in_device) ? TRUST_MEMBERSHIP : need;
+	return !subj || !subj->in_device ? TRUST_MEMBERSHIP : need;
 }
 
 int engine_trust_needed(const struct engine *e, const struct fact *f)

@@ -193,9 +193,11 @@ static size_t grow_cap(void **arr, size_t *n, size_t *cap, size_t size)
 
 /* ---- an index of positions by key hash (struct vidx) ---- */
 
+/* FNV-1a over what wl_endpoint_equal compares, continuing from h
+ * (FNV_BASIS to start). */
+#define FNV_BASIS 2166136261u
 static uint32_t ep_hash(uint32_t h, const struct wl_endpoint *e)
 {
-	/* FNV-1a over what wl_endpoint_equal compares. */
 	size_t len = wl_addr_len(&e->addr);
 	h = (h ^ e->addr.family) * 16777619u;
 	for (size_t i = 0; i < len; i++)
@@ -663,7 +665,7 @@ static bool nat_live(const struct vnet *net, const struct vnet_nat *nat, int64_t
 static uint32_t inside_hash(const struct vnet_nat *nat, const struct wl_endpoint *inside,
 			    const struct wl_endpoint *remote)
 {
-	uint32_t h = ep_hash(2166136261u, inside);
+	uint32_t h = ep_hash(FNV_BASIS, inside);
 	return nat->o.symmetric ? ep_hash(h, remote) : h;
 }
 
@@ -671,7 +673,7 @@ static void filters_reindex(struct nat_map *m)
 {
 	vidx_clear(&m->by_remote);
 	for (size_t j = 0; j < m->n_filters; j++)
-		vidx_put(&m->by_remote, ep_hash(2166136261u, &m->filters[j].remote), j);
+		vidx_put(&m->by_remote, ep_hash(FNV_BASIS, &m->filters[j].remote), j);
 }
 
 static void maps_reindex(struct vnet_nat *nat)
@@ -747,7 +749,7 @@ static struct nat_map *map_at_port(struct vnet_nat *nat, uint16_t port)
 static struct nat_filter *filter_of(struct nat_map *m, const struct wl_endpoint *remote)
 {
 	size_t at = 0;
-	uint32_t h = ep_hash(2166136261u, remote);
+	uint32_t h = ep_hash(FNV_BASIS, remote);
 	for (long j; (j = vidx_next(&m->by_remote, h, &at)) >= 0;)
 		if (wl_endpoint_equal(&m->filters[j].remote, remote))
 			return &m->filters[j];
@@ -791,7 +793,7 @@ static void nat_note_remote(struct vnet *net, struct vnet_nat *nat, struct nat_m
 				    sizeof(*m->filters));
 		f = &m->filters[j];
 		f->remote = *remote;
-		vidx_put(&m->by_remote, ep_hash(2166136261u, remote), j);
+		vidx_put(&m->by_remote, ep_hash(FNV_BASIS, remote), j);
 		if (nat->next_expiry == VNET_NEVER)
 			nat->next_expiry = net->now + nat->o.idle_timeout_ms + 1;
 	}
