@@ -31,7 +31,6 @@
 #include "wire/fact.h"
 
 struct fentry {
-	struct fact f;     /* f.ttl is meaningless here; expires rules */
 	int64_t expires;   /* monotonic ms */
 	uint64_t h;        /* key hash */
 	uint64_t lh;       /* its hash in lease digests (wire/lease.h) */
@@ -45,6 +44,9 @@ struct fentry {
 	uint64_t src;
 	uint8_t src_trust;
 	int32_t src_prev, src_next;
+	/* Last: every pass reads the fields above, few read past a fact's
+	 * first value bytes (up to FACT_VALUE_MAX inline). */
+	struct fact f;     /* f.ttl is meaningless here; expires rules */
 };
 
 /* Who told us a fact (receive.c fills it in). */

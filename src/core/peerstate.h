@@ -134,8 +134,6 @@ struct peer {
 	int punches;      /* probes still to send for a wake (path.c) */
 	int64_t punch_at; /* the last of them, ENGINE_NEVER */
 	uint8_t n_notes;
-	uint8_t notes[PEER_NOTES_MAX][WL_KEY_LEN];
-	uint8_t note_kinds[PEER_NOTES_MAX]; /* enum lease_kind of notes[i] */
 	int64_t woke_all_at; /* at a router: when its restart last woke the others */
 	int64_t relayed_since; /* at a router: notes of its passed on since then */
 	size_t relayed;
@@ -159,7 +157,6 @@ struct peer {
 	 * good [ours]. */
 	bool has_initial_ep;
 	struct wl_endpoint initial_ep;
-	struct tried_ep tried[PEER_TRIED_MAX];
 	size_t n_tried;
 	int64_t last_try; /* last time any endpoint was set */
 	/* The candidate we last set ourselves (apply.c), at last_try: not the
@@ -174,7 +171,6 @@ struct peer {
 	 * per source for the few sources that refused most — an operator's
 	 * "why is it not direct" is often "nobody I trust said". */
 	uint64_t refused;
-	struct refused_src refused_by[PEER_REFUSED_SOURCES];
 	uint8_t n_refused_by;
 	/* [ours] The wait before a candidate tried before is tried again:
 	 * 0 = endpoint_interval_ms, doubled with each such try up to
@@ -198,18 +194,28 @@ struct peer {
 	int32_t dev_idx;   /* index in this tick's snapshot, -1 if absent */
 	bool boot_changed; /* its boot id changed since the last tick */
 
-	/* Shared key for sealing what we send it (computed on first use). */
+	/* Shared key for sealing what we send it (`shared`, below; computed
+	 * on first use). */
 	int8_t shared_state; /* 0 not yet, 1 valid, -1 low-order key */
-	uint8_t shared[32];
 
 	struct knowledge know;
 	/* Until when it holds our own Alive, as we last sent it (ENGINE_NEVER:
 	 * not known to). Kept here, not in `know`: every tick asks it of every
 	 * peer, and a field costs no lookup in the peer's table. */
 	int64_t alive_told;
-	struct lease_tx ltx; /* what we lease it */
 	struct lease_rx lrx; /* what it leases us */
 	int64_t last_seen; /* for eviction */
+
+	/* Below, what a tick reads for few peers or none: the arrays of
+	 * the fields above (n_notes, n_tried, n_refused_by, shared_state)
+	 * and a leaf's lease_tx. A tick at a thousand peers is bound by
+	 * memory, and so by how many cache lines of each peer it touches. */
+	uint8_t notes[PEER_NOTES_MAX][WL_KEY_LEN];
+	uint8_t note_kinds[PEER_NOTES_MAX]; /* enum lease_kind of notes[i] */
+	struct tried_ep tried[PEER_TRIED_MAX];
+	struct refused_src refused_by[PEER_REFUSED_SOURCES];
+	uint8_t shared[32];
+	struct lease_tx ltx; /* what we lease it */
 };
 
 struct peertab {

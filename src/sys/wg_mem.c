@@ -506,6 +506,12 @@ static int mem_get(struct wgdev *wg, struct wg_device **out)
 	d->listen_port = m->listen_port;
 	if (!wg_device_reserve_peers(d, m->n_peers))
 		goto oom;
+	size_t n_allowed = 0;
+	for (size_t i = 0; i < m->n_peers; i++)
+		n_allowed += m->peers[i]->pub.n_allowed;
+	struct wl_cidr *block = wg_device_allowed_block(d, n_allowed);
+	if (n_allowed && !block)
+		goto oom;
 	for (size_t i = 0; i < m->n_peers; i++) {
 		const struct wg_peer *p = &m->peers[i]->pub;
 		struct wg_peer *o = wg_device_add_peer(d, p->public_key);
@@ -513,8 +519,12 @@ static int mem_get(struct wgdev *wg, struct wg_device **out)
 			goto oom;
 		*o = *p;
 		o->allowed_ips = NULL; /* the model's own, not to be freed with d */
-		if (wg_peer_set_allowed(o, p->allowed_ips, p->n_allowed) < 0)
-			goto oom;
+		o->allowed_in_block = false;
+		if (p->n_allowed) {
+			memcpy(block, p->allowed_ips, p->n_allowed * sizeof(*block));
+			wg_peer_use_block(o, block, p->n_allowed);
+			block += p->n_allowed;
+		}
 	}
 	*out = d;
 	return 0;

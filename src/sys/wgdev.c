@@ -22,8 +22,10 @@ void wg_device_free(struct wg_device *dev)
 	if (!dev)
 		return;
 	for (size_t i = 0; i < dev->n_peers; i++)
-		free(dev->peers[i].allowed_ips);
+		if (!dev->peers[i].allowed_in_block)
+			free(dev->peers[i].allowed_ips);
 	free(dev->peers);
+	free(dev->allowed_block);
 	sodium_memzero(dev->private_key, sizeof(dev->private_key));
 	free(dev);
 }
@@ -84,10 +86,25 @@ struct wg_peer *wg_device_add_peer(struct wg_device *dev, const uint8_t key[stat
 	return p;
 }
 
+/* A peer's AllowedIPs in an allocation of its own, so they may grow. */
+static int own_allowed(struct wg_peer *peer)
+{
+	if (!peer->allowed_in_block)
+		return 0;
+	struct wl_cidr *v = peer->allowed_ips;
+	peer->allowed_ips = NULL;
+	peer->allowed_in_block = false;
+	size_t n = peer->n_allowed;
+	peer->n_allowed = 0;
+	return wg_peer_set_allowed(peer, v, n);
+}
+
 int wg_peer_set_allowed(struct wg_peer *peer, const struct wl_cidr *v, size_t n)
 {
-	free(peer->allowed_ips);
+	if (!peer->allowed_in_block)
+		free(peer->allowed_ips);
 	peer->allowed_ips = NULL;
+	peer->allowed_in_block = false;
 	peer->n_allowed = 0;
 	if (!n)
 		return 0;
@@ -102,11 +119,30 @@ int wg_peer_set_allowed(struct wg_peer *peer, const struct wl_cidr *v, size_t n)
 
 int wg_peer_add_allowed(struct wg_peer *peer, const struct wl_cidr *c)
 {
+	if (own_allowed(peer) < 0)
+		return -ENOMEM;
 	if (!grow_to((void **)&peer->allowed_ips, peer->n_allowed, peer->n_allowed + 1,
 		     sizeof(*peer->allowed_ips)))
 		return -ENOMEM;
 	peer->allowed_ips[peer->n_allowed++] = *c;
 	return 0;
+}
+
+struct wl_cidr *wg_device_allowed_block(struct wg_device *dev, size_t n)
+{
+	if (dev->allowed_block || !n)
+		return NULL;
+	dev->allowed_block = calloc(n, sizeof(*dev->allowed_block));
+	return dev->allowed_block;
+}
+
+void wg_peer_use_block(struct wg_peer *peer, struct wl_cidr *v, size_t n)
+{
+	if (!peer->allowed_in_block)
+		free(peer->allowed_ips);
+	peer->allowed_ips = n ? v : NULL;
+	peer->allowed_in_block = n != 0;
+	peer->n_allowed = n;
 }
 
 const char *wgdev_backend_name(enum wgdev_backend b)

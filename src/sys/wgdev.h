@@ -31,6 +31,9 @@ struct wg_peer {
 	uint16_t persistent_keepalive; /* seconds; 0 = off */
 	size_t n_allowed;
 	struct wl_cidr *allowed_ips;
+	/* allowed_ips lies in its snapshot's one block (wg_peer_use_block),
+	 * not in an allocation of its own. */
+	bool allowed_in_block;
 };
 
 struct wg_device {
@@ -43,6 +46,7 @@ struct wg_device {
 	uint32_t fwmark;
 	size_t n_peers;
 	struct wg_peer *peers;
+	struct wl_cidr *allowed_block; /* wg_device_allowed_block, or NULL */
 };
 
 void wg_device_free(struct wg_device *dev); /* NULL is fine */
@@ -64,6 +68,15 @@ bool wg_device_reserve_peers(struct wg_device *dev, size_t n);
 int wg_peer_add_allowed(struct wg_peer *peer, const struct wl_cidr *c);
 /* Replaces peer's AllowedIPs with a copy of v[0..n) (one allocation). */
 int wg_peer_set_allowed(struct wg_peer *peer, const struct wl_cidr *v, size_t n);
+/* For a backend that knows every peer's AllowedIPs at once: one block
+ * with room for n of them, the snapshot's own (once per snapshot), or
+ * NULL when out of memory. A snapshot of a thousand peers is then two
+ * allocations instead of a thousand and two, every tick. */
+struct wl_cidr *wg_device_allowed_block(struct wg_device *dev, size_t n);
+/* Points peer's AllowedIPs at v[0..n) inside its snapshot's block; the
+ * peer still grows like any other (wg_peer_add_allowed copies them out
+ * first). */
+void wg_peer_use_block(struct wg_peer *peer, struct wl_cidr *v, size_t n);
 
 /* What to do to one peer. Without WG_PEER_UPDATE_ONLY a missing peer is
  * created; with it a missing peer is left missing (WireGuard's

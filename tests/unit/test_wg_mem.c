@@ -223,9 +223,23 @@ TEST(owner_writes_show_in_snapshots)
 		q->allowed_ips[0].prefix = 8;
 		q->rx_bytes = 0;
 		/* and it grows like any snapshot (wg_peer_add_allowed) */
+		CHECK(q->allowed_in_block); /* one block for the snapshot */
 		for (int i = 0; i < 20; i++)
 			CHECK_EQ(wg_peer_add_allowed(q, &p->allowed_ips[1]), 0);
+		/* copied out of the block first, what it held kept */
+		CHECK(!q->allowed_in_block);
+		CHECK_EQ(q->n_allowed, 22);
+		CHECK_EQ(q->allowed_ips[0].prefix, 8);
 	}
+	struct wg_device *d2 = NULL;
+	CHECK_EQ(wgdev_get(wg, &d2), 0);
+	struct wg_peer *r = d2 ? wg_device_find_peer(d2, k1) : NULL;
+	CHECK(r && r->allowed_in_block);
+	if (r) {
+		CHECK_EQ(wg_peer_set_allowed(r, p->allowed_ips, 1), 0);
+		CHECK(!r->allowed_in_block && r->n_allowed == 1);
+	}
+	wg_device_free(d2);
 	CHECK_EQ(p->allowed_ips[0].prefix, 24);
 	CHECK_EQ(p->rx_bytes, 148);
 	wg_device_free(d);
