@@ -111,4 +111,5 @@ void engine_dump(const struct engine *e, int64_t now, void (*line)(void *ctx, co
 	    s->lease_epochs, s->lease_holds_sent, s->lease_holds_matched, s->lease_nacks_sent,
 	    s->lease_repairs, s->lease_withdrawn, s->lease_refused, s->lease_holds_asked,
 	    s->lease_holds_resent, s->lease_passes, s->lease_passes_skipped);
+	put(&o, "index: builds=%" PRIu64 " kept=%" PRIu64, s->index_builds, s->index_kept);
 }

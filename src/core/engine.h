@@ -401,6 +401,9 @@ struct engine_stats {
 	/* [ours] A router's passes over its facts for a peer it leases, and
 	 * those skipped because nothing they read had moved (send.c). */
 	uint64_t lease_passes, lease_passes_skipped;
+	/* [ours] Ticks that built the fact index, and those that kept the
+	 * last one because nothing it is built from had moved (observe.c). */
+	uint64_t index_builds, index_kept;
 	/* [ours] A peer that is not a router (and we are not one) became
 	 * healthy (went direct) or unhealthy (fell back to the router). */
 	uint64_t went_direct, fell_back;

@@ -31,6 +31,8 @@
 
 /* Outer addresses of ours kept for telling sites apart (see outer). */
 #define ENGINE_MAX_OUTER 4
+/* Routers whose facts vouch for peers (observe.c: note_vouch); a leaf has one or two. */
+#define ENGINE_MAX_ROUTERS 4
 
 struct cfg_peer {
 	uint8_t key[WL_KEY_LEN];
@@ -91,6 +93,29 @@ struct engine {
 	size_t fnext_alloc;
 	size_t n_indexed; /* facts covered by the index this tick */
 	uint64_t fsubj_removed; /* e->pt.removed when fsubj was filled */
+	/* What the index was last built from (observe.c): while none of it
+	 * has moved, that index stands and a tick does not build it again. */
+	struct index_memo {
+		bool valid;
+		uint64_t facts;          /* e->fs.shape_gen */
+		size_t n_facts, n_peers; /* e->fs.n, e->pt.n */
+		uint64_t removed;        /* e->pt.removed */
+		uint64_t view;           /* e->view_gen */
+		uint64_t addr_sig;
+		size_t n_routers;
+		const struct peer *routers[ENGINE_MAX_ROUTERS];
+		uint32_t router_lrx[ENGINE_MAX_ROUTERS]; /* their lrx.gen */
+		/* The latest rx_expires of an Endpoint fact placing us inside
+		 * our own subnets (note_outer): seen_inside while it is ahead. */
+		int64_t inside_rx;
+	} imemo;
+	/* Moves when a peer's in_device, router, has_endpoint or endpoint
+	 * changes (observe.c): the device view the index reads. */
+	uint64_t view_gen;
+	/* The routers among this tick's device peers (the first
+	 * ENGINE_MAX_ROUTERS in table order), found by observe_device. */
+	struct peer *routers[ENGINE_MAX_ROUTERS];
+	size_t n_routers;
 	/* The peer state of each device peer at the last tick, by its place
 	 * in the snapshot (NULL: ourselves or none): this tick's guesses. */
 	struct peer **dev_peer;

@@ -322,6 +322,7 @@ static bool attach(struct factset *s, size_t i, const struct fact_source *src, i
 	e->src = src->id;
 	e->src_trust = src->trust;
 	link_tail(s, i, &s->src[p]);
+	s->shape_gen++;
 	return true;
 }
 
@@ -340,6 +341,7 @@ static void detach(struct factset *s, size_t i)
 			src_drop(s, (size_t)p);
 	}
 	e->src = 0;
+	s->shape_gen++;
 }
 
 /* Entry `from` was moved to `to` (swap-remove): its list neighbours and
@@ -450,6 +452,7 @@ void factset_remove_at(struct factset *s, size_t i)
 		entry_moved(s, last, i);
 	}
 	s->n--;
+	s->shape_gen++;
 }
 
 /* --- admission ------------------------------------------------------------ */
@@ -514,8 +517,10 @@ static enum factset_put merge(struct factset *s, size_t i, int64_t expires, int6
 	if (!src) {
 		e->local = true;
 	} else {
-		if (expires > e->rx_expires)
+		if (expires > e->rx_expires) {
 			e->rx_expires = expires;
+			s->shape_gen++;
+		}
 		if (e->src == src->id) {
 			struct fsource *r = &s->src[src_find(s, src->id)];
 			unlink_entry(s, i, r);
@@ -567,6 +572,7 @@ enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t ex
 	e->local = !src;
 	e->rx_expires = src ? expires : ENGINE_NEVER;
 	e->src_prev = e->src_next = NO_ENTRY;
+	s->shape_gen++;
 	if (src) {
 		if (!attach(s, i, src, now)) {
 			factset_remove_at(s, i);

@@ -110,6 +110,10 @@ struct factset {
 	struct fgone *gone;
 	size_t n_gone, alloc_gone;
 	bool gone_sorted, gone_lost;
+	/* Moves whenever an entry comes, goes or moves, or its source or
+	 * rx_expires changes: what observe.c's index reads. Not when our
+	 * own copy is renewed (expires), which every tick does. */
+	uint64_t shape_gen;
 };
 
 /* Hash of a fact key under hkey; for Alive the value is ignored (SPEC §6). */

@@ -103,6 +103,9 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 {
 	int64_t hs = wp->handshake_ms;
 	bool was_in = p->in_device;
+	if (!was_in || p->has_endpoint != wp->has_endpoint ||
+	    (wp->has_endpoint && !wl_endpoint_equal(&p->endpoint, &wp->endpoint)))
+		e->view_gen++;
 	p->in_device = true;
 	p->last_seen = now;
 	p->has_endpoint = wp->has_endpoint;
@@ -122,7 +125,10 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 	 * through. Forgetting that would turn this node into a router and
 	 * demote the real router to Endpoint trust, so it could never give
 	 * its route back (found by tests/sim/test_sim_outage.c). */
-	p->router = (was_in && p->router) || peer_is_router(wp);
+	bool router = (was_in && p->router) || peer_is_router(wp);
+	if (router != p->router)
+		e->view_gen++;
+	p->router = router;
 	/* The shell derives handshake times from wall-clock ages, so the same
 	 * handshake can come back a millisecond or so apart from one tick to
 	 * the next; that must not read as "a newer handshake". WireGuard
@@ -211,10 +217,16 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 	/* Creating a peer may have evicted one we kept a pointer to. */
 	e->n_dev_peer = keep && e->pt.removed == removed ? dev->n_peers : 0;
 	e->dev_peer_removed = e->pt.removed;
+	e->n_routers = 0;
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
-		if (p->dev_idx >= 0)
+		if (p->dev_idx >= 0) {
+			if (p->router && e->n_routers < ENGINE_MAX_ROUTERS)
+				e->routers[e->n_routers++] = p;
 			continue;
+		}
+		if (p->in_device || p->has_endpoint || p->router)
+			e->view_gen++;
 		p->in_device = false;
 		p->has_endpoint = false;
 		p->router = false;
@@ -293,14 +305,15 @@ static bool index_reserve(struct engine *e)
 /* An Endpoint fact about us. A peer's copy inside our own subnets means
  * that peer reaches us without a NAT (quiet.c); any outside them is a
  * NAT's address (outer). */
-static void note_outer(struct engine *e, const struct fentry *fe, int64_t now, bool *seen_inside)
+static void note_outer(struct engine *e, const struct fentry *fe)
 {
 	const struct fact *f = &fe->f;
 	struct wl_endpoint ep;
 	if (!fact_endpoint(f, &ep))
 		return;
 	if (engine_on_our_lan(e, &ep.addr)) {
-		*seen_inside = *seen_inside || fe->rx_expires > now;
+		if (fe->rx_expires > e->imemo.inside_rx)
+			e->imemo.inside_rx = fe->rx_expires;
 		return;
 	}
 	for (size_t i = 0; i < e->n_outer; i++)
@@ -369,9 +382,13 @@ bool engine_router_moved_port(const struct engine *e, const struct peer *p, stru
 	return found;
 }
 
-void engine_index_facts(struct engine *e, int64_t now)
+/* Builds the index; false if it could not be whole (out of memory, or a
+ * Member fact's subject found no place in a full peer table). */
+static bool index_build(struct engine *e, int64_t now)
 {
+	bool whole = true;
 	e->n_outer = 0;
+	e->imemo.inside_rx = ENGINE_NEVER;
 	/* Last tick's subjects are this tick's guesses (peertab_hinted): the
 	 * set rarely changes between ticks, though entries move. */
 	size_t hints = e->n_indexed;
@@ -381,9 +398,10 @@ void engine_index_facts(struct engine *e, int64_t now)
 	for (size_t k = 0; k < e->fs.n; k++) {
 		const struct fact *f = &e->fs.v[k].f;
 		if ((f->attr == ATTR_MEMBER_META || f->attr == ATTR_MEMBER) &&
-		    !engine_is_self(e, f->subject))
-			peertab_hinted(&e->pt, f->subject, k < hints ? e->fsubj[k] : NULL,
-				       hint_removed, true, now);
+		    !engine_is_self(e, f->subject) &&
+		    !peertab_hinted(&e->pt, f->subject, k < hints ? e->fsubj[k] : NULL,
+				    hint_removed, true, now))
+			whole = false;
 	}
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
@@ -392,30 +410,22 @@ void engine_index_facts(struct engine *e, int64_t now)
 		p->member_fact = false;
 		p->name[0] = '\0';
 		p->basic = -1;
+		p->vouch_until = ENGINE_NEVER;
+		p->vouch_ep = false;
 		if (c && c->has_name)
 			snprintf(p->name, sizeof(p->name), "%s", c->name);
 		if (c && c->basic >= 0)
 			p->basic = c->basic;
 	}
 	size_t n = index_reserve(e) ? e->fs.n : 0;
-	bool seen_inside = false;
-	/* Our routers, whose facts vouch for peers (note_vouch). */
-	struct peer *routers[4];
-	size_t n_routers = 0;
-	for (size_t i = 0; i < e->pt.n; i++) {
-		struct peer *p = e->pt.v[i];
-		p->vouch_until = ENGINE_NEVER;
-		p->vouch_ep = false;
-		if (p->router && p->in_device && n_routers < 4)
-			routers[n_routers++] = p;
-	}
+	whole = whole && n == e->fs.n;
 	/* Walk backwards so each chain lists facts in set order. */
 	for (size_t k = n; k-- > 0;) {
 		const struct fentry *fe = &e->fs.v[k];
 		e->fself[k] = engine_is_self(e, fe->f.subject);
 		if (e->fself[k]) {
 			e->fsubj[k] = NULL;
-			note_outer(e, fe, now, &seen_inside);
+			note_outer(e, fe);
 			continue;
 		}
 		struct peer *p = peertab_hinted(&e->pt, fe->f.subject, k < hints ? e->fsubj[k] : NULL,
@@ -425,7 +435,7 @@ void engine_index_facts(struct engine *e, int64_t now)
 			continue;
 		e->fnext[k] = p->fhead;
 		p->fhead = (int32_t)k;
-		note_vouch(p, fe, routers, n_routers);
+		note_vouch(p, fe, e->routers, e->n_routers);
 		if (fe->f.attr == ATTR_MEMBER_META || fe->f.attr == ATTR_MEMBER) {
 			const struct cfg_peer *c = engine_cfg_of(e, p);
 			p->member_fact = true;
@@ -434,6 +444,62 @@ void engine_index_facts(struct engine *e, int64_t now)
 	}
 	e->n_indexed = n;
 	e->fsubj_removed = e->pt.removed;
+	return whole;
+}
+
+/* What the index is built from: the facts (their subjects, sources and
+ * expiries from others), the peer table, the device view (in_device,
+ * router, endpoint), our own addresses, and our routers' leases. */
+static void index_memo_take(struct engine *e, struct index_memo *m)
+{
+	m->facts = e->fs.shape_gen;
+	m->n_facts = e->fs.n;
+	m->n_peers = e->pt.n;
+	m->removed = e->pt.removed;
+	m->view = e->view_gen;
+	m->addr_sig = e->addr_sig;
+	m->n_routers = e->n_routers;
+	for (size_t i = 0; i < m->n_routers; i++) {
+		m->routers[i] = e->routers[i];
+		m->router_lrx[i] = e->routers[i]->lrx.gen;
+	}
+}
+
+static bool index_memo_same(const struct index_memo *a, const struct index_memo *b)
+{
+	if (a->facts != b->facts || a->n_facts != b->n_facts || a->n_peers != b->n_peers ||
+	    a->removed != b->removed || a->view != b->view || a->addr_sig != b->addr_sig ||
+	    a->n_routers != b->n_routers)
+		return false;
+	for (size_t i = 0; i < a->n_routers; i++)
+		if (a->routers[i] != b->routers[i] || a->router_lrx[i] != b->router_lrx[i])
+			return false;
+	return true;
+}
+
+/* [ours] In steady state most ticks find the facts and the device as the
+ * last left them: the index then stands as built, and all a rebuild would
+ * change is when Member facts' subjects were last seen. At a thousand
+ * peers a rebuild is thousands of keyed lookups and lease lookups. */
+void engine_index_facts(struct engine *e, int64_t now)
+{
+	struct index_memo m = { 0 };
+	index_memo_take(e, &m);
+	if (e->imemo.valid && index_memo_same(&e->imemo, &m)) {
+		e->st.index_kept++;
+		for (size_t i = 0; i < e->pt.n; i++)
+			if (e->pt.v[i]->member_fact)
+				e->pt.v[i]->last_seen = now;
+	} else {
+		e->st.index_builds++;
+		bool whole = index_build(e, now);
+		int64_t inside_rx = e->imemo.inside_rx;
+		/* Taken again: building may have created peers. */
+		index_memo_take(e, &e->imemo);
+		e->imemo.inside_rx = inside_rx;
+		e->imemo.valid = whole;
+	}
+	bool seen_inside = e->imemo.inside_rx > now;
 	/* Once seen, it holds until our addresses change or a NAT's shows:
 	 * a public node's own endpoint is a fact it tells its router too,
 	 * and a router does not tell a leased fact back (split horizon,

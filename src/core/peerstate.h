@@ -57,6 +57,7 @@ struct peer {
 
 	/* Device view as of the last tick. */
 	bool in_device;
+	int32_t dev_idx;   /* index in this tick's snapshot, -1 if absent */
 	bool has_endpoint;
 	struct wl_endpoint endpoint;
 	bool router;
@@ -191,7 +192,6 @@ struct peer {
 	/* Device view after this tick's changes (who we may send to). */
 	bool send_ok;
 	struct wl_endpoint send_ep;
-	int32_t dev_idx;   /* index in this tick's snapshot, -1 if absent */
 	bool boot_changed; /* its boot id changed since the last tick */
 
 	/* Shared key for sealing what we send it (`shared`, below; computed

@@ -58,7 +58,18 @@ struct steady {
 	bool direct;
 	uint64_t nacks, holds;
 	uint64_t passes, skipped; /* the hub's lease passes in steady state */
+	uint64_t builds, kept;    /* the leaves' fact index, in steady state */
 };
+
+static void index_counts(struct scen *s, uint64_t *builds, uint64_t *kept)
+{
+	*builds = *kept = 0;
+	for (size_t i = 0; i < s->n_leaves; i++) {
+		const struct engine_stats *st = engine_get_stats(sim_node_engine(s->sim, s->leaf[i]));
+		*builds += st->index_builds;
+		*kept += st->index_kept;
+	}
+}
 
 static struct steady steady_run(size_t n, bool leases)
 {
@@ -70,8 +81,12 @@ static struct steady steady_run(size_t n, bool leases)
 	sim_run_to(s.sim, 6 * MIN_MS);
 	uint64_t b0 = sim_node_stats(s.sim, s.hub)->tx_bytes;
 	const struct engine_stats *hub = engine_get_stats(sim_node_engine(s.sim, s.hub));
-	uint64_t p0 = hub->lease_passes, k0 = hub->lease_passes_skipped;
+	uint64_t p0 = hub->lease_passes, k0 = hub->lease_passes_skipped, b0i, k0i;
+	index_counts(&s, &b0i, &k0i);
 	sim_run_to(s.sim, 12 * MIN_MS);
+	index_counts(&s, &r.builds, &r.kept);
+	r.builds -= b0i;
+	r.kept -= k0i;
 	r.hub_bps = (double)(sim_node_stats(s.sim, s.hub)->tx_bytes - b0) / 360;
 	r.passes = hub->lease_passes - p0;
 	r.skipped = hub->lease_passes_skipped - k0;
@@ -106,6 +121,11 @@ TEST(l1_hub_traffic_grows_with_the_leaves_not_their_square)
 	printf("# (l1) the hub's lease passes with 45 leaves, minutes 6-12: %llu whole, %llu "
 	       "skipped\n", (unsigned long long)big.passes, (unsigned long long)big.skipped);
 	CHECK(big.skipped >= 3 * big.passes);
+	/* A leaf's ticks mostly find its facts and device as the last left
+	 * them, and keep the fact index it built (observe.c). */
+	printf("# (l1) the leaves' fact index, minutes 6-12: %llu built, %llu kept\n",
+	       (unsigned long long)big.builds, (unsigned long long)big.kept);
+	CHECK(big.kept >= 4 * big.builds);
 }
 
 /* Whether a node holds an Endpoint fact about subject at ep (with
