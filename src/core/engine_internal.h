@@ -109,6 +109,7 @@ struct engine {
 		 * our own subnets (note_outer): seen_inside while it is ahead. */
 		int64_t inside_rx;
 	} imemo;
+	uint64_t index_epoch; /* moves at every build of the index */
 	/* Moves when a peer's in_device, router, has_endpoint or endpoint
 	 * changes (observe.c): the device view the index reads. */
 	uint64_t view_gen;

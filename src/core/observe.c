@@ -387,6 +387,7 @@ bool engine_router_moved_port(const struct engine *e, const struct peer *p, stru
 static bool index_build(struct engine *e, int64_t now)
 {
 	bool whole = true;
+	e->index_epoch++;
 	e->n_outer = 0;
 	e->imemo.inside_rx = ENGINE_NEVER;
 	/* Last tick's subjects are this tick's guesses (peertab_hinted): the

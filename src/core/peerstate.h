@@ -49,6 +49,15 @@ struct refused_src {
 	uint8_t had, need; /* enum wl_trust: the source's, and what the last fact needed */
 };
 
+/* apply.c: what a peer's AllowedIPs were worked out from, when they
+ * needed no change (flags 0: not known). */
+struct allowed_calm {
+	uint64_t index_epoch; /* the fact index then (engine.index_epoch) */
+	uint64_t device;      /* the device's AllowedIPs for it, hashed */
+	size_t n;             /* ... and how many */
+	uint8_t flags;        /* healthy, usable, the gates (apply.c: calm_of) */
+};
+
 struct peer {
 	uint8_t key[WL_KEY_LEN];
 	uint64_t h;
@@ -189,6 +198,7 @@ struct peer {
 	/* Rebuilt every tick from the fact set (observe_index_facts). */
 	bool member_fact;  /* a Member(Metadata) fact exists for it */
 	int32_t fhead;     /* first fact about it, -1 if none */
+	struct allowed_calm calm; /* apply.c: its AllowedIPs needed nothing then */
 	/* Device view after this tick's changes (who we may send to). */
 	bool send_ok;
 	struct wl_endpoint send_ep;
