@@ -2,6 +2,7 @@
  * allocation failure drops that one action and counts it in a->dropped
  * (the shell reports it); it never aborts. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,46 @@ void engine_actions_free(struct engine_actions *a)
 	if (!a)
 		return;
 	engine_actions_clear(a);
+	for (size_t i = 0; i < a->n_blocks_; i++)
+		free(a->blocks_[i]);
+	free(a->blocks_);
 	free(a->send);
 	free(a->changes);
 	free(a->owned_);
 	free(a->events);
 	engine_actions_init(a);
+}
+
+/* [ours] Datagrams' bytes go in blocks of this size, each datagram's
+ * right after the last one's: most are far shorter than the largest
+ * (a probe is 37 bytes), and a slot of WIRE_MAX_DATAGRAM for each made a
+ * leaf that greets a thousand peers at once hold megabytes. */
+#define ACTIONS_BLOCK (64 * 1024)
+
+/* Room for one more datagram's bytes, after the last one's (in the
+ * block cur_block_, or else the next). */
+static uint8_t *datagram_room(struct engine_actions *a)
+{
+	size_t blk = 0;
+	if (a->n_send) {
+		const struct engine_datagram *last = &a->send[a->n_send - 1];
+		uintptr_t b = (uintptr_t)a->blocks_[a->cur_block_];
+		uintptr_t at = (uintptr_t)(last->data + last->len);
+		if (at >= b && at + WIRE_MAX_DATAGRAM <= b + ACTIONS_BLOCK)
+			return last->data + last->len;
+		blk = a->cur_block_ + 1;
+	}
+	if (blk == a->n_blocks_) {
+		uint8_t **nb = realloc(a->blocks_, (a->n_blocks_ + 1) * sizeof(*nb));
+		if (!nb)
+			return NULL;
+		a->blocks_ = nb;
+		if (!(nb[a->n_blocks_] = malloc(ACTIONS_BLOCK)))
+			return NULL;
+		a->n_blocks_++;
+	}
+	a->cur_block_ = blk;
+	return a->blocks_[blk];
 }
 
 struct engine_datagram *engine_actions_add_send(struct engine_actions *a)
@@ -42,8 +78,14 @@ struct engine_datagram *engine_actions_add_send(struct engine_actions *a)
 		a->dropped++;
 		return NULL;
 	}
+	uint8_t *data = datagram_room(a);
+	if (!data) {
+		a->dropped++;
+		return NULL;
+	}
 	struct engine_datagram *d = &a->send[a->n_send++];
-	memset(d, 0, offsetof(struct engine_datagram, data));
+	memset(d, 0, sizeof(*d));
+	d->data = data;
 	return d;
 }
 

@@ -302,7 +302,9 @@ struct engine_datagram {
 	struct wl_addr dst; /* the peer's automatic address */
 	uint16_t port;
 	uint16_t len;
-	uint8_t data[WIRE_MAX_DATAGRAM];
+	/* len bytes (room for WIRE_MAX_DATAGRAM while it is written), held by
+	 * the engine_actions it belongs to, in place until it is cleared. */
+	uint8_t *data;
 };
 
 enum engine_event_kind {
@@ -347,6 +349,10 @@ struct engine_actions {
 	size_t dropped;
 	/* private: the allowed_ips buffers owned on behalf of changes[] */
 	struct wl_cidr **owned_;
+	/* private: the datagrams' bytes, one after the other in blocks that
+	 * never move; cur_block_: where the last datagram's are */
+	uint8_t **blocks_;
+	size_t n_blocks_, cur_block_;
 };
 
 void engine_actions_init(struct engine_actions *a);
@@ -435,7 +441,8 @@ enum engine_rx engine_receive(struct engine *e, int64_t now_ms, const struct wl_
  * from a peer. Returns ENGINE_RX_PROBE and fills *reply (to send at once,
  * to reply->dst:reply->port) when it is a well-formed probe from the peer
  * whose auto address src is; ENGINE_RX_PARSE or ENGINE_RX_BAD_SOURCE
- * otherwise (nothing to send). */
+ * otherwise (nothing to send). reply->data is the caller's, with room for
+ * ENGINE_PROBE_LEN bytes. */
 enum engine_rx engine_receive_probe(struct engine *e, int64_t now_ms, const struct wl_addr *src,
 				    const uint8_t *buf, size_t len,
 				    struct engine_datagram *reply);

@@ -30,7 +30,7 @@ static void flush(struct out *o)
 	if (d) {
 		uint8_t nonce[GROUP_NONCE_LEN];
 		rng_bytes(&o->e->rng, nonce, sizeof(nonce));
-		size_t n = group_seal(d->data, sizeof(d->data), o->e->pub, o->key, nonce, o->pk.inner,
+		size_t n = group_seal(d->data, WIRE_MAX_DATAGRAM, o->e->pub, o->key, nonce, o->pk.inner,
 				      o->pk.len);
 		if (n) {
 			memcpy(d->peer, o->p->key, WL_KEY_LEN);

@@ -637,7 +637,8 @@ enum engine_rx driver_receive(struct driver *d, int64_t now, const struct wl_add
 enum engine_rx driver_receive_probe(struct driver *d, int64_t now, const struct wl_addr *src,
 				    const uint8_t *buf, size_t len)
 {
-	struct engine_datagram reply;
+	uint8_t bytes[ENGINE_PROBE_LEN];
+	struct engine_datagram reply = { .data = bytes };
 	own_tunnel_bytes(d, len);
 	enum engine_rx r = engine_receive_probe(d->engine, now, src, buf, len, &reply);
 	if (r == ENGINE_RX_PROBE && reply.len) {

@@ -79,7 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((data[0] & 0xa0) == 0xa0) {
 		/* Raw bytes on the probe port from S: any reply stays a probe
 		 * reply of the right size. */
-		struct engine_datagram reply;
+		uint8_t bytes[ENGINE_PROBE_LEN];
+		struct engine_datagram reply = { .data = bytes };
 		if (engine_receive_probe(eng, now, &src, data + 1, size - 1, &reply) == ENGINE_RX_PROBE &&
 		    (reply.len != ENGINE_PROBE_LEN || reply.kind != ENGINE_DG_PROBE_REPLY))
 			abort();

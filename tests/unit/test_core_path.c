@@ -412,7 +412,8 @@ TEST(version_3_probes_are_answered_by_what_we_read)
 		size_t len = tprobe(ENGINE_PROBE_REQUEST_V3, 7, w.ppub, req);
 		struct wl_addr src;
 		autoaddr_of(w.ppub, &src);
-		struct engine_datagram reply;
+		uint8_t bytes[ENGINE_PROBE_LEN];
+		struct engine_datagram reply = { .data = bytes };
 		CHECK_EQ(engine_receive_probe(w.n.e, 2 * S, &src, req, len, &reply), ENGINE_RX_PROBE);
 		CHECK_EQ(reply.data[0], dormant ? ENGINE_PROBE_REPLY_V3 : ENGINE_PROBE_REPLY_V2);
 		struct engine_peer_info info;
@@ -432,7 +433,8 @@ TEST(probes_from_peers_are_answered)
 	size_t len = tprobe(ENGINE_PROBE_REQUEST, 0x01020304, w.ppub, req);
 	struct wl_addr src;
 	autoaddr_of(w.ppub, &src);
-	struct engine_datagram reply;
+	uint8_t bytes[ENGINE_PROBE_LEN];
+	struct engine_datagram reply = { .data = bytes };
 	CHECK_EQ(engine_receive_probe(w.n.e, 2 * S, &src, req, len, &reply), ENGINE_RX_PROBE);
 	CHECK_EQ(reply.kind, ENGINE_DG_PROBE_REPLY);
 	CHECK_EQ(reply.len, ENGINE_PROBE_LEN);

@@ -1,8 +1,9 @@
 /* The bounded tables under the engine: hash index, fact set, knowledge,
- * peer table. */
+ * peer table; the actions a tick leaves. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/engine_internal.h"
 #include "core/factset.h"
 #include "core/hidx.h"
 #include "core/knowledge.h"
@@ -29,6 +30,44 @@ static bool eq_pos(const void *ctx, uint32_t pos)
 	(void)ctx;
 	(void)pos;
 	return true;
+}
+
+/* Datagrams' bytes lie one after the other, across blocks, and stay put
+ * while more are added; a cleared list starts again at the first block. */
+TEST(actions_keep_each_datagram_in_place)
+{
+	struct engine_actions a;
+	engine_actions_init(&a);
+	uint64_t seed = 7;
+	for (int round = 0; round < 2; round++) {
+		size_t n = 600; /* over 300 kB at the largest: several blocks */
+		for (size_t i = 0; i < n; i++) {
+			struct engine_datagram *d = engine_actions_add_send(&a);
+			CHECK(d != NULL);
+			if (!d)
+				return;
+			d->len = (uint16_t)(1 + xs(&seed) % WIRE_MAX_DATAGRAM);
+			memset(d->data, (int)(i & 0xff), d->len);
+		}
+		CHECK_EQ(a.n_send, n);
+		CHECK_EQ(a.dropped, 0);
+		bool intact = true;
+		for (size_t i = 0; i < n; i++) {
+			const struct engine_datagram *d = &a.send[i];
+			for (size_t k = 0; k < d->len; k++)
+				intact = intact && d->data[k] == (uint8_t)(i & 0xff);
+			if (i)
+				intact = intact && (d->data != a.send[i - 1].data);
+		}
+		CHECK(intact);
+		size_t blocks = a.n_blocks_;
+		CHECK(blocks >= 2);
+		engine_actions_clear(&a);
+		CHECK_EQ(a.n_send, 0);
+		if (round == 1)
+			CHECK_EQ(a.n_blocks_, blocks); /* reused, not grown again */
+	}
+	engine_actions_free(&a);
 }
 
 TEST(hidx_matches_a_naive_model)
