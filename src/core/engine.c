@@ -221,6 +221,7 @@ void engine_free(struct engine *e)
 	free(e->fself);
 	free(e->fround);
 	free(e->fview);
+	free(e->cand);
 	free(e->dev_peer);
 	free(e->tun_nets);
 	free(e->other_nets);
@@ -465,7 +466,7 @@ static size_t factset_bytes(const struct factset *s)
 {
 	return s->alloc * sizeof(*s->v) + hidx_bytes(&s->idx) + s->alloc_src * sizeof(*s->src) +
 	       hidx_bytes(&s->src_idx) + s->alloc_kind * sizeof(*s->kind) + hidx_bytes(&s->kind_idx) +
-	       s->alloc_gone * sizeof(*s->gone);
+	       s->alloc_gone * sizeof(*s->gone) + s->cap_unsourced * sizeof(*s->unsourced);
 }
 
 /* The peer table's part of out: peers, knowledge and leases. */
@@ -510,7 +511,7 @@ size_t engine_memory(const struct engine *e)
 	       e->kc.cap * sizeof(*e->kc.slots) +
 	       e->fnext_alloc * (sizeof(*e->fnext) + sizeof(*e->fsubj) + sizeof(*e->fself) +
 				  sizeof(*e->fround)) +
-	       e->cap_fview * sizeof(*e->fview) +
+	       e->cap_fview * sizeof(*e->fview) + e->cap_cand * sizeof(*e->cand) +
 	       e->dev_peer_alloc * sizeof(*e->dev_peer) +
 	       (e->cap_tun + e->cap_other) * sizeof(struct wl_cidr) + cfg_bytes(e);
 }

@@ -89,6 +89,9 @@ struct engine {
 	 * lease passes skip peers for whom nothing moved. */
 	struct fact_view *fview;
 	size_t n_fview, cap_fview;
+	/* send.c: the facts a lease pass looks at (candidates) */
+	uint32_t *cand;
+	size_t cap_cand;
 	uint32_t lease_view;
 	size_t fnext_alloc;
 	size_t n_indexed; /* facts covered by the index this tick */
@@ -321,8 +324,12 @@ bool engine_retake_trusted(struct engine *e, int64_t now, struct peer *sp, enum 
 enum wl_trust engine_trust_of_source(const struct engine *e, const struct peer *src);
 /* The level a source needs for this fact; TRUST_DELEGATE + 1 = never. */
 int engine_trust_needed(const struct engine *e, const struct fact *f);
-/* engine_trust_needed of the fact at position i of the fact set. */
-int engine_trust_needed_at(const struct engine *e, size_t i);
+/* Whether a source trusted `trust` may tell f; if not, *need says what it
+ * needed (engine_trust_needed). */
+bool engine_trusted_for(const struct engine *e, const struct fact *f, enum wl_trust trust,
+			int *need);
+/* The same for the fact at position i of the fact set. */
+bool engine_trusted_for_at(const struct engine *e, size_t i, enum wl_trust trust);
 
 /* apply.c */
 void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,

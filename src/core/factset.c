@@ -59,6 +59,7 @@ void factset_free(struct factset *s)
 	free(s->src);
 	free(s->kind);
 	free(s->gone);
+	free(s->unsourced);
 	hidx_free(&s->idx);
 	hidx_free(&s->src_idx);
 	hidx_free(&s->kind_idx);
@@ -87,6 +88,8 @@ void factset_compact(struct factset *s)
 	shrink_array((void **)&s->v, &s->alloc, s->n, sizeof(*s->v), 64);
 	shrink_array((void **)&s->src, &s->alloc_src, s->n_src, sizeof(*s->src), 16);
 	shrink_array((void **)&s->kind, &s->alloc_kind, s->n_kind, sizeof(*s->kind), 16);
+	shrink_array((void **)&s->unsourced, &s->cap_unsourced, s->n_unsourced,
+		     sizeof(*s->unsourced), 16);
 	if (!s->n_gone) {
 		free(s->gone);
 		s->gone = NULL;
@@ -595,6 +598,8 @@ void factset_begin_local(struct factset *s)
 
 void factset_end_local(struct factset *s, int64_t now)
 {
+	s->n_unsourced = 0;
+	s->unsourced_ok = true;
 	for (size_t i = 0; i < s->n;) {
 		struct fentry *e = &s->v[i];
 		if (e->local_prev && !e->local) {
@@ -609,6 +614,14 @@ void factset_end_local(struct factset *s, int64_t now)
 			e->expires = e->rx_expires;
 		}
 		e->local_prev = false;
+		if (e->local || !e->src) {
+			if (wl_grow((void **)&s->unsourced, &s->cap_unsourced, s->n_unsourced + 1,
+				    sizeof(*s->unsourced)))
+				s->unsourced[s->n_unsourced++] = (uint32_t)i;
+			else
+				s->unsourced_ok = false;
+		}
 		i++;
 	}
+	s->unsourced_gen = s->shape_gen;
 }

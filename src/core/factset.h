@@ -114,6 +114,14 @@ struct factset {
 	 * rx_expires changes: what observe.c's index reads. Not when our
 	 * own copy is renewed (expires), which every tick does. */
 	uint64_t shape_gen;
+	/* The positions of the entries that are ours this tick or have no
+	 * source, in order, as factset_end_local left them (send.c looks at
+	 * these and at other sources' entries); good while shape_gen is
+	 * still unsourced_gen and unsourced_ok. */
+	uint32_t *unsourced;
+	size_t n_unsourced, cap_unsourced;
+	uint64_t unsourced_gen;
+	bool unsourced_ok;
 };
 
 /* Hash of a fact key under hkey; for Alive the value is ignored (SPEC §6). */

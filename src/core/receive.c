@@ -125,8 +125,8 @@ bool engine_take_trusted(struct engine *e, int64_t now, struct peer *sp, struct 
 			 int64_t expires, bool count_refusal)
 {
 	enum wl_trust trust = engine_trust_of_source(e, sp);
-	int need = engine_trust_needed(e, f);
-	if ((int)trust < need) {
+	int need;
+	if (!engine_trusted_for(e, f, trust, &need)) {
 		if (count_refusal) {
 			e->st.rx_untrusted++;
 			note_refused(e, sp, f, trust, need);
@@ -141,7 +141,7 @@ bool engine_take_trusted(struct engine *e, int64_t now, struct peer *sp, struct 
 bool engine_retake_trusted(struct engine *e, int64_t now, struct peer *sp, enum wl_trust trust,
 			   size_t i, int64_t expires)
 {
-	if ((int)trust < engine_trust_needed_at(e, i))
+	if (!engine_trusted_for_at(e, i, trust))
 		return false;
 	const struct fact_source src = source_of(sp, trust);
 	return stored(e, now, factset_merge_at(&e->fs, i, expires, now, &src));

@@ -2,6 +2,7 @@
  * (peer knowledge); an Alive keeps our liveness fresh at the peer. [ours]
  * A peer we lease (core/lease.h) is told each fact once per epoch, then
  * held every AlivePeriod; what we no longer stand by is withdrawn. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/grow.h"
@@ -89,10 +90,11 @@ static bool sends_facts(const struct engine *e, const struct peer *p)
 }
 
 /* What of tellable() and stands() holds for fact i whoever it goes to,
- * worked out once a round (round_flags): a hub's round asks it of every
- * fact for every leaf, and upheld() may look through every peer. Whether
- * it is upheld is worked out at the first need (upheld_now): a leaf asks
- * it of few facts, as it tells its router nothing the router told it. */
+ * worked out once a round, at the first need (round_of, FR_KNOWN): a
+ * hub's round asks it of every fact for every leaf; a leaf asks it of few
+ * facts, as it tells its router nothing the router told it (stands). So
+ * is whether it is upheld (upheld_now), which may look through every
+ * peer. */
 enum {
 	FR_LIVE = 1,
 	FR_SUBJECT = 2,
@@ -100,7 +102,10 @@ enum {
 	FR_UPHELD_KNOWN = 8,
 	FR_STALE_PORT = 16,
 	FR_ROUTER_SEES = 32,
+	FR_KNOWN = 64, /* the flags but the FR_UPHELD ones are worked out */
 };
+
+static uint8_t round_of(struct engine *e, size_t i, int64_t now);
 
 /* We hold fe only because p told it: telling it back to p is an echo. */
 static bool echo(const struct fentry *fe, const struct peer *p)
@@ -109,9 +114,9 @@ static bool echo(const struct fentry *fe, const struct peer *p)
 }
 
 /* Whether a fact may be told to p at all (SPEC §6 "What"). */
-static bool tellable(const struct engine *e, const struct peer *p, size_t i)
+static bool tellable(struct engine *e, const struct peer *p, size_t i, int64_t now)
 {
-	uint8_t flags = e->fround[i];
+	uint8_t flags = round_of(e, i, now);
 	if (!(flags & FR_LIVE))
 		return false;
 	if (e->fself[i])
@@ -136,7 +141,7 @@ static void send_facts(struct out *o, int64_t now)
 	int64_t horizon = now + e->t.fact_ttl_ms / 2 + e->t.chunk_period_ms;
 	for (size_t i = 0; i < e->n_indexed; i++) {
 		const struct fentry *fe = &e->fs.v[i];
-		if (!tellable(e, o->p, i) || lease_rx_has(&o->p->lrx, fe->lh))
+		if (!tellable(e, o->p, i, now) || lease_rx_has(&o->p->lrx, fe->lh))
 			continue;
 		/* [ours] Nor what we hold only because p told it (split
 		 * horizon, as leases have it): p has its own copy. Without it,
@@ -227,24 +232,27 @@ static bool router_sees(const struct engine *e, const struct fentry *fe, const s
 	       fact_endpoint(&fe->f, &ep) && wl_endpoint_equal(&ep, &s->endpoint);
 }
 
-/* The round's flags of every fact (FR_*), before any peer's turn. */
-static void round_flags(struct engine *e, int64_t now)
+/* The round's flags of fact i (FR_*). Nothing they read changes while
+ * the round goes from peer to peer, so working them out at the first
+ * need gives what working them all out first did. */
+static uint8_t round_of(struct engine *e, size_t i, int64_t now)
 {
-	for (size_t i = 0; i < e->n_indexed; i++) {
-		const struct fentry *fe = &e->fs.v[i];
-		const struct peer *s = e->fsubj[i];
-		uint8_t flags = 0;
-		if (fe->expires > now) {
-			flags |= FR_LIVE;
-			if (s && (s->healthy || peer_alive(s, now)))
-				flags |= FR_SUBJECT;
-			if (stale_port(fe, s))
-				flags |= FR_STALE_PORT;
-			if (router_sees(e, fe, s))
-				flags |= FR_ROUTER_SEES;
-		}
-		e->fround[i] = flags;
+	uint8_t *flags = &e->fround[i];
+	if (*flags & FR_KNOWN)
+		return *flags;
+	const struct fentry *fe = &e->fs.v[i];
+	const struct peer *s = e->fsubj[i];
+	*flags |= FR_KNOWN;
+	if (fe->expires > now) {
+		*flags |= FR_LIVE;
+		if (s && (s->healthy || peer_alive(s, now)))
+			*flags |= FR_SUBJECT;
+		if (stale_port(fe, s))
+			*flags |= FR_STALE_PORT;
+		if (router_sees(e, fe, s))
+			*flags |= FR_ROUTER_SEES;
 	}
+	return *flags;
 }
 
 /* upheld() of fact i this round, worked out once. */
@@ -286,7 +294,8 @@ static void round_view(struct engine *e, int64_t now)
 		const struct fentry *fe = &e->fs.v[i];
 		upheld_now(e, i, now);
 		struct fact_view v = { .h = fe->h, .src = fe->src, .subject = e->fsubj[i],
-				       .flags = e->fround[i], .self = e->fself[i], .local = fe->local };
+				       .flags = round_of(e, i, now), .self = e->fself[i],
+				       .local = fe->local };
 		struct fact_view *o = &e->fview[i];
 		if (moved || o->h != v.h || o->src != v.src || o->subject != v.subject ||
 		    o->flags != v.flags || o->self != v.self || o->local != v.local)
@@ -320,8 +329,8 @@ static bool stands(struct engine *e, const struct peer *p, size_t i, int64_t now
 	 * is seen there (quiet.c), and our copy is our own, not one it gave.
 	 * So is, to a leaf, where we see another peer (router_sees). */
 	bool seen_by_us = fe->local && (e->fsubj[i] == p ||
-					((e->fround[i] & FR_ROUTER_SEES) && !p->router));
-	return tellable(e, p, i) && !echo(fe, p) &&
+					((round_of(e, i, now) & FR_ROUTER_SEES) && !p->router));
+	return tellable(e, p, i, now) && !echo(fe, p) &&
 	       (seen_by_us || !lease_rx_has(&p->lrx, fe->lh)) && upheld_now(e, i, now);
 }
 
@@ -373,6 +382,49 @@ static bool withdraw(struct out *o, int64_t now)
 /* Lease mode: tell what p was not told in this epoch, withdraw what no
  * longer holds, and HOLD the rest when anything changed or AlivePeriod
  * has passed since the last HOLD. */
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* [ours] The facts that may stand towards p (stands), in order: ours and
+ * the unsourced ones, and those of every source but p. What p told us
+ * and we hold only for that is an echo, never told back; at a leaf that
+ * is nearly all it holds, its router's, so its pass for the router looks
+ * at the few others instead of walking them all. False: walk them all
+ * (they are as many, or out of memory). */
+static bool candidates(struct engine *e, const struct peer *p, size_t *n)
+{
+	const struct factset *s = &e->fs;
+	if (!s->unsourced_ok || s->unsourced_gen != s->shape_gen)
+		return false;
+	uint64_t own = p->h | 1; /* engine_from_peer */
+	size_t want = s->n_unsourced;
+	for (size_t k = 0; k < s->n_src; k++)
+		if (s->src[k].id != own)
+			want += s->src[k].count;
+	if (want > e->n_indexed / 2 ||
+	    !wl_grow((void **)&e->cand, &e->cap_cand, want ? want : 1, sizeof(*e->cand)))
+		return false;
+	size_t m = 0;
+	for (size_t k = 0; k < s->n_unsourced; k++)
+		e->cand[m++] = s->unsourced[k];
+	for (size_t k = 0; k < s->n_src; k++) {
+		if (s->src[k].id == own)
+			continue;
+		for (int32_t j = s->src[k].head; j >= 0; j = s->v[j].src_next)
+			e->cand[m++] = (uint32_t)j;
+	}
+	qsort(e->cand, m, sizeof(*e->cand), cmp_u32);
+	size_t out = 0; /* ours may have a source too: once each */
+	for (size_t k = 0; k < m; k++)
+		if ((!out || e->cand[k] != e->cand[out - 1]) && e->cand[k] < e->n_indexed)
+			e->cand[out++] = e->cand[k];
+	*n = out;
+	return true;
+}
+
 static void lease_facts(struct out *o, int64_t now)
 {
 	struct engine *e = o->e;
@@ -391,7 +443,11 @@ static void lease_facts(struct out *o, int64_t now)
 	uint64_t digest = 0;
 	int64_t until = now + e->t.fact_ttl_ms; /* our shortest-lived copy */
 	bool changed = false;
-	for (size_t i = 0; i < e->n_indexed; i++) {
+	size_t n_cand;
+	bool few = candidates(e, p, &n_cand);
+	size_t n = few ? n_cand : e->n_indexed;
+	for (size_t c = 0; c < n; c++) {
+		size_t i = few ? e->cand[c] : c;
 		if (!stands(e, p, i, now))
 			continue;
 		const struct fentry *fe = &e->fs.v[i];
@@ -584,7 +640,8 @@ void engine_send(struct engine *e, int64_t now, struct engine_actions *a)
 	uint16_t port = engine_port(e);
 	e->hold_at = ENGINE_NEVER;
 	e->lease_at = ENGINE_NEVER;
-	round_flags(e, now);
+	if (e->n_indexed)
+		memset(e->fround, 0, e->n_indexed * sizeof(*e->fround));
 	round_view(e, now);
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];

@@ -52,12 +52,33 @@ int engine_trust_needed(const struct engine *e, const struct fact *f)
 	return needed_about(need, peertab_find(&e->pt, f->subject));
 }
 
-int engine_trust_needed_at(const struct engine *e, size_t i)
+/* A source trusted with membership may tell any kind we take, about
+ * anyone (needed_about asks at most that): its facts need no look at
+ * their subject. At a leaf that is nearly all that comes, the router's
+ * facts and HOLDs, a thousand lookups each at a thousand peers. */
+static bool enough_for_any(int need, enum wl_trust trust)
+{
+	return need <= TRUST_DELEGATE && (int)trust >= TRUST_MEMBERSHIP;
+}
+
+bool engine_trusted_for(const struct engine *e, const struct fact *f, enum wl_trust trust,
+			int *need)
+{
+	*need = needed_for(f->attr);
+	if (enough_for_any(*need, trust))
+		return true;
+	*need = engine_trust_needed(e, f);
+	return (int)trust >= *need;
+}
+
+bool engine_trusted_for_at(const struct engine *e, size_t i, enum wl_trust trust)
 {
 	const struct fact *f = &e->fs.v[i].f;
 	int need = needed_for(f->attr);
+	if (enough_for_any(need, trust))
+		return true;
 	if (need > TRUST_DELEGATE)
-		return need;
+		return false;
 	const struct peer *subj = engine_indexed_subject(e, i);
-	return needed_about(need, subj ? subj : peertab_find(&e->pt, f->subject));
+	return (int)trust >= needed_about(need, subj ? subj : peertab_find(&e->pt, f->subject));
 }
