@@ -105,7 +105,7 @@ enum {
 	FR_KNOWN = 64, /* the flags but the FR_UPHELD ones are worked out */
 };
 
-static uint8_t round_of(struct engine *e, size_t i, int64_t now);
+static inline uint8_t round_of(struct engine *e, size_t i, int64_t now);
 
 /* We hold fe only because p told it: telling it back to p is an echo. */
 static bool echo(const struct fentry *fe, const struct peer *p)
@@ -235,11 +235,9 @@ static bool router_sees(const struct engine *e, const struct fentry *fe, const s
 /* The round's flags of fact i (FR_*). Nothing they read changes while
  * the round goes from peer to peer, so working them out at the first
  * need gives what working them all out first did. */
-static uint8_t round_of(struct engine *e, size_t i, int64_t now)
+static uint8_t round_work(struct engine *e, size_t i, int64_t now)
 {
 	uint8_t *flags = &e->fround[i];
-	if (*flags & FR_KNOWN)
-		return *flags;
 	const struct fentry *fe = &e->fs.v[i];
 	const struct peer *s = e->fsubj[i];
 	*flags |= FR_KNOWN;
@@ -253,6 +251,13 @@ static uint8_t round_of(struct engine *e, size_t i, int64_t now)
 			*flags |= FR_ROUTER_SEES;
 	}
 	return *flags;
+}
+
+/* A hub's passes ask this of every fact for every leaf they do not skip. */
+static inline uint8_t round_of(struct engine *e, size_t i, int64_t now)
+{
+	uint8_t flags = e->fround[i];
+	return flags & FR_KNOWN ? flags : round_work(e, i, now);
 }
 
 /* upheld() of fact i this round, worked out once. */
@@ -400,10 +405,11 @@ static bool candidates(struct engine *e, const struct peer *p, size_t *n)
 	if (!s->unsourced_ok || s->unsourced_gen != s->shape_gen)
 		return false;
 	uint64_t own = p->h | 1; /* engine_from_peer */
-	size_t want = s->n_unsourced;
-	for (size_t k = 0; k < s->n_src; k++)
-		if (s->src[k].id != own)
-			want += s->src[k].count;
+	/* At most all but p's, and ours again (some are p's too). A router's
+	 * leaves each told it few of what it holds: it walks them all, and
+	 * learns that without looking through its thousand sources. */
+	const struct fsource *from_p = factset_source(s, own);
+	size_t want = s->n - (from_p ? from_p->count : 0) + s->n_unsourced;
 	if (want > e->n_indexed / 2 ||
 	    !wl_grow((void **)&e->cand, &e->cap_cand, want ? want : 1, sizeof(*e->cand)))
 		return false;
