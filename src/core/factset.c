@@ -40,6 +40,7 @@ int factset_init(struct factset *s, size_t max, const uint8_t hkey[static 16],
 {
 	memset(s, 0, sizeof(*s));
 	s->max = max;
+	s->min_expires = INT64_MIN; /* not known: the first walk finds it */
 	memcpy(s->hkey, hkey, 16);
 	if (lim)
 		s->lim = *lim;
@@ -570,6 +571,8 @@ enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t ex
 	e->f = *f;
 	e->f.ttl = 0;
 	e->expires = expires;
+	if (expires < s->min_expires)
+		s->min_expires = expires;
 	e->h = h;
 	e->lh = lease_hash(f);
 	e->local = !src;
@@ -612,6 +615,8 @@ void factset_end_local(struct factset *s, int64_t now)
 				continue;
 			}
 			e->expires = e->rx_expires;
+			if (e->expires < s->min_expires)
+				s->min_expires = e->expires;
 		}
 		e->local_prev = false;
 		if (e->local || !e->src) {

@@ -122,6 +122,10 @@ struct factset {
 	size_t n_unsourced, cap_unsourced;
 	uint64_t unsourced_gen;
 	bool unsourced_ok;
+	/* No entry expires before this: a bound kept as entries come or
+	 * their expiry falls (factset_end_local), made exact by the engine's
+	 * walk for expired ones, which it spares until then. */
+	int64_t min_expires;
 };
 
 /* Hash of a fact key under hkey; for Alive the value is ignored (SPEC §6). */
