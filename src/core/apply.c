@@ -343,9 +343,6 @@ static bool delete_peer(const struct engine *e, const struct peer *p, bool allow
 	return true;
 }
 
-/* SPEC §10.2–10.4 for a peer present in the device. deconf: §10.5 allows
- * deconfiguring; prune: and a source is present whose silence about an
- * AllowedIP of a healthy peer means it was withdrawn. */
 /* Everything the AllowedIPs half of update_peer reads besides the facts
  * about p (which move only with the index, e->index_epoch): p's health,
  * the global gates, and the device's list, hashed. */
@@ -443,6 +440,9 @@ static bool allowed_change(struct engine *e, struct peer *p, const struct engine
 	return false;
 }
 
+/* SPEC §10.2–10.4 for a peer present in the device. deconf: §10.5 allows
+ * deconfiguring; prune: and a source is present whose silence about an
+ * AllowedIP of a healthy peer means it was withdrawn. */
 static void update_peer(struct engine *e, struct peer *p, const struct engine_peer_view *wp, int64_t now,
 			bool deconf, bool prune, struct engine_actions *a)
 {

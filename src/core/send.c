@@ -384,9 +384,6 @@ static bool withdraw(struct out *o, int64_t now)
 	return true;
 }
 
-/* Lease mode: tell what p was not told in this epoch, withdraw what no
- * longer holds, and HOLD the rest when anything changed or AlivePeriod
- * has passed since the last HOLD. */
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -431,6 +428,9 @@ static bool candidates(struct engine *e, const struct peer *p, size_t *n)
 	return true;
 }
 
+/* Lease mode: tell what p was not told in this epoch, withdraw what no
+ * longer holds, and HOLD the rest when anything changed or AlivePeriod
+ * has passed since the last HOLD. */
 static void lease_facts(struct out *o, int64_t now)
 {
 	struct engine *e = o->e;
