@@ -111,8 +111,9 @@ struct factset {
 	size_t n_gone, alloc_gone;
 	bool gone_sorted, gone_lost;
 	/* Moves whenever an entry comes, goes or moves, or its source or
-	 * rx_expires changes: what observe.c's index reads. Not when our
-	 * own copy is renewed (expires), which every tick does. */
+	 * rx_expires changes: what observe.c's index reads, and what keeps
+	 * the list below good. Not when our own copy is renewed (expires),
+	 * which every tick does. */
 	uint64_t shape_gen;
 	/* The positions of the entries that are ours this tick or have no
 	 * source, in order, as factset_end_local left them (send.c looks at
