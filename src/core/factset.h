@@ -35,7 +35,7 @@ struct fentry {
 	uint64_t h;        /* key hash */
 	uint64_t lh;       /* its hash in lease digests (wire/lease.h) */
 	bool local;        /* produced by the local node in the current tick */
-	bool local_prev;   /* ... in the previous tick */
+	uint32_t put_pass; /* the local rebuild that last put it (local_pass) */
 	/* The latest expiry a peer told us for it, ENGINE_NEVER if none: what
 	 * stays when we stop generating it ourselves. */
 	int64_t rx_expires;
@@ -123,6 +123,13 @@ struct factset {
 	size_t n_unsourced, cap_unsourced;
 	uint64_t unsourced_gen;
 	bool unsourced_ok;
+	/* Local rebuilds so far; how many entries were ours after the last;
+	 * and in this one, how many it put, and whether any was not ours
+	 * before (factset_end_local: a rebuild that put exactly the same
+	 * entries changes nothing, and skips the walk). */
+	uint32_t local_pass;
+	size_t n_local, n_put;
+	bool put_new;
 	/* No entry expires before this: a bound kept as entries come or
 	 * their expiry falls (factset_end_local), made exact by the engine's
 	 * walk for expired ones, which it spares until then. */
@@ -180,7 +187,8 @@ void factset_remove_at(struct factset *s, size_t i);
  * (docs/sim-notes-for-core.md item 14). Entries keep their positions. */
 void factset_compact(struct factset *s);
 
-/* Start of a local-facts rebuild: every local flag moves to local_prev. */
+/* Start of a local-facts rebuild: what is put (src NULL) until
+ * factset_end_local is ours this tick. */
 void factset_begin_local(struct factset *s);
 /* End of a rebuild: entries that were local last tick and are not now
  * lose our own copy at once (SPEC §5: it is not left to expire); what a

@@ -244,6 +244,52 @@ TEST(factset_full_a_source_only_pushes_out_its_own)
 	factset_free(&s);
 }
 
+/* A rebuild of our own facts that puts the same ones keeps them as they
+ * were (and skips its walk); one that leaves one out drops our copy at
+ * once, and a peer's copy of it stays with the expiry the peer gave. */
+TEST(factset_local_rebuilds)
+{
+	struct factset s;
+	uint8_t hk[16] = { 5 };
+	CHECK_EQ(factset_init(&s, 64, hk, NULL), 0);
+	struct fact a, b, c;
+	ep_fact_about(&a, 1, 0);
+	ep_fact_about(&b, 2, 0);
+	ep_fact_about(&c, 3, 0);
+	CHECK_EQ(factset_put(&s, &c, 500, 0, &SRC_A), FACTSET_NEW);
+	for (int64_t t = 0; t < 3; t++) {
+		factset_begin_local(&s);
+		factset_put(&s, &a, 1000 + t, t, NULL);
+		factset_put(&s, &b, 1000 + t, t, NULL);
+		factset_put(&s, &c, 1000 + t, t, NULL);
+		factset_put(&s, &a, 1000 + t, t, NULL); /* twice: still one */
+		factset_end_local(&s, t);
+		CHECK_EQ(s.n, 3);
+		CHECK_EQ(s.n_local, 3);
+		CHECK(factset_find(&s, &a)->local && factset_find(&s, &c)->local);
+		CHECK_EQ(factset_find(&s, &b)->expires, 1000 + t);
+	}
+	/* b and c left out: b (ours only) goes, c falls back to A's copy. */
+	factset_begin_local(&s);
+	factset_put(&s, &a, 2000, 10, NULL);
+	factset_end_local(&s, 10);
+	CHECK_EQ(s.n, 2);
+	CHECK(factset_find(&s, &b) == NULL);
+	const struct fentry *ec = factset_find(&s, &c);
+	CHECK(ec && !ec->local && ec->expires == 500);
+	CHECK(factset_find(&s, &a)->local);
+	/* a new one of ours is counted too */
+	factset_begin_local(&s);
+	factset_put(&s, &a, 3000, 20, NULL);
+	factset_put(&s, &b, 3000, 20, NULL);
+	factset_end_local(&s, 20);
+	CHECK_EQ(s.n, 3);
+	CHECK_EQ(s.n_local, 2);
+	CHECK(factset_find(&s, &b)->local && !factset_find(&s, &c)->local);
+	CHECK(shares_consistent(&s));
+	factset_free(&s);
+}
+
 TEST(factset_caps_per_subject_and_per_source)
 {
 	struct factset s;
