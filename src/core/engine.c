@@ -288,6 +288,7 @@ static void sync_stats(struct engine *e)
 	e->st.facts_evicted = e->fs.evicted;
 	e->st.peers_evicted = e->pt.evicted;
 	e->st.peers_refused = e->pt.refused;
+	e->st.index_builds = e->index_epoch;
 }
 
 void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,

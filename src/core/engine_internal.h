@@ -178,6 +178,10 @@ struct engine {
 /* state.c */
 /* True if a is in a subnet of one of our interfaces (not the tunnel's). */
 bool engine_on_our_lan(const struct engine *e, const struct wl_addr *a);
+/* FNV-1a over a CIDR, from h (ENGINE_HASH_BASIS to start): the signature
+ * of our own addresses (observe.c), a device's AllowedIPs (apply.c). */
+#define ENGINE_HASH_BASIS 0xcbf29ce484222325ull
+uint64_t engine_cidr_hash(uint64_t h, const struct wl_cidr *c);
 void engine_new_boot_id(struct engine *e, const char *why);
 /* News arrived: tick within react_delay_ms. */
 void engine_mark_dirty(struct engine *e, int64_t now);
@@ -322,10 +326,8 @@ bool engine_retake_trusted(struct engine *e, int64_t now, struct peer *sp, enum 
 			   size_t i, int64_t expires);
 /* trust_eval.c */
 enum wl_trust engine_trust_of_source(const struct engine *e, const struct peer *src);
-/* The level a source needs for this fact; TRUST_DELEGATE + 1 = never. */
-int engine_trust_needed(const struct engine *e, const struct fact *f);
-/* Whether a source trusted `trust` may tell f; if not, *need says what it
- * needed (engine_trust_needed). */
+/* Whether a source trusted `trust` may tell f; if not, *need says the
+ * level it needed (TRUST_DELEGATE + 1: never). */
 bool engine_trusted_for(const struct engine *e, const struct fact *f, enum wl_trust trust,
 			int *need);
 /* The same for the fact at position i of the fact set. */

@@ -35,20 +35,11 @@ static bool push_net(struct wl_cidr **arr, size_t *n, size_t *cap, const struct 
 
 /* Subnets of the WireGuard interface and of every other up interface, for
  * the "routes through the tunnel" test (SPEC §7). */
-/* FNV-1a over an address, for the signature of our own addresses. */
-static uint64_t sig_add(uint64_t h, const struct wl_cidr *c)
-{
-	const uint8_t *b = (const uint8_t *)&c->addr;
-	for (size_t i = 0; i < sizeof(c->addr); i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return (h ^ c->prefix) * 0x100000001b3ull;
-}
-
 static void observe_networks(struct engine *e, const struct engine_inputs *in)
 {
 	e->n_tun = e->n_other = 0;
 	e->behind_nat = true;
-	uint64_t sig = 0xcbf29ce484222325ull, sum = 0;
+	uint64_t sum = 0;
 	for (size_t i = 0; i < in->n_ifaces; i++) {
 		const struct engine_iface *ifc = &in->ifaces[i];
 		bool tun = ifc->name && strcmp(ifc->name, e->ifname) == 0;
@@ -59,7 +50,8 @@ static void observe_networks(struct engine *e, const struct engine_inputs *in)
 				push_net(&e->tun_nets, &e->n_tun, &e->cap_tun, &ifc->addrs[j]);
 			} else {
 				push_net(&e->other_nets, &e->n_other, &e->cap_other, &ifc->addrs[j]);
-				sum += sig_add(sig, &ifc->addrs[j]); /* order-independent */
+				/* order-independent */
+				sum += engine_cidr_hash(ENGINE_HASH_BASIS, &ifc->addrs[j]);
 				if (wl_addr_is_global_unicast(&ifc->addrs[j].addr) &&
 				    !wl_addr_is_private(&ifc->addrs[j].addr))
 					e->behind_nat = false;
@@ -492,7 +484,6 @@ void engine_index_facts(struct engine *e, int64_t now)
 			if (e->pt.v[i]->member_fact)
 				e->pt.v[i]->last_seen = now;
 	} else {
-		e->st.index_builds++;
 		bool whole = index_build(e, now);
 		int64_t inside_rx = e->imemo.inside_rx;
 		/* Taken again: building may have created peers. */

@@ -44,14 +44,6 @@ static int needed_about(int need, const struct peer *subj)
 	return !subj || !subj->in_device ? TRUST_MEMBERSHIP : need;
 }
 
-int engine_trust_needed(const struct engine *e, const struct fact *f)
-{
-	int need = needed_for(f->attr);
-	if (need > TRUST_DELEGATE)
-		return need;
-	return needed_about(need, peertab_find(&e->pt, f->subject));
-}
-
 /* A source trusted with membership may tell any kind we take, about
  * anyone (needed_about asks at most that): its facts need no look at
  * their subject. At a leaf that is nearly all that comes, the router's
@@ -67,7 +59,8 @@ bool engine_trusted_for(const struct engine *e, const struct fact *f, enum wl_tr
 	*need = needed_for(f->attr);
 	if (enough_for_any(*need, trust))
 		return true;
-	*need = engine_trust_needed(e, f);
+	if (*need <= TRUST_DELEGATE)
+		*need = needed_about(*need, peertab_find(&e->pt, f->subject));
 	return (int)trust >= *need;
 }
 
