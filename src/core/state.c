@@ -69,14 +69,6 @@ int64_t engine_roughly(struct engine *e, int64_t base)
 	return base - spread + (int64_t)(r % (uint64_t)(2 * spread + 1));
 }
 
-uint64_t engine_cidr_hash(uint64_t h, const struct wl_cidr *c)
-{
-	const uint8_t *b = (const uint8_t *)&c->addr;
-	for (size_t i = 0; i < sizeof(c->addr); i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return (h ^ c->prefix) * 0x100000001b3ull;
-}
-
 bool engine_on_our_lan(const struct engine *e, const struct wl_addr *a)
 {
 	for (size_t i = 0; i < e->n_other; i++)
