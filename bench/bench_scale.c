@@ -122,6 +122,7 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f
 	scen_build(&s, seed, n_leaves, kinds, &o);
 	free(kinds);
 	sim_set_cpu_clock(s.sim, s.hub, thread_cpu_ns);
+	sim_check_devices(s.sim, false);
 	double start = bench_now_s(), cpu_start = process_cpu_s();
 	scen_start(&s);
 	int64_t healthy = sim_timing()->handshake_validity_ms;

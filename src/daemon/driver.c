@@ -55,6 +55,9 @@ struct driver {
 	 * back). */
 	struct hs_memo *hs, *hs_next;
 	size_t n_hs, cap_hs, cap_hs_next;
+	/* The device as the last tick read it: refreshed, not read anew,
+	 * where the backend can (wgdev_refresh: the memory model). */
+	struct wg_device *dev;
 	/* Scratch reused from tick to tick. */
 	struct engine_peer_view *views;
 	size_t cap_views;
@@ -251,6 +254,7 @@ void driver_free(struct driver *d)
 	engine_actions_free(&d->actions);
 	config_free(d->cfg);
 	free(d->resolved_at);
+	wg_device_free(d->dev);
 	free(d->views);
 	free(d->hs);
 	free(d->hs_next);
@@ -572,8 +576,8 @@ int driver_tick(struct driver *d, int64_t now)
 {
 	int64_t wall = d->host.ops->wall_ms(d->host.ctx);
 	check_clock(d, now, wall);
-	struct wg_device *dev = NULL;
-	int rc = wgdev_get(d->host.wg, &dev);
+	int rc = wgdev_refresh(d->host.wg, &d->dev);
+	struct wg_device *dev = d->dev;
 	if (rc < 0) {
 		if (rc != -ENODEV) {
 			d->st.read_errors++;
@@ -623,7 +627,6 @@ int driver_tick(struct driver *d, int64_t now)
 	}
 out:
 	iface_list_free(&ifs);
-	wg_device_free(dev);
 	return rc;
 }
 

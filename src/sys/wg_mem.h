@@ -14,7 +14,10 @@
  *     (the owner may refuse a port, as a host refuses a port in use);
  *   - wgdev_get: an independent heap snapshot laid out like the real
  *     backends' (wg_device_free frees it); peers in creation order,
- *     AllowedIPs in the order they were added.
+ *     AllowedIPs in the order they were added;
+ *   - wgdev_refresh: the handle's last snapshot updated in place with
+ *     what the owner wrote since, while the configuration has not moved
+ *     and no other snapshot was taken; else a new one.
  * tests/wgdev/wgdev_suite.c (--backend memory) checks these against the
  * same expectations as wireguard-go and the kernel module.
  *
@@ -101,7 +104,9 @@ void wg_mem_set_hooks(struct wg_mem *m, const struct wg_mem_hooks *hooks, void *
  *                            authenticated packet;
  *   last_handshake           wall-clock time of the last handshake, as
  *                            WireGuard reports it ({0, 0} = never);
- *   rx_bytes, tx_bytes       transfer counters.
+ *   rx_bytes, tx_bytes       transfer counters;
+ * and after writing any of them calls wg_mem_peer_touch: a snapshot
+ * refreshed in place (wgdev_refresh) copies only the peers touched since.
  * Everything else (public_key, persistent_keepalive, allowed_ips,
  * n_allowed) is configuration: read it, change it only through
  * wgdev_apply, which keeps the route table and ownership of prefixes
@@ -124,6 +129,14 @@ struct wg_peer *wg_mem_route(struct wg_mem *m, const struct wl_addr *addr);
  * wg_mem_route, a hook), never from a snapshot. */
 void *wg_mem_peer_data(const struct wg_peer *p);
 void wg_mem_peer_set_data(struct wg_peer *p, void *data);
+
+/* p (a live peer) had owner-writable fields written: the next
+ * wgdev_refresh copies them. */
+void wg_mem_peer_touch(struct wg_peer *p);
+/* Tests: every in-place refresh also compares all peers with the model,
+ * and aborts, naming the peer, if one was written without being touched.
+ * Off by default; costs what a whole snapshot does. */
+void wg_mem_check_refresh(struct wg_mem *m, bool on);
 
 /* Device settings, as the last wgdev_set_device left them. */
 const char *wg_mem_name(const struct wg_mem *m);

@@ -128,6 +128,12 @@ const char *wgdev_ifname(const struct wgdev *wg);
 
 /* Reads the whole device. */
 int wgdev_get(struct wgdev *wg, struct wg_device **out);
+/* Reads the device again into *dev: NULL, or the last snapshot this
+ * handle gave (wgdev_get or wgdev_refresh). A backend that can tell what
+ * moved since (the memory model) updates it in place; the others free it
+ * and read anew. Only what moved is written: *dev must be as the backend
+ * gave it. On failure *dev is freed and NULL. */
+int wgdev_refresh(struct wgdev *wg, struct wg_device **dev);
 /* Applies changes in order, as one or more device updates. A change with
  * WG_PEER_REMOVE only removes (other flags are ignored); removing or
  * update-only-changing a missing peer is not an error. -EINVAL (before

@@ -39,6 +39,10 @@ struct wgdev_ops {
 	 * zero ifindex through if_nametoindex. The public key must be derived
 	 * from the private key when the backend does not report it. */
 	int (*get)(struct wgdev *wg, struct wg_device **out);
+	/* Optional (see wgdev_refresh): brings dev, the last snapshot this
+	 * handle gave, up to date in place. 1 done, 0 not possible (wgdev.c
+	 * frees it and gets a new one), -errno. */
+	int (*refresh)(struct wgdev *wg, struct wg_device *dev);
 	/* Applies changes in order (see wgdev_apply). n may be 0. */
 	int (*apply)(struct wgdev *wg, const struct wg_peer_change *changes, size_t n);
 	/* See wgdev_set_device. private_key NULL = leave; listen_port -1 = leave. */

@@ -8,6 +8,7 @@
 #include "daemon/driver.h"
 #include "sim/simrand.h"
 #include "sys/log.h"
+#include "sys/wg_mem.h"
 #include "wire/autoaddr.h"
 #include "wire/packet.h"
 
@@ -81,6 +82,7 @@ struct dns_entry {
 struct sim {
 	struct vnet *net;
 	struct simrand rng;
+	bool unchecked_devices; /* sim_check_devices(false) */
 	size_t n_nodes;
 	struct sim_node **nodes;
 	/* The loop's agenda (step): when each node next has work, and the
@@ -488,6 +490,7 @@ int sim_add_node(struct sim *sim, const struct sim_node_opts *o)
 		node_free(n);
 		return -1;
 	}
+	wg_mem_check_refresh(vwg_model(n->dev), !sim->unchecked_devices);
 	vwg_public_key(n->dev, n->key);
 	autoaddr_of(n->key, &n->auto_addr);
 	struct wl_cidr a = { n->auto_addr, 64 };
@@ -1337,6 +1340,13 @@ void sim_set_cpu_clock(struct sim *sim, int node, sim_cpu_clock fn)
 {
 	sim->cpu_clock = fn;
 	sim->cpu_node = sim->nodes[node];
+}
+
+void sim_check_devices(struct sim *sim, bool on)
+{
+	sim->unchecked_devices = !on;
+	for (size_t i = 0; i < sim->n_nodes; i++)
+		wg_mem_check_refresh(vwg_model(sim->nodes[i]->dev), on);
 }
 
 void sim_set_leases(struct sim *sim, bool on)

@@ -242,6 +242,11 @@ const struct sim_node_stats *sim_node_stats(const struct sim *sim, int node);
  * never reads it: runs stay a function of their seed. */
 typedef uint64_t (*sim_cpu_clock)(void);
 void sim_set_cpu_clock(struct sim *sim, int node, sim_cpu_clock fn);
+/* Whether every node's device checks, at each tick, that its snapshot
+ * refreshed in place matches the model (wg_mem_check_refresh; default
+ * on, for every node, now and later): the benchmarks turn it off, as it
+ * costs what a whole snapshot does. */
+void sim_check_devices(struct sim *sim, bool on);
 /* Setting Leases for every node started from now on (default true):
  * false gives SPEC §6 refreshes, for before-and-after figures. */
 void sim_set_leases(struct sim *sim, bool on);

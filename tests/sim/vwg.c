@@ -249,6 +249,7 @@ static void send_msg(struct vwg *dev, struct vwg_peer *p, uint8_t type, uint32_t
 	if (buf != stackbuf)
 		free(buf);
 	p->wp->tx_bytes += wire_bytes(type, body_len);
+	wg_mem_peer_touch(p->wp);
 	/* Any authenticated packet sent: no passive keepalive needed, and
 	 * the persistent keepalive restarts. */
 	p->keepalive_at = ENGINE_NEVER;
@@ -350,6 +351,7 @@ static void got_authenticated(struct vwg *dev, struct vwg_peer *p, const struct 
 	p->wp->has_endpoint = true;
 	p->wp->endpoint = *from;
 	p->wp->rx_bytes += bytes;
+	wg_mem_peer_touch(p->wp);
 	p->new_hs_at = ENGINE_NEVER;
 	if (p->wp->persistent_keepalive)
 		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->wp->persistent_keepalive * 1000);
@@ -404,6 +406,7 @@ static void on_resp(struct vwg *dev, struct vwg_peer *p, uint32_t id, const stru
 	p->hs_retry_at = ENGINE_NEVER;
 	p->handshake_at = now_of(dev);
 	p->wp->last_handshake = ms_to_timespec(dev, p->handshake_at);
+	wg_mem_peer_touch(p->wp);
 	dev->stats.handshakes_completed++;
 	/* The responder needs a data packet to confirm the session. */
 	if (p->n_queue == 0)
@@ -485,6 +488,7 @@ static void on_data(struct vwg *dev, struct vwg_peer *p, uint32_t id, uint64_t c
 		p->next.valid = false;
 		p->handshake_at = now_of(dev);
 		p->wp->last_handshake = ms_to_timespec(dev, p->handshake_at);
+	wg_mem_peer_touch(p->wp);
 		p->hs_pending = false;
 		p->hs_retry_at = ENGINE_NEVER;
 		got_authenticated(dev, p, from, wire_bytes(MSG_DATA, len));

@@ -133,6 +133,8 @@ void tnode_config(struct tnode *n, unsigned i)
 	engine_config_init(&n->cfg);
 	memcpy(n->cfg.private_key, n->priv, 32);
 	n->mem = wg_mem_new("wg0", 100);
+	if (n->mem)
+		wg_mem_check_refresh(n->mem, true);
 	CHECK(n->mem != NULL);
 	CHECK_EQ(wgdev_open_memory(n->mem, &n->wg), 0);
 	CHECK_EQ(wgdev_set_device(n->wg, n->priv, 51820), 0);
@@ -194,6 +196,7 @@ void tnode_handshake(struct tnode *n, const uint8_t pub[32], int64_t t)
 		p->last_handshake.tv_sec = (time_t)(ms / 1000);
 		p->last_handshake.tv_nsec = (long)(ms % 1000) * 1000000L;
 	}
+	wg_mem_peer_touch(p);
 }
 
 void tnode_handshakes(struct tnode *n, int64_t t)
@@ -470,5 +473,6 @@ void tnode_traffic(struct tnode *n, const uint8_t pub[32], uint64_t rx, uint64_t
 	if (p) {
 		p->rx_bytes += rx;
 		p->tx_bytes += tx;
+		wg_mem_peer_touch(p);
 	}
 }

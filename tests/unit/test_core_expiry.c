@@ -233,11 +233,21 @@ TEST(health_from_handshakes)
 	tnode_tick(&n, 179 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
 	/* No endpoint: never healthy. */
-	tnode_find(&n, ppub)->has_endpoint = false;
+	struct wg_peer *wp = tnode_find(&n, ppub);
+	wp->has_endpoint = false;
+	wg_mem_peer_touch(wp);
 	tnode_handshakes(&n, 180 * S);
 	tnode_tick(&n, 181 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
 	tnode_free(&n);
+}
+
+/* The device's receive counter for the peer, as WireGuard's would read. */
+static void set_rx(struct tnode *n, const uint8_t pub[32], uint64_t bytes)
+{
+	struct wg_peer *p = tnode_find(n, pub);
+	p->rx_bytes = bytes;
+	wg_mem_peer_touch(p);
 }
 
 /* [ours] Data from the peer counts like a handshake: a responder whose
@@ -250,11 +260,11 @@ TEST(health_from_received_data)
 	struct engine_peer_info pi;
 	setup(&n, ppriv, ppub, eth);
 	tnode_handshakes(&n, 0);
-	tnode_find(&n, ppub)->rx_bytes = 1000;
+	set_rx(&n, ppub, 1000);
 	tnode_tick(&n, 100 * S);
 	/* More bytes at 170 s: healthy for 70 s (2 AlivePeriods + 2 chunks)
 	 * although the handshake went stale at 165.334 s. */
-	tnode_find(&n, ppub)->rx_bytes = 2000;
+	set_rx(&n, ppub, 2000);
 	tnode_tick(&n, 170 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && pi.healthy);
 	tnode_tick(&n, 239 * S);
@@ -262,7 +272,7 @@ TEST(health_from_received_data)
 	tnode_tick(&n, 240 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
 	/* A counter that went down (peer re-created) is no evidence. */
-	tnode_find(&n, ppub)->rx_bytes = 10;
+	set_rx(&n, ppub, 10);
 	tnode_tick(&n, 245 * S);
 	CHECK(engine_peer_info(n.e, ppub, 0, &pi) && !pi.healthy);
 	tnode_free(&n);

@@ -247,6 +247,78 @@ TEST(owner_writes_show_in_snapshots)
 	wg_mem_free(m);
 }
 
+/* wgdev_refresh: the last snapshot updated in place with what the owner
+ * wrote and touched; a new one once the configuration moved or another
+ * snapshot was taken. Each result is compared with a fresh wgdev_get. */
+static bool same_as_fresh(struct wgdev *wg, const struct wg_device *d)
+{
+	struct wg_device *f = NULL;
+	CHECK_EQ(wgdev_get(wg, &f), 0);
+	bool same = f && d && f->n_peers == d->n_peers;
+	for (size_t i = 0; same && i < d->n_peers; i++) {
+		const struct wg_peer *a = &d->peers[i], *b = &f->peers[i];
+		same = memcmp(a->public_key, b->public_key, WL_KEY_LEN) == 0 &&
+		       a->rx_bytes == b->rx_bytes && a->tx_bytes == b->tx_bytes &&
+		       a->last_handshake.tv_sec == b->last_handshake.tv_sec &&
+		       a->has_endpoint == b->has_endpoint &&
+		       (!a->has_endpoint || wl_endpoint_equal(&a->endpoint, &b->endpoint)) &&
+		       a->n_allowed == b->n_allowed;
+	}
+	wg_device_free(f);
+	return same;
+}
+
+TEST(refresh_copies_what_moved)
+{
+	struct wg_mem *m = wg_mem_new("wgm", 7);
+	struct wgdev *wg = NULL, *other = NULL;
+	CHECK_EQ(wgdev_open_memory(m, &wg), 0);
+	CHECK_EQ(wgdev_open_memory(m, &other), 0);
+	give(wg, 1, "10.0.1.0/24", NULL);
+	give(wg, 2, "10.0.2.0/24", NULL);
+	give(wg, 3, NULL, NULL);
+	uint8_t k2[WL_KEY_LEN];
+	key(k2, 2);
+	struct wg_device *d = NULL;
+	CHECK_EQ(wgdev_refresh(wg, &d), 0); /* none yet: a whole one */
+	CHECK(d != NULL && d->n_peers == 3);
+	struct wg_device *was = d;
+	/* Written and touched: copied into the same snapshot. */
+	struct wg_peer *p = wg_mem_find(m, k2);
+	p->rx_bytes = 500;
+	p->last_handshake = (struct timespec){ 1700000000, 0 };
+	p->has_endpoint = true;
+	CHECK(wl_endpoint_parse("198.51.100.2:5000", &p->endpoint));
+	wg_mem_peer_touch(p);
+	wg_mem_peer_touch(p); /* twice is once */
+	CHECK_EQ(wgdev_refresh(wg, &d), 0);
+	CHECK(d == was);
+	CHECK(d && d->peers[1].rx_bytes == 500 && d->peers[1].endpoint.port == 5000);
+	CHECK(same_as_fresh(other, d));
+	/* Another handle read the device since: this one reads it anew. */
+	p->tx_bytes = 7;
+	wg_mem_peer_touch(p);
+	CHECK_EQ(wgdev_refresh(wg, &d), 0);
+	CHECK(d && d->peers[1].tx_bytes == 7);
+	CHECK(same_as_fresh(other, d));
+	/* The configuration moved: a whole new snapshot, the peer gone. */
+	remove_peer(wg, 1);
+	CHECK_EQ(wgdev_refresh(wg, &d), 0);
+	CHECK(d && d->n_peers == 2 && d->peers[0].rx_bytes == 500);
+	/* A touched peer removed before the next refresh. */
+	p = wg_mem_find(m, k2);
+	p->rx_bytes = 600;
+	wg_mem_peer_touch(p);
+	remove_peer(wg, 2);
+	CHECK_EQ(wgdev_refresh(wg, &d), 0);
+	CHECK(d && d->n_peers == 1);
+	CHECK(same_as_fresh(other, d));
+	wg_device_free(d);
+	wgdev_close(other);
+	wgdev_close(wg);
+	wg_mem_free(m);
+}
+
 TEST(route_is_longest_prefix_over_all_peers)
 {
 	struct wg_mem *m = wg_mem_new("wgm", 7);
