@@ -562,10 +562,21 @@ enum factset_put factset_merge_at(struct factset *s, size_t i, int64_t expires, 
 enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t expires, int64_t now,
 			     const struct fact_source *src)
 {
+	return factset_put_hinted(s, f, expires, now, src, NULL);
+}
+
+enum factset_put factset_put_hinted(struct factset *s, const struct fact *f, int64_t expires,
+				    int64_t now, const struct fact_source *src, uint32_t *hint)
+{
 	uint64_t h = fact_key_hash(s->hkey, f);
-	long pos = find_pos(s, f, h);
-	if (pos >= 0)
+	long pos = hint && *hint < s->n && s->v[*hint].h == h && fact_same_key(&s->v[*hint].f, f)
+			   ? (long)*hint
+			   : find_pos(s, f, h);
+	if (pos >= 0) {
+		if (hint)
+			*hint = (uint32_t)pos;
 		return merge(s, (size_t)pos, expires, now, src);
+	}
 	if (src && (!within_share(s, f, src) || !member_token(s, f, src->id, now, false))) {
 		s->refused++;
 		return FACTSET_QUOTA;
@@ -602,6 +613,8 @@ enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t ex
 		}
 		member_token(s, f, src->id, now, true);
 	}
+	if (hint)
+		*hint = (uint32_t)i;
 	return FACTSET_NEW;
 }
 

@@ -11,34 +11,38 @@ struct lf {
 	uint16_t ttl;
 };
 
-static void put(struct lf *c, const struct fact *f)
+/* hint: where this fact was put last time (factset_put_hinted), or NULL. */
+static void put(struct lf *c, const struct fact *f, uint32_t *hint)
 {
-	factset_put(&c->e->fs, f, c->expires, c->now, NULL);
+	factset_put_hinted(&c->e->fs, f, c->expires, c->now, NULL, hint);
 }
 
-static void put_endpoint(struct lf *c, const uint8_t *subject, const struct wl_endpoint *ep)
+static void put_endpoint(struct lf *c, const uint8_t *subject, const struct wl_endpoint *ep,
+			 uint32_t *hint)
 {
 	struct fact f;
 	if (fact_make_endpoint(&f, subject, ep, c->ttl))
-		put(c, &f);
+		put(c, &f, hint);
 }
 
-static void put_cidr(struct lf *c, const uint8_t *subject, const struct wl_cidr *cidr)
+static void put_cidr(struct lf *c, const uint8_t *subject, const struct wl_cidr *cidr,
+		     uint32_t *hint)
 {
 	struct fact f;
 	struct wl_cidr m = *cidr;
 	wl_cidr_mask(&m);
 	if (fact_make_cidr(&f, subject, &m, c->ttl))
-		put(c, &f);
+		put(c, &f, hint);
 }
 
-static void put_meta(struct lf *c, const uint8_t *subject, const struct cfg_peer *cp)
+static void put_meta(struct lf *c, const uint8_t *subject, const struct cfg_peer *cp,
+		     uint32_t *hint)
 {
 	struct fact f;
 	const char *name = cp && cp->has_name ? cp->name : NULL;
 	int basic = cp ? cp->basic : -1;
 	if (fact_make_member_meta(&f, subject, name, basic, c->ttl))
-		put(c, &f);
+		put(c, &f, hint);
 }
 
 /* 1: global unicast addresses of reported, up, non-WireGuard interfaces,
@@ -57,12 +61,12 @@ static void own_endpoints(struct lf *c, const struct engine_inputs *in)
 			if (!wl_addr_is_global_unicast(a))
 				continue;
 			struct wl_endpoint ep = { .addr = *a, .port = e->listen_port };
-			put_endpoint(c, e->pub, &ep);
+			put_endpoint(c, e->pub, &ep, NULL);
 		}
 	}
 	for (size_t i = 0; i < in->n_extra_endpoints; i++)
 		if (wl_addr_is_global_unicast(&in->extra_endpoints[i].addr))
-			put_endpoint(c, e->pub, &in->extra_endpoints[i]);
+			put_endpoint(c, e->pub, &in->extra_endpoints[i], NULL);
 }
 
 /* 2: a router without configured AllowedIPs advertises its own subnets.
@@ -79,7 +83,7 @@ static void own_allowed(struct lf *c, const struct engine_inputs *in)
 			continue;
 		for (size_t j = 0; j < ifc->n_addrs; j++)
 			if (wl_addr_is_global_unicast(&ifc->addrs[j].addr))
-				put_cidr(c, e->pub, &ifc->addrs[j]);
+				put_cidr(c, e->pub, &ifc->addrs[j], NULL);
 	}
 }
 
@@ -95,7 +99,7 @@ static void device_peers(struct lf *c, const struct engine_inputs *in, int64_t n
 		if (engine_is_self(e, wp->key))
 			continue;
 		int64_t hs = wp->handshake_ms;
-		const struct peer *p = engine_dev_peer(e, i, wp->key);
+		struct peer *p = engine_dev_peer(e, i, wp->key);
 		/* [ours] Not a candidate we set after its last handshake: that
 		 * handshake was elsewhere, and saying the peer is at the
 		 * candidate would have everyone try it (and say so in turn):
@@ -107,14 +111,17 @@ static void device_peers(struct lf *c, const struct engine_inputs *in, int64_t n
 			      hs < p->last_try && wl_endpoint_equal(&wp->endpoint, &p->try_ep);
 		if (wp->has_endpoint && hs != ENGINE_NEVER && now - hs < e->t.handshake_validity_ms &&
 		    !trying)
-			put_endpoint(c, wp->key, &wp->endpoint);
-		if (cidrs)
-			for (size_t j = 0; j < wp->n_allowed; j++)
-				if (!wl_addr_is_link_local(&wp->allowed_ips[j].addr))
-					put_cidr(c, wp->key, &wp->allowed_ips[j]);
+			put_endpoint(c, wp->key, &wp->endpoint, p ? &p->lf_hint[LF_ENDPOINT] : NULL);
+		uint32_t *cidr_hint = p ? &p->lf_hint[LF_CIDR] : NULL; /* the first's */
+		for (size_t j = 0; cidrs && j < wp->n_allowed; j++) {
+			if (!wl_addr_is_link_local(&wp->allowed_ips[j].addr)) {
+				put_cidr(c, wp->key, &wp->allowed_ips[j], cidr_hint);
+				cidr_hint = NULL;
+			}
+		}
 		/* Configured peers get their (named) metadata in step 4. */
 		if (members && !(p && p->cfg >= 0))
-			put_meta(c, wp->key, NULL);
+			put_meta(c, wp->key, NULL, p ? &p->lf_hint[LF_META] : NULL);
 	}
 }
 
@@ -124,9 +131,9 @@ static void configured_peers(struct lf *c, int64_t now)
 	struct engine *e = c->e;
 	for (size_t i = 0; i < e->n_cfg; i++) {
 		const struct cfg_peer *cp = &e->cfg[i];
-		put_meta(c, cp->key, cp);
+		put_meta(c, cp->key, cp, NULL);
 		for (size_t j = 0; j < cp->n_allowed; j++)
-			put_cidr(c, cp->key, &cp->allowed[j]);
+			put_cidr(c, cp->key, &cp->allowed[j], NULL);
 		if ((int)i == e->self_cfg)
 			continue;
 		const struct peer *p = peertab_find(&e->pt, cp->key);
@@ -134,7 +141,7 @@ static void configured_peers(struct lf *c, int64_t now)
 			continue;
 		for (size_t j = 0; j < cp->n_eps; j++)
 			if (wl_addr_is_global_unicast(&cp->eps[j].addr))
-				put_endpoint(c, cp->key, &cp->eps[j]);
+				put_endpoint(c, cp->key, &cp->eps[j], NULL);
 	}
 }
 

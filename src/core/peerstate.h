@@ -58,6 +58,8 @@ struct allowed_calm {
 	uint8_t flags;        /* healthy, usable, the gates (apply.c: calm_of) */
 };
 
+enum { LF_ENDPOINT, LF_CIDR, LF_META };
+
 struct peer {
 	uint8_t key[WL_KEY_LEN];
 	uint64_t h;
@@ -74,6 +76,10 @@ struct peer {
 	int64_t prev_handshake; /* at the tick before */
 	uint64_t rx_bytes, tx_bytes; /* the device's counters at the last tick */
 	int64_t rx_at;          /* when rx last grew, ENGINE_NEVER = not seen */
+	/* Where local_facts.c last put what the device says of it (its
+	 * endpoint, its first AllowedIP and its member
+	 * fact): factset_put_hinted's guesses. */
+	uint32_t lf_hint[3];
 
 	/* The direct-path watch (path.c) [ours]. own_rx/own_tx: bytes of our
 	 * own making through the tunnel since the last tick (wirelink

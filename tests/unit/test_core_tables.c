@@ -290,6 +290,37 @@ TEST(factset_local_rebuilds)
 	factset_free(&s);
 }
 
+/* factset_put_hinted: a hint is only a guess; right, wrong or out of
+ * range, the put is the one factset_put makes, and the hint ends up at
+ * the fact's place. */
+TEST(factset_hinted_put_is_a_put)
+{
+	struct factset s;
+	uint8_t hk[16] = { 6 };
+	CHECK_EQ(factset_init(&s, 64, hk, NULL), 0);
+	struct fact a, b;
+	ep_fact_about(&a, 1, 0);
+	ep_fact_about(&b, 2, 0);
+	uint32_t ha = 12345, hb = 0;
+	CHECK_EQ(factset_put_hinted(&s, &a, 1000, 0, NULL, &ha), FACTSET_NEW);
+	CHECK_EQ(ha, 0);
+	CHECK_EQ(factset_put_hinted(&s, &b, 1000, 0, NULL, &hb), FACTSET_NEW); /* hint: a's place */
+	CHECK_EQ(hb, 1);
+	CHECK_EQ(factset_put_hinted(&s, &a, 1100, 0, NULL, &ha), FACTSET_EXTENDED);
+	CHECK_EQ(factset_put_hinted(&s, &a, 1100, 0, NULL, &hb), FACTSET_SAME); /* b's place */
+	CHECK_EQ(hb, 0);
+	CHECK_EQ(factset_find(&s, &a)->expires, 1100);
+	/* a goes: b moves into its place, and b's old hint points past the end. */
+	factset_remove_at(&s, 0);
+	uint32_t stale = 1;
+	CHECK_EQ(factset_put_hinted(&s, &b, 1200, 0, NULL, &stale), FACTSET_EXTENDED);
+	CHECK_EQ(stale, 0);
+	CHECK_EQ(s.n, 1);
+	CHECK_EQ(factset_put(&s, &a, 1000, 0, NULL), FACTSET_NEW);
+	CHECK_EQ(s.n, 2);
+	factset_free(&s);
+}
+
 TEST(factset_caps_per_subject_and_per_source)
 {
 	struct factset s;
