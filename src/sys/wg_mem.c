@@ -34,6 +34,12 @@ struct net_route {
 	struct mem_peer *peer;
 };
 
+/* Which peer has a prefix (peer NULL: an empty slot). */
+struct owner_slot {
+	struct wl_cidr cidr;
+	struct mem_peer *peer;
+};
+
 struct wg_mem {
 	char name[IFNAMSIZ];
 	uint32_t ifindex;
@@ -64,6 +70,14 @@ struct wg_mem {
 	bool keys_dirty;
 	size_t keys_cap;
 	uint32_t *keys;
+	/* Every prefix's peer, kept as prefixes come and go (open addressing,
+	 * at most half full): a prefix belongs to one peer, and looking
+	 * through every peer's list for it made adding a thousand peers take
+	 * a million comparisons. owners_lost: out of memory once, so the
+	 * lists are searched instead from then on. */
+	size_t owners_cap, n_owners;
+	struct owner_slot *owners;
+	bool owners_lost;
 	/* Snapshots refreshed in place (wgdev_refresh): shape_gen moves with
 	 * every change of configuration, the owner's writes list their peer
 	 * in touched (wg_mem_peer_touch), and snap_serial numbers the
@@ -103,6 +117,98 @@ struct wg_mem *wg_mem_new(const char *ifname, uint32_t ifindex)
 	return m;
 }
 
+/* ---- who has a prefix ---- */
+
+static uint64_t cidr_hash(const struct wl_cidr *c)
+{
+	uint64_t lo, hi;
+	memcpy(&lo, c->addr.bytes, sizeof(lo));
+	memcpy(&hi, c->addr.bytes + sizeof(lo), sizeof(hi));
+	uint64_t h = (lo ^ c->addr.family ^ (uint64_t)c->prefix << 8) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (h >> 32) ^ hi) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+static bool same_prefix(const struct wl_cidr *a, const struct wl_cidr *b)
+{
+	return a->prefix == b->prefix && wl_addr_equal(&a->addr, &b->addr);
+}
+
+/* The slot holding c, or the empty one where it would go. */
+static size_t owner_slot(const struct wg_mem *m, const struct wl_cidr *c)
+{
+	size_t mask = m->owners_cap - 1, k = cidr_hash(c) & mask;
+	while (m->owners[k].peer && !same_prefix(&m->owners[k].cidr, c))
+		k = (k + 1) & mask;
+	return k;
+}
+
+static struct mem_peer *owner_find(const struct wg_mem *m, const struct wl_cidr *c)
+{
+	if (m->owners_lost) {
+		for (size_t i = 0; i < m->n_peers; i++)
+			for (size_t j = 0; j < m->peers[i]->pub.n_allowed; j++)
+				if (same_prefix(&m->peers[i]->pub.allowed_ips[j], c))
+					return m->peers[i];
+		return NULL;
+	}
+	return m->owners_cap ? m->owners[owner_slot(m, c)].peer : NULL;
+}
+
+static bool owners_grow(struct wg_mem *m)
+{
+	size_t cap = m->owners_cap ? 2 * m->owners_cap : 16;
+	struct owner_slot *old = m->owners, *v = calloc(cap, sizeof(*v));
+	if (!v)
+		return false;
+	size_t old_cap = m->owners_cap;
+	m->owners = v;
+	m->owners_cap = cap;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].peer)
+			m->owners[owner_slot(m, &old[i].cidr)] = old[i];
+	free(old);
+	return true;
+}
+
+/* c (masked) is p's now. */
+static void owner_set(struct wg_mem *m, const struct wl_cidr *c, struct mem_peer *p)
+{
+	if (m->owners_lost)
+		return;
+	if (2 * (m->n_owners + 1) > m->owners_cap && !owners_grow(m)) {
+		m->owners_lost = true;
+		return;
+	}
+	struct owner_slot *o = &m->owners[owner_slot(m, c)];
+	if (!o->peer)
+		m->n_owners++;
+	o->cidr = *c;
+	o->peer = p;
+}
+
+/* c is nobody's now. Later slots of its probe run move back into the
+ * gap (no tombstones to sweep). */
+static void owner_del(struct wg_mem *m, const struct wl_cidr *c)
+{
+	if (m->owners_lost || !m->owners_cap)
+		return;
+	size_t mask = m->owners_cap - 1, gap = owner_slot(m, c);
+	if (!m->owners[gap].peer)
+		return;
+	m->owners[gap].peer = NULL;
+	m->n_owners--;
+	for (size_t k = (gap + 1) & mask; m->owners[k].peer; k = (k + 1) & mask) {
+		size_t home = cidr_hash(&m->owners[k].cidr) & mask;
+		/* Movable when its home is not within (gap, k]. */
+		if (((k - home) & mask) >= ((k - gap) & mask)) {
+			m->owners[gap] = m->owners[k];
+			m->owners[k].peer = NULL;
+			gap = k;
+		}
+	}
+}
+
 /* The touched list is spent: a snapshot was taken, or the shape moved
  * (the next refresh copies every peer). */
 static void untouch_all(struct wg_mem *m)
@@ -126,6 +232,8 @@ static void peer_destroy(struct wg_mem *m, struct mem_peer *p)
 	m->keys_dirty = true;
 	if (m->hooks.peer_removed)
 		m->hooks.peer_removed(m->hooks_ctx, &p->pub);
+	for (size_t j = 0; j < p->pub.n_allowed; j++)
+		owner_del(m, &p->pub.allowed_ips[j]);
 	if (p->touched) /* by the hook: the list must not keep it */
 		for (size_t i = 0; i < m->n_touched; i++)
 			if (m->touched[i] == p)
@@ -142,6 +250,7 @@ static void unref(struct wg_mem *m)
 	free(m->hosts);
 	free(m->nets);
 	free(m->keys);
+	free(m->owners);
 	free(m->touched);
 	free(m);
 }
@@ -164,12 +273,16 @@ void wg_mem_free(struct wg_mem *m)
 
 /* ---- peers ---- */
 
+/* A public key's bytes are all but random already (tests' made-up keys
+ * less so, hence the mixing): sixteen of them are hash enough, and FNV over
+ * all 32 was a good part of the simulator's per-packet lookup. */
 static uint64_t key_hash(const uint8_t key[static WL_KEY_LEN])
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < WL_KEY_LEN; i++)
-		h = (h ^ key[i]) * 0x100000001b3ull;
-	return h;
+	uint64_t lo, hi;
+	memcpy(&lo, key, sizeof(lo));
+	memcpy(&hi, key + WL_KEY_LEN - sizeof(hi), sizeof(hi));
+	uint64_t h = (lo ^ hi) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
 }
 
 /* The key index for the peers as they are now (at most half full); false
@@ -301,11 +414,6 @@ static int create_peer(struct wg_mem *m, const uint8_t key[static WL_KEY_LEN], s
 
 /* ---- AllowedIPs ---- */
 
-static bool same_prefix(const struct wl_cidr *a, const struct wl_cidr *b)
-{
-	return a->prefix == b->prefix && wl_addr_equal(&a->addr, &b->addr);
-}
-
 /* Drops entry j of p's AllowedIPs, keeping the order of the rest. */
 static void drop_allowed(struct wg_peer *p, size_t j)
 {
@@ -321,18 +429,13 @@ static void drop_allowed(struct wg_peer *p, size_t j)
 static int give_allowed(struct wg_mem *m, struct wg_peer *p, struct wl_cidr c)
 {
 	wl_cidr_mask(&c);
-	struct wg_peer *owner = NULL;
+	struct mem_peer *mo = owner_find(m, &c);
+	struct wg_peer *owner = mo ? &mo->pub : NULL;
 	size_t at = 0;
-	for (size_t i = 0; i < m->n_peers && !owner; i++) {
-		struct wg_peer *o = &m->peers[i]->pub;
-		for (size_t j = 0; j < o->n_allowed; j++) {
-			if (same_prefix(&o->allowed_ips[j], &c)) {
-				owner = o;
-				at = j;
-				break;
-			}
-		}
-	}
+	while (owner && at < owner->n_allowed && !same_prefix(&owner->allowed_ips[at], &c))
+		at++;
+	if (owner && at == owner->n_allowed)
+		owner = NULL; /* the index is always right; were it not, no overrun */
 	if (owner && owner == p) {
 		/* Already p's: only its place in the list changes. */
 		drop_allowed(p, at);
@@ -344,6 +447,7 @@ static int give_allowed(struct wg_mem *m, struct wg_peer *p, struct wl_cidr c)
 		return -ENOMEM;
 	if (owner)
 		drop_allowed(owner, at);
+	owner_set(m, &c, (struct mem_peer *)(void *)p);
 	m->routes_dirty = true;
 	return 0;
 }
@@ -501,6 +605,8 @@ static int apply_change(struct wg_mem *m, const struct wg_peer_change *ch)
 		p->endpoint = ch->endpoint;
 	}
 	if (ch->flags & WG_PEER_REPLACE_ALLOWED_IPS) {
+		for (size_t j = 0; j < p->n_allowed; j++)
+			owner_del(m, &p->allowed_ips[j]);
 		p->n_allowed = 0;
 		m->routes_dirty = true;
 	}

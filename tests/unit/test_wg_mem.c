@@ -3,6 +3,7 @@
  * semantics it shares with the real backends are checked by
  * tests/wgdev/wgdev_suite.c --backend memory (tests/cli/test_wgdev_memory.sh). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sodium.h>
@@ -315,6 +316,70 @@ TEST(refresh_copies_what_moved)
 	CHECK(same_as_fresh(other, d));
 	wg_device_free(d);
 	wgdev_close(other);
+	wgdev_close(wg);
+	wg_mem_free(m);
+}
+
+/* A prefix belongs to one peer: given to another, it leaves the first;
+ * replaced or removed with its peer, it is nobody's. Thousands of random
+ * changes over a few peers and prefixes, each checked against a plain
+ * record of who should have what, and by routing. */
+TEST(prefixes_move_between_peers)
+{
+	struct wg_mem *m = wg_mem_new("wgm", 7);
+	struct wgdev *wg = NULL;
+	CHECK_EQ(wgdev_open_memory(m, &wg), 0);
+	enum { PEERS = 6, PREFIXES = 300 };
+	uint8_t owner[PREFIXES] = { 0 }; /* peer key byte, 0 = nobody */
+	bool present[PEERS + 1] = { false };
+	uint64_t r = 0x5eed;
+	for (int step = 0; step < 20000; step++) {
+		r = r * 6364136223846793005ull + 1442695040888963407ull;
+		uint8_t v = (uint8_t)(1 + (r >> 33) % PEERS);
+		unsigned what = (unsigned)(r >> 40) % 10, pfx = (unsigned)(r >> 48) % PREFIXES;
+		char s[32];
+		snprintf(s, sizeof(s), "10.%u.%u.0/24", pfx / 200, pfx % 200);
+		struct wl_cidr c = cidr(s);
+		struct wg_peer_change ch = { 0 };
+		key(ch.public_key, v);
+		if (what == 0) {
+			ch.flags = WG_PEER_REMOVE;
+			for (unsigned k = 0; k < PREFIXES; k++)
+				if (owner[k] == v)
+					owner[k] = 0;
+			present[v] = false;
+		} else if (what == 1) {
+			ch.flags = WG_PEER_REPLACE_ALLOWED_IPS;
+			ch.n_allowed = 1;
+			ch.allowed_ips = &c;
+			for (unsigned k = 0; k < PREFIXES; k++)
+				if (owner[k] == v)
+					owner[k] = 0;
+			owner[pfx] = v;
+			present[v] = true;
+		} else {
+			ch.n_allowed = 1;
+			ch.allowed_ips = &c;
+			owner[pfx] = v;
+			present[v] = true;
+		}
+		CHECK_EQ(wgdev_apply(wg, &ch, 1), 0);
+	}
+	size_t held = 0, want = 0;
+	for (uint8_t v = 1; v <= PEERS; v++) {
+		uint8_t k[WL_KEY_LEN];
+		key(k, v);
+		const struct wg_peer *p = wg_mem_find(m, k);
+		CHECK(present[v] == (p != NULL));
+		held += p ? p->n_allowed : 0;
+	}
+	for (unsigned k = 0; k < PREFIXES; k++) {
+		char a[32];
+		snprintf(a, sizeof(a), "10.%u.%u.2", k / 200, k % 200);
+		CHECK_EQ(routed(m, a), owner[k]);
+		want += owner[k] != 0;
+	}
+	CHECK_EQ(held, want); /* and no prefix twice */
 	wgdev_close(wg);
 	wg_mem_free(m);
 }
