@@ -76,10 +76,6 @@ struct peer {
 	int64_t prev_handshake; /* at the tick before */
 	uint64_t rx_bytes, tx_bytes; /* the device's counters at the last tick */
 	int64_t rx_at;          /* when rx last grew, ENGINE_NEVER = not seen */
-	/* Where local_facts.c last put what the device says of it (its
-	 * endpoint, its first AllowedIP and its member
-	 * fact): factset_put_hinted's guesses. */
-	uint32_t lf_hint[3];
 
 	/* The direct-path watch (path.c) [ours]. own_rx/own_tx: bytes of our
 	 * own making through the tunnel since the last tick (wirelink
@@ -221,6 +217,11 @@ struct peer {
 	int64_t alive_told;
 	struct lease_rx lrx; /* what it leases us */
 	int64_t last_seen; /* for eviction */
+	/* Where local_facts.c last put what the device says of it (its
+	 * endpoint, its first AllowedIP, its member fact): guesses for
+	 * factset_put_hinted, read at every tick for the peers with fresh
+	 * handshakes. */
+	uint32_t lf_hint[3];
 
 	/* Below, what a tick reads for few peers or none: the arrays of
 	 * the fields above (n_notes, n_tried, n_refused_by, shared_state)
