@@ -70,7 +70,7 @@ static void dump_peers(const struct engine *e, int64_t now, const struct dump_ou
 		    peer_alive(p, now), p->basic, ep, secs(p->handshake, now),
 		    secs(p->alive_until, now), secs(p->alive_since, now),
 		    p->know.n + (p->alive_told != ENGINE_NEVER && p->alive_told >= now), p->ours,
-		    p->path_dead, quiet_str(p), p->lease_ok, p->ltx.on ? "on" : p->ltx.refused ? "refused" : "off",
+		    p->path_dead, quiet_str(p), p->lease_ok, p->ltx_on ? "on" : p->ltx.refused ? "refused" : "off",
 		    (unsigned)p->ltx.epoch, (unsigned)p->ltx.count,
 		    p->lrx.refusing ? "refusing" : p->lrx.have ? "on" : "off", (unsigned)p->lrx.epoch,
 		    p->lrx.n, p->lrx.pending ? " pending" : "");

@@ -413,7 +413,7 @@ static void forget_recent(struct engine *e, struct peer *sp, int64_t since)
 static void on_nack(struct engine *e, struct peer *sp, const struct lease_msg *m, int64_t now)
 {
 	struct lease_tx *t = &sp->ltx;
-	if (!t->on || m->epoch != t->epoch)
+	if (!sp->ltx_on || m->epoch != t->epoch)
 		return;
 	/* [ours] Its record matches ours: it asks for a HOLD, its copies
 	 * about to lapse (ask_hold). One goes at our next send. */
@@ -485,9 +485,9 @@ void lease_finish(struct engine *e, struct peer *sp, const struct packet *pk, in
 
 void lease_tx_stop(struct peer *p)
 {
-	if (p->ltx.on)
+	if (p->ltx_on)
 		peer_know_clear(p);
-	p->ltx.on = false;
+	p->ltx_on = false;
 	p->ltx.restart = false;
 }
 
@@ -503,7 +503,7 @@ void lease_tx_start(struct engine *e, struct peer *p)
 		rng_bytes(&e->rng, (uint8_t *)&t->epoch, sizeof(t->epoch));
 		t->numbered = true;
 	}
-	t->on = true;
+	p->ltx_on = true;
 	t->restart = false;
 	t->repairs = 0;
 	t->count = 0;

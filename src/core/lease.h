@@ -59,9 +59,9 @@ static inline bool lease_told(int64_t known)
  * did not do. */
 #define LEASE_RECENT_GONE 16
 
-/* What we lease one peer (sender side). */
+/* What we lease a peer (sender side); in use while peer.ltx_on: its
+ * knowledge table is then what we told it in this epoch. */
 struct lease_tx {
-	bool on;         /* its knowledge table is what we told it in this epoch */
 	bool refused;    /* it keeps no leases from us: plain refreshes (SPEC §6) */
 	bool restart;    /* a new epoch at the next send */
 	bool numbered;   /* epoch holds the last one used with this peer */

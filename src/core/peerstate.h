@@ -190,6 +190,10 @@ struct peer {
 	 * what we fall back to); back to 0 when it is healthy or restarted. */
 	int64_t try_gap;
 	bool force_alive; /* send an Alive at the next opportunity */
+	/* We lease it what we tell it (ltx, at the end, is in use): asked of
+	 * every peer at every send, so kept here rather than in ltx, whose
+	 * cache line most peers of a leaf never need otherwise. */
+	bool ltx_on;
 	/* [ours] After its boot id changed we sent it everything; from this
 	 * time on (a chunk later) we send it all once more, ENGINE_NEVER if
 	 * done: one lost datagram would otherwise cost it what it carried

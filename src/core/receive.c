@@ -184,7 +184,7 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 	 * leases us is kept apart (lease.h) and never told back while it
 	 * does; a leased peer's table is otherwise what we told it. An Alive
 	 * is not remembered: no one's is ever told on. */
-	if (!(leased && sp->ltx.on))
+	if (!(leased && sp->ltx_on))
 		knowledge_put(&sp->know, h, expires, now, e->max_knowledge,
 			      &e->st.knowledge_dropped);
 	bool held = engine_take_trusted(e, now, sp, f, expires, true);

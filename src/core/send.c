@@ -556,9 +556,9 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 		return;
 	bool facts = sends_facts(e, p);
 	bool lease = facts && e->t.leases && p->lease_ok && !p->ltx.refused;
-	if (!lease && p->ltx.on)
+	if (!lease && p->ltx_on)
 		lease_tx_stop(p);
-	else if (lease && (!p->ltx.on || p->ltx.restart))
+	else if (lease && (!p->ltx_on || p->ltx.restart))
 		lease_tx_start(e, p);
 	if (p->resend_at != ENGINE_NEVER && now >= p->resend_at) {
 		/* A leased peer asks for what it missed itself (NACK). */

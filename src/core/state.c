@@ -52,7 +52,7 @@ void engine_new_boot_id(struct engine *e, const char *why)
 		e->pt.v[i]->alive_told = ENGINE_NEVER;
 		/* They drop what we leased them when they see the new id, and
 		 * number what they lease us afresh: we start over too. */
-		if (e->pt.v[i]->ltx.on)
+		if (e->pt.v[i]->ltx_on)
 			e->pt.v[i]->ltx.restart = true;
 		lease_rx_reset(&e->pt.v[i]->lrx);
 	}
