@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
 struct wl_addr {
@@ -60,6 +61,22 @@ void wl_cidr_mask(struct wl_cidr *c);
 bool wl_cidr_contains(const struct wl_cidr *c, const struct wl_addr *addr);
 /* True if the prefix is shorter than the full address length. */
 bool wl_cidr_is_network(const struct wl_cidr *c);
+/* c folded into h (WL_HASH_BASIS to start), host bits as stored: for
+ * tables and signatures, not against an adversary. Three words, each
+ * step one-to-one in h and in the word; inline, as the engine hashes
+ * every device peer's AllowedIPs at every tick. */
+#define WL_HASH_BASIS 0xcbf29ce484222325ull
+static inline uint64_t wl_cidr_hash(uint64_t h, const struct wl_cidr *c)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
+	uint64_t lo, hi;
+	memcpy(&lo, c->addr.bytes, sizeof(lo));
+	memcpy(&hi, c->addr.bytes + sizeof(lo), sizeof(hi));
+	h = (h ^ lo) * k;
+	h = (h ^ (h >> 32) ^ hi) * k;
+	h = (h ^ (h >> 32) ^ c->addr.family ^ (uint64_t)c->prefix << 8) * k;
+	return h ^ (h >> 29);
+}
 
 /* An IPv4 address mapped into IPv6 (::ffff:a.b.c.d). */
 bool wl_addr_is_v4_mapped(const struct wl_addr *a);

@@ -350,9 +350,9 @@ static struct allowed_calm calm_of(const struct engine *e, const struct peer *p,
 				   const struct engine_peer_view *wp, bool usable, bool deconf,
 				   bool prune)
 {
-	uint64_t h = ENGINE_HASH_BASIS;
+	uint64_t h = WL_HASH_BASIS;
 	for (size_t i = 0; i < wp->n_allowed; i++)
-		h = engine_cidr_hash(h, &wp->allowed_ips[i]);
+		h = wl_cidr_hash(h, &wp->allowed_ips[i]);
 	unsigned flags = 1u | (p->healthy ? 2u : 0) | (usable ? 4u : 0) | (deconf ? 8u : 0) |
 			 (prune ? 16u : 0) | (p->path_dead ? 32u : 0) | (p->router ? 64u : 0);
 	return (struct allowed_calm){ e->index_epoch, h, wp->n_allowed, (uint8_t)flags };

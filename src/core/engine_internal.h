@@ -21,7 +21,6 @@
 #define WL_CORE_ENGINE_INTERNAL_H
 
 #include <net/if.h>
-#include <string.h>
 
 #include "common/peerlabel.h"
 #include "core/engine.h"
@@ -179,22 +178,6 @@ struct engine {
 /* state.c */
 /* True if a is in a subnet of one of our interfaces (not the tunnel's). */
 bool engine_on_our_lan(const struct engine *e, const struct wl_addr *a);
-/* A CIDR folded into h (ENGINE_HASH_BASIS to start): the signature of
- * our own addresses (observe.c), a device's AllowedIPs (apply.c). Three
- * words, not FNV's eighteen bytes: apply hashes every device peer's list
- * at every tick. Each step is one-to-one in h and in the word. */
-#define ENGINE_HASH_BASIS 0xcbf29ce484222325ull
-static inline uint64_t engine_cidr_hash(uint64_t h, const struct wl_cidr *c)
-{
-	const uint64_t k = 0x9e3779b97f4a7c15ull;
-	uint64_t lo, hi;
-	memcpy(&lo, c->addr.bytes, sizeof(lo));
-	memcpy(&hi, c->addr.bytes + sizeof(lo), sizeof(hi));
-	h = (h ^ lo) * k;
-	h = (h ^ (h >> 32) ^ hi) * k;
-	h = (h ^ (h >> 32) ^ c->addr.family ^ (uint64_t)c->prefix << 8) * k;
-	return h ^ (h >> 29);
-}
 void engine_new_boot_id(struct engine *e, const char *why);
 /* News arrived: tick within react_delay_ms. */
 void engine_mark_dirty(struct engine *e, int64_t now);

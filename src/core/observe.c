@@ -51,7 +51,7 @@ static void observe_networks(struct engine *e, const struct engine_inputs *in)
 			} else {
 				push_net(&e->other_nets, &e->n_other, &e->cap_other, &ifc->addrs[j]);
 				/* order-independent */
-				sum += engine_cidr_hash(ENGINE_HASH_BASIS, &ifc->addrs[j]);
+				sum += wl_cidr_hash(WL_HASH_BASIS, &ifc->addrs[j]);
 				if (wl_addr_is_global_unicast(&ifc->addrs[j].addr) &&
 				    !wl_addr_is_private(&ifc->addrs[j].addr))
 					e->behind_nat = false;

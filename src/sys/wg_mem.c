@@ -119,26 +119,11 @@ struct wg_mem *wg_mem_new(const char *ifname, uint32_t ifindex)
 
 /* ---- who has a prefix ---- */
 
-static uint64_t cidr_hash(const struct wl_cidr *c)
-{
-	uint64_t lo, hi;
-	memcpy(&lo, c->addr.bytes, sizeof(lo));
-	memcpy(&hi, c->addr.bytes + sizeof(lo), sizeof(hi));
-	uint64_t h = (lo ^ c->addr.family ^ (uint64_t)c->prefix << 8) * 0x9e3779b97f4a7c15ull;
-	h = (h ^ (h >> 32) ^ hi) * 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 29);
-}
-
-static bool same_prefix(const struct wl_cidr *a, const struct wl_cidr *b)
-{
-	return a->prefix == b->prefix && wl_addr_equal(&a->addr, &b->addr);
-}
-
 /* The slot holding c, or the empty one where it would go. */
 static size_t owner_slot(const struct wg_mem *m, const struct wl_cidr *c)
 {
-	size_t mask = m->owners_cap - 1, k = cidr_hash(c) & mask;
-	while (m->owners[k].peer && !same_prefix(&m->owners[k].cidr, c))
+	size_t mask = m->owners_cap - 1, k = wl_cidr_hash(WL_HASH_BASIS, c) & mask;
+	while (m->owners[k].peer && !wl_cidr_equal(&m->owners[k].cidr, c))
 		k = (k + 1) & mask;
 	return k;
 }
@@ -148,7 +133,7 @@ static struct mem_peer *owner_find(const struct wg_mem *m, const struct wl_cidr 
 	if (m->owners_lost) {
 		for (size_t i = 0; i < m->n_peers; i++)
 			for (size_t j = 0; j < m->peers[i]->pub.n_allowed; j++)
-				if (same_prefix(&m->peers[i]->pub.allowed_ips[j], c))
+				if (wl_cidr_equal(&m->peers[i]->pub.allowed_ips[j], c))
 					return m->peers[i];
 		return NULL;
 	}
@@ -199,7 +184,7 @@ static void owner_del(struct wg_mem *m, const struct wl_cidr *c)
 	m->owners[gap].peer = NULL;
 	m->n_owners--;
 	for (size_t k = (gap + 1) & mask; m->owners[k].peer; k = (k + 1) & mask) {
-		size_t home = cidr_hash(&m->owners[k].cidr) & mask;
+		size_t home = wl_cidr_hash(WL_HASH_BASIS, &m->owners[k].cidr) & mask;
 		/* Movable when its home is not within (gap, k]. */
 		if (((k - home) & mask) >= ((k - gap) & mask)) {
 			m->owners[gap] = m->owners[k];
@@ -432,7 +417,7 @@ static int give_allowed(struct wg_mem *m, struct wg_peer *p, struct wl_cidr c)
 	struct mem_peer *mo = owner_find(m, &c);
 	struct wg_peer *owner = mo ? &mo->pub : NULL;
 	size_t at = 0;
-	while (owner && at < owner->n_allowed && !same_prefix(&owner->allowed_ips[at], &c))
+	while (owner && at < owner->n_allowed && !wl_cidr_equal(&owner->allowed_ips[at], &c))
 		at++;
 	if (owner && at == owner->n_allowed)
 		owner = NULL; /* the index is always right; were it not, no overrun */

@@ -282,19 +282,12 @@ int wgdev_get(struct wgdev *wg, struct wg_device **out)
 
 int wgdev_refresh(struct wgdev *wg, struct wg_device **dev)
 {
-	if (*dev && wg->ops->refresh) {
-		int r = wg->ops->refresh(wg, *dev);
-		if (r > 0)
-			return 0;
-		if (r < 0) {
-			wg_device_free(*dev);
-			*dev = NULL;
-			return r;
-		}
-	}
+	int r = *dev && wg->ops->refresh ? wg->ops->refresh(wg, *dev) : 0;
+	if (r > 0)
+		return 0;
 	wg_device_free(*dev);
 	*dev = NULL;
-	return wgdev_get(wg, dev);
+	return r < 0 ? r : wgdev_get(wg, dev);
 }
 
 int wgdev_apply(struct wgdev *wg, const struct wg_peer_change *changes, size_t n)
