@@ -49,17 +49,18 @@ static uint64_t thread_cpu_ns(void)
 struct snap {
 	int64_t at;
 	struct sim_node_stats st;
-	uint64_t leaf_tx_bytes, leaf_rx_bytes, leaf_tx_datagrams;
+	uint64_t leaf_tx_bytes, leaf_rx_bytes, leaf_tx_datagrams, leaf_ticks;
 };
 
 static struct snap take(struct scen *s)
 {
-	struct snap n = { sim_now(s->sim), *sim_node_stats(s->sim, s->hub), 0, 0, 0 };
+	struct snap n = { sim_now(s->sim), *sim_node_stats(s->sim, s->hub), 0, 0, 0, 0 };
 	for (size_t i = 0; i < s->n_leaves; i++) {
 		const struct sim_node_stats *l = sim_node_stats(s->sim, s->leaf[i]);
 		n.leaf_tx_bytes += l->tx_bytes;
 		n.leaf_rx_bytes += l->rx_bytes;
 		n.leaf_tx_datagrams += l->tx_datagrams;
+		n.leaf_ticks += l->ticks;
 	}
 	return n;
 }
@@ -69,7 +70,7 @@ struct figures {
 	size_t n_leaves;
 	size_t direct, pairs;
 	double tx_pps, tx_bps, rx_pps, rx_bps;
-	double leaf_tx_pps, leaf_tx_bps, leaf_rx_bps;
+	double leaf_tx_pps, leaf_tx_bps, leaf_rx_bps, leaf_ticks_per_s;
 	double tick_us, ticks_per_s, rx_cpu_us_per_s;
 	double hub_kib, leaf_kib;
 	double facts_hub, facts_leaf;
@@ -101,6 +102,7 @@ static void steady(const struct snap *a, const struct snap *b, struct figures *f
 	f->leaf_tx_pps = (double)(b->leaf_tx_datagrams - a->leaf_tx_datagrams) / secs / leaves;
 	f->leaf_tx_bps = (double)(b->leaf_tx_bytes - a->leaf_tx_bytes) / secs / leaves;
 	f->leaf_rx_bps = (double)(b->leaf_rx_bytes - a->leaf_rx_bytes) / secs / leaves;
+	f->leaf_ticks_per_s = (double)(b->leaf_ticks - a->leaf_ticks) / secs / leaves;
 	uint64_t ticks = b->st.ticks - a->st.ticks;
 	f->ticks_per_s = (double)ticks / secs;
 	f->tick_us = ticks ? (double)(b->st.tick_cpu_ns - a->st.tick_cpu_ns) / (double)ticks / 1e3 : 0;
@@ -144,7 +146,7 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f
 			f->all_direct_at = v;
 		if (v / 60000 > minute_shown) {
 			minute_shown = v / 60000;
-			fprintf(stderr, "  %zu nodes: %lld of %lld virtual min in %.0f s real, %s\n", nodes,
+			fprintf(stderr, "  %zu nodes: %lld of %lld virtual min in %.1f s real, %s\n", nodes,
 				(long long)(v / 60000), (long long)(duration / 60000), bench_now_s() - start,
 				f->all_direct_at < 0 ? "not all direct yet" : "all direct");
 		}
@@ -168,8 +170,8 @@ static void print(size_t nodes, const struct figures *f)
 	       "%.0f B/s\n",
 	       f->tx_pps, f->tx_bps, f->rx_pps, f->rx_bps);
 	printf("  a leaf, steady state (average): sends %.2f datagrams/s, %.0f B/s; receives "
-	       "%.0f B/s\n",
-	       f->leaf_tx_pps, f->leaf_tx_bps, f->leaf_rx_bps);
+	       "%.0f B/s; %.2f ticks per virtual s\n",
+	       f->leaf_tx_pps, f->leaf_tx_bps, f->leaf_rx_bps, f->leaf_ticks_per_s);
 	printf("  hub CPU: %.0f us per tick (%.2f ticks per virtual s), %.0f us per virtual s "
 	       "receiving\n",
 	       f->tick_us, f->ticks_per_s, f->rx_cpu_us_per_s);
