@@ -40,6 +40,13 @@ void knowledge_free(struct knowledge *k);
 void knowledge_clear(struct knowledge *k);
 /* Latest known expiry for key h, or ENGINE_NEVER if unknown. */
 int64_t knowledge_get(const struct knowledge *k, uint64_t h);
+/* Asks the cache for where knowledge_get(k, h) looks first: a pass over
+ * thousands of facts asks each of a table lying anywhere in memory. */
+static inline void knowledge_prefetch(const struct knowledge *k, uint64_t h)
+{
+	if (k->s)
+		__builtin_prefetch(&k->s[(h ? h : 1) & k->mask]);
+}
 /* Records that the peer knows key h until expires (keeps the later one). */
 void knowledge_put(struct knowledge *k, uint64_t h, int64_t expires, int64_t now, size_t max,
 		   uint64_t *dropped);
