@@ -236,19 +236,6 @@ static long slot_fact(const struct factset *fs, struct lease_slot *s)
 	return pos;
 }
 
-#define EXTEND_AHEAD 8
-
-/* The first bytes of the entry s last stood for (slot_fact's guess): what
- * slot_fact and the merge after it read. */
-static void prefetch_fact(const struct factset *fs, const struct lease_slot *s)
-{
-	if (s->lh && s->pos < fs->n) {
-		const char *c = (const char *)&fs->v[s->pos];
-		__builtin_prefetch(c);
-		__builtin_prefetch(c + 63);
-	}
-}
-
 static bool extend(struct engine *e, struct peer *sp, int64_t until, int64_t now)
 {
 	struct lease_rx *r = &sp->lrx;
@@ -256,11 +243,6 @@ static bool extend(struct engine *e, struct peer *sp, int64_t until, int64_t now
 	enum wl_trust trust = engine_trust_of_source(e, sp);
 	for (size_t i = 0; r->s && i <= r->mask; i++) {
 		struct lease_slot *s = &r->s[i];
-		/* The slots go in hash order, their facts lie anywhere: at a
-		 * leaf's thousands, waiting for each fact was nearly all of a
-		 * HOLD. Ask for one a few slots on while this one is done. */
-		if (i + EXTEND_AHEAD <= r->mask)
-			prefetch_fact(&e->fs, &r->s[i + EXTEND_AHEAD]);
 		if (!s->lh || !s->accepted)
 			continue;
 		long pos = slot_fact(&e->fs, s);
