@@ -206,15 +206,19 @@ enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_add
 		e->st.rx_parse++;
 		return ENGINE_RX_PARSE;
 	}
+	/* A peer we track keeps its address (a SHA-1 of its key, worked out
+	 * once) and its shared key (engine_shared_key); the key cache is for
+	 * signers we do not track (yet). */
+	struct peer *known = peertab_find(&e->pt, pk.signer);
 	struct wl_addr want;
-	autoaddr_of(pk.signer, &want);
+	if (known)
+		want = known->auto_addr;
+	else
+		autoaddr_of(pk.signer, &want);
 	if (!src || engine_is_self(e, pk.signer) || !wl_addr_equal(src, &want)) {
 		e->st.rx_bad_source++;
 		return ENGINE_RX_BAD_SOURCE;
 	}
-	/* A peer we track keeps its shared key (engine_shared_key); the key
-	 * cache is for signers we do not track (yet). */
-	struct peer *known = peertab_find(&e->pt, pk.signer);
 	const uint8_t *key = known ? engine_shared_key(e, known) : keycache_get(&e->kc, pk.signer);
 	if (!key || !packet_verify(&pk, key)) {
 		e->st.rx_bad_sig++;

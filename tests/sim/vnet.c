@@ -319,6 +319,13 @@ static bool ev_before(const struct vnet_event *a, const struct vnet_event *b)
 	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
 }
 
+/* A 4-ary heap: (t, seq) orders every event apart from all others, so the
+ * order they come out in is the same whatever the heap's shape; with four
+ * children a level, a pop from the hundreds of thousands of datagrams in
+ * flight while a 1,000-node network converges descends half as many
+ * levels, each a cache miss (a binary heap's sift-down was 5 % of it). */
+#define EV_ARITY 4
+
 static void ev_push(struct vnet *net, struct vnet_event ev)
 {
 	if (net->n_events == net->cap_events) {
@@ -328,7 +335,7 @@ static void ev_push(struct vnet *net, struct vnet_event ev)
 	ev.seq = net->seq++;
 	size_t i = net->n_events++;
 	while (i > 0) {
-		size_t parent = (i - 1) / 2;
+		size_t parent = (i - 1) / EV_ARITY;
 		if (!ev_before(&ev, &net->events[parent]))
 			break;
 		net->events[i] = net->events[parent];
@@ -343,11 +350,13 @@ static struct vnet_event ev_pop(struct vnet *net)
 	struct vnet_event last = net->events[--net->n_events];
 	size_t i = 0, n = net->n_events;
 	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
+		size_t first = EV_ARITY * i + 1;
+		if (first >= n)
 			break;
-		if (c + 1 < n && ev_before(&net->events[c + 1], &net->events[c]))
-			c++;
+		size_t c = first;
+		for (size_t k = first + 1; k < first + EV_ARITY && k < n; k++)
+			if (ev_before(&net->events[k], &net->events[c]))
+				c = k;
 		if (!ev_before(&net->events[c], &last))
 			break;
 		net->events[i] = net->events[c];
