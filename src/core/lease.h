@@ -143,8 +143,9 @@ struct fact;
 bool lease_rx_has(const struct lease_rx *r, uint64_t lh);
 
 /* Asks the cache for where lease_rx_has(r, lh) looks first
- * (knowledge_prefetch's reason). */
-static inline void lease_rx_prefetch(const struct lease_rx *r, uint64_t lh)
+ * (knowledge_prefetch's reasons). */
+__attribute__((always_inline)) static inline void lease_rx_prefetch(const struct lease_rx *r,
+								     uint64_t lh)
 {
 	if (r->s)
 		__builtin_prefetch(&r->s[lh & r->mask]);

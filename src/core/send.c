@@ -459,7 +459,8 @@ static void lease_facts(struct out *o, int64_t now)
 		/* A router's pass asks both of p's tables of every fact: load
 		 * their slots a few facts ahead. */
 		if (c + LEASE_AHEAD < n) {
-			const struct fentry *ahead = &e->fs.v[few ? e->cand[c + LEASE_AHEAD] : c + LEASE_AHEAD];
+			size_t a = few ? e->cand[c + LEASE_AHEAD] : c + LEASE_AHEAD;
+			const struct fentry *ahead = &e->fs.v[a];
 			lease_rx_prefetch(&p->lrx, ahead->lh);
 			knowledge_prefetch(&p->know, ahead->h);
 		}
