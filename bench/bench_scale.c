@@ -22,13 +22,14 @@
  *   WL_SEED (default 0x5eed, as the tests), WL_BENCH_MINUTES (virtual
  *   minutes per run, default 20, at least 6), WL_LEASES=0 (every node
  *   with setting Leases false: SPEC §6 refreshes, the figures before
- *   leases). */
+ *   leases), WL_BENCH_CENSUS=1 (what a leaf's tick changes, below). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bench/bench_clock.h"
+#include "core/engine.h"
 #include "sim/scenario.h"
 
 #define MIN_MINUTES 6
@@ -45,6 +46,102 @@ static uint64_t thread_cpu_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* WL_BENCH_CENSUS=1: what a leaf's tick changes, over the steady window
+ * (docs/scale-cost.md). Every other leaf tick, its peer states are
+ * digested just before and just after it (engine_peer_state_digest);
+ * the ticks between are timed (CPU), told apart by whether they rebuilt
+ * the fact index. Not both at once: digesting the states brings them
+ * into the cache, and the tick after would look cheaper than it is. It
+ * slows the run; the other figures stay what they are. */
+struct census {
+	struct sim *sim;
+	int hub;
+	bool on;
+	bool digesting; /* this tick is digested, not timed */
+	uint64_t *before; /* digest and key prefix of each peer state, by place */
+	size_t cap, n_before;
+	uint64_t builds_before, t0;
+	uint64_t ticks, visits, changed, calm_ticks, reshaped;
+	uint64_t n[2], ns[2]; /* timed ticks keeping / rebuilding the index, their CPU */
+};
+
+static void census_take(struct engine *e, uint64_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t key[WL_KEY_LEN];
+		uint64_t d, k;
+		engine_peer_state_digest(e, i, key, &d);
+		memcpy(&k, key, sizeof(k));
+		out[2 * i] = d;
+		out[2 * i + 1] = k;
+	}
+}
+
+static void census_hook(void *ctx, int node, bool after)
+{
+	struct census *c = ctx;
+	struct engine *e = c->on && node != c->hub ? sim_node_engine(c->sim, node) : NULL;
+	if (!e)
+		return;
+	size_t n = engine_peer_count(e);
+	if (!after)
+		c->digesting = !c->digesting;
+	if (!c->digesting) {
+		if (!after) {
+			c->builds_before = engine_get_stats(e)->index_builds;
+			c->t0 = thread_cpu_ns();
+			return;
+		}
+		uint64_t ns = thread_cpu_ns() - c->t0;
+		int rebuilt = engine_get_stats(e)->index_builds != c->builds_before;
+		c->n[rebuilt]++;
+		c->ns[rebuilt] += ns;
+		return;
+	}
+	if (!after) {
+		if (2 * n > c->cap) {
+			c->cap = 4 * n;
+			c->before = realloc(c->before, c->cap * sizeof(*c->before));
+			if (!c->before)
+				abort();
+		}
+		census_take(e, c->before, n);
+		c->n_before = n;
+		return;
+	}
+	if (n != c->n_before) {
+		c->reshaped++; /* peers came or went: places no longer match */
+		return;
+	}
+	uint64_t now[2];
+	size_t changed = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t key[WL_KEY_LEN];
+		engine_peer_state_digest(e, i, key, &now[0]);
+		memcpy(&now[1], key, sizeof(now[1]));
+		changed += now[0] != c->before[2 * i] || now[1] != c->before[2 * i + 1];
+	}
+	c->ticks++;
+	c->visits += n;
+	c->changed += changed;
+	c->calm_ticks += changed == 0;
+}
+
+static void census_print(const struct census *c)
+{
+	if (!c->ticks)
+		return;
+	double t = (double)c->ticks;
+	printf("  census of leaf ticks (steady state): %llu ticks, %.1f peer states each, %.2f "
+	       "changed; %.1f %% changed none (%llu ticks added or removed peers, not counted)\n",
+	       (unsigned long long)c->ticks, (double)c->visits / t, (double)c->changed / t,
+	       100.0 * (double)c->calm_ticks / t, (unsigned long long)c->reshaped);
+	for (int k = 0; k < 2; k++)
+		printf("    timed ticks %s the fact index: %llu, %.0f us of CPU each\n",
+		       k ? "rebuilding" : "keeping", (unsigned long long)c->n[k],
+		       c->n[k] ? (double)c->ns[k] / 1e3 / (double)c->n[k] : 0.0);
 }
 
 /* The hub's counters at one moment, and the leaves' summed. */
@@ -113,7 +210,8 @@ static void steady(const struct snap *a, const struct snap *b, struct figures *f
 	f->rx_cpu_us_per_s = (double)(b->st.rx_cpu_ns - a->st.rx_cpu_ns) / 1e3 / secs;
 }
 
-static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f)
+static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f,
+		struct census *census)
 {
 	size_t n_leaves = nodes - 1;
 	f->n_leaves = n_leaves;
@@ -130,6 +228,11 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f
 	free(kinds);
 	sim_set_cpu_clock(s.sim, s.hub, thread_cpu_ns);
 	sim_check_devices(s.sim, false);
+	if (census) {
+		census->sim = s.sim;
+		census->hub = s.hub;
+		sim_set_tick_hook(s.sim, census_hook, census);
+	}
 	double start = bench_now_s(), cpu_start = process_cpu_s();
 	scen_start(&s);
 	int64_t healthy = sim_timing()->handshake_validity_ms;
@@ -145,6 +248,8 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f
 		if (from.at < 0 && v > duration / 2) {
 			sim_run_to(s.sim, duration / 2);
 			from = take(&s);
+			if (census)
+				census->on = true;
 		}
 		sim_run_to(s.sim, v);
 		if (f->all_direct_at < 0 && scen_count_direct(&s, healthy) == f->pairs)
@@ -215,8 +320,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		struct figures f;
-		run(nodes, seed, (int64_t)minutes * 60000, &f);
+		struct census c = { 0 };
+		bool counted = getenv("WL_BENCH_CENSUS") && strcmp(getenv("WL_BENCH_CENSUS"), "1") == 0;
+		run(nodes, seed, (int64_t)minutes * 60000, &f, counted ? &c : NULL);
 		print(nodes, &f);
+		census_print(&c);
+		free(c.before);
 	}
 	return 0;
 }

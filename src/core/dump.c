@@ -2,7 +2,9 @@
  * shell's line callback (the core writes nowhere itself). */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/engine_internal.h"
 
@@ -23,6 +25,36 @@ static void put(const struct dump_out *o, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	o->line(o->ctx, buf);
+}
+
+size_t engine_peer_count(const struct engine *e)
+{
+	return e->pt.n;
+}
+
+/* FNV-1a over a byte range. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+bool engine_peer_state_digest(const struct engine *e, size_t i, uint8_t key[static WL_KEY_LEN],
+			      uint64_t *digest)
+{
+	if (i >= e->pt.n)
+		return false;
+	const struct peer *p = e->pt.v[i];
+	memcpy(key, p->key, WL_KEY_LEN);
+	/* Up to the rarely read tail, around last_seen (written at every
+	 * tick for every device peer). */
+	const char *c = (const char *)p;
+	size_t seen = offsetof(struct peer, last_seen), tail = offsetof(struct peer, notes);
+	uint64_t h = fnv(WL_HASH_BASIS, c, seen);
+	*digest = fnv(h, c + seen + sizeof(p->last_seen), tail - seen - sizeof(p->last_seen));
+	return true;
 }
 
 static double secs(int64_t t, int64_t now)

@@ -517,6 +517,18 @@ bool engine_peer_info(const struct engine *e, const uint8_t key[static WL_KEY_LE
 /* Calls cb for every known peer state. */
 void engine_foreach_peer(const struct engine *e, int64_t now_ms,
 			 void (*cb)(void *ctx, const struct engine_peer_info *p), void *ctx);
+/* [ours] For tests and benchmarks (docs/scale-cost.md: what a tick
+ * changes): how many peer states the engine keeps, and a digest of the
+ * i-th (0 <= i < engine_peer_count) with its key. The digest covers the
+ * state's own fields but when it was last seen, not the tables it points
+ * to (knowledge, leases) nor its rarely read tail (notes, tried
+ * endpoints, refusals, the shared key, what we lease it): two differ when
+ * a tick changed what a tick reads of that peer. Padding is hashed too,
+ * so it may read as changed now and then when nothing was (a struct
+ * copied in carries its source's padding): an upper bound. */
+size_t engine_peer_count(const struct engine *e);
+bool engine_peer_state_digest(const struct engine *e, size_t i, uint8_t key[static WL_KEY_LEN],
+			      uint64_t *digest);
 /* Calls cb for every known fact (local ones included). */
 void engine_foreach_fact(const struct engine *e,
 			 void (*cb)(void *ctx, const struct fact *f, int64_t expires_ms, bool local),

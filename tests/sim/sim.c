@@ -115,6 +115,8 @@ struct sim {
 	struct sim_stats stats;
 	sim_cpu_clock cpu_clock;
 	const struct sim_node *cpu_node; /* the node cpu_clock times */
+	sim_tick_hook tick_hook;
+	void *tick_hook_ctx;
 	bool no_leases; /* every node refreshes as SPEC §6 (setting Leases false) */
 	int quiet_period; /* setting QuietPeriod, s; -1: the default */
 	int dormant;      /* setting Dormant: 0, 1; -1: the default */
@@ -1068,11 +1070,15 @@ static void tick(struct sim *sim, int node)
 		n->ticks_at_instant = 0;
 	}
 	bool timed = sim->cpu_clock && n == sim->cpu_node;
+	if (sim->tick_hook)
+		sim->tick_hook(sim->tick_hook_ctx, node, false);
 	uint64_t t0 = timed ? sim->cpu_clock() : 0;
 	if (driver_tick(n->drv, now) < 0)
 		fprintf(stderr, "sim: %s: the tick failed\n", n->name);
 	if (timed)
 		n->st.tick_cpu_ns += sim->cpu_clock() - t0;
+	if (sim->tick_hook)
+		sim->tick_hook(sim->tick_hook_ctx, node, true);
 	n->st.ticks++;
 	sim->stats.ticks++;
 	sim->stats.changes += driver_last_actions(n->drv)->n_changes;
@@ -1340,6 +1346,12 @@ void sim_set_cpu_clock(struct sim *sim, int node, sim_cpu_clock fn)
 {
 	sim->cpu_clock = fn;
 	sim->cpu_node = sim->nodes[node];
+}
+
+void sim_set_tick_hook(struct sim *sim, sim_tick_hook fn, void *ctx)
+{
+	sim->tick_hook = fn;
+	sim->tick_hook_ctx = ctx;
 }
 
 void sim_check_devices(struct sim *sim, bool on)

@@ -242,6 +242,11 @@ const struct sim_node_stats *sim_node_stats(const struct sim *sim, int node);
  * never reads it: runs stay a function of their seed. */
 typedef uint64_t (*sim_cpu_clock)(void);
 void sim_set_cpu_clock(struct sim *sim, int node, sim_cpu_clock fn);
+/* Called just before and just after each node's tick (after: true), for
+ * a benchmark's look at what a tick changes; NULL (the default) for
+ * none. It must not change the simulation. */
+typedef void (*sim_tick_hook)(void *ctx, int node, bool after);
+void sim_set_tick_hook(struct sim *sim, sim_tick_hook fn, void *ctx);
 /* Whether every node's device checks, at each tick, that its snapshot
  * refreshed in place matches the model (wg_mem_check_refresh; default
  * on, for every node, now and later): the benchmarks turn it off, as it

@@ -346,3 +346,37 @@ TEST(foreach_reports_device_and_configured_peers)
 	tnode_free(&w.n);
 }
 
+
+/* P's place among the peer states and its digest (engine_peer_state_digest). */
+static uint64_t digest_of(const struct engine *e, const uint8_t pub[32])
+{
+	for (size_t i = 0; i < engine_peer_count(e); i++) {
+		uint8_t key[32];
+		uint64_t d;
+		CHECK(engine_peer_state_digest(e, i, key, &d));
+		if (memcmp(key, pub, 32) == 0)
+			return d;
+	}
+	CHECK(!"no such peer state");
+	return 0;
+}
+
+TEST(peer_state_digest_moves_with_the_state)
+{
+	struct world w;
+	setup(&w, 2, false, TRUST_UNSET);
+	tnode_tick(&w.n, 0);
+	tnode_tick(&w.n, 1 * S); /* the first try (after the LAN wait) */
+	CHECK_EQ(engine_peer_count(w.n.e), 2u); /* R and P */
+	uint8_t key[32];
+	uint64_t d;
+	CHECK(!engine_peer_state_digest(w.n.e, 2, key, &d));
+	uint64_t before = digest_of(w.n.e, w.ppub);
+	CHECK_EQ(digest_of(w.n.e, w.ppub), before); /* looking changes nothing */
+	/* A handshake makes P healthy: its state moved. */
+	tnode_handshake(&w.n, w.ppub, 3 * S);
+	tnode_tick(&w.n, 3 * S);
+	CHECK(report(&w).path == REPORT_DIRECT);
+	CHECK(digest_of(w.n.e, w.ppub) != before);
+	tnode_free(&w.n);
+}
