@@ -67,16 +67,12 @@ struct census {
 	uint64_t n[2], ns[2]; /* timed ticks keeping / rebuilding the index, their CPU */
 };
 
-static void census_take(struct engine *e, uint64_t *out, size_t n)
+/* Peer state i's digest and the first bytes of its key. */
+static void census_entry(struct engine *e, size_t i, uint64_t out[2])
 {
-	for (size_t i = 0; i < n; i++) {
-		uint8_t key[WL_KEY_LEN];
-		uint64_t d, k;
-		engine_peer_state_digest(e, i, key, &d);
-		memcpy(&k, key, sizeof(k));
-		out[2 * i] = d;
-		out[2 * i + 1] = k;
-	}
+	uint8_t key[WL_KEY_LEN];
+	engine_peer_state_digest(e, i, key, &out[0]);
+	memcpy(&out[1], key, sizeof(out[1]));
 }
 
 static void census_hook(void *ctx, int node, bool after)
@@ -107,7 +103,8 @@ static void census_hook(void *ctx, int node, bool after)
 			if (!c->before)
 				abort();
 		}
-		census_take(e, c->before, n);
+		for (size_t i = 0; i < n; i++)
+			census_entry(e, i, &c->before[2 * i]);
 		c->n_before = n;
 		return;
 	}
@@ -115,12 +112,10 @@ static void census_hook(void *ctx, int node, bool after)
 		c->reshaped++; /* peers came or went: places no longer match */
 		return;
 	}
-	uint64_t now[2];
 	size_t changed = 0;
 	for (size_t i = 0; i < n; i++) {
-		uint8_t key[WL_KEY_LEN];
-		engine_peer_state_digest(e, i, key, &now[0]);
-		memcpy(&now[1], key, sizeof(now[1]));
+		uint64_t now[2];
+		census_entry(e, i, now);
 		changed += now[0] != c->before[2 * i] || now[1] != c->before[2 * i + 1];
 	}
 	c->ticks++;

@@ -66,6 +66,15 @@ bool wl_cidr_is_network(const struct wl_cidr *c);
  * step one-to-one in h and in the word; inline, as the engine hashes
  * every device peer's AllowedIPs at every tick. */
 #define WL_HASH_BASIS 0xcbf29ce484222325ull
+/* n bytes folded into h byte by byte (FNV-1a; WL_HASH_BASIS to start):
+ * for what is hashed rarely or is not a CIDR. */
+static inline uint64_t wl_hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
 static inline uint64_t wl_cidr_hash(uint64_t h, const struct wl_cidr *c)
 {
 	const uint64_t k = 0x9e3779b97f4a7c15ull;

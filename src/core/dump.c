@@ -32,15 +32,6 @@ size_t engine_peer_count(const struct engine *e)
 	return e->pt.n;
 }
 
-/* FNV-1a over a byte range. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
 bool engine_peer_state_digest(const struct engine *e, size_t i, uint8_t key[static WL_KEY_LEN],
 			      uint64_t *digest)
 {
@@ -52,8 +43,8 @@ bool engine_peer_state_digest(const struct engine *e, size_t i, uint8_t key[stat
 	 * tick for every device peer). */
 	const char *c = (const char *)p;
 	size_t seen = offsetof(struct peer, last_seen), tail = offsetof(struct peer, notes);
-	uint64_t h = fnv(WL_HASH_BASIS, c, seen);
-	*digest = fnv(h, c + seen + sizeof(p->last_seen), tail - seen - sizeof(p->last_seen));
+	uint64_t h = wl_hash_bytes(WL_HASH_BASIS, c, seen);
+	*digest = wl_hash_bytes(h, c + seen + sizeof(p->last_seen), tail - seen - sizeof(p->last_seen));
 	return true;
 }
 

@@ -439,10 +439,7 @@ static int give_allowed(struct wg_mem *m, struct wg_peer *p, struct wl_cidr c)
 
 static uint64_t addr_hash(const struct wl_addr *a)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ a->family;
-	for (size_t i = 0; i < 16; i++)
-		h = (h ^ a->bytes[i]) * 0x100000001b3ull;
-	return h;
+	return wl_hash_bytes(WL_HASH_BASIS ^ a->family, a->bytes, sizeof(a->bytes));
 }
 
 static int net_cmp(const void *x, const void *y)

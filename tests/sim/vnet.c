@@ -471,10 +471,7 @@ int vnet_add_node(struct vnet *net, const char *name)
 
 static uint64_t addr_hash(const struct wl_addr *a)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ a->family;
-	for (size_t i = 0; i < 16; i++)
-		h = (h ^ a->bytes[i]) * 0x100000001b3ull;
-	return h;
+	return wl_hash_bytes(WL_HASH_BASIS ^ a->family, a->bytes, sizeof(a->bytes));
 }
 
 /* The interface on segment s with address a, or -1. */

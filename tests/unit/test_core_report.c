@@ -346,7 +346,6 @@ TEST(foreach_reports_device_and_configured_peers)
 	tnode_free(&w.n);
 }
 
-
 /* P's place among the peer states and its digest (engine_peer_state_digest). */
 static uint64_t digest_of(const struct engine *e, const uint8_t pub[32])
 {
