@@ -304,16 +304,28 @@ static void check_hold(struct engine *e, struct peer *sp, int64_t now)
 		ask_repair(e, sp, now);
 }
 
-/* [ours] A HOLD is missing (a sender holds at least every two
- * AlivePeriods, and at once in a new epoch) and our copies of what sp
- * leases us lapse within two more AlivePeriods: HOLDs were lost (under
- * 5 % loss each way about one in ten; three in a row a few times an hour
- * in a network of a hundred), or a new epoch's HOLD and some of what it
- * told again. Waiting for the next may be too late, and the facts,
- * members among them, would lapse. A NACK with our record asks for a
- * HOLD: when it matches, the sender answers with one at once (on_nack),
- * else it repairs as for any NACK. Asked again each two chunks until one
- * matches. */
+/* How long after the last HOLD that matched the next is missing: the
+ * sender's period (a sender holds at least every two AlivePeriods; a
+ * router, every AlivePeriod) and two chunks for its ticks and the way. */
+static int64_t hold_missing_after(const struct engine *e, const struct peer *sp)
+{
+	int64_t at_most = 2 * e->t.alive_period_ms, period = engine_peer_alive_period_ms(e, sp);
+	return (period < at_most ? period : at_most) + 2 * e->t.chunk_period_ms;
+}
+
+/* [ours] A HOLD is missing (hold_missing_after; at once in a new epoch)
+ * and our copies of what sp leases us lapse within two more
+ * AlivePeriods: HOLDs were lost (under 5 % loss each way about one in
+ * ten; three in a row a few times an hour in a network of a hundred), or
+ * a new epoch's HOLD and some of what it told again. Waiting for the
+ * next may be too late, and the facts, members among them, would lapse.
+ * A router's HOLD lasts only as long as its shortest-lived copy, which
+ * may be little more than its period: a leaf that waited two periods
+ * for it let what the router vouches for lapse (quiet.c: a dormant pair
+ * woke, with every peer at once) before it asked. A NACK with our record
+ * asks for a HOLD: when it matches, the sender answers with one at once
+ * (on_nack), else it repairs as for any NACK. Asked again each two
+ * chunks until one matches. */
 static void ask_hold(struct engine *e, struct peer *sp, int64_t now)
 {
 	struct lease_rx *r = &sp->lrx;
@@ -322,8 +334,7 @@ static void ask_hold(struct engine *e, struct peer *sp, int64_t now)
 	/* Missing: none since the last, or none since the epoch opened. */
 	bool matched = r->matched_at != ENGINE_NEVER;
 	int64_t since = matched ? r->matched_at : r->opened_at;
-	int64_t wait = matched ? 2 * e->t.alive_period_ms + 2 * e->t.chunk_period_ms
-			       : 2 * e->t.chunk_period_ms;
+	int64_t wait = matched ? hold_missing_after(e, sp) : 2 * e->t.chunk_period_ms;
 	if (now - since < wait)
 		return;
 	/* Until a HOLD matched in this epoch, its first copies are the oldest. */

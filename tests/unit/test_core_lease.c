@@ -66,11 +66,12 @@ static void q_at(struct fact *f, const uint8_t qpub[32], const char *endpoint)
 }
 
 /* R tells N, at `at`, epoch `epoch`: Q at each of the k endpoints and,
- * unless hold is NULL (lost on the way), a HOLD of them, also put in
- * *hold. */
-static void tell_epoch(struct tnode *n, const uint8_t rpriv[32], const uint8_t rpub[32],
-		       const uint8_t qpub[32], int64_t at, uint32_t epoch, const char *const *eps,
-		       size_t k, struct lease_msg *hold)
+ * unless hold is NULL (lost on the way), a HOLD of them for hold_ttl
+ * seconds, also put in *hold. */
+static void tell_epoch_for(struct tnode *n, const uint8_t rpriv[32], const uint8_t rpub[32],
+			   const uint8_t qpub[32], int64_t at, uint32_t epoch,
+			   const char *const *eps, size_t k, struct lease_msg *hold,
+			   uint16_t hold_ttl)
 {
 	struct fact f[8];
 	CHECK(k + 2 <= 8);
@@ -85,11 +86,19 @@ static void tell_epoch(struct tnode *n, const uint8_t rpriv[32], const uint8_t r
 	if (hold) {
 		*hold = (struct lease_msg){ .kind = LEASE_HOLD, .epoch = epoch,
 					    .count = (uint32_t)k, .digest = digest };
-		lease_fact(&f[nf++], rpub, 255, hold);
+		lease_fact(&f[nf++], rpub, hold_ttl, hold);
 	}
 	uint8_t buf[WIRE_MAX_DATAGRAM];
 	size_t len = tseal(rpriv, n->pub, f, nf, buf, sizeof(buf));
 	CHECK_EQ(treceive(n, at, rpub, buf, len), ENGINE_RX_OK);
+}
+
+/* ... held for FactTTL. */
+static void tell_epoch(struct tnode *n, const uint8_t rpriv[32], const uint8_t rpub[32],
+		       const uint8_t qpub[32], int64_t at, uint32_t epoch, const char *const *eps,
+		       size_t k, struct lease_msg *hold)
+{
+	tell_epoch_for(n, rpriv, rpub, qpub, at, epoch, eps, k, hold, 255);
 }
 
 /* Leaf N, router R (10.0.0.0/8) in its device. R leases N one fact (where
@@ -140,6 +149,38 @@ TEST(a_leaf_asks_for_a_hold_before_its_copies_lapse)
 	}
 	CHECK_EQ(asked, 0);
 	CHECK(thas_fact(n.e, ATTR_ENDPOINT_V4, qpub, "203.0.113.9:51820"));
+	tnode_free(&n);
+}
+
+/* A router's HOLD lasts only as long as the router's shortest-lived
+ * copy of what it holds, which may be barely more than its period (it
+ * HOLDs every AlivePeriod). Here 60 s, and the next HOLD is lost: N asks
+ * once a period and two chunks passed with none, before its copies (and
+ * with them the router's word for Q, which a dormant pair rests on)
+ * lapse — not two periods after, when they already had. */
+TEST(a_leaf_asks_its_router_for_a_lost_hold_within_a_period)
+{
+	struct tnode n;
+	uint8_t rpriv[32], rpub[32], qpub[32];
+	leaf_with_router(&n, rpriv, rpub, qpub);
+	static const char *const eps[] = { "203.0.113.9:51820" };
+	struct lease_msg hold;
+	tell_epoch_for(&n, rpriv, rpub, qpub, 1 * S, 7, eps, 1, &hold, 60);
+	const struct engine_timing *tm = tdefault_timing();
+	int64_t missing = 1 * S + tm->alive_period_ms + 2 * tm->chunk_period_ms;
+	int64_t lapse = 1 * S + 60 * S;
+	int64_t first = -1;
+	for (int64_t t = 5 * S; t < lapse && first < 0; t += 5 * S) {
+		tnode_handshakes(&n, t);
+		tnode_tick(&n, t);
+		if (lease_sent(&n, rpub, LEASE_NACK, NULL))
+			first = t;
+	}
+	CHECK_MSG(first >= 0, "no HOLD asked for before the copies lapsed at %lld ms",
+		  (long long)lapse);
+	CHECK(first >= missing);
+	CHECK_MSG(first < lapse - tm->chunk_period_ms, "asked at %lld ms, too late to keep the "
+		  "router's word (lapse at %lld ms)", (long long)first, (long long)lapse);
 	tnode_free(&n);
 }
 
