@@ -22,7 +22,9 @@
  *   WL_SEED (default 0x5eed, as the tests), WL_BENCH_MINUTES (virtual
  *   minutes per run, default 20, at least 6), WL_LEASES=0 (every node
  *   with setting Leases false: SPEC §6 refreshes, the figures before
- *   leases), WL_BENCH_CENSUS=1 (what a leaf's tick changes, below). */
+ *   leases), WL_BENCH_CENSUS=1 (what a leaf's tick changes, below),
+ *   WL_BENCH_THREADS (the simulator's threads, default 2: sim_set_threads;
+ *   1 runs it on one; the census runs on one whatever this says). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +173,7 @@ struct figures {
 	double real_s, cpu_s;
 	double first_min_s; /* real seconds to the end of the first virtual minute */
 	double minutes;     /* virtual minutes run */
+	size_t parts, part_nodes[2]; /* the simulator's threads, nodes in the first two */
 };
 
 static void memory(struct scen *s, struct figures *f)
@@ -205,7 +208,7 @@ static void steady(const struct snap *a, const struct snap *b, struct figures *f
 	f->rx_cpu_us_per_s = (double)(b->st.rx_cpu_ns - a->st.rx_cpu_ns) / 1e3 / secs;
 }
 
-static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f,
+static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, struct figures *f,
 		struct census *census)
 {
 	size_t n_leaves = nodes - 1;
@@ -227,7 +230,11 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, struct figures *f
 		census->sim = s.sim;
 		census->hub = s.hub;
 		sim_set_tick_hook(s.sim, census_hook, census);
+		threads = 1;
 	}
+	f->parts = sim_set_threads(s.sim, threads);
+	for (size_t k = 0; k < f->parts && k < 2; k++)
+		f->part_nodes[k] = sim_part_size(s.sim, k);
 	double start = bench_now_s(), cpu_start = process_cpu_s();
 	scen_start(&s);
 	int64_t healthy = sim_timing()->handshake_validity_ms;
@@ -284,8 +291,13 @@ static void print(size_t nodes, const struct figures *f)
 	       f->tick_us, f->ticks_per_s, f->rx_cpu_us_per_s);
 	printf("  engine memory: hub %.0f KiB (%.0f facts), leaves %.0f KiB on average (%.0f facts)\n",
 	       f->hub_kib, f->facts_hub, f->leaf_kib, f->facts_leaf);
-	printf("  the run: %.1f s real, %.1f s CPU (the whole simulation: every node, vnet, vwg)\n",
+	printf("  the run: %.1f s real, %.1f s CPU (the whole simulation: every node, vnet, vwg), ",
 	       f->real_s, f->cpu_s);
+	if (f->parts > 1)
+		printf("%zu threads (%zu and %zu nodes%s)\n", f->parts, f->part_nodes[0],
+		       f->part_nodes[1], f->parts > 2 ? ", ..." : "");
+	else
+		printf("one thread\n");
 	/* Converging and running on cost differently (the first minute adds
 	 * every peer everywhere): the two apart say which a change moved. */
 	printf("  real time: the first virtual minute %.1f s, then %.2f s per virtual minute\n",
@@ -317,7 +329,9 @@ int main(int argc, char **argv)
 		struct figures f;
 		struct census c = { 0 };
 		bool counted = getenv("WL_BENCH_CENSUS") && strcmp(getenv("WL_BENCH_CENSUS"), "1") == 0;
-		run(nodes, seed, (int64_t)minutes * 60000, &f, counted ? &c : NULL);
+		const char *threads = getenv("WL_BENCH_THREADS");
+		run(nodes, seed, (int64_t)minutes * 60000, threads ? strtoul(threads, NULL, 10) : 2, &f,
+		    counted ? &c : NULL);
 		print(nodes, &f);
 		census_print(&c);
 		free(c.before);

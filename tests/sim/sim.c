@@ -1,6 +1,9 @@
 #include "sim/sim.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,12 +69,31 @@ struct sim_node {
 	struct sim_node_stats st;
 	struct sim *sim;
 	int index;
+	int part; /* its part of the network (sim_set_threads), 0 if one */
 };
 
 struct trace_entry {
 	int64_t t;
 	int node, peer;
 	enum engine_event_kind kind;
+	char *text; /* while held in a part for WL_SIM_TRACE; NULL otherwise */
+};
+
+/* A part of the network that runs in a thread of its own (sim_set_threads;
+ * the whole network when there is one): the agenda of its nodes, its
+ * counters, and the trace entries of a run in threads, held until the
+ * run ends and the parts' entries merge in a fixed order. */
+struct simpart {
+	int id;
+	size_t n;         /* its nodes */
+	int *members;     /* their indices, ascending */
+	int *heap;        /* the same in a min-heap on sim->wake */
+	int *touched, *due;
+	size_t n_touched, n_due;
+	bool all_touched;
+	struct sim_stats stats;
+	size_t n_held, cap_held;
+	struct trace_entry *held;
 };
 
 struct dns_entry {
@@ -85,17 +107,19 @@ struct sim {
 	bool unchecked_devices; /* sim_check_devices(false) */
 	size_t n_nodes;
 	struct sim_node **nodes;
-	/* The loop's agenda (step): when each node next has work, and the
-	 * nodes in a min-heap on it. A node's time is worked out again only
-	 * when something touched it (a datagram for it, its own turn), or for
-	 * every node when code outside the loop may have (all_touched: a
-	 * test between runs, a hook). */
-	int64_t *wake;
-	int *heap, *heap_pos;
-	int *touched, *due;
-	size_t n_touched, n_due;
-	bool *is_touched;
-	bool all_touched;
+	/* The loop's agenda (step), per part: when each node next has work,
+	 * and the part's nodes in a min-heap on it. A node's time is worked
+	 * out again only when something touched it (a datagram for it, its
+	 * own turn), or for every node when code outside the loop may have
+	 * (all_touched: a test between runs, a hook). */
+	int64_t *wake;   /* by node */
+	int *heap_pos;   /* by node: its place in its part's heap */
+	bool *is_touched; /* by node */
+	size_t n_parts;
+	struct simpart parts[VNET_MAX_PARTS];
+	int64_t lookahead; /* how far apart parts may run in threads */
+	bool threaded;     /* they do, now */
+	struct sim_threads *threads;
 	/* Sim node + 1 by vnet node (0: none), for the vnet's delivery hook. */
 	int *by_host;
 	size_t n_by_host;
@@ -112,7 +136,7 @@ struct sim {
 	void *event_hook_ctx;
 	size_t n_dns;
 	struct dns_entry dns[SIM_MAX_DNS];
-	struct sim_stats stats;
+	struct sim_stats stats; /* sim_stats: the parts' counters added up */
 	sim_cpu_clock cpu_clock;
 	const struct sim_node *cpu_node; /* the node cpu_clock times */
 	sim_tick_hook tick_hook;
@@ -209,6 +233,9 @@ static void on_deliver(void *ctx, int host);
 struct sim *sim_new(uint64_t seed)
 {
 	struct sim *sim = xcalloc(1, sizeof(*sim));
+	sim->n_parts = 1;
+	for (int k = 0; k < VNET_MAX_PARTS; k++)
+		sim->parts[k].id = k;
 	sim->quiet_period = -1;
 	sim->dormant = -1;
 	simrand_seed(&sim->rng, seed);
@@ -221,6 +248,8 @@ struct sim *sim_new(uint64_t seed)
 		log_set_level(LOG_LVL_WARN);
 	return sim;
 }
+
+static void sim_threads_stop(struct sim *sim);
 
 static void cfg_peer_free(struct sim_cfg_peer *c)
 {
@@ -256,12 +285,18 @@ void sim_free(struct sim *sim)
 	free(sim->key_index);
 	free(sim->addr_index);
 	free(sim->trace);
+	sim_threads_stop(sim);
 	free(sim->wake);
-	free(sim->heap);
 	free(sim->heap_pos);
-	free(sim->touched);
-	free(sim->due);
 	free(sim->is_touched);
+	for (size_t k = 0; k < VNET_MAX_PARTS; k++) {
+		struct simpart *p = &sim->parts[k];
+		free(p->members);
+		free(p->heap);
+		free(p->touched);
+		free(p->due);
+		free(p->held);
+	}
 	free(sim->by_host);
 	vnet_free(sim->net);
 	free(sim);
@@ -332,12 +367,25 @@ static int node_by_addr(const struct sim *sim, const struct wl_addr *a)
 
 /* ---- the agenda: which node has work next ---- */
 
+static struct simpart *part_of(struct sim *sim, const struct sim_node *n)
+{
+	return &sim->parts[n->part];
+}
+
 static void touch(struct sim *sim, int node)
 {
 	if (sim->is_touched[node])
 		return;
 	sim->is_touched[node] = true;
-	sim->touched[sim->n_touched++] = node;
+	struct simpart *p = part_of(sim, sim->nodes[node]);
+	p->touched[p->n_touched++] = node;
+}
+
+/* Code outside the loop (a test, a hook) may have changed any node. */
+static void touch_all(struct sim *sim)
+{
+	for (size_t k = 0; k < sim->n_parts; k++)
+		sim->parts[k].all_touched = true;
 }
 
 static void on_deliver(void *ctx, int host)
@@ -347,18 +395,33 @@ static void on_deliver(void *ctx, int host)
 		touch(sim, sim->by_host[host] - 1);
 }
 
-/* Room for one more node; every node's time is worked out again before
- * the next step. */
-static void agenda_add(struct sim *sim, const struct sim_node *n)
+/* The part's room for its nodes. */
+static void part_size(struct simpart *p, size_t n)
+{
+	size_t k = n ? n : 1;
+	p->members = xrealloc(p->members, k, sizeof(*p->members));
+	p->heap = xrealloc(p->heap, k, sizeof(*p->heap));
+	p->touched = xrealloc(p->touched, k, sizeof(*p->touched));
+	p->due = xrealloc(p->due, k, sizeof(*p->due));
+}
+
+/* Room for one more node, in the first part; every node's time is worked
+ * out again before the next step. */
+static void agenda_add(struct sim *sim, struct sim_node *n)
 {
 	size_t k = sim->n_nodes + 1;
+	if (sim->n_parts > 1) {
+		fprintf(stderr, "sim: nodes are added before the network is split (sim_set_threads)\n");
+		abort();
+	}
 	sim->wake = xrealloc(sim->wake, k, sizeof(*sim->wake));
-	sim->heap = xrealloc(sim->heap, k, sizeof(*sim->heap));
 	sim->heap_pos = xrealloc(sim->heap_pos, k, sizeof(*sim->heap_pos));
-	sim->touched = xrealloc(sim->touched, k, sizeof(*sim->touched));
-	sim->due = xrealloc(sim->due, k, sizeof(*sim->due));
 	sim->is_touched = xrealloc(sim->is_touched, k, sizeof(*sim->is_touched));
 	sim->is_touched[n->index] = false;
+	struct simpart *p = &sim->parts[0];
+	part_size(p, p->n + 1);
+	p->members[p->n++] = n->index;
+	n->part = 0;
 	if ((size_t)n->host >= sim->n_by_host) {
 		size_t m = (size_t)n->host + 1;
 		sim->by_host = xrealloc(sim->by_host, m, sizeof(*sim->by_host));
@@ -366,7 +429,7 @@ static void agenda_add(struct sim *sim, const struct sim_node *n)
 		sim->n_by_host = m;
 	}
 	sim->by_host[n->host] = n->index + 1;
-	sim->all_touched = true;
+	touch_all(sim);
 }
 
 /* When the node next has work: it wakes from a suspend, a WireGuard
@@ -387,64 +450,65 @@ static int64_t node_wake(const struct sim_node *n)
 	return t;
 }
 
-static void heap_swap(struct sim *sim, size_t a, size_t b)
+static void heap_swap(struct sim *sim, struct simpart *p, size_t a, size_t b)
 {
-	int na = sim->heap[a], nb = sim->heap[b];
-	sim->heap[a] = nb;
-	sim->heap[b] = na;
+	int na = p->heap[a], nb = p->heap[b];
+	p->heap[a] = nb;
+	p->heap[b] = na;
 	sim->heap_pos[nb] = (int)a;
 	sim->heap_pos[na] = (int)b;
 }
 
-static void heap_down(struct sim *sim, size_t i)
+static void heap_down(struct sim *sim, struct simpart *p, size_t i)
 {
 	const int64_t *w = sim->wake;
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < sim->n_nodes && w[sim->heap[l]] < w[sim->heap[m]])
+		if (l < p->n && w[p->heap[l]] < w[p->heap[m]])
 			m = l;
-		if (r < sim->n_nodes && w[sim->heap[r]] < w[sim->heap[m]])
+		if (r < p->n && w[p->heap[r]] < w[p->heap[m]])
 			m = r;
 		if (m == i)
 			return;
-		heap_swap(sim, i, m);
+		heap_swap(sim, p, i, m);
 		i = m;
 	}
 }
 
 /* After the time of the node at position i changed. */
-static void heap_fix(struct sim *sim, size_t i)
+static void heap_fix(struct sim *sim, struct simpart *p, size_t i)
 {
 	const int64_t *w = sim->wake;
-	while (i > 0 && w[sim->heap[i]] < w[sim->heap[(i - 1) / 2]]) {
-		heap_swap(sim, i, (i - 1) / 2);
+	while (i > 0 && w[p->heap[i]] < w[p->heap[(i - 1) / 2]]) {
+		heap_swap(sim, p, i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
-	heap_down(sim, i);
+	heap_down(sim, p, i);
 }
 
-/* Brings the agenda up to date with what touched the nodes. */
-static void agenda_refresh(struct sim *sim)
+/* Brings the part's agenda up to date with what touched its nodes. */
+static void agenda_refresh(struct sim *sim, struct simpart *p)
 {
-	if (sim->all_touched) {
-		for (size_t i = 0; i < sim->n_nodes; i++) {
-			sim->wake[i] = node_wake(sim->nodes[i]);
-			sim->heap[i] = (int)i;
-			sim->heap_pos[i] = (int)i;
+	if (p->all_touched) {
+		for (size_t i = 0; i < p->n; i++) {
+			int node = p->members[i];
+			sim->wake[node] = node_wake(sim->nodes[node]);
+			p->heap[i] = node;
+			sim->heap_pos[node] = (int)i;
 		}
-		for (size_t i = sim->n_nodes / 2; i-- > 0;)
-			heap_down(sim, i);
-		sim->all_touched = false;
+		for (size_t i = p->n / 2; i-- > 0;)
+			heap_down(sim, p, i);
+		p->all_touched = false;
 	} else {
-		for (size_t k = 0; k < sim->n_touched; k++) {
-			int i = sim->touched[k];
+		for (size_t k = 0; k < p->n_touched; k++) {
+			int i = p->touched[k];
 			sim->wake[i] = node_wake(sim->nodes[i]);
-			heap_fix(sim, (size_t)sim->heap_pos[i]);
+			heap_fix(sim, p, (size_t)sim->heap_pos[i]);
 		}
 	}
-	for (size_t k = 0; k < sim->n_touched; k++)
-		sim->is_touched[sim->touched[k]] = false;
-	sim->n_touched = 0;
+	for (size_t k = 0; k < p->n_touched; k++)
+		sim->is_touched[p->touched[k]] = false;
+	p->n_touched = 0;
 }
 
 static int by_index(const void *a, const void *b)
@@ -452,25 +516,25 @@ static int by_index(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
-/* The nodes with work at or before t, in index order (sim->due). */
-static void agenda_due(struct sim *sim, int64_t t)
+/* The part's nodes with work at or before t, in index order (p->due). */
+static void agenda_due(struct sim *sim, struct simpart *p, int64_t t)
 {
-	sim->n_due = 0;
-	if (!sim->n_nodes || sim->wake[sim->heap[0]] > t)
+	p->n_due = 0;
+	if (!p->n || sim->wake[p->heap[0]] > t)
 		return;
 	/* The heap's positions with work by t form a subtree at the root:
-	 * walked with sim->touched's room as the stack (it is empty now). */
-	int *stack = sim->touched;
+	 * walked with p->touched's room as the stack (it is empty now). */
+	int *stack = p->touched;
 	size_t n = 0;
 	stack[n++] = 0;
 	while (n) {
 		size_t i = (size_t)stack[--n];
-		sim->due[sim->n_due++] = sim->heap[i];
-		for (size_t c = 2 * i + 1; c <= 2 * i + 2 && c < sim->n_nodes; c++)
-			if (sim->wake[sim->heap[c]] <= t)
+		p->due[p->n_due++] = p->heap[i];
+		for (size_t c = 2 * i + 1; c <= 2 * i + 2 && c < p->n; c++)
+			if (sim->wake[p->heap[c]] <= t)
 				stack[n++] = (int)c;
 	}
-	qsort(sim->due, sim->n_due, sizeof(*sim->due), by_index);
+	qsort(p->due, p->n_due, sizeof(*p->due), by_index);
 }
 
 int sim_add_node(struct sim *sim, const struct sim_node_opts *o)
@@ -827,7 +891,7 @@ static void hook_facts(struct sim *sim, int from, int to, const uint8_t *buf, si
 	packet_facts_begin(&p, &c);
 	while (packet_next_fact(&c, &f, &why) == 1)
 		sim->fact_hook(sim->fact_hook_ctx, sim_now(sim), from, to, &f);
-	sim->all_touched = true; /* the test's code may act on any node */
+	touch_all(sim); /* the test's code may act on any node */
 }
 
 static int host_send(void *ctx, const struct wl_addr *dst, uint16_t port, const uint8_t *buf,
@@ -837,15 +901,16 @@ static int host_send(void *ctx, const struct wl_addr *dst, uint16_t port, const 
 	struct sim *sim = n->sim;
 	struct vwg_inner pkt = { .src = n->auto_addr, .dst = *dst, .sport = SIM_WL_PORT,
 				 .dport = port, .len = len, .data = buf };
-	sim->stats.datagrams++;
-	sim->stats.datagram_bytes += len;
+	struct sim_stats *st = &part_of(sim, n)->stats;
+	st->datagrams++;
+	st->datagram_bytes += len;
 	n->st.tx_datagrams++;
 	n->st.tx_bytes += len;
 	if (sim->fact_hook)
 		hook_facts(sim, n->index, node_by_addr(sim, dst), buf, len);
 	int rc = vwg_send(n->dev, &pkt);
 	if (rc < 0)
-		sim->stats.send_errors++;
+		st->send_errors++;
 	return rc;
 }
 
@@ -868,24 +933,80 @@ static size_t host_resolve(void *ctx, const struct wl_config_endpoint *ep, struc
 	return 0;
 }
 
-static void record_event(struct sim *sim, int node, const struct engine_event *ev)
+static void trace_emit(struct sim *sim, const struct trace_entry *e, const char *text)
 {
 	if (sim->n_trace == sim->cap_trace) {
 		sim->cap_trace = sim->cap_trace ? 2 * sim->cap_trace : 1024;
 		sim->trace = xrealloc(sim->trace, sim->cap_trace, sizeof(*sim->trace));
 	}
 	struct trace_entry *t = &sim->trace[sim->n_trace++];
-	t->t = sim_now(sim);
-	t->node = node;
-	t->kind = ev->kind;
-	t->peer = ev->has_peer ? sim_node_by_key(sim, ev->peer) : -1;
+	*t = *e;
+	t->text = NULL;
 	if (sim->trace_print)
-		fprintf(stderr, "%9.3f %-8s %-8s %s\n", (double)t->t / 1000.0, sim->nodes[node]->name,
-			t->peer >= 0 ? sim->nodes[t->peer]->name : "-", ev->text);
+		fprintf(stderr, "%9.3f %-8s %-8s %s\n", (double)t->t / 1000.0, sim->nodes[t->node]->name,
+			t->peer >= 0 ? sim->nodes[t->peer]->name : "-", text);
 	if (sim->event_hook) {
-		sim->event_hook(sim->event_hook_ctx, t->t, node, t->peer, t->kind);
-		sim->all_touched = true; /* the test's code may act on any node */
+		sim->event_hook(sim->event_hook_ctx, t->t, t->node, t->peer, t->kind);
+		touch_all(sim); /* the test's code may act on any node */
 	}
+}
+
+static void record_event(struct sim *sim, int node, const struct engine_event *ev)
+{
+	struct trace_entry t = { .t = sim_now(sim), .node = node, .kind = ev->kind };
+	t.peer = ev->has_peer ? sim_node_by_key(sim, ev->peer) : -1;
+	if (!sim->threaded) {
+		trace_emit(sim, &t, ev->text);
+		return;
+	}
+	struct simpart *p = part_of(sim, sim->nodes[node]);
+	if (p->n_held == p->cap_held) {
+		p->cap_held = p->cap_held ? 2 * p->cap_held : 256;
+		p->held = xrealloc(p->held, p->cap_held, sizeof(*p->held));
+	}
+	t.text = sim->trace_print ? xstrdup(ev->text) : NULL;
+	p->held[p->n_held++] = t;
+}
+
+struct held_ref {
+	const struct trace_entry *e;
+	size_t at; /* its place in its part: a node's own entries keep their order */
+};
+
+static int by_time_node(const void *a, const void *b)
+{
+	const struct held_ref *x = a, *y = b;
+	if (x->e->t != y->e->t)
+		return x->e->t < y->e->t ? -1 : 1;
+	if (x->e->node != y->e->node)
+		return x->e->node < y->e->node ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* At the end of a run in threads: the entries the parts held, into the
+ * trace in order of time, then of node. A run on one thread gives the same
+ * entries, at each instant in the order its nodes ran; sorted the same
+ * way (sort -s -k1,1n -k2,2 of WL_SIM_TRACE's lines) the two agree. */
+static void trace_merge(struct sim *sim)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < sim->n_parts; k++)
+		n += sim->parts[k].n_held;
+	if (!n)
+		return;
+	struct held_ref *refs = xrealloc(NULL, n, sizeof(*refs));
+	size_t m = 0;
+	for (size_t k = 0; k < sim->n_parts; k++)
+		for (size_t i = 0; i < sim->parts[k].n_held; i++)
+			refs[m++] = (struct held_ref){ &sim->parts[k].held[i], i };
+	qsort(refs, n, sizeof(*refs), by_time_node);
+	for (size_t i = 0; i < n; i++) {
+		trace_emit(sim, refs[i].e, refs[i].e->text ? refs[i].e->text : "");
+		free(refs[i].e->text);
+	}
+	free(refs);
+	for (size_t k = 0; k < sim->n_parts; k++)
+		sim->parts[k].n_held = 0;
 }
 
 static void host_event(void *ctx, const struct engine_event *ev)
@@ -1041,7 +1162,7 @@ static void on_inner(void *ctx, struct vwg *dev, const struct vwg_inner *pkt,
 		return;
 	}
 	if (pkt->dport != SIM_WL_PORT || !wl_addr_equal(&pkt->dst, &n->auto_addr) || !n->drv) {
-		sim->stats.rx_dropped++;
+		part_of(sim, n)->stats.rx_dropped++;
 		return;
 	}
 	n->st.rx_datagrams++;
@@ -1080,18 +1201,19 @@ static void tick(struct sim *sim, int node)
 	if (sim->tick_hook)
 		sim->tick_hook(sim->tick_hook_ctx, node, true);
 	n->st.ticks++;
-	sim->stats.ticks++;
-	sim->stats.changes += driver_last_actions(n->drv)->n_changes;
+	part_of(sim, n)->stats.ticks++;
+	part_of(sim, n)->stats.changes += driver_last_actions(n->drv)->n_changes;
 }
 
 /* ---- the loop ---- */
 
-static int64_t next_time(struct sim *sim)
+/* The part's next instant with work. */
+static int64_t part_next_time(struct sim *sim, struct simpart *p)
 {
-	agenda_refresh(sim);
-	int64_t t = vnet_next_event(sim->net);
-	if (sim->n_nodes && sim->wake[sim->heap[0]] < t)
-		t = sim->wake[sim->heap[0]];
+	agenda_refresh(sim, p);
+	int64_t t = vnet_part_next_event(sim->net, p->id);
+	if (p->n && sim->wake[p->heap[0]] < t)
+		t = sim->wake[p->heap[0]];
 	return t;
 }
 
@@ -1106,49 +1228,256 @@ static bool tick_due(struct sim *sim, size_t i, int64_t t)
 	       (driver_sense_deadline(n->drv) <= t && driver_sense(n->drv, t));
 }
 
-/* Advances to the next instant with work, but not past limit. False if
- * nothing happened before limit (the clock is then at limit). Within an
- * instant: datagrams arrive, sleeping nodes wake, WireGuard timers run,
- * then the daemons tick, each in node order. Only the nodes the agenda
- * has due are visited; a node nothing touched keeps its time. */
+/* Instant t in part p: datagrams arrive, sleeping nodes wake, WireGuard
+ * timers run, then the daemons tick, each in node order. Only the nodes
+ * the agenda has due are visited; a node nothing touched keeps its time. */
+static void part_run_at(struct sim *sim, struct simpart *p, int64_t t)
+{
+	vnet_part_advance(sim->net, p->id, t);
+	agenda_refresh(sim, p);
+	agenda_due(sim, p, t);
+	for (size_t k = 0; k < p->n_due; k++)
+		if (sim->nodes[p->due[k]]->resume_at <= t)
+			resume(sim, sim->nodes[p->due[k]]);
+	for (size_t k = 0; k < p->n_due; k++)
+		if (sim->nodes[p->due[k]]->resume_at == VNET_NEVER)
+			vwg_run_timers(sim->nodes[p->due[k]]->dev);
+	int next = 0; /* the first node not yet considered for a tick */
+	for (size_t k = 0; k < p->n_due && !p->all_touched; k++) {
+		int i = p->due[k];
+		if (tick_due(sim, (size_t)i, t))
+			tick(sim, i);
+		next = i + 1;
+	}
+	/* A hook's code may have given any node after it work now. */
+	for (size_t j = 0; p->all_touched && j < p->n; j++)
+		if (p->members[j] >= next && tick_due(sim, (size_t)p->members[j], t))
+			tick(sim, p->members[j]);
+	for (size_t k = 0; k < p->n_due; k++)
+		touch(sim, p->due[k]);
+}
+
+/* Advances to the next instant with work, but not past limit, one part
+ * after the other. False if nothing happened before limit (the clock is
+ * then at limit). */
 static bool step(struct sim *sim, int64_t limit)
 {
-	int64_t t = next_time(sim);
+	int64_t t = VNET_NEVER;
+	for (size_t k = 0; k < sim->n_parts; k++) {
+		int64_t u = part_next_time(sim, &sim->parts[k]);
+		if (u < t)
+			t = u;
+	}
 	if (t > limit) {
 		vnet_advance(sim->net, limit);
 		return false;
 	}
 	if (t < sim_now(sim))
 		t = sim_now(sim);
-	vnet_advance(sim->net, t);
-	agenda_refresh(sim);
-	agenda_due(sim, t);
-	for (size_t k = 0; k < sim->n_due; k++)
-		if (sim->nodes[sim->due[k]]->resume_at <= t)
-			resume(sim, sim->nodes[sim->due[k]]);
-	for (size_t k = 0; k < sim->n_due; k++)
-		if (sim->nodes[sim->due[k]]->resume_at == VNET_NEVER)
-			vwg_run_timers(sim->nodes[sim->due[k]]->dev);
-	size_t next = 0; /* the first node not yet considered for a tick */
-	for (size_t k = 0; k < sim->n_due && !sim->all_touched; k++) {
-		size_t i = (size_t)sim->due[k];
-		if (tick_due(sim, i, t))
-			tick(sim, (int)i);
-		next = i + 1;
-	}
-	/* A hook's code may have given any node after it work now. */
-	for (size_t j = next; sim->all_touched && j < sim->n_nodes; j++)
-		if (tick_due(sim, j, t))
-			tick(sim, (int)j);
-	for (size_t k = 0; k < sim->n_due; k++)
-		touch(sim, sim->due[k]);
-	sim->stats.steps++;
+	for (size_t k = 0; k < sim->n_parts; k++)
+		part_run_at(sim, &sim->parts[k], t);
+	sim->parts[0].stats.steps++;
 	return true;
+}
+
+/* ---- parts in threads ---- */
+
+/* Each part runs its instants in order on its own thread, as far ahead
+ * as the others allow: an instant t is safe once every other part's
+ * clock (the earliest instant it may still run) is above t - lookahead,
+ * for nothing it does from then on can reach this part before t. Each
+ * part takes in what the others sent it before looking at its next
+ * instant, and publishes its own clock: its next instant, or sooner if
+ * what the others may still send can make one sooner. */
+struct sim_threads {
+	size_t n; /* workers, for parts 1 to n (the caller's thread runs part 0) */
+	pthread_t tid[VNET_MAX_PARTS];
+	struct sim *sim;
+	_Atomic int64_t clock[VNET_MAX_PARTS];
+	_Atomic uint64_t round; /* moved on to start a run */
+	_Atomic size_t done;    /* workers through with it */
+	_Atomic bool quit;
+	int64_t end; /* the run's last instant (written before round moves) */
+};
+
+/* The parts spend most of their waits a few microseconds apart: they
+ * spin, and yield the core only when a wait lasts. */
+static void spin_pause(unsigned *spins)
+{
+	if (++*spins > 4096)
+		sched_yield();
+	else
+		__builtin_ia32_pause();
+}
+
+/* The least clock of the parts other than p. */
+static int64_t others_clock(struct sim_threads *th, size_t n_parts, int p)
+{
+	int64_t least = VNET_NEVER;
+	for (size_t k = 0; k < n_parts; k++) {
+		int64_t c = atomic_load(&th->clock[k]);
+		if ((int)k != p && c < least)
+			least = c;
+	}
+	return least;
+}
+
+/* Part p's instants up to end, on this thread. */
+static void part_run(struct sim *sim, struct simpart *p, int64_t end)
+{
+	struct sim_threads *th = sim->threads;
+	int64_t ahead = sim->lookahead;
+	unsigned spins = 0;
+	vnet_part_enter(sim->net, p->id);
+	for (;;) {
+		int64_t others = others_clock(th, sim->n_parts, p->id);
+		vnet_take_inbound(sim->net, p->id);
+		int64_t t = part_next_time(sim, p);
+		if (t < sim_now(sim))
+			t = sim_now(sim);
+		int64_t reach = others > VNET_NEVER - ahead ? VNET_NEVER : others + ahead;
+		atomic_store(&th->clock[p->id], t < reach ? t : reach);
+		if (t > end && reach > end)
+			break; /* nothing left to run, nothing more can come */
+		if (t <= end && t < reach) {
+			part_run_at(sim, p, t);
+			p->stats.steps++;
+			spins = 0;
+		} else {
+			spin_pause(&spins);
+		}
+	}
+	vnet_part_advance(sim->net, p->id, end);
+	vnet_part_enter(sim->net, -1);
+}
+
+struct worker_arg {
+	struct sim_threads *th;
+	int part;
+};
+
+static void *worker(void *arg)
+{
+	struct worker_arg *w = arg;
+	struct sim_threads *th = w->th;
+	uint64_t seen = 0;
+	for (;;) {
+		unsigned spins = 0;
+		while (atomic_load(&th->round) == seen)
+			spin_pause(&spins);
+		seen = atomic_load(&th->round);
+		if (atomic_load(&th->quit))
+			break;
+		part_run(th->sim, &th->sim->parts[w->part], th->end);
+		atomic_fetch_add(&th->done, 1);
+	}
+	free(w);
+	return NULL;
+}
+
+/* Runs every part to end at once; then what they sent one another for
+ * later joins the queues and their trace entries merge. */
+static void run_parts(struct sim *sim, int64_t end)
+{
+	struct sim_threads *th = sim->threads;
+	int64_t now = sim_now(sim);
+	if (end < now)
+		return;
+	/* The test may have given any node work now. */
+	for (size_t k = 0; k < sim->n_parts; k++)
+		atomic_store(&th->clock[k], now);
+	sim->threaded = true;
+	vnet_set_threaded(sim->net, true);
+	th->end = end;
+	atomic_store(&th->done, 0);
+	atomic_fetch_add(&th->round, 1);
+	part_run(sim, &sim->parts[0], end);
+	unsigned spins = 0;
+	while (atomic_load(&th->done) < th->n)
+		spin_pause(&spins);
+	sim->threaded = false;
+	vnet_set_threaded(sim->net, false);
+	vnet_exchange(sim->net);
+	trace_merge(sim);
+	vnet_advance(sim->net, end);
+}
+
+static void sim_threads_stop(struct sim *sim)
+{
+	struct sim_threads *th = sim->threads;
+	if (!th)
+		return;
+	atomic_store(&th->quit, true);
+	atomic_fetch_add(&th->round, 1);
+	for (size_t i = 0; i < th->n; i++)
+		pthread_join(th->tid[i], NULL);
+	free(th);
+	sim->threads = NULL;
+}
+
+/* Each node into the part of its host, members in index order. */
+static void parts_fill(struct sim *sim)
+{
+	for (size_t k = 0; k < sim->n_parts; k++)
+		sim->parts[k].n = 0;
+	for (size_t i = 0; i < sim->n_nodes; i++) {
+		struct sim_node *nd = sim->nodes[i];
+		nd->part = vnet_node_part(sim->net, nd->host);
+		struct simpart *p = &sim->parts[nd->part];
+		part_size(p, p->n + 1);
+		p->members[p->n++] = (int)i;
+		sim->is_touched[i] = false;
+	}
+	for (size_t k = 0; k < sim->n_parts; k++)
+		sim->parts[k].n_touched = 0;
+	touch_all(sim);
+}
+
+size_t sim_set_threads(struct sim *sim, size_t n)
+{
+	if (sim->threads || n < 2)
+		return sim->n_parts;
+	/* A node's work grows with the peers it has: a hub that lists every
+	 * leaf weighs as much as a sixteenth of them (300 nodes: the two
+	 * parts then keep their threads equally busy, within 2 %). */
+	unsigned *weight = xcalloc(vnet_node_count(sim->net), sizeof(*weight));
+	for (size_t i = 0; i < sim->n_nodes; i++) {
+		size_t peers = wg_mem_peer_count(vwg_model(sim->nodes[i]->dev));
+		weight[sim->nodes[i]->host] += 1 + (unsigned)(peers / 16);
+	}
+	sim->n_parts = vnet_split(sim->net, n, weight, &sim->lookahead);
+	free(weight);
+	if (sim->n_parts < 2)
+		return 1;
+	parts_fill(sim);
+	(void)sim_timing(); /* set once, before any thread reads it */
+	struct sim_threads *th = xcalloc(1, sizeof(*th));
+	th->sim = sim;
+	for (size_t k = 1; k < sim->n_parts; k++) {
+		struct worker_arg *w = xcalloc(1, sizeof(*w));
+		*w = (struct worker_arg){ th, (int)k };
+		if (pthread_create(&th->tid[th->n], NULL, worker, w) != 0) {
+			fprintf(stderr, "sim: cannot start a thread\n");
+			abort();
+		}
+		th->n++;
+	}
+	sim->threads = th;
+	return sim->n_parts;
+}
+
+size_t sim_part_size(const struct sim *sim, size_t part)
+{
+	return part < sim->n_parts ? sim->parts[part].n : 0;
 }
 
 void sim_run_to(struct sim *sim, int64_t t)
 {
-	sim->all_touched = true; /* the test may have changed any node */
+	touch_all(sim); /* the test may have changed any node */
+	if (sim->threads && !sim->event_hook && !sim->fact_hook && !sim->tick_hook) {
+		run_parts(sim, t);
+		return;
+	}
 	while (step(sim, t))
 		;
 }
@@ -1157,7 +1486,7 @@ int64_t sim_run_until(struct sim *sim, sim_pred pred, void *ctx, int64_t timeout
 {
 	int64_t deadline = sim_now(sim) + timeout_ms;
 	for (;;) {
-		sim->all_touched = true; /* the test (or pred) may have changed any node */
+		touch_all(sim); /* the test (or pred) may have changed any node */
 		if (pred(sim, ctx))
 			return sim_now(sim);
 		if (sim_now(sim) >= deadline)
@@ -1320,6 +1649,17 @@ size_t sim_trace_count(const struct sim *sim, int node, enum engine_event_kind k
 	return n;
 }
 
+size_t sim_trace_len(const struct sim *sim)
+{
+	return sim->n_trace;
+}
+
+void sim_trace_at(const struct sim *sim, size_t i, struct sim_trace_event *out)
+{
+	const struct trace_entry *e = &sim->trace[i];
+	*out = (struct sim_trace_event){ e->t, e->node, e->peer, e->kind };
+}
+
 void sim_set_event_hook(struct sim *sim, sim_event_hook fn, void *ctx)
 {
 	sim->event_hook = fn;
@@ -1332,9 +1672,21 @@ void sim_set_fact_hook(struct sim *sim, sim_fact_hook fn, void *ctx)
 	sim->fact_hook_ctx = ctx;
 }
 
-const struct sim_stats *sim_stats(const struct sim *sim)
+const struct sim_stats *sim_stats(struct sim *sim)
 {
-	return &sim->stats;
+	struct sim_stats *sum = &sim->stats;
+	*sum = (struct sim_stats){ 0 };
+	for (size_t k = 0; k < sim->n_parts; k++) {
+		const struct sim_stats *c = &sim->parts[k].stats;
+		sum->steps += c->steps;
+		sum->ticks += c->ticks;
+		sum->datagrams += c->datagrams;
+		sum->datagram_bytes += c->datagram_bytes;
+		sum->send_errors += c->send_errors;
+		sum->changes += c->changes;
+		sum->rx_dropped += c->rx_dropped;
+	}
+	return sum;
 }
 
 const struct sim_node_stats *sim_node_stats(const struct sim *sim, int node)

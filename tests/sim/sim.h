@@ -152,6 +152,22 @@ int sim_grant_port_mapping(struct sim *sim, int node, int nat, uint16_t ext_port
 
 typedef bool (*sim_pred)(struct sim *sim, void *ctx);
 
+/* Runs the network in up to n parts at once, each in a thread of its own
+ * (the caller's the first): sites (a LAN with its NAT, a public host) go
+ * whole, the heaviest first, to the part with the least weight so far (a
+ * node weighs 1 and a sixteenth of its device's peers), and a part runs ahead
+ * of the others by at most the slowest segment's latency, the shortest
+ * time in which one part's datagram can reach another. The result is the
+ * same as on one thread, datagram for datagram and event for event (the
+ * trace is merged at the end of each run in order of time, then node).
+ * Only sim_run_to runs in threads, and only while no hook is set (hooks
+ * expect one thread); sim_run_until steps the parts one after the other.
+ * Call it once the network and its nodes are built; returns the number
+ * of parts (1: the network has one site, or n < 2). */
+size_t sim_set_threads(struct sim *sim, size_t n);
+/* How many nodes part k holds. */
+size_t sim_part_size(const struct sim *sim, size_t part);
+
 /* Runs until virtual time t. */
 void sim_run_to(struct sim *sim, int64_t t);
 /* Runs until pred holds (checked after every step) or timeout_ms of
@@ -210,6 +226,16 @@ int64_t sim_trace_find(const struct sim *sim, int node, enum engine_event_kind k
 size_t sim_trace_count(const struct sim *sim, int node, enum engine_event_kind kind, int peer,
 		       int64_t since);
 
+/* The trace's i-th entry (0 <= i < sim_trace_len): an engine event on
+ * node about peer (-1: none) at virtual time t. */
+struct sim_trace_event {
+	int64_t t;
+	int node, peer;
+	enum engine_event_kind kind;
+};
+size_t sim_trace_len(const struct sim *sim);
+void sim_trace_at(const struct sim *sim, size_t i, struct sim_trace_event *out);
+
 /* Called for every engine event as it is traced (peer: the node it is
  * about, or -1). */
 typedef void (*sim_event_hook)(void *ctx, int64_t now, int node, int peer,
@@ -225,7 +251,7 @@ void sim_set_fact_hook(struct sim *sim, sim_fact_hook fn, void *ctx);
 struct sim_stats {
 	uint64_t steps, ticks, datagrams, datagram_bytes, send_errors, changes, rx_dropped;
 };
-const struct sim_stats *sim_stats(const struct sim *sim);
+const struct sim_stats *sim_stats(struct sim *sim);
 
 /* One node's counters: its ticks, the wirelink datagrams it sent and
  * received (payload bytes, as handed to and taken from its socket), and,

@@ -376,7 +376,12 @@ TEST(hairpin)
 		send_byte(h.net, h.leaf, 51820, "198.51.100.1", 51820, 1);
 		send_byte(h.net, leaf2, 51820, "198.51.100.1", 51820, 1);
 		vnet_advance(h.net, 100);
+		/* 2 is refused (the leaf's mapping has not talked to leaf2's
+		 * public endpoint) but opens leaf2's for 3; one after the
+		 * other, as datagrams of two hosts at the same instant are
+		 * ordered by host, not by which call came first. */
 		send_byte(h.net, leaf2, 51820, "203.0.113.10", 51820, 2);
+		vnet_advance(h.net, 150);
 		send_byte(h.net, h.leaf, 51820, "203.0.113.10", 51821, 3);
 		vnet_advance(h.net, 200);
 		send_byte(h.net, leaf2, 51820, "203.0.113.10", 51820, 4);

@@ -1,6 +1,7 @@
 #include "sim/vnet.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,15 @@ struct vnet_bind {
 struct vnet_node {
 	char name[32];
 	bool forwarding;
+	/* The part of a parallel run it belongs to (vnet_split; 0 before). */
+	int part;
+	/* Its own random stream and numbering of the events it causes: what
+	 * happens to a datagram it puts on a segment (loss, duplication,
+	 * jitter; a NAT's port choices) and where that event falls among
+	 * others at the same instant depend on it alone, not on which other
+	 * nodes happen to run beside it in a part. */
+	struct simrand rng;
+	uint64_t sent;
 	size_t n_ifaces;
 	int *ifaces;
 	size_t n_routes;
@@ -131,23 +141,48 @@ struct vnet_event {
 	struct vnet_pkt *pkt;
 };
 
-struct vnet {
+/* A part of the network in a parallel run (vnet_split): its own clock,
+ * queue and counters. Events it makes for another part wait in its
+ * outbox while the parts run (vnet_take_inbound, vnet_exchange). */
+struct vnet_part {
+	const struct vnet *net;
 	int64_t now;
-	uint64_t seq;
-	struct simrand rng;
+	size_t n_events, cap_events;
+	struct vnet_event *events; /* a 4-ary min-heap on (t, seq) */
+	pthread_mutex_t out_lock;
+	size_t n_out, cap_out;
+	struct vnet_event *out;
+	struct vnet_stats stats;
+};
+
+struct vnet {
+	struct simrand rng; /* seeds each node's own */
 	vnet_trace_fn trace;
 	void *trace_ctx;
 	vnet_deliver_fn deliver;
 	void *deliver_ctx;
-	struct vnet_stats stats;
 	size_t n_segs, n_nodes, n_ifaces, n_blocks;
 	struct vnet_segment *segs;
 	struct vnet_node *nodes;
 	struct vnet_iface *ifaces;
 	struct vnet_block *blocks;
-	size_t n_events, cap_events;
-	struct vnet_event *events; /* binary min-heap on (t, seq) */
+	size_t n_parts;
+	struct vnet_part parts[VNET_MAX_PARTS];
+	bool threaded;         /* parts run at once: events between them wait */
+	struct vnet_stats sum; /* vnet_stats: the parts' counters added up */
 };
+
+/* The part this thread runs (vnet_part_enter), if any. */
+static _Thread_local struct vnet_part *entered;
+
+/* The part whose clock and counters apply here: the one this thread runs,
+ * else the first (between runs every part's clock reads the same). */
+static struct vnet_part *cur(const struct vnet *net)
+{
+	if (entered && entered->net == net)
+		return entered;
+	return (struct vnet_part *)&net->parts[0];
+}
 
 /* ---- small helpers ---- */
 
@@ -277,7 +312,7 @@ __attribute__((format(printf, 2, 3))) static void trace(struct vnet *net, const 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	net->trace(net->trace_ctx, net->now, line);
+	net->trace(net->trace_ctx, cur(net)->now, line);
 }
 
 struct wl_addr vnet_addr(const char *s)
@@ -326,45 +361,68 @@ static bool ev_before(const struct vnet_event *a, const struct vnet_event *b)
  * levels, each a cache miss (a binary heap's sift-down was 5 % of it). */
 #define EV_ARITY 4
 
-static void ev_push(struct vnet *net, struct vnet_event ev)
+static void heap_push(struct vnet_part *p, struct vnet_event ev)
 {
-	if (net->n_events == net->cap_events) {
-		net->cap_events = net->cap_events ? 2 * net->cap_events : 256;
-		net->events = xrealloc(net->events, net->cap_events, sizeof(*net->events));
+	if (p->n_events == p->cap_events) {
+		p->cap_events = p->cap_events ? 2 * p->cap_events : 256;
+		p->events = xrealloc(p->events, p->cap_events, sizeof(*p->events));
 	}
-	ev.seq = net->seq++;
-	size_t i = net->n_events++;
+	size_t i = p->n_events++;
 	while (i > 0) {
 		size_t parent = (i - 1) / EV_ARITY;
-		if (!ev_before(&ev, &net->events[parent]))
+		if (!ev_before(&ev, &p->events[parent]))
 			break;
-		net->events[i] = net->events[parent];
+		p->events[i] = p->events[parent];
 		i = parent;
 	}
-	net->events[i] = ev;
+	p->events[i] = ev;
 }
 
-static struct vnet_event ev_pop(struct vnet *net)
+static struct vnet_event heap_pop(struct vnet_part *p)
 {
-	struct vnet_event top = net->events[0];
-	struct vnet_event last = net->events[--net->n_events];
-	size_t i = 0, n = net->n_events;
+	struct vnet_event top = p->events[0];
+	struct vnet_event last = p->events[--p->n_events];
+	size_t i = 0, n = p->n_events;
 	for (;;) {
 		size_t first = EV_ARITY * i + 1;
 		if (first >= n)
 			break;
 		size_t c = first;
 		for (size_t k = first + 1; k < first + EV_ARITY && k < n; k++)
-			if (ev_before(&net->events[k], &net->events[c]))
+			if (ev_before(&p->events[k], &p->events[c]))
 				c = k;
-		if (!ev_before(&net->events[c], &last))
+		if (!ev_before(&p->events[c], &last))
 			break;
-		net->events[i] = net->events[c];
+		p->events[i] = p->events[c];
 		i = c;
 	}
 	if (n > 0)
-		net->events[i] = last;
+		p->events[i] = last;
 	return top;
+}
+
+/* Queues ev, caused by node origin, in the part of the node it happens
+ * at. Its sequence number is the origin's and its count of events caused:
+ * the same however the network is split. While parts run at once, an
+ * event for another part waits in this part's outbox: it is due no sooner
+ * than the lookahead from now, and the other part does not run that far
+ * before taking it in. */
+static void ev_push(struct vnet *net, int origin, struct vnet_event ev)
+{
+	ev.seq = (uint64_t)origin << 40 | net->nodes[origin].sent++;
+	struct vnet_part *to = &net->parts[net->nodes[net->ifaces[ev.iface].node].part];
+	struct vnet_part *here = cur(net);
+	if (!net->threaded || to == here) {
+		heap_push(to, ev);
+		return;
+	}
+	pthread_mutex_lock(&here->out_lock);
+	if (here->n_out == here->cap_out) {
+		here->cap_out = here->cap_out ? 2 * here->cap_out : 256;
+		here->out = xrealloc(here->out, here->cap_out, sizeof(*here->out));
+	}
+	here->out[here->n_out++] = ev;
+	pthread_mutex_unlock(&here->out_lock);
 }
 
 /* ---- construction ---- */
@@ -375,6 +433,11 @@ struct vnet *vnet_new(uint64_t seed)
 	if (!net)
 		return NULL;
 	simrand_seed(&net->rng, seed);
+	net->n_parts = 1;
+	for (size_t i = 0; i < VNET_MAX_PARTS; i++) {
+		net->parts[i].net = net;
+		pthread_mutex_init(&net->parts[i].out_lock, NULL);
+	}
 	return net;
 }
 
@@ -396,9 +459,16 @@ void vnet_free(struct vnet *net)
 {
 	if (!net)
 		return;
-	for (size_t i = 0; i < net->n_events; i++)
-		free(net->events[i].pkt);
-	free(net->events);
+	for (size_t k = 0; k < VNET_MAX_PARTS; k++) {
+		struct vnet_part *p = &net->parts[k];
+		for (size_t i = 0; i < p->n_events; i++)
+			free(p->events[i].pkt);
+		for (size_t i = 0; i < p->n_out; i++)
+			free(p->out[i].pkt);
+		free(p->events);
+		free(p->out);
+		pthread_mutex_destroy(&p->out_lock);
+	}
 	for (size_t i = 0; i < net->n_nodes; i++) {
 		free(net->nodes[i].ifaces);
 		free(net->nodes[i].routes);
@@ -466,6 +536,7 @@ int vnet_add_node(struct vnet *net, const char *name)
 {
 	size_t i = grow((void **)&net->nodes, &net->n_nodes, sizeof(*net->nodes));
 	snprintf(net->nodes[i].name, sizeof(net->nodes[i].name), "%s", name);
+	simrand_seed(&net->nodes[i].rng, simrand_next(&net->rng));
 	return (int)i;
 }
 
@@ -644,26 +715,29 @@ void vnet_iface_addr(const struct vnet *net, int iface, struct wl_cidr *out)
 	out->prefix = net->segs[ifc->seg].cidr.prefix;
 }
 
-const struct vnet_stats *vnet_stats(const struct vnet *net)
+const struct vnet_stats *vnet_stats(struct vnet *net)
 {
-	return &net->stats;
+	uint64_t *sum = (uint64_t *)&net->sum;
+	size_t n = sizeof(net->sum) / sizeof(*sum);
+	memset(sum, 0, sizeof(net->sum));
+	for (size_t k = 0; k < net->n_parts; k++) {
+		const uint64_t *c = (const uint64_t *)&net->parts[k].stats;
+		for (size_t i = 0; i < n; i++)
+			sum[i] += c[i];
+	}
+	return &net->sum;
 }
 
 int64_t vnet_now(const struct vnet *net)
 {
-	return net->now;
-}
-
-int64_t vnet_next_event(const struct vnet *net)
-{
-	return net->n_events ? net->events[0].t : VNET_NEVER;
+	return cur(net)->now;
 }
 
 /* ---- NAT ---- */
 
 static bool nat_live(const struct vnet *net, const struct vnet_nat *nat, int64_t last)
 {
-	return net->now - last <= nat->o.idle_timeout_ms;
+	return cur(net)->now - last <= nat->o.idle_timeout_ms;
 }
 
 /* The by_inside key of a dynamic map: its inside endpoint, and the remote
@@ -707,7 +781,7 @@ static void map_free(struct nat_map *m)
 /* Forgets expired mappings and filter entries. */
 static void nat_expire(struct vnet *net, struct vnet_nat *nat)
 {
-	if (net->now < nat->next_expiry)
+	if (cur(net)->now < nat->next_expiry)
 		return;
 	int64_t oldest = VNET_NEVER;
 	size_t keep = 0;
@@ -767,7 +841,7 @@ static bool nat_port_used(struct vnet_nat *nat, uint16_t port)
 	return map_at_port(nat, port) != NULL;
 }
 
-static uint16_t nat_pick_port(struct vnet *net, struct vnet_nat *nat, uint16_t inside_port)
+static uint16_t nat_pick_port(struct simrand *rng, struct vnet_nat *nat, uint16_t inside_port)
 {
 	if (nat->o.port_preserving) {
 		uint32_t p = (uint32_t)inside_port + nat->port_shift;
@@ -780,7 +854,7 @@ static uint16_t nat_pick_port(struct vnet *net, struct vnet_nat *nat, uint16_t i
 		}
 	} else {
 		for (unsigned tries = 0; tries < 65536; tries++) {
-			uint16_t p = (uint16_t)(1024 + simrand_below(&net->rng, 65536 - 1024));
+			uint16_t p = (uint16_t)(1024 + simrand_below(rng, 65536 - 1024));
 			if (!nat_port_used(nat, p))
 				return p;
 		}
@@ -801,9 +875,9 @@ static void nat_note_remote(struct vnet *net, struct vnet_nat *nat, struct nat_m
 		f->remote = *remote;
 		vidx_put(&m->by_remote, ep_hash(FNV_BASIS, remote), j);
 		if (nat->next_expiry == VNET_NEVER)
-			nat->next_expiry = net->now + nat->o.idle_timeout_ms + 1;
+			nat->next_expiry = cur(net)->now + nat->o.idle_timeout_ms + 1;
 	}
-	f->last = net->now;
+	f->last = cur(net)->now;
 }
 
 /* Whether remote came in through forward m (and the entry is live). */
@@ -851,7 +925,7 @@ static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_p
 	nat_expire(net, nat);
 	struct nat_map *m = map_from(nat, pkt);
 	if (!m) {
-		uint16_t port = nat_pick_port(net, nat, pkt->src.port);
+		uint16_t port = nat_pick_port(&net->nodes[ifc->node].rng, nat, pkt->src.port);
 		if (!port)
 			return false;
 		size_t i = grow_cap((void **)&nat->maps, &nat->n_maps, &nat->cap_maps,
@@ -863,13 +937,13 @@ static bool nat_outbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_p
 		vidx_put(&nat->by_port, port_hash(port), i);
 		vidx_put(&nat->by_inside, inside_hash(nat, &m->inside, &m->remote), i);
 		if (nat->next_expiry == VNET_NEVER)
-			nat->next_expiry = net->now + nat->o.idle_timeout_ms + 1;
+			nat->next_expiry = cur(net)->now + nat->o.idle_timeout_ms + 1;
 		char b1[WL_ENDPOINT_STR_MAX], b2[WL_ENDPOINT_STR_MAX];
 		struct wl_endpoint ext = { ifc->addr, port };
 		trace(net, "nat %s: new mapping %s -> %s", net->nodes[ifc->node].name,
 		      ep_str(&pkt->src, b1), ep_str(&ext, b2));
 	}
-	m->last = net->now;
+	m->last = cur(net)->now;
 	nat_note_remote(net, nat, m, &pkt->dst);
 	pkt->src.addr = ifc->addr;
 	pkt->src.port = m->ext_port;
@@ -885,7 +959,7 @@ static bool nat_inbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_pk
 	nat_expire(net, nat);
 	struct nat_map *m = map_at_port(nat, pkt->dst.port);
 	if (!m) {
-		net->stats.nat_no_mapping++;
+		cur(net)->stats.nat_no_mapping++;
 		trace(net, "nat %s: drop, no mapping for port %u", net->nodes[ifc->node].name,
 		      pkt->dst.port);
 		return false;
@@ -905,15 +979,15 @@ static bool nat_inbound(struct vnet *net, struct vnet_iface *ifc, struct vnet_pk
 	} else
 		f = filter_of(m, &pkt->src);
 	if (!f && nat->o.filter != VNET_FILTER_ENDPOINT_INDEPENDENT) {
-		net->stats.nat_filtered++;
+		cur(net)->stats.nat_filtered++;
 		char b[WL_ENDPOINT_STR_MAX];
 		trace(net, "nat %s: drop, filtered %s to port %u", net->nodes[ifc->node].name,
 		      ep_str(&pkt->src, b), pkt->dst.port);
 		return false;
 	}
-	m->last = net->now;
+	m->last = cur(net)->now;
 	if (f)
-		f->last = net->now;
+		f->last = cur(net)->now;
 	pkt->dst = m->inside;
 	return true;
 }
@@ -968,7 +1042,7 @@ void vnet_nat_rebind(struct vnet *net, int nat)
 	for (size_t i = 0; i < n->n_ifaces; i++) {
 		struct vnet_nat *t = net->ifaces[n->ifaces[i]].nat;
 		if (t)
-			t->port_shift = (uint16_t)(t->port_shift + 1 + simrand_below(&net->rng, 1000));
+			t->port_shift = (uint16_t)(t->port_shift + 1 + simrand_below(&n->rng, 1000));
 	}
 	trace(net, "nat %s: rebound to other ports", n->name);
 }
@@ -1011,7 +1085,7 @@ int vnet_nat_forward(struct vnet *net, int nat, uint16_t ext_port, const struct 
 	t->idx_ok = false;
 	size_t i = grow_cap((void **)&t->maps, &t->n_maps, &t->cap_maps, sizeof(*t->maps));
 	t->maps[i] = (struct nat_map){ .inside = *inside, .ext_port = ext_port, .forward = true,
-				       .last = net->now };
+				       .last = cur(net)->now };
 	char b1[WL_ENDPOINT_STR_MAX], b2[WL_ENDPOINT_STR_MAX];
 	struct wl_endpoint ext = { ifc->addr, ext_port };
 	trace(net, "nat %s: port forward %s -> %s", net->nodes[nat].name, ep_str(&ext, b1),
@@ -1049,9 +1123,10 @@ void vnet_iface_set_up(struct vnet *net, int iface, bool up)
 
 void vnet_schedule_iface(struct vnet *net, int64_t at_ms, int iface, bool up)
 {
-	struct vnet_event ev = { .t = at_ms < net->now ? net->now : at_ms, .kind = EV_IFACE,
+	struct vnet_part *p = &net->parts[net->nodes[net->ifaces[iface].node].part];
+	struct vnet_event ev = { .t = at_ms < p->now ? p->now : at_ms, .kind = EV_IFACE,
 				 .iface = iface, .up = up };
-	ev_push(net, ev);
+	ev_push(net, net->ifaces[iface].node, ev);
 }
 
 void vnet_block(struct vnet *net, const char *a, const char *b)
@@ -1150,15 +1225,16 @@ static void drop(struct vnet *net, struct vnet_pkt *pkt, uint64_t *counter, cons
 /* pkt arrives at interface to after the segment's latency plus its
  * jitter, drawn per copy: copies sent close together may arrive in
  * another order. Takes ownership of pkt. */
-static void push_arrival(struct vnet *net, const struct vnet_segment *seg, int to,
+static void push_arrival(struct vnet *net, const struct vnet_segment *seg, int from, int to,
 			 struct vnet_pkt *pkt)
 {
 	int64_t delay = seg->latency_ms;
+	int origin = net->ifaces[from].node;
 	if (seg->jitter_ms > 0)
-		delay += (int64_t)simrand_below(&net->rng, (uint64_t)seg->jitter_ms + 1);
-	net->stats.hops++;
-	struct vnet_event ev = { .t = net->now + delay, .kind = EV_ARRIVE, .iface = to, .pkt = pkt };
-	ev_push(net, ev);
+		delay += (int64_t)simrand_below(&net->nodes[origin].rng, (uint64_t)seg->jitter_ms + 1);
+	cur(net)->stats.hops++;
+	struct vnet_event ev = { .t = cur(net)->now + delay, .kind = EV_ARRIVE, .iface = to, .pkt = pkt };
+	ev_push(net, origin, ev);
 }
 
 /* Puts pkt on out's segment towards next_hop. Takes ownership of pkt. */
@@ -1167,27 +1243,28 @@ static void transmit(struct vnet *net, int out, const struct wl_addr *next_hop, 
 	const struct vnet_iface *ifc = &net->ifaces[out];
 	const struct vnet_segment *seg = &net->segs[ifc->seg];
 	if (!ifc->up) {
-		drop(net, pkt, &net->stats.link_down, "interface down");
+		drop(net, pkt, &cur(net)->stats.link_down, "interface down");
 		return;
 	}
 	if (is_blocked(net, pkt)) {
-		drop(net, pkt, &net->stats.blocked, "path blocked");
+		drop(net, pkt, &cur(net)->stats.blocked, "path blocked");
 		return;
 	}
 	int to = seg_find(net, seg, next_hop);
 	if (to == out)
 		to = -1;
 	if (to < 0) {
-		drop(net, pkt, &net->stats.no_route, "no host with the next-hop address");
+		drop(net, pkt, &cur(net)->stats.no_route, "no host with the next-hop address");
 		return;
 	}
-	if (seg->loss_ppm && simrand_below(&net->rng, 1000000) < seg->loss_ppm) {
-		drop(net, pkt, &net->stats.lost, "lost");
+	struct simrand *rng = &net->nodes[ifc->node].rng;
+	if (seg->loss_ppm && simrand_below(rng, 1000000) < seg->loss_ppm) {
+		drop(net, pkt, &cur(net)->stats.lost, "lost");
 		return;
 	}
 	/* A duplicate is drawn only when the segment has a rate, so the
 	 * random stream (and every existing run) is unchanged without one. */
-	if (seg->dup_ppm && simrand_below(&net->rng, 1000000) < seg->dup_ppm) {
+	if (seg->dup_ppm && simrand_below(rng, 1000000) < seg->dup_ppm) {
 		size_t size = sizeof(*pkt) + pkt->len;
 		struct vnet_pkt *copy = malloc(size);
 		if (!copy) {
@@ -1195,10 +1272,10 @@ static void transmit(struct vnet *net, int out, const struct wl_addr *next_hop, 
 			abort();
 		}
 		memcpy(copy, pkt, size);
-		net->stats.duplicated++;
-		push_arrival(net, seg, to, copy);
+		cur(net)->stats.duplicated++;
+		push_arrival(net, seg, out, to, copy);
 	}
-	push_arrival(net, seg, to, pkt);
+	push_arrival(net, seg, out, to, pkt);
 }
 
 /* Routes pkt out of node; in_iface is where it came in (-1: sent locally,
@@ -1206,18 +1283,18 @@ static void transmit(struct vnet *net, int out, const struct wl_addr *next_hop, 
 static void forward(struct vnet *net, int node, int in_iface, struct vnet_pkt *pkt)
 {
 	if (++pkt->hops > VNET_MAX_HOPS) {
-		drop(net, pkt, &net->stats.ttl_exceeded, "too many hops");
+		drop(net, pkt, &cur(net)->stats.ttl_exceeded, "too many hops");
 		return;
 	}
 	struct wl_addr next_hop;
 	int out = route_lookup(net, &net->nodes[node], &pkt->dst.addr, &next_hop);
 	if (out < 0) {
-		drop(net, pkt, &net->stats.no_route, "no route");
+		drop(net, pkt, &cur(net)->stats.no_route, "no route");
 		return;
 	}
 	if (net->ifaces[out].nat && in_iface >= 0 && in_iface != out &&
 	    !nat_outbound(net, &net->ifaces[out], pkt)) {
-		drop(net, pkt, &net->stats.no_route, "NAT out of ports");
+		drop(net, pkt, &cur(net)->stats.no_route, "NAT out of ports");
 		return;
 	}
 	transmit(net, out, &next_hop, pkt);
@@ -1230,14 +1307,14 @@ static void deliver_local(struct vnet *net, int node, struct vnet_pkt *pkt)
 		if (n->binds[i].port != pkt->dst.port)
 			continue;
 		struct vnet_bind b = n->binds[i]; /* the callback may rebind */
-		net->stats.delivered++;
+		cur(net)->stats.delivered++;
 		if (net->deliver)
 			net->deliver(net->deliver_ctx, node);
 		b.fn(b.ctx, node, &pkt->dst, &pkt->src, pkt->data, pkt->len);
 		free(pkt);
 		return;
 	}
-	drop(net, pkt, &net->stats.no_listener, "nothing bound to the port");
+	drop(net, pkt, &cur(net)->stats.no_listener, "nothing bound to the port");
 }
 
 static void arrive(struct vnet *net, int in_iface, struct vnet_pkt *pkt)
@@ -1246,7 +1323,7 @@ static void arrive(struct vnet *net, int in_iface, struct vnet_pkt *pkt)
 	int node = in->node;
 	struct vnet_node *n = &net->nodes[node];
 	if (!in->up) {
-		drop(net, pkt, &net->stats.link_down, "interface down on arrival");
+		drop(net, pkt, &cur(net)->stats.link_down, "interface down on arrival");
 		return;
 	}
 	if (in->nat && wl_addr_equal(&pkt->dst.addr, &in->addr)) {
@@ -1261,7 +1338,7 @@ static void arrive(struct vnet *net, int in_iface, struct vnet_pkt *pkt)
 		/* An inside host aiming at the NAT's public address. */
 		struct vnet_iface *out = &net->ifaces[own];
 		if (!out->nat->o.hairpin) {
-			drop(net, pkt, &net->stats.nat_hairpin_refused, "hairpin refused");
+			drop(net, pkt, &cur(net)->stats.nat_hairpin_refused, "hairpin refused");
 			return;
 		}
 		if (!nat_outbound(net, out, pkt) || !nat_inbound(net, out, pkt)) {
@@ -1276,7 +1353,7 @@ static void arrive(struct vnet *net, int in_iface, struct vnet_pkt *pkt)
 		return;
 	}
 	if (!n->forwarding) {
-		drop(net, pkt, &net->stats.no_route, "not for this host and not forwarding");
+		drop(net, pkt, &cur(net)->stats.no_route, "not for this host and not forwarding");
 		return;
 	}
 	forward(net, node, in_iface, pkt);
@@ -1331,10 +1408,10 @@ int vnet_send(struct vnet *net, int node, uint16_t src_port, const struct wl_end
 	pkt->len = len;
 	if (len)
 		memcpy(pkt->data, data, len);
-	net->stats.sent++;
+	cur(net)->stats.sent++;
 	if (node_iface_with_addr(net, n, &dst->addr) >= 0) {
-		struct vnet_event ev = { .t = net->now, .kind = EV_ARRIVE, .iface = out, .pkt = pkt };
-		ev_push(net, ev);
+		struct vnet_event ev = { .t = cur(net)->now, .kind = EV_ARRIVE, .iface = out, .pkt = pkt };
+		ev_push(net, node, ev);
 		return 0;
 	}
 	forward(net, node, -1, pkt);
@@ -1343,16 +1420,202 @@ int vnet_send(struct vnet *net, int node, uint16_t src_port, const struct wl_end
 
 /* ---- time ---- */
 
+static void run_event(struct vnet *net, struct vnet_part *p, struct vnet_event ev)
+{
+	p->now = ev.t;
+	if (ev.kind == EV_ARRIVE)
+		arrive(net, ev.iface, ev.pkt);
+	else
+		vnet_iface_set_up(net, ev.iface, ev.up);
+}
+
+int64_t vnet_next_event(const struct vnet *net)
+{
+	int64_t t = VNET_NEVER;
+	for (size_t k = 0; k < net->n_parts; k++)
+		if (net->parts[k].n_events && net->parts[k].events[0].t < t)
+			t = net->parts[k].events[0].t;
+	return t;
+}
+
+/* One thread at a time, every part: the events in (t, seq) order, as one
+ * queue would give them. */
 void vnet_advance(struct vnet *net, int64_t t)
 {
-	while (net->n_events > 0 && net->events[0].t <= t) {
-		struct vnet_event ev = ev_pop(net);
-		net->now = ev.t;
-		if (ev.kind == EV_ARRIVE)
-			arrive(net, ev.iface, ev.pkt);
-		else
-			vnet_iface_set_up(net, ev.iface, ev.up);
+	struct vnet_part *outer = entered;
+	for (;;) {
+		struct vnet_part *first = NULL;
+		for (size_t k = 0; k < net->n_parts; k++) {
+			struct vnet_part *p = &net->parts[k];
+			if (p->n_events && p->events[0].t <= t &&
+			    (!first || ev_before(&p->events[0], &first->events[0])))
+				first = p;
+		}
+		if (!first)
+			break;
+		entered = first;
+		run_event(net, first, heap_pop(first));
 	}
-	if (t > net->now)
-		net->now = t;
+	entered = outer;
+	for (size_t k = 0; k < net->n_parts; k++)
+		if (t > net->parts[k].now)
+			net->parts[k].now = t;
+}
+
+/* ---- parallel runs ---- */
+
+static size_t uf_root(size_t *up, size_t i)
+{
+	while (up[i] != i)
+		i = up[i] = up[up[i]];
+	return i;
+}
+
+/* The sites: nodes joined by segments faster than the slowest, each
+ * with the sum of its nodes' weights at its root. */
+static void split_sites(const struct vnet *net, int64_t slowest, const unsigned *weight,
+			size_t *up, uint64_t *load)
+{
+	for (size_t i = 0; i < net->n_nodes; i++)
+		up[i] = i;
+	for (size_t s = 0; s < net->n_segs; s++) {
+		const struct vnet_segment *seg = &net->segs[s];
+		if (seg->latency_ms >= slowest)
+			continue;
+		for (size_t j = 1; j < seg->n_ifaces; j++) {
+			size_t a = uf_root(up, (size_t)net->ifaces[seg->ifaces[0]].node);
+			size_t b = uf_root(up, (size_t)net->ifaces[seg->ifaces[j]].node);
+			if (a != b)
+				up[b] = a;
+		}
+	}
+	memset(load, 0, net->n_nodes * sizeof(*load));
+	for (size_t i = 0; i < net->n_nodes; i++)
+		load[uf_root(up, i)] += weight[i];
+}
+
+size_t vnet_split(struct vnet *net, size_t n_parts, const unsigned *weight, int64_t *lookahead)
+{
+	int64_t slowest = 0;
+	for (size_t s = 0; s < net->n_segs; s++)
+		if (net->segs[s].n_ifaces > 1 && net->segs[s].latency_ms > slowest)
+			slowest = net->segs[s].latency_ms;
+	if (n_parts > VNET_MAX_PARTS)
+		n_parts = VNET_MAX_PARTS;
+	if (n_parts < 2 || slowest <= 0 || net->threaded)
+		return net->n_parts;
+	size_t *up = xcalloc_vnet(net->n_nodes, sizeof(*up));
+	uint64_t *load = xcalloc_vnet(net->n_nodes, sizeof(*load));
+	split_sites(net, slowest, weight, up, load);
+	/* The heaviest site first, each to the lightest part so far. */
+	uint64_t part_load[VNET_MAX_PARTS] = { 0 };
+	int *part_of_root = xcalloc_vnet(net->n_nodes, sizeof(*part_of_root));
+	for (;;) {
+		size_t best = net->n_nodes;
+		for (size_t i = 0; i < net->n_nodes; i++)
+			if (load[i] && (best == net->n_nodes || load[i] > load[best]))
+				best = i;
+		if (best == net->n_nodes)
+			break;
+		size_t light = 0;
+		for (size_t k = 1; k < n_parts; k++)
+			if (part_load[k] < part_load[light])
+				light = k;
+		part_of_root[best] = (int)light;
+		part_load[light] += load[best];
+		load[best] = 0;
+	}
+	size_t used = 0;
+	for (size_t k = 0; k < n_parts; k++)
+		used += part_load[k] > 0;
+	if (used == n_parts) {
+		for (size_t i = 0; i < net->n_nodes; i++)
+			net->nodes[i].part = part_of_root[uf_root(up, i)];
+		/* What is queued goes to the part of the node it happens at. */
+		struct vnet_part all = { 0 };
+		for (size_t k = 0; k < net->n_parts; k++) {
+			struct vnet_part *p = &net->parts[k];
+			for (size_t i = 0; i < p->n_events; i++)
+				heap_push(&all, p->events[i]);
+			p->n_events = 0;
+		}
+		for (size_t i = 0; i < all.n_events; i++) {
+			struct vnet_event ev = all.events[i];
+			heap_push(&net->parts[net->nodes[net->ifaces[ev.iface].node].part], ev);
+		}
+		free(all.events);
+		for (size_t k = 1; k < n_parts; k++)
+			net->parts[k].now = net->parts[0].now;
+		net->n_parts = n_parts;
+		*lookahead = slowest;
+	}
+	free(up);
+	free(load);
+	free(part_of_root);
+	return net->n_parts;
+}
+
+int vnet_node_part(const struct vnet *net, int node)
+{
+	return net->nodes[node].part;
+}
+
+void vnet_set_threaded(struct vnet *net, bool on)
+{
+	net->threaded = on;
+}
+
+void vnet_part_enter(struct vnet *net, int part)
+{
+	entered = part < 0 ? NULL : &net->parts[part];
+}
+
+int64_t vnet_part_next_event(const struct vnet *net, int part)
+{
+	const struct vnet_part *p = &net->parts[part];
+	return p->n_events ? p->events[0].t : VNET_NEVER;
+}
+
+void vnet_part_advance(struct vnet *net, int part, int64_t t)
+{
+	struct vnet_part *p = &net->parts[part], *outer = entered;
+	entered = p;
+	while (p->n_events > 0 && p->events[0].t <= t)
+		run_event(net, p, heap_pop(p));
+	entered = outer;
+	if (t > p->now)
+		p->now = t;
+}
+
+void vnet_take_inbound(struct vnet *net, int part)
+{
+	struct vnet_part *to = &net->parts[part];
+	for (size_t k = 0; k < net->n_parts; k++) {
+		struct vnet_part *p = &net->parts[k];
+		if (p == to)
+			continue;
+		pthread_mutex_lock(&p->out_lock);
+		size_t keep = 0;
+		for (size_t i = 0; i < p->n_out; i++) {
+			struct vnet_event ev = p->out[i];
+			if (net->nodes[net->ifaces[ev.iface].node].part == part)
+				heap_push(to, ev);
+			else
+				p->out[keep++] = ev;
+		}
+		p->n_out = keep;
+		pthread_mutex_unlock(&p->out_lock);
+	}
+}
+
+void vnet_exchange(struct vnet *net)
+{
+	for (size_t k = 0; k < net->n_parts; k++) {
+		struct vnet_part *p = &net->parts[k];
+		for (size_t i = 0; i < p->n_out; i++) {
+			struct vnet_event ev = p->out[i];
+			heap_push(&net->parts[net->nodes[net->ifaces[ev.iface].node].part], ev);
+		}
+		p->n_out = 0;
+	}
 }

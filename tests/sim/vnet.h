@@ -16,8 +16,11 @@
  *            and-port-dependent) and mappings expire after an idle timeout.
  *
  * Only UDP exists. A datagram travels hop by hop: every segment crossing is
- * an event in a queue ordered by (time, sequence number), so runs are
- * reproducible from the seed alone. Nothing reads a clock or /dev/urandom.
+ * an event in a queue ordered by (time, the node that caused it, its count
+ * of events caused), and what befalls it (loss, duplication, jitter, a
+ * NAT's port) is drawn from that node's own random stream, so runs are
+ * reproducible from the seed alone, on one thread or several. Nothing
+ * reads a clock or /dev/urandom.
  *
  * Error convention: constructors return an id >= 0 or -1 (bad argument or
  * out of memory, with a message on stderr); vnet_send returns 0 or -errno.
@@ -133,7 +136,8 @@ int vnet_iface_node(const struct vnet *net, int iface);
 bool vnet_iface_up(const struct vnet *net, int iface);
 /* The interface's address and its segment's prefix length. */
 void vnet_iface_addr(const struct vnet *net, int iface, struct wl_cidr *out);
-const struct vnet_stats *vnet_stats(const struct vnet *net);
+/* The counters of every part added up. */
+const struct vnet_stats *vnet_stats(struct vnet *net);
 
 /* The live NAT mapping of an inside endpoint on NAT node nat (its first
  * masquerading interface); false if there is none. With a symmetric NAT
@@ -194,6 +198,39 @@ int64_t vnet_next_event(const struct vnet *net);
  * vnet_now() = the event's time), then sets the clock to t. t must not be
  * in the past. */
 void vnet_advance(struct vnet *net, int64_t t);
+
+/* ---- parallel runs (the simulator's threads, sim_set_threads) ----
+ *
+ * The network splits into parts that run at the same time, each with its
+ * own clock and queue, never further apart than the lookahead: the
+ * latency of the slowest segment, the only kind a datagram crosses from
+ * one part to another (nodes joined by faster segments, such as a LAN and
+ * its NAT, stay together). A run gives the same result however it is
+ * split: each node draws from its own random stream and numbers the
+ * events it causes itself, and (time, node, that number) orders every
+ * event. */
+#define VNET_MAX_PARTS 8
+
+/* Splits into up to n_parts parts, balancing the sum of weight[node]
+ * (by vnet node); returns how many parts there are now (1: the network
+ * cannot be split, or n_parts < 2) and sets *lookahead when it split. */
+size_t vnet_split(struct vnet *net, size_t n_parts, const unsigned *weight, int64_t *lookahead);
+int vnet_node_part(const struct vnet *net, int node);
+/* While on, an event for another part waits in its maker's outbox
+ * (vnet_take_inbound) instead of entering that part's queue: the parts
+ * are running in threads. */
+void vnet_set_threaded(struct vnet *net, bool on);
+/* This thread runs part (-1: none): vnet_now() and what the thread sends
+ * use that part's clock and counters. */
+void vnet_part_enter(struct vnet *net, int part);
+int64_t vnet_part_next_event(const struct vnet *net, int part);
+/* vnet_advance for one part: its own events only. */
+void vnet_part_advance(struct vnet *net, int part, int64_t t);
+/* The events other parts made for part join its queue (safe while they
+ * run: part's thread calls it). */
+void vnet_take_inbound(struct vnet *net, int part);
+/* With no part running: every part's events for others join their queues. */
+void vnet_exchange(struct vnet *net);
 
 /* Helpers for tests: parse or abort. */
 struct wl_addr vnet_addr(const char *s);
