@@ -54,12 +54,26 @@ static bool is_source(const struct engine *e, const struct peer *q, enum wl_trus
 			    : (q->in_device && q->router);
 }
 
-/* A Membership source that has been healthy and alive long enough that we
- * trust its silence about a peer to mean the peer is gone. */
+/* [ours] Talking to us right now: its last Alive came within its period
+ * and two chunks. Its handshake and its Alive's ttl outlast its silence by
+ * minutes: a hub gone away still looks healthy and alive for that long. */
+static bool source_heard(const struct engine *e, const struct peer *q, int64_t now)
+{
+	return q->alive_heard != ENGINE_NEVER &&
+	       now - q->alive_heard <= engine_peer_alive_period_ms(e, q) + 2 * e->t.chunk_period_ms;
+}
+
+/* A Membership source that has been healthy and alive long enough, and
+ * still talks to us, that we trust its silence about a peer to mean the
+ * peer is gone. [ours] Not once it has gone quiet itself: then Member
+ * facts lapse merely because nobody holds them any more, and two leaves
+ * whose router is down would remove each other (a dormant pair behind
+ * NATs knows the other's membership only through the router; waking,
+ * each reaches the other only once both have — test_sim_outage). */
 static bool source_settled(const struct engine *e, const struct peer *q, int64_t now)
 {
 	return is_source(e, q, TRUST_MEMBERSHIP) && q->healthy && peer_alive(q, now) &&
-	       q->alive_since != ENGINE_NEVER &&
+	       source_heard(e, q, now) && q->alive_since != ENGINE_NEVER &&
 	       now - q->alive_since >= e->t.fact_ttl_ms + e->t.chunk_period_ms &&
 	       q->alive_until - now >= e->t.chunk_period_ms * 3 / 2;
 }
@@ -77,9 +91,8 @@ static bool allowed_source_present(const struct engine *e, int64_t now)
 	for (size_t i = 0; i < e->pt.n; i++) {
 		const struct peer *q = e->pt.v[i];
 		if (is_source(e, q, TRUST_ALLOWED_IPS) && q->healthy && peer_alive(q, now) &&
-		    q->alive_heard != ENGINE_NEVER &&
-		    now - q->alive_heard <= engine_peer_alive_period_ms(e, q) + 2 * e->t.chunk_period_ms &&
-		    q->alive_since != ENGINE_NEVER && now - q->alive_since >= e->t.fact_ttl_ms / 2)
+		    source_heard(e, q, now) && q->alive_since != ENGINE_NEVER &&
+		    now - q->alive_since >= e->t.fact_ttl_ms / 2)
 			return true;
 	}
 	return false;

@@ -486,6 +486,9 @@ static const struct del_case dels[] = {
 	{ "node too young", WL_AUTO, TRUST_UNSET, 250 * S, -1, false, false, false },
 	{ "source not settled long enough", WL_AUTO, TRUST_UNSET, 258 * S, -1, false, false, false },
 	{ "source about to expire", WL_AUTO, TRUST_UNSET, 265 * S, 10 * S, false, false, false },
+	/* [ours] R still healthy and its Alive valid for minutes, but silent
+	 * for more than its period and two chunks: gone away, not settled. */
+	{ "source silent", WL_AUTO, TRUST_UNSET, 265 * S, 215 * S, false, false, false },
 	{ "node is a router", WL_YES, TRUST_UNSET, 265 * S, -1, false, false, false },
 	{ "own trust Membership", WL_AUTO, TRUST_MEMBERSHIP, 265 * S, -1, false, false, false },
 	{ "configured peer", WL_AUTO, TRUST_UNSET, 265 * S, -1, true, false, false },
