@@ -279,13 +279,13 @@ void sim_free(struct sim *sim)
 {
 	if (!sim)
 		return;
+	sim_threads_stop(sim); /* first: the workers may no longer touch a node */
 	for (size_t i = 0; i < sim->n_nodes; i++)
 		node_free(sim->nodes[i]);
 	free(sim->nodes);
 	free(sim->key_index);
 	free(sim->addr_index);
 	free(sim->trace);
-	sim_threads_stop(sim);
 	free(sim->wake);
 	free(sim->heap_pos);
 	free(sim->is_touched);

@@ -401,6 +401,12 @@ static struct vnet_event heap_pop(struct vnet_part *p)
 	return top;
 }
 
+/* The part of the node ev happens at. */
+static struct vnet_part *part_at(struct vnet *net, const struct vnet_event *ev)
+{
+	return &net->parts[net->nodes[net->ifaces[ev->iface].node].part];
+}
+
 /* Queues ev, caused by node origin, in the part of the node it happens
  * at. Its sequence number is the origin's and its count of events caused:
  * the same however the network is split. While parts run at once, an
@@ -410,7 +416,7 @@ static struct vnet_event heap_pop(struct vnet_part *p)
 static void ev_push(struct vnet *net, int origin, struct vnet_event ev)
 {
 	ev.seq = (uint64_t)origin << 40 | net->nodes[origin].sent++;
-	struct vnet_part *to = &net->parts[net->nodes[net->ifaces[ev.iface].node].part];
+	struct vnet_part *to = part_at(net, &ev);
 	struct vnet_part *here = cur(net);
 	if (!net->threaded || to == here) {
 		heap_push(to, ev);
@@ -1502,8 +1508,8 @@ size_t vnet_split(struct vnet *net, size_t n_parts, const unsigned *weight, int6
 			slowest = net->segs[s].latency_ms;
 	if (n_parts > VNET_MAX_PARTS)
 		n_parts = VNET_MAX_PARTS;
-	if (n_parts < 2 || slowest <= 0 || net->threaded)
-		return net->n_parts;
+	if (n_parts < 2 || slowest <= 0 || net->n_parts > 1)
+		return net->n_parts; /* one split only */
 	size_t *up = xcalloc_vnet(net->n_nodes, sizeof(*up));
 	uint64_t *load = xcalloc_vnet(net->n_nodes, sizeof(*load));
 	split_sites(net, slowest, weight, up, load);
@@ -1531,19 +1537,16 @@ size_t vnet_split(struct vnet *net, size_t n_parts, const unsigned *weight, int6
 	if (used == n_parts) {
 		for (size_t i = 0; i < net->n_nodes; i++)
 			net->nodes[i].part = part_of_root[uf_root(up, i)];
-		/* What is queued goes to the part of the node it happens at. */
-		struct vnet_part all = { 0 };
-		for (size_t k = 0; k < net->n_parts; k++) {
-			struct vnet_part *p = &net->parts[k];
-			for (size_t i = 0; i < p->n_events; i++)
-				heap_push(&all, p->events[i]);
-			p->n_events = 0;
-		}
-		for (size_t i = 0; i < all.n_events; i++) {
-			struct vnet_event ev = all.events[i];
-			heap_push(&net->parts[net->nodes[net->ifaces[ev.iface].node].part], ev);
-		}
-		free(all.events);
+		/* What is queued, all in the first part until now, goes to the
+		 * part of the node it happens at. */
+		struct vnet_part *first = &net->parts[0];
+		struct vnet_event *queued = first->events;
+		size_t n_queued = first->n_events;
+		first->events = NULL;
+		first->n_events = first->cap_events = 0;
+		for (size_t i = 0; i < n_queued; i++)
+			heap_push(part_at(net, &queued[i]), queued[i]);
+		free(queued);
 		for (size_t k = 1; k < n_parts; k++)
 			net->parts[k].now = net->parts[0].now;
 		net->n_parts = n_parts;
@@ -1597,11 +1600,10 @@ void vnet_take_inbound(struct vnet *net, int part)
 		pthread_mutex_lock(&p->out_lock);
 		size_t keep = 0;
 		for (size_t i = 0; i < p->n_out; i++) {
-			struct vnet_event ev = p->out[i];
-			if (net->nodes[net->ifaces[ev.iface].node].part == part)
-				heap_push(to, ev);
+			if (part_at(net, &p->out[i]) == to)
+				heap_push(to, p->out[i]);
 			else
-				p->out[keep++] = ev;
+				p->out[keep++] = p->out[i];
 		}
 		p->n_out = keep;
 		pthread_mutex_unlock(&p->out_lock);
@@ -1610,12 +1612,6 @@ void vnet_take_inbound(struct vnet *net, int part)
 
 void vnet_exchange(struct vnet *net)
 {
-	for (size_t k = 0; k < net->n_parts; k++) {
-		struct vnet_part *p = &net->parts[k];
-		for (size_t i = 0; i < p->n_out; i++) {
-			struct vnet_event ev = p->out[i];
-			heap_push(&net->parts[net->nodes[net->ifaces[ev.iface].node].part], ev);
-		}
-		p->n_out = 0;
-	}
+	for (size_t k = 0; k < net->n_parts; k++)
+		vnet_take_inbound(net, (int)k);
 }

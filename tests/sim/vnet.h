@@ -213,7 +213,8 @@ void vnet_advance(struct vnet *net, int64_t t);
 
 /* Splits into up to n_parts parts, balancing the sum of weight[node]
  * (by vnet node); returns how many parts there are now (1: the network
- * cannot be split, or n_parts < 2) and sets *lookahead when it split. */
+ * cannot be split, or n_parts < 2) and sets *lookahead when it split.
+ * Once only: a network already split stays as it is. */
 size_t vnet_split(struct vnet *net, size_t n_parts, const unsigned *weight, int64_t *lookahead);
 int vnet_node_part(const struct vnet *net, int node);
 /* While on, an event for another part waits in its maker's outbox
