@@ -120,6 +120,9 @@ struct engine {
 	 * ENGINE_MAX_ROUTERS in table order), found by observe_device. */
 	struct peer *routers[ENGINE_MAX_ROUTERS];
 	size_t n_routers;
+	/* Every router that leases us answers none of our asks for its HOLD
+	 * (lease_silent): what it vouched for says nothing now (quiet.c). */
+	bool routers_silent;
 	/* The peer state of each device peer at the last tick, by its place
 	 * in the snapshot (NULL: ourselves or none): this tick's guesses. */
 	struct peer **dev_peer;

@@ -121,6 +121,7 @@ struct lease_rx {
 	int64_t extended_until;
 	int64_t matched_at; /* the last HOLD that matched in this epoch, ENGINE_NEVER */
 	int64_t asked_at;   /* when we last asked for a HOLD (lease.c: ask_hold) */
+	int64_t heard_at;   /* when its last datagram came, whatever it said (lease_silent) */
 	int64_t opened_at; /* when the current epoch opened */
 	struct lease_slot *s;
 	size_t mask, n;  /* slots - 1 (0 with s NULL), slots used */
@@ -167,6 +168,10 @@ void lease_finish(struct engine *e, struct peer *sp, const struct packet *pk, in
 /* At our send to sp: a pending HOLD that still does not match at its
  * nack_at becomes a NACK (sets lrx.nack_due). Keeps e->lease_at. */
 void lease_check_pending(struct engine *e, struct peer *sp, int64_t now);
+/* [ours] sp leases us, and has sent nothing since a HOLD it owed us, not
+ * even an answer to our asks for it (lease.c: ask_hold): it is gone, not
+ * merely lossy. */
+bool lease_silent(const struct engine *e, const struct peer *sp, int64_t now);
 
 /* Sender side: stop leasing p (back to SPEC §6 refreshes), or start an
  * epoch (its knowledge forgotten: everything is told again). */

@@ -224,6 +224,9 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 		p->router = false;
 		p->healthy = false;
 	}
+	e->routers_silent = e->n_routers > 0;
+	for (size_t i = 0; i < e->n_routers; i++)
+		e->routers_silent = e->routers_silent && lease_silent(e, e->routers[i], now);
 
 	bool router = e->router_cfg == WL_AUTO ? !any_router : e->router_cfg == WL_YES;
 	if (router != e->router || e->st.ticks == 1)

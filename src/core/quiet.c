@@ -62,10 +62,13 @@ bool engine_quiet_self(const struct engine *e)
 /* A router stands by facts about p (observe.c): it hears p, and
  * withdraws them once p is neither alive nor healthy there. Its HOLDs
  * keep them an AlivePeriod and a chunk ahead at least (send.c: upheld),
- * so a chunk's margin says "still held", not "about to lapse". */
+ * so a chunk's margin says "still held", not "about to lapse". A router
+ * that is gone (lease_silent) stands by nothing, whatever our copies have
+ * left: both sides of a dormant pair then wake within its period of each
+ * other, not each when its own copies lapse. */
 bool engine_vouched(const struct engine *e, const struct peer *p, int64_t now)
 {
-	return p->vouch_until != ENGINE_NEVER && p->vouch_ep &&
+	return !e->routers_silent && p->vouch_until != ENGINE_NEVER && p->vouch_ep &&
 	       p->vouch_until - now > e->t.chunk_period_ms;
 }
 
@@ -140,6 +143,8 @@ static const char *awake_why(const struct engine *e, const struct peer *p, int64
 		return "the path was found dead";
 	if (!p->healthy)
 		return "the path is not healthy";
+	if (e->routers_silent)
+		return "our router does not answer";
 	if (!p->dormant_rx)
 		return "the peer is no longer dormant";
 	if (!p->vouch_ep)

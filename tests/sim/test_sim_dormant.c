@@ -202,6 +202,65 @@ TEST(a_dormant_peer_lives_while_the_router_vouches)
 	scen_free(&s);
 }
 
+/* The router goes away while a pair behind two home NATs is dormant.
+ * Neither NAT remembers the other side, and no router is left to wake
+ * it: both sides must leave dormancy by themselves, close together, and
+ * keep their NATs open. Each asks its router for the HOLD it missed and
+ * wakes when four asks went unanswered (lease.c: lease_silent) — within
+ * about a minute and a half of the router's going, and within a router
+ * period of each other (each side's HOLDs come at its own phase). Until
+ * then the path needs nothing; after, pings cross it directly. Six
+ * seeds: the phases differ with each. */
+TEST(a_dormant_pair_wakes_when_its_router_goes_away)
+{
+	const struct engine_timing *tm = sim_timing();
+	int64_t by = tm->alive_period_ms + 2 * tm->chunk_period_ms + 4 * 2 * tm->chunk_period_ms +
+		     2 * tm->chunk_period_ms;
+	int64_t apart = tm->alive_period_ms + 2 * tm->chunk_period_ms;
+	for (uint64_t k = 0; k < 6; k++) {
+		enum scen_leaf_kind kinds[2] = { LEAF_OWN_NAT, LEAF_OWN_NAT };
+		struct scen_opts o;
+		scen_opts_init(&o);
+		o.dormant = true;
+		struct scen s;
+		scen_build(&s, harness_seed() + k, 2, kinds, &o);
+		scen_start(&s);
+		CHECK(sim_run_until(s.sim, direct, &s, 60000) >= 0);
+		sim_run_to(s.sim, sim_now(s.sim) + 10 * MIN_MS);
+		int a = s.leaf[0], b = s.leaf[1];
+		CHECK(dormant(s.sim, a, b) && dormant(s.sim, b, a));
+		vnet_iface_set_up(s.net, vnet_node_iface(s.net, s.hub_host, 0), false);
+		int64_t down = sim_now(s.sim), woke[2] = { -1, -1 };
+		for (int64_t t = down + 1000; t <= down + 5 * MIN_MS && (woke[0] < 0 || woke[1] < 0);
+		     t += 1000) {
+			sim_run_to(s.sim, t);
+			if (woke[0] < 0 && !dormant(s.sim, a, b))
+				woke[0] = t - down;
+			if (woke[1] < 0 && !dormant(s.sim, b, a))
+				woke[1] = t - down;
+		}
+		int64_t first = woke[0] < woke[1] ? woke[0] : woke[1];
+		int64_t last = woke[0] < woke[1] ? woke[1] : woke[0];
+		CHECK_MSG(first >= 0 && last <= by, "seed +%llu: woke %.0f s and %.0f s after the "
+			  "router went (bound %.0f s)", (unsigned long long)k,
+			  (double)woke[0] / 1000, (double)woke[1] / 1000, (double)by / 1000);
+		CHECK_MSG(last - first <= apart, "seed +%llu: the sides woke %.0f s apart",
+			  (unsigned long long)k, (double)(last - first) / 1000);
+		struct pinger p;
+		pinger_init(&p, &s);
+		int64_t start = sim_now(s.sim);
+		int64_t t = ping_until(&p, answered_direct, start, 30000);
+		CHECK_MSG(t >= 0 && t <= 5000, "seed +%llu: first direct answer %.1f s after the "
+			  "pings began, the router away", (unsigned long long)k, (double)t / 1000);
+		CHECK(scen_pair_direct(&s, 0, 1, HEALTHY_MS));
+		printf("# router gone, seed +%llu: the dormant sides woke %.0f s and %.0f s later, "
+		       "pings answered directly %.1f s after they began (virtual)\n",
+		       (unsigned long long)k, (double)woke[0] / 1000, (double)woke[1] / 1000,
+		       (double)t / 1000);
+		scen_free(&s);
+	}
+}
+
 /* A leaf's own idle traffic, per leaf: with dormant pairs it is what it
  * sends its router, the same at 8 leaves as at 24; without, it grows with
  * the number of leaves it is direct with. */
