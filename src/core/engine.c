@@ -427,6 +427,7 @@ static void fill_info(const struct peer *p, int64_t now, struct engine_peer_info
 	o->active_at = p->active_at;
 	o->ours = p->ours;
 	o->lease_ok = p->lease_ok;
+	o->dormant_ok = p->dormant_ok;
 	o->leased = p->ltx_on;
 	o->leases_us = p->lrx.have && !p->lrx.refusing;
 	o->quiet = engine_quiet_pair(p);

@@ -505,6 +505,7 @@ struct engine_peer_info {
 	int64_t active_at;           /* last tick with the user's traffic, ENGINE_NEVER */
 	bool ours;                   /* it runs this daemon (path.c) */
 	bool lease_ok;               /* it reads leases (core/lease.h) */
+	bool dormant_ok;             /* it may be dormant: its v3 probe or reply (core/quiet.c) */
 	bool leased;                 /* we lease it what we tell it */
 	bool leases_us;              /* it leases us what it tells us */
 	bool quiet;                  /* a quiet pair: Alives every QuietPeriod (core/quiet.c) */

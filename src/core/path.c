@@ -434,18 +434,40 @@ static bool v3_unsaid(const struct engine *e, const struct peer *p)
 	return engine_dormant_enabled(e) && !e->router && !p->dormant_ok;
 }
 
+/* [ours] A router asks its leaves what it does not know of them: that
+ * they are ours (it tells them where it sees them, and keeps stale ports
+ * from them: send.c), read leases, may be dormant (it wakes them when a
+ * peer restarts: pathnote.c). It forgets all that when it restarts, and
+ * what may have changed when a leaf takes a new boot id; the leaf cannot
+ * tell (the router's leases come back by themselves, and a leaf hellos a
+ * router only while those are missing), so the router asks, as a leaf
+ * asks a peer it may go dormant towards. Without it, in the hour of bad
+ * weather, 41 of 99 leaves were no longer dormant_ok at the hub at the
+ * end, and two no longer ours. It asks once the leaf has been alive
+ * there for two hello gaps: a leaf that starts says it all by then. */
+static bool router_unsure(const struct engine *e, const struct peer *p, int64_t now)
+{
+	return !p->router && p->healthy && p->alive_since != ENGINE_NEVER &&
+	       now - p->alive_since >= 2 * PATH_HELLO_GAP_MS &&
+	       (!p->ours || (e->t.leases && (!p->lease_ok || !p->dormant_ok)));
+}
+
 /* What a hello to p would still find out. A leaf is asked too once we
  * could go quiet or dormant towards it over a working path (quiet.c). */
-static bool hello_wanted(const struct engine *e, const struct peer *p)
+static bool hello_wanted(const struct engine *e, const struct peer *p, int64_t now)
 {
+	if (p->hellos >= PATH_HELLOS)
+		return false;
+	if (e->router)
+		return router_unsure(e, p, now);
 	bool ask = p->router || ((engine_quiet_self(e) || engine_dormant_enabled(e)) && p->healthy);
-	return ask && p->hellos < PATH_HELLOS &&
+	return ask &&
 	       (!p->ours || (e->t.leases && !p->lease_ok) || (!p->router && v3_unsaid(e, p)));
 }
 
 static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)
 {
-	if (!hello_wanted(e, p))
+	if (!hello_wanted(e, p, now))
 		return;
 	if (p->hello_at != ENGINE_NEVER && now - p->hello_at < PATH_HELLO_GAP_MS) {
 		want_tick(e, p->hello_at + PATH_HELLO_GAP_MS);
@@ -455,7 +477,8 @@ static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_a
 		e->st.hellos_sent++;
 	if (e->t.leases && !p->lease_ok && send_request(e, p, ENGINE_PROBE_REQUEST_V2, out))
 		e->st.hellos_sent++;
-	if (v3_unsaid(e, p) && send_request(e, p, ENGINE_PROBE_REQUEST_V3, out))
+	bool v3 = e->router ? e->t.leases && !p->dormant_ok : v3_unsaid(e, p);
+	if (v3 && send_request(e, p, ENGINE_PROBE_REQUEST_V3, out))
 		e->st.hellos_sent++;
 	p->hellos++;
 	p->hello_at = now;
@@ -470,7 +493,7 @@ static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_a
  * keep our NAT's address from us that long (apply.c waits for it). */
 void engine_path_heard(struct engine *e, struct peer *p, int64_t now)
 {
-	if (!hello_wanted(e, p) || p->hello_again || !p->hellos)
+	if (!hello_wanted(e, p, now) || p->hello_again || !p->hellos)
 		return;
 	p->hello_again = true;
 	p->hello_at = ENGINE_NEVER;
@@ -524,11 +547,14 @@ void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
 		/* No path to watch: not in the device, no endpoint, the watch
-		 * off, or we are the router others fall back to. */
+		 * off, or we are the router others fall back to (it only asks
+		 * its leaves what it does not know of them). */
 		if (!p->in_device || !p->has_endpoint || !e->t.probe_interval_ms || e->router) {
 			p->path_dead = false;
 			p->probe_at = ENGINE_NEVER;
 			p->probe_misses = 0;
+			if (e->router && p->in_device && p->has_endpoint && e->t.probe_interval_ms)
+				hello(e, p, now, out);
 			continue;
 		}
 		hello(e, p, now, out);

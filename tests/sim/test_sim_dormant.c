@@ -261,6 +261,49 @@ TEST(a_dormant_pair_wakes_when_its_router_goes_away)
 	}
 }
 
+/* What the hub knows of leaf i: that it is ours, reads leases, may be
+ * dormant. */
+static bool hub_knows(struct scen *s, size_t i)
+{
+	uint8_t key[WL_KEY_LEN];
+	struct engine_peer_info info;
+	sim_node_key(s->sim, s->leaf[i], key);
+	return engine_peer_info(sim_node_engine(s->sim, s->hub), key, sim_now(s->sim), &info) &&
+	       info.ours && info.lease_ok && info.dormant_ok;
+}
+
+static size_t hub_knows_all(struct scen *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_leaves; i++)
+		n += hub_knows(s, i);
+	return n;
+}
+
+/* A router forgets what a leaf's hellos told it when the leaf takes a new
+ * boot id (here: suspended 30 s, its wall clock stepped), and everything
+ * when it restarts itself. The leaf does not know to say it again: the
+ * router asks (path.c: router_unsure). Without that the hub woke fewer
+ * leaves at each restart, and passed stale ports to leaves it no longer
+ * took for ours. */
+TEST(a_router_learns_again_what_it_forgot_of_its_leaves)
+{
+	enum scen_leaf_kind kinds[3] = { LEAF_OWN_NAT, LEAF_PUBLIC, LEAF_SHARED_LAN };
+	struct scen s;
+	build(&s, 3, kinds, true);
+	scen_start(&s);
+	sim_run_to(s.sim, 2 * MIN_MS);
+	CHECK_EQ(hub_knows_all(&s), 3);
+	sim_suspend_node(s.sim, s.leaf[0], 30000, 90000);
+	sim_run_to(s.sim, sim_now(s.sim) + 30000 + 2 * MIN_MS);
+	CHECK_MSG(hub_knows(&s, 0), "the hub does not know leaf1 again 2 min after its new boot id");
+	sim_restart_node(s.sim, s.hub);
+	sim_run_to(s.sim, sim_now(s.sim) + 2 * MIN_MS);
+	CHECK_MSG(hub_knows_all(&s) == 3, "2 min after its restart the hub knows %zu of 3 leaves",
+		  hub_knows_all(&s));
+	scen_free(&s);
+}
+
 /* A leaf's own idle traffic, per leaf: with dormant pairs it is what it
  * sends its router, the same at 8 leaves as at 24; without, it grows with
  * the number of leaves it is direct with. */
