@@ -88,7 +88,7 @@ static void dump_peers(const struct engine *e, int64_t now, const struct dump_ou
 		put(o,
 		    "  %s key=%s dev=%d cfg=%d router=%d healthy=%d alive=%d basic=%d "
 		    "endpoint=%s handshake=%.1fs alive_until=%.1fs alive_since=%.1fs knows=%zu "
-		    "ours=%d path_dead=%d quiet=%s leases=%d lease_out=%s/%u/%u lease_in=%s/%u/%zu%s",
+		    "ours=%d path_dead=%d quiet=%s leases=%d lease_out=%s/%u/%u lease_in=%s/%u/%zu%s%s",
 		    engine_peer_label(p, lb), key, p->in_device, p->cfg >= 0, p->router, p->healthy,
 		    peer_alive(p, now), p->basic, ep, secs(p->handshake, now),
 		    secs(p->alive_until, now), secs(p->alive_since, now),
@@ -96,7 +96,8 @@ static void dump_peers(const struct engine *e, int64_t now, const struct dump_ou
 		    p->path_dead, quiet_str(p), p->lease_ok, p->ltx_on ? "on" : p->ltx.refused ? "refused" : "off",
 		    (unsigned)p->ltx.epoch, (unsigned)p->ltx.count,
 		    p->lrx.refusing ? "refusing" : p->lrx.have ? "on" : "off", (unsigned)p->lrx.epoch,
-		    p->lrx.n, p->lrx.pending ? " pending" : "");
+		    p->lrx.n, p->lrx.pending ? " pending" : "",
+		    lease_silent(e, p, now) ? " silent" : "");
 	}
 }
 

@@ -202,6 +202,17 @@ TEST(a_dormant_peer_lives_while_the_router_vouches)
 	scen_free(&s);
 }
 
+struct dump_find {
+	const char *what;
+	bool found;
+};
+
+static void dump_find_line(void *ctx, const char *text)
+{
+	struct dump_find *f = ctx;
+	f->found = f->found || strstr(text, f->what) != NULL;
+}
+
 /* The router goes away while a pair behind two home NATs is dormant.
  * Neither NAT remembers the other side, and no router is left to wake
  * it: both sides must leave dormancy by themselves, close together, and
@@ -246,6 +257,11 @@ TEST(a_dormant_pair_wakes_when_its_router_goes_away)
 			  (double)woke[0] / 1000, (double)woke[1] / 1000, (double)by / 1000);
 		CHECK_MSG(last - first <= apart, "seed +%llu: the sides woke %.0f s apart",
 			  (unsigned long long)k, (double)(last - first) / 1000);
+		/* The operator sees why: the router's line in the dump. */
+		struct dump_find f = { " silent", false };
+		engine_dump(sim_node_engine(s.sim, a), sim_now(s.sim), dump_find_line, &f);
+		CHECK_MSG(f.found, "seed +%llu: the dump does not show the router silent",
+			  (unsigned long long)k);
 		struct pinger p;
 		pinger_init(&p, &s);
 		int64_t start = sim_now(s.sim);
