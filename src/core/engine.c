@@ -486,7 +486,7 @@ static void peertab_parts(const struct peertab *t, struct engine_memory_parts *o
 	out->knowledge = out->leases = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct knowledge *k = &t->v[i]->know;
-		out->peers += sizeof(*t->v[i]);
+		out->peers += peer_alloc_size();
 		out->knowledge += k->s ? (k->mask + 1) * sizeof(*k->s) : 0;
 		out->leases += lease_rx_bytes(&t->v[i]->lrx);
 	}

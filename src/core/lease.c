@@ -165,7 +165,7 @@ bool lease_begin(struct engine *e, struct peer *sp, const struct packet *pk, int
 	struct cursor c;
 	struct lease_msg m;
 	uint16_t ttl;
-	sp->lrx.heard_at = now;
+	sp->heard_at = now;
 	packet_facts_begin(pk, &c);
 	while (next_lease(&c, sp, &m, &ttl)) {
 		if (m.kind != LEASE_EPOCH)
@@ -362,11 +362,10 @@ static void ask_hold(struct engine *e, struct peer *sp, int64_t now)
 
 bool lease_silent(const struct engine *e, const struct peer *sp, int64_t now)
 {
-	const struct lease_rx *r = &sp->lrx;
-	if (!r->have || r->heard_at == ENGINE_NEVER)
+	if (!sp->lrx.have || sp->heard_at == ENGINE_NEVER)
 		return false;
 	int64_t asked = SILENT_ASKS * 2 * e->t.chunk_period_ms; /* ask_hold: one each two chunks */
-	return now - r->heard_at >= hold_missing_after(e, sp) + asked;
+	return now - sp->heard_at >= hold_missing_after(e, sp) + asked;
 }
 
 void lease_check_pending(struct engine *e, struct peer *sp, int64_t now)

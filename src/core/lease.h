@@ -121,7 +121,6 @@ struct lease_rx {
 	int64_t extended_until;
 	int64_t matched_at; /* the last HOLD that matched in this epoch, ENGINE_NEVER */
 	int64_t asked_at;   /* when we last asked for a HOLD (lease.c: ask_hold) */
-	int64_t heard_at;   /* when its last datagram came, whatever it said (lease_silent) */
 	int64_t opened_at; /* when the current epoch opened */
 	struct lease_slot *s;
 	size_t mask, n;  /* slots - 1 (0 with s NULL), slots used */

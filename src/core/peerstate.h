@@ -237,6 +237,10 @@ struct peer {
 	struct refused_src refused_by[PEER_REFUSED_SOURCES];
 	uint8_t shared[32];
 	struct lease_tx ltx; /* what we lease it */
+	/* [ours] When its last datagram came, whatever it said: read for our
+	 * routers only, once a tick (lease.c: lease_silent), so kept out of
+	 * the part every tick reads of every peer. */
+	int64_t heard_at;
 };
 
 struct peertab {
@@ -249,6 +253,9 @@ struct peertab {
 	 * still good while this is unchanged (peertab_hinted). */
 	uint64_t removed;
 };
+
+/* What a peer's allocation asks for (peerstate.c: whole cache lines). */
+size_t peer_alloc_size(void);
 
 /* p is to be told everything again, our Alive too. */
 void peer_know_clear(struct peer *p);
