@@ -165,7 +165,6 @@ bool lease_begin(struct engine *e, struct peer *sp, const struct packet *pk, int
 	struct cursor c;
 	struct lease_msg m;
 	uint16_t ttl;
-	sp->heard_at = now;
 	packet_facts_begin(pk, &c);
 	while (next_lease(&c, sp, &m, &ttl)) {
 		if (m.kind != LEASE_EPOCH)

@@ -549,11 +549,12 @@ void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out
 		/* No path to watch: not in the device, no endpoint, the watch
 		 * off, or we are the router others fall back to (it only asks
 		 * its leaves what it does not know of them). */
-		if (!p->in_device || !p->has_endpoint || !e->t.probe_interval_ms || e->router) {
+		bool reachable = p->in_device && p->has_endpoint && e->t.probe_interval_ms;
+		if (!reachable || e->router) {
 			p->path_dead = false;
 			p->probe_at = ENGINE_NEVER;
 			p->probe_misses = 0;
-			if (e->router && p->in_device && p->has_endpoint && e->t.probe_interval_ms)
+			if (reachable)
 				hello(e, p, now, out);
 			continue;
 		}

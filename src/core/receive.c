@@ -235,6 +235,7 @@ enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_add
 		sp->shared_state = 1;
 	}
 	engine_path_own_rx(sp, len);
+	sp->heard_at = now; /* whatever it says (lease.c: lease_silent) */
 	engine_path_heard(e, sp, now);
 	if (sp->path_dead)
 		engine_mark_dirty(e, now); /* it came over the path: look soon */

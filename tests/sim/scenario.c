@@ -296,6 +296,13 @@ static bool peer_direct(struct scen *s, size_t i, size_t j, const struct wg_peer
 	return false;
 }
 
+bool scen_hub_info(struct scen *s, size_t i, struct engine_peer_info *out)
+{
+	uint8_t key[WL_KEY_LEN];
+	sim_node_key(s->sim, s->leaf[i], key);
+	return engine_peer_info(sim_node_engine(s->sim, s->hub), key, sim_now(s->sim), out);
+}
+
 size_t scen_count_direct(struct scen *s, int64_t max_age_ms)
 {
 	size_t n = s->n_leaves;

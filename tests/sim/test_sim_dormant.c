@@ -281,11 +281,8 @@ TEST(a_dormant_pair_wakes_when_its_router_goes_away)
  * dormant. */
 static bool hub_knows(struct scen *s, size_t i)
 {
-	uint8_t key[WL_KEY_LEN];
 	struct engine_peer_info info;
-	sim_node_key(s->sim, s->leaf[i], key);
-	return engine_peer_info(sim_node_engine(s->sim, s->hub), key, sim_now(s->sim), &info) &&
-	       info.ours && info.lease_ok && info.dormant_ok;
+	return scen_hub_info(s, i, &info) && info.ours && info.lease_ok && info.dormant_ok;
 }
 
 static size_t hub_knows_all(struct scen *s)

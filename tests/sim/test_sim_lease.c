@@ -280,11 +280,8 @@ TEST(l3_a_withdrawn_fact_dies_within_fact_ttl)
 
 static bool hub_leases(struct scen *s, size_t leaf)
 {
-	uint8_t key[WL_KEY_LEN];
 	struct engine_peer_info info;
-	sim_node_key(s->sim, s->leaf[leaf], key);
-	return engine_peer_info(sim_node_engine(s->sim, s->hub), key, sim_now(s->sim), &info) &&
-	       info.leased && info.leases_us;
+	return scen_hub_info(s, leaf, &info) && info.leased && info.leases_us;
 }
 
 TEST(l4_restarts_and_refusals)
