@@ -9,6 +9,10 @@
 /* How long the first try of a peer behind our own NAT waits for its LAN
  * address (next_endpoint). */
 #define APPLY_LAN_WAIT_MS 1000
+/* WireGuard's wait before it sends a handshake initiation again
+ * (RekeyTimeout, 5 s, and up to a third of a second of jitter), and a
+ * little more. */
+#define APPLY_TRY_SEND_WAIT_MS 6000
 
 /* AllowedIPs of one peer under construction. */
 #define WANT_MAX 256
@@ -218,6 +222,58 @@ static bool pick_endpoint(const struct engine *e, const struct peer *p, struct p
 	return best->found;
 }
 
+static void retry_due(struct engine *e, int64_t due)
+{
+	if (e->retry_at == ENGINE_NEVER || due < e->retry_at)
+		e->retry_at = due;
+}
+
+/* [ours] Whether the endpoint we set last is still waiting for the device
+ * to send the peer anything there. WireGuard sends a new endpoint nothing
+ * while a handshake is under way until that handshake's next retry (up to
+ * RekeyTimeout later), and drops what waited for a handshake that gives
+ * up (RekeyAttemptTime): either way a try can pass with nothing sent
+ * there, and a fresh candidate's fresh_try_ms is shorter than
+ * RekeyTimeout. So the next candidate waits until the device has sent the
+ * peer something since the try (its transmit counter moved), up to
+ * APPLY_TRY_SEND_WAIT_MS; then the try's Alive goes once more (a
+ * handshake that gave up starts afresh) and it waits as long again. */
+static bool try_unsent(struct engine *e, struct peer *p, int64_t now)
+{
+	int64_t until = engine_try_unsent_until(p);
+	if (until == ENGINE_NEVER)
+		return false;
+	if (now >= until) {
+		if (p->try_again_at != ENGINE_NEVER)
+			return false;
+		p->try_again_at = now;
+		p->force_alive = true;
+		until = now + APPLY_TRY_SEND_WAIT_MS;
+	}
+	retry_due(e, until);
+	return true;
+}
+
+int64_t engine_try_unsent_until(const struct peer *p)
+{
+	if (!p->has_try_ep || p->last_try == ENGINE_NEVER || p->tx_bytes != p->try_tx)
+		return ENGINE_NEVER;
+	return (p->try_again_at != ENGINE_NEVER ? p->try_again_at : p->last_try) +
+	       APPLY_TRY_SEND_WAIT_MS;
+}
+
+/* We set ep for p now, as a try. */
+static void note_try(struct peer *p, const struct wl_endpoint *ep, int64_t now)
+{
+	peer_note_tried(p, ep, now);
+	p->last_try = now;
+	p->try_ep = *ep;
+	p->has_try_ep = true;
+	p->try_tx = p->tx_bytes;
+	p->try_again_at = ENGINE_NEVER;
+	p->force_alive = true;
+}
+
 /* SPEC §10.4: try the next endpoint if this one had its time. */
 static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct wl_endpoint *out,
 			  struct engine_actions *a)
@@ -239,9 +295,7 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	 * RekeyTimeout (5 s); wait a little for the facts that decide. */
 	if (p->last_try == ENGINE_NEVER && c.maybe_ours && c.rank >= 2 && e->behind_nat &&
 	    now - p->cand_seen_at < APPLY_LAN_WAIT_MS) {
-		int64_t due = p->cand_seen_at + APPLY_LAN_WAIT_MS;
-		if (e->retry_at == ENGINE_NEVER || due < e->retry_at)
-			e->retry_at = due;
+		retry_due(e, p->cand_seen_at + APPLY_LAN_WAIT_MS);
 		return false;
 	}
 	/* [ours] A candidate never tried waits only fresh_try_ms; one tried
@@ -251,17 +305,13 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	if (c.tried_at == ENGINE_NEVER && gap > e->t.fresh_try_ms)
 		gap = e->t.fresh_try_ms;
 	if (p->last_try != ENGINE_NEVER && now - p->last_try < gap) {
-		int64_t due = p->last_try + gap;
-		if (e->retry_at == ENGINE_NEVER || due < e->retry_at)
-			e->retry_at = due;
+		retry_due(e, p->last_try + gap);
 		return false;
 	}
+	if (try_unsent(e, p, now))
+		return false;
 	*out = c.ep;
-	peer_note_tried(p, out, now);
-	p->last_try = now;
-	p->try_ep = c.ep;
-	p->has_try_ep = true;
-	p->force_alive = true;
+	note_try(p, out, now);
 	/* [ours] The peer may be dormant towards us behind a NAT that forgot
 	 * us (our NAT moved us, our link was down when we found the path
 	 * dead, we restarted): only its sending to us opens it again. Asked
@@ -277,11 +327,8 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 		p->try_gap = gap * 2 > e->t.retry_max_ms ? e->t.retry_max_ms : gap * 2;
 	/* The earliest the next candidate may be due: a tick then, whatever
 	 * the jittered ticks do. */
-	int64_t next = now + (e->t.endpoint_interval_ms < e->t.fresh_try_ms
-				      ? e->t.endpoint_interval_ms
-				      : e->t.fresh_try_ms);
-	if (e->retry_at == ENGINE_NEVER || next < e->retry_at)
-		e->retry_at = next;
+	retry_due(e, now + (e->t.endpoint_interval_ms < e->t.fresh_try_ms ? e->t.endpoint_interval_ms
+									    : e->t.fresh_try_ms));
 	/* A dead path is probed on the new endpoint at once (path.c). */
 	if (p->path_dead) {
 		p->retry_at = now;
@@ -312,11 +359,7 @@ static bool follow_port(const struct engine *e, struct peer *p, int64_t now,
 {
 	if (!engine_router_moved_port(e, p, out))
 		return false;
-	peer_note_tried(p, out, now);
-	p->last_try = now;
-	p->try_ep = *out;
-	p->has_try_ep = true;
-	p->force_alive = true;
+	note_try(p, out, now);
 	char lb[WL_PEER_LABEL_MAX], eb[WL_ENDPOINT_STR_MAX];
 	engine_actions_event(a, ENGINE_EV_ENDPOINT, p->key,
 			     "peer %s: following it to %s, where our router sees it now",

@@ -218,6 +218,9 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
  * on no other leaf's report of a port it has seen p leave, send.c). False
  * if none, or more than one. */
 bool engine_router_moved_port(const struct engine *e, const struct peer *p, struct wl_endpoint *out);
+/* [ours] apply.c: until when the next candidate waits because the device
+ * has sent nothing to the one we set last (ENGINE_NEVER: it has). */
+int64_t engine_try_unsent_until(const struct peer *p);
 /* The peer state of device peer i (with this key) of this tick's snapshot,
  * as engine_observe_device found it; NULL if none. */
 struct peer *engine_dev_peer(struct engine *e, size_t i, const uint8_t key[static WL_KEY_LEN]);

@@ -167,6 +167,7 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 	p->cfg = -1;
 	p->handshake = p->prev_handshake = ENGINE_NEVER;
 	p->alive_until = p->alive_since = p->alive_heard = p->rx_at = p->hold_until = ENGINE_NEVER;
+	p->try_again_at = ENGINE_NEVER;
 	p->quiet_left_at = p->dormant_left_at = p->held_since = p->vouch_until = p->punch_at =
 		p->crossed_until = ENGINE_NEVER;
 	p->woke_all_at = p->relayed_since = p->alive_told = p->woken_at = p->heard_at = ENGINE_NEVER;

@@ -241,6 +241,11 @@ struct peer {
 	 * routers only, once a tick (lease.c: lease_silent), so kept out of
 	 * the part every tick reads of every peer. */
 	int64_t heard_at;
+	/* [ours] A try (apply.c, try_unsent): the device's transmit count
+	 * when it was set, and when its Alive was sent once more because the
+	 * device had sent it nothing (ENGINE_NEVER: not yet). */
+	uint64_t try_tx;
+	int64_t try_again_at;
 };
 
 struct peertab {

@@ -126,6 +126,9 @@ static void candidates(const struct engine *e, const struct peer *p, struct engi
 		if (r->n_tried < r->n_cands && gap > e->t.fresh_try_ms)
 			gap = e->t.fresh_try_ms;
 		r->next_try_at = p->last_try + gap;
+		int64_t unsent = engine_try_unsent_until(p);
+		if (unsent != ENGINE_NEVER && unsent > r->next_try_at)
+			r->next_try_at = unsent;
 	}
 }
 

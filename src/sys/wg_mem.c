@@ -583,8 +583,11 @@ static int apply_change(struct wg_mem *m, const struct wg_peer_change *ch)
 			return r;
 	}
 	if (ch->flags & WG_PEER_SET_ENDPOINT) {
+		bool moved = !p->has_endpoint || !wl_endpoint_equal(&p->endpoint, &ch->endpoint);
 		p->has_endpoint = true;
 		p->endpoint = ch->endpoint;
+		if (moved && m->hooks.endpoint_set)
+			m->hooks.endpoint_set(m->hooks_ctx, p);
 	}
 	if (ch->flags & WG_PEER_REPLACE_ALLOWED_IPS) {
 		for (size_t j = 0; j < p->n_allowed; j++)

@@ -87,6 +87,10 @@ struct wg_mem_hooks {
 	 * WireGuard restarts the keepalive timer and sends one keepalive at
 	 * once when it turns keepalive on and p has an endpoint. */
 	void (*keepalive_set)(void *ctx, struct wg_peer *p, uint16_t old_interval);
+	/* SET_ENDPOINT gave p another endpoint than it had (a change to the
+	 * endpoint it has already, or roaming by the owner, does not call
+	 * it). */
+	void (*endpoint_set)(void *ctx, struct wg_peer *p);
 	/* wgdev_set_device is about to change the listen port to port (the
 	 * current one is still wg_mem_listen_port): WireGuard moves its
 	 * socket. Returns 0, or -errno (-EADDRINUSE) to refuse: set_device

@@ -670,6 +670,12 @@ TEST(an_hour_of_bad_weather)
 	       (double)mem10 / 1024, (double)mem_end / 1024,
 	       mem10 ? 100.0 * ((double)mem_end - (double)mem10) / (double)mem10 : 0.0, facts10,
 	       facts_end);
+	uint64_t skipped = 0;
+	for (size_t i = 0; i <= N_LEAVES; i++)
+		skipped += vwg_stats(sim_node_dev(sim, i == N_LEAVES ? w->s.hub : w->s.leaf[i]))
+				   ->endpoints_skipped;
+	printf("# weather: %llu endpoints tried that WireGuard sent nothing to\n",
+	       (unsigned long long)skipped);
 	print_parts("at 10 min", &parts10);
 	print_parts("at the end", &parts_end);
 	printf("# weather: leaf pairs direct at the end: %zu of the %zu that can be (%zu in all, of "

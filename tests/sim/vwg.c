@@ -90,6 +90,8 @@ struct vwg_peer {
 
 	size_t n_queue;
 	struct queued queue[VWG_QUEUE_MAX];
+	/* The configured endpoint has had nothing sent to it yet. */
+	bool ep_unsent;
 };
 
 struct vwg {
@@ -249,6 +251,7 @@ static void send_msg(struct vwg *dev, struct vwg_peer *p, uint8_t type, uint32_t
 	if (buf != stackbuf)
 		free(buf);
 	p->wp->tx_bytes += wire_bytes(type, body_len);
+	p->ep_unsent = false;
 	wg_mem_peer_touch(p->wp);
 	/* Any authenticated packet sent: no passive keepalive needed, and
 	 * the persistent keepalive restarts. */
@@ -350,6 +353,7 @@ static void got_authenticated(struct vwg *dev, struct vwg_peer *p, const struct 
 	/* Roaming: the endpoint follows the latest authenticated packet. */
 	p->wp->has_endpoint = true;
 	p->wp->endpoint = *from;
+	p->ep_unsent = false; /* the peer reached us: no try is needed */
 	p->wp->rx_bytes += bytes;
 	wg_mem_peer_touch(p->wp);
 	p->new_hs_at = ENGINE_NEVER;
@@ -575,6 +579,17 @@ static void hook_keepalive_set(void *ctx, struct wg_peer *wp, uint16_t old_inter
 		peer_xmit(dev, p, NULL, 0);
 }
 
+/* A new endpoint while the last one configured had nothing sent to it:
+ * counted (vwg_stats.endpoints_skipped). */
+static void hook_endpoint_set(void *ctx, struct wg_peer *wp)
+{
+	struct vwg *dev = ctx;
+	struct vwg_peer *p = wg_mem_peer_data(wp);
+	if (p->ep_unsent)
+		dev->stats.endpoints_skipped++;
+	p->ep_unsent = true;
+}
+
 /* WireGuard moves its socket to the new port. */
 static int hook_listen_port_set(void *ctx, uint16_t port)
 {
@@ -591,6 +606,7 @@ static const struct wg_mem_hooks vwg_hooks = {
 	.peer_removed = hook_peer_removed,
 	.keepalive_set = hook_keepalive_set,
 	.listen_port_set = hook_listen_port_set,
+	.endpoint_set = hook_endpoint_set,
 };
 
 /* ---- public API ---- */

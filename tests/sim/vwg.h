@@ -86,6 +86,9 @@ struct vwg_stats {
 	 * bytes in (past cryptokey routing) and out (routed to a peer), each
 	 * packet with VWG_INNER_HEADER bytes of IP and UDP header. */
 	uint64_t tun_rx_bytes, tun_tx_bytes;
+	/* Endpoints configured that had nothing at all sent to them before
+	 * the next one replaced them (a try WireGuard never made). */
+	uint64_t endpoints_skipped;
 };
 #define VWG_INNER_HEADER 48
 

@@ -279,12 +279,28 @@ static void sync_hidden(struct tnode *n)
 			c->hide_ifaces[c->n_hide_ifaces++] = strdup(n->ifaces[i].name);
 }
 
+/* WireGuard counts what it sends a peer: each datagram of the tick, in a
+ * data message (IPv6 and UDP headers, padding, WireGuard's own 32 bytes)
+ * — the engine tells a try that the device sent something by this. */
+static void count_sent(struct tnode *n)
+{
+	for (size_t i = 0; !n->scripted_tx && n->act && i < n->act->n_send; i++) {
+		const struct engine_datagram *d = &n->act->send[i];
+		struct wg_peer *p = tnode_find(n, d->peer);
+		if (p && p->has_endpoint) {
+			p->tx_bytes += d->len + 40 + 8 + 15 + 32;
+			wg_mem_peer_touch(p);
+		}
+	}
+}
+
 void tnode_tick(struct tnode *n, int64_t now)
 {
 	n->now = now;
 	sync_hidden(n);
 	CHECK_EQ(driver_tick(n->drv, now), 0);
 	n->act = driver_last_actions(n->drv);
+	count_sent(n);
 }
 
 int tdeliver(struct tnode *from, struct tnode *to, int64_t now)

@@ -40,6 +40,10 @@ struct tnode {
 	int send_err;                     /* what the host's send returns: 0 or -errno */
 	bool tun_counters;                /* the host reads tunnel counters ... */
 	uint64_t tun_rx, tun_tx;          /* ... these (the user's packets) */
+	/* The test writes the device's transmit counters itself
+	 * (tnode_traffic); otherwise every datagram a tick sends a device
+	 * peer counts, as WireGuard would count it. */
+	bool scripted_tx;
 	const struct engine_actions *act; /* what the last tick decided */
 };
 

@@ -357,6 +357,37 @@ TEST(endpoint_candidates_keep_their_interval_under_jitter)
 	tnode_free(&w.n);
 }
 
+/* [ours] WireGuard sends nothing to a new endpoint while a handshake is
+ * under way until its next retry, and drops what waited for a handshake
+ * that gives up: a try the device sent nothing to is kept until it does,
+ * up to 6 s; then its Alive goes once more, and after 6 s more the next
+ * candidate follows. Once the device sends something there (its counter
+ * moves), the next candidate keeps its usual time. */
+TEST(a_try_waits_for_the_device_to_send_there)
+{
+	struct world w;
+	setup(&w, WL_NO, false, ENGINE_NEVER);
+	w.n.scripted_tx = true; /* the device sends P nothing */
+	int64_t tries[3], again = -1;
+	int n = 0;
+	for (int64_t t = 0; t <= 40 * S && n < 3; t = engine_next_deadline(w.n.e)) {
+		if (n == 2 && t >= tries[1] + 3 * S)
+			tnode_traffic(&w.n, w.ppub, 0, 148); /* an initiation goes there */
+		tnode_tick(&w.n, t);
+		bool alive = false;
+		tsent_to(&w.n, w.ppub, NULL, &alive);
+		if (thas_event(&w.n, ENGINE_EV_ENDPOINT, w.ppub))
+			tries[n++] = t;
+		else if (alive && n == 1 && again < 0)
+			again = t;
+	}
+	CHECK_EQ(n, 3);
+	CHECK_EQ(again - tries[0], 6 * S);          /* the Alive once more */
+	CHECK_EQ(tries[1] - tries[0], 12 * S);      /* not fresh_try_ms: nothing went */
+	CHECK_EQ(tries[2] - tries[1], tdefault_timing()->endpoint_interval_ms);
+	tnode_free(&w.n);
+}
+
 /* [ours] While the user's traffic flows (here to a router R), a peer that
  * never answers is still tried every EndpointInterval: no backoff. */
 TEST(no_endpoint_backoff_while_traffic_flows)

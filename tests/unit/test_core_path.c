@@ -32,6 +32,7 @@ static void setup_with(struct world *w, bool dormant)
 	tkey(P_, w->ppriv, w->ppub);
 	tkey(R_, w->rpriv, w->rpub);
 	tnode_config(&w->n, N_);
+	w->n.scripted_tx = true; /* the tests say what WireGuard sent */
 	memcpy(w->pc.public_key, w->ppub, 32);
 	w->pc.trust = TRUST_UNSET;
 	w->pc.basic = WL_AUTO;
