@@ -54,6 +54,7 @@ struct fact_source {
 	uint64_t id;    /* a keyed hash of the sender's key; never 0 */
 	uint8_t trust;  /* enum wl_trust of the sender */
 	bool unlimited; /* trusted with membership: no per-source cap */
+	bool subject;   /* the fact is about the sender itself */
 };
 
 struct factset_limits {

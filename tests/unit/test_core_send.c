@@ -433,6 +433,38 @@ TEST(a_router_does_not_pass_on_a_port_a_peer_has_left)
 	tnode_free(&n);
 }
 
+/* [ours] Q reports to its router N where it sees P (P's LAN address, on
+ * a fresh handshake), then P tells N the same of itself. The copy is
+ * P's now: once Q's report is gone, Q still hears P's own word from N —
+ * were it charged to Q still, N would never tell it to Q (an echo), and Q
+ * would lose P's LAN address while everyone else kept it. */
+TEST(a_peers_own_word_is_told_to_one_that_reported_the_same)
+{
+	struct tnode n;
+	uint8_t ppub[32], qpub[32], ppriv[32], qpriv[32];
+	tkey(P_, ppriv, ppub);
+	tkey(Q_, qpriv, qpub);
+	tnode_config(&n, N_);
+	n.cfg.router = WL_YES;
+	tnode_iface(&n, "eth0", true, true, ETH);
+	tnode_dev_peer(&n, ppub, "203.0.113.7:1000", 0);
+	tnode_dev_peer(&n, qpub, "203.0.113.7:2000", 0);
+	tnode_start(&n, 0);
+	tnode_tick(&n, 0);
+	struct fact f;
+	endpoint_fact(&f, ppub, "192.168.100.7:51820");
+	tell(&n, 100, qpriv, &f);
+	tell(&n, 200, ppriv, &f);
+	int told = 0;
+	for (int64_t t = 5000; t <= 300000; t += 5000) {
+		tnode_handshakes(&n, t);
+		tnode_tick(&n, t);
+		told += tsent_value(&n, qpub, ppub, ATTR_ENDPOINT_V4, "192.168.100.7:51820");
+	}
+	CHECK(told >= 1);
+	tnode_free(&n);
+}
+
 /* [ours] Refreshes (SPEC §6 mode) never tell a peer back what it told us:
  * a leaf told by its router where others see it does not say it back,
  * or a router that restarted would take it for the leaf's own word. */
