@@ -81,6 +81,9 @@ struct vwg_peer {
 	 * one whose timestamp is not later than that one's, so a duplicated
 	 * initiation is neither answered nor counted. */
 	bool answered_any;
+	/* The configured endpoint has had nothing sent to it yet (here, in
+	 * padding: a peer's size, and so its allocation's stride, stays). */
+	bool ep_unsent;
 	uint32_t answered_id;
 	int64_t hs_first, hs_retry_at;
 
@@ -90,8 +93,6 @@ struct vwg_peer {
 
 	size_t n_queue;
 	struct queued queue[VWG_QUEUE_MAX];
-	/* The configured endpoint has had nothing sent to it yet. */
-	bool ep_unsent;
 };
 
 struct vwg {
