@@ -343,7 +343,10 @@ static bool direct_with_all(struct sim *sim, void *ctx)
  * next candidate sooner was never made (it was, once per peer, before
  * apply.c's try_unsent): every endpoint leaf1 sets gets a packet, and
  * every pair is direct again at the new ports. Dormant pairs are off: they
- * follow their peers to the new ports through the router instead. */
+ * follow their peers to the new ports through the router instead. (The
+ * time printed is a few seconds, or about 75 s where a pair was quiet: a
+ * quiet pair counts as working for 70 s after leaving quiet, as long as
+ * no traffic says otherwise; docs/quiet.md.) */
 TEST(every_try_after_a_sleep_is_made)
 {
 	enum scen_leaf_kind kinds[7] = { LEAF_OWN_NAT };
