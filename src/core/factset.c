@@ -547,7 +547,8 @@ static enum factset_put merge(struct factset *s, size_t i, int64_t expires, int6
 			unlink_entry(s, i, r);
 			link_tail(s, i, r);
 		} else if ((!e->src || src->trust > e->src_trust ||
-			    (src->subject && src->trust == e->src_trust)) &&
+			    (src->key && src->trust == e->src_trust &&
+			     memcmp(e->f.subject, src->key, WL_KEY_LEN) == 0)) &&
 			   within_share(s, &e->f, src)) {
 			detach(s, i);
 			attach(s, i, src, now);

@@ -54,7 +54,10 @@ struct fact_source {
 	uint64_t id;    /* a keyed hash of the sender's key; never 0 */
 	uint8_t trust;  /* enum wl_trust of the sender */
 	bool unlimited; /* trusted with membership: no per-source cap */
-	bool subject;   /* the fact is about the sender itself */
+	/* The sender's key (NULL: none known): its word on itself takes a
+	 * copy over (merge). Compared only when it may, as most facts told
+	 * again come from the source they are charged to. */
+	const uint8_t *key;
 };
 
 struct factset_limits {

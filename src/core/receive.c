@@ -95,12 +95,9 @@ static void note_refused(struct engine *e, const struct peer *sp, const struct f
 	r->need = (uint8_t)need;
 }
 
-/* The source a fact about subject told by sp is charged to. */
-static struct fact_source source_of(const struct peer *sp, enum wl_trust trust,
-				    const uint8_t subject[static WL_KEY_LEN])
+static struct fact_source source_of(const struct peer *sp, enum wl_trust trust)
 {
-	return (struct fact_source){ sp->h | 1, (uint8_t)trust, trust >= TRUST_MEMBERSHIP,
-				     memcmp(subject, sp->key, WL_KEY_LEN) == 0 };
+	return (struct fact_source){ sp->h | 1, (uint8_t)trust, trust >= TRUST_MEMBERSHIP, sp->key };
 }
 
 /* Whether a fact put in the set is held; a new one pulls the next tick in. */
@@ -137,7 +134,7 @@ bool engine_take_trusted(struct engine *e, int64_t now, struct peer *sp, struct 
 		return false;
 	}
 	/* The fact is charged to its sender's share (core/factset.h). */
-	const struct fact_source src = source_of(sp, trust, f->subject);
+	const struct fact_source src = source_of(sp, trust);
 	return stored(e, now, factset_put(&e->fs, f, expires, now, &src));
 }
 
@@ -146,7 +143,7 @@ bool engine_retake_trusted(struct engine *e, int64_t now, struct peer *sp, enum 
 {
 	if (!engine_trusted_for_at(e, i, trust))
 		return false;
-	const struct fact_source src = source_of(sp, trust, e->fs.v[i].f.subject);
+	const struct fact_source src = source_of(sp, trust);
 	return stored(e, now, factset_merge_at(&e->fs, i, expires, now, &src));
 }
 

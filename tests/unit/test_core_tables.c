@@ -138,9 +138,9 @@ static void member_fact_about(struct fact *f, int subj)
 	f->subject[2] = (uint8_t)(subj >> 8);
 }
 
-static const struct fact_source SRC_A = { 0xa1, TRUST_ENDPOINT, false, false };
-static const struct fact_source SRC_B = { 0xb1, TRUST_ENDPOINT, false, false };
-static const struct fact_source SRC_HUB = { 0xc1, TRUST_MEMBERSHIP, true, false };
+static const struct fact_source SRC_A = { 0xa1, TRUST_ENDPOINT, false, NULL };
+static const struct fact_source SRC_B = { 0xb1, TRUST_ENDPOINT, false, NULL };
+static const struct fact_source SRC_HUB = { 0xc1, TRUST_MEMBERSHIP, true, NULL };
 
 /* Every source's list holds exactly the entries that name it, in both
  * directions, and its count says how many. */
@@ -406,7 +406,7 @@ TEST(factset_shares_stay_consistent)
 	lim.per_source = 50;
 	lim.local_reserve = 8;
 	CHECK_EQ(factset_init(&s, 200, hk, &lim), 0);
-	const struct fact_source srcs[] = { SRC_A, SRC_B, SRC_HUB, { 0xd1, TRUST_ALLOWED_IPS, false, false } };
+	const struct fact_source srcs[] = { SRC_A, SRC_B, SRC_HUB, { 0xd1, TRUST_ALLOWED_IPS, false, NULL } };
 	uint64_t r = harness_seed() | 1;
 	bool ok = true;
 	for (int step = 0; step < 20000 && ok; step++) {
