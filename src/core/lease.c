@@ -222,37 +222,30 @@ void lease_note(struct engine *e, struct peer *sp, const struct fact *f, uint64_
  * `until`, through the same trust check and shares as a received one.
  * False if one we had taken is no longer in our fact set (it expired
  * before a HOLD came, or was pushed out): the lease cannot be honoured,
- * and a repair brings it back. */
-/* The fact s stands for in our fact set, -1 if gone. Facts rarely move
- * between two HOLDs: the place found last time is tried first, which at
- * a leaf spares thousands of keyed lookups per HOLD. */
-static long slot_fact(const struct factset *fs, struct lease_slot *s)
-{
-	if (s->pos < fs->n && fs->v[s->pos].h == s->h && fs->v[s->pos].lh == s->lh)
-		return s->pos;
-	long pos = factset_find_hashed(fs, s->h, s->lh);
-	if (pos >= 0)
-		s->pos = (uint32_t)pos;
-	return pos;
-}
-
+ * and a repair brings it back. The fact set is walked in order and each
+ * fact looked up in the lease, not the lease's slots one by one with each
+ * fact looked up in the set: at a thousand peers the set is over a
+ * megabyte, and reaching into it at random cost a cache miss a fact (the
+ * largest part of a leaf's steady state at 300 nodes; docs/scale-cost.md),
+ * while the lease's slots are few and small. */
 static bool extend(struct engine *e, struct peer *sp, int64_t until, int64_t now)
 {
 	struct lease_rx *r = &sp->lrx;
-	bool whole = true;
+	if (!r->s)
+		return true;
+	size_t accepted = 0, found = 0;
+	for (size_t i = 0; i <= r->mask; i++)
+		accepted += r->s[i].lh && r->s[i].accepted;
 	enum wl_trust trust = engine_trust_of_source(e, sp);
-	for (size_t i = 0; r->s && i <= r->mask; i++) {
-		struct lease_slot *s = &r->s[i];
-		if (!s->lh || !s->accepted)
+	for (size_t k = 0; k < e->fs.n; k++) {
+		const struct fentry *fe = &e->fs.v[k];
+		const struct lease_slot *s = slot_for(r, fe->lh);
+		if (s->lh != fe->lh || s->h != fe->h || !s->accepted)
 			continue;
-		long pos = slot_fact(&e->fs, s);
-		if (pos < 0) {
-			whole = false;
-			continue;
-		}
-		engine_retake_trusted(e, now, sp, trust, (size_t)pos, until);
+		found++;
+		engine_retake_trusted(e, now, sp, trust, k, until);
 	}
-	return whole;
+	return found == accepted;
 }
 
 /* Asks sp to tell us again what it leases us (at our next send). */
