@@ -415,6 +415,23 @@ void factset_gone_clear(struct factset *s)
 	s->gone_lost = false;
 }
 
+struct hashed_ctx {
+	const struct factset *s;
+	uint64_t lh;
+};
+
+static bool eq_hashed(const void *ctx, uint32_t pos)
+{
+	const struct hashed_ctx *c = ctx;
+	return c->s->v[pos].lh == c->lh;
+}
+
+long factset_find_hashed(const struct factset *s, uint64_t h, uint64_t lh)
+{
+	struct hashed_ctx c = { s, lh };
+	return hidx_find(&s->idx, h, eq_hashed, &c);
+}
+
 static bool eq_h(const void *ctx, uint32_t pos)
 {
 	(void)ctx;

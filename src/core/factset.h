@@ -178,6 +178,8 @@ enum factset_put factset_merge_at(struct factset *s, size_t i, int64_t expires, 
 /* The share of a source, or NULL if it holds nothing. */
 const struct fsource *factset_source(const struct factset *s, uint64_t id);
 
+/* The index of the entry with both hashes (as fentry.h and .lh), or -1. */
+long factset_find_hashed(const struct factset *s, uint64_t h, uint64_t lh);
 /* The index of the entry with key hash h, or -1 (for a hash we made from
  * one of our own entries: no other key is looked for). */
 long factset_find_h(const struct factset *s, uint64_t h);

@@ -218,25 +218,47 @@ void lease_note(struct engine *e, struct peer *sp, const struct fact *f, uint64_
 		r->extended_until = expires;
 }
 
-/* A HOLD that matches: every fact of the epoch told again, expiring at
- * `until`, through the same trust check and shares as a received one.
- * False if one we had taken is no longer in our fact set (it expired
- * before a HOLD came, or was pushed out): the lease cannot be honoured,
- * and a repair brings it back. The fact set is walked in order and each
- * fact looked up in the lease, not the lease's slots one by one with each
- * fact looked up in the set: at a thousand peers the set is over a
- * megabyte, and reaching into it at random cost a cache miss a fact (the
- * largest part of a leaf's steady state at 300 nodes; docs/scale-cost.md),
- * while the lease's slots are few and small. */
-static bool extend(struct engine *e, struct peer *sp, int64_t until, int64_t now)
+/* The fact slot s stands for in our fact set, -1 if gone. Facts rarely
+ * move between two HOLDs: the place found last time is tried first. */
+static long slot_fact(const struct factset *fs, struct lease_slot *s)
+{
+	if (s->pos < fs->n && fs->v[s->pos].h == s->h && fs->v[s->pos].lh == s->lh)
+		return s->pos;
+	long pos = factset_find_hashed(fs, s->h, s->lh);
+	if (pos >= 0)
+		s->pos = (uint32_t)pos;
+	return pos;
+}
+
+/* Extends by the lease's slots, each fact reached in the set at random. */
+static bool extend_by_slots(struct engine *e, struct peer *sp, enum wl_trust trust,
+		int64_t until, int64_t now)
 {
 	struct lease_rx *r = &sp->lrx;
-	if (!r->s)
-		return true;
+	bool whole = true;
+	for (size_t i = 0; i <= r->mask; i++) {
+		struct lease_slot *s = &r->s[i];
+		if (!s->lh || !s->accepted)
+			continue;
+		long pos = slot_fact(&e->fs, s);
+		if (pos < 0) {
+			whole = false;
+			continue;
+		}
+		engine_retake_trusted(e, now, sp, trust, (size_t)pos, until);
+	}
+	return whole;
+}
+
+/* Extends by walking the fact set in order, each fact looked up in the
+ * lease's small table. */
+static bool extend_by_set(struct engine *e, struct peer *sp, enum wl_trust trust,
+		int64_t until, int64_t now)
+{
+	struct lease_rx *r = &sp->lrx;
 	size_t accepted = 0, found = 0;
 	for (size_t i = 0; i <= r->mask; i++)
 		accepted += r->s[i].lh && r->s[i].accepted;
-	enum wl_trust trust = engine_trust_of_source(e, sp);
 	for (size_t k = 0; k < e->fs.n; k++) {
 		const struct fentry *fe = &e->fs.v[k];
 		const struct lease_slot *s = slot_for(r, fe->lh);
@@ -246,6 +268,33 @@ static bool extend(struct engine *e, struct peer *sp, int64_t until, int64_t now
 		engine_retake_trusted(e, now, sp, trust, k, until);
 	}
 	return found == accepted;
+}
+
+/* A lease whose facts are fewer than this share of our fact set is
+ * extended slot by slot. */
+#define EXTEND_BY_SLOTS_SHARE 16
+
+/* A HOLD that matches: every fact of the epoch told again, expiring at
+ * `until`, through the same trust check and shares as a received one.
+ * False if one we had taken is no longer in our fact set (it expired
+ * before a HOLD came, or was pushed out): the lease cannot be honoured,
+ * and a repair brings it back. Both ways extend the same facts; they
+ * differ in what they touch. A leaf's router leases it nearly all it
+ * holds, at a thousand peers a fact set of over a megabyte: reaching
+ * into it at random cost a cache miss a fact (the largest part of a
+ * leaf's steady state at 300 nodes; docs/scale-cost.md), walking it in
+ * order does not. A router is the other way round: each leaf leases it
+ * a few facts among thousands, and walking them all for a few would
+ * waste what the slots spare. */
+static bool extend(struct engine *e, struct peer *sp, int64_t until, int64_t now)
+{
+	struct lease_rx *r = &sp->lrx;
+	if (!r->s)
+		return true;
+	enum wl_trust trust = engine_trust_of_source(e, sp);
+	if (r->n * EXTEND_BY_SLOTS_SHARE < e->fs.n)
+		return extend_by_slots(e, sp, trust, until, now);
+	return extend_by_set(e, sp, trust, until, now);
 }
 
 /* Asks sp to tell us again what it leases us (at our next send). */

@@ -93,6 +93,7 @@ struct lease_slot {
 	uint64_t lh;      /* lease hash; 0 = empty slot */
 	uint64_t h;       /* our factset key hash */
 	bool accepted;    /* its trust sufficed when told (else only counted) */
+	uint32_t pos;     /* where its fact was in our fact set last time (a guess) */
 };
 
 /* What one peer leases us (receiver side). */
