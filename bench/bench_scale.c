@@ -169,6 +169,8 @@ struct figures {
 	double leaf_tx_pps, leaf_tx_bps, leaf_rx_bps, leaf_ticks_per_s;
 	double tick_us, ticks_per_s, rx_cpu_us_per_s;
 	double hub_kib, leaf_kib;
+	struct keymemo_stats keys;
+	struct engine_memory_parts leaf_parts; /* summed over the leaves */
 	double facts_hub, facts_leaf;
 	double real_s, cpu_s;
 	double first_min_s; /* real seconds to the end of the first virtual minute */
@@ -180,9 +182,17 @@ static void memory(struct scen *s, struct figures *f)
 {
 	f->hub_kib = (double)engine_memory(sim_node_engine(s->sim, s->hub)) / 1024;
 	double sum = 0, facts = 0;
+	f->leaf_parts = (struct engine_memory_parts){ 0 };
 	for (size_t i = 0; i < s->n_leaves; i++) {
 		struct engine *e = sim_node_engine(s->sim, s->leaf[i]);
 		sum += (double)engine_memory(e);
+		struct engine_memory_parts p;
+		engine_memory_parts(e, &p);
+		f->leaf_parts.facts += p.facts;
+		f->leaf_parts.peers += p.peers;
+		f->leaf_parts.knowledge += p.knowledge;
+		f->leaf_parts.leases += p.leases;
+		f->leaf_parts.other += p.other;
 		facts += (double)engine_fact_count(e);
 	}
 	f->leaf_kib = sum / (double)s->n_leaves / 1024;
@@ -270,6 +280,7 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 	steady(&from, &to, f);
 	f->direct = scen_count_direct(&s, healthy);
 	memory(&s, f);
+	f->keys = sim_key_stats(s.sim);
 	f->real_s = bench_now_s() - start;
 	f->cpu_s = process_cpu_s() - cpu_start;
 	scen_free(&s);
@@ -291,6 +302,16 @@ static void print(size_t nodes, const struct figures *f)
 	       f->tick_us, f->ticks_per_s, f->rx_cpu_us_per_s);
 	printf("  engine memory: hub %.0f KiB (%.0f facts), leaves %.0f KiB on average (%.0f facts)\n",
 	       f->hub_kib, f->facts_hub, f->leaf_kib, f->facts_leaf);
+	double per_leaf = 1024.0 * (double)f->n_leaves;
+	printf("  a leaf's engine memory by part (KiB, average): facts %.0f, peers %.0f, "
+	       "knowledge %.0f, leases %.0f, other %.0f\n",
+	       (double)f->leaf_parts.facts / per_leaf, (double)f->leaf_parts.peers / per_leaf,
+	       (double)f->leaf_parts.knowledge / per_leaf, (double)f->leaf_parts.leases / per_leaf,
+	       (double)f->leaf_parts.other / per_leaf);
+	printf("  shared keys: %llu X25519s, %llu taken from the pair's other node (at most %zu "
+	       "waiting)\n",
+	       (unsigned long long)f->keys.computed, (unsigned long long)f->keys.reused,
+	       f->keys.held_max);
 	printf("  the run: %.1f s real, %.1f s CPU (the whole simulation: every node, vnet, vwg), ",
 	       f->real_s, f->cpu_s);
 	if (f->parts > 1)

@@ -164,6 +164,8 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t seed[st
 		goto fail;
 	if (keycache_init(&e->kc, e->priv, KEYCACHE_SLOTS) < 0)
 		goto fail;
+	if (cfg->agreement.agree)
+		keycache_set_agreement(&e->kc, e->pub, &cfg->agreement);
 	struct factset_limits lim;
 	factset_limits_default(&lim);
 	if (cfg->facts_per_source)

@@ -112,6 +112,7 @@
 #include "common/trust.h"
 #include "core/clock.h"
 #include "wire/fact.h"
+#include "wire/keycache.h"
 
 /* Protocol timing (SPEC §4). engine_config_init() sets the original's
  * values, which mixed networks need; tests and faster modes may shrink them. */
@@ -193,6 +194,9 @@ struct engine_config {
 	 * new members per source at once (1024) and then per minute (256). */
 	size_t facts_per_source, endpoints_per_subject, allowed_per_subject;
 	size_t new_members_burst, new_members_per_min;
+	/* How shared keys are worked out (agree NULL: X25519 in the engine,
+	 * as the daemon does; wire/keycache.h). */
+	struct key_agreement agreement;
 };
 
 /* Defaults: everything zero/unset, router AUTO, timing as in SPEC §4. */

@@ -129,6 +129,7 @@ static struct engine *make_engine(struct driver *d, const struct wl_config *cfg,
 	ec.allowed_per_subject = cfg->quota_allowed_ips;
 	ec.new_members_burst = cfg->quota_new_members;
 	ec.new_members_per_min = cfg->quota_new_members_per_min;
+	ec.agreement = (struct key_agreement){ d->host.ops->agree, d->host.ctx };
 	struct engine_peer_config *peers = calloc(cfg->n_peers + 1, sizeof(*peers));
 	struct wl_endpoint *eps =
 		calloc((cfg->n_peers + 1) * DRIVER_MAX_PEER_ENDPOINTS, sizeof(*eps));

@@ -90,6 +90,11 @@ struct driver_host_ops {
 	 * into and received from the WireGuard interface (its link counters:
 	 * plaintext packets, all peers together). 0 or -errno. */
 	int (*tunnel_bytes)(void *ctx, uint64_t *rx, uint64_t *tx);
+	/* Optional (NULL = X25519 in the engine): works out shared keys, for
+	 * a host running many nodes in one process (struct key_agreement). */
+	bool (*agree)(void *ctx, const uint8_t own_private[static WL_KEY_LEN],
+		      const uint8_t own_public[static WL_KEY_LEN],
+		      const uint8_t peer[static WL_KEY_LEN], uint8_t out[static 32]);
 };
 
 struct driver_host {

@@ -40,6 +40,21 @@ void keycache_destroy(struct keycache *kc)
 	sodium_memzero(kc, sizeof(*kc));
 }
 
+void keycache_set_agreement(struct keycache *kc, const uint8_t own_public[static WL_KEY_LEN],
+			    const struct key_agreement *ka)
+{
+	kc->agreement = *ka;
+	memcpy(kc->own_public, own_public, WL_KEY_LEN);
+}
+
+static bool agree(struct keycache *kc, const uint8_t peer[static WL_KEY_LEN], uint8_t out[static 32])
+{
+	if (kc->agreement.agree)
+		return kc->agreement.agree(kc->agreement.ctx, kc->own_private, kc->own_public, peer,
+					   out);
+	return group_shared_key(kc->own_private, peer, out);
+}
+
 /* Linear probing over a short window; past it, evict the stalest entry. */
 #define PROBE_WINDOW 8
 
@@ -57,7 +72,7 @@ const uint8_t *keycache_get(struct keycache *kc, const uint8_t peer[static WL_KE
 			victim = e;
 	}
 	memcpy(victim->peer, peer, WL_KEY_LEN);
-	victim->valid = group_shared_key(kc->own_private, peer, victim->shared);
+	victim->valid = agree(kc, peer, victim->shared);
 	victim->last_use = ++kc->clock;
 	kc->computations++;
 	return victim->valid ? victim->shared : NULL;

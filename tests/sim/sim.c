@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "daemon/driver.h"
+#include "sim/keymemo.h"
 #include "sim/simrand.h"
 #include "sys/log.h"
 #include "sys/wg_mem.h"
@@ -142,6 +143,7 @@ struct sim {
 	sim_tick_hook tick_hook;
 	void *tick_hook_ctx;
 	bool no_leases; /* every node refreshes as SPEC §6 (setting Leases false) */
+	struct keymemo *keys; /* each pair's shared key worked out once */
 	int quiet_period; /* setting QuietPeriod, s; -1: the default */
 	int dormant;      /* setting Dormant: 0, 1; -1: the default */
 };
@@ -240,6 +242,7 @@ struct sim *sim_new(uint64_t seed)
 	sim->dormant = -1;
 	simrand_seed(&sim->rng, seed);
 	sim->net = vnet_new(simrand_next(&sim->rng));
+	sim->keys = keymemo_new();
 	vnet_set_deliver_hook(sim->net, on_deliver, sim);
 	sim->trace_print = getenv("WL_SIM_TRACE") != NULL;
 	/* The drivers log as the daemon would; their notices (a clock jump a
@@ -298,6 +301,7 @@ void sim_free(struct sim *sim)
 		free(p->held);
 	}
 	free(sim->by_host);
+	keymemo_free(sim->keys);
 	vnet_free(sim->net);
 	free(sim);
 }
@@ -1032,6 +1036,14 @@ static int host_tunnel_bytes(void *ctx, uint64_t *rx, uint64_t *tx)
 	return 0;
 }
 
+static bool host_agree(void *ctx, const uint8_t own_private[static WL_KEY_LEN],
+		       const uint8_t own_public[static WL_KEY_LEN],
+		       const uint8_t peer[static WL_KEY_LEN], uint8_t out[static 32])
+{
+	const struct sim_node *n = ctx;
+	return keymemo_agree(n->sim->keys, own_private, own_public, peer, out);
+}
+
 static const struct driver_host_ops host_ops = {
 	.wall_ms = host_wall_ms,
 	.random = host_random,
@@ -1042,6 +1054,7 @@ static const struct driver_host_ops host_ops = {
 	.event = host_event,
 	.extra_endpoints = host_extra_endpoints,
 	.tunnel_bytes = host_tunnel_bytes,
+	.agree = host_agree,
 };
 
 int sim_grant_port_mapping(struct sim *sim, int node, int nat, uint16_t ext_port)
@@ -1074,6 +1087,7 @@ static struct engine *original_engine(struct sim *sim, struct sim_node *n)
 	ec.timing.fresh_try_ms = 15000;
 	ec.timing.stagger_ms = 0;
 	ec.timing.probe_interval_ms = 0;
+	ec.agreement = (struct key_agreement){ keymemo_agree, sim->keys };
 	uint8_t seed[32];
 	simrand_bytes(&sim->rng, seed, sizeof(seed));
 	struct engine *e = engine_new(&ec, seed, sim_now(sim));
@@ -1670,6 +1684,11 @@ void sim_set_fact_hook(struct sim *sim, sim_fact_hook fn, void *ctx)
 {
 	sim->fact_hook = fn;
 	sim->fact_hook_ctx = ctx;
+}
+
+struct keymemo_stats sim_key_stats(const struct sim *sim)
+{
+	return keymemo_stats(sim->keys);
 }
 
 const struct sim_stats *sim_stats(struct sim *sim)

@@ -38,6 +38,7 @@
 #include "common/netaddr.h"
 #include "common/trust.h"
 #include "core/engine.h"
+#include "sim/keymemo.h"
 #include "sim/vnet.h"
 #include "sim/vwg.h"
 #include "wire/fact.h"
@@ -252,6 +253,9 @@ struct sim_stats {
 	uint64_t steps, ticks, datagrams, datagram_bytes, send_errors, changes, rx_dropped;
 };
 const struct sim_stats *sim_stats(struct sim *sim);
+/* X25519s worked out, and keys one node of a pair took from the other
+ * (sim/keymemo.h). */
+struct keymemo_stats sim_key_stats(const struct sim *sim);
 
 /* One node's counters: its ticks, the wirelink datagrams it sent and
  * received (payload bytes, as handed to and taken from its socket), and,
