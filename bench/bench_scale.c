@@ -218,6 +218,57 @@ static void steady(const struct snap *a, const struct snap *b, struct figures *f
 	f->rx_cpu_us_per_s = (double)(b->st.rx_cpu_ns - a->st.rx_cpu_ns) / 1e3 / secs;
 }
 
+/* WL_BENCH_VISIT=1: the skipping tick's shadow (core/visit.c) on every
+ * leaf over the steady window; what it would have skipped, and missed. */
+static bool visit_wanted(void)
+{
+	const char *v = getenv("WL_BENCH_VISIT");
+	return v && strcmp(v, "1") == 0;
+}
+
+static void visit_shadow(struct scen *s, bool on)
+{
+	for (size_t i = 0; i < s->n_leaves; i++)
+		engine_visit_shadow(sim_node_engine(s->sim, s->leaf[i]), on);
+}
+
+static void visit_print(struct scen *s)
+{
+	struct engine_visit_stats t = { 0 };
+	size_t shown = 0;
+	for (size_t i = 0; i < s->n_leaves; i++) {
+		const struct engine_visit_stats *v =
+			engine_visit_stats(sim_node_engine(s->sim, s->leaf[i]));
+		t.ticks += v->ticks;
+		t.peers += v->peers;
+		t.global_ticks += v->global_ticks;
+		t.rebuilt_ticks += v->rebuilt_ticks;
+		t.skippable += v->skippable;
+		t.missed += v->missed;
+		t.visited_left += v->visited_left;
+		t.visited_touched += v->visited_touched;
+		t.visited_always += v->visited_always;
+		t.visited_due += v->visited_due;
+		for (size_t k = 0; k < v->n_misses && shown < 12; k++, shown++)
+			printf("    missed: %s: %s\n", sim_node_name(s->sim, s->leaf[i]), v->misses[k]);
+	}
+	if (!t.ticks)
+		return;
+	double n = (double)t.ticks;
+	printf("  skipping tick, shadow (leaves, steady state): %llu ticks, %.1f peers each; "
+	       "%.1f %% visit all from the start, %.1f %% rebuild the index; in the rest %.1f "
+	       "peers a tick skippable, %llu missed\n",
+	       (unsigned long long)t.ticks, (double)t.peers / n, 100.0 * (double)t.global_ticks / n,
+	       100.0 * (double)t.rebuilt_ticks / n,
+	       (double)t.skippable / (n - (double)t.rebuilt_ticks > 0 ? n - (double)t.rebuilt_ticks : 1),
+	       (unsigned long long)t.missed);
+	double rest = n - (double)t.global_ticks;
+	printf("    visited a tick, of those not visiting all: %.1f left the device, %.1f touched, "
+	       "%.1f always, %.1f due\n",
+	       (double)t.visited_left / rest, (double)t.visited_touched / rest,
+	       (double)t.visited_always / rest, (double)t.visited_due / rest);
+}
+
 static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, struct figures *f,
 		struct census *census)
 {
@@ -262,6 +313,8 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 			from = take(&s);
 			if (census)
 				census->on = true;
+			if (visit_wanted())
+				visit_shadow(&s, true);
 		}
 		sim_run_to(s.sim, v);
 		if (f->all_direct_at < 0 && scen_count_direct(&s, healthy) == f->pairs)
@@ -281,6 +334,8 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 	f->direct = scen_count_direct(&s, healthy);
 	memory(&s, f);
 	f->keys = sim_key_stats(s.sim);
+	if (visit_wanted())
+		visit_print(&s);
 	f->real_s = bench_now_s() - start;
 	f->cpu_s = process_cpu_s() - cpu_start;
 	scen_free(&s);

@@ -552,6 +552,14 @@ static bool resend_pending(const struct engine *e, int64_t now)
 	       now - e->renewed_at < e->t.alive_period_ms + 2 * e->t.chunk_period_ms;
 }
 
+unsigned engine_apply_gates(const struct engine *e, int64_t now)
+{
+	bool settling = resend_pending(e, now), deconf = deconfigure_allowed(e, now);
+	bool del = delete_allowed(e, now) && !settling;
+	bool prune = deconf && !settling && allowed_source_present(e, now);
+	return (settling ? 1u : 0) | (deconf ? 2u : 0) | (del ? 4u : 0) | (prune ? 8u : 0);
+}
+
 void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,
 		  struct engine_actions *a)
 {

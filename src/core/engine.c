@@ -215,6 +215,7 @@ void engine_free(struct engine *e)
 		return;
 	if (e->kc.slots)
 		keycache_destroy(&e->kc);
+	engine_visit_free(e);
 	factset_free(&e->fs);
 	peertab_free(&e->pt);
 	free_cfg(e);
@@ -302,6 +303,7 @@ void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 	if (e->last_tick != ENGINE_NEVER && now - e->last_tick > 2 * e->t.chunk_period_ms)
 		engine_new_boot_id(e, "time jumped between ticks");
 	e->tunnel_busy = in->tunnel_busy;
+	engine_visit_begin(e, now, in, out);
 	engine_observe_device(e, now, in, out);
 	e->n_extra = 0;
 	for (size_t i = 0; i < in->n_extra_endpoints && e->n_extra < 4; i++)
@@ -320,6 +322,7 @@ void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 			      hex_encode(e->boot_id, BOOT_ID_LEN, hex), e->boot_reason);
 		e->boot_reason[0] = '\0';
 	}
+	engine_visit_end(e, now, out);
 	e->last_tick = now;
 	e->dirty_at = ENGINE_NEVER;
 	/* Every periodic send (Alives, refreshes) waits for a tick, so the

@@ -451,6 +451,26 @@ enum engine_rx engine_receive_probe(struct engine *e, int64_t now_ms, const stru
 				    const uint8_t *buf, size_t len,
 				    struct engine_datagram *reply);
 
+/* [ours] The skipping tick's shadow (core/visit.c; for the simulator's
+ * tests): each tick works out the peers it could leave alone, runs in
+ * full, and checks they came out as they went in. */
+#define ENGINE_VISIT_MISSES 8
+struct engine_visit_stats {
+	uint64_t ticks, peers;   /* ticks checked, peer states they held */
+	uint64_t global_ticks;   /* ticks that visit everyone from their start */
+	uint64_t rebuilt_ticks;  /* ticks that rebuilt the fact index (everyone) */
+	uint64_t skippable;      /* peers that would have been skipped, checked */
+	uint64_t missed;         /* ... that the tick did change or name */
+	/* Why peers of the other ticks were visited (one may have several
+	 * reasons): it left the device, an input moved, it is always
+	 * visited (visit.c: always), its due time came. */
+	uint64_t visited_left, visited_touched, visited_always, visited_due;
+	size_t n_misses;
+	char misses[ENGINE_VISIT_MISSES][160]; /* the first ones */
+};
+void engine_visit_shadow(struct engine *e, bool on);
+const struct engine_visit_stats *engine_visit_stats(const struct engine *e);
+
 /* One step: expire, rebuild local facts, decide device changes and what to
  * send. Appends to *out. */
 void engine_tick(struct engine *e, int64_t now_ms, const struct engine_inputs *in,

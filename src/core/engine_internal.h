@@ -55,6 +55,18 @@ struct fact_view {
 	bool self, local;
 };
 
+/* The skipping tick's shadow (visit.c). */
+struct visit_state {
+	bool shadow;
+	struct peer *before; /* copies of the peers the tick would skip */
+	size_t cap, n_before, n_peers_before;
+	uint64_t index_before;
+	size_t from[3]; /* the tick's first change, event and datagram */
+	unsigned gates; /* engine_apply_gates at the end of the last tick */
+	uint8_t boot_before[BOOT_ID_LEN]; /* a new boot id tells every peer */
+	struct engine_visit_stats st;
+};
+
 struct engine {
 	uint8_t priv[WL_KEY_LEN];
 	uint8_t pub[WL_KEY_LEN];
@@ -175,6 +187,7 @@ struct engine {
 	 * peer to resend (a new boot id), ENGINE_NEVER if never. */
 	int64_t renewed_at;
 	char boot_reason[96]; /* pending ENGINE_EV_BOOT_ID text, "" if none */
+	struct visit_state visit;
 	struct engine_stats st;
 };
 
@@ -351,5 +364,17 @@ struct engine_change *engine_actions_add_change(struct engine_actions *a,
 void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
 			  const uint8_t *peer, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* visit.c: the skipping tick's shadow. A peer's input moved outside its
+ * passes (a datagram from it, a fact about it); begin and end go around
+ * a tick's passes; free releases the shadow's copies. */
+void engine_visit_touch(struct peer *p);
+/* apply.c's gates (settling, deconfigure, delete, prune) as bits: a
+ * change moves every peer's AllowedIPs decision. */
+unsigned engine_apply_gates(const struct engine *e, int64_t now);
+void engine_visit_begin(struct engine *e, int64_t now, const struct engine_inputs *in,
+			const struct engine_actions *out);
+void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions *out);
+void engine_visit_free(struct engine *e);
 
 #endif

@@ -583,6 +583,7 @@ bool engine_path_reply_received(struct engine *e, int64_t now, const struct wl_a
 		e->st.rx_bad_source++;
 		return true;
 	}
+	engine_visit_touch(p);
 	engine_path_own_rx(p, len);
 	note_ours(e, p, now);
 	note_version(e, p, buf[0], now);
@@ -611,6 +612,7 @@ enum engine_rx engine_receive_probe(struct engine *e, int64_t now, const struct 
 		e->st.rx_bad_source++;
 		return ENGINE_RX_BAD_SOURCE;
 	}
+	engine_visit_touch(p);
 	engine_path_own_rx(p, len);
 	note_ours(e, p, now);
 	note_version(e, p, buf[0], now);

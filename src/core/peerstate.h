@@ -246,6 +246,11 @@ struct peer {
 	 * device had sent it nothing (ENGINE_NEVER: not yet). */
 	uint64_t try_tx;
 	int64_t try_again_at;
+	/* visit.c (the skipping tick's shadow): when a test of time in its
+	 * passes can next flip; an input moved since its last visit; this
+	 * tick would skip it; the device listed it this tick. */
+	int64_t visit_due;
+	bool visit_touched, visit_skip, visit_listed;
 };
 
 struct peertab {

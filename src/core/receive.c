@@ -188,6 +188,10 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 		knowledge_put(&sp->know, h, expires, now, e->max_knowledge,
 			      &e->st.knowledge_dropped);
 	bool held = engine_take_trusted(e, now, sp, f, expires, true);
+	/* What is known of its subject moved (the shadow only: a lookup a
+	 * fact; visit.c). */
+	if (e->visit.shadow)
+		engine_visit_touch(peertab_find(&e->pt, f->subject));
 	if (held)
 		e->st.rx_accepted++;
 	if (leased)
@@ -234,6 +238,7 @@ enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_add
 		memcpy(sp->shared, key, sizeof(sp->shared));
 		sp->shared_state = 1;
 	}
+	engine_visit_touch(sp);
 	engine_path_own_rx(sp, len);
 	sp->heard_at = now; /* whatever it says (lease.c: lease_silent) */
 	engine_path_heard(e, sp, now);

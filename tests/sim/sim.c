@@ -144,6 +144,13 @@ struct sim {
 	void *tick_hook_ctx;
 	bool no_leases; /* every node refreshes as SPEC §6 (setting Leases false) */
 	struct keymemo *keys; /* each pair's shared key worked out once */
+	/* WL_SIM_VISIT=1: the skipping tick's shadow on every node
+	 * (core/visit.c), its counters added up as engines go, and the first
+	 * misses with their nodes; printed by sim_free. */
+	bool visit_shadow;
+	struct engine_visit_stats visit;
+	size_t n_visit_misses;
+	char visit_misses[16][200];
 	int quiet_period; /* setting QuietPeriod, s; -1: the default */
 	int dormant;      /* setting Dormant: 0, 1; -1: the default */
 };
@@ -243,6 +250,7 @@ struct sim *sim_new(uint64_t seed)
 	simrand_seed(&sim->rng, seed);
 	sim->net = vnet_new(simrand_next(&sim->rng));
 	sim->keys = keymemo_new();
+	sim->visit_shadow = getenv("WL_SIM_VISIT") && strcmp(getenv("WL_SIM_VISIT"), "1") == 0;
 	vnet_set_deliver_hook(sim->net, on_deliver, sim);
 	sim->trace_print = getenv("WL_SIM_TRACE") != NULL;
 	/* The drivers log as the daemon would; their notices (a clock jump a
@@ -253,6 +261,43 @@ struct sim *sim_new(uint64_t seed)
 }
 
 static void sim_threads_stop(struct sim *sim);
+
+/* Adds n's engine's shadow counters to the run's (WL_SIM_VISIT). */
+static void visit_collect(struct sim *sim, struct sim_node *n)
+{
+	if (!sim->visit_shadow || !n->drv)
+		return;
+	const struct engine_visit_stats *v = engine_visit_stats(driver_engine(n->drv));
+	struct engine_visit_stats *t = &sim->visit;
+	t->ticks += v->ticks;
+	t->peers += v->peers;
+	t->global_ticks += v->global_ticks;
+	t->rebuilt_ticks += v->rebuilt_ticks;
+	t->skippable += v->skippable;
+	t->missed += v->missed;
+	t->visited_left += v->visited_left;
+	t->visited_touched += v->visited_touched;
+	t->visited_always += v->visited_always;
+	t->visited_due += v->visited_due;
+	for (size_t k = 0; k < v->n_misses && sim->n_visit_misses < 16; k++)
+		snprintf(sim->visit_misses[sim->n_visit_misses++], sizeof(sim->visit_misses[0]),
+			 "%s %s", n->name, v->misses[k]);
+}
+
+static void visit_print(const struct sim *sim)
+{
+	const struct engine_visit_stats *t = &sim->visit;
+	if (!sim->visit_shadow || !t->ticks)
+		return;
+	fprintf(stderr,
+		"sim: skipping tick, shadow: %llu ticks (%llu visit all, %llu rebuilt the index), "
+		"%llu peers skippable, %llu missed\n",
+		(unsigned long long)t->ticks, (unsigned long long)t->global_ticks,
+		(unsigned long long)t->rebuilt_ticks, (unsigned long long)t->skippable,
+		(unsigned long long)t->missed);
+	for (size_t i = 0; i < sim->n_visit_misses; i++)
+		fprintf(stderr, "sim:   missed: %s\n", sim->visit_misses[i]);
+}
 
 static void cfg_peer_free(struct sim_cfg_peer *c)
 {
@@ -283,6 +328,9 @@ void sim_free(struct sim *sim)
 	if (!sim)
 		return;
 	sim_threads_stop(sim); /* first: the workers may no longer touch a node */
+	for (size_t i = 0; i < sim->n_nodes; i++)
+		visit_collect(sim, sim->nodes[i]);
+	visit_print(sim);
 	for (size_t i = 0; i < sim->n_nodes; i++)
 		node_free(sim->nodes[i]);
 	free(sim->nodes);
@@ -1101,19 +1149,19 @@ static struct engine *original_engine(struct sim *sim, struct sim_node *n)
 void sim_start_node(struct sim *sim, int node)
 {
 	struct sim_node *n = sim->nodes[node];
+	visit_collect(sim, n);
 	driver_free(n->drv);
 	n->drv = NULL;
 	struct driver_host host = { &host_ops, n, n->wg };
 	if (n->original) {
 		if (driver_new_with_engine(&host, original_engine(sim, n), NULL, &n->drv) < 0)
 			abort();
-		return;
-	}
-	struct wl_config *cfg = node_config(sim, n);
-	if (driver_new(&host, cfg, sim_now(sim), &n->drv) < 0) {
+	} else if (driver_new(&host, node_config(sim, n), sim_now(sim), &n->drv) < 0) {
 		fprintf(stderr, "sim: cannot start the driver of %s\n", n->name);
 		abort();
 	}
+	if (sim->visit_shadow)
+		engine_visit_shadow(driver_engine(n->drv), true);
 }
 
 void sim_start(struct sim *sim)

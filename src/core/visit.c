@@ -1,0 +1,328 @@
+/* [ours] Which peers a tick must visit: the skipping tick's groundwork,
+ * in shadow (docs/due-times.md, "How to build it", step 1).
+ *
+ * A tick walks every peer through every pass, though in a large
+ * network's steady state it changes one or two of them. A peer needs a
+ * visit only when an input of its passes moved since its last visit
+ * (touched) or a test of `now` in its passes can flip (its due time);
+ * everything else is global and visits everyone. Nothing is skipped
+ * yet: with the shadow on (engine_visit_shadow), each tick works out the
+ * peers it would skip, runs in full as always, and then checks that
+ * every one of them came out as it went in and is named by no change,
+ * event or datagram of the tick. A miss names an input or a due time
+ * this file does not know of yet. The check copies peer states and is
+ * for the simulator's tests, never the daemon. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine_internal.h"
+
+/* Thresholds of the passes this file's due time stands for (path.c,
+ * observe.c, apply.c; kept in step with them by the shadow check). */
+#define VISIT_HELLO_GAP_MS 10000
+#define VISIT_HELLOS 3
+#define VISIT_HELD_MS 90000
+#define VISIT_LAN_WAIT_MS 1000
+
+/* t, if it lies ahead and before *due: a flip at t. */
+static void flip_at(int64_t *due, int64_t t, int64_t now)
+{
+	if (t != ENGINE_NEVER && t > now && t < *due)
+		*due = t;
+}
+
+/* base + d, a flip, unless base is ENGINE_NEVER. */
+static void flip_after(int64_t *due, int64_t base, int64_t d, int64_t now)
+{
+	if (base != ENGINE_NEVER)
+		flip_at(due, base + d, now);
+}
+
+/* A pending deadline: due at t, even if t has passed. */
+static void pending(int64_t *due, int64_t t)
+{
+	if (t != ENGINE_NEVER && t < *due)
+		*due = t;
+}
+
+/* When the next Alive to p falls due by time (send.c: send_peer). */
+static int64_t alive_due(const struct engine *e, const struct peer *p, int64_t now)
+{
+	if (!p->send_ok)
+		return ENGINE_NEVER;
+	if (p->force_alive || p->alive_told == ENGINE_NEVER)
+		return now;
+	if (p->paired_tx)
+		return ENGINE_NEVER;
+	int64_t ttl = p->quiet_tx ? engine_quiet_ttl_ms(e) : e->t.fact_ttl_ms;
+	return p->alive_told - ttl + engine_alive_period_ms(e, p);
+}
+
+/* A peer every tick visits: one whose passes depend on every other
+ * peer, or that is in the midst of something a tick drives. */
+static bool within(int64_t t, int64_t w, int64_t now)
+{
+	return t != ENGINE_NEVER && now - t < w;
+}
+
+static bool always(const struct engine *e, const struct peer *p, int64_t now)
+{
+	/* path.c: the watch looks at a path in use at every tick */
+	int64_t W = e->t.watch_ms;
+	bool in_use = within(p->active_at, W, now) || within(p->crossed_until, W, now) ||
+		      within(p->woken_at, W, now);
+	/* path.c: hello_wanted (a hello still has something to find out) */
+	bool asking = p->hellos < VISIT_HELLOS && (!p->ours || !p->lease_ok || !p->dormant_ok);
+	return e->router || p->router || p->ltx_on || p->lrx.have || !p->healthy || asking ||
+	       in_use ||
+	       p->path_dead || p->punches > 0 || p->follow_due || p->told_watch ||
+	       p->told_wake || p->boot_changed || p->handshake != p->prev_handshake;
+}
+
+/* The earliest time a test of `now` in p's passes can flip. */
+static int64_t due_time(const struct engine *e, const struct peer *p, int64_t now)
+{
+	int64_t due = INT64_MAX;
+	int64_t A = e->t.alive_period_ms, C = e->t.chunk_period_ms, W = e->t.watch_ms,
+		I = e->t.probe_interval_ms, Q = e->t.quiet_period_ms;
+	/* health (observe.c): a fresh handshake, receiving in either window */
+	flip_after(&due, p->handshake, e->t.handshake_validity_ms, now);
+	int64_t heard = p->rx_at;
+	if (p->dormant_left_at != ENGINE_NEVER && (heard == ENGINE_NEVER || p->dormant_left_at > heard))
+		heard = p->dormant_left_at;
+	flip_after(&due, heard, 2 * (A + C), now);
+	flip_after(&due, heard, 2 * (Q + C), now);
+	flip_after(&due, p->quiet_left_at, 2 * (A + C), now);
+	/* liveness, usable, vouching (observe.c, apply.c, quiet.c) */
+	flip_at(&due, p->alive_until, now);
+	flip_after(&due, p->alive_until, -C / 2, now);
+	flip_at(&due, p->vouch_until, now);
+	flip_after(&due, p->vouch_until, -C, now);
+	/* sending (send.c) */
+	pending(&due, alive_due(e, p, now));
+	flip_at(&due, p->hold_until, now);
+	if (p->send_ok)
+		pending(&due, p->resend_at);
+	/* the path watch (path.c; retry_at only counts while the path is
+	 * dead, and such a peer is always visited) */
+	flip_after(&due, p->probe_at, I, now);
+	flip_after(&due, p->hello_at, VISIT_HELLO_GAP_MS, now);
+	flip_after(&due, p->punch_at, I, now);
+	flip_after(&due, p->active_at, W, now);
+	flip_at(&due, p->crossed_until, now);
+	flip_after(&due, p->crossed_until, W, now);
+	flip_after(&due, p->woken_at, W, now);
+	flip_after(&due, p->held_since, VISIT_HELD_MS, now);
+	/* trying endpoints (apply.c) */
+	/* (an unhealthy peer's tries and a lease's HOLDs, nack_at and
+	 * try_again_at: always visited) */
+	flip_after(&due, p->cand_seen_at, VISIT_LAN_WAIT_MS, now);
+	return due;
+}
+
+void engine_visit_touch(struct peer *p)
+{
+	if (p)
+		p->visit_touched = true;
+}
+
+/* Whether the device's view of p moved since p's last visit. */
+static bool view_moved(const struct peer *p, const struct engine_peer_view *wp)
+{
+	return !p->in_device || p->has_endpoint != wp->has_endpoint ||
+	       (wp->has_endpoint && !wl_endpoint_equal(&p->endpoint, &wp->endpoint)) ||
+	       wp->handshake_ms != p->handshake || wp->rx_bytes != p->rx_bytes ||
+	       wp->tx_bytes != p->tx_bytes;
+}
+
+/* Whether the Alive p is sent would go otherwise now (send.c: a change
+ * of quiet offer sends one at once). */
+static bool offer_moved(const struct engine *e, const struct peer *p, int64_t now)
+{
+	if (!p->send_ok)
+		return false;
+	enum quiet_offer offer = engine_quiet_offer(e, p, now);
+	return (offer != QUIET_LOUD) != p->quiet_tx || (offer == QUIET_DORMANT) != p->dormant_tx;
+}
+
+/* What visits everyone this tick, known at its start. */
+static bool global_visit(const struct engine *e, int64_t now)
+{
+	return e->last_tick == ENGINE_NEVER || now - e->last_tick > 2 * e->t.chunk_period_ms ||
+	       now >= e->next_gc || e->boot_reason[0] || e->router;
+}
+
+/* The bytes of a peer state the check compares: all but what a tick
+ * writes for every peer whatever happened (last_seen), where its local
+ * facts were last found (lf_hint: a guess, any value will do) and this
+ * file's own fields. */
+static size_t differs_at(const struct peer *a, const struct peer *b)
+{
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	size_t skip[][2] = {
+		{ offsetof(struct peer, last_seen), sizeof(a->last_seen) },
+		{ offsetof(struct peer, lf_hint), sizeof(a->lf_hint) },
+		{ offsetof(struct peer, visit_due), sizeof(a->visit_due) },
+		{ offsetof(struct peer, visit_touched), sizeof(a->visit_touched) },
+		{ offsetof(struct peer, visit_skip), sizeof(a->visit_skip) },
+	};
+	for (size_t i = 0; i < sizeof(*a); i++) {
+		bool skipped = false;
+		for (size_t k = 0; k < sizeof(skip) / sizeof(skip[0]); k++)
+			skipped = skipped || (i >= skip[k][0] && i < skip[k][0] + skip[k][1]);
+		if (!skipped && x[i] != y[i])
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+static void note_miss(struct engine *e, const struct peer *p, const char *what, size_t at,
+		      int64_t now)
+{
+	struct engine_visit_stats *st = &e->visit.st;
+	st->missed++;
+	if (st->n_misses >= ENGINE_VISIT_MISSES)
+		return;
+	char lb[WL_PEER_LABEL_MAX];
+	snprintf(st->misses[st->n_misses++], sizeof(st->misses[0]), "at %lld ms, %s: %s (byte %zu)",
+		 (long long)now, engine_peer_label(p, lb), what, at);
+}
+
+void engine_visit_begin(struct engine *e, int64_t now, const struct engine_inputs *in,
+			const struct engine_actions *out)
+{
+	struct visit_state *v = &e->visit;
+	if (!v->shadow)
+		return;
+	v->from[0] = out->n_changes;
+	v->from[1] = out->n_events;
+	v->from[2] = out->n_send;
+	for (size_t i = 0; i < in->dev.n_peers; i++) {
+		const struct engine_peer_view *wp = &in->dev.peers[i];
+		struct peer *p = peertab_find(&e->pt, wp->key);
+		if (p && view_moved(p, wp))
+			p->visit_touched = true;
+		if (p)
+			p->visit_listed = true;
+	}
+	bool global = global_visit(e, now);
+	size_t n_skip = 0;
+	for (size_t i = 0; i < e->pt.n; i++) {
+		struct peer *p = e->pt.v[i];
+		bool left = p->in_device && !p->visit_listed;
+		p->visit_listed = false;
+		if (offer_moved(e, p, now))
+			p->visit_touched = true;
+		p->visit_skip = !global && !left && !p->visit_touched && !always(e, p, now) &&
+				p->visit_due > now;
+		n_skip += p->visit_skip;
+		if (!global) {
+			v->st.visited_left += left;
+			v->st.visited_touched += p->visit_touched;
+			v->st.visited_always += always(e, p, now);
+			v->st.visited_due += p->visit_due <= now;
+		}
+	}
+	v->st.ticks++;
+	v->st.peers += e->pt.n;
+	v->st.global_ticks += global;
+	if (n_skip > v->cap) {
+		free(v->before);
+		v->cap = 2 * n_skip;
+		v->before = malloc(v->cap * sizeof(*v->before));
+		if (!v->before) {
+			v->cap = 0;
+			v->shadow = false;
+			return;
+		}
+	}
+	v->n_before = 0;
+	for (size_t i = 0; i < e->pt.n; i++)
+		if (e->pt.v[i]->visit_skip)
+			v->before[v->n_before++] = *e->pt.v[i];
+	v->n_peers_before = e->pt.n;
+	v->index_before = e->index_epoch;
+	memcpy(v->boot_before, e->boot_id, sizeof(v->boot_before));
+}
+
+/* Whether a change, event or datagram of this tick names p. */
+static const char *named(const struct peer *p, const struct engine_actions *out, size_t from[3])
+{
+	for (size_t i = from[0]; i < out->n_changes; i++)
+		if (memcmp(out->changes[i].key, p->key, WL_KEY_LEN) == 0)
+			return "a device change";
+	for (size_t i = from[1]; i < out->n_events; i++)
+		if (out->events[i].has_peer && memcmp(out->events[i].peer, p->key, WL_KEY_LEN) == 0)
+			return "an event";
+	for (size_t i = from[2]; i < out->n_send; i++)
+		if (wl_addr_equal(&out->send[i].dst, &p->auto_addr))
+			return "a datagram";
+	return NULL;
+}
+
+void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions *out)
+{
+	struct visit_state *v = &e->visit;
+	if (v->shadow) {
+		/* A rebuilt index rewrites every peer's chain: such a tick
+		 * visits everyone, and its skips are not counted. */
+		bool rebuilt = e->index_epoch != v->index_before;
+		bool reshaped = e->pt.n != v->n_peers_before;
+		/* apply's gates, our routers gone silent, no NAT in our way,
+		 * the user's traffic anywhere, our role, our addresses and our
+		 * boot id are global too; a real skip would know them by the
+		 * pass that reads them, before its walk. */
+		unsigned gates = engine_apply_gates(e, now) | (e->routers_silent ? 16u : 0) |
+				 (e->nat_free ? 32u : 0) | (e->busy ? 64u : 0) | (e->router ? 128u : 0);
+		bool gated = gates != v->gates || e->moved ||
+			     memcmp(v->boot_before, e->boot_id, sizeof(v->boot_before)) != 0;
+		v->gates = gates;
+		v->st.rebuilt_ticks += rebuilt;
+		v->st.global_ticks += gated && !rebuilt;
+		rebuilt = rebuilt || gated;
+		for (size_t k = 0, i = 0; !rebuilt && !reshaped && k < e->pt.n; k++) {
+			struct peer *p = e->pt.v[k];
+			if (!p->visit_skip)
+				continue;
+			const struct peer *b = &v->before[i++];
+			v->st.skippable++;
+			size_t at = differs_at(b, p);
+			const char *why = named(p, out, v->from);
+			if (at != SIZE_MAX)
+				note_miss(e, p, "its state changed", at, now);
+			else if (why)
+				note_miss(e, p, why, 0, now);
+		}
+	}
+	for (size_t i = 0; i < e->pt.n; i++) {
+		struct peer *p = e->pt.v[i];
+		p->visit_due = due_time(e, p, now);
+		/* What went to it or is awaited from it this tick is counted
+		 * against the device's counters at the next (path.c). */
+		p->visit_touched = p->own_rx || p->own_tx;
+		p->visit_skip = false;
+	}
+	/* The device shows a change at the next tick: its peer is looked at
+	 * then (apply.c compares the device's AllowedIPs). */
+	for (size_t i = v->from[0]; v->shadow && i < out->n_changes; i++)
+		engine_visit_touch(peertab_find(&e->pt, out->changes[i].key));
+}
+
+void engine_visit_shadow(struct engine *e, bool on)
+{
+	e->visit.shadow = on;
+}
+
+const struct engine_visit_stats *engine_visit_stats(const struct engine *e)
+{
+	return &e->visit.st;
+}
+
+void engine_visit_free(struct engine *e)
+{
+	free(e->visit.before);
+	e->visit.before = NULL;
+	e->visit.cap = 0;
+}
