@@ -262,40 +262,46 @@ static const char *named(const struct peer *p, const struct engine_actions *out,
 	return NULL;
 }
 
+/* The tick's outcome for the peers it would have skipped. */
+static void check(struct engine *e, int64_t now, const struct engine_actions *out)
+{
+	struct visit_state *v = &e->visit;
+	/* A rebuilt index rewrites every peer's chain: such a tick visits
+	 * everyone, and its skips are not counted. So are apply's gates, our
+	 * routers gone silent, no NAT in our way, the user's traffic
+	 * anywhere, our role, our addresses and our boot id; a real skip
+	 * would know each by the pass that reads it, before its walk. */
+	bool rebuilt = e->index_epoch != v->index_before;
+	unsigned gates = engine_apply_gates(e, now) | (e->routers_silent ? 16u : 0) |
+			 (e->nat_free ? 32u : 0) | (e->busy ? 64u : 0) | (e->router ? 128u : 0);
+	bool gated = gates != v->gates || e->moved ||
+		     memcmp(v->boot_before, e->boot_id, sizeof(v->boot_before)) != 0;
+	v->gates = gates;
+	v->st.rebuilt_ticks += rebuilt;
+	v->st.global_ticks += gated && !rebuilt;
+	if (rebuilt || gated || e->pt.n != v->n_peers_before)
+		return;
+	for (size_t k = 0, i = 0; k < e->pt.n; k++) {
+		struct peer *p = e->pt.v[k];
+		if (!p->visit_skip)
+			continue;
+		const struct peer *b = &v->before[i++];
+		v->st.skippable++;
+		size_t at = differs_at(b, p);
+		const char *why = named(p, out, v->from);
+		if (at != SIZE_MAX)
+			note_miss(e, p, "its state changed", at, now);
+		else if (why)
+			note_miss(e, p, why, 0, now);
+	}
+}
+
 void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions *out)
 {
 	struct visit_state *v = &e->visit;
-	if (v->shadow) {
-		/* A rebuilt index rewrites every peer's chain: such a tick
-		 * visits everyone, and its skips are not counted. */
-		bool rebuilt = e->index_epoch != v->index_before;
-		bool reshaped = e->pt.n != v->n_peers_before;
-		/* apply's gates, our routers gone silent, no NAT in our way,
-		 * the user's traffic anywhere, our role, our addresses and our
-		 * boot id are global too; a real skip would know them by the
-		 * pass that reads them, before its walk. */
-		unsigned gates = engine_apply_gates(e, now) | (e->routers_silent ? 16u : 0) |
-				 (e->nat_free ? 32u : 0) | (e->busy ? 64u : 0) | (e->router ? 128u : 0);
-		bool gated = gates != v->gates || e->moved ||
-			     memcmp(v->boot_before, e->boot_id, sizeof(v->boot_before)) != 0;
-		v->gates = gates;
-		v->st.rebuilt_ticks += rebuilt;
-		v->st.global_ticks += gated && !rebuilt;
-		rebuilt = rebuilt || gated;
-		for (size_t k = 0, i = 0; !rebuilt && !reshaped && k < e->pt.n; k++) {
-			struct peer *p = e->pt.v[k];
-			if (!p->visit_skip)
-				continue;
-			const struct peer *b = &v->before[i++];
-			v->st.skippable++;
-			size_t at = differs_at(b, p);
-			const char *why = named(p, out, v->from);
-			if (at != SIZE_MAX)
-				note_miss(e, p, "its state changed", at, now);
-			else if (why)
-				note_miss(e, p, why, 0, now);
-		}
-	}
+	if (!v->shadow)
+		return; /* a walk of every peer: only while the shadow is on */
+	check(e, now, out);
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
 		p->visit_due = due_time(e, p, now);
@@ -306,7 +312,7 @@ void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions
 	}
 	/* The device shows a change at the next tick: its peer is looked at
 	 * then (apply.c compares the device's AllowedIPs). */
-	for (size_t i = v->from[0]; v->shadow && i < out->n_changes; i++)
+	for (size_t i = v->from[0]; i < out->n_changes; i++)
 		engine_visit_touch(peertab_find(&e->pt, out->changes[i].key));
 }
 

@@ -262,13 +262,8 @@ struct sim *sim_new(uint64_t seed)
 
 static void sim_threads_stop(struct sim *sim);
 
-/* Adds n's engine's shadow counters to the run's (WL_SIM_VISIT). */
-static void visit_collect(struct sim *sim, struct sim_node *n)
+static void visit_add(struct engine_visit_stats *t, const struct engine_visit_stats *v)
 {
-	if (!sim->visit_shadow || !n->drv)
-		return;
-	const struct engine_visit_stats *v = engine_visit_stats(driver_engine(n->drv));
-	struct engine_visit_stats *t = &sim->visit;
 	t->ticks += v->ticks;
 	t->peers += v->peers;
 	t->global_ticks += v->global_ticks;
@@ -279,9 +274,41 @@ static void visit_collect(struct sim *sim, struct sim_node *n)
 	t->visited_touched += v->visited_touched;
 	t->visited_always += v->visited_always;
 	t->visited_due += v->visited_due;
+}
+
+/* Adds n's engine's shadow counters to the run's, as it goes. */
+static void visit_collect(struct sim *sim, struct sim_node *n)
+{
+	if (!sim->visit_shadow || !n->drv)
+		return;
+	const struct engine_visit_stats *v = engine_visit_stats(driver_engine(n->drv));
+	visit_add(&sim->visit, v);
 	for (size_t k = 0; k < v->n_misses && sim->n_visit_misses < 16; k++)
 		snprintf(sim->visit_misses[sim->n_visit_misses++], sizeof(sim->visit_misses[0]),
 			 "%s %s", n->name, v->misses[k]);
+}
+
+void sim_set_visit_shadow(struct sim *sim, bool on)
+{
+	sim->visit_shadow = on;
+	for (size_t i = 0; i < sim->n_nodes; i++)
+		if (sim->nodes[i]->drv)
+			engine_visit_shadow(driver_engine(sim->nodes[i]->drv), on);
+}
+
+struct engine_visit_stats sim_visit_stats(const struct sim *sim)
+{
+	struct engine_visit_stats t = sim->visit;
+	for (size_t i = 0; i < sim->n_nodes; i++)
+		if (sim->nodes[i]->drv)
+			visit_add(&t, engine_visit_stats(driver_engine(sim->nodes[i]->drv)));
+	t.n_misses = 0;
+	return t;
+}
+
+const char *sim_visit_miss(const struct sim *sim, size_t i)
+{
+	return i < sim->n_visit_misses ? sim->visit_misses[i] : NULL;
 }
 
 static void visit_print(const struct sim *sim)

@@ -256,6 +256,13 @@ const struct sim_stats *sim_stats(struct sim *sim);
 /* X25519s worked out, and keys one node of a pair took from the other
  * (sim/keymemo.h). */
 struct keymemo_stats sim_key_stats(const struct sim *sim);
+/* The skipping tick's shadow (core/visit.c) on every node, from now and
+ * for nodes started later (WL_SIM_VISIT=1 turns it on from the start);
+ * its counters over the whole run, engines gone included; and the i-th
+ * miss of engines gone (NULL past the last). */
+void sim_set_visit_shadow(struct sim *sim, bool on);
+struct engine_visit_stats sim_visit_stats(const struct sim *sim);
+const char *sim_visit_miss(const struct sim *sim, size_t i);
 
 /* One node's counters: its ticks, the wirelink datagrams it sent and
  * received (payload bytes, as handed to and taken from its socket), and,
