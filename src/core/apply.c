@@ -6,9 +6,6 @@
 
 #include "core/engine_internal.h"
 
-/* How long the first try of a peer behind our own NAT waits for its LAN
- * address (next_endpoint). */
-#define APPLY_LAN_WAIT_MS 1000
 /* WireGuard's wait before it sends a handshake initiation again
  * (RekeyTimeout, 5 s, and up to a third of a second of jitter), and a
  * little more. */
@@ -552,14 +549,6 @@ static bool resend_pending(const struct engine *e, int64_t now)
 	       now - e->renewed_at < e->t.alive_period_ms + 2 * e->t.chunk_period_ms;
 }
 
-unsigned engine_apply_gates(const struct engine *e, int64_t now)
-{
-	bool settling = resend_pending(e, now), deconf = deconfigure_allowed(e, now);
-	bool del = delete_allowed(e, now) && !settling;
-	bool prune = deconf && !settling && allowed_source_present(e, now);
-	return (settling ? 1u : 0) | (deconf ? 2u : 0) | (del ? 4u : 0) | (prune ? 8u : 0);
-}
-
 void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,
 		  struct engine_actions *a)
 {
@@ -568,12 +557,16 @@ void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,
 	bool deconf = deconfigure_allowed(e, now);
 	bool del = delete_allowed(e, now) && !settling;
 	bool prune = deconf && !settling && allowed_source_present(e, now);
+	e->apply_gates = (settling ? 1u : 0) | (deconf ? 2u : 0) | (del ? 4u : 0) | (prune ? 8u : 0);
+	engine_visit_global(e);
 	if (e->moved)
 		engine_actions_event(a, ENGINE_EV_MOVED, NULL,
 				     "our addresses changed: endpoints set again, so WireGuard picks "
 				     "its source addresses afresh");
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
+		if (engine_visit_skips(e, p))
+			continue;
 		p->send_ok = p->in_device && p->has_endpoint;
 		p->send_ep = p->endpoint;
 		bool valid = p->cfg >= 0 || p->member_fact;

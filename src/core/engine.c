@@ -37,6 +37,7 @@ void engine_timing_default(struct engine_timing *t)
 	t->leases = true;
 	t->quiet_period_ms = 600000;
 	t->dormant = true;
+	t->skip_idle = true;
 }
 
 void engine_config_init(struct engine_config *cfg)
@@ -303,7 +304,7 @@ void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 	if (e->last_tick != ENGINE_NEVER && now - e->last_tick > 2 * e->t.chunk_period_ms)
 		engine_new_boot_id(e, "time jumped between ticks");
 	e->tunnel_busy = in->tunnel_busy;
-	engine_visit_begin(e, now, in, out);
+	engine_visit_begin(e, now, out);
 	engine_observe_device(e, now, in, out);
 	e->n_extra = 0;
 	for (size_t i = 0; i < in->n_extra_endpoints && e->n_extra < 4; i++)
@@ -311,6 +312,7 @@ void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 	expire_facts(e, now);
 	engine_local_facts(e, now, in);
 	engine_index_facts(e, now);
+	engine_visit_global(e);
 	engine_observe_liveness(e, now, out);
 	engine_path_watch(e, now, out);
 	engine_apply(e, now, in, out);
@@ -378,6 +380,7 @@ bool engine_set_peer_endpoints(struct engine *e, const uint8_t key[static WL_KEY
 		free(c->eps);
 		c->eps = copy;
 		c->n_eps = n;
+		engine_visit_touch(peertab_find(&e->pt, key));
 		return true;
 	}
 	return false;

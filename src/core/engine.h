@@ -155,6 +155,10 @@ struct engine_timing {
 	/* false [ours]: idle pairs of ours whose router vouches for both
 	 * send nothing (core/quiet.c: dormant pairs). Needs quiet pairs. */
 	bool dormant;
+	/* [ours] A tick leaves alone the peers none of whose inputs moved
+	 * and none of whose tests of time can flip (core/visit.c); false:
+	 * every tick walks every peer through every pass. */
+	bool skip_idle;
 };
 
 /* One configured peer (SPEC §11 peer entry). Everything is copied by
@@ -451,24 +455,23 @@ enum engine_rx engine_receive_probe(struct engine *e, int64_t now_ms, const stru
 				    const uint8_t *buf, size_t len,
 				    struct engine_datagram *reply);
 
-/* [ours] The skipping tick's shadow (core/visit.c; for the simulator's
- * tests): each tick works out the peers it could leave alone, runs in
- * full, and checks they came out as they went in. */
+/* [ours] Which peers a tick leaves alone (core/visit.c). With the
+ * shadow on (for the simulator's tests) a tick makes the same decisions
+ * but runs in full, then checks the peers it would have left alone came
+ * out as they went in. */
 #define ENGINE_VISIT_MISSES 8
 struct engine_visit_stats {
 	uint64_t ticks, peers;   /* ticks checked, peer states they held */
 	uint64_t global_ticks;   /* ticks that visit everyone from their start */
-	uint64_t rebuilt_ticks;  /* ticks that rebuilt the fact index (everyone) */
-	uint64_t skippable;      /* peers that would have been skipped, checked */
+	uint64_t global_later;   /* ... from a pass on (the index rebuilt, a gate moved, ...) */
+	uint64_t skippable;      /* peers left alone (the shadow: would have been, checked) */
 	uint64_t missed;         /* ... that the tick did change or name */
-	/* Why peers of the other ticks were visited (one may have several
-	 * reasons): it left the device, an input moved, it is always
-	 * visited (visit.c: always), its due time came. */
-	uint64_t visited_left, visited_touched, visited_always, visited_due;
 	size_t n_misses;
 	char misses[ENGINE_VISIT_MISSES][160]; /* the first ones */
 };
 void engine_visit_shadow(struct engine *e, bool on);
+/* Leaving idle peers alone on or off from now (engine_timing.skip_idle). */
+void engine_visit_skip_idle(struct engine *e, bool on);
 const struct engine_visit_stats *engine_visit_stats(const struct engine *e);
 
 /* One step: expire, rebuild local facts, decide device changes and what to

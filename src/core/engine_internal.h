@@ -55,15 +55,34 @@ struct fact_view {
 	bool self, local;
 };
 
-/* The skipping tick's shadow (visit.c). */
+/* Times the passes test against, which visit.c's due times must know
+ * too. How long our datagrams may wait for a handshake before the
+ * counter shows them (path.c: note_held): as long as WireGuard tries
+ * (RekeyAttemptTime). Hellos to a peer (path.c), and their spacing. How
+ * long the first try of a peer behind our own NAT waits for its LAN
+ * address (apply.c: next_endpoint). */
+#define PATH_HELD_MS 90000
+#define PATH_HELLOS 3
+#define PATH_HELLO_GAP_MS 10000
+#define APPLY_LAN_WAIT_MS 1000
+
+/* Which peers a tick visits (visit.c). */
+struct visit_copy {
+	struct peer *p;
+	struct peer copy; /* as the tick found it (the shadow's check) */
+};
 struct visit_state {
 	bool shadow;
-	struct peer *before; /* copies of the peers the tick would skip */
+	bool deciding; /* this tick decides which peers to leave alone */
+	bool all;      /* ... and visits everyone (from when it was set on) */
+	struct visit_copy *before;
 	size_t cap, n_before, n_peers_before;
 	uint64_t index_before;
-	size_t from[3]; /* the tick's first change, event and datagram */
-	unsigned gates; /* engine_apply_gates at the end of the last tick */
 	uint8_t boot_before[BOOT_ID_LEN]; /* a new boot id tells every peer */
+	size_t from[3]; /* the tick's first change, event and datagram */
+	/* Global inputs every peer's passes read (visit.c: global_sig): at
+	 * the last tick's end, and now. */
+	unsigned sig, sig_now;
 	struct engine_visit_stats st;
 };
 
@@ -183,6 +202,7 @@ struct engine {
 	/* Some direct path carries the user's traffic (path.c, this tick):
 	 * retries are not backed off beyond their base interval meanwhile. */
 	bool busy;
+	unsigned apply_gates; /* engine_apply_gates, as apply last worked them out */
 	/* When an expired AllowedCidr or Member fact last made us ask every
 	 * peer to resend (a new boot id), ENGINE_NEVER if never. */
 	int64_t renewed_at;
@@ -365,16 +385,22 @@ void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
 			  const uint8_t *peer, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* visit.c: the skipping tick's shadow. A peer's input moved outside its
- * passes (a datagram from it, a fact about it); begin and end go around
- * a tick's passes; free releases the shadow's copies. */
+/* visit.c: which peers a tick visits. touch: an input of p's passes
+ * moved outside them (a datagram from it, a fact about it, a note). begin
+ * and end go around a tick's passes; observe.c decides for each peer
+ * (decide, then view for a device peer); global: after each pass that
+ * works out what every peer reads; skips: whether a pass leaves p
+ * alone. */
 void engine_visit_touch(struct peer *p);
-/* apply.c's gates (settling, deconfigure, delete, prune) as bits: a
- * change moves every peer's AllowedIPs decision. */
-unsigned engine_apply_gates(const struct engine *e, int64_t now);
-void engine_visit_begin(struct engine *e, int64_t now, const struct engine_inputs *in,
-			const struct engine_actions *out);
+void engine_visit_begin(struct engine *e, int64_t now, const struct engine_actions *out);
+void engine_visit_decide(struct engine *e, struct peer *p, int64_t now);
+void engine_visit_view(struct engine *e, struct peer *p, const struct engine_peer_view *wp);
+void engine_visit_global(struct engine *e);
 void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions *out);
 void engine_visit_free(struct engine *e);
+static inline bool engine_visit_skips(const struct engine *e, const struct peer *p)
+{
+	return !e->visit.shadow && !e->visit.all && p->visit_skip;
+}
 
 #endif

@@ -181,8 +181,12 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 	e->listen_port = dev->listen_port;
 	observe_networks(e, in);
 
-	for (size_t i = 0; i < e->pt.n; i++)
+	/* Which peers this tick leaves alone (visit.c) is decided here, in
+	 * the first pass, with the device's view below. */
+	for (size_t i = 0; i < e->pt.n; i++) {
 		e->pt.v[i]->dev_idx = -1;
+		engine_visit_decide(e, e->pt.v[i], now);
+	}
 	/* Last tick's peers by place are this tick's guesses: a device lists
 	 * its peers in the same order from one reading to the next. */
 	size_t hints = e->n_dev_peer;
@@ -203,7 +207,9 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 		if (keep)
 			e->dev_peer[i] = p;
 		p->dev_idx = (int32_t)i;
-		observe_peer(e, now, p, wp, out);
+		engine_visit_view(e, p, wp);
+		if (!engine_visit_skips(e, p))
+			observe_peer(e, now, p, wp, out);
 		any_router = any_router || p->router;
 	}
 	/* Creating a peer may have evicted one we kept a pointer to. */
@@ -219,6 +225,8 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 		}
 		if (p->in_device || p->has_endpoint || p->router)
 			e->view_gen++;
+		if (p->in_device)
+			p->visit_skip = false; /* it left the device */
 		p->in_device = false;
 		p->has_endpoint = false;
 		p->router = false;
@@ -510,6 +518,8 @@ void engine_observe_liveness(struct engine *e, int64_t now, struct engine_action
 	char lb[WL_PEER_LABEL_MAX];
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
+		if (engine_visit_skips(e, p))
+			continue;
 		engine_dormant_liveness(e, p, now);
 		bool alive = peer_alive(p, now);
 		if (p->boot_changed) {

@@ -58,9 +58,6 @@
 #define PATH_RETRY_FIRST_MS 1000
 /* ... but no longer than this while traffic flows. */
 #define PATH_RETRY_BUSY_MS 2000
-/* How long our datagrams may wait for a handshake before the counter
- * shows them (note_held): as long as WireGuard tries (RekeyAttemptTime). */
-#define PATH_HELD_MS 90000
 /* WireGuard's RekeyTimeout, and its jitter: when two initiations cross,
  * each side answers the other's and refuses the answer to its own, and
  * only a retry this much later gets a session (tests/sim/vwg.c). */
@@ -423,8 +420,6 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
  * (send.c), which is how we learn our NAT's public address (apply.c).
  * A version 2 probe goes with it until the router shows it reads leases
  * (core/lease.h); the version 1 probe gets an older router's answer. */
-#define PATH_HELLOS 3
-#define PATH_HELLO_GAP_MS 10000
 
 /* Whether a version 3 probe would tell p something: that we read
  * dormant Alives and wakes (quiet.c). A leaf answers in kind if it reads
@@ -541,11 +536,17 @@ void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out
 	/* The user's traffic flows over some working path (a peer being
 	 * tried only has WireGuard's unanswered initiations to show). */
 	bool busy = false;
-	for (size_t i = 0; i < e->pt.n && !busy; i++)
-		busy = e->pt.v[i]->in_device && e->pt.v[i]->healthy && active(e, e->pt.v[i], now);
+	/* A peer left alone is not in use (visit.c: always). */
+	for (size_t i = 0; i < e->pt.n && !busy; i++) {
+		const struct peer *p = e->pt.v[i];
+		busy = !engine_visit_skips(e, p) && p->in_device && p->healthy && active(e, p, now);
+	}
 	e->busy = busy;
+	engine_visit_global(e);
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
+		if (engine_visit_skips(e, p))
+			continue;
 		/* No path to watch: not in the device, no endpoint, the watch
 		 * off, or we are the router others fall back to (it only asks
 		 * its leaves what it does not know of them). */

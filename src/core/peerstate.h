@@ -68,6 +68,9 @@ struct peer {
 
 	/* Device view as of the last tick. */
 	bool in_device;
+	/* visit.c, read where every pass reads in_device: this tick leaves
+	 * it alone; an input of its passes moved since its last visit. */
+	bool visit_skip, visit_touched;
 	int32_t dev_idx;   /* index in this tick's snapshot, -1 if absent */
 	bool has_endpoint;
 	struct wl_endpoint endpoint;
@@ -75,6 +78,7 @@ struct peer {
 	int64_t handshake;      /* monotonic ms, ENGINE_NEVER = never */
 	int64_t prev_handshake; /* at the tick before */
 	uint64_t rx_bytes, tx_bytes; /* the device's counters at the last tick */
+	int64_t visit_due; /* visit.c: when a test of time in its passes can next flip */
 	int64_t rx_at;          /* when rx last grew, ENGINE_NEVER = not seen */
 
 	/* The direct-path watch (path.c) [ours]. own_rx/own_tx: bytes of our
@@ -246,11 +250,7 @@ struct peer {
 	 * device had sent it nothing (ENGINE_NEVER: not yet). */
 	uint64_t try_tx;
 	int64_t try_again_at;
-	/* visit.c (the skipping tick's shadow): when a test of time in its
-	 * passes can next flip; an input moved since its last visit; this
-	 * tick would skip it; the device listed it this tick. */
-	int64_t visit_due;
-	bool visit_touched, visit_skip, visit_listed;
+	bool visit_listed; /* visit.c's shadow: the device listed it this tick */
 };
 
 struct peertab {

@@ -661,7 +661,7 @@ void engine_send(struct engine *e, int64_t now, struct engine_actions *a)
 	round_view(e, now);
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
-		if (!p->send_ok)
+		if (engine_visit_skips(e, p) || !p->send_ok)
 			continue;
 		/* Staggered (apply.c) until then, or until the other side's
 		 * handshake got through; a tick comes at hold_at. */

@@ -1,30 +1,25 @@
-/* [ours] Which peers a tick must visit: the skipping tick's groundwork,
- * in shadow (docs/due-times.md, "How to build it", step 1).
+/* [ours] Which peers a tick must visit (docs/due-times.md).
  *
- * A tick walks every peer through every pass, though in a large
+ * A tick walked every peer through every pass, though in a large
  * network's steady state it changes one or two of them. A peer needs a
  * visit only when an input of its passes moved since its last visit
- * (touched) or a test of `now` in its passes can flip (its due time);
- * everything else is global and visits everyone. Nothing is skipped
- * yet: with the shadow on (engine_visit_shadow), each tick works out the
- * peers it would skip, runs in full as always, and then checks that
- * every one of them came out as it went in and is named by no change,
- * event or datagram of the tick. A miss names an input or a due time
- * this file does not know of yet. The check copies peer states and is
- * for the simulator's tests, never the daemon. */
-
+ * (touched: a datagram or probe from it, a fact about it, its device
+ * view, a note naming it) or a test of `now` in its passes can flip (its
+ * due time, worked out at its last visit; a peer in the midst of
+ * something a tick drives is due at once). What every peer reads (our
+ * role, apply's gates, the fact index, our boot id, ...) is global: when
+ * it moves, the passes from there on visit everyone.
+ *
+ * The shadow (engine_visit_shadow, for the simulator's tests) makes the
+ * same decisions but runs every tick in full, then checks that every
+ * peer it would have left alone came out as it went in and is named by
+ * no change, event or datagram of the tick: a miss names an input or a
+ * due time this file does not know of. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/engine_internal.h"
-
-/* Thresholds of the passes this file's due time stands for (path.c,
- * observe.c, apply.c; kept in step with them by the shadow check). */
-#define VISIT_HELLO_GAP_MS 10000
-#define VISIT_HELLOS 3
-#define VISIT_HELD_MS 90000
-#define VISIT_LAN_WAIT_MS 1000
 
 /* t, if it lies ahead and before *due: a flip at t. */
 static void flip_at(int64_t *due, int64_t t, int64_t now)
@@ -60,13 +55,13 @@ static int64_t alive_due(const struct engine *e, const struct peer *p, int64_t n
 	return p->alive_told - ttl + engine_alive_period_ms(e, p);
 }
 
-/* A peer every tick visits: one whose passes depend on every other
- * peer, or that is in the midst of something a tick drives. */
 static bool within(int64_t t, int64_t w, int64_t now)
 {
 	return t != ENGINE_NEVER && now - t < w;
 }
 
+/* A peer every tick visits: one whose passes depend on every other
+ * peer, or that is in the midst of something a tick drives. */
 static bool always(const struct engine *e, const struct peer *p, int64_t now)
 {
 	/* path.c: the watch looks at a path in use at every tick */
@@ -74,10 +69,9 @@ static bool always(const struct engine *e, const struct peer *p, int64_t now)
 	bool in_use = within(p->active_at, W, now) || within(p->crossed_until, W, now) ||
 		      within(p->woken_at, W, now);
 	/* path.c: hello_wanted (a hello still has something to find out) */
-	bool asking = p->hellos < VISIT_HELLOS && (!p->ours || !p->lease_ok || !p->dormant_ok);
+	bool asking = p->hellos < PATH_HELLOS && (!p->ours || !p->lease_ok || !p->dormant_ok);
 	return e->router || p->router || p->ltx_on || p->lrx.have || !p->healthy || asking ||
-	       in_use ||
-	       p->path_dead || p->punches > 0 || p->follow_due || p->told_watch ||
+	       in_use || p->path_dead || p->punches > 0 || p->follow_due || p->told_watch ||
 	       p->told_wake || p->boot_changed || p->handshake != p->prev_handshake;
 }
 
@@ -108,17 +102,16 @@ static int64_t due_time(const struct engine *e, const struct peer *p, int64_t no
 	/* the path watch (path.c; retry_at only counts while the path is
 	 * dead, and such a peer is always visited) */
 	flip_after(&due, p->probe_at, I, now);
-	flip_after(&due, p->hello_at, VISIT_HELLO_GAP_MS, now);
+	flip_after(&due, p->hello_at, PATH_HELLO_GAP_MS, now);
 	flip_after(&due, p->punch_at, I, now);
 	flip_after(&due, p->active_at, W, now);
 	flip_at(&due, p->crossed_until, now);
 	flip_after(&due, p->crossed_until, W, now);
 	flip_after(&due, p->woken_at, W, now);
-	flip_after(&due, p->held_since, VISIT_HELD_MS, now);
-	/* trying endpoints (apply.c) */
-	/* (an unhealthy peer's tries and a lease's HOLDs, nack_at and
-	 * try_again_at: always visited) */
-	flip_after(&due, p->cand_seen_at, VISIT_LAN_WAIT_MS, now);
+	flip_after(&due, p->held_since, PATH_HELD_MS, now);
+	/* trying endpoints (apply.c; an unhealthy peer's tries, try_again_at
+	 * among them, and a lease's HOLDs and nack_at: always visited) */
+	flip_after(&due, p->cand_seen_at, APPLY_LAN_WAIT_MS, now);
 	return due;
 }
 
@@ -148,10 +141,82 @@ static bool offer_moved(const struct engine *e, const struct peer *p, int64_t no
 }
 
 /* What visits everyone this tick, known at its start. */
-static bool global_visit(const struct engine *e, int64_t now)
+static bool global_at_start(const struct engine *e, int64_t now)
 {
 	return e->last_tick == ENGINE_NEVER || now - e->last_tick > 2 * e->t.chunk_period_ms ||
 	       now >= e->next_gc || e->boot_reason[0] || e->router;
+}
+
+void engine_visit_begin(struct engine *e, int64_t now, const struct engine_actions *out)
+{
+	struct visit_state *v = &e->visit;
+	v->deciding = v->shadow || e->t.skip_idle;
+	v->all = !v->deciding || global_at_start(e, now);
+	v->st.ticks++;
+	v->st.peers += e->pt.n;
+	v->st.global_ticks += v->all;
+	v->index_before = e->index_epoch;
+	memcpy(v->boot_before, e->boot_id, sizeof(v->boot_before));
+	v->from[0] = out->n_changes;
+	v->from[1] = out->n_events;
+	v->from[2] = out->n_send;
+	v->n_before = 0;
+	v->n_peers_before = e->pt.n;
+}
+
+/* Keeps a copy of p as the tick found it, to check it against. */
+static void keep_copy(struct engine *e, struct peer *p)
+{
+	struct visit_state *v = &e->visit;
+	if (v->n_before == v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 64;
+		struct visit_copy *c = realloc(v->before, cap * sizeof(*c));
+		if (!c) {
+			v->shadow = false; /* a check it cannot make is not made */
+			return;
+		}
+		v->before = c;
+		v->cap = cap;
+	}
+	v->before[v->n_before].p = p;
+	v->before[v->n_before++].copy = *p;
+}
+
+void engine_visit_decide(struct engine *e, struct peer *p, int64_t now)
+{
+	struct visit_state *v = &e->visit;
+	p->visit_skip = !v->all && !p->visit_touched && p->visit_due > now;
+	/* Out of the device: no view of it comes to move it (engine_visit_view). */
+	if (p->visit_skip && v->shadow && !p->in_device)
+		keep_copy(e, p);
+}
+
+void engine_visit_view(struct engine *e, struct peer *p, const struct engine_peer_view *wp)
+{
+	if (p->visit_skip && view_moved(p, wp))
+		p->visit_skip = false;
+	if (p->visit_skip && e->visit.shadow)
+		keep_copy(e, p);
+}
+
+/* The global inputs every peer's passes read, as bits. */
+static unsigned global_sig(const struct engine *e)
+{
+	return e->apply_gates | (e->routers_silent ? 16u : 0) | (e->nat_free ? 32u : 0) |
+	       (e->busy ? 64u : 0) | (e->router ? 128u : 0);
+}
+
+void engine_visit_global(struct engine *e)
+{
+	struct visit_state *v = &e->visit;
+	unsigned sig = global_sig(e);
+	bool moved = e->index_epoch != v->index_before ||
+		     memcmp(v->boot_before, e->boot_id, sizeof(v->boot_before)) != 0 || e->moved;
+	if ((moved || sig != v->sig) && !v->all) {
+		v->all = true;
+		v->st.global_later++;
+	}
+	v->sig_now = sig;
 }
 
 /* The bytes of a peer state the check compares: all but what a tick
@@ -167,6 +232,7 @@ static size_t differs_at(const struct peer *a, const struct peer *b)
 		{ offsetof(struct peer, visit_due), sizeof(a->visit_due) },
 		{ offsetof(struct peer, visit_touched), sizeof(a->visit_touched) },
 		{ offsetof(struct peer, visit_skip), sizeof(a->visit_skip) },
+		{ offsetof(struct peer, visit_listed), sizeof(a->visit_listed) },
 	};
 	for (size_t i = 0; i < sizeof(*a); i++) {
 		bool skipped = false;
@@ -190,65 +256,9 @@ static void note_miss(struct engine *e, const struct peer *p, const char *what, 
 		 (long long)now, engine_peer_label(p, lb), what, at);
 }
 
-void engine_visit_begin(struct engine *e, int64_t now, const struct engine_inputs *in,
-			const struct engine_actions *out)
-{
-	struct visit_state *v = &e->visit;
-	if (!v->shadow)
-		return;
-	v->from[0] = out->n_changes;
-	v->from[1] = out->n_events;
-	v->from[2] = out->n_send;
-	for (size_t i = 0; i < in->dev.n_peers; i++) {
-		const struct engine_peer_view *wp = &in->dev.peers[i];
-		struct peer *p = peertab_find(&e->pt, wp->key);
-		if (p && view_moved(p, wp))
-			p->visit_touched = true;
-		if (p)
-			p->visit_listed = true;
-	}
-	bool global = global_visit(e, now);
-	size_t n_skip = 0;
-	for (size_t i = 0; i < e->pt.n; i++) {
-		struct peer *p = e->pt.v[i];
-		bool left = p->in_device && !p->visit_listed;
-		p->visit_listed = false;
-		if (offer_moved(e, p, now))
-			p->visit_touched = true;
-		p->visit_skip = !global && !left && !p->visit_touched && !always(e, p, now) &&
-				p->visit_due > now;
-		n_skip += p->visit_skip;
-		if (!global) {
-			v->st.visited_left += left;
-			v->st.visited_touched += p->visit_touched;
-			v->st.visited_always += always(e, p, now);
-			v->st.visited_due += p->visit_due <= now;
-		}
-	}
-	v->st.ticks++;
-	v->st.peers += e->pt.n;
-	v->st.global_ticks += global;
-	if (n_skip > v->cap) {
-		free(v->before);
-		v->cap = 2 * n_skip;
-		v->before = malloc(v->cap * sizeof(*v->before));
-		if (!v->before) {
-			v->cap = 0;
-			v->shadow = false;
-			return;
-		}
-	}
-	v->n_before = 0;
-	for (size_t i = 0; i < e->pt.n; i++)
-		if (e->pt.v[i]->visit_skip)
-			v->before[v->n_before++] = *e->pt.v[i];
-	v->n_peers_before = e->pt.n;
-	v->index_before = e->index_epoch;
-	memcpy(v->boot_before, e->boot_id, sizeof(v->boot_before));
-}
-
 /* Whether a change, event or datagram of this tick names p. */
-static const char *named(const struct peer *p, const struct engine_actions *out, size_t from[3])
+static const char *named(const struct peer *p, const struct engine_actions *out,
+			 const size_t from[3])
 {
 	for (size_t i = from[0]; i < out->n_changes; i++)
 		if (memcmp(out->changes[i].key, p->key, WL_KEY_LEN) == 0)
@@ -262,32 +272,17 @@ static const char *named(const struct peer *p, const struct engine_actions *out,
 	return NULL;
 }
 
-/* The tick's outcome for the peers it would have skipped. */
+/* The shadow's check: the peers the tick would have left alone. A tick
+ * that came to visit everyone is not checked (its skips were undone). */
 static void check(struct engine *e, int64_t now, const struct engine_actions *out)
 {
 	struct visit_state *v = &e->visit;
-	/* A rebuilt index rewrites every peer's chain: such a tick visits
-	 * everyone, and its skips are not counted. So are apply's gates, our
-	 * routers gone silent, no NAT in our way, the user's traffic
-	 * anywhere, our role, our addresses and our boot id; a real skip
-	 * would know each by the pass that reads it, before its walk. */
-	bool rebuilt = e->index_epoch != v->index_before;
-	unsigned gates = engine_apply_gates(e, now) | (e->routers_silent ? 16u : 0) |
-			 (e->nat_free ? 32u : 0) | (e->busy ? 64u : 0) | (e->router ? 128u : 0);
-	bool gated = gates != v->gates || e->moved ||
-		     memcmp(v->boot_before, e->boot_id, sizeof(v->boot_before)) != 0;
-	v->gates = gates;
-	v->st.rebuilt_ticks += rebuilt;
-	v->st.global_ticks += gated && !rebuilt;
-	if (rebuilt || gated || e->pt.n != v->n_peers_before)
+	if (v->all || e->pt.n != v->n_peers_before)
 		return;
-	for (size_t k = 0, i = 0; k < e->pt.n; k++) {
-		struct peer *p = e->pt.v[k];
-		if (!p->visit_skip)
-			continue;
-		const struct peer *b = &v->before[i++];
+	for (size_t i = 0; i < v->n_before; i++) {
+		const struct peer *p = v->before[i].p;
 		v->st.skippable++;
-		size_t at = differs_at(b, p);
+		size_t at = differs_at(&v->before[i].copy, p);
 		const char *why = named(p, out, v->from);
 		if (at != SIZE_MAX)
 			note_miss(e, p, "its state changed", at, now);
@@ -299,12 +294,24 @@ static void check(struct engine *e, int64_t now, const struct engine_actions *ou
 void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions *out)
 {
 	struct visit_state *v = &e->visit;
-	if (!v->shadow)
-		return; /* a walk of every peer: only while the shadow is on */
-	check(e, now, out);
+	if (!v->deciding)
+		return;
+	if (v->shadow)
+		check(e, now, out);
+	else if (!v->all)
+		for (size_t i = 0; i < e->pt.n; i++)
+			v->st.skippable += e->pt.v[i]->visit_skip;
+	v->sig = v->sig_now;
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
-		p->visit_due = due_time(e, p, now);
+		if (p->visit_skip && !v->all) {
+			/* Left alone: as it was, and due when it was. */
+			p->visit_skip = false;
+			p->visit_touched = false;
+			continue;
+		}
+		/* In the midst of something a tick drives: due at once. */
+		p->visit_due = always(e, p, now) || offer_moved(e, p, now) ? now : due_time(e, p, now);
 		/* What went to it or is awaited from it this tick is counted
 		 * against the device's counters at the next (path.c). */
 		p->visit_touched = p->own_rx || p->own_tx;
@@ -319,6 +326,11 @@ void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions
 void engine_visit_shadow(struct engine *e, bool on)
 {
 	e->visit.shadow = on;
+}
+
+void engine_visit_skip_idle(struct engine *e, bool on)
+{
+	e->t.skip_idle = on;
 }
 
 const struct engine_visit_stats *engine_visit_stats(const struct engine *e)

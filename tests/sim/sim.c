@@ -148,6 +148,7 @@ struct sim {
 	 * (core/visit.c), its counters added up as engines go, and the first
 	 * misses with their nodes; printed by sim_free. */
 	bool visit_shadow;
+	bool visit_all; /* sim_set_skip_idle(false): every tick visits every peer */
 	struct engine_visit_stats visit;
 	size_t n_visit_misses;
 	char visit_misses[16][200];
@@ -267,19 +268,15 @@ static void visit_add(struct engine_visit_stats *t, const struct engine_visit_st
 	t->ticks += v->ticks;
 	t->peers += v->peers;
 	t->global_ticks += v->global_ticks;
-	t->rebuilt_ticks += v->rebuilt_ticks;
+	t->global_later += v->global_later;
 	t->skippable += v->skippable;
 	t->missed += v->missed;
-	t->visited_left += v->visited_left;
-	t->visited_touched += v->visited_touched;
-	t->visited_always += v->visited_always;
-	t->visited_due += v->visited_due;
 }
 
 /* Adds n's engine's shadow counters to the run's, as it goes. */
 static void visit_collect(struct sim *sim, struct sim_node *n)
 {
-	if (!sim->visit_shadow || !n->drv)
+	if (!n->drv)
 		return;
 	const struct engine_visit_stats *v = engine_visit_stats(driver_engine(n->drv));
 	visit_add(&sim->visit, v);
@@ -294,6 +291,14 @@ void sim_set_visit_shadow(struct sim *sim, bool on)
 	for (size_t i = 0; i < sim->n_nodes; i++)
 		if (sim->nodes[i]->drv)
 			engine_visit_shadow(driver_engine(sim->nodes[i]->drv), on);
+}
+
+void sim_set_skip_idle(struct sim *sim, bool on)
+{
+	sim->visit_all = !on;
+	for (size_t i = 0; i < sim->n_nodes; i++)
+		if (sim->nodes[i]->drv)
+			engine_visit_skip_idle(driver_engine(sim->nodes[i]->drv), on);
 }
 
 struct engine_visit_stats sim_visit_stats(const struct sim *sim)
@@ -317,10 +322,10 @@ static void visit_print(const struct sim *sim)
 	if (!sim->visit_shadow || !t->ticks)
 		return;
 	fprintf(stderr,
-		"sim: skipping tick, shadow: %llu ticks (%llu visit all, %llu rebuilt the index), "
-		"%llu peers skippable, %llu missed\n",
+		"sim: skipping tick, shadow: %llu ticks (%llu visit all from the start, %llu from a "
+		"pass on), %llu peers skippable, %llu missed\n",
 		(unsigned long long)t->ticks, (unsigned long long)t->global_ticks,
-		(unsigned long long)t->rebuilt_ticks, (unsigned long long)t->skippable,
+		(unsigned long long)t->global_later, (unsigned long long)t->skippable,
 		(unsigned long long)t->missed);
 	for (size_t i = 0; i < sim->n_visit_misses; i++)
 		fprintf(stderr, "sim:   missed: %s\n", sim->visit_misses[i]);
@@ -1189,6 +1194,8 @@ void sim_start_node(struct sim *sim, int node)
 	}
 	if (sim->visit_shadow)
 		engine_visit_shadow(driver_engine(n->drv), true);
+	if (sim->visit_all)
+		engine_visit_skip_idle(driver_engine(n->drv), false);
 }
 
 void sim_start(struct sim *sim)

@@ -261,6 +261,9 @@ struct keymemo_stats sim_key_stats(const struct sim *sim);
  * its counters over the whole run, engines gone included; and the i-th
  * miss of engines gone (NULL past the last). */
 void sim_set_visit_shadow(struct sim *sim, bool on);
+/* Ticks leave idle peers alone (the default) or visit every peer, from
+ * now and for nodes started later (engine_visit_skip_idle). */
+void sim_set_skip_idle(struct sim *sim, bool on);
 struct engine_visit_stats sim_visit_stats(const struct sim *sim);
 const char *sim_visit_miss(const struct sim *sim, size_t i);
 
