@@ -99,7 +99,6 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 	    (wp->has_endpoint && !wl_endpoint_equal(&p->endpoint, &wp->endpoint)))
 		e->view_gen++;
 	p->in_device = true;
-	p->last_seen = now;
 	p->has_endpoint = wp->has_endpoint;
 	if (wp->has_endpoint)
 		p->endpoint = wp->endpoint;
@@ -201,7 +200,11 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 			e->dev_peer[i] = NULL;
 		if (engine_is_self(e, wp->key))
 			continue;
-		struct peer *p = peertab_hinted(&e->pt, wp->key, hint, e->dev_peer_removed, true, now);
+		/* Found without noting it seen: a peer in the device is never
+		 * evicted or swept, and is noted when it leaves (below). */
+		struct peer *p = peertab_hinted(&e->pt, wp->key, hint, e->dev_peer_removed, false, now);
+		if (!p)
+			p = peertab_get(&e->pt, wp->key, now);
 		if (!p)
 			continue;
 		if (keep)
@@ -225,8 +228,11 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 		}
 		if (p->in_device || p->has_endpoint || p->router)
 			e->view_gen++;
-		if (p->in_device)
-			p->visit_skip = false; /* it left the device */
+		if (p->in_device) { /* it left the device: seen there last tick */
+			p->visit_skip = false;
+			if (p->last_seen < e->last_tick)
+				p->last_seen = e->last_tick;
+		}
 		p->in_device = false;
 		p->has_endpoint = false;
 		p->router = false;
@@ -491,9 +497,11 @@ void engine_index_facts(struct engine *e, int64_t now)
 	index_memo_take(e, &m);
 	if (e->imemo.valid && index_memo_same(&e->imemo, &m)) {
 		e->st.index_kept++;
-		for (size_t i = 0; i < e->pt.n; i++)
-			if (e->pt.v[i]->member_fact)
-				e->pt.v[i]->last_seen = now;
+		for (size_t i = 0; i < e->pt.n; i++) {
+			struct peer *p = e->pt.v[i];
+			if (!p->in_device && p->member_fact) /* (observe_device) */
+				p->last_seen = now;
+		}
 	} else {
 		bool whole = index_build(e, now);
 		int64_t inside_rx = e->imemo.inside_rx;

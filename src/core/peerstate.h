@@ -76,9 +76,9 @@ struct peer {
 	struct wl_endpoint endpoint;
 	bool router;
 	int64_t handshake;      /* monotonic ms, ENGINE_NEVER = never */
-	int64_t prev_handshake; /* at the tick before */
-	uint64_t rx_bytes, tx_bytes; /* the device's counters at the last tick */
 	int64_t visit_due; /* visit.c: when a test of time in its passes can next flip */
+	uint64_t rx_bytes, tx_bytes; /* the device's counters at the last tick */
+	int64_t prev_handshake; /* at the tick before */
 	int64_t rx_at;          /* when rx last grew, ENGINE_NEVER = not seen */
 
 	/* The direct-path watch (path.c) [ours]. own_rx/own_tx: bytes of our
