@@ -317,6 +317,10 @@ void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 	engine_path_watch(e, now, out);
 	engine_apply(e, now, in, out);
 	engine_send(e, now, out);
+	/* Before gc: what it sweeps (expired knowledge, spare table room,
+	 * peers nothing refers to) changes no pass's outcome, and the next
+	 * tick decides afresh. */
+	engine_visit_end(e, now, out);
 	gc(e, now);
 	if (e->boot_reason[0]) {
 		char hex[2 * BOOT_ID_LEN + 1];
@@ -324,7 +328,6 @@ void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 			      hex_encode(e->boot_id, BOOT_ID_LEN, hex), e->boot_reason);
 		e->boot_reason[0] = '\0';
 	}
-	engine_visit_end(e, now, out);
 	e->last_tick = now;
 	e->dirty_at = ENGINE_NEVER;
 	/* Every periodic send (Alives, refreshes) waits for a tick, so the

@@ -144,7 +144,7 @@ static bool offer_moved(const struct engine *e, const struct peer *p, int64_t no
 static bool global_at_start(const struct engine *e, int64_t now)
 {
 	return e->last_tick == ENGINE_NEVER || now - e->last_tick > 2 * e->t.chunk_period_ms ||
-	       now >= e->next_gc || e->boot_reason[0] || e->router;
+	       e->boot_reason[0] || e->router;
 }
 
 void engine_visit_begin(struct engine *e, int64_t now, const struct engine_actions *out)
