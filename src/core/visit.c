@@ -108,7 +108,8 @@ static int64_t due_time(const struct engine *e, const struct peer *p, int64_t no
 	flip_at(&due, p->crossed_until, now);
 	flip_after(&due, p->crossed_until, W, now);
 	flip_after(&due, p->woken_at, W, now);
-	flip_after(&due, p->held_since, PATH_HELD_MS, now);
+	/* note_held: "longer than", so the first tick past it */
+	flip_after(&due, p->held_since, PATH_HELD_MS + 1, now);
 	/* trying endpoints (apply.c; an unhealthy peer's tries, try_again_at
 	 * among them, and a lease's HOLDs and nack_at: always visited) */
 	flip_after(&due, p->cand_seen_at, APPLY_LAN_WAIT_MS, now);
