@@ -76,7 +76,8 @@ struct visit_state {
 	bool deciding; /* this tick decides which peers to leave alone */
 	bool all;      /* ... and visits everyone (from when it was set on) */
 	struct visit_copy *before;
-	size_t cap, n_before, n_peers_before;
+	size_t cap, n_before;
+	uint64_t removed_before; /* the peer table's removals at the tick's start */
 	uint64_t index_before;
 	uint8_t boot_before[BOOT_ID_LEN]; /* a new boot id tells every peer */
 	size_t from[3]; /* the tick's first change, event and datagram */

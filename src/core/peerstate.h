@@ -250,7 +250,6 @@ struct peer {
 	 * device had sent it nothing (ENGINE_NEVER: not yet). */
 	uint64_t try_tx;
 	int64_t try_again_at;
-	bool visit_listed; /* visit.c's shadow: the device listed it this tick */
 };
 
 struct peertab {
