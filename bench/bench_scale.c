@@ -240,12 +240,7 @@ static void visit_sum(struct scen *s, struct engine_visit_stats *t, bool show)
 	for (size_t i = 0; i < s->n_leaves; i++) {
 		const struct engine_visit_stats *v =
 			engine_visit_stats(sim_node_engine(s->sim, s->leaf[i]));
-		t->ticks += v->ticks;
-		t->peers += v->peers;
-		t->global_ticks += v->global_ticks;
-		t->global_later += v->global_later;
-		t->skippable += v->skippable;
-		t->missed += v->missed;
+		engine_visit_stats_add(t, v);
 		for (size_t k = 0; show && k < v->n_misses && shown < 12; k++, shown++)
 			printf("    missed: %s: %s\n", sim_node_name(s->sim, s->leaf[i]), v->misses[k]);
 	}

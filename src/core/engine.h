@@ -473,6 +473,8 @@ void engine_visit_shadow(struct engine *e, bool on);
 /* Leaving idle peers alone on or off from now (engine_timing.skip_idle). */
 void engine_visit_skip_idle(struct engine *e, bool on);
 const struct engine_visit_stats *engine_visit_stats(const struct engine *e);
+/* Adds v's counters to sum's (not the misses' texts). */
+void engine_visit_stats_add(struct engine_visit_stats *sum, const struct engine_visit_stats *v);
 
 /* One step: expire, rebuild local facts, decide device changes and what to
  * send. Appends to *out. */

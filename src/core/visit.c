@@ -338,6 +338,16 @@ const struct engine_visit_stats *engine_visit_stats(const struct engine *e)
 	return &e->visit.st;
 }
 
+void engine_visit_stats_add(struct engine_visit_stats *sum, const struct engine_visit_stats *v)
+{
+	sum->ticks += v->ticks;
+	sum->peers += v->peers;
+	sum->global_ticks += v->global_ticks;
+	sum->global_later += v->global_later;
+	sum->skippable += v->skippable;
+	sum->missed += v->missed;
+}
+
 void engine_visit_free(struct engine *e)
 {
 	free(e->visit.before);

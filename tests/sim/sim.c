@@ -263,23 +263,13 @@ struct sim *sim_new(uint64_t seed)
 
 static void sim_threads_stop(struct sim *sim);
 
-static void visit_add(struct engine_visit_stats *t, const struct engine_visit_stats *v)
-{
-	t->ticks += v->ticks;
-	t->peers += v->peers;
-	t->global_ticks += v->global_ticks;
-	t->global_later += v->global_later;
-	t->skippable += v->skippable;
-	t->missed += v->missed;
-}
-
 /* Adds n's engine's shadow counters to the run's, as it goes. */
 static void visit_collect(struct sim *sim, struct sim_node *n)
 {
 	if (!n->drv)
 		return;
 	const struct engine_visit_stats *v = engine_visit_stats(driver_engine(n->drv));
-	visit_add(&sim->visit, v);
+	engine_visit_stats_add(&sim->visit, v);
 	for (size_t k = 0; k < v->n_misses && sim->n_visit_misses < 16; k++)
 		snprintf(sim->visit_misses[sim->n_visit_misses++], sizeof(sim->visit_misses[0]),
 			 "%s %s", n->name, v->misses[k]);
@@ -306,7 +296,7 @@ struct engine_visit_stats sim_visit_stats(const struct sim *sim)
 	struct engine_visit_stats t = sim->visit;
 	for (size_t i = 0; i < sim->n_nodes; i++)
 		if (sim->nodes[i]->drv)
-			visit_add(&t, engine_visit_stats(driver_engine(sim->nodes[i]->drv)));
+			engine_visit_stats_add(&t, engine_visit_stats(driver_engine(sim->nodes[i]->drv)));
 	t.n_misses = 0;
 	return t;
 }
