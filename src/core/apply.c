@@ -399,13 +399,19 @@ static bool delete_peer(const struct engine *e, const struct peer *p, bool allow
 /* Everything the AllowedIPs half of update_peer reads besides the facts
  * about p (which move only with the index, e->index_epoch): p's health,
  * the global gates, and the device's list, hashed. */
-static struct allowed_calm calm_of(const struct engine *e, const struct peer *p,
-				   const struct engine_peer_view *wp, bool usable, bool deconf,
-				   bool prune)
+uint64_t engine_allowed_hash(const struct engine_peer_view *wp)
 {
 	uint64_t h = WL_HASH_BASIS;
 	for (size_t i = 0; i < wp->n_allowed; i++)
 		h = wl_cidr_hash(h, &wp->allowed_ips[i]);
+	return h;
+}
+
+static struct allowed_calm calm_of(const struct engine *e, const struct peer *p,
+				   const struct engine_peer_view *wp, bool usable, bool deconf,
+				   bool prune)
+{
+	uint64_t h = engine_allowed_hash(wp);
 	unsigned flags = 1u | (p->healthy ? 2u : 0) | (usable ? 4u : 0) | (deconf ? 8u : 0) |
 			 (prune ? 16u : 0) | (p->path_dead ? 32u : 0) | (p->router ? 64u : 0);
 	return (struct allowed_calm){ e->index_epoch, h, wp->n_allowed, (uint8_t)flags };

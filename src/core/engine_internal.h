@@ -393,6 +393,9 @@ void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
  * works out what every peer reads; skips: whether a pass leaves p
  * alone. */
 void engine_visit_touch(struct peer *p);
+/* The device's AllowedIPs for a peer, hashed (apply.c keeps it in
+ * peer.calm; visit.c compares). */
+uint64_t engine_allowed_hash(const struct engine_peer_view *wp);
 void engine_visit_begin(struct engine *e, int64_t now, const struct engine_actions *out);
 void engine_visit_decide(struct engine *e, struct peer *p, int64_t now);
 void engine_visit_view(struct engine *e, struct peer *p, const struct engine_peer_view *wp);

@@ -122,13 +122,16 @@ void engine_visit_touch(struct peer *p)
 		p->visit_touched = true;
 }
 
-/* Whether the device's view of p moved since p's last visit. */
+/* Whether the device's view of p moved since p's last visit: its
+ * AllowedIPs as apply last saw them (an operator may edit them, which
+ * shows nowhere else), and what observe reads. */
 static bool view_moved(const struct peer *p, const struct engine_peer_view *wp)
 {
 	return !p->in_device || p->has_endpoint != wp->has_endpoint ||
 	       (wp->has_endpoint && !wl_endpoint_equal(&p->endpoint, &wp->endpoint)) ||
 	       wp->handshake_ms != p->handshake || wp->rx_bytes != p->rx_bytes ||
-	       wp->tx_bytes != p->tx_bytes;
+	       wp->tx_bytes != p->tx_bytes || wp->n_allowed != p->calm.n ||
+	       engine_allowed_hash(wp) != p->calm.device;
 }
 
 /* Whether the Alive p is sent would go otherwise now (send.c: a change
