@@ -387,7 +387,7 @@ void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
 	__attribute__((format(printf, 4, 5)));
 
 /* visit.c: which peers a tick visits. touch: an input of p's passes
- * moved outside them (a datagram from it, a fact about it, a note). begin
+ * moved outside them (a datagram from it, a note naming it). begin
  * and end go around a tick's passes; observe.c decides for each peer
  * (decide, then view for a device peer); global: after each pass that
  * works out what every peer reads; skips: whether a pass leaves p

@@ -188,8 +188,6 @@ static void take_fact(struct engine *e, int64_t now, struct peer *sp, struct fac
 		knowledge_put(&sp->know, h, expires, now, e->max_knowledge,
 			      &e->st.knowledge_dropped);
 	bool held = engine_take_trusted(e, now, sp, f, expires, true);
-	/* What is known of its subject moved (visit.c). */
-	engine_visit_touch(peertab_find(&e->pt, f->subject));
 	if (held)
 		e->st.rx_accepted++;
 	if (leased)

@@ -3,8 +3,9 @@
  * A tick walked every peer through every pass, though in a large
  * network's steady state it changes one or two of them. A peer needs a
  * visit only when an input of its passes moved since its last visit
- * (touched: a datagram or probe from it, a fact about it, its device
- * view, a note naming it) or a test of `now` in its passes can flip (its
+ * (touched: a datagram or probe from it, its device view, a note naming
+ * it; a fact about it that comes or moves rebuilds the index, which
+ * visits everyone) or a test of `now` in its passes can flip (its
  * due time, worked out at its last visit; a peer in the midst of
  * something a tick drives is due at once). What every peer reads (our
  * role, apply's gates, the fact index, our boot id, ...) is global: when
