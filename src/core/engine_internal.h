@@ -203,7 +203,7 @@ struct engine {
 	/* Some direct path carries the user's traffic (path.c, this tick):
 	 * retries are not backed off beyond their base interval meanwhile. */
 	bool busy;
-	unsigned apply_gates; /* engine_apply_gates, as apply last worked them out */
+	unsigned apply_gates; /* apply's gates as bits, as apply last worked them out (visit.c) */
 	/* When an expired AllowedCidr or Member fact last made us ask every
 	 * peer to resend (a new boot id), ENGINE_NEVER if never. */
 	int64_t renewed_at;
@@ -329,6 +329,17 @@ int64_t engine_alive_ms(const struct engine *e, uint16_t ttl);
 /* The expiry of an Alive from sp with this ttl; notes whether it was quiet. */
 int64_t engine_alive_expiry(struct engine *e, struct peer *sp, int64_t now, uint16_t ttl);
 
+/* When p was last heard from, for the receive window (observe.c): its
+ * data's arrival, or the end of dormancy, whose silence is no sign of a
+ * dead path (quiet.c). ENGINE_NEVER if neither. */
+static inline int64_t engine_heard_at(const struct peer *p)
+{
+	if (p->dormant_left_at != ENGINE_NEVER &&
+	    (p->rx_at == ENGINE_NEVER || p->dormant_left_at > p->rx_at))
+		return p->dormant_left_at;
+	return p->rx_at;
+}
+
 /* path.c */
 /* Bytes of our own making through the tunnel to or from p (a datagram's
  * payload; the overhead is added here). */
@@ -338,6 +349,9 @@ void engine_path_own_tx(struct peer *p, size_t payload);
 /* A device peer's counters at this tick (before p->rx_bytes moves on). */
 void engine_path_observe(struct engine *e, struct peer *p, const struct engine_peer_view *wp,
 			 bool was_in, bool new_handshake, int64_t now, struct engine_actions *out);
+/* In use: the user's traffic within watch_ms, or traffic that waits
+ * for WireGuard's retry after crossed initiations. */
+bool engine_path_active(const struct engine *e, const struct peer *p, int64_t now);
 /* Probes, dead paths and retries for every peer; sets e->path_at. */
 void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out);
 /* A datagram on the wirelink port that is a probe reply: handled (true),

@@ -155,9 +155,7 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 	int64_t window = engine_rx_window_ms(e, p, now, out);
 	/* [ours] Leaving dormancy, the silence before is no sign of a dead
 	 * path (quiet.c): the window runs from when it ended. */
-	int64_t heard = p->rx_at;
-	if (p->dormant_left_at != ENGINE_NEVER && (heard == ENGINE_NEVER || p->dormant_left_at > heard))
-		heard = p->dormant_left_at;
+	int64_t heard = engine_heard_at(p);
 	bool receiving = heard != ENGINE_NEVER && now - heard < window;
 	bool healthy = p->has_endpoint && !p->path_dead && (fresh || newer || receiving);
 	if (healthy != p->healthy) {

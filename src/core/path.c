@@ -139,7 +139,7 @@ static void note_held(struct peer *p, uint64_t expected, uint64_t data_tx, int64
 /* In use: the user's traffic within watch_ms, or traffic that waits for
  * WireGuard's retry after crossed initiations (until crossed_until) and
  * watch_ms after that, to find the path dead if the retry fails too. */
-static bool active(const struct engine *e, const struct peer *p, int64_t now)
+bool engine_path_active(const struct engine *e, const struct peer *p, int64_t now)
 {
 	if (p->crossed_until != ENGINE_NEVER && now - p->crossed_until < e->t.watch_ms)
 		return true;
@@ -193,7 +193,7 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		    user * 1000 > (uint64_t)PATH_ACTIVE_BYTES_PER_S * (uint64_t)span) {
 			/* The peer's NAT may have forgotten us while the pair
 			 * was dormant: it is asked to send to us (pathnote.c). */
-			if (!active(e, p, now) && engine_dormant_pair(p))
+			if (!engine_path_active(e, p, now) && engine_dormant_pair(p))
 				engine_pathnote_wake(e, p);
 			p->active_at = now;
 		}
@@ -205,7 +205,7 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 		 * over a path that works only its way must not hold off the
 		 * verdict for long. */
 		if ((drx == PATH_INITIATION_BYTES || drx == 2 * PATH_INITIATION_BYTES) &&
-		    p->crossed_until == ENGINE_NEVER && active(e, p, now))
+		    p->crossed_until == ENGINE_NEVER && engine_path_active(e, p, now))
 			p->crossed_until = now + PATH_REKEY_TIMEOUT_MS + e->t.probe_interval_ms;
 		else if (drx > hs_rx)
 			p->crossed_until = ENGINE_NEVER;
@@ -390,7 +390,7 @@ static void watch(struct engine *e, struct peer *p, bool busy, int64_t now,
 	/* Only a path that works is watched: a candidate being tried has no
 	 * handshake yet, its unanswered initiations look like traffic, and
 	 * its failure is the candidate cycling's business (apply.c). */
-	if (!p->healthy || !active(e, p, now)) {
+	if (!p->healthy || !engine_path_active(e, p, now)) {
 		p->probe_at = ENGINE_NEVER;
 		p->probe_misses = 0;
 		return;
@@ -539,7 +539,7 @@ void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out
 	/* A peer left alone is not in use (visit.c: always). */
 	for (size_t i = 0; i < e->pt.n && !busy; i++) {
 		const struct peer *p = e->pt.v[i];
-		busy = !engine_visit_skips(e, p) && p->in_device && p->healthy && active(e, p, now);
+		busy = !engine_visit_skips(e, p) && p->in_device && p->healthy && engine_path_active(e, p, now);
 	}
 	e->busy = busy;
 	engine_visit_global(e);

@@ -56,19 +56,14 @@ static int64_t alive_due(const struct engine *e, const struct peer *p, int64_t n
 	return p->alive_told - ttl + engine_alive_period_ms(e, p);
 }
 
-static bool within(int64_t t, int64_t w, int64_t now)
-{
-	return t != ENGINE_NEVER && now - t < w;
-}
-
 /* A peer every tick visits: one whose passes depend on every other
  * peer, or that is in the midst of something a tick drives. */
 static bool always(const struct engine *e, const struct peer *p, int64_t now)
 {
-	/* path.c: the watch looks at a path in use at every tick */
-	int64_t W = e->t.watch_ms;
-	bool in_use = within(p->active_at, W, now) || within(p->crossed_until, W, now) ||
-		      within(p->woken_at, W, now);
+	/* path.c: the watch looks at a path in use, or just woken, at every
+	 * tick */
+	bool in_use = engine_path_active(e, p, now) ||
+		      (p->woken_at != ENGINE_NEVER && now - p->woken_at < e->t.watch_ms);
 	/* path.c: hello_wanted (a hello still has something to find out) */
 	bool asking = p->hellos < PATH_HELLOS && (!p->ours || !p->lease_ok || !p->dormant_ok);
 	return e->router || p->router || p->ltx_on || p->lrx.have || !p->healthy || asking ||
@@ -84,9 +79,7 @@ static int64_t due_time(const struct engine *e, const struct peer *p, int64_t no
 		I = e->t.probe_interval_ms, Q = e->t.quiet_period_ms;
 	/* health (observe.c): a fresh handshake, receiving in either window */
 	flip_after(&due, p->handshake, e->t.handshake_validity_ms, now);
-	int64_t heard = p->rx_at;
-	if (p->dormant_left_at != ENGINE_NEVER && (heard == ENGINE_NEVER || p->dormant_left_at > heard))
-		heard = p->dormant_left_at;
+	int64_t heard = engine_heard_at(p);
 	flip_after(&due, heard, 2 * (A + C), now);
 	flip_after(&due, heard, 2 * (Q + C), now);
 	flip_after(&due, p->quiet_left_at, 2 * (A + C), now);
