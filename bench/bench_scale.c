@@ -170,6 +170,7 @@ struct figures {
 	double tick_us, ticks_per_s, rx_cpu_us_per_s;
 	double hub_kib, leaf_kib;
 	struct keymemo_stats keys;
+	struct engine_visit_stats visit; /* the leaves', over the steady window */
 	struct engine_memory_parts leaf_parts; /* summed over the leaves */
 	double facts_hub, facts_leaf;
 	double real_s, cpu_s;
@@ -232,41 +233,48 @@ static void visit_shadow(struct scen *s, bool on)
 		engine_visit_shadow(sim_node_engine(s->sim, s->leaf[i]), on);
 }
 
-/* The leaves' counters added up; the first misses printed. */
-static void visit_sum(struct scen *s, struct engine_visit_stats *t, bool show)
+/* The leaves' counters added up, with the first misses (node: text). */
+static void visit_sum(struct scen *s, struct engine_visit_stats *t)
 {
 	*t = (struct engine_visit_stats){ 0 };
-	size_t shown = 0;
 	for (size_t i = 0; i < s->n_leaves; i++) {
 		const struct engine_visit_stats *v =
 			engine_visit_stats(sim_node_engine(s->sim, s->leaf[i]));
 		engine_visit_stats_add(t, v);
-		for (size_t k = 0; show && k < v->n_misses && shown < 12; k++, shown++)
-			printf("    missed: %s: %s\n", sim_node_name(s->sim, s->leaf[i]), v->misses[k]);
+		for (size_t k = 0; k < v->n_misses && t->n_misses < ENGINE_VISIT_MISSES; k++)
+			snprintf(t->misses[t->n_misses++], sizeof(t->misses[0]), "%s: %s",
+				 sim_node_name(s->sim, s->leaf[i]), v->misses[k]);
 	}
 }
 
-/* Which peers the leaves' ticks left alone over the steady window (from
- * `base` on); with WL_BENCH_VISIT=1, which the shadow would have. */
-static void visit_print(struct scen *s, const struct engine_visit_stats *base)
+/* What the leaves' ticks left alone from `base` on. */
+static void visit_since(struct scen *s, const struct engine_visit_stats *base,
+			struct engine_visit_stats *t)
 {
-	struct engine_visit_stats t;
-	visit_sum(s, &t, true);
-	t.ticks -= base->ticks;
-	t.peers -= base->peers;
-	t.global_ticks -= base->global_ticks;
-	t.global_later -= base->global_later;
-	t.skippable -= base->skippable;
-	t.missed -= base->missed;
-	if (!t.ticks)
+	visit_sum(s, t);
+	t->ticks -= base->ticks;
+	t->peers -= base->peers;
+	t->global_ticks -= base->global_ticks;
+	t->global_later -= base->global_later;
+	t->skippable -= base->skippable;
+	t->missed -= base->missed;
+}
+
+/* Which peers the leaves' ticks left alone over the steady window; with
+ * WL_BENCH_VISIT=1, which the shadow would have. */
+static void visit_print(const struct engine_visit_stats *t)
+{
+	if (!t->ticks)
 		return;
-	double n = (double)t.ticks, rest = n - (double)(t.global_ticks + t.global_later);
+	double n = (double)t->ticks, rest = n - (double)(t->global_ticks + t->global_later);
 	printf("  skipping tick%s (leaves, steady state): %llu ticks, %.1f peers each; %.1f %% "
 	       "visit all from the start, %.1f %% from a pass on; in the rest %.1f peers a tick "
 	       "left alone, %llu missed\n",
-	       visit_wanted() ? ", shadow" : "", (unsigned long long)t.ticks, (double)t.peers / n,
-	       100.0 * (double)t.global_ticks / n, 100.0 * (double)t.global_later / n,
-	       rest > 0 ? (double)t.skippable / rest : 0.0, (unsigned long long)t.missed);
+	       visit_wanted() ? ", shadow" : "", (unsigned long long)t->ticks, (double)t->peers / n,
+	       100.0 * (double)t->global_ticks / n, 100.0 * (double)t->global_later / n,
+	       rest > 0 ? (double)t->skippable / rest : 0.0, (unsigned long long)t->missed);
+	for (size_t k = 0; k < t->n_misses; k++)
+		printf("    missed: %s\n", t->misses[k]);
 }
 
 static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, struct figures *f,
@@ -316,7 +324,7 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 				census->on = true;
 			if (visit_wanted())
 				visit_shadow(&s, true);
-			visit_sum(&s, &visit_base, false);
+			visit_sum(&s, &visit_base);
 		}
 		sim_run_to(s.sim, v);
 		if (f->all_direct_at < 0 && scen_count_direct(&s, healthy) == f->pairs)
@@ -336,7 +344,7 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 	f->direct = scen_count_direct(&s, healthy);
 	memory(&s, f);
 	f->keys = sim_key_stats(s.sim);
-	visit_print(&s, &visit_base);
+	visit_since(&s, &visit_base, &f->visit);
 	f->real_s = bench_now_s() - start;
 	f->cpu_s = process_cpu_s() - cpu_start;
 	scen_free(&s);
@@ -368,6 +376,7 @@ static void print(size_t nodes, const struct figures *f)
 	       "waiting)\n",
 	       (unsigned long long)f->keys.computed, (unsigned long long)f->keys.reused,
 	       f->keys.held_max);
+	visit_print(&f->visit);
 	printf("  the run: %.1f s real, %.1f s CPU (the whole simulation: every node, vnet, vwg), ",
 	       f->real_s, f->cpu_s);
 	if (f->parts > 1)

@@ -275,20 +275,27 @@ static void visit_collect(struct sim *sim, struct sim_node *n)
 			 "%s %s", n->name, v->misses[k]);
 }
 
+/* The run's shadow and skipping settings on node n's engine. */
+static void visit_modes(const struct sim *sim, const struct sim_node *n)
+{
+	if (!n->drv)
+		return;
+	engine_visit_shadow(driver_engine(n->drv), sim->visit_shadow);
+	engine_visit_skip_idle(driver_engine(n->drv), !sim->visit_all);
+}
+
 void sim_set_visit_shadow(struct sim *sim, bool on)
 {
 	sim->visit_shadow = on;
 	for (size_t i = 0; i < sim->n_nodes; i++)
-		if (sim->nodes[i]->drv)
-			engine_visit_shadow(driver_engine(sim->nodes[i]->drv), on);
+		visit_modes(sim, sim->nodes[i]);
 }
 
 void sim_set_skip_idle(struct sim *sim, bool on)
 {
 	sim->visit_all = !on;
 	for (size_t i = 0; i < sim->n_nodes; i++)
-		if (sim->nodes[i]->drv)
-			engine_visit_skip_idle(driver_engine(sim->nodes[i]->drv), on);
+		visit_modes(sim, sim->nodes[i]);
 }
 
 struct engine_visit_stats sim_visit_stats(const struct sim *sim)
@@ -1182,10 +1189,7 @@ void sim_start_node(struct sim *sim, int node)
 		fprintf(stderr, "sim: cannot start the driver of %s\n", n->name);
 		abort();
 	}
-	if (sim->visit_shadow)
-		engine_visit_shadow(driver_engine(n->drv), true);
-	if (sim->visit_all)
-		engine_visit_skip_idle(driver_engine(n->drv), false);
+	visit_modes(sim, n);
 }
 
 void sim_start(struct sim *sim)
