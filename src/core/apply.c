@@ -570,9 +570,9 @@ void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,
 				     "our addresses changed: endpoints set again, so WireGuard picks "
 				     "its source addresses afresh");
 	for (size_t i = 0; i < e->pt.n; i++) {
-		struct peer *p = e->pt.v[i];
-		if (engine_visit_skips(e, p))
+		if (engine_visit_skips_at(e, i))
 			continue;
+		struct peer *p = e->pt.v[i];
 		p->send_ok = p->in_device && p->has_endpoint;
 		p->send_ep = p->endpoint;
 		bool valid = p->cfg >= 0 || p->member_fact;

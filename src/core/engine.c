@@ -227,6 +227,7 @@ void engine_free(struct engine *e)
 	free(e->fview);
 	free(e->cand);
 	free(e->dev_peer);
+	free(e->absent);
 	free(e->tun_nets);
 	free(e->other_nets);
 	rng_wipe(&e->rng);
@@ -304,7 +305,7 @@ void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 	if (e->last_tick != ENGINE_NEVER && now - e->last_tick > 2 * e->t.chunk_period_ms)
 		engine_new_boot_id(e, "time jumped between ticks");
 	e->tunnel_busy = in->tunnel_busy;
-	engine_visit_begin(e, now, out);
+	engine_visit_begin(e, now, &in->dev, out);
 	engine_observe_device(e, now, in, out);
 	e->n_extra = 0;
 	for (size_t i = 0; i < in->n_extra_endpoints && e->n_extra < 4; i++)
@@ -383,7 +384,7 @@ bool engine_set_peer_endpoints(struct engine *e, const uint8_t key[static WL_KEY
 		free(c->eps);
 		c->eps = copy;
 		c->n_eps = n;
-		engine_visit_touch(peertab_find(&e->pt, key));
+		engine_visit_touch(e, peertab_find(&e->pt, key));
 		return true;
 	}
 	return false;
@@ -493,7 +494,7 @@ static size_t factset_bytes(const struct factset *s)
 /* The peer table's part of out: peers, knowledge and leases. */
 static void peertab_parts(const struct peertab *t, struct engine_memory_parts *out)
 {
-	out->peers = t->alloc * sizeof(*t->v) + hidx_bytes(&t->idx);
+	out->peers = t->alloc * sizeof(*t->v) + t->vis_alloc * sizeof(*t->vis) + hidx_bytes(&t->idx);
 	out->knowledge = out->leases = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct knowledge *k = &t->v[i]->know;
@@ -533,6 +534,6 @@ size_t engine_memory(const struct engine *e)
 	       e->fnext_alloc * (sizeof(*e->fnext) + sizeof(*e->fsubj) + sizeof(*e->fself) +
 				  sizeof(*e->fround)) +
 	       e->cap_fview * sizeof(*e->fview) + e->cap_cand * sizeof(*e->cand) +
-	       e->dev_peer_alloc * sizeof(*e->dev_peer) +
+	       e->dev_peer_alloc * sizeof(*e->dev_peer) + e->cap_absent * sizeof(*e->absent) +
 	       (e->cap_tun + e->cap_other) * sizeof(struct wl_cidr) + cfg_bytes(e);
 }

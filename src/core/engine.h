@@ -237,6 +237,15 @@ struct engine_device {
 	uint16_t listen_port;
 	size_t n_peers;
 	const struct engine_peer_view *peers;
+	/* [ours] Optional, from a shell that knows (the in-memory device):
+	 * same_peers says peers lists the peers the last tick's did, in the
+	 * same order, and only those at the n_moved indices in moved may
+	 * differ from what the last tick was given; all others are exactly
+	 * as they were. The engine then looks only at those, and at peers
+	 * its passes have reason to visit. false: any may have moved. */
+	bool same_peers;
+	size_t n_moved;
+	const uint32_t *moved;
 };
 
 /* Inputs of one tick. All borrowed for the duration of engine_tick(). */

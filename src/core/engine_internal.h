@@ -73,6 +73,8 @@ struct visit_copy {
 };
 struct visit_state {
 	bool shadow;
+	int64_t now;
+	const struct engine_device *dev; /* this tick's */
 	bool deciding; /* this tick decides which peers to leave alone */
 	bool all;      /* ... and visits everyone (from when it was set on) */
 	struct visit_copy *before;
@@ -156,10 +158,26 @@ struct engine {
 	 * (lease_silent): what it vouched for says nothing now (quiet.c). */
 	bool routers_silent;
 	/* The peer state of each device peer at the last tick, by its place
-	 * in the snapshot (NULL: ourselves or none): this tick's guesses. */
-	struct peer **dev_peer;
+	 * in the snapshot (p NULL: ourselves or none), and its place in the
+	 * peer table: this tick's guesses, and while the device lists the
+	 * same peers (engine_device.same_peers) and no peer was freed, what
+	 * this tick finds. */
+	struct dev_peer {
+		struct peer *p;
+		uint32_t at;
+		bool moved; /* engine_device.moved names it this tick */
+	} *dev_peer;
 	size_t n_dev_peer, dev_peer_alloc;
 	uint64_t dev_peer_removed; /* e->pt.removed when dev_peer was filled */
+	size_t dev_missing; /* device peers with no state (a full table) */
+	bool any_router;    /* a device peer is a router */
+	/* The peers gone from the device but members (index_kept): good
+	 * while view_gen, the index and the table's removals are as when
+	 * it was made. */
+	struct peer **absent;
+	size_t n_absent, cap_absent;
+	uint64_t absent_view, absent_index, absent_removed;
+	bool absent_ok;
 
 	/* Network view as of the last tick. */
 	char ifname[IFNAMSIZ];
@@ -406,19 +424,32 @@ void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
  * (decide, then view for a device peer); global: after each pass that
  * works out what every peer reads; skips: whether a pass leaves p
  * alone. */
-void engine_visit_touch(struct peer *p);
+void engine_visit_touch(struct engine *e, struct peer *p);
 /* The device's AllowedIPs for a peer, hashed (apply.c keeps it in
  * peer.calm; visit.c compares). */
 uint64_t engine_allowed_hash(const struct engine_peer_view *wp);
-void engine_visit_begin(struct engine *e, int64_t now, const struct engine_actions *out);
-void engine_visit_decide(struct engine *e, struct peer *p, int64_t now);
+void engine_visit_begin(struct engine *e, int64_t now, const struct engine_device *dev,
+			const struct engine_actions *out);
+void engine_visit_decide(struct engine *e, int64_t now);
 void engine_visit_view(struct engine *e, struct peer *p, const struct engine_peer_view *wp);
+/* A device peer (place at in the table) whose view the shell says is as
+ * at the last tick, and whose last visit left view and state agreeing:
+ * nothing to compare, and p is not loaded (the shadow compares all the
+ * same). */
+void engine_visit_view_same(struct engine *e, size_t at, struct peer *p,
+			    const struct engine_peer_view *wp);
 void engine_visit_global(struct engine *e);
 void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions *out);
 void engine_visit_free(struct engine *e);
+/* Whether the peer in place i of the peer table is left alone: asked
+ * before the peer is loaded. */
+static inline bool engine_visit_skips_at(const struct engine *e, size_t i)
+{
+	return !e->visit.shadow && !e->visit.all && e->pt.vis[i].skip;
+}
 static inline bool engine_visit_skips(const struct engine *e, const struct peer *p)
 {
-	return !e->visit.shadow && !e->visit.all && p->visit_skip;
+	return engine_visit_skips_at(e, p->at);
 }
 
 #endif

@@ -96,9 +96,15 @@ static void device_peers(struct lf *c, const struct engine_inputs *in, int64_t n
 	bool members = e->router || (e->own_trust != TRUST_UNSET && e->own_trust >= TRUST_MEMBERSHIP);
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		const struct engine_peer_view *wp = &dev->peers[i];
+		int64_t hs = wp->handshake_ms;
+		bool fresh = wp->has_endpoint && hs != ENGINE_NEVER &&
+			     now - hs < e->t.handshake_validity_ms;
+		/* A leaf's idle peers put nothing: the rest is not looked at
+		 * (at a thousand peers, loading each cost a cache miss). */
+		if (!fresh && !cidrs && !members)
+			continue;
 		if (engine_is_self(e, wp->key))
 			continue;
-		int64_t hs = wp->handshake_ms;
 		struct peer *p = engine_dev_peer(e, i, wp->key);
 		/* [ours] Not a candidate we set after its last handshake: that
 		 * handshake was elsewhere, and saying the peer is at the
@@ -107,10 +113,9 @@ static void device_peers(struct lf *c, const struct engine_inputs *in, int64_t n
 		 * it. An endpoint WireGuard moved to itself (the peer's packets
 		 * came from there) is reported, whenever the handshake was.
 		 * SPEC §5 reports whatever the device holds. */
-		bool trying = p && p->has_try_ep && wp->has_endpoint && hs != ENGINE_NEVER &&
-			      hs < p->last_try && wl_endpoint_equal(&wp->endpoint, &p->try_ep);
-		if (wp->has_endpoint && hs != ENGINE_NEVER && now - hs < e->t.handshake_validity_ms &&
-		    !trying)
+		bool trying = fresh && p && p->has_try_ep && hs < p->last_try &&
+			      wl_endpoint_equal(&wp->endpoint, &p->try_ep);
+		if (fresh && !trying)
 			put_endpoint(c, wp->key, &wp->endpoint, p ? &p->lf_hint[LF_ENDPOINT] : NULL);
 		uint32_t *cidr_hint = p ? &p->lf_hint[LF_CIDR] : NULL; /* the first's */
 		for (size_t j = 0; cidrs && j < wp->n_allowed; j++) {

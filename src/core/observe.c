@@ -170,32 +170,26 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 		p->try_gap = 0;
 }
 
-void engine_observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,
-		    struct engine_actions *out)
+/* Every device peer looked up and compared: the device lists other
+ * peers than at the last tick (or the shell does not say). */
+static void observe_all(struct engine *e, int64_t now, const struct engine_device *dev,
+			struct engine_actions *out)
 {
-	const struct engine_device *dev = &in->dev;
-	snprintf(e->ifname, sizeof(e->ifname), "%s", dev->name);
-	e->listen_port = dev->listen_port;
-	observe_networks(e, in);
-
-	/* Which peers this tick leaves alone (visit.c) is decided here, in
-	 * the first pass, with the device's view below. */
-	for (size_t i = 0; i < e->pt.n; i++) {
+	for (size_t i = 0; i < e->pt.n; i++)
 		e->pt.v[i]->dev_idx = -1;
-		engine_visit_decide(e, e->pt.v[i], now);
-	}
 	/* Last tick's peers by place are this tick's guesses: a device lists
 	 * its peers in the same order from one reading to the next. */
 	size_t hints = e->n_dev_peer;
 	bool keep = wl_grow((void **)&e->dev_peer, &e->dev_peer_alloc, dev->n_peers,
 			    sizeof(*e->dev_peer));
 	uint64_t removed = e->pt.removed;
-	bool any_router = false;
+	e->any_router = false;
+	e->dev_missing = 0;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		const struct engine_peer_view *wp = &dev->peers[i];
-		struct peer *hint = keep && i < hints ? e->dev_peer[i] : NULL;
+		struct peer *hint = keep && i < hints ? e->dev_peer[i].p : NULL;
 		if (keep)
-			e->dev_peer[i] = NULL;
+			e->dev_peer[i] = (struct dev_peer){ 0 };
 		if (engine_is_self(e, wp->key))
 			continue;
 		/* Found without noting it seen: a peer in the device is never
@@ -203,19 +197,70 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 		struct peer *p = peertab_hinted(&e->pt, wp->key, hint, e->dev_peer_removed, false, now);
 		if (!p)
 			p = peertab_get(&e->pt, wp->key, now);
-		if (!p)
+		if (!p) {
+			e->dev_missing++;
 			continue;
+		}
 		if (keep)
-			e->dev_peer[i] = p;
+			e->dev_peer[i] = (struct dev_peer){ .p = p, .at = p->at };
 		p->dev_idx = (int32_t)i;
 		engine_visit_view(e, p, wp);
 		if (!engine_visit_skips(e, p))
 			observe_peer(e, now, p, wp, out);
-		any_router = any_router || p->router;
+		e->any_router = e->any_router || p->router;
 	}
 	/* Creating a peer may have evicted one we kept a pointer to. */
 	e->n_dev_peer = keep && e->pt.removed == removed ? dev->n_peers : 0;
 	e->dev_peer_removed = e->pt.removed;
+}
+
+/* Whether this tick's device lists the very peers the last tick's did,
+ * each with the peer state found for it then. */
+static bool same_device(const struct engine *e, const struct engine_device *dev)
+{
+	return dev->same_peers && e->n_dev_peer == dev->n_peers &&
+	       e->dev_peer_removed == e->pt.removed && !e->dev_missing;
+}
+
+/* The same peers as at the last tick: only those the shell says moved,
+ * those whose last visit left view and state apart, and those the
+ * passes visit anyway are loaded; the others are as they were, in the
+ * device (dev_idx) and out of it. */
+static void observe_moved(struct engine *e, int64_t now, const struct engine_device *dev,
+			  struct engine_actions *out)
+{
+	for (size_t k = 0; k < dev->n_moved; k++)
+		if (dev->moved[k] < dev->n_peers)
+			e->dev_peer[dev->moved[k]].moved = true;
+	bool routers_moved = false;
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		struct dev_peer *d = &e->dev_peer[i];
+		bool moved = d->moved;
+		d->moved = false;
+		if (!d->p)
+			continue; /* ourselves */
+		const struct engine_peer_view *wp = &dev->peers[i];
+		if (moved || !e->pt.vis[d->at].settled)
+			engine_visit_view(e, d->p, wp);
+		else
+			engine_visit_view_same(e, d->at, d->p, wp);
+		if (engine_visit_skips_at(e, d->at))
+			continue;
+		bool was = d->p->router;
+		observe_peer(e, now, d->p, wp, out);
+		routers_moved = routers_moved || was != d->p->router;
+	}
+	if (routers_moved) {
+		e->any_router = false;
+		for (size_t i = 0; i < dev->n_peers; i++)
+			e->any_router = e->any_router || (e->dev_peer[i].p && e->dev_peer[i].p->router);
+	}
+}
+
+/* The routers among the device's peers; the peers not in it (any that
+ * left, noted as last seen at the last tick). */
+static void note_absent(struct engine *e)
+{
 	e->n_routers = 0;
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
@@ -227,7 +272,7 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 		if (p->in_device || p->has_endpoint || p->router)
 			e->view_gen++;
 		if (p->in_device) { /* it left the device: seen there last tick */
-			p->visit_skip = false;
+			e->pt.vis[i].skip = false;
 			if (p->last_seen < e->last_tick)
 				p->last_seen = e->last_tick;
 		}
@@ -236,11 +281,36 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 		p->router = false;
 		p->healthy = false;
 	}
+}
+
+void engine_observe_device(struct engine *e, int64_t now, const struct engine_inputs *in,
+		    struct engine_actions *out)
+{
+	const struct engine_device *dev = &in->dev;
+	snprintf(e->ifname, sizeof(e->ifname), "%s", dev->name);
+	e->listen_port = dev->listen_port;
+	observe_networks(e, in);
+
+	/* Which peers this tick leaves alone (visit.c) is decided here, in
+	 * the first pass, with the device's view below. */
+	engine_visit_decide(e, now);
+	if (same_device(e, dev)) {
+		uint64_t view = e->view_gen;
+		observe_moved(e, now, dev, out);
+		/* No peer came or left: those out of the device were set
+		 * aside at an earlier tick, and only a router's moving
+		 * changes the list of routers. */
+		if (e->view_gen != view)
+			note_absent(e);
+	} else {
+		observe_all(e, now, dev, out);
+		note_absent(e);
+	}
 	e->routers_silent = e->n_routers > 0;
 	for (size_t i = 0; i < e->n_routers; i++)
 		e->routers_silent = e->routers_silent && lease_silent(e, e->routers[i], now);
 
-	bool router = e->router_cfg == WL_AUTO ? !any_router : e->router_cfg == WL_YES;
+	bool router = e->router_cfg == WL_AUTO ? !e->any_router : e->router_cfg == WL_YES;
 	if (router != e->router || e->st.ticks == 1)
 		engine_actions_event(out, ENGINE_EV_ROUTER, NULL, "acting as a %s%s", router ? "router" : "leaf",
 			      e->router_cfg == WL_AUTO ? " (auto-detected)" : "");
@@ -259,7 +329,7 @@ const struct peer *engine_indexed_subject(const struct engine *e, size_t i)
 struct peer *engine_dev_peer(struct engine *e, size_t i, const uint8_t key[static WL_KEY_LEN])
 {
 	if (i < e->n_dev_peer && e->dev_peer_removed == e->pt.removed)
-		return e->dev_peer[i]; /* what observe_device found; nothing left since */
+		return e->dev_peer[i].p; /* what observe_device found; nothing left since */
 	return peertab_find(&e->pt, key);
 }
 
@@ -485,6 +555,37 @@ static bool index_memo_same(const struct index_memo *a, const struct index_memo 
 	return true;
 }
 
+/* What a rebuild of the index would write besides: Member facts'
+ * subjects out of the device were seen now (a device peer is noted when
+ * it leaves, observe_device). Those peers are listed once and the list
+ * kept while nothing it depends on moves: the walk looked into every
+ * peer at every tick. */
+static void note_members_seen(struct engine *e, int64_t now)
+{
+	if (!e->absent_ok || e->absent_view != e->view_gen || e->absent_index != e->index_epoch ||
+	    e->absent_removed != e->pt.removed) {
+		e->n_absent = 0;
+		e->absent_ok = true;
+		for (size_t i = 0; i < e->pt.n; i++) {
+			struct peer *p = e->pt.v[i];
+			if (p->in_device || !p->member_fact)
+				continue;
+			if (wl_grow((void **)&e->absent, &e->cap_absent, e->n_absent + 1,
+				    sizeof(*e->absent)))
+				e->absent[e->n_absent++] = p;
+			else
+				e->absent_ok = false; /* made afresh at the next tick */
+			p->last_seen = now;
+		}
+		e->absent_view = e->view_gen;
+		e->absent_index = e->index_epoch;
+		e->absent_removed = e->pt.removed;
+		return;
+	}
+	for (size_t i = 0; i < e->n_absent; i++)
+		e->absent[i]->last_seen = now;
+}
+
 /* [ours] In steady state most ticks find the facts and the device as the
  * last left them: the index then stands as built, and all a rebuild would
  * change is when Member facts' subjects were last seen. At a thousand
@@ -495,11 +596,7 @@ void engine_index_facts(struct engine *e, int64_t now)
 	index_memo_take(e, &m);
 	if (e->imemo.valid && index_memo_same(&e->imemo, &m)) {
 		e->st.index_kept++;
-		for (size_t i = 0; i < e->pt.n; i++) {
-			struct peer *p = e->pt.v[i];
-			if (!p->in_device && p->member_fact) /* (observe_device) */
-				p->last_seen = now;
-		}
+		note_members_seen(e, now);
 	} else {
 		bool whole = index_build(e, now);
 		int64_t inside_rx = e->imemo.inside_rx;
@@ -523,9 +620,9 @@ void engine_observe_liveness(struct engine *e, int64_t now, struct engine_action
 {
 	char lb[WL_PEER_LABEL_MAX];
 	for (size_t i = 0; i < e->pt.n; i++) {
-		struct peer *p = e->pt.v[i];
-		if (engine_visit_skips(e, p))
+		if (engine_visit_skips_at(e, i))
 			continue;
+		struct peer *p = e->pt.v[i];
 		engine_dormant_liveness(e, p, now);
 		bool alive = peer_alive(p, now);
 		if (p->boot_changed) {

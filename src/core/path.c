@@ -538,15 +538,17 @@ void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out
 	bool busy = false;
 	/* A peer left alone is not in use (visit.c: always). */
 	for (size_t i = 0; i < e->pt.n && !busy; i++) {
+		if (engine_visit_skips_at(e, i))
+			continue;
 		const struct peer *p = e->pt.v[i];
-		busy = !engine_visit_skips(e, p) && p->in_device && p->healthy && engine_path_active(e, p, now);
+		busy = p->in_device && p->healthy && engine_path_active(e, p, now);
 	}
 	e->busy = busy;
 	engine_visit_global(e);
 	for (size_t i = 0; i < e->pt.n; i++) {
-		struct peer *p = e->pt.v[i];
-		if (engine_visit_skips(e, p))
+		if (engine_visit_skips_at(e, i))
 			continue;
+		struct peer *p = e->pt.v[i];
 		/* No path to watch: not in the device, no endpoint, the watch
 		 * off, or we are the router others fall back to (it only asks
 		 * its leaves what it does not know of them). */
@@ -584,7 +586,7 @@ bool engine_path_reply_received(struct engine *e, int64_t now, const struct wl_a
 		e->st.rx_bad_source++;
 		return true;
 	}
-	engine_visit_touch(p);
+	engine_visit_touch(e, p);
 	engine_path_own_rx(p, len);
 	note_ours(e, p, now);
 	note_version(e, p, buf[0], now);
@@ -613,7 +615,7 @@ enum engine_rx engine_receive_probe(struct engine *e, int64_t now, const struct 
 		e->st.rx_bad_source++;
 		return ENGINE_RX_BAD_SOURCE;
 	}
-	engine_visit_touch(p);
+	engine_visit_touch(e, p);
 	engine_path_own_rx(p, len);
 	note_ours(e, p, now);
 	note_version(e, p, buf[0], now);

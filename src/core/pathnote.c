@@ -103,7 +103,7 @@ static void heard(struct engine *e, uint8_t kind, const uint8_t *key, int64_t no
 		p->told_wake = true;
 	else
 		p->told_watch = true;
-	engine_visit_touch(p);
+	engine_visit_touch(e, p);
 	e->st.path_notes_heard++;
 	engine_mark_dirty(e, now);
 }

@@ -53,6 +53,7 @@ void peertab_free(struct peertab *t)
 	for (size_t i = 0; i < t->n; i++)
 		peer_free(t->v[i]);
 	free(t->v);
+	free(t->vis);
 	hidx_free(&t->idx);
 	memset(t, 0, sizeof(*t));
 }
@@ -104,6 +105,8 @@ void peertab_remove_at(struct peertab *t, size_t i)
 	size_t last = t->n - 1;
 	if (i != last) {
 		t->v[i] = t->v[last];
+		t->vis[i] = t->vis[last];
+		t->v[i]->at = (uint32_t)i;
 		hidx_move(&t->idx, t->v[i]->h, (uint32_t)last, (uint32_t)i);
 	}
 	t->n--;
@@ -156,7 +159,8 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 		t->refused++;
 		return NULL;
 	}
-	if (!wl_grow((void **)&t->v, &t->alloc, t->n + 1, sizeof(*t->v)))
+	if (!wl_grow((void **)&t->v, &t->alloc, t->n + 1, sizeof(*t->v)) ||
+	    !wl_grow((void **)&t->vis, &t->vis_alloc, t->n + 1, sizeof(*t->vis)))
 		return NULL;
 	p = calloc(1, peer_alloc_size());
 	if (!p)
@@ -183,6 +187,8 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 		peer_free(p);
 		return NULL;
 	}
+	p->at = (uint32_t)t->n;
+	t->vis[t->n] = (struct peer_visit){ 0 };
 	t->v[t->n++] = p;
 	return p;
 }

@@ -68,15 +68,12 @@ struct peer {
 
 	/* Device view as of the last tick. */
 	bool in_device;
-	/* visit.c, read where every pass reads in_device: this tick leaves
-	 * it alone; an input of its passes moved since its last visit. */
-	bool visit_skip, visit_touched;
+	uint32_t at;       /* its place in the peer table (peertab.v, .vis) */
 	int32_t dev_idx;   /* index in this tick's snapshot, -1 if absent */
 	bool has_endpoint;
 	struct wl_endpoint endpoint;
 	bool router;
 	int64_t handshake;      /* monotonic ms, ENGINE_NEVER = never */
-	int64_t visit_due; /* visit.c: when a test of time in its passes can next flip */
 	uint64_t rx_bytes, tx_bytes; /* the device's counters at the last tick */
 	int64_t prev_handshake; /* at the tick before */
 	int64_t rx_at;          /* when rx last grew, ENGINE_NEVER = not seen */
@@ -252,9 +249,24 @@ struct peer {
 	int64_t try_again_at;
 };
 
+/* [ours] What a tick reads of every peer to decide whether to visit it
+ * (visit.c), kept by its place in the table rather than in the peer: a
+ * peer left alone is then not loaded at all. At a thousand peers of
+ * 2 KB each, a tick that looked into every peer spent most of its time
+ * waiting for their cache lines. */
+struct peer_visit {
+	int64_t due;  /* when a test of time in its passes can next flip */
+	bool skip;    /* this tick leaves it alone */
+	bool touched; /* an input of its passes moved since its last visit */
+	/* Its device view and its state agreed at its last visit (or its
+	 * last check): while neither moves, they still do. */
+	bool settled;
+};
+
 struct peertab {
 	struct peer **v;
-	size_t n, alloc, max;
+	struct peer_visit *vis; /* vis[i] is v[i]'s */
+	size_t n, alloc, max, vis_alloc;
 	struct hidx idx;
 	uint8_t hkey[16];
 	uint64_t evicted, refused;

@@ -234,7 +234,7 @@ enum engine_rx engine_receive(struct engine *e, int64_t now, const struct wl_add
 		memcpy(sp->shared, key, sizeof(sp->shared));
 		sp->shared_state = 1;
 	}
-	engine_visit_touch(sp);
+	engine_visit_touch(e, sp);
 	engine_path_own_rx(sp, len);
 	sp->heard_at = now; /* whatever it says (lease.c: lease_silent) */
 	engine_path_heard(e, sp, now);

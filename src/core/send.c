@@ -660,8 +660,10 @@ void engine_send(struct engine *e, int64_t now, struct engine_actions *a)
 		memset(e->fround, 0, e->n_indexed * sizeof(*e->fround));
 	round_view(e, now);
 	for (size_t i = 0; i < e->pt.n; i++) {
+		if (engine_visit_skips_at(e, i))
+			continue;
 		struct peer *p = e->pt.v[i];
-		if (engine_visit_skips(e, p) || !p->send_ok)
+		if (!p->send_ok)
 			continue;
 		/* Staggered (apply.c) until then, or until the other side's
 		 * handshake got through; a tick comes at hold_at. */

@@ -110,10 +110,10 @@ static int64_t due_time(const struct engine *e, const struct peer *p, int64_t no
 	return due;
 }
 
-void engine_visit_touch(struct peer *p)
+void engine_visit_touch(struct engine *e, struct peer *p)
 {
 	if (p)
-		p->visit_touched = true;
+		e->pt.vis[p->at].touched = true;
 }
 
 /* Whether the device's view of p moved since p's last visit: its
@@ -145,9 +145,12 @@ static bool global_at_start(const struct engine *e, int64_t now)
 	       e->boot_reason[0] || e->router;
 }
 
-void engine_visit_begin(struct engine *e, int64_t now, const struct engine_actions *out)
+void engine_visit_begin(struct engine *e, int64_t now, const struct engine_device *dev,
+			const struct engine_actions *out)
 {
 	struct visit_state *v = &e->visit;
+	v->dev = dev;
+	v->now = now;
 	v->deciding = v->shadow || e->t.skip_idle;
 	v->all = !v->deciding || global_at_start(e, now);
 	v->st.ticks++;
@@ -161,6 +164,9 @@ void engine_visit_begin(struct engine *e, int64_t now, const struct engine_actio
 	v->n_before = 0;
 	v->removed_before = e->pt.removed;
 }
+
+static void note_miss(struct engine *e, const struct peer *p, const char *what, size_t at,
+		      int64_t now);
 
 /* Keeps a copy of p as the tick found it, to check it against. */
 static void keep_copy(struct engine *e, struct peer *p)
@@ -180,21 +186,45 @@ static void keep_copy(struct engine *e, struct peer *p)
 	v->before[v->n_before++].copy = *p;
 }
 
-void engine_visit_decide(struct engine *e, struct peer *p, int64_t now)
+void engine_visit_decide(struct engine *e, int64_t now)
 {
 	struct visit_state *v = &e->visit;
-	p->visit_skip = !v->all && !p->visit_touched && p->visit_due > now;
-	/* Out of the device: no view of it comes to move it (engine_visit_view). */
-	if (p->visit_skip && v->shadow && !p->in_device)
-		keep_copy(e, p);
+	for (size_t i = 0; i < e->pt.n; i++) {
+		struct peer_visit *pv = &e->pt.vis[i];
+		pv->skip = !v->all && !pv->touched && pv->due > now;
+		/* Out of the device: no view of it comes to move it
+		 * (engine_visit_view). */
+		if (pv->skip && v->shadow && !e->pt.v[i]->in_device)
+			keep_copy(e, e->pt.v[i]);
+	}
 }
 
 void engine_visit_view(struct engine *e, struct peer *p, const struct engine_peer_view *wp)
 {
-	if (p->visit_skip && view_moved(p, wp))
-		p->visit_skip = false;
-	if (p->visit_skip && e->visit.shadow)
+	struct peer_visit *pv = &e->pt.vis[p->at];
+	bool moved = view_moved(p, wp);
+	pv->settled = !moved;
+	if (pv->skip && moved)
+		pv->skip = false;
+	if (pv->skip && e->visit.shadow)
 		keep_copy(e, p);
+}
+
+void engine_visit_view_same(struct engine *e, size_t at, struct peer *p,
+			    const struct engine_peer_view *wp)
+{
+	struct peer_visit *pv = &e->pt.vis[at];
+	if (!pv->skip || !e->visit.shadow)
+		return;
+	/* The shadow checks what was taken on trust: the shell said the view
+	 * is as at the last tick, and the peer's last visit left the two
+	 * agreeing. */
+	if (view_moved(p, wp)) {
+		note_miss(e, p, "its view moved unseen", 0, e->visit.now);
+		pv->skip = false;
+		return;
+	}
+	keep_copy(e, p);
 }
 
 /* The global inputs every peer's passes read, as bits. */
@@ -218,18 +248,14 @@ void engine_visit_global(struct engine *e)
 }
 
 /* The bytes of a peer state the check compares: all but what a tick
- * writes for every peer whatever happened (last_seen), where its local
- * facts were last found (lf_hint: a guess, any value will do) and this
- * file's own fields. */
+ * writes for every peer whatever happened (last_seen) and where its local
+ * facts were last found (lf_hint: a guess, any value will do). */
 static size_t differs_at(const struct peer *a, const struct peer *b)
 {
 	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
 	size_t skip[][2] = {
 		{ offsetof(struct peer, last_seen), sizeof(a->last_seen) },
 		{ offsetof(struct peer, lf_hint), sizeof(a->lf_hint) },
-		{ offsetof(struct peer, visit_due), sizeof(a->visit_due) },
-		{ offsetof(struct peer, visit_touched), sizeof(a->visit_touched) },
-		{ offsetof(struct peer, visit_skip), sizeof(a->visit_skip) },
 	};
 	for (size_t i = 0; i < sizeof(*a); i++) {
 		bool skipped = false;
@@ -278,6 +304,8 @@ static void check(struct engine *e, int64_t now, const struct engine_actions *ou
 		return; /* (a peer removed: the copies' peers may be gone) */
 	for (size_t i = 0; i < v->n_before; i++) {
 		const struct peer *p = v->before[i].p;
+		if (!e->pt.vis[p->at].skip)
+			continue; /* visited after all (engine_visit_view_same) */
 		v->st.skippable++;
 		size_t at = differs_at(&v->before[i].copy, p);
 		const char *why = named(p, out, v->from);
@@ -291,33 +319,41 @@ static void check(struct engine *e, int64_t now, const struct engine_actions *ou
 void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions *out)
 {
 	struct visit_state *v = &e->visit;
-	if (!v->deciding)
+	if (!v->deciding) {
+		/* Nothing kept up to date: the first tick that decides again
+		 * compares every view (observe.c: observe_moved). */
+		for (size_t i = 0; i < e->pt.n; i++)
+			e->pt.vis[i].settled = false;
 		return;
+	}
 	if (v->shadow)
 		check(e, now, out);
 	else if (!v->all)
 		for (size_t i = 0; i < e->pt.n; i++)
-			v->st.skippable += e->pt.v[i]->visit_skip;
+			v->st.skippable += e->pt.vis[i].skip;
 	v->sig = v->sig_now;
 	for (size_t i = 0; i < e->pt.n; i++) {
-		struct peer *p = e->pt.v[i];
-		if (p->visit_skip && !v->all) {
+		struct peer_visit *pv = &e->pt.vis[i];
+		if (pv->skip && !v->all) {
 			/* Left alone: as it was, and due when it was. */
-			p->visit_skip = false;
-			p->visit_touched = false;
+			pv->skip = false;
+			pv->touched = false;
 			continue;
 		}
+		struct peer *p = e->pt.v[i];
 		/* In the midst of something a tick drives: due at once. */
-		p->visit_due = always(e, p, now) || offer_moved(e, p, now) ? now : due_time(e, p, now);
+		pv->due = always(e, p, now) || offer_moved(e, p, now) ? now : due_time(e, p, now);
 		/* What went to it or is awaited from it this tick is counted
 		 * against the device's counters at the next (path.c). */
-		p->visit_touched = p->own_rx || p->own_tx;
-		p->visit_skip = false;
+		pv->touched = p->own_rx || p->own_tx;
+		pv->skip = false;
+		pv->settled = p->dev_idx >= 0 && (size_t)p->dev_idx < v->dev->n_peers &&
+			      !view_moved(p, &v->dev->peers[p->dev_idx]);
 	}
 	/* The device shows a change at the next tick: its peer is looked at
 	 * then (apply.c compares the device's AllowedIPs). */
 	for (size_t i = v->from[0]; i < out->n_changes; i++)
-		engine_visit_touch(peertab_find(&e->pt, out->changes[i].key));
+		engine_visit_touch(e, peertab_find(&e->pt, out->changes[i].key));
 }
 
 void engine_visit_shadow(struct engine *e, bool on)

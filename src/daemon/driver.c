@@ -58,9 +58,14 @@ struct driver {
 	/* The device as the last tick read it: refreshed, not read anew,
 	 * where the backend can (wgdev_refresh: the memory model). */
 	struct wg_device *dev;
-	/* Scratch reused from tick to tick. */
+	/* The engine's view of the device, kept from tick to tick: where the
+	 * backend says which peers moved (wg_device.same_peers), only those
+	 * are written, and the engine told so. views_given: the engine got
+	 * the last one written (a tick that stopped short of engine_tick
+	 * leaves it not knowing what moved). */
 	struct engine_peer_view *views;
-	size_t cap_views;
+	size_t cap_views, n_views;
+	bool views_given;
 	struct wg_peer_change *changes;
 	size_t cap_changes;
 };
@@ -294,21 +299,27 @@ static const struct hs_memo *memo_find(const struct driver *d, size_t i,
  * the wall clock's rounding) keeps the time it got then, whatever the
  * wall clock did since; a new stamp is taken from its age, as before —
  * a handshake after a step is stamped by the stepped clock. */
+static int64_t handshake_memo(const struct hs_memo *old, struct hs_memo *m,
+			      const struct wg_peer *p, int64_t now, int64_t wall)
+{
+	int64_t mono = driver_handshake_ms(&p->last_handshake, now, wall);
+	int64_t stamp = (int64_t)p->last_handshake.tv_sec * 1000 + p->last_handshake.tv_nsec / 1000000;
+	if (mono != ENGINE_NEVER && old && old->mono != ENGINE_NEVER &&
+	    old->stamp - stamp <= HS_STAMP_SLACK_MS && stamp - old->stamp <= HS_STAMP_SLACK_MS)
+		mono = old->mono;
+	memcpy(m->key, p->public_key, WL_KEY_LEN);
+	m->stamp = stamp;
+	m->mono = mono;
+	return mono;
+}
+
 static int64_t handshake_mono(struct driver *d, size_t i, const struct wg_peer *p, int64_t now,
 			      int64_t wall)
 {
-	int64_t mono = driver_handshake_ms(&p->last_handshake, now, wall);
-	struct hs_memo *m = &d->hs_next[i];
-	memcpy(m->key, p->public_key, WL_KEY_LEN);
-	m->stamp = (int64_t)p->last_handshake.tv_sec * 1000 + p->last_handshake.tv_nsec / 1000000;
-	if (mono != ENGINE_NEVER) {
-		const struct hs_memo *old = memo_find(d, i, p->public_key);
-		if (old && old->mono != ENGINE_NEVER && old->stamp - m->stamp <= HS_STAMP_SLACK_MS &&
-		    m->stamp - old->stamp <= HS_STAMP_SLACK_MS)
-			mono = old->mono;
-	}
-	m->mono = mono;
-	return mono;
+	const struct hs_memo *old = NULL;
+	if (p->last_handshake.tv_sec != 0 || p->last_handshake.tv_nsec != 0)
+		old = memo_find(d, i, p->public_key);
+	return handshake_memo(old, &d->hs_next[i], p, now, wall);
 }
 
 /* The next tick compares with what this one read. */
@@ -323,30 +334,59 @@ static void memo_swap(struct driver *d, size_t n)
 	d->n_hs = n;
 }
 
+static void view_of(struct engine_peer_view *v, const struct wg_peer *p, int64_t handshake_ms)
+{
+	memcpy(v->key, p->public_key, WL_KEY_LEN);
+	v->has_endpoint = p->has_endpoint;
+	v->endpoint = p->endpoint;
+	v->handshake_ms = handshake_ms;
+	v->rx_bytes = p->rx_bytes;
+	v->tx_bytes = p->tx_bytes;
+	v->n_allowed = p->n_allowed;
+	v->allowed_ips = p->allowed_ips;
+}
+
+/* Only the peers the backend wrote, when it says the others are as the
+ * engine last saw them: the same peers, and views of them given. */
+static bool view_moved_only(struct driver *d, const struct wg_device *dev, int64_t now,
+			    int64_t wall)
+{
+	if (!dev->same_peers || !d->views_given || d->n_views != dev->n_peers ||
+	    d->n_hs != dev->n_peers)
+		return false;
+	for (size_t k = 0; k < dev->n_moved; k++) {
+		size_t i = dev->moved[k];
+		struct hs_memo old = d->hs[i];
+		const struct wg_peer *p = &dev->peers[i];
+		view_of(&d->views[i], p, handshake_memo(&old, &d->hs[i], p, now, wall));
+	}
+	return true;
+}
+
 /* The device snapshot as the engine's view (borrowing dev's arrays). */
 static bool device_view(struct driver *d, const struct wg_device *dev, int64_t now, int64_t wall,
 			struct engine_device *out)
 {
+	*out = (struct engine_device){ .name = dev->name,
+				       .listen_port = dev->listen_port,
+				       .n_peers = dev->n_peers };
+	if (view_moved_only(d, dev, now, wall)) {
+		out->peers = d->views;
+		out->same_peers = true;
+		out->n_moved = dev->n_moved;
+		out->moved = dev->moved;
+		return true;
+	}
+	d->n_views = 0;
 	if (!wl_grow((void **)&d->views, &d->cap_views, dev->n_peers, sizeof(*d->views)) ||
 	    !wl_grow((void **)&d->hs_next, &d->cap_hs_next, dev->n_peers, sizeof(*d->hs_next)))
 		return false;
-	for (size_t i = 0; i < dev->n_peers; i++) {
-		const struct wg_peer *p = &dev->peers[i];
-		struct engine_peer_view *v = &d->views[i];
-		memcpy(v->key, p->public_key, WL_KEY_LEN);
-		v->has_endpoint = p->has_endpoint;
-		v->endpoint = p->endpoint;
-		v->handshake_ms = handshake_mono(d, i, p, now, wall);
-		v->rx_bytes = p->rx_bytes;
-		v->tx_bytes = p->tx_bytes;
-		v->n_allowed = p->n_allowed;
-		v->allowed_ips = p->allowed_ips;
-	}
+	for (size_t i = 0; i < dev->n_peers; i++)
+		view_of(&d->views[i], &dev->peers[i],
+			handshake_mono(d, i, &dev->peers[i], now, wall));
 	memo_swap(d, dev->n_peers);
-	*out = (struct engine_device){ .name = dev->name,
-				       .listen_port = dev->listen_port,
-				       .n_peers = dev->n_peers,
-				       .peers = d->views };
+	d->n_views = dev->n_peers;
+	out->peers = d->views;
 	return true;
 }
 
@@ -593,6 +633,7 @@ int driver_tick(struct driver *d, int64_t now)
 	rc = gather_ifaces(d, &ifs);
 	if (rc == 0 && !device_view(d, dev, now, wall, &in.dev))
 		rc = -ENOMEM;
+	d->views_given = false; /* until engine_tick has them */
 	if (rc < 0) {
 		d->st.read_errors++;
 		log_warn("listing interfaces: %s", strerror(-rc));
@@ -611,6 +652,7 @@ int driver_tick(struct driver *d, int64_t now)
 	in.tunnel_busy = d->tun_busy;
 	engine_actions_clear(&d->actions);
 	engine_tick(d->engine, now, &in, &d->actions);
+	d->views_given = true;
 	d->st.ticks++;
 	/* Device first: a datagram may go to a peer whose endpoint this very
 	 * tick set. */

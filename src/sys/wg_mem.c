@@ -721,9 +721,15 @@ static int mem_refresh(struct wgdev *wg, struct wg_device *d)
 	if (!m || h->last != d || h->last_shape != m->shape_gen ||
 	    h->last_serial != m->snap_serial || d->n_peers != m->n_peers)
 		return 0;
+	/* Which were written, for the reader (engine_device.moved); with no
+	 * room to say, it reads as a fresh snapshot. */
+	d->same_peers = wl_grow((void **)&d->moved, &d->cap_moved, m->n_touched, sizeof(*d->moved));
+	d->n_moved = d->same_peers ? m->n_touched : 0;
 	for (size_t i = 0; i < m->n_touched; i++) {
 		const struct mem_peer *p = m->touched[i];
 		copy_owned(&d->peers[p->idx], &p->pub);
+		if (d->same_peers)
+			d->moved[i] = (uint32_t)p->idx;
 	}
 	untouch_all(m);
 	if (m->check_refresh)

@@ -26,6 +26,7 @@ void wg_device_free(struct wg_device *dev)
 			free(dev->peers[i].allowed_ips);
 	free(dev->peers);
 	free(dev->allowed_block);
+	free(dev->moved);
 	sodium_memzero(dev->private_key, sizeof(dev->private_key));
 	free(dev);
 }

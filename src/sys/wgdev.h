@@ -47,6 +47,12 @@ struct wg_device {
 	size_t n_peers;
 	struct wg_peer *peers;
 	struct wl_cidr *allowed_block; /* wg_device_allowed_block, or NULL */
+	/* Set by a refresh that updated the snapshot in place (the memory
+	 * model): the same peers in the same order, and only those at the
+	 * n_moved indices in moved were written. false after a fresh read. */
+	bool same_peers;
+	size_t n_moved, cap_moved;
+	uint32_t *moved;
 };
 
 void wg_device_free(struct wg_device *dev); /* NULL is fine */
