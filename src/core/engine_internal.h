@@ -432,6 +432,9 @@ void engine_visit_begin(struct engine *e, int64_t now, const struct engine_devic
 			const struct engine_actions *out);
 void engine_visit_decide(struct engine *e, int64_t now);
 void engine_visit_view(struct engine *e, struct peer *p, const struct engine_peer_view *wp);
+/* An input of p's passes moved in this tick's passes: visited from the
+ * next pass on. */
+void engine_visit_now(struct engine *e, struct peer *p);
 /* A device peer (place at in the table) whose view the shell says is as
  * at the last tick, and whose last visit left view and state agreeing:
  * nothing to compare, and p is not loaded (the shadow compares all the

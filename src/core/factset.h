@@ -114,11 +114,18 @@ struct factset {
 	struct fgone *gone;
 	size_t n_gone, alloc_gone;
 	bool gone_sorted, gone_lost;
-	/* Moves whenever an entry comes, goes or moves, or its source or
-	 * rx_expires changes: what observe.c's index reads, and what keeps
-	 * the list below good. Not when our own copy is renewed (expires),
-	 * which every tick does. */
+	/* Moves whenever an entry comes, goes or moves, or its source
+	 * changes: what observe.c's index reads, and what keeps the list
+	 * below good. Not when our own copy is renewed (expires), which
+	 * every tick does, nor when a peer's expiry moves (rx_moved). */
 	uint64_t shape_gen;
+	/* [ours] The entries whose rx_expires moved later since
+	 * factset_rx_moved_clear (a HOLD moves a leaf's whole set): the index
+	 * takes them in without being built again (observe.c). Kept apart
+	 * from shape_gen, as they change no chain of it; with no room to
+	 * list one, shape_gen moves instead. */
+	uint32_t *rx_moved;
+	size_t n_rx_moved, cap_rx_moved;
 	/* The positions of the entries that are ours this tick or have no
 	 * source, in order, as factset_end_local left them (send.c looks at
 	 * these and at other sources' entries); good while shape_gen is
@@ -205,5 +212,7 @@ void factset_begin_local(struct factset *s);
  * lose our own copy at once (SPEC §5: it is not left to expire); what a
  * peer told us of the same fact stays, with the expiry the peer gave. */
 void factset_end_local(struct factset *s, int64_t now);
+/* The index took in what rx_moved lists (or was built anew). */
+void factset_rx_moved_clear(struct factset *s);
 
 #endif

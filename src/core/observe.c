@@ -382,17 +382,22 @@ static bool index_reserve(struct engine *e)
 /* An Endpoint fact about us. A peer's copy inside our own subnets means
  * that peer reaches us without a NAT (quiet.c); any outside them is a
  * NAT's address (outer). */
+static bool note_inside(struct engine *e, const struct fentry *fe, struct wl_endpoint *ep)
+{
+	if (!fact_endpoint(&fe->f, ep))
+		return true; /* (nor outside) */
+	if (!engine_on_our_lan(e, &ep->addr))
+		return false;
+	if (fe->rx_expires > e->imemo.inside_rx)
+		e->imemo.inside_rx = fe->rx_expires;
+	return true;
+}
+
 static void note_outer(struct engine *e, const struct fentry *fe)
 {
-	const struct fact *f = &fe->f;
 	struct wl_endpoint ep;
-	if (!fact_endpoint(f, &ep))
+	if (note_inside(e, fe, &ep))
 		return;
-	if (engine_on_our_lan(e, &ep.addr)) {
-		if (fe->rx_expires > e->imemo.inside_rx)
-			e->imemo.inside_rx = fe->rx_expires;
-		return;
-	}
 	for (size_t i = 0; i < e->n_outer; i++)
 		if (wl_addr_equal(&e->outer[i], &ep.addr))
 			return;
@@ -555,6 +560,38 @@ static bool index_memo_same(const struct index_memo *a, const struct index_memo 
 	return true;
 }
 
+/* [ours] The index as built, but facts whose expiry from a peer moved
+ * later (factset.rx_moved; a HOLD moves nearly every fact of a leaf):
+ * what a build would give anew is only the greater vouch of their
+ * subjects and our inside expiry, both the greatest of what the facts
+ * say, so each moved fact is taken in as a build takes it. A peer whose
+ * vouch moved is visited from this pass on; the others, nothing of
+ * theirs having moved, are left as they were (a build visited every
+ * peer). */
+static void index_extend(struct engine *e)
+{
+	const struct factset *s = &e->fs;
+	for (size_t i = 0; i < s->n_rx_moved; i++) {
+		size_t k = s->rx_moved[i];
+		if (k >= e->n_indexed)
+			continue;
+		const struct fentry *fe = &s->v[k];
+		struct wl_endpoint ep;
+		if (e->fself[k]) {
+			note_inside(e, fe, &ep);
+			continue;
+		}
+		struct peer *p = e->fsubj[k];
+		if (!p)
+			continue;
+		int64_t until = p->vouch_until;
+		bool at_ours = p->vouch_ep;
+		note_vouch(p, fe, e->routers, e->n_routers);
+		if (p->vouch_until != until || p->vouch_ep != at_ours)
+			engine_visit_now(e, p);
+	}
+}
+
 /* What a rebuild of the index would write besides: Member facts'
  * subjects out of the device were seen now (a device peer is noted when
  * it leaves, observe_device). Those peers are listed once and the list
@@ -596,6 +633,7 @@ void engine_index_facts(struct engine *e, int64_t now)
 	index_memo_take(e, &m);
 	if (e->imemo.valid && index_memo_same(&e->imemo, &m)) {
 		e->st.index_kept++;
+		index_extend(e);
 		note_members_seen(e, now);
 	} else {
 		bool whole = index_build(e, now);
@@ -605,6 +643,7 @@ void engine_index_facts(struct engine *e, int64_t now)
 		e->imemo.inside_rx = inside_rx;
 		e->imemo.valid = whole;
 	}
+	factset_rx_moved_clear(&e->fs);
 	bool seen_inside = e->imemo.inside_rx > now;
 	/* Once seen, it holds until our addresses change or a NAT's shows:
 	 * a public node's own endpoint is a fact it tells its router too,

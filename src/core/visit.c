@@ -199,6 +199,11 @@ void engine_visit_decide(struct engine *e, int64_t now)
 	}
 }
 
+void engine_visit_now(struct engine *e, struct peer *p)
+{
+	e->pt.vis[p->at].skip = false;
+}
+
 void engine_visit_view(struct engine *e, struct peer *p, const struct engine_peer_view *wp)
 {
 	struct peer_visit *pv = &e->pt.vis[p->at];
