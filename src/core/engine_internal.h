@@ -435,6 +435,11 @@ void engine_visit_view(struct engine *e, struct peer *p, const struct engine_pee
 /* An input of p's passes moved in this tick's passes: visited from the
  * next pass on. */
 void engine_visit_now(struct engine *e, struct peer *p);
+/* Whether this tick decided to leave p alone, and still does. */
+bool engine_visit_left_alone(const struct engine *e, const struct peer *p);
+/* p, left alone, had a time its due time reads moved by this tick: its
+ * due time is worked out again at the tick's end. */
+void engine_visit_redue(struct engine *e, struct peer *p);
 /* A device peer (place at in the table) whose view the shell says is as
  * at the last tick, and whose last visit left view and state agreeing:
  * nothing to compare, and p is not loaded (the shadow compares all the

@@ -560,15 +560,31 @@ static bool index_memo_same(const struct index_memo *a, const struct index_memo 
 	return true;
 }
 
+/* p's vouch moved later, from `until`, and it still vouches at our
+ * endpoint or still does not. Left alone by this tick, p was vouched
+ * for more than a chunk ahead (visit.c: due at vouch_until - C), so
+ * engine_vouched says what it said, and every test of its passes comes
+ * out as before but one: a dormant pair lives as long as the vouch. That
+ * is done here, and its due time worked out afresh at the tick's end,
+ * rather than visiting it (a HOLD moves every dormant peer's vouch). */
+static bool vouch_extended(struct engine *e, struct peer *p, int64_t until, int64_t now)
+{
+	if (!engine_visit_left_alone(e, p) || until == ENGINE_NEVER)
+		return false;
+	engine_dormant_liveness(e, p, now);
+	engine_visit_redue(e, p);
+	return true;
+}
+
 /* [ours] The index as built, but facts whose expiry from a peer moved
  * later (factset.rx_moved; a HOLD moves nearly every fact of a leaf):
  * what a build would give anew is only the greater vouch of their
  * subjects and our inside expiry, both the greatest of what the facts
  * say, so each moved fact is taken in as a build takes it. A peer whose
- * vouch moved is visited from this pass on; the others, nothing of
- * theirs having moved, are left as they were (a build visited every
- * peer). */
-static void index_extend(struct engine *e)
+ * vouch moved is visited from this pass on, or only has its dormant
+ * liveness follow (vouch_extended); the others, nothing of theirs having
+ * moved, are left as they were (a build visited every peer). */
+static void index_extend(struct engine *e, int64_t now)
 {
 	const struct factset *s = &e->fs;
 	for (size_t i = 0; i < s->n_rx_moved; i++) {
@@ -587,7 +603,8 @@ static void index_extend(struct engine *e)
 		int64_t until = p->vouch_until;
 		bool at_ours = p->vouch_ep;
 		note_vouch(p, fe, e->routers, e->n_routers);
-		if (p->vouch_until != until || p->vouch_ep != at_ours)
+		if (p->vouch_ep != at_ours ||
+		    (p->vouch_until != until && !vouch_extended(e, p, until, now)))
 			engine_visit_now(e, p);
 	}
 }
@@ -633,7 +650,7 @@ void engine_index_facts(struct engine *e, int64_t now)
 	index_memo_take(e, &m);
 	if (e->imemo.valid && index_memo_same(&e->imemo, &m)) {
 		e->st.index_kept++;
-		index_extend(e);
+		index_extend(e, now);
 		note_members_seen(e, now);
 	} else {
 		bool whole = index_build(e, now);

@@ -261,6 +261,7 @@ struct peer_visit {
 	/* Its device view and its state agreed at its last visit (or its
 	 * last check): while neither moves, they still do. */
 	bool settled;
+	bool redue; /* left alone, but its due time to be worked out again */
 };
 
 struct peertab {

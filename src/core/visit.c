@@ -138,6 +138,13 @@ static bool offer_moved(const struct engine *e, const struct peer *p, int64_t no
 	return (offer != QUIET_LOUD) != p->quiet_tx || (offer == QUIET_DORMANT) != p->dormant_tx;
 }
 
+/* When p is next due, as its last visit leaves it. */
+static int64_t due_at(const struct engine *e, const struct peer *p, int64_t now)
+{
+	/* In the midst of something a tick drives: due at once. */
+	return always(e, p, now) || offer_moved(e, p, now) ? now : due_time(e, p, now);
+}
+
 /* What visits everyone this tick, known at its start. */
 static bool global_at_start(const struct engine *e, int64_t now)
 {
@@ -202,6 +209,21 @@ void engine_visit_decide(struct engine *e, int64_t now)
 void engine_visit_now(struct engine *e, struct peer *p)
 {
 	e->pt.vis[p->at].skip = false;
+}
+
+bool engine_visit_left_alone(const struct engine *e, const struct peer *p)
+{
+	return e->visit.deciding && !e->visit.all && e->pt.vis[p->at].skip;
+}
+
+void engine_visit_redue(struct engine *e, struct peer *p)
+{
+	struct visit_state *v = &e->visit;
+	e->pt.vis[p->at].redue = true;
+	/* The shadow checks the rest of the tick against p as it is now. */
+	for (size_t i = 0; v->shadow && i < v->n_before; i++)
+		if (v->before[i].p == p)
+			v->before[i].copy = *p;
 }
 
 void engine_visit_view(struct engine *e, struct peer *p, const struct engine_peer_view *wp)
@@ -340,14 +362,18 @@ void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer_visit *pv = &e->pt.vis[i];
 		if (pv->skip && !v->all) {
-			/* Left alone: as it was, and due when it was. */
+			/* Left alone: as it was, and due when it was (or, its
+			 * vouch moved, when that makes it). */
+			if (pv->redue)
+				pv->due = due_at(e, e->pt.v[i], now);
 			pv->skip = false;
 			pv->touched = false;
+			pv->redue = false;
 			continue;
 		}
 		struct peer *p = e->pt.v[i];
-		/* In the midst of something a tick drives: due at once. */
-		pv->due = always(e, p, now) || offer_moved(e, p, now) ? now : due_time(e, p, now);
+		pv->due = due_at(e, p, now);
+		pv->redue = false;
 		/* What went to it or is awaited from it this tick is counted
 		 * against the device's counters at the next (path.c). */
 		pv->touched = p->own_rx || p->own_tx;
