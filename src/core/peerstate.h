@@ -256,6 +256,7 @@ struct peer {
  * waiting for their cache lines. */
 struct peer_visit {
 	int64_t due;  /* when a test of time in its passes can next flip */
+	int64_t due_rest; /* the same, but for its liveness and vouch (visit.c) */
 	bool skip;    /* this tick leaves it alone */
 	bool touched; /* an input of its passes moved since its last visit */
 	/* Its device view and its state agreed at its last visit (or its

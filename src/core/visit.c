@@ -71,7 +71,20 @@ static bool always(const struct engine *e, const struct peer *p, int64_t now)
 	       p->told_wake || p->boot_changed || p->handshake != p->prev_handshake;
 }
 
-/* The earliest time a test of `now` in p's passes can flip. */
+/* The flips of p's liveness and vouch (observe.c, apply.c, quiet.c): the
+ * times a HOLD moves (observe.c: vouch_extended). */
+static int64_t lapse_time(const struct engine *e, const struct peer *p, int64_t now)
+{
+	int64_t due = INT64_MAX, C = e->t.chunk_period_ms;
+	flip_at(&due, p->alive_until, now);
+	flip_after(&due, p->alive_until, -C / 2, now);
+	flip_at(&due, p->vouch_until, now);
+	flip_after(&due, p->vouch_until, -C, now);
+	return due;
+}
+
+/* The earliest time a test of `now` in p's passes can flip, but those of
+ * lapse_time. */
 static int64_t due_time(const struct engine *e, const struct peer *p, int64_t now)
 {
 	int64_t due = INT64_MAX;
@@ -83,11 +96,6 @@ static int64_t due_time(const struct engine *e, const struct peer *p, int64_t no
 	flip_after(&due, heard, 2 * (A + C), now);
 	flip_after(&due, heard, 2 * (Q + C), now);
 	flip_after(&due, p->quiet_left_at, 2 * (A + C), now);
-	/* liveness, usable, vouching (observe.c, apply.c, quiet.c) */
-	flip_at(&due, p->alive_until, now);
-	flip_after(&due, p->alive_until, -C / 2, now);
-	flip_at(&due, p->vouch_until, now);
-	flip_after(&due, p->vouch_until, -C, now);
 	/* sending (send.c) */
 	pending(&due, alive_due(e, p, now));
 	flip_at(&due, p->hold_until, now);
@@ -138,11 +146,19 @@ static bool offer_moved(const struct engine *e, const struct peer *p, int64_t no
 	return (offer != QUIET_LOUD) != p->quiet_tx || (offer == QUIET_DORMANT) != p->dormant_tx;
 }
 
-/* When p is next due, as its last visit leaves it. */
-static int64_t due_at(const struct engine *e, const struct peer *p, int64_t now)
+/* When p is next due, as its visit leaves it; and the same but for
+ * lapse_time, kept for a HOLD that moves only those (engine_visit_redue). */
+static void due_at(const struct engine *e, const struct peer *p, int64_t now,
+		   struct peer_visit *pv)
 {
 	/* In the midst of something a tick drives: due at once. */
-	return always(e, p, now) || offer_moved(e, p, now) ? now : due_time(e, p, now);
+	if (always(e, p, now) || offer_moved(e, p, now)) {
+		pv->due = pv->due_rest = now;
+		return;
+	}
+	pv->due_rest = due_time(e, p, now);
+	int64_t lapse = lapse_time(e, p, now);
+	pv->due = lapse < pv->due_rest ? lapse : pv->due_rest;
 }
 
 /* What visits everyone this tick, known at its start. */
@@ -343,6 +359,17 @@ static void check(struct engine *e, int64_t now, const struct engine_actions *ou
 	}
 }
 
+/* The shadow's check of a due time worked out again from its rest: as
+ * a visit would work it out. */
+static void check_redue(struct engine *e, const struct peer *p, const struct peer_visit *pv,
+			int64_t now)
+{
+	struct peer_visit full;
+	due_at(e, p, now, &full);
+	if (full.due != pv->due)
+		note_miss(e, p, "its due time, worked out again, is not a visit's", 0, now);
+}
+
 void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions *out)
 {
 	struct visit_state *v = &e->visit;
@@ -364,15 +391,21 @@ void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions
 		if (pv->skip && !v->all) {
 			/* Left alone: as it was, and due when it was (or, its
 			 * vouch moved, when that makes it). */
-			if (pv->redue)
-				pv->due = due_at(e, e->pt.v[i], now);
+			/* Nothing else moved, so neither did the rest (a time
+			 * of it passed would have made the peer due). */
+			if (pv->redue) {
+				int64_t lapse = lapse_time(e, e->pt.v[i], now);
+				pv->due = lapse < pv->due_rest ? lapse : pv->due_rest;
+				if (v->shadow)
+					check_redue(e, e->pt.v[i], pv, now);
+			}
 			pv->skip = false;
 			pv->touched = false;
 			pv->redue = false;
 			continue;
 		}
 		struct peer *p = e->pt.v[i];
-		pv->due = due_at(e, p, now);
+		due_at(e, p, now, pv);
 		pv->redue = false;
 		/* What went to it or is awaited from it this tick is counted
 		 * against the device's counters at the next (path.c). */
