@@ -105,6 +105,7 @@ struct factset {
 	struct factset_limits lim;
 	struct fsource *src;
 	size_t n_src, alloc_src;
+	size_t src_last; /* where src_find_again last found one */
 	struct hidx src_idx;
 	struct fkind *kind;
 	size_t n_kind, alloc_kind;

@@ -124,6 +124,7 @@ struct lease_rx {
 	int64_t opened_at; /* when the current epoch opened */
 	struct lease_slot *s;
 	size_t mask, n;  /* slots - 1 (0 with s NULL), slots used */
+	size_t n_accepted; /* slots used whose fact we took (lease_slot.accepted) */
 	uint64_t digest; /* the lease hashes held, XORed (a HOLD's to match) */
 	/* Moves whenever lease_rx_has may answer otherwise, or have or
 	 * refusing change: send.c skips a lease pass while it stands still. */

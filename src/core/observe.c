@@ -560,6 +560,9 @@ static bool index_memo_same(const struct index_memo *a, const struct index_memo 
 	return true;
 }
 
+/* How many moved facts ahead index_extend loads a subject. */
+#define EXTEND_AHEAD 8
+
 /* p's vouch moved later, from `until`, and it still vouches at our
  * endpoint or still does not. Left alone by this tick, p was vouched
  * for more than a chunk ahead (visit.c: due at vouch_until - C), so
@@ -591,6 +594,15 @@ static void index_extend(struct engine *e, int64_t now)
 		size_t k = s->rx_moved[i];
 		if (k >= e->n_indexed)
 			continue;
+		/* The subjects are reached at random: load the part note_vouch
+		 * reads a few facts ahead. */
+		if (i + EXTEND_AHEAD < s->n_rx_moved && s->rx_moved[i + EXTEND_AHEAD] < e->n_indexed) {
+			size_t a = s->rx_moved[i + EXTEND_AHEAD];
+			if (e->fsubj[a])
+				__builtin_prefetch(&e->fsubj[a]->vouch_until);
+			for (size_t r = 0; r < e->n_routers; r++)
+				lease_rx_prefetch(&e->routers[r]->lrx, s->v[a].lh);
+		}
 		const struct fentry *fe = &s->v[k];
 		struct wl_endpoint ep;
 		if (e->fself[k]) {
