@@ -859,6 +859,11 @@ uint16_t wg_mem_listen_port(const struct wg_mem *m)
 	return m->listen_port;
 }
 
+size_t wg_mem_peer_index(const struct wg_peer *p)
+{
+	return ((const struct mem_peer *)(const void *)p)->idx;
+}
+
 void wg_mem_peer_touch(struct wg_peer *p)
 {
 	struct mem_peer *mp = (struct mem_peer *)(void *)p;

@@ -133,6 +133,9 @@ struct wg_peer *wg_mem_route(struct wg_mem *m, const struct wl_addr *addr);
  * wg_mem_route, a hook), never from a snapshot. */
 void *wg_mem_peer_data(const struct wg_peer *p);
 void wg_mem_peer_set_data(struct wg_peer *p, void *data);
+/* Its place among the model's peers (wg_mem_peer_at), as of now: a
+ * removal moves others. */
+size_t wg_mem_peer_index(const struct wg_peer *p);
 
 /* p (a live peer) had owner-writable fields written: the next
  * wgdev_refresh copies them. */

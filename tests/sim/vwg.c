@@ -84,6 +84,7 @@ struct vwg_peer {
 	/* The configured endpoint has had nothing sent to it yet (here, in
 	 * padding: a peer's size, and so its allocation's stride, stays). */
 	bool ep_unsent;
+	bool armed; /* listed in vwg.armed (also padding) */
 	uint32_t answered_id;
 	int64_t hs_first, hs_retry_at;
 
@@ -112,6 +113,10 @@ struct vwg {
 	 * and vwg_run_timers() recomputes it exactly. Scanning every peer on
 	 * every query made a 100-peer hub the simulator's hot spot. */
 	int64_t next_timer;
+	/* The peers that may have a timer set: run_timers looks at these
+	 * only. A peer with none leaves the list there. */
+	struct vwg_peer **armed;
+	size_t n_armed, cap_armed;
 	/* The host's wall clock minus virtual time: WireGuard stamps
 	 * handshakes with the host's wall clock (vwg_set_wall_offset). */
 	int64_t wall_offset;
@@ -127,17 +132,37 @@ static void *xrealloc(void *p, size_t n, size_t size)
 	return q;
 }
 
+/* p with room for need elements (doubling; *cap updated). */
+static void *xrealloc_grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return p;
+	size_t n = *cap ? 2 * *cap : 16;
+	while (n < need)
+		n *= 2;
+	*cap = n;
+	return xrealloc(p, n, size);
+}
+
 static int64_t now_of(const struct vwg *dev)
 {
 	return vnet_now(dev->net);
 }
 
-/* Sets a peer timer (t may be ENGINE_NEVER to clear it). */
-static void arm(struct vwg *dev, int64_t *timer, int64_t t)
+/* Sets one of p's timers (t may be ENGINE_NEVER to clear it). */
+static void arm(struct vwg *dev, struct vwg_peer *p, int64_t *timer, int64_t t)
 {
 	*timer = t;
-	if (t != ENGINE_NEVER && t < dev->next_timer)
+	if (t == ENGINE_NEVER)
+		return;
+	if (t < dev->next_timer)
 		dev->next_timer = t;
+	if (!p->armed) {
+		dev->armed = xrealloc_grow(dev->armed, &dev->cap_armed, dev->n_armed + 1,
+					   sizeof(*dev->armed));
+		dev->armed[dev->n_armed++] = p;
+		p->armed = true;
+	}
 }
 
 /* ---- encoding ---- */
@@ -258,7 +283,7 @@ static void send_msg(struct vwg *dev, struct vwg_peer *p, uint8_t type, uint32_t
 	 * the persistent keepalive restarts. */
 	p->keepalive_at = ENGINE_NEVER;
 	if (p->wp->persistent_keepalive)
-		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->wp->persistent_keepalive * 1000);
+		arm(dev, p, &p->persistent_at, now_of(dev) + (int64_t)p->wp->persistent_keepalive * 1000);
 }
 
 static int64_t retry_delay(struct vwg *dev)
@@ -270,7 +295,7 @@ static void send_initiation(struct vwg *dev, struct vwg_peer *p)
 {
 	p->hs_id = (uint32_t)simrand_next(&dev->rng);
 	p->hs_overwritten = false;
-	arm(dev, &p->hs_retry_at, now_of(dev) + retry_delay(dev));
+	arm(dev, p, &p->hs_retry_at, now_of(dev) + retry_delay(dev));
 	dev->stats.handshakes_initiated++;
 	send_msg(dev, p, MSG_INIT, p->hs_id, 0, NULL, 0);
 }
@@ -292,7 +317,7 @@ static void send_data(struct vwg *dev, struct vwg_peer *p, const uint8_t *buf, s
 	if (len) {
 		dev->stats.data_sent++;
 		if (p->new_hs_at == ENGINE_NEVER)
-			arm(dev, &p->new_hs_at, now_of(dev) + VWG_KEEPALIVE_TIMEOUT + retry_delay(dev));
+			arm(dev, p, &p->new_hs_at, now_of(dev) + VWG_KEEPALIVE_TIMEOUT + retry_delay(dev));
 	} else {
 		dev->stats.keepalives_sent++;
 	}
@@ -359,7 +384,7 @@ static void got_authenticated(struct vwg *dev, struct vwg_peer *p, const struct 
 	wg_mem_peer_touch(p->wp);
 	p->new_hs_at = ENGINE_NEVER;
 	if (p->wp->persistent_keepalive)
-		arm(dev, &p->persistent_at, now_of(dev) + (int64_t)p->wp->persistent_keepalive * 1000);
+		arm(dev, p, &p->persistent_at, now_of(dev) + (int64_t)p->wp->persistent_keepalive * 1000);
 }
 
 static void on_init(struct vwg *dev, struct vwg_peer *p, uint32_t id, const struct wl_endpoint *from)
@@ -507,7 +532,7 @@ static void on_data(struct vwg *dev, struct vwg_peer *p, uint32_t id, uint64_t c
 	if (len == 0)
 		return;
 	if (p->keepalive_at == ENGINE_NEVER)
-		arm(dev, &p->keepalive_at, now_of(dev) + VWG_KEEPALIVE_TIMEOUT);
+		arm(dev, p, &p->keepalive_at, now_of(dev) + VWG_KEEPALIVE_TIMEOUT);
 	/* The receiving side rekeys a little before the session dies. */
 	if (p->cur_initiator &&
 	    now_of(dev) - p->cur.start >= VWG_REJECT_AFTER_TIME - VWG_KEEPALIVE_TIMEOUT - VWG_REKEY_TIMEOUT)
@@ -564,7 +589,11 @@ static int hook_peer_added(void *ctx, struct wg_peer *wp)
  * starts from nothing, as in WireGuard. */
 static void hook_peer_removed(void *ctx, struct wg_peer *wp)
 {
+	struct vwg *dev = ctx;
 	struct vwg_peer *p = wg_mem_peer_data(wp);
+	for (size_t i = 0; p->armed && i < dev->n_armed; i++)
+		if (dev->armed[i] == p)
+			dev->armed[i] = dev->armed[--dev->n_armed];
 	clear_queue(p);
 	free(p);
 }
@@ -645,6 +674,7 @@ void vwg_free(struct vwg *dev)
 	vnet_unbind(dev->net, dev->node, wg_mem_listen_port(dev->model));
 	wgdev_close(dev->wg);
 	wg_mem_free(dev->model); /* our peer state goes through hook_peer_removed */
+	free(dev->armed);
 	free(dev->addrs);
 	free(dev);
 }
@@ -811,22 +841,45 @@ static void peer_timers(struct vwg *dev, struct vwg_peer *p, int64_t now)
 	}
 }
 
+static int by_model_place(const void *a, const void *b)
+{
+	size_t x = wg_mem_peer_index((*(struct vwg_peer *const *)a)->wp);
+	size_t y = wg_mem_peer_index((*(struct vwg_peer *const *)b)->wp);
+	return x < y ? -1 : x > y;
+}
+
+/* The earliest of p's timers, ENGINE_NEVER if none is set. */
+static int64_t peer_next_timer(const struct vwg_peer *p)
+{
+	int64_t t = p->hs_pending ? p->hs_retry_at : ENGINE_NEVER;
+	t = min64(t, p->keepalive_at);
+	t = min64(t, p->new_hs_at);
+	return min64(t, p->persistent_at);
+}
+
+/* The peers with a timer set, in the model's order (as WireGuard's timers
+ * would fire one instant's in some order, this keeps one order); a peer
+ * left with none leaves the list. At a thousand peers, looking at every
+ * one whenever a timer fired was a tenth of the simulator's steady state. */
 void vwg_run_timers(struct vwg *dev)
 {
 	int64_t now = now_of(dev);
 	if (dev->next_timer > now)
 		return;
-	size_t n = wg_mem_peer_count(dev->model);
-	for (size_t i = 0; i < n; i++)
-		peer_timers(dev, vpeer(wg_mem_peer_at(dev->model, i)), now);
+	qsort(dev->armed, dev->n_armed, sizeof(*dev->armed), by_model_place);
+	/* (A timer's work arms only its own peer, already listed.) */
+	for (size_t i = 0; i < dev->n_armed; i++)
+		peer_timers(dev, dev->armed[i], now);
 	int64_t t = ENGINE_NEVER;
-	n = wg_mem_peer_count(dev->model);
-	for (size_t i = 0; i < n; i++) {
-		const struct vwg_peer *p = vpeer(wg_mem_peer_at(dev->model, i));
-		t = min64(t, p->hs_pending ? p->hs_retry_at : ENGINE_NEVER);
-		t = min64(t, p->keepalive_at);
-		t = min64(t, p->new_hs_at);
-		t = min64(t, p->persistent_at);
+	size_t kept = 0;
+	for (size_t i = 0; i < dev->n_armed; i++) {
+		struct vwg_peer *p = dev->armed[i];
+		int64_t u = peer_next_timer(p);
+		p->armed = u != ENGINE_NEVER;
+		if (p->armed)
+			dev->armed[kept++] = p;
+		t = min64(t, u);
 	}
+	dev->n_armed = kept;
 	dev->next_timer = t == ENGINE_NEVER ? VNET_NEVER : t;
 }
