@@ -377,11 +377,9 @@ static bool index_reserve(struct engine *e)
 	return true;
 }
 
-/* [ours] An Endpoint fact about us outside our own subnets: an address
- * others see us at (a NAT's public address), kept in e->outer. */
-/* An Endpoint fact about us. A peer's copy inside our own subnets means
- * that peer reaches us without a NAT (quiet.c); any outside them is a
- * NAT's address (outer). */
+/* An Endpoint fact about us inside our own subnets (in *ep): a peer
+ * reaches us without a NAT (quiet.c); its expiry noted. False for one
+ * outside them. */
 static bool note_inside(struct engine *e, const struct fentry *fe, struct wl_endpoint *ep)
 {
 	if (!fact_endpoint(&fe->f, ep))
@@ -393,6 +391,10 @@ static bool note_inside(struct engine *e, const struct fentry *fe, struct wl_end
 	return true;
 }
 
+/* An Endpoint fact about us. A peer's copy inside our own subnets means
+ * that peer reaches us without a NAT (quiet.c); [ours] any outside them
+ * is an address others see us at (a NAT's public address), kept in
+ * e->outer. */
 static void note_outer(struct engine *e, const struct fentry *fe)
 {
 	struct wl_endpoint ep;
@@ -564,17 +566,23 @@ static bool index_memo_same(const struct index_memo *a, const struct index_memo 
 #define EXTEND_AHEAD 8
 
 /* p's vouch moved later, from `until`, and it still vouches at our
- * endpoint or still does not. Left alone by this tick, p was vouched
- * for more than a chunk ahead (visit.c: due at vouch_until - C), so
- * engine_vouched says what it said, and every test of its passes comes
- * out as before but one: a dormant pair lives as long as the vouch. That
- * is done here, and its due time worked out afresh at the tick's end,
- * rather than visiting it (a HOLD moves every dormant peer's vouch). */
+ * endpoint or still does not. If this tick leaves p alone and p was
+ * vouched for more than a chunk ahead, engine_vouched says what it said,
+ * and every test of its passes comes out as before but one: a dormant
+ * pair lives as long as the vouch. If its liveness then moves only
+ * where no test reads it (every test of alive_until is within two
+ * chunks of now: alive, usable, a settled source), that write is done
+ * here and its due time worked out afresh at the tick's end, rather than
+ * visiting it: a HOLD moves every dormant peer's vouch. False: visit it. */
 static bool vouch_extended(struct engine *e, struct peer *p, int64_t until, int64_t now)
 {
-	if (!engine_visit_left_alone(e, p) || until == ENGINE_NEVER)
+	int64_t C = e->t.chunk_period_ms;
+	if (!engine_visit_left_alone(e, p) || until == ENGINE_NEVER || until - now <= C)
 		return false;
+	int64_t alive_until = p->alive_until;
 	engine_dormant_liveness(e, p, now);
+	if (p->alive_until != alive_until && (alive_until == ENGINE_NEVER || alive_until - now <= 2 * C))
+		return false; /* (visited: the liveness pass writes the same) */
 	engine_visit_redue(e, p);
 	return true;
 }

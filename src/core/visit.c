@@ -11,6 +11,13 @@
  * role, apply's gates, the fact index, our boot id, ...) is global: when
  * it moves, the passes from there on visit everyone.
  *
+ * What deciding reads of each peer (its due time, touched and skip
+ * flags) is kept in an array beside the peer table (peertab.vis), so a
+ * peer left alone is not loaded at all; with a shell that says which
+ * device peers moved (engine_device.same_peers), neither is its view.
+ * A HOLD that moves a dormant peer's vouch later has only its liveness
+ * follow and its due time worked out again (observe.c: vouch_extended).
+ *
  * The shadow (engine_visit_shadow, for the simulator's tests) makes the
  * same decisions but runs every tick in full, then checks that every
  * peer it would have left alone came out as it went in and is named by
@@ -348,7 +355,7 @@ static void check(struct engine *e, int64_t now, const struct engine_actions *ou
 	for (size_t i = 0; i < v->n_before; i++) {
 		const struct peer *p = v->before[i].p;
 		if (!e->pt.vis[p->at].skip)
-			continue; /* visited after all (engine_visit_view_same) */
+			continue; /* visited after all (engine_visit_now, _view_same) */
 		v->st.skippable++;
 		size_t at = differs_at(&v->before[i].copy, p);
 		const char *why = named(p, out, v->from);
@@ -389,10 +396,10 @@ void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer_visit *pv = &e->pt.vis[i];
 		if (pv->skip && !v->all) {
-			/* Left alone: as it was, and due when it was (or, its
-			 * vouch moved, when that makes it). */
-			/* Nothing else moved, so neither did the rest (a time
-			 * of it passed would have made the peer due). */
+			/* Left alone: as it was, and due when it was; or, its
+			 * vouch moved (redue), at the least of its new lapse
+			 * times and the rest, which nothing moved (a time of
+			 * the rest passed would have made the peer due). */
 			if (pv->redue) {
 				int64_t lapse = lapse_time(e, e->pt.v[i], now);
 				pv->due = lapse < pv->due_rest ? lapse : pv->due_rest;

@@ -295,10 +295,11 @@ static const struct hs_memo *memo_find(const struct driver *d, size_t i,
 	return NULL;
 }
 
-/* Peer i's handshake in engine time. The stamp the last read saw (within
- * the wall clock's rounding) keeps the time it got then, whatever the
- * wall clock did since; a new stamp is taken from its age, as before —
- * a handshake after a step is stamped by the stepped clock. */
+/* p's handshake in engine time, noted in m; old is the last read's note
+ * of p (NULL: none). The stamp the last read saw (within the wall
+ * clock's rounding) keeps the time it got then, whatever the wall clock
+ * did since; a new stamp is taken from its age, as before — a handshake
+ * after a step is stamped by the stepped clock. */
 static int64_t handshake_memo(const struct hs_memo *old, struct hs_memo *m,
 			      const struct wg_peer *p, int64_t now, int64_t wall)
 {
@@ -313,6 +314,7 @@ static int64_t handshake_memo(const struct hs_memo *old, struct hs_memo *m,
 	return mono;
 }
 
+/* Peer i's handshake in engine time, noted for the next read. */
 static int64_t handshake_mono(struct driver *d, size_t i, const struct wg_peer *p, int64_t now,
 			      int64_t wall)
 {

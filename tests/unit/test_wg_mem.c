@@ -283,6 +283,7 @@ TEST(refresh_copies_what_moved)
 	struct wg_device *d = NULL;
 	CHECK_EQ(wgdev_refresh(wg, &d), 0); /* none yet: a whole one */
 	CHECK(d != NULL && d->n_peers == 3);
+	CHECK(d && !d->same_peers);
 	struct wg_device *was = d;
 	/* Written and touched: copied into the same snapshot. */
 	struct wg_peer *p = wg_mem_find(m, k2);
@@ -295,12 +296,16 @@ TEST(refresh_copies_what_moved)
 	CHECK_EQ(wgdev_refresh(wg, &d), 0);
 	CHECK(d == was);
 	CHECK(d && d->peers[1].rx_bytes == 500 && d->peers[1].endpoint.port == 5000);
+	/* It says which it wrote: the others are as they were. */
+	CHECK(d && d->same_peers && d->n_moved == 1 && d->moved[0] == 1);
+	CHECK_EQ(wgdev_refresh(wg, &d), 0); /* nothing touched since */
+	CHECK(d == was && d->same_peers && d->n_moved == 0);
 	CHECK(same_as_fresh(other, d));
 	/* Another handle read the device since: this one reads it anew. */
 	p->tx_bytes = 7;
 	wg_mem_peer_touch(p);
 	CHECK_EQ(wgdev_refresh(wg, &d), 0);
-	CHECK(d && d->peers[1].tx_bytes == 7);
+	CHECK(d && d->peers[1].tx_bytes == 7 && !d->same_peers);
 	CHECK(same_as_fresh(other, d));
 	/* The configuration moved: a whole new snapshot, the peer gone. */
 	remove_peer(wg, 1);
