@@ -166,6 +166,10 @@ struct engine {
 		struct peer *p;
 		uint32_t at;
 		bool moved; /* engine_device.moved names it this tick */
+		/* Its view's handshake_ms, ENGINE_NEVER without an endpoint:
+		 * whether it may be fresh, without loading the view
+		 * (local_facts.c). */
+		int64_t hs;
 	} *dev_peer;
 	size_t n_dev_peer, dev_peer_alloc;
 	uint64_t dev_peer_removed; /* e->pt.removed when dev_peer was filled */

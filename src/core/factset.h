@@ -124,8 +124,12 @@ struct factset {
 	 * factset_rx_moved_clear (a HOLD moves a leaf's whole set): the index
 	 * takes them in without being built again (observe.c). Kept apart
 	 * from shape_gen, as they change no chain of it; with no room to
-	 * list one, shape_gen moves instead. */
-	uint32_t *rx_moved;
+	 * list one, shape_gen moves instead. Each with the expiry it got,
+	 * so that the index need not load the entry to know it. */
+	struct rx_moved {
+		uint32_t at;
+		int64_t rx_expires;
+	} *rx_moved;
 	size_t n_rx_moved, cap_rx_moved;
 	/* The positions of the entries that are ours this tick or have no
 	 * source, in order, as factset_end_local left them (send.c looks at

@@ -94,13 +94,19 @@ static void device_peers(struct lf *c, const struct engine_inputs *in, int64_t n
 	const struct engine_device *dev = &in->dev;
 	bool cidrs = e->router || (e->own_trust != TRUST_UNSET && e->own_trust >= TRUST_ALLOWED_IPS);
 	bool members = e->router || (e->own_trust != TRUST_UNSET && e->own_trust >= TRUST_MEMBERSHIP);
+	/* observe_device kept each view's handshake this tick. */
+	bool kept = e->n_dev_peer == dev->n_peers;
 	for (size_t i = 0; i < dev->n_peers; i++) {
+		/* A leaf's idle peers put nothing: neither their view nor their
+		 * state is loaded (at a thousand peers, each a cache miss). */
+		if (kept && !cidrs && !members &&
+		    (e->dev_peer[i].hs == ENGINE_NEVER ||
+		     now - e->dev_peer[i].hs >= e->t.handshake_validity_ms))
+			continue;
 		const struct engine_peer_view *wp = &dev->peers[i];
 		int64_t hs = wp->handshake_ms;
 		bool fresh = wp->has_endpoint && hs != ENGINE_NEVER &&
 			     now - hs < e->t.handshake_validity_ms;
-		/* A leaf's idle peers put nothing: the rest is not looked at
-		 * (at a thousand peers, loading each cost a cache miss). */
 		if (!fresh && !cidrs && !members)
 			continue;
 		if (engine_is_self(e, wp->key))

@@ -170,6 +170,11 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 		p->try_gap = 0;
 }
 
+static int64_t view_handshake(const struct engine_peer_view *wp)
+{
+	return wp->has_endpoint ? wp->handshake_ms : ENGINE_NEVER;
+}
+
 /* Every device peer looked up and compared: the device lists other
  * peers than at the last tick (or the shell does not say). */
 static void observe_all(struct engine *e, int64_t now, const struct engine_device *dev,
@@ -189,7 +194,7 @@ static void observe_all(struct engine *e, int64_t now, const struct engine_devic
 		const struct engine_peer_view *wp = &dev->peers[i];
 		struct peer *hint = keep && i < hints ? e->dev_peer[i].p : NULL;
 		if (keep)
-			e->dev_peer[i] = (struct dev_peer){ 0 };
+			e->dev_peer[i] = (struct dev_peer){ .hs = view_handshake(wp) };
 		if (engine_is_self(e, wp->key))
 			continue;
 		/* Found without noting it seen: a peer in the device is never
@@ -201,8 +206,10 @@ static void observe_all(struct engine *e, int64_t now, const struct engine_devic
 			e->dev_missing++;
 			continue;
 		}
-		if (keep)
-			e->dev_peer[i] = (struct dev_peer){ .p = p, .at = p->at };
+		if (keep) {
+			e->dev_peer[i].p = p;
+			e->dev_peer[i].at = p->at;
+		}
 		p->dev_idx = (int32_t)i;
 		engine_visit_view(e, p, wp);
 		if (!engine_visit_skips(e, p))
@@ -237,9 +244,11 @@ static void observe_moved(struct engine *e, int64_t now, const struct engine_dev
 		struct dev_peer *d = &e->dev_peer[i];
 		bool moved = d->moved;
 		d->moved = false;
+		const struct engine_peer_view *wp = &dev->peers[i];
+		if (moved)
+			d->hs = view_handshake(wp);
 		if (!d->p)
 			continue; /* ourselves */
-		const struct engine_peer_view *wp = &dev->peers[i];
 		if (moved || !e->pt.vis[d->at].settled)
 			engine_visit_view(e, d->p, wp);
 		else
@@ -417,11 +426,13 @@ static bool router_leases(const struct peer *r, const struct fentry *fe)
  * p is alive or healthy there (send.c: upheld, tellable): the latest
  * expiry it gave such a fact is how long it vouches for p (quiet.c,
  * dormant pairs). A fact it leases us counts only while it does: one it
- * withdrew (p moved) lasts here until it expires, but says nothing. */
-static void note_vouch(struct peer *p, const struct fentry *fe, struct peer *const *routers,
-		       size_t n_routers)
+ * withdrew (p moved) lasts here until it expires, but says nothing.
+ * rx: fe's rx_expires (given, so that fe is loaded only when it can
+ * add to the vouch). */
+static void note_vouch(struct peer *p, const struct fentry *fe, int64_t rx,
+		       struct peer *const *routers, size_t n_routers)
 {
-	if (fe->rx_expires == ENGINE_NEVER)
+	if (rx == ENGINE_NEVER)
 		return;
 	/* The endpoint we use is one the router sees or was told: else the
 	 * peer has moved (its NAT gave it another port) and a dormant pair
@@ -431,15 +442,15 @@ static void note_vouch(struct peer *p, const struct fentry *fe, struct peer *con
 		       wl_endpoint_equal(&ep, &p->endpoint);
 	/* Nothing fe could add: the lease lookups are spared (a leaf's
 	 * facts about a peer mostly share one expiry, a HOLD's). */
-	if (fe->rx_expires <= p->vouch_until && !at_ours)
+	if (rx <= p->vouch_until && !at_ours)
 		return;
 	bool by_router = false;
 	for (size_t i = 0; i < n_routers && !by_router; i++)
 		by_router = router_leases(routers[i], fe);
 	if (!by_router)
 		return;
-	if (fe->rx_expires > p->vouch_until)
-		p->vouch_until = fe->rx_expires;
+	if (rx > p->vouch_until)
+		p->vouch_until = rx;
 	if (at_ours)
 		p->vouch_ep = true;
 }
@@ -520,7 +531,7 @@ static bool index_build(struct engine *e, int64_t now)
 			continue;
 		e->fnext[k] = p->fhead;
 		p->fhead = (int32_t)k;
-		note_vouch(p, fe, e->routers, e->n_routers);
+		note_vouch(p, fe, fe->rx_expires, e->routers, e->n_routers);
 		if (fe->f.attr == ATTR_MEMBER_META || fe->f.attr == ATTR_MEMBER) {
 			const struct cfg_peer *c = engine_cfg_of(e, p);
 			p->member_fact = true;
@@ -599,17 +610,16 @@ static void index_extend(struct engine *e, int64_t now)
 {
 	const struct factset *s = &e->fs;
 	for (size_t i = 0; i < s->n_rx_moved; i++) {
-		size_t k = s->rx_moved[i];
+		size_t k = s->rx_moved[i].at;
 		if (k >= e->n_indexed)
 			continue;
 		/* The subjects are reached at random: load the part note_vouch
-		 * reads a few facts ahead. */
-		if (i + EXTEND_AHEAD < s->n_rx_moved && s->rx_moved[i + EXTEND_AHEAD] < e->n_indexed) {
-			size_t a = s->rx_moved[i + EXTEND_AHEAD];
-			if (e->fsubj[a])
-				__builtin_prefetch(&e->fsubj[a]->vouch_until);
-			for (size_t r = 0; r < e->n_routers; r++)
-				lease_rx_prefetch(&e->routers[r]->lrx, s->v[a].lh);
+		 * reads a few facts ahead. (A fact's own entry is loaded only
+		 * for the first of its subject's: the rest add nothing.) */
+		if (i + EXTEND_AHEAD < s->n_rx_moved && s->rx_moved[i + EXTEND_AHEAD].at < e->n_indexed) {
+			const struct peer *q = e->fsubj[s->rx_moved[i + EXTEND_AHEAD].at];
+			if (q)
+				__builtin_prefetch(&q->vouch_until);
 		}
 		const struct fentry *fe = &s->v[k];
 		struct wl_endpoint ep;
@@ -622,7 +632,7 @@ static void index_extend(struct engine *e, int64_t now)
 			continue;
 		int64_t until = p->vouch_until;
 		bool at_ours = p->vouch_ep;
-		note_vouch(p, fe, e->routers, e->n_routers);
+		note_vouch(p, fe, s->rx_moved[i].rx_expires, e->routers, e->n_routers);
 		if (p->vouch_ep != at_ours ||
 		    (p->vouch_until != until && !vouch_extended(e, p, until, now)))
 			engine_visit_now(e, p);
