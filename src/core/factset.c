@@ -543,7 +543,8 @@ static void note_rx_moved(struct factset *s, size_t i)
 {
 	if (s->n_rx_moved < s->n &&
 	    wl_grow((void **)&s->rx_moved, &s->cap_rx_moved, s->n_rx_moved + 1, sizeof(*s->rx_moved)))
-		s->rx_moved[s->n_rx_moved++] = (struct rx_moved){ (uint32_t)i, s->v[i].rx_expires };
+		s->rx_moved[s->n_rx_moved++] = (struct rx_moved){ (uint32_t)i, s->v[i].lh,
+								  s->v[i].rx_expires };
 	else
 		s->shape_gen++;
 }

@@ -124,10 +124,12 @@ struct factset {
 	 * factset_rx_moved_clear (a HOLD moves a leaf's whole set): the index
 	 * takes them in without being built again (observe.c). Kept apart
 	 * from shape_gen, as they change no chain of it; with no room to
-	 * list one, shape_gen moves instead. Each with the expiry it got,
-	 * so that the index need not load the entry to know it. */
+	 * list one, shape_gen moves instead. Each with the expiry it got and
+	 * its lease hash, so that the index need not load the entry to know
+	 * them. */
 	struct rx_moved {
 		uint32_t at;
+		uint64_t lh;
 		int64_t rx_expires;
 	} *rx_moved;
 	size_t n_rx_moved, cap_rx_moved;

@@ -613,13 +613,24 @@ static void index_extend(struct engine *e, int64_t now)
 		size_t k = s->rx_moved[i].at;
 		if (k >= e->n_indexed)
 			continue;
-		/* The subjects are reached at random: load the part note_vouch
-		 * reads a few facts ahead. (A fact's own entry is loaded only
-		 * for the first of its subject's: the rest add nothing.) */
+		/* The subjects and the routers' lease slots are reached at
+		 * random: load what note_vouch reads a few facts ahead. (A
+		 * fact's own entry is loaded only for the first of its
+		 * subject's: the rest add nothing.) */
 		if (i + EXTEND_AHEAD < s->n_rx_moved && s->rx_moved[i + EXTEND_AHEAD].at < e->n_indexed) {
-			const struct peer *q = e->fsubj[s->rx_moved[i + EXTEND_AHEAD].at];
-			if (q)
-				__builtin_prefetch(&q->vouch_until);
+			const struct rx_moved *a = &s->rx_moved[i + EXTEND_AHEAD];
+			if (e->fsubj[a->at])
+				__builtin_prefetch(&e->fsubj[a->at]->vouch_until);
+			for (size_t r = 0; r < e->n_routers; r++)
+				lease_rx_prefetch(&e->routers[r]->lrx, a->lh);
+		}
+		/* Halfway there, the subject has come: the entry of a fact that
+		 * will raise its vouch is loaded too. */
+		size_t h = i + EXTEND_AHEAD / 2;
+		if (h < s->n_rx_moved && s->rx_moved[h].at < e->n_indexed) {
+			const struct peer *q = e->fsubj[s->rx_moved[h].at];
+			if (q && s->rx_moved[h].rx_expires > q->vouch_until)
+				__builtin_prefetch(&s->v[s->rx_moved[h].at].src);
 		}
 		const struct fentry *fe = &s->v[k];
 		struct wl_endpoint ep;
