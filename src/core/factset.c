@@ -536,9 +536,9 @@ static void note_put(struct factset *s, struct fentry *e)
 	s->put_new = s->put_new || !e->local;
 }
 
-/* Entry i's rx_expires moved later. Listed at most once per entry a
- * set holds (more means some twice: the index is built again, as
- * cheaply). */
+/* Entry i's rx_expires moved later. Listed while the list is shorter
+ * than the set: a longer one means entries moved again and again since
+ * the index last looked, and building the index afresh costs no more. */
 static void note_rx_moved(struct factset *s, size_t i)
 {
 	if (s->n_rx_moved < s->n &&

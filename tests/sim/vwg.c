@@ -591,9 +591,12 @@ static void hook_peer_removed(void *ctx, struct wg_peer *wp)
 {
 	struct vwg *dev = ctx;
 	struct vwg_peer *p = wg_mem_peer_data(wp);
-	for (size_t i = 0; p->armed && i < dev->n_armed; i++)
-		if (dev->armed[i] == p)
+	for (size_t i = 0; p->armed && i < dev->n_armed; i++) {
+		if (dev->armed[i] == p) {
 			dev->armed[i] = dev->armed[--dev->n_armed];
+			break;
+		}
+	}
 	clear_queue(p);
 	free(p);
 }
