@@ -73,7 +73,6 @@ struct visit_copy {
 };
 struct visit_state {
 	bool shadow;
-	int64_t now;
 	const struct engine_device *dev; /* this tick's */
 	bool deciding; /* this tick decides which peers to leave alone */
 	bool all;      /* ... and visits everyone (from when it was set on) */
@@ -449,7 +448,7 @@ void engine_visit_redue(struct engine *e, struct peer *p);
  * nothing to compare, and p is not loaded (the shadow compares all the
  * same). */
 void engine_visit_view_same(struct engine *e, size_t at, struct peer *p,
-			    const struct engine_peer_view *wp);
+			    const struct engine_peer_view *wp, int64_t now);
 void engine_visit_global(struct engine *e);
 void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions *out);
 void engine_visit_free(struct engine *e);

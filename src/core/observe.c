@@ -188,7 +188,6 @@ static void observe_all(struct engine *e, int64_t now, const struct engine_devic
 	bool keep = wl_grow((void **)&e->dev_peer, &e->dev_peer_alloc, dev->n_peers,
 			    sizeof(*e->dev_peer));
 	uint64_t removed = e->pt.removed;
-	e->any_router = false;
 	e->dev_missing = 0;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		const struct engine_peer_view *wp = &dev->peers[i];
@@ -214,7 +213,6 @@ static void observe_all(struct engine *e, int64_t now, const struct engine_devic
 		engine_visit_view(e, p, wp);
 		if (!engine_visit_skips(e, p))
 			observe_peer(e, now, p, wp, out);
-		e->any_router = e->any_router || p->router;
 	}
 	/* Creating a peer may have evicted one we kept a pointer to. */
 	e->n_dev_peer = keep && e->pt.removed == removed ? dev->n_peers : 0;
@@ -239,7 +237,6 @@ static void observe_moved(struct engine *e, int64_t now, const struct engine_dev
 	for (size_t k = 0; k < dev->n_moved; k++)
 		if (dev->moved[k] < dev->n_peers)
 			e->dev_peer[dev->moved[k]].moved = true;
-	bool routers_moved = false;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		struct dev_peer *d = &e->dev_peer[i];
 		bool moved = d->moved;
@@ -252,17 +249,9 @@ static void observe_moved(struct engine *e, int64_t now, const struct engine_dev
 		if (moved || !e->pt.vis[d->at].settled)
 			engine_visit_view(e, d->p, wp);
 		else
-			engine_visit_view_same(e, d->at, d->p, wp);
-		if (engine_visit_skips_at(e, d->at))
-			continue;
-		bool was = d->p->router;
-		observe_peer(e, now, d->p, wp, out);
-		routers_moved = routers_moved || was != d->p->router;
-	}
-	if (routers_moved) {
-		e->any_router = false;
-		for (size_t i = 0; i < dev->n_peers; i++)
-			e->any_router = e->any_router || (e->dev_peer[i].p && e->dev_peer[i].p->router);
+			engine_visit_view_same(e, d->at, d->p, wp, now);
+		if (!engine_visit_skips_at(e, d->at))
+			observe_peer(e, now, d->p, wp, out);
 	}
 }
 
@@ -271,9 +260,11 @@ static void observe_moved(struct engine *e, int64_t now, const struct engine_dev
 static void note_absent(struct engine *e)
 {
 	e->n_routers = 0;
+	e->any_router = false;
 	for (size_t i = 0; i < e->pt.n; i++) {
 		struct peer *p = e->pt.v[i];
 		if (p->dev_idx >= 0) {
+			e->any_router = e->any_router || p->router;
 			if (p->router && e->n_routers < ENGINE_MAX_ROUTERS)
 				e->routers[e->n_routers++] = p;
 			continue;
@@ -308,7 +299,7 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 		observe_moved(e, now, dev, out);
 		/* No peer came or left: those out of the device were set
 		 * aside at an earlier tick, and only a router's moving
-		 * changes the list of routers. */
+		 * (which moves view_gen) changes the routers. */
 		if (e->view_gen != view)
 			note_absent(e);
 	} else {

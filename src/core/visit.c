@@ -180,7 +180,6 @@ void engine_visit_begin(struct engine *e, int64_t now, const struct engine_devic
 {
 	struct visit_state *v = &e->visit;
 	v->dev = dev;
-	v->now = now;
 	v->deciding = v->shadow || e->t.skip_idle;
 	v->all = !v->deciding || global_at_start(e, now);
 	v->st.ticks++;
@@ -261,7 +260,7 @@ void engine_visit_view(struct engine *e, struct peer *p, const struct engine_pee
 }
 
 void engine_visit_view_same(struct engine *e, size_t at, struct peer *p,
-			    const struct engine_peer_view *wp)
+			    const struct engine_peer_view *wp, int64_t now)
 {
 	struct peer_visit *pv = &e->pt.vis[at];
 	if (!pv->skip || !e->visit.shadow)
@@ -270,7 +269,7 @@ void engine_visit_view_same(struct engine *e, size_t at, struct peer *p,
 	 * is as at the last tick, and the peer's last visit left the two
 	 * agreeing. */
 	if (view_moved(p, wp)) {
-		note_miss(e, p, "its view moved unseen", 0, e->visit.now);
+		note_miss(e, p, "its view moved unseen", 0, now);
 		pv->skip = false;
 		return;
 	}

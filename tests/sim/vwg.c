@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "sim/simrand.h"
 #include "sys/wg_mem.h"
 
@@ -132,17 +133,6 @@ static void *xrealloc(void *p, size_t n, size_t size)
 	return q;
 }
 
-/* p with room for need elements (doubling; *cap updated). */
-static void *xrealloc_grow(void *p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return p;
-	size_t n = *cap ? 2 * *cap : 16;
-	while (n < need)
-		n *= 2;
-	*cap = n;
-	return xrealloc(p, n, size);
-}
 
 static int64_t now_of(const struct vwg *dev)
 {
@@ -158,8 +148,11 @@ static void arm(struct vwg *dev, struct vwg_peer *p, int64_t *timer, int64_t t)
 	if (t < dev->next_timer)
 		dev->next_timer = t;
 	if (!p->armed) {
-		dev->armed = xrealloc_grow(dev->armed, &dev->cap_armed, dev->n_armed + 1,
-					   sizeof(*dev->armed));
+		if (!wl_grow((void **)&dev->armed, &dev->cap_armed, dev->n_armed + 1,
+			     sizeof(*dev->armed))) {
+			fprintf(stderr, "vwg: out of memory\n");
+			abort();
+		}
 		dev->armed[dev->n_armed++] = p;
 		p->armed = true;
 	}
