@@ -1,6 +1,7 @@
 #include "sim/sim.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -240,8 +241,22 @@ const struct engine_timing *sim_timing(void)
 
 static void on_deliver(void *ctx, int host);
 
+/* A simulation holds every node's memory in one process, and a 1,000-node
+ * network's grows by gigabytes in its first virtual second. glibc grows a
+ * heap by what a request needs, so the heap moved its end (brk, or
+ * mprotect in a thread's arena) hundreds of thousands of times, and with
+ * two threads each move flushed the other core's TLB: over a quarter of
+ * the first minute's time went to the kernel. Growing by 64 MB at a time
+ * took a third of it away (docs/scale-cost.md). Process-wide, and only a
+ * simulation's process calls this. */
+static void heap_grows_in_large_steps(void)
+{
+	(void)mallopt(M_TOP_PAD, 64 << 20);
+}
+
 struct sim *sim_new(uint64_t seed)
 {
+	heap_grows_in_large_steps();
 	struct sim *sim = xcalloc(1, sizeof(*sim));
 	sim->n_parts = 1;
 	for (int k = 0; k < VNET_MAX_PARTS; k++)
