@@ -32,6 +32,10 @@ struct knowledge {
 	 * entries that ran out (purges and rebuilds leave it): send.c skips
 	 * a lease pass while it stands still. */
 	uint32_t gen;
+	/* [ours] No slot in use expires before it (a slot forgotten makes it
+	 * ENGINE_NEVER; a raised expiry leaves it low): a purge at a time
+	 * that is not past it finds every slot alive without a walk. */
+	int64_t soonest;
 };
 
 void knowledge_init(struct knowledge *k);

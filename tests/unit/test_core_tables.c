@@ -477,6 +477,60 @@ TEST(knowledge_bounded)
 	knowledge_free(&k);
 }
 
+/* What a purge leaves is what a rebuild of the live keys into the size it
+ * picks leaves, slot by slot, whether or not it skips the rebuild: the
+ * walks over the slots (withdrawals, lease.c's repair) see that order.
+ * Keys crowded at the table's end make runs that wrap around it. */
+static void rebuilt_layout(const struct knowledge *k, int64_t now, size_t cap, struct know_slot *out)
+{
+	memset(out, 0, cap * sizeof(*out));
+	for (size_t i = 0; i <= k->mask; i++) {
+		const struct know_slot *o = &k->s[i];
+		if (!o->h || o->expires < now)
+			continue;
+		size_t j = o->h & (cap - 1);
+		while (out[j].h)
+			j = (j + 1) & (cap - 1);
+		out[j] = *o;
+	}
+}
+
+TEST(knowledge_purge_keeps_the_rebuilt_layout)
+{
+	uint64_t seed = 0x1234;
+	for (int round = 0; round < 400; round++) {
+		struct knowledge k;
+		uint64_t dropped = 0;
+		knowledge_init(&k);
+		size_t n = 17 + xs(&seed) % 40;
+		bool some_expire = round % 3 == 0;
+		for (size_t i = 0; i < n; i++) {
+			/* Half the keys aim at the last eight slots of 128. */
+			uint64_t h = xs(&seed) | 1;
+			if (i % 2)
+				h = (h & ~(uint64_t)127) | (120 + h % 8);
+			int64_t exp = some_expire && i % 5 == 0 ? 50 : 1000 + (int64_t)i;
+			knowledge_put(&k, h, exp, 0, 1000, &dropped);
+		}
+		if (round % 7 == 0)
+			knowledge_forget_slot(&k, &k.s[xs(&seed) % (k.mask + 1)]);
+		struct know_slot want[256];
+		size_t live = 0;
+		for (size_t i = 0; i <= k.mask; i++)
+			live += k.s[i].h && k.s[i].expires >= 100;
+		size_t cap = k.mask + 1;
+		while (cap > 32 && 8 * live < cap)
+			cap /= 2;
+		CHECK(cap <= 256);
+		rebuilt_layout(&k, 100, cap, want);
+		knowledge_purge(&k, 100);
+		CHECK_EQ(k.mask + 1, cap);
+		CHECK_EQ(k.n, live);
+		CHECK(memcmp(k.s, want, cap * sizeof(*want)) == 0);
+		knowledge_free(&k);
+	}
+}
+
 TEST(peer_table_evicts_strangers_only)
 {
 	struct peertab t;
