@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "core/engine_internal.h"
 #include "core/factset.h"
 #include "core/hidx.h"
@@ -505,22 +506,25 @@ TEST(knowledge_purge_keeps_the_rebuilt_layout)
 		size_t n = 17 + xs(&seed) % 40;
 		bool some_expire = round % 3 == 0;
 		for (size_t i = 0; i < n; i++) {
-			/* Half the keys aim at the last eight slots of 128. */
+			/* Half the keys aim at the table's last eight slots
+			 * (of 64 or 128). */
 			uint64_t h = xs(&seed) | 1;
 			if (i % 2)
 				h = (h & ~(uint64_t)127) | (120 + h % 8);
 			int64_t exp = some_expire && i % 5 == 0 ? 50 : 1000 + (int64_t)i;
 			knowledge_put(&k, h, exp, 0, 1000, &dropped);
 		}
-		if (round % 7 == 0)
-			knowledge_forget_slot(&k, &k.s[xs(&seed) % (k.mask + 1)]);
+		if (round % 7 == 0) { /* a slot in use, from a random place on */
+			size_t at = xs(&seed) % (k.mask + 1);
+			while (!k.s[at].h)
+				at = (at + 1) & k.mask;
+			knowledge_forget_slot(&k, &k.s[at]);
+		}
 		struct know_slot want[256];
 		size_t live = 0;
 		for (size_t i = 0; i <= k.mask; i++)
 			live += k.s[i].h && k.s[i].expires >= 100;
-		size_t cap = k.mask + 1;
-		while (cap > 32 && 8 * live < cap)
-			cap /= 2;
+		size_t cap = wl_shrunk_cap(k.mask + 1, live, 32);
 		CHECK(cap <= 256);
 		rebuilt_layout(&k, 100, cap, want);
 		knowledge_purge(&k, 100);
