@@ -393,6 +393,7 @@ static void print(size_t nodes, const struct figures *f)
 
 int main(int argc, char **argv)
 {
+	sim_exec_with_huge_pages(argv);
 	const char *seed_env = getenv("WL_SEED");
 	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : 0x5eedULL;
 	const char *min_env = getenv("WL_BENCH_MINUTES");

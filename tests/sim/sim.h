@@ -71,6 +71,12 @@ struct sim_node_opts {
 	bool original;
 };
 
+/* For a program's main, before anything else: runs the program again
+ * with glibc's heaps on transparent huge pages (GLIBC_TUNABLES
+ * glibc.malloc.hugetlb=1), unless the environment already says how
+ * (sim.c says why). Returns only if it did not exec. */
+void sim_exec_with_huge_pages(char **argv);
+
 /* A new simulation with an empty network (build it through sim_net()). */
 struct sim *sim_new(uint64_t seed);
 void sim_free(struct sim *sim); /* NULL is fine */
