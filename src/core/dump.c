@@ -42,7 +42,7 @@ bool engine_peer_state_digest(const struct engine *e, size_t i, uint8_t key[stat
 	/* Up to the rarely read tail, around last_seen (written at every
 	 * tick for every device peer). */
 	const char *c = (const char *)p;
-	size_t seen = offsetof(struct peer, last_seen), tail = offsetof(struct peer, notes);
+	size_t seen = offsetof(struct peer, last_seen), tail = offsetof(struct peer, tried);
 	uint64_t h = wl_hash_bytes(WL_HASH_BASIS, c, seen);
 	*digest = wl_hash_bytes(h, c + seen + sizeof(p->last_seen), tail - seen - sizeof(p->last_seen));
 	return true;

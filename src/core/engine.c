@@ -499,7 +499,7 @@ static void peertab_parts(const struct peertab *t, struct engine_memory_parts *o
 	out->knowledge = out->leases = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct knowledge *k = &t->v[i]->know;
-		out->peers += peer_alloc_size();
+		out->peers += peer_bytes(t->v[i]);
 		out->knowledge += k->s ? (k->mask + 1) * sizeof(*k->s) : 0;
 		out->leases += lease_rx_bytes(&t->v[i]->lrx);
 	}

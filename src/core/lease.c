@@ -611,8 +611,10 @@ void lease_tx_start(struct engine *e, struct peer *p)
 void lease_tx_note_gone(struct peer *p, uint64_t lh, int64_t now)
 {
 	struct lease_tx *t = &p->ltx;
-	t->gone[t->gone_next] = lh;
-	t->gone_at[t->gone_next] = now;
+	if (!t->gone && !(t->gone = calloc(1, sizeof(*t->gone))))
+		return; /* out of memory: a repair resends less, its NACK asks again */
+	t->gone->lh[t->gone_next] = lh;
+	t->gone->at[t->gone_next] = now;
 	t->gone_next = (uint8_t)((t->gone_next + 1) % LEASE_RECENT_GONE);
 	if (t->n_gone < LEASE_RECENT_GONE)
 		t->n_gone++;

@@ -80,10 +80,15 @@ struct lease_tx {
 	uint32_t seen_view; /* the engine's lease_view */
 	uint32_t seen_rx, seen_know; /* its lease_rx and knowledge gens */
 	int64_t seen_until; /* a refresh it told us runs out: one more fact to count */
-	/* The last withdrawals (lease hashes, when), for a repair. */
+	/* The last withdrawals, for a repair: out of line, allocated at the
+	 * first (most peers are never withdrawn anything from). */
 	uint8_t n_gone, gone_next;
-	uint64_t gone[LEASE_RECENT_GONE];
-	int64_t gone_at[LEASE_RECENT_GONE];
+	struct lease_gone *gone;
+};
+
+struct lease_gone {
+	uint64_t lh[LEASE_RECENT_GONE]; /* lease hashes */
+	int64_t at[LEASE_RECENT_GONE];  /* when withdrawn */
 };
 
 /* One fact a peer leases us. It stays until withdrawn or the epoch ends:

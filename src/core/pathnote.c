@@ -77,17 +77,20 @@ static void relay(struct engine *e, struct peer *from, uint8_t kind, const uint8
 		return;
 	}
 	from->relayed++;
+	struct peer_rare *r = peer_rare(to);
+	if (!r)
+		return; /* out of memory: the path retries will do */
 	for (size_t i = 0; i < to->n_notes; i++)
-		if (to->note_kinds[i] == kind && memcmp(to->notes[i], from->key, WL_KEY_LEN) == 0)
+		if (r->note_kinds[i] == kind && memcmp(r->notes[i], from->key, WL_KEY_LEN) == 0)
 			return;
 	/* Full: the oldest goes (its receiver has likely heard of it). */
 	if (to->n_notes == PEER_NOTES_MAX) {
-		memmove(to->notes[0], to->notes[1], (PEER_NOTES_MAX - 1) * WL_KEY_LEN);
-		memmove(to->note_kinds, to->note_kinds + 1, PEER_NOTES_MAX - 1);
+		memmove(r->notes[0], r->notes[1], (PEER_NOTES_MAX - 1) * WL_KEY_LEN);
+		memmove(r->note_kinds, r->note_kinds + 1, PEER_NOTES_MAX - 1);
 		to->n_notes--;
 	}
-	to->note_kinds[to->n_notes] = kind;
-	memcpy(to->notes[to->n_notes++], from->key, WL_KEY_LEN);
+	r->note_kinds[to->n_notes] = kind;
+	memcpy(r->notes[to->n_notes++], from->key, WL_KEY_LEN);
 	e->st.path_notes_relayed++;
 	engine_mark_dirty(e, now);
 }
@@ -138,8 +141,8 @@ size_t engine_pathnote_take(struct engine *e, struct peer *p, uint8_t (*keys)[WL
 	size_t n = 0;
 	if (e->router) {
 		for (; n < p->n_notes && n < cap; n++) {
-			memcpy(keys[n], p->notes[n], WL_KEY_LEN);
-			kinds[n] = p->note_kinds[n];
+			memcpy(keys[n], p->rare->notes[n], WL_KEY_LEN);
+			kinds[n] = p->rare->note_kinds[n];
 		}
 		p->n_notes = 0; /* any left over: the path retries will do */
 		return n;

@@ -33,9 +33,22 @@ int peertab_init(struct peertab *t, size_t max, const uint8_t hkey[static 16])
  * starts at the same place in its line and its hot part spans the same
  * lines. A peer 8 bytes larger (a 16-byte longer stride, no longer whole
  * lines) cost 12 % of the 300-node steady state. */
-size_t peer_alloc_size(void)
+static size_t peer_alloc_size(void)
 {
 	return (sizeof(struct peer) + 8 + 63) / 64 * 64 - 8;
+}
+
+size_t peer_bytes(const struct peer *p)
+{
+	return peer_alloc_size() + (p->rare ? sizeof(*p->rare) : 0) +
+	       (p->ltx.gone ? sizeof(*p->ltx.gone) : 0);
+}
+
+struct peer_rare *peer_rare(struct peer *p)
+{
+	if (!p->rare)
+		p->rare = calloc(1, sizeof(*p->rare));
+	return p->rare;
 }
 
 static void peer_free(struct peer *p)
@@ -45,6 +58,8 @@ static void peer_free(struct peer *p)
 	knowledge_free(&p->know);
 	lease_rx_reset(&p->lrx);
 	sodium_memzero(p->shared, sizeof(p->shared));
+	free(p->rare);
+	free(p->ltx.gone);
 	free(p);
 }
 

@@ -58,6 +58,14 @@ struct allowed_calm {
 	uint8_t flags;        /* healthy, usable, the gates (apply.c: calm_of) */
 };
 
+/* What few peers ever hold: path notes (at a router) and the sources
+ * that told us facts about it we refused. */
+struct peer_rare {
+	uint8_t notes[PEER_NOTES_MAX][WL_KEY_LEN];
+	uint8_t note_kinds[PEER_NOTES_MAX]; /* enum lease_kind of notes[i] */
+	struct refused_src refused_by[PEER_REFUSED_SOURCES];
+};
+
 enum { LF_ENDPOINT, LF_CIDR, LF_META };
 
 struct peer {
@@ -232,10 +240,10 @@ struct peer {
 	 * the fields above (n_notes, n_tried, n_refused_by, shared_state)
 	 * and a leaf's lease_tx. A tick at a thousand peers is bound by
 	 * memory, and so by how many cache lines of each peer it touches. */
-	uint8_t notes[PEER_NOTES_MAX][WL_KEY_LEN];
-	uint8_t note_kinds[PEER_NOTES_MAX]; /* enum lease_kind of notes[i] */
 	struct tried_ep tried[PEER_TRIED_MAX];
-	struct refused_src refused_by[PEER_REFUSED_SOURCES];
+	/* Out of line, allocated on first use: a 1,000-node simulation holds
+	 * a million peers, and few of them ever hold these. */
+	struct peer_rare *rare; /* notes and refusals, NULL until either comes */
 	uint8_t shared[32];
 	struct lease_tx ltx; /* what we lease it */
 	/* [ours] When its last datagram came, whatever it said: read for our
@@ -277,8 +285,11 @@ struct peertab {
 	uint64_t removed;
 };
 
-/* What a peer's allocation asks for (peerstate.c: whole cache lines). */
-size_t peer_alloc_size(void);
+/* What a peer's allocations hold, its out-of-line parts included
+ * (its knowledge and leases are counted apart). */
+size_t peer_bytes(const struct peer *p);
+/* p's rare part, allocated if need be; NULL if out of memory. */
+struct peer_rare *peer_rare(struct peer *p);
 
 /* p is to be told everything again, our Alive too. */
 void peer_know_clear(struct peer *p);

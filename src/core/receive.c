@@ -73,18 +73,21 @@ static void note_refused(struct engine *e, const struct peer *sp, const struct f
 	if (!subj)
 		return;
 	subj->refused++;
+	struct peer_rare *rare = peer_rare(subj);
+	if (!rare)
+		return; /* out of memory: counted in the total only */
 	/* Its source's entry; a new source takes a free one, or the one that
 	 * refused least (which then counts only in the total). */
 	struct refused_src *r = NULL, *least = NULL;
 	for (size_t i = 0; i < subj->n_refused_by && !r; i++) {
-		struct refused_src *q = &subj->refused_by[i];
+		struct refused_src *q = &rare->refused_by[i];
 		if (memcmp(q->key, sp->key, WL_KEY_LEN) == 0)
 			r = q;
 		else if (!least || q->count < least->count)
 			least = q;
 	}
 	if (!r) {
-		r = subj->n_refused_by < PEER_REFUSED_SOURCES ? &subj->refused_by[subj->n_refused_by++]
+		r = subj->n_refused_by < PEER_REFUSED_SOURCES ? &rare->refused_by[subj->n_refused_by++]
 							       : least;
 		memcpy(r->key, sp->key, WL_KEY_LEN);
 		r->count = 0;

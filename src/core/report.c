@@ -251,7 +251,7 @@ static void refusals(const struct engine *e, const struct peer *p, struct engine
 {
 	r->refused = p->refused;
 	for (size_t i = 0; i < p->n_refused_by && i < REPORT_REFUSED_SOURCES; i++) {
-		const struct refused_src *q = &p->refused_by[i];
+		const struct refused_src *q = &p->rare->refused_by[i];
 		/* Insertion by count, most first (four entries at most). */
 		size_t k = r->n_refused_by++;
 		while (k > 0 && r->refused_by[k - 1].count < q->count) {

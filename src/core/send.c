@@ -375,8 +375,8 @@ static bool withdraw(struct out *o, int64_t now)
 	if (t->rewithdraw) {
 		/* A repair: the recent withdrawals again (idempotent there). */
 		for (size_t i = 0; i < t->n_gone && m.n < LEASE_WITHDRAW_MAX; i++)
-			if (now - t->gone_at[i] <= lease_recent_ms(e))
-				m.gone[m.n++] = t->gone[i];
+			if (now - t->gone->at[i] <= lease_recent_ms(e))
+				m.gone[m.n++] = t->gone->lh[i];
 		t->rewithdraw = false;
 	}
 	if (m.n)
