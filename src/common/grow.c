@@ -29,3 +29,15 @@ size_t wl_shrunk_cap(size_t cap, size_t used, size_t min)
 		cap /= 2;
 	return cap;
 }
+
+void wl_shrink(void **arr, size_t *cap, size_t used, size_t size, size_t min)
+{
+	size_t nc = wl_shrunk_cap(*cap, used, min);
+	if (nc == *cap)
+		return;
+	void *nv = realloc(*arr, nc * size);
+	if (!nv)
+		return;
+	*arr = nv;
+	*cap = nc;
+}

@@ -19,4 +19,10 @@ bool wl_grow(void **arr, size_t *cap, size_t need, size_t size);
  * when it is not that empty. */
 size_t wl_shrunk_cap(size_t cap, size_t used, size_t min);
 
+/* Gives back what a burst grew *arr to: its capacity becomes
+ * wl_shrunk_cap(*cap, used, min), the first `used` elements kept. Nothing
+ * changes when the array is not that empty, or when realloc fails (the
+ * array is still valid). */
+void wl_shrink(void **arr, size_t *cap, size_t used, size_t size, size_t min);
+
 #endif

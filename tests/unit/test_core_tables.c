@@ -71,6 +71,45 @@ TEST(actions_keep_each_datagram_in_place)
 	engine_actions_free(&a);
 }
 
+/* A burst's arrays and blocks are given back at a clear that used little
+ * of them; a tick that uses as much each time keeps what it has. */
+TEST(actions_give_back_what_a_burst_grew)
+{
+	struct engine_actions a;
+	engine_actions_init(&a);
+	uint8_t key[WL_KEY_LEN] = { 1 };
+	for (size_t i = 0; i < 4000; i++) {
+		struct engine_datagram *d = engine_actions_add_send(&a);
+		CHECK(d != NULL);
+		if (d)
+			d->len = WIRE_MAX_DATAGRAM;
+		engine_actions_event(&a, ENGINE_EV_PEER_ADD, key, "event %zu", i);
+		CHECK(engine_actions_add_change(&a, key, 0, NULL, 0) != NULL);
+	}
+	size_t blocks = a.n_blocks_;
+	CHECK(blocks > 8);
+	engine_actions_clear(&a); /* the burst's own clear: kept */
+	CHECK_EQ(a.n_blocks_, blocks);
+	CHECK(a.cap_events >= 4000 && a.cap_send >= 4000 && a.cap_changes >= 4000);
+	engine_actions_event(&a, ENGINE_EV_PEER_ADD, key, "one");
+	CHECK(engine_actions_add_send(&a) != NULL);
+	engine_actions_clear(&a); /* a quiet tick's: given back */
+	CHECK(a.n_blocks_ <= 8); /* halved while under an eighth used */
+	CHECK(a.cap_events <= 64 && a.cap_send <= 64 && a.cap_changes <= 64);
+	/* Still usable, and growing again as before. */
+	for (size_t i = 0; i < 300; i++) {
+		struct engine_datagram *d = engine_actions_add_send(&a);
+		CHECK(d != NULL);
+		if (d)
+			d->len = 1;
+		CHECK(engine_actions_add_change(&a, key, 0, NULL, 0) != NULL);
+	}
+	CHECK_EQ(a.n_send, 300);
+	CHECK_EQ(a.n_changes, 300);
+	CHECK_EQ(a.dropped, 0);
+	engine_actions_free(&a);
+}
+
 TEST(hidx_matches_a_naive_model)
 {
 	struct hidx x;
