@@ -301,6 +301,7 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 		sim_set_tick_hook(s.sim, census_hook, census);
 		threads = 1;
 	}
+	sim_set_trace_kept(s.sim, false); /* nothing here asks it */
 	f->parts = sim_set_threads(s.sim, threads);
 	for (size_t k = 0; k < f->parts && k < 2; k++)
 		f->part_nodes[k] = sim_part_size(s.sim, k);

@@ -134,6 +134,7 @@ struct sim {
 	size_t n_trace, cap_trace;
 	struct trace_entry *trace;
 	bool trace_print;
+	bool trace_unkept; /* sim_set_trace_kept(false) */
 	sim_fact_hook fact_hook;
 	void *fact_hook_ctx;
 	sim_event_hook event_hook;
@@ -1075,6 +1076,8 @@ static void trace_emit(struct sim *sim, const struct trace_entry *e, const char 
 
 static void record_event(struct sim *sim, int node, const struct engine_event *ev)
 {
+	if (sim->trace_unkept && !sim->trace_print && !sim->event_hook)
+		return;
 	struct trace_entry t = { .t = sim_now(sim), .node = node, .kind = ev->kind };
 	t.peer = ev->has_peer ? sim_node_by_key(sim, ev->peer) : -1;
 	if (!sim->threaded) {
@@ -1789,6 +1792,11 @@ void sim_trace_at(const struct sim *sim, size_t i, struct sim_trace_event *out)
 {
 	const struct trace_entry *e = &sim->trace[i];
 	*out = (struct sim_trace_event){ e->t, e->node, e->peer, e->kind };
+}
+
+void sim_set_trace_kept(struct sim *sim, bool keep)
+{
+	sim->trace_unkept = !keep;
 }
 
 void sim_set_event_hook(struct sim *sim, sim_event_hook fn, void *ctx)
