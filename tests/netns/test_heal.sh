@@ -49,7 +49,9 @@
 #             of 10 pings), and neither side finds the path dead.
 #
 # Late failover (after FactTTL) is in bench/netns.sh only: it needs minutes.
-# usage: test_heal.sh [SCENARIO..]   (default: all of the above)
+# usage: test_heal.sh [SCENARIO.. | --idle | --busy]   (default: all of the
+#   above; --idle: outage and quietidle, minutes of waiting that tests/run
+#   starts beside the unit suites and fuzzers; --busy: the others)
 set -u
 WL_TOP=${WL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$WL_TOP/tests/cli/lib.sh"
@@ -445,6 +447,10 @@ all="outage quietidle failover rebind roam lan mesh9 dormant"
 # Mostly waiting: in the background, each in its own namespaces, while the
 # others run.
 background="outage quietidle"
+case "${1:-}" in
+--idle) set -- $background ;;
+--busy) set -- failover rebind roam lan mesh9 dormant ;;
+esac
 want=${*:-$all}
 for s in $want; do
 	case " $all " in *" $s "*) ;; *) echo "usage: test_heal.sh [SCENARIO..], SCENARIO: $all" >&2; exit 2 ;; esac
