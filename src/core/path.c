@@ -468,11 +468,22 @@ static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_a
 		want_tick(e, p->hello_at + PATH_HELLO_GAP_MS);
 		return;
 	}
-	if (!p->ours && send_request(e, p, ENGINE_PROBE_REQUEST, out))
-		e->st.hellos_sent++;
-	if (e->t.leases && !p->lease_ok && send_request(e, p, ENGINE_PROBE_REQUEST_V2, out))
-		e->st.hellos_sent++;
 	bool v3 = e->router ? e->t.leases && !p->dormant_ok : v3_unsaid(e, p);
+	bool v2 = e->t.leases && !p->lease_ok, v1 = !p->ours;
+	/* The first hello asks in the highest version that applies: a reply
+	 * in any version says the sender is ours, and one in version 2 or 3
+	 * all that the lower versions would (note_version). An older daemon
+	 * of ours that reads no such request gets every version at the next
+	 * hello, a gap later. A leaf greeting a thousand peers had sent each
+	 * three requests and drawn three replies. */
+	if (p->hellos == 0 && (v3 || v2)) {
+		v1 = false;
+		v2 = v2 && !v3;
+	}
+	if (v1 && send_request(e, p, ENGINE_PROBE_REQUEST, out))
+		e->st.hellos_sent++;
+	if (v2 && send_request(e, p, ENGINE_PROBE_REQUEST_V2, out))
+		e->st.hellos_sent++;
 	if (v3 && send_request(e, p, ENGINE_PROBE_REQUEST_V3, out))
 		e->st.hellos_sent++;
 	p->hellos++;

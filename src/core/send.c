@@ -571,8 +571,10 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 	else if (lease && (!p->ltx_on || p->ltx.restart))
 		lease_tx_start(e, p);
 	if (p->resend_at != ENGINE_NEVER && now >= p->resend_at) {
-		/* A leased peer asks for what it missed itself (NACK). */
-		if (!lease)
+		/* A leased peer asks for what it missed itself (NACK). One we
+		 * only ping has nothing to be resent: our Alive went to it when
+		 * we first heard its boot id (receive.c cleared it then). */
+		if (!lease && facts)
 			peer_know_clear(p);
 		p->resend_at = ENGINE_NEVER;
 	}
@@ -610,7 +612,12 @@ static void send_peer(struct engine *e, struct peer *p, uint16_t port, int64_t n
 					  : fact_ttl_from(alive_exp, now);
 	/* Going quiet, dormant or loud (quiet.c) is said at once, by the ttl;
 	 * and a quiet Alive's long expiry must not put off the loud ones
-	 * after it. */
+	 * after it. A pair formed by the peer's dormant Alive, which
+	 * answered our dormant one, needs nothing more from us (saying it
+	 * drew one more from each side); one that stops being a pair asks
+	 * again. */
+	if (dormant_pair && p->dormant_tx)
+		p->paired_tx = true;
 	if (quiet != p->quiet_tx || dormant != p->dormant_tx || dormant_pair != p->paired_tx)
 		p->alive_told = ENGINE_NEVER;
 	int64_t known = p->alive_told;

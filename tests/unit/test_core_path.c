@@ -313,10 +313,10 @@ TEST(idle_path_is_never_probed)
 
 /* A leaf probes its router a few times at the start, so the router learns
  * the leaf runs this daemon (and tells it its outer address); the
- * router's answer in kind stops them. These are not path probes. Each
- * hello is two probes: version 1, which an older daemon of ours answers,
- * and version 2, whose answer says the router reads leases; a version 2
- * answer stops both. */
+ * router's answer in kind stops them. These are not path probes. The
+ * first hello is one probe, version 2, whose answer says the router is
+ * ours and reads leases; each later one adds version 1, which an older
+ * daemon of ours answers. A version 2 answer stops both. */
 TEST(router_gets_hellos_until_it_answers)
 {
 	for (int answer = 0; answer <= 1; answer++) {
@@ -336,10 +336,10 @@ TEST(router_gets_hellos_until_it_answers)
 				CHECK_EQ(treceive(&w.n, t + 40, w.rpub, reply, len), ENGINE_RX_PROBE);
 			}
 		}
-		/* The first hello went during setup() (unanswered); the second
-		 * is answered when R answers. */
+		/* The first hello (one probe) went during setup(), unanswered;
+		 * the second (two) is answered when R answers. */
 		const struct engine_stats *st = engine_get_stats(w.n.e);
-		CHECK_EQ(st->hellos_sent, answer ? 4 : 6);
+		CHECK_EQ(st->hellos_sent, answer ? 3 : 5);
 		CHECK_EQ(st->probes_sent, 0);
 		CHECK_EQ(st->paths_dead, 0);
 		CHECK(hellos <= 4);
