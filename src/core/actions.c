@@ -19,9 +19,9 @@ void engine_actions_init(struct engine_actions *a)
  * that a burst grew are given back at a clear that used under an eighth
  * of them. A leaf that greets a thousand peers at once makes thousands
  * of events, changes and datagrams in one tick, and ticks after it make
- * a handful; kept, those arrays held a megabyte per leaf for good (in
- * the 1,000-node simulation, a gigabyte). A router that sends as much at
- * every tick keeps what it uses. */
+ * a handful; kept, those arrays held most of a megabyte per leaf for
+ * good (in the 1,000-node simulation, 0.65 GB). A router that sends as
+ * much at every tick keeps what it uses. */
 #define ACTIONS_KEEP 64
 #define ACTIONS_KEEP_BLOCKS 1
 

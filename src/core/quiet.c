@@ -115,8 +115,8 @@ static bool answers(const struct engine *e, const struct peer *p)
 void engine_quiet_heard(struct engine *e, struct peer *sp, int64_t now)
 {
 	/* A dormant pair keeps no period, so there is nothing to answer: an
-	 * Alive that needs one asks (ENGINE_DORMANT_ASK_TTL_S). Answered, the
-	 * two answers of a pair that paired up came back once more each. */
+	 * Alive that needs an answer asks (ENGINE_DORMANT_ASK_TTL_S).
+	 * Answering drew one more Alive from every pair that formed. */
 	if (!engine_quiet_pair(sp) || engine_dormant_pair(sp) || !answers(e, sp))
 		return;
 	sp->force_alive = true; /* over the session its Alive just opened */
