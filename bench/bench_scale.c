@@ -328,7 +328,7 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 			visit_sum(&s, &visit_base);
 		}
 		sim_run_to(s.sim, v);
-		if (f->all_direct_at < 0 && scen_count_direct(&s, healthy) == f->pairs)
+		if (f->all_direct_at < 0 && scen_all_direct(&s, healthy))
 			f->all_direct_at = v;
 		if (v / 60000 > minute_shown) {
 			minute_shown = v / 60000;

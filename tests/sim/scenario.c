@@ -303,6 +303,33 @@ bool scen_hub_info(struct scen *s, size_t i, struct engine_peer_info *out)
 	return engine_peer_info(sim_node_engine(s->sim, s->hub), key, sim_now(s->sim), out);
 }
 
+bool scen_all_direct(struct scen *s, int64_t max_age_ms)
+{
+	size_t n = s->n_leaves;
+	int *leaf_of = xcalloc(sim_node_count(s->sim), sizeof(*leaf_of));
+	for (size_t k = 0; k < sim_node_count(s->sim); k++)
+		leaf_of[k] = -1;
+	for (size_t i = 0; i < n; i++)
+		leaf_of[s->leaf[i]] = (int)i;
+	int64_t now = sim_now(s->sim);
+	bool all = true;
+	/* Every pair both ways is every leaf direct to n - 1 others. */
+	for (size_t i = 0; i < n && all; i++) {
+		struct wg_device *d = vwg_snapshot(sim_node_dev(s->sim, s->leaf[i]));
+		size_t direct = 0;
+		for (size_t k = 0; d && k < d->n_peers; k++) {
+			const struct wg_peer *p = &d->peers[k];
+			int node = sim_node_by_key(s->sim, p->public_key);
+			int j = node >= 0 ? leaf_of[node] : -1;
+			direct += j >= 0 && peer_direct(s, i, (size_t)j, p, node, now, max_age_ms);
+		}
+		vwg_device_free(d);
+		all = direct == n - 1;
+	}
+	free(leaf_of);
+	return all;
+}
+
 size_t scen_count_direct(struct scen *s, int64_t max_age_ms)
 {
 	size_t n = s->n_leaves;

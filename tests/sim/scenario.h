@@ -99,6 +99,10 @@ bool scen_pair_direct(struct scen *s, size_t i, size_t j, int64_t max_age_ms);
  * (handshake younger than max_age_ms), from one device snapshot per
  * leaf instead of one per pair: cheap enough for thousands of pairs. */
 size_t scen_count_direct(struct scen *s, int64_t max_age_ms);
+/* Whether every leaf pair is, as scen_count_direct counts them; it stops
+ * at the first leaf that lacks one, so a check made while a large
+ * network converges costs one snapshot instead of a thousand. */
+bool scen_all_direct(struct scen *s, int64_t max_age_ms);
 /* What the hub knows of leaf i now (engine_peer_info); false if nothing. */
 bool scen_hub_info(struct scen *s, size_t i, struct engine_peer_info *out);
 

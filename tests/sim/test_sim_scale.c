@@ -346,7 +346,7 @@ static void run_scale(const char *tag, size_t n_leaves, int64_t duration)
 		duration = 60000;
 	for (int64_t v = 1000; v <= duration; v += v < 120000 ? 1000 : 10000) {
 		sim_run_to(s.sim, v);
-		if (all_direct_at < 0 && v <= 600000 && scen_count_direct(&s, HEALTHY_MS) == pairs)
+		if (all_direct_at < 0 && v <= 600000 && scen_all_direct(&s, HEALTHY_MS))
 			all_direct_at = v;
 	}
 	double real = seconds(CLOCK_MONOTONIC) - start;
