@@ -138,7 +138,7 @@ static void peer_place(const struct engine *e, const struct peer *p, struct peer
 	out->listen_port = 0;
 	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
 		struct wl_endpoint ep;
-		if (!fact_endpoint(&e->fs.v[k].f, &ep))
+		if (!fact_endpoint(factset_fact(&e->fs, k), &ep))
 			continue;
 		if (!out->listen_port && wl_addr_is_private(&ep.addr))
 			out->listen_port = ep.port;
@@ -211,7 +211,7 @@ static bool pick_endpoint(const struct engine *e, const struct peer *p, struct p
 	peer_place(e, p, &pl);
 	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
 		struct wl_endpoint ep;
-		if (fact_endpoint(&e->fs.v[k].f, &ep))
+		if (fact_endpoint(factset_fact(&e->fs, k), &ep))
 			consider(e, p, &pl, &ep, best);
 	}
 	if (p->has_initial_ep)
@@ -438,7 +438,7 @@ static bool allowed_change(struct engine *e, struct peer *p, const struct engine
 	if (p->healthy && usable) {
 		for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
 			struct wl_cidr cidr;
-			if (fact_cidr(&e->fs.v[k].f, &cidr))
+			if (fact_cidr(factset_fact(&e->fs, k), &cidr))
 				want_add(&w, &cidr);
 		}
 	}

@@ -247,15 +247,15 @@ static void expire_facts(struct engine *e, int64_t now)
 	bool renew = false;
 	int64_t least = INT64_MAX;
 	for (size_t i = 0; i < e->fs.n;) {
-		struct fentry *f = &e->fs.v[i];
-		if (f->expires > now) {
-			if (f->expires < least)
-				least = f->expires;
+		struct fentry *fe = &e->fs.v[i];
+		if (fe->expires > now) {
+			if (fe->expires < least)
+				least = fe->expires;
 			i++;
 			continue;
 		}
-		uint8_t a = f->f.attr;
-		if (!f->local && (a == ATTR_ALLOWED_V4 || a == ATTR_ALLOWED_V6 ||
+		uint8_t a = factset_fact(&e->fs, i)->attr;
+		if (!fe->local && (a == ATTR_ALLOWED_V4 || a == ATTR_ALLOWED_V6 ||
 				  a == ATTR_MEMBER || a == ATTR_MEMBER_META))
 			renew = true;
 		factset_remove_at(&e->fs, i);
@@ -471,7 +471,7 @@ void engine_foreach_fact(const struct engine *e,
 			 void *ctx)
 {
 	for (size_t i = 0; i < e->fs.n; i++)
-		cb(ctx, &e->fs.v[i].f, e->fs.v[i].expires, e->fs.v[i].local);
+		cb(ctx, factset_fact(&e->fs, i), e->fs.v[i].expires, e->fs.v[i].local);
 }
 
 size_t engine_fact_count(const struct engine *e)
@@ -486,7 +486,7 @@ static size_t hidx_bytes(const struct hidx *x)
 
 static size_t factset_bytes(const struct factset *s)
 {
-	return s->alloc * sizeof(*s->v) + hidx_bytes(&s->idx) + s->alloc_src * sizeof(*s->src) +
+	return s->alloc * (sizeof(*s->v) + sizeof(*s->fv)) + hidx_bytes(&s->idx) + s->alloc_src * sizeof(*s->src) +
 	       hidx_bytes(&s->src_idx) + s->alloc_kind * sizeof(*s->kind) + hidx_bytes(&s->kind_idx) +
 	       s->alloc_gone * sizeof(*s->gone) + s->cap_unsourced * sizeof(*s->unsourced) +
 	       s->cap_rx_moved * sizeof(*s->rx_moved);

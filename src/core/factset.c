@@ -57,6 +57,7 @@ int factset_init(struct factset *s, size_t max, const uint8_t hkey[static 16],
 void factset_free(struct factset *s)
 {
 	free(s->v);
+	free(s->fv);
 	free(s->src);
 	free(s->kind);
 	free(s->gone);
@@ -85,9 +86,35 @@ static void shrink_array(void **v, size_t *alloc, size_t n, size_t sz, size_t mi
 	*alloc = want;
 }
 
+/* fv to alloc entries, as v has: alloc becomes the capacity of both.
+ * False if fv cannot grow (v may then be larger than alloc says). */
+static bool resize_facts(struct factset *s, size_t alloc)
+{
+	if (alloc == s->alloc)
+		return true;
+	void *p = realloc(s->fv, alloc * sizeof(*s->fv));
+	if (!p && alloc > s->alloc)
+		return false;
+	if (p) /* (a shrink refused leaves the larger block, which serves) */
+		s->fv = p;
+	s->alloc = alloc;
+	return true;
+}
+
+/* Room for want entries, in both arrays (they keep one capacity). */
+static bool grow_entries(struct factset *s, size_t want)
+{
+	size_t alloc = s->alloc;
+	if (!wl_grow((void **)&s->v, &alloc, want, sizeof(*s->v)))
+		return false;
+	return resize_facts(s, alloc);
+}
+
 void factset_compact(struct factset *s)
 {
-	shrink_array((void **)&s->v, &s->alloc, s->n, sizeof(*s->v), 64);
+	size_t alloc = s->alloc;
+	shrink_array((void **)&s->v, &alloc, s->n, sizeof(*s->v), 64);
+	(void)resize_facts(s, alloc);
 	shrink_array((void **)&s->src, &s->alloc_src, s->n_src, sizeof(*s->src), 16);
 	shrink_array((void **)&s->kind, &s->alloc_kind, s->n_kind, sizeof(*s->kind), 16);
 	shrink_array((void **)&s->unsourced, &s->cap_unsourced, s->n_unsourced,
@@ -114,7 +141,7 @@ struct find_ctx {
 static bool eq_fact(const void *ctx, uint32_t pos)
 {
 	const struct find_ctx *c = ctx;
-	return fact_same_key(&c->s->v[pos].f, c->f);
+	return fact_same_key(&c->s->fv[pos], c->f);
 }
 
 static long find_pos(const struct factset *s, const struct fact *f, uint64_t h)
@@ -329,11 +356,12 @@ static void unlink_entry(struct factset *s, size_t i, struct fsource *r)
 static bool attach(struct factset *s, size_t i, const struct fact_source *src, int64_t now)
 {
 	struct fentry *e = &s->v[i];
-	enum kind_class k = kind_class_of(e->f.attr);
+	const struct fact *f = &s->fv[i];
+	enum kind_class k = kind_class_of(f->attr);
 	long p = src_get(s, src->id, now);
 	if (p < 0)
 		return false;
-	if (k != KIND_NONE && !kind_inc(s, kind_key(s, src->id, &e->f, k))) {
+	if (k != KIND_NONE && !kind_inc(s, kind_key(s, src->id, f, k))) {
 		if (!s->src[p].count)
 			src_drop(s, (size_t)p);
 		return false;
@@ -350,9 +378,9 @@ static void detach(struct factset *s, size_t i)
 	struct fentry *e = &s->v[i];
 	if (!e->src)
 		return;
-	enum kind_class k = kind_class_of(e->f.attr);
+	enum kind_class k = kind_class_of(s->fv[i].attr);
 	if (k != KIND_NONE)
-		kind_dec(s, kind_key(s, e->src, &e->f, k));
+		kind_dec(s, kind_key(s, e->src, &s->fv[i], k));
 	long p = src_find(s, e->src);
 	if (p >= 0) {
 		unlink_entry(s, i, &s->src[p]);
@@ -467,6 +495,7 @@ void factset_remove_at(struct factset *s, size_t i)
 	size_t last = s->n - 1;
 	if (i != last) {
 		s->v[i] = s->v[last];
+		s->fv[i] = s->fv[last];
 		hidx_move(&s->idx, s->v[i].h, (uint32_t)last, (uint32_t)i);
 		entry_moved(s, last, i);
 	}
@@ -581,8 +610,8 @@ static enum factset_put merge(struct factset *s, size_t i, int64_t expires, int6
 			link_tail(s, i, r);
 		} else if ((!e->src || src->trust > e->src_trust ||
 			    (src->key && src->trust == e->src_trust &&
-			     memcmp(e->f.subject, src->key, WL_KEY_LEN) == 0)) &&
-			   within_share(s, &e->f, src)) {
+			     memcmp(s->fv[i].subject, src->key, WL_KEY_LEN) == 0)) &&
+			   within_share(s, &s->fv[i], src)) {
 			detach(s, i);
 			attach(s, i, src, now);
 			e = &s->v[i];
@@ -611,7 +640,7 @@ enum factset_put factset_put_hinted(struct factset *s, const struct fact *f, int
 				    int64_t now, const struct fact_source *src, uint32_t *hint)
 {
 	uint64_t h = fact_key_hash(s->hkey, f);
-	long pos = hint && *hint < s->n && s->v[*hint].h == h && fact_same_key(&s->v[*hint].f, f)
+	long pos = hint && *hint < s->n && s->v[*hint].h == h && fact_same_key(&s->fv[*hint], f)
 			   ? (long)*hint
 			   : find_pos(s, f, h);
 	if (pos >= 0) {
@@ -625,15 +654,15 @@ enum factset_put factset_put_hinted(struct factset *s, const struct fact *f, int
 	}
 	if (!make_room(s, src))
 		return FACTSET_FULL;
-	if (!wl_grow((void **)&s->v, &s->alloc, s->n + 1, sizeof(*s->v)))
+	if (!grow_entries(s, s->n + 1))
 		return FACTSET_FULL;
 	if (hidx_insert(&s->idx, h, (uint32_t)s->n) < 0)
 		return FACTSET_FULL;
 	size_t i = s->n++;
 	struct fentry *e = &s->v[i];
 	memset(e, 0, sizeof(*e));
-	e->f = *f;
-	e->f.ttl = 0;
+	s->fv[i] = *f;
+	s->fv[i].ttl = 0;
 	e->expires = expires;
 	if (expires < s->min_expires)
 		s->min_expires = expires;

@@ -44,9 +44,10 @@ struct fentry {
 	uint64_t src;
 	uint8_t src_trust;
 	int32_t src_prev, src_next;
-	/* Last: every pass reads the fields above, few read past a fact's
-	 * first value bytes (up to FACT_VALUE_MAX inline). */
-	struct fact f;     /* f.ttl is meaningless here; expires rules */
+	/* The fact itself is in factset.fv, at the same place: the walks
+	 * over the set (a HOLD's extension, expiry, the index) read only
+	 * the fields above, and a whole fact (up to FACT_VALUE_MAX bytes
+	 * inline) between two entries put five cache lines between them. */
 };
 
 /* Who told us a fact (receive.c fills it in). */
@@ -97,6 +98,9 @@ struct fgone {
 
 struct factset {
 	struct fentry *v;
+	/* v[i]'s fact (its ttl is meaningless here; v[i].expires rules):
+	 * alloc of each allocated. */
+	struct fact *fv;
 	size_t n, alloc, max;
 	struct hidx idx;
 	uint8_t hkey[16]; /* SipHash key: peers cannot aim at collisions */
@@ -161,6 +165,16 @@ uint64_t fact_key_hash(const uint8_t hkey[static 16], const struct fact *f);
 int factset_init(struct factset *s, size_t max, const uint8_t hkey[static 16],
 		 const struct factset_limits *lim);
 void factset_free(struct factset *s);
+
+/* Entry i's fact, and e's. */
+static inline const struct fact *factset_fact(const struct factset *s, size_t i)
+{
+	return &s->fv[i];
+}
+static inline const struct fact *factset_fact_of(const struct factset *s, const struct fentry *e)
+{
+	return &s->fv[e - s->v];
+}
 
 /* The entry with f's key, or NULL. */
 struct fentry *factset_find(struct factset *s, const struct fact *f);

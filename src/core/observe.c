@@ -323,7 +323,7 @@ const struct peer *engine_indexed_subject(const struct engine *e, size_t i)
 		return NULL;
 	const struct peer *p = e->fsubj[i];
 	/* Facts may have moved since (a removal fills its place with the last). */
-	return p && memcmp(p->key, e->fs.v[i].f.subject, WL_KEY_LEN) == 0 ? p : NULL;
+	return p && memcmp(p->key, factset_fact(&e->fs, i)->subject, WL_KEY_LEN) == 0 ? p : NULL;
 }
 
 struct peer *engine_dev_peer(struct engine *e, size_t i, const uint8_t key[static WL_KEY_LEN])
@@ -382,7 +382,7 @@ static bool index_reserve(struct engine *e)
  * outside them. */
 static bool note_inside(struct engine *e, const struct fentry *fe, struct wl_endpoint *ep)
 {
-	if (!fact_endpoint(&fe->f, ep))
+	if (!fact_endpoint(factset_fact_of(&e->fs, fe), ep))
 		return true; /* (nor outside) */
 	if (!engine_on_our_lan(e, &ep->addr))
 		return false;
@@ -420,7 +420,7 @@ static bool router_leases(const struct peer *r, const struct fentry *fe)
  * withdrew (p moved) lasts here until it expires, but says nothing.
  * rx: fe's rx_expires (given, so that fe is loaded only when it can
  * add to the vouch). */
-static void note_vouch(struct peer *p, const struct fentry *fe, int64_t rx,
+static void note_vouch(const struct factset *fs, struct peer *p, const struct fentry *fe, int64_t rx,
 		       struct peer *const *routers, size_t n_routers)
 {
 	if (rx == ENGINE_NEVER)
@@ -429,7 +429,7 @@ static void note_vouch(struct peer *p, const struct fentry *fe, int64_t rx,
 	 * peer has moved (its NAT gave it another port) and a dormant pair
 	 * would keep sending to where it no longer is. */
 	struct wl_endpoint ep;
-	bool at_ours = !p->vouch_ep && p->has_endpoint && fact_endpoint(&fe->f, &ep) &&
+	bool at_ours = !p->vouch_ep && p->has_endpoint && fact_endpoint(factset_fact_of(fs, fe), &ep) &&
 		       wl_endpoint_equal(&ep, &p->endpoint);
 	/* Nothing fe could add: the lease lookups are spared (a leaf's
 	 * facts about a peer mostly share one expiry, a HOLD's). */
@@ -454,7 +454,8 @@ bool engine_router_moved_port(const struct engine *e, const struct peer *p, stru
 	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
 		const struct fentry *fe = &e->fs.v[k];
 		struct wl_endpoint ep;
-		if (!fact_endpoint(&fe->f, &ep) || !wl_addr_equal(&ep.addr, &p->endpoint.addr) ||
+		if (!fact_endpoint(factset_fact(&e->fs, (size_t)k), &ep) ||
+		    !wl_addr_equal(&ep.addr, &p->endpoint.addr) ||
 		    ep.port == p->endpoint.port)
 			continue;
 		const struct peer *r = fe->src ? peertab_find_source(&e->pt, fe->src) : NULL;
@@ -483,7 +484,7 @@ static bool index_build(struct engine *e, int64_t now)
 	/* Member facts make their subjects peers we track. Created first, as
 	 * creating may evict, and the index below holds pointers. */
 	for (size_t k = 0; k < e->fs.n; k++) {
-		const struct fact *f = &e->fs.v[k].f;
+		const struct fact *f = factset_fact(&e->fs, k);
 		if ((f->attr == ATTR_MEMBER_META || f->attr == ATTR_MEMBER) &&
 		    !engine_is_self(e, f->subject) &&
 		    !peertab_hinted(&e->pt, f->subject, k < hints ? e->fsubj[k] : NULL,
@@ -509,24 +510,25 @@ static bool index_build(struct engine *e, int64_t now)
 	/* Walk backwards so each chain lists facts in set order. */
 	for (size_t k = n; k-- > 0;) {
 		const struct fentry *fe = &e->fs.v[k];
-		e->fself[k] = engine_is_self(e, fe->f.subject);
+		const struct fact *f = factset_fact(&e->fs, k);
+		e->fself[k] = engine_is_self(e, f->subject);
 		if (e->fself[k]) {
 			e->fsubj[k] = NULL;
 			note_outer(e, fe);
 			continue;
 		}
-		struct peer *p = peertab_hinted(&e->pt, fe->f.subject, k < hints ? e->fsubj[k] : NULL,
+		struct peer *p = peertab_hinted(&e->pt, f->subject, k < hints ? e->fsubj[k] : NULL,
 						hint_removed, false, now);
 		e->fsubj[k] = p;
 		if (!p)
 			continue;
 		e->fnext[k] = p->fhead;
 		p->fhead = (int32_t)k;
-		note_vouch(p, fe, fe->rx_expires, e->routers, e->n_routers);
-		if (fe->f.attr == ATTR_MEMBER_META || fe->f.attr == ATTR_MEMBER) {
+		note_vouch(&e->fs, p, fe, fe->rx_expires, e->routers, e->n_routers);
+		if (f->attr == ATTR_MEMBER_META || f->attr == ATTR_MEMBER) {
 			const struct cfg_peer *c = engine_cfg_of(e, p);
 			p->member_fact = true;
-			merge_meta(p, &fe->f, c && c->has_name, c && c->basic >= 0);
+			merge_meta(p, f, c && c->has_name, c && c->basic >= 0);
 		}
 	}
 	e->n_indexed = n;
@@ -634,7 +636,7 @@ static void index_extend(struct engine *e, int64_t now)
 			continue;
 		int64_t until = p->vouch_until;
 		bool at_ours = p->vouch_ep;
-		note_vouch(p, fe, s->rx_moved[i].rx_expires, e->routers, e->n_routers);
+		note_vouch(s, p, fe, s->rx_moved[i].rx_expires, e->routers, e->n_routers);
 		if (p->vouch_ep != at_ours ||
 		    (p->vouch_until != until && !vouch_extended(e, p, until, now)))
 			engine_visit_now(e, p);

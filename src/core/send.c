@@ -121,15 +121,14 @@ static bool tellable(struct engine *e, const struct peer *p, size_t i, int64_t n
 		return false;
 	if (e->fself[i])
 		return true;
-	const struct fentry *fe = &e->fs.v[i];
 	/* [ours] A leaf of ours is also told where we see it: its NAT's
 	 * public address, which it cannot learn otherwise and orders its
 	 * candidates by (apply.c). An original peer is not: it would store
 	 * and re-advertise it. Nor is a router: it picks no candidates among
 	 * its leaves' sites, and the refreshes would only add traffic. */
-	if (e->fsubj[i] == p && fe->f.attr != ATTR_MEMBER_META)
-		return p->ours && !p->router &&
-		       (fe->f.attr == ATTR_ENDPOINT_V4 || fe->f.attr == ATTR_ENDPOINT_V6);
+	uint8_t attr = e->fsubj[i] == p ? factset_fact(&e->fs, i)->attr : ATTR_MEMBER_META;
+	if (attr != ATTR_MEMBER_META)
+		return p->ours && !p->router && (attr == ATTR_ENDPOINT_V4 || attr == ATTR_ENDPOINT_V6);
 	if ((flags & FR_STALE_PORT) && p->ours)
 		return false;
 	return flags & FR_SUBJECT;
@@ -152,7 +151,7 @@ static void send_facts(struct out *o, int64_t now)
 		int64_t known = knowledge_get(&o->p->know, fe->h);
 		if (known != ENGINE_NEVER && !(known < horizon && fe->expires > known))
 			continue;
-		struct fact f = fe->f;
+		struct fact f = *factset_fact(&e->fs, i);
 		f.ttl = fact_ttl_from(fe->expires, now);
 		if (!f.ttl)
 			continue;
@@ -210,11 +209,12 @@ static bool upheld(const struct engine *e, const struct fentry *fe, int64_t now)
  * minutes later. Told on, it would keep leaves on a port that no longer
  * leads to s: they would try it, and a dormant pair would believe our
  * vouch for it (quiet.c). What s says of itself is always told on. */
-static bool stale_port(const struct fentry *fe, const struct peer *s)
+static bool stale_port(const struct engine *e, const struct fentry *fe, const struct peer *s)
 {
 	struct wl_endpoint ep;
 	return s && !fe->local && !engine_from_peer(fe, s) && s->healthy && s->has_endpoint &&
-	       fact_endpoint(&fe->f, &ep) && wl_addr_equal(&ep.addr, &s->endpoint.addr) &&
+	       fact_endpoint(factset_fact_of(&e->fs, fe), &ep) &&
+	       wl_addr_equal(&ep.addr, &s->endpoint.addr) &&
 	       ep.port != s->endpoint.port;
 }
 
@@ -229,7 +229,8 @@ static bool router_sees(const struct engine *e, const struct fentry *fe, const s
 {
 	struct wl_endpoint ep;
 	return e->router && fe->local && s && s->healthy && s->has_endpoint &&
-	       fact_endpoint(&fe->f, &ep) && wl_endpoint_equal(&ep, &s->endpoint);
+	       fact_endpoint(factset_fact_of(&e->fs, fe), &ep) &&
+	       wl_endpoint_equal(&ep, &s->endpoint);
 }
 
 /* The round's flags of fact i (FR_*). Nothing they read changes while
@@ -245,7 +246,7 @@ static uint8_t round_work(struct engine *e, size_t i, int64_t now)
 		*flags |= FR_LIVE;
 		if (s && (s->healthy || peer_alive(s, now)))
 			*flags |= FR_SUBJECT;
-		if (stale_port(fe, s))
+		if (stale_port(e, fe, s))
 			*flags |= FR_STALE_PORT;
 		if (router_sees(e, fe, s))
 			*flags |= FR_ROUTER_SEES;
@@ -491,7 +492,7 @@ static void lease_facts(struct out *o, int64_t now)
 			lease_tx_stop(p);
 			return;
 		}
-		struct fact f = fe->f;
+		struct fact f = *factset_fact(&e->fs, i);
 		f.ttl = fact_ttl_from(fe->expires, now);
 		emit_told(o, &f);
 		e->st.tx_facts++;

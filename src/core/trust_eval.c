@@ -66,7 +66,7 @@ bool engine_trusted_for(const struct engine *e, const struct fact *f, enum wl_tr
 
 bool engine_trusted_for_at(const struct engine *e, size_t i, enum wl_trust trust)
 {
-	const struct fact *f = &e->fs.v[i].f;
+	const struct fact *f = factset_fact(&e->fs, i);
 	int need = needed_for(f->attr);
 	if (enough_for_any(need, trust))
 		return true;
