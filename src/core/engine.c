@@ -486,7 +486,8 @@ static size_t hidx_bytes(const struct hidx *x)
 
 static size_t factset_bytes(const struct factset *s)
 {
-	return s->alloc * (sizeof(*s->v) + sizeof(*s->fv)) + hidx_bytes(&s->idx) + s->alloc_src * sizeof(*s->src) +
+	return s->alloc * (sizeof(*s->v) + sizeof(*s->fv)) + hidx_bytes(&s->idx) +
+	       s->alloc_src * sizeof(*s->src) +
 	       hidx_bytes(&s->src_idx) + s->alloc_kind * sizeof(*s->kind) + hidx_bytes(&s->kind_idx) +
 	       s->alloc_gone * sizeof(*s->gone) + s->cap_unsourced * sizeof(*s->unsourced) +
 	       s->cap_rx_moved * sizeof(*s->rx_moved);

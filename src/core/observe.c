@@ -420,8 +420,8 @@ static bool router_leases(const struct peer *r, const struct fentry *fe)
  * withdrew (p moved) lasts here until it expires, but says nothing.
  * rx: fe's rx_expires (given, so that fe is loaded only when it can
  * add to the vouch). */
-static void note_vouch(const struct factset *fs, struct peer *p, const struct fentry *fe, int64_t rx,
-		       struct peer *const *routers, size_t n_routers)
+static void note_vouch(const struct factset *fs, struct peer *p, const struct fentry *fe,
+		       int64_t rx, struct peer *const *routers, size_t n_routers)
 {
 	if (rx == ENGINE_NEVER)
 		return;
