@@ -137,8 +137,9 @@ static void peer_place(const struct engine *e, const struct peer *p, struct peer
 	bool seen_outer = false, ours = false;
 	out->listen_port = 0;
 	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
+		struct fact f;
 		struct wl_endpoint ep;
-		if (!fact_endpoint(factset_fact(&e->fs, k), &ep))
+		if (!fact_endpoint(factset_fact(&e->fs, (size_t)k, &f), &ep))
 			continue;
 		if (!out->listen_port && wl_addr_is_private(&ep.addr))
 			out->listen_port = ep.port;
@@ -210,8 +211,9 @@ static bool pick_endpoint(const struct engine *e, const struct peer *p, struct p
 	struct peer_place pl;
 	peer_place(e, p, &pl);
 	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
+		struct fact f;
 		struct wl_endpoint ep;
-		if (fact_endpoint(factset_fact(&e->fs, k), &ep))
+		if (fact_endpoint(factset_fact(&e->fs, (size_t)k, &f), &ep))
 			consider(e, p, &pl, &ep, best);
 	}
 	if (p->has_initial_ep)
@@ -437,8 +439,9 @@ static bool allowed_change(struct engine *e, struct peer *p, const struct engine
 	want_add(&w, &ac);
 	if (p->healthy && usable) {
 		for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
+			struct fact f;
 			struct wl_cidr cidr;
-			if (fact_cidr(factset_fact(&e->fs, k), &cidr))
+			if (fact_cidr(factset_fact(&e->fs, (size_t)k, &f), &cidr))
 				want_add(&w, &cidr);
 		}
 	}

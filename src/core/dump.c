@@ -58,7 +58,8 @@ static void dump_facts(const struct engine *e, int64_t now, const struct dump_ou
 	put(o, "facts (%zu):", e->fs.n);
 	for (size_t i = 0; i < e->fs.n; i++) {
 		const struct fentry *fe = &e->fs.v[i];
-		const struct fact *f = factset_fact(&e->fs, i);
+		struct fact buf;
+		const struct fact *f = factset_fact(&e->fs, i, &buf);
 		char lb[WL_PEER_LABEL_MAX], val[FACT_VALUE_STR_MAX];
 		engine_key_label(e, f->subject, lb);
 		put(o, "  %-14s %s %s ttl=%.0fs%s", fact_attr_name(f->attr), lb,

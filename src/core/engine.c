@@ -254,7 +254,7 @@ static void expire_facts(struct engine *e, int64_t now)
 			i++;
 			continue;
 		}
-		uint8_t a = factset_fact(&e->fs, i)->attr;
+		uint8_t a = factset_attr(&e->fs, i);
 		if (!fe->local && (a == ATTR_ALLOWED_V4 || a == ATTR_ALLOWED_V6 ||
 				  a == ATTR_MEMBER || a == ATTR_MEMBER_META))
 			renew = true;
@@ -470,8 +470,9 @@ void engine_foreach_fact(const struct engine *e,
 			 void (*cb)(void *ctx, const struct fact *f, int64_t expires_ms, bool local),
 			 void *ctx)
 {
+	struct fact f;
 	for (size_t i = 0; i < e->fs.n; i++)
-		cb(ctx, factset_fact(&e->fs, i), e->fs.v[i].expires, e->fs.v[i].local);
+		cb(ctx, factset_fact(&e->fs, i, &f), e->fs.v[i].expires, e->fs.v[i].local);
 }
 
 size_t engine_fact_count(const struct engine *e)
@@ -486,7 +487,7 @@ static size_t hidx_bytes(const struct hidx *x)
 
 static size_t factset_bytes(const struct factset *s)
 {
-	return s->alloc * (sizeof(*s->v) + sizeof(*s->fv)) + hidx_bytes(&s->idx) +
+	return s->alloc * (sizeof(*s->v) + sizeof(*s->fv)) + s->value_bytes + hidx_bytes(&s->idx) +
 	       s->alloc_src * sizeof(*s->src) +
 	       hidx_bytes(&s->src_idx) + s->alloc_kind * sizeof(*s->kind) + hidx_bytes(&s->kind_idx) +
 	       s->alloc_gone * sizeof(*s->gone) + s->cap_unsourced * sizeof(*s->unsourced) +

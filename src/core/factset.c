@@ -35,6 +35,59 @@ uint64_t fact_key_hash(const uint8_t hkey[static 16], const struct fact *f)
 	return fact_key_siphash(hkey, f);
 }
 
+/* --- facts as stored ----------------------------------------------------- */
+
+_Static_assert(FACT_VALUE_MAX <= UINT8_MAX, "fstored.value_len holds any value's length");
+
+static const uint8_t *stored_value(const struct fstored *st)
+{
+	return st->value_len > FSTORED_INLINE ? st->value.out : st->value.in;
+}
+
+/* *st holds f; false if its value needed memory there was none of. */
+static bool stored_put(struct factset *s, struct fstored *st, const struct fact *f)
+{
+	uint8_t *v = st->value.in;
+	if (f->value_len > FSTORED_INLINE) {
+		if (!(v = malloc(f->value_len)))
+			return false;
+		st->value.out = v;
+		s->value_bytes += f->value_len;
+	}
+	st->attr = f->attr;
+	st->value_len = (uint8_t)f->value_len;
+	memcpy(st->subject, f->subject, WL_KEY_LEN);
+	memcpy(v, f->value, f->value_len);
+	return true;
+}
+
+static void stored_free(struct factset *s, struct fstored *st)
+{
+	if (st->value_len > FSTORED_INLINE) {
+		free(st->value.out);
+		s->value_bytes -= st->value_len;
+	}
+	st->value_len = 0;
+}
+
+static bool stored_same_key(const struct fstored *st, const struct fact *f)
+{
+	return st->attr == f->attr && st->value_len == f->value_len &&
+	       memcmp(st->subject, f->subject, WL_KEY_LEN) == 0 &&
+	       memcmp(stored_value(st), f->value, f->value_len) == 0;
+}
+
+const struct fact *factset_fact(const struct factset *s, size_t i, struct fact *out)
+{
+	const struct fstored *st = &s->fv[i];
+	out->attr = st->attr;
+	out->ttl = 0;
+	memcpy(out->subject, st->subject, WL_KEY_LEN);
+	out->value_len = st->value_len;
+	memcpy(out->value, stored_value(st), st->value_len);
+	return out;
+}
+
 int factset_init(struct factset *s, size_t max, const uint8_t hkey[static 16],
 		 const struct factset_limits *lim)
 {
@@ -56,6 +109,8 @@ int factset_init(struct factset *s, size_t max, const uint8_t hkey[static 16],
 
 void factset_free(struct factset *s)
 {
+	for (size_t i = 0; i < s->n; i++)
+		stored_free(s, &s->fv[i]);
 	free(s->v);
 	free(s->fv);
 	free(s->src);
@@ -141,7 +196,7 @@ struct find_ctx {
 static bool eq_fact(const void *ctx, uint32_t pos)
 {
 	const struct find_ctx *c = ctx;
-	return fact_same_key(&c->s->fv[pos], c->f);
+	return stored_same_key(&c->s->fv[pos], c->f);
 }
 
 static long find_pos(const struct factset *s, const struct fact *f, uint64_t h)
@@ -269,12 +324,12 @@ static size_t kind_limit(const struct factset *s, enum kind_class k)
 				   : s->lim.members;
 }
 
-static uint64_t kind_key(const struct factset *s, uint64_t src, const struct fact *f,
+static uint64_t kind_key(const struct factset *s, uint64_t src, const uint8_t *subject,
 			 enum kind_class k)
 {
 	uint8_t buf[8 + WL_KEY_LEN + 1], out[crypto_shorthash_BYTES];
 	memcpy(buf, &src, 8);
-	memcpy(buf + 8, f->subject, WL_KEY_LEN);
+	memcpy(buf + 8, subject, WL_KEY_LEN);
 	buf[8 + WL_KEY_LEN] = (uint8_t)k;
 	crypto_shorthash(out, buf, sizeof(buf), s->hkey);
 	uint64_t h;
@@ -356,12 +411,12 @@ static void unlink_entry(struct factset *s, size_t i, struct fsource *r)
 static bool attach(struct factset *s, size_t i, const struct fact_source *src, int64_t now)
 {
 	struct fentry *e = &s->v[i];
-	const struct fact *f = &s->fv[i];
+	const struct fstored *f = &s->fv[i];
 	enum kind_class k = kind_class_of(f->attr);
 	long p = src_get(s, src->id, now);
 	if (p < 0)
 		return false;
-	if (k != KIND_NONE && !kind_inc(s, kind_key(s, src->id, f, k))) {
+	if (k != KIND_NONE && !kind_inc(s, kind_key(s, src->id, f->subject, k))) {
 		if (!s->src[p].count)
 			src_drop(s, (size_t)p);
 		return false;
@@ -380,7 +435,7 @@ static void detach(struct factset *s, size_t i)
 		return;
 	enum kind_class k = kind_class_of(s->fv[i].attr);
 	if (k != KIND_NONE)
-		kind_dec(s, kind_key(s, e->src, &s->fv[i], k));
+		kind_dec(s, kind_key(s, e->src, s->fv[i].subject, k));
 	long p = src_find(s, e->src);
 	if (p >= 0) {
 		unlink_entry(s, i, &s->src[p]);
@@ -492,6 +547,7 @@ void factset_remove_at(struct factset *s, size_t i)
 	log_gone(s, &s->v[i]);
 	detach(s, i);
 	hidx_remove(&s->idx, s->v[i].h, (uint32_t)i);
+	stored_free(s, &s->fv[i]);
 	size_t last = s->n - 1;
 	if (i != last) {
 		s->v[i] = s->v[last];
@@ -506,11 +562,11 @@ void factset_remove_at(struct factset *s, size_t i)
 /* --- admission ------------------------------------------------------------ */
 
 /* Whether src may hold one more fact like f (member bucket aside). */
-static bool within_share(const struct factset *s, const struct fact *f,
+static bool within_share(const struct factset *s, uint8_t attr, const uint8_t *subject,
 			 const struct fact_source *src)
 {
-	enum kind_class k = kind_class_of(f->attr);
-	if (k != KIND_NONE && kind_count(s, kind_key(s, src->id, f, k)) >= kind_limit(s, k))
+	enum kind_class k = kind_class_of(attr);
+	if (k != KIND_NONE && kind_count(s, kind_key(s, src->id, subject, k)) >= kind_limit(s, k))
 		return false;
 	long p = src_find(s, src->id);
 	return src->unlimited || p < 0 || s->src[p].count < s->lim.per_source;
@@ -611,7 +667,7 @@ static enum factset_put merge(struct factset *s, size_t i, int64_t expires, int6
 		} else if ((!e->src || src->trust > e->src_trust ||
 			    (src->key && src->trust == e->src_trust &&
 			     memcmp(s->fv[i].subject, src->key, WL_KEY_LEN) == 0)) &&
-			   within_share(s, &s->fv[i], src)) {
+			   within_share(s, s->fv[i].attr, s->fv[i].subject, src)) {
 			detach(s, i);
 			attach(s, i, src, now);
 			e = &s->v[i];
@@ -640,7 +696,7 @@ enum factset_put factset_put_hinted(struct factset *s, const struct fact *f, int
 				    int64_t now, const struct fact_source *src, uint32_t *hint)
 {
 	uint64_t h = fact_key_hash(s->hkey, f);
-	long pos = hint && *hint < s->n && s->v[*hint].h == h && fact_same_key(&s->fv[*hint], f)
+	long pos = hint && *hint < s->n && s->v[*hint].h == h && stored_same_key(&s->fv[*hint], f)
 			   ? (long)*hint
 			   : find_pos(s, f, h);
 	if (pos >= 0) {
@@ -648,21 +704,22 @@ enum factset_put factset_put_hinted(struct factset *s, const struct fact *f, int
 			*hint = (uint32_t)pos;
 		return merge(s, (size_t)pos, expires, now, src);
 	}
-	if (src && (!within_share(s, f, src) || !member_token(s, f, src->id, now, false))) {
+	if (src && (!within_share(s, f->attr, f->subject, src) ||
+		    !member_token(s, f, src->id, now, false))) {
 		s->refused++;
 		return FACTSET_QUOTA;
 	}
 	if (!make_room(s, src))
 		return FACTSET_FULL;
-	if (!grow_entries(s, s->n + 1))
+	if (!grow_entries(s, s->n + 1) || !stored_put(s, &s->fv[s->n], f))
 		return FACTSET_FULL;
-	if (hidx_insert(&s->idx, h, (uint32_t)s->n) < 0)
+	if (hidx_insert(&s->idx, h, (uint32_t)s->n) < 0) {
+		stored_free(s, &s->fv[s->n]);
 		return FACTSET_FULL;
+	}
 	size_t i = s->n++;
 	struct fentry *e = &s->v[i];
 	memset(e, 0, sizeof(*e));
-	s->fv[i] = *f;
-	s->fv[i].ttl = 0;
 	e->expires = expires;
 	if (expires < s->min_expires)
 		s->min_expires = expires;

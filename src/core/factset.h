@@ -50,6 +50,21 @@ struct fentry {
 	 * inline) between two entries put five cache lines between them. */
 };
 
+/* A fact as the set keeps it: its value inline when short (every kind's
+ * is but a MemberMetadata's with a long name), else in an allocation of
+ * its own. A struct fact, room for the longest value in each, had made
+ * the facts the largest part of a leaf at 1,000 peers (docs/scale-cost.md). */
+#define FSTORED_INLINE 24
+struct fstored {
+	uint8_t attr;
+	uint8_t value_len;
+	uint8_t subject[WL_KEY_LEN];
+	union {
+		uint8_t in[FSTORED_INLINE];
+		uint8_t *out; /* value_len > FSTORED_INLINE */
+	} value;
+};
+
 /* Who told us a fact (receive.c fills it in). */
 struct fact_source {
 	uint64_t id;    /* a keyed hash of the sender's key; never 0 */
@@ -98,9 +113,9 @@ struct fgone {
 
 struct factset {
 	struct fentry *v;
-	/* v[i]'s fact (its ttl is meaningless here; v[i].expires rules):
-	 * alloc of each allocated. */
-	struct fact *fv;
+	/* v[i]'s fact: alloc of each allocated. */
+	struct fstored *fv;
+	size_t value_bytes; /* the values kept out of line */
 	size_t n, alloc, max;
 	struct hidx idx;
 	uint8_t hkey[16]; /* SipHash key: peers cannot aim at collisions */
@@ -166,14 +181,23 @@ int factset_init(struct factset *s, size_t max, const uint8_t hkey[static 16],
 		 const struct factset_limits *lim);
 void factset_free(struct factset *s);
 
-/* Entry i's fact, and e's. */
-static inline const struct fact *factset_fact(const struct factset *s, size_t i)
+/* Entry i's attribute and subject. */
+static inline uint8_t factset_attr(const struct factset *s, size_t i)
 {
-	return &s->fv[i];
+	return s->fv[i].attr;
 }
-static inline const struct fact *factset_fact_of(const struct factset *s, const struct fentry *e)
+static inline const uint8_t *factset_subject(const struct factset *s, size_t i)
 {
-	return &s->fv[e - s->v];
+	return s->fv[i].subject;
+}
+
+/* Entry i's fact, written to *out (its ttl 0: v[i].expires rules), and
+ * e's; out is returned. */
+const struct fact *factset_fact(const struct factset *s, size_t i, struct fact *out);
+static inline const struct fact *factset_fact_of(const struct factset *s, const struct fentry *e,
+						 struct fact *out)
+{
+	return factset_fact(s, (size_t)(e - s->v), out);
 }
 
 /* The entry with f's key, or NULL. */

@@ -323,7 +323,7 @@ const struct peer *engine_indexed_subject(const struct engine *e, size_t i)
 		return NULL;
 	const struct peer *p = e->fsubj[i];
 	/* Facts may have moved since (a removal fills its place with the last). */
-	return p && memcmp(p->key, factset_fact(&e->fs, i)->subject, WL_KEY_LEN) == 0 ? p : NULL;
+	return p && memcmp(p->key, factset_subject(&e->fs, i), WL_KEY_LEN) == 0 ? p : NULL;
 }
 
 struct peer *engine_dev_peer(struct engine *e, size_t i, const uint8_t key[static WL_KEY_LEN])
@@ -382,7 +382,8 @@ static bool index_reserve(struct engine *e)
  * outside them. */
 static bool note_inside(struct engine *e, const struct fentry *fe, struct wl_endpoint *ep)
 {
-	if (!fact_endpoint(factset_fact_of(&e->fs, fe), ep))
+	struct fact f;
+	if (!fact_endpoint(factset_fact_of(&e->fs, fe, &f), ep))
 		return true; /* (nor outside) */
 	if (!engine_on_our_lan(e, &ep->addr))
 		return false;
@@ -428,8 +429,10 @@ static void note_vouch(const struct factset *fs, struct peer *p, const struct fe
 	/* The endpoint we use is one the router sees or was told: else the
 	 * peer has moved (its NAT gave it another port) and a dormant pair
 	 * would keep sending to where it no longer is. */
+	struct fact f;
 	struct wl_endpoint ep;
-	bool at_ours = !p->vouch_ep && p->has_endpoint && fact_endpoint(factset_fact_of(fs, fe), &ep) &&
+	bool at_ours = !p->vouch_ep && p->has_endpoint &&
+		       fact_endpoint(factset_fact_of(fs, fe, &f), &ep) &&
 		       wl_endpoint_equal(&ep, &p->endpoint);
 	/* Nothing fe could add: the lease lookups are spared (a leaf's
 	 * facts about a peer mostly share one expiry, a HOLD's). */
@@ -453,8 +456,9 @@ bool engine_router_moved_port(const struct engine *e, const struct peer *p, stru
 	bool found = false;
 	for (int32_t k = p->fhead; k >= 0; k = e->fnext[k]) {
 		const struct fentry *fe = &e->fs.v[k];
+		struct fact f;
 		struct wl_endpoint ep;
-		if (!fact_endpoint(factset_fact(&e->fs, (size_t)k), &ep) ||
+		if (!fact_endpoint(factset_fact(&e->fs, (size_t)k, &f), &ep) ||
 		    !wl_addr_equal(&ep.addr, &p->endpoint.addr) ||
 		    ep.port == p->endpoint.port)
 			continue;
@@ -484,10 +488,11 @@ static bool index_build(struct engine *e, int64_t now)
 	/* Member facts make their subjects peers we track. Created first, as
 	 * creating may evict, and the index below holds pointers. */
 	for (size_t k = 0; k < e->fs.n; k++) {
-		const struct fact *f = factset_fact(&e->fs, k);
-		if ((f->attr == ATTR_MEMBER_META || f->attr == ATTR_MEMBER) &&
-		    !engine_is_self(e, f->subject) &&
-		    !peertab_hinted(&e->pt, f->subject, k < hints ? e->fsubj[k] : NULL,
+		uint8_t attr = factset_attr(&e->fs, k);
+		const uint8_t *subject = factset_subject(&e->fs, k);
+		if ((attr == ATTR_MEMBER_META || attr == ATTR_MEMBER) &&
+		    !engine_is_self(e, subject) &&
+		    !peertab_hinted(&e->pt, subject, k < hints ? e->fsubj[k] : NULL,
 				    hint_removed, true, now))
 			whole = false;
 	}
@@ -510,14 +515,14 @@ static bool index_build(struct engine *e, int64_t now)
 	/* Walk backwards so each chain lists facts in set order. */
 	for (size_t k = n; k-- > 0;) {
 		const struct fentry *fe = &e->fs.v[k];
-		const struct fact *f = factset_fact(&e->fs, k);
-		e->fself[k] = engine_is_self(e, f->subject);
+		const uint8_t *subject = factset_subject(&e->fs, k);
+		e->fself[k] = engine_is_self(e, subject);
 		if (e->fself[k]) {
 			e->fsubj[k] = NULL;
 			note_outer(e, fe);
 			continue;
 		}
-		struct peer *p = peertab_hinted(&e->pt, f->subject, k < hints ? e->fsubj[k] : NULL,
+		struct peer *p = peertab_hinted(&e->pt, subject, k < hints ? e->fsubj[k] : NULL,
 						hint_removed, false, now);
 		e->fsubj[k] = p;
 		if (!p)
@@ -525,10 +530,13 @@ static bool index_build(struct engine *e, int64_t now)
 		e->fnext[k] = p->fhead;
 		p->fhead = (int32_t)k;
 		note_vouch(&e->fs, p, fe, fe->rx_expires, e->routers, e->n_routers);
-		if (f->attr == ATTR_MEMBER_META || f->attr == ATTR_MEMBER) {
+		uint8_t attr = factset_attr(&e->fs, k);
+		if (attr == ATTR_MEMBER_META || attr == ATTR_MEMBER) {
 			const struct cfg_peer *c = engine_cfg_of(e, p);
+			struct fact f;
 			p->member_fact = true;
-			merge_meta(p, f, c && c->has_name, c && c->basic >= 0);
+			merge_meta(p, factset_fact(&e->fs, k, &f), c && c->has_name,
+				   c && c->basic >= 0);
 		}
 	}
 	e->n_indexed = n;

@@ -92,7 +92,8 @@ static void add_cand(const struct peer *p, const struct wl_endpoint *ep, struct 
 static void candidates(const struct engine *e, const struct peer *p, struct engine_report *r)
 {
 	for (size_t i = 0; i < e->fs.n; i++) {
-		const struct fact *f = factset_fact(&e->fs, i);
+		struct fact buf;
+		const struct fact *f = factset_fact(&e->fs, i, &buf);
 		struct wl_endpoint ep;
 		if (!is_endpoint_attr(f->attr) || memcmp(f->subject, p->key, WL_KEY_LEN) != 0 ||
 		    !fact_endpoint(f, &ep) || engine_through_tunnel(e, &ep.addr))
@@ -152,7 +153,8 @@ static void trust_source(const struct engine *e, const struct peer *p, struct en
 		return; /* a member by configuration */
 	for (size_t i = 0; i < e->fs.n && !r->has_member_src; i++) {
 		const struct fentry *fe = &e->fs.v[i];
-		const struct fact *f = factset_fact(&e->fs, i);
+		struct fact buf;
+		const struct fact *f = factset_fact(&e->fs, i, &buf);
 		if (f->attr != ATTR_MEMBER_META || !fe->src || memcmp(f->subject, p->key, WL_KEY_LEN) != 0)
 			continue;
 		const struct peer *q = peer_by_source(e, fe->src);
@@ -184,7 +186,8 @@ static void nat_evidence(const struct engine *e, struct engine_report *r)
 		return;
 	for (size_t i = 0; i < e->fs.n; i++) {
 		const struct fentry *fe = &e->fs.v[i];
-		const struct fact *f = factset_fact(&e->fs, i);
+		struct fact buf;
+		const struct fact *f = factset_fact(&e->fs, i, &buf);
 		struct wl_endpoint ep;
 		if (!is_endpoint_attr(f->attr) || fe->rx_expires == ENGINE_NEVER ||
 		    !engine_is_self(e, f->subject) || !fact_endpoint(f, &ep) ||

@@ -126,7 +126,7 @@ static bool tellable(struct engine *e, const struct peer *p, size_t i, int64_t n
 	 * candidates by (apply.c). An original peer is not: it would store
 	 * and re-advertise it. Nor is a router: it picks no candidates among
 	 * its leaves' sites, and the refreshes would only add traffic. */
-	uint8_t attr = e->fsubj[i] == p ? factset_fact(&e->fs, i)->attr : ATTR_MEMBER_META;
+	uint8_t attr = e->fsubj[i] == p ? factset_attr(&e->fs, i) : ATTR_MEMBER_META;
 	if (attr != ATTR_MEMBER_META)
 		return p->ours && !p->router && (attr == ATTR_ENDPOINT_V4 || attr == ATTR_ENDPOINT_V6);
 	if ((flags & FR_STALE_PORT) && p->ours)
@@ -151,7 +151,8 @@ static void send_facts(struct out *o, int64_t now)
 		int64_t known = knowledge_get(&o->p->know, fe->h);
 		if (known != ENGINE_NEVER && !(known < horizon && fe->expires > known))
 			continue;
-		struct fact f = *factset_fact(&e->fs, i);
+		struct fact f;
+		factset_fact(&e->fs, i, &f);
 		f.ttl = fact_ttl_from(fe->expires, now);
 		if (!f.ttl)
 			continue;
@@ -211,9 +212,10 @@ static bool upheld(const struct engine *e, const struct fentry *fe, int64_t now)
  * vouch for it (quiet.c). What s says of itself is always told on. */
 static bool stale_port(const struct engine *e, const struct fentry *fe, const struct peer *s)
 {
+	struct fact f;
 	struct wl_endpoint ep;
 	return s && !fe->local && !engine_from_peer(fe, s) && s->healthy && s->has_endpoint &&
-	       fact_endpoint(factset_fact_of(&e->fs, fe), &ep) &&
+	       fact_endpoint(factset_fact_of(&e->fs, fe, &f), &ep) &&
 	       wl_addr_equal(&ep.addr, &s->endpoint.addr) &&
 	       ep.port != s->endpoint.port;
 }
@@ -227,9 +229,10 @@ static bool stale_port(const struct engine *e, const struct fentry *fe, const st
  * endpoint its dormant pairs need as a vouch (observe.c: note_vouch). */
 static bool router_sees(const struct engine *e, const struct fentry *fe, const struct peer *s)
 {
+	struct fact f;
 	struct wl_endpoint ep;
 	return e->router && fe->local && s && s->healthy && s->has_endpoint &&
-	       fact_endpoint(factset_fact_of(&e->fs, fe), &ep) &&
+	       fact_endpoint(factset_fact_of(&e->fs, fe, &f), &ep) &&
 	       wl_endpoint_equal(&ep, &s->endpoint);
 }
 
@@ -492,7 +495,8 @@ static void lease_facts(struct out *o, int64_t now)
 			lease_tx_stop(p);
 			return;
 		}
-		struct fact f = *factset_fact(&e->fs, i);
+		struct fact f;
+		factset_fact(&e->fs, i, &f);
 		f.ttl = fact_ttl_from(fe->expires, now);
 		emit_told(o, &f);
 		e->st.tx_facts++;

@@ -66,12 +66,13 @@ bool engine_trusted_for(const struct engine *e, const struct fact *f, enum wl_tr
 
 bool engine_trusted_for_at(const struct engine *e, size_t i, enum wl_trust trust)
 {
-	const struct fact *f = factset_fact(&e->fs, i);
-	int need = needed_for(f->attr);
+	int need = needed_for(factset_attr(&e->fs, i));
 	if (enough_for_any(need, trust))
 		return true;
 	if (need > TRUST_DELEGATE)
 		return false;
 	const struct peer *subj = engine_indexed_subject(e, i);
-	return (int)trust >= needed_about(need, subj ? subj : peertab_find(&e->pt, f->subject));
+	if (!subj)
+		subj = peertab_find(&e->pt, factset_subject(&e->fs, i));
+	return (int)trust >= needed_about(need, subj);
 }
