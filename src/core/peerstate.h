@@ -32,9 +32,9 @@ enum tried_result {
 	TRIED_DIED,        /* it worked, then the path watch found it dead */
 };
 
-struct tried_ep {
-	struct wl_endpoint ep;
+struct tried_ep { /* (in this order, 32 bytes: 40 the other way round) */
 	int64_t at;
+	struct wl_endpoint ep;
 	uint8_t result; /* enum tried_result */
 };
 
