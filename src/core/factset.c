@@ -695,10 +695,13 @@ enum factset_put factset_put(struct factset *s, const struct fact *f, int64_t ex
 enum factset_put factset_put_hinted(struct factset *s, const struct fact *f, int64_t expires,
 				    int64_t now, const struct fact_source *src, uint32_t *hint)
 {
+	/* The fact where the hint says is merged without hashing its key:
+	 * the keys are compared whole, and most puts are our own facts
+	 * again, each where it was at the last tick. */
+	if (hint && *hint < s->n && stored_same_key(&s->fv[*hint], f))
+		return merge(s, *hint, expires, now, src);
 	uint64_t h = fact_key_hash(s->hkey, f);
-	long pos = hint && *hint < s->n && s->v[*hint].h == h && stored_same_key(&s->fv[*hint], f)
-			   ? (long)*hint
-			   : find_pos(s, f, h);
+	long pos = find_pos(s, f, h);
 	if (pos >= 0) {
 		if (hint)
 			*hint = (uint32_t)pos;
