@@ -450,6 +450,15 @@ void engine_visit_redue(struct engine *e, struct peer *p);
 void engine_visit_view_same(struct engine *e, size_t at, struct peer *p,
 			    const struct engine_peer_view *wp, int64_t now);
 void engine_visit_global(struct engine *e);
+/* Whether the shadow is on, and a shortcut elsewhere (send.c: a HOLD
+ * counted again without a pass) that came out otherwise than the whole
+ * way would: counted and named among the misses. */
+static inline bool engine_visit_checking(const struct engine *e)
+{
+	return e->visit.shadow;
+}
+void engine_visit_shortcut_missed(struct engine *e, const struct peer *p, const char *what,
+				  int64_t now);
 void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions *out);
 void engine_visit_free(struct engine *e);
 /* Whether the peer in place i of the peer table is left alone: asked

@@ -84,6 +84,23 @@ struct lease_tx {
 	 * first (most peers are never withdrawn anything from). */
 	uint8_t n_gone, gone_next;
 	struct lease_gone *gone;
+	/* [ours] Which facts the last whole pass left out (a router's only,
+	 * allocated at its first pass): a HOLD due while nothing moved
+	 * counts what that pass counted (send.c: hold_again). */
+	struct lease_skips *skips;
+};
+
+/* The facts a pass over all of them (not a few candidates) neither
+ * counted nor told, by place in the fact set, in order; ok: all of them,
+ * and the pass was whole. A router leaves out of a leaf's HOLD its own
+ * few facts and those not upheld: more than this, and the next HOLD
+ * takes a whole pass. */
+#define LEASE_SKIPS_MAX 32
+struct lease_skips {
+	bool ok;
+	uint32_t n_indexed; /* the facts the pass walked */
+	uint32_t n;
+	uint32_t at[LEASE_SKIPS_MAX];
 };
 
 struct lease_gone {

@@ -41,7 +41,8 @@ static size_t peer_alloc_size(void)
 size_t peer_bytes(const struct peer *p)
 {
 	return peer_alloc_size() + (p->rare ? sizeof(*p->rare) : 0) +
-	       (p->ltx.gone ? sizeof(*p->ltx.gone) : 0);
+	       (p->ltx.gone ? sizeof(*p->ltx.gone) : 0) +
+	       (p->ltx.skips ? sizeof(*p->ltx.skips) : 0);
 }
 
 struct peer_rare *peer_rare(struct peer *p)
@@ -60,6 +61,7 @@ static void peer_free(struct peer *p)
 	sodium_memzero(p->shared, sizeof(p->shared));
 	free(p->rare);
 	free(p->ltx.gone);
+	free(p->ltx.skips);
 	free(p);
 }
 

@@ -328,6 +328,12 @@ static void note_miss(struct engine *e, const struct peer *p, const char *what, 
 		 (long long)now, engine_peer_label(p, lb), what, at);
 }
 
+void engine_visit_shortcut_missed(struct engine *e, const struct peer *p, const char *what,
+				  int64_t now)
+{
+	note_miss(e, p, what, 0, now);
+}
+
 /* Whether a change, event or datagram of this tick names p. */
 static const char *named(const struct peer *p, const struct engine_actions *out,
 			 const size_t from[3])
