@@ -530,7 +530,6 @@ static bool hold_again(struct out *o, int64_t now)
 	return true;
 }
 
-
 /* Lease mode: tell what p was not told in this epoch, withdraw what no
  * longer holds, and HOLD the rest when anything changed or AlivePeriod
  * has passed since the last HOLD. */
