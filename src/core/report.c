@@ -92,11 +92,12 @@ static void add_cand(const struct peer *p, const struct wl_endpoint *ep, struct 
 static void candidates(const struct engine *e, const struct peer *p, struct engine_report *r)
 {
 	for (size_t i = 0; i < e->fs.n; i++) {
-		struct fact buf;
-		const struct fact *f = factset_fact(&e->fs, i, &buf);
+		struct fact f;
 		struct wl_endpoint ep;
-		if (!is_endpoint_attr(f->attr) || memcmp(f->subject, p->key, WL_KEY_LEN) != 0 ||
-		    !fact_endpoint(f, &ep) || engine_through_tunnel(e, &ep.addr))
+		if (!is_endpoint_attr(factset_attr(&e->fs, i)) ||
+		    memcmp(factset_subject(&e->fs, i), p->key, WL_KEY_LEN) != 0 ||
+		    !fact_endpoint(factset_fact(&e->fs, i, &f), &ep) ||
+		    engine_through_tunnel(e, &ep.addr))
 			continue;
 		add_cand(p, &ep, r);
 	}
@@ -153,9 +154,8 @@ static void trust_source(const struct engine *e, const struct peer *p, struct en
 		return; /* a member by configuration */
 	for (size_t i = 0; i < e->fs.n && !r->has_member_src; i++) {
 		const struct fentry *fe = &e->fs.v[i];
-		struct fact buf;
-		const struct fact *f = factset_fact(&e->fs, i, &buf);
-		if (f->attr != ATTR_MEMBER_META || !fe->src || memcmp(f->subject, p->key, WL_KEY_LEN) != 0)
+		if (factset_attr(&e->fs, i) != ATTR_MEMBER_META || !fe->src ||
+		    memcmp(factset_subject(&e->fs, i), p->key, WL_KEY_LEN) != 0)
 			continue;
 		const struct peer *q = peer_by_source(e, fe->src);
 		if (!q)
@@ -186,11 +186,11 @@ static void nat_evidence(const struct engine *e, struct engine_report *r)
 		return;
 	for (size_t i = 0; i < e->fs.n; i++) {
 		const struct fentry *fe = &e->fs.v[i];
-		struct fact buf;
-		const struct fact *f = factset_fact(&e->fs, i, &buf);
+		struct fact f;
 		struct wl_endpoint ep;
-		if (!is_endpoint_attr(f->attr) || fe->rx_expires == ENGINE_NEVER ||
-		    !engine_is_self(e, f->subject) || !fact_endpoint(f, &ep) ||
+		if (!is_endpoint_attr(factset_attr(&e->fs, i)) || fe->rx_expires == ENGINE_NEVER ||
+		    !engine_is_self(e, factset_subject(&e->fs, i)) ||
+		    !fact_endpoint(factset_fact(&e->fs, i, &f), &ep) ||
 		    !wl_addr_is_global_unicast(&ep.addr) || wl_addr_is_private(&ep.addr) ||
 		    ep.port == e->listen_port || is_extra(e, &ep))
 			continue;
