@@ -176,7 +176,8 @@ struct figures {
 	double real_s, cpu_s;
 	double first_min_s; /* real seconds to the end of the first virtual minute */
 	double minutes;     /* virtual minutes run */
-	size_t parts, part_nodes[2]; /* the simulator's threads, nodes in the first two */
+	size_t threads, parts; /* the simulator's threads and the parts they run */
+	size_t part_nodes[VNET_MAX_PARTS];
 };
 
 static void memory(struct scen *s, struct figures *f)
@@ -303,7 +304,8 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 	}
 	sim_set_trace_kept(s.sim, false); /* nothing here asks it */
 	f->parts = sim_set_threads(s.sim, threads);
-	for (size_t k = 0; k < f->parts && k < 2; k++)
+	f->threads = f->parts > 1 ? threads : 1;
+	for (size_t k = 0; k < f->parts; k++)
 		f->part_nodes[k] = sim_part_size(s.sim, k);
 	double start = bench_now_s(), cpu_start = process_cpu_s();
 	scen_start(&s);
@@ -380,9 +382,12 @@ static void print(size_t nodes, const struct figures *f)
 	visit_print(&f->visit);
 	printf("  the run: %.1f s real, %.1f s CPU (the whole simulation: every node, vnet, vwg), ",
 	       f->real_s, f->cpu_s);
-	if (f->parts > 1)
-		printf("%zu threads (%zu and %zu nodes%s)\n", f->parts, f->part_nodes[0],
-		       f->part_nodes[1], f->parts > 2 ? ", ..." : "");
+	if (f->parts > 1) {
+		printf("%zu threads over %zu parts (", f->threads, f->parts);
+		for (size_t k = 0; k < f->parts; k++)
+			printf("%s%zu", k ? ", " : "", f->part_nodes[k]);
+		printf(" nodes)\n");
+	}
 	else
 		printf("one thread\n");
 	/* Converging and running on cost differently (the first minute adds

@@ -1416,20 +1416,29 @@ static bool step(struct sim *sim, int64_t limit)
 
 /* ---- parts in threads ---- */
 
-/* Each part runs its instants in order on its own thread, as far ahead
- * as the others allow: an instant t is safe once every other part's
- * clock (the earliest instant it may still run) is above t - lookahead,
- * for nothing it does from then on can reach this part before t. Each
- * part takes in what the others sent it before looking at its next
- * instant, and publishes its own clock: its next instant, or sooner if
- * what the others may still send can make one sooner. */
+/* Each part runs its instants in order, as far ahead as the others
+ * allow: an instant t is safe once every other part's clock (the earliest
+ * instant it may still run) is above t - lookahead, for nothing it does
+ * from then on can reach this part before t. A part takes in what the
+ * others sent it before looking at its next instant, and publishes its
+ * own clock: its next instant, or sooner if what the others may still
+ * send can make one sooner.
+ *
+ * There are more parts than threads, and a thread runs whichever part
+ * holds the others back (the least clock) that no other thread has: with
+ * one part a thread, the thread whose part had less to do in a stretch
+ * of one lookahead waited for the other, where now it takes up another
+ * part. */
 struct sim_threads {
-	size_t n; /* workers, for parts 1 to n (the caller's thread runs part 0) */
+	size_t n; /* workers (the caller's thread is one more) */
 	pthread_t tid[VNET_MAX_PARTS];
 	struct sim *sim;
 	_Atomic int64_t clock[VNET_MAX_PARTS];
-	_Atomic uint64_t round; /* moved on to start a run */
-	_Atomic size_t done;    /* workers through with it */
+	_Atomic bool held[VNET_MAX_PARTS]; /* a thread runs it now */
+	_Atomic bool done[VNET_MAX_PARTS]; /* through to end */
+	_Atomic size_t n_done;             /* parts through to end */
+	_Atomic uint64_t round;            /* moved on to start a run */
+	_Atomic size_t finished;           /* workers through with it */
 	_Atomic bool quit;
 	int64_t end; /* the run's last instant (written before round moves) */
 };
@@ -1456,12 +1465,13 @@ static int64_t others_clock(struct sim_threads *th, size_t n_parts, int p)
 	return least;
 }
 
-/* Part p's instants up to end, on this thread. */
-static void part_run(struct sim *sim, struct simpart *p, int64_t end)
+/* Part p's instants up to end, as far as the others allow now; true if
+ * it ran any. The thread holds p. */
+static bool part_run(struct sim *sim, struct simpart *p, int64_t end)
 {
 	struct sim_threads *th = sim->threads;
 	int64_t ahead = sim->lookahead;
-	unsigned spins = 0;
+	bool ran = false;
 	vnet_part_enter(sim->net, p->id);
 	for (;;) {
 		int64_t others = others_clock(th, sim->n_parts, p->id);
@@ -1471,29 +1481,69 @@ static void part_run(struct sim *sim, struct simpart *p, int64_t end)
 			t = sim_now(sim);
 		int64_t reach = others > VNET_NEVER - ahead ? VNET_NEVER : others + ahead;
 		atomic_store(&th->clock[p->id], t < reach ? t : reach);
-		if (t > end && reach > end)
-			break; /* nothing left to run, nothing more can come */
-		if (t <= end && t < reach) {
-			part_run_at(sim, p, t);
-			p->stats.steps++;
-			spins = 0;
-		} else {
-			spin_pause(&spins);
+		if (t > end && reach > end) {
+			/* Nothing left to run, nothing more can come. */
+			vnet_part_advance(sim->net, p->id, end);
+			atomic_store(&th->done[p->id], true);
+			atomic_fetch_add(&th->n_done, 1);
+			break;
 		}
+		if (t > end || t >= reach)
+			break;
+		part_run_at(sim, p, t);
+		p->stats.steps++;
+		ran = true;
 	}
-	vnet_part_advance(sim->net, p->id, end);
 	vnet_part_enter(sim->net, -1);
+	return ran;
 }
 
-struct worker_arg {
-	struct sim_threads *th;
-	int part;
-};
+/* The part with the least clock that no thread holds and this one has
+ * not tried yet, or -1. */
+static int least_free(struct sim_threads *th, size_t n_parts, const bool *tried)
+{
+	int best = -1;
+	int64_t least = VNET_NEVER;
+	for (size_t k = 0; k < n_parts; k++) {
+		int64_t c = atomic_load(&th->clock[k]);
+		if (tried[k] || atomic_load(&th->done[k]) || atomic_load(&th->held[k]))
+			continue;
+		if (best < 0 || c < least) {
+			best = (int)k;
+			least = c;
+		}
+	}
+	return best;
+}
+
+/* This thread's share of a run to end: the part that holds the others
+ * back most among those no other thread holds, again and again, until
+ * every part is through. */
+static void run_share(struct sim *sim, int64_t end)
+{
+	struct sim_threads *th = sim->threads;
+	unsigned spins = 0;
+	while (atomic_load(&th->n_done) < sim->n_parts) {
+		bool ran = false, tried[VNET_MAX_PARTS] = { false };
+		int k;
+		while (!ran && (k = least_free(th, sim->n_parts, tried)) >= 0) {
+			tried[k] = true;
+			if (atomic_exchange(&th->held[k], true))
+				continue;
+			if (!atomic_load(&th->done[k]))
+				ran = part_run(sim, &sim->parts[k], end);
+			atomic_store(&th->held[k], false);
+		}
+		if (ran)
+			spins = 0;
+		else
+			spin_pause(&spins);
+	}
+}
 
 static void *worker(void *arg)
 {
-	struct worker_arg *w = arg;
-	struct sim_threads *th = w->th;
+	struct sim_threads *th = arg;
 	uint64_t seen = 0;
 	for (;;) {
 		unsigned spins = 0;
@@ -1502,10 +1552,9 @@ static void *worker(void *arg)
 		seen = atomic_load(&th->round);
 		if (atomic_load(&th->quit))
 			break;
-		part_run(th->sim, &th->sim->parts[w->part], th->end);
-		atomic_fetch_add(&th->done, 1);
+		run_share(th->sim, th->end);
+		atomic_fetch_add(&th->finished, 1);
 	}
-	free(w);
 	return NULL;
 }
 
@@ -1518,16 +1567,19 @@ static void run_parts(struct sim *sim, int64_t end)
 	if (end < now)
 		return;
 	/* The test may have given any node work now. */
-	for (size_t k = 0; k < sim->n_parts; k++)
+	for (size_t k = 0; k < sim->n_parts; k++) {
 		atomic_store(&th->clock[k], now);
+		atomic_store(&th->done[k], false);
+	}
+	atomic_store(&th->n_done, 0);
 	sim->threaded = true;
 	vnet_set_threaded(sim->net, true);
 	th->end = end;
-	atomic_store(&th->done, 0);
+	atomic_store(&th->finished, 0);
 	atomic_fetch_add(&th->round, 1);
-	part_run(sim, &sim->parts[0], end);
+	run_share(sim, end);
 	unsigned spins = 0;
-	while (atomic_load(&th->done) < th->n)
+	while (atomic_load(&th->finished) < th->n)
 		spin_pause(&spins);
 	sim->threaded = false;
 	vnet_set_threaded(sim->net, false);
@@ -1572,14 +1624,18 @@ size_t sim_set_threads(struct sim *sim, size_t n)
 	if (sim->threads || n < 2)
 		return sim->n_parts;
 	/* A node's work grows with the peers it has: a hub that lists every
-	 * leaf weighs as much as a sixteenth of them (300 nodes: the two
-	 * parts then keep their threads equally busy, within 2 %). */
+	 * leaf weighs as much as a sixteenth of them. The parts need not
+	 * weigh the same (a thread takes up another part while one waits),
+	 * but none should weigh more than a thread can carry. */
 	unsigned *weight = xcalloc(vnet_node_count(sim->net), sizeof(*weight));
 	for (size_t i = 0; i < sim->n_nodes; i++) {
 		size_t peers = wg_mem_peer_count(vwg_model(sim->nodes[i]->dev));
 		weight[sim->nodes[i]->host] += 1 + (unsigned)(peers / 16);
 	}
-	sim->n_parts = vnet_split(sim->net, n, weight, &sim->lookahead);
+	size_t threads = n > VNET_MAX_PARTS ? VNET_MAX_PARTS : n;
+	size_t parts = SIM_PARTS_PER_THREAD * threads;
+	sim->n_parts = vnet_split(sim->net, parts > VNET_MAX_PARTS ? VNET_MAX_PARTS : parts, weight,
+				  &sim->lookahead);
 	free(weight);
 	if (sim->n_parts < 2)
 		return 1;
@@ -1587,10 +1643,8 @@ size_t sim_set_threads(struct sim *sim, size_t n)
 	(void)sim_timing(); /* set once, before any thread reads it */
 	struct sim_threads *th = xcalloc(1, sizeof(*th));
 	th->sim = sim;
-	for (size_t k = 1; k < sim->n_parts; k++) {
-		struct worker_arg *w = xcalloc(1, sizeof(*w));
-		*w = (struct worker_arg){ th, (int)k };
-		if (pthread_create(&th->tid[th->n], NULL, worker, w) != 0) {
+	for (size_t k = 1; k < threads && k < sim->n_parts; k++) {
+		if (pthread_create(&th->tid[th->n], NULL, worker, th) != 0) {
 			fprintf(stderr, "sim: cannot start a thread\n");
 			abort();
 		}
@@ -1603,6 +1657,11 @@ size_t sim_set_threads(struct sim *sim, size_t n)
 size_t sim_part_size(const struct sim *sim, size_t part)
 {
 	return part < sim->n_parts ? sim->parts[part].n : 0;
+}
+
+int sim_node_part(const struct sim *sim, int node)
+{
+	return sim->nodes[node]->part;
 }
 
 void sim_run_to(struct sim *sim, int64_t t)

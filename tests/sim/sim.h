@@ -159,21 +159,26 @@ int sim_grant_port_mapping(struct sim *sim, int node, int nat, uint16_t ext_port
 
 typedef bool (*sim_pred)(struct sim *sim, void *ctx);
 
-/* Runs the network in up to n parts at once, each in a thread of its own
- * (the caller's the first): sites (a LAN with its NAT, a public host) go
- * whole, the heaviest first, to the part with the least weight so far (a
- * node weighs 1 and a sixteenth of its device's peers), and a part runs ahead
- * of the others by at most the slowest segment's latency, the shortest
- * time in which one part's datagram can reach another. The result is the
+/* Runs the network on n threads (the caller's the first), in
+ * SIM_PARTS_PER_THREAD times as many parts (at most VNET_MAX_PARTS):
+ * sites (a LAN with its NAT, a public host) go whole, the heaviest first,
+ * to the part with the least weight so far (a node weighs 1 and a
+ * sixteenth of its device's peers), and a part runs ahead of the others
+ * by at most the slowest segment's latency, the shortest time in which
+ * one part's datagram can reach another. A thread runs whichever part
+ * holds the others back that no other thread runs, so a thread whose
+ * part has nothing to do for a while takes up another. The result is the
  * same as on one thread, datagram for datagram and event for event (the
  * trace is merged at the end of each run in order of time, then node).
  * Only sim_run_to runs in threads, and only while no hook is set (hooks
  * expect one thread); sim_run_until steps the parts one after the other.
  * Call it once the network and its nodes are built; returns the number
  * of parts (1: the network has one site, or n < 2). */
+#define SIM_PARTS_PER_THREAD 2
 size_t sim_set_threads(struct sim *sim, size_t n);
-/* How many nodes part k holds. */
+/* How many nodes part k holds, and the part node i is in. */
 size_t sim_part_size(const struct sim *sim, size_t part);
+int sim_node_part(const struct sim *sim, int node);
 
 /* Runs until virtual time t. */
 void sim_run_to(struct sim *sim, int64_t t);
