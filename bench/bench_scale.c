@@ -178,6 +178,7 @@ struct figures {
 	double minutes;     /* virtual minutes run */
 	size_t threads, parts; /* the simulator's threads and the parts they run */
 	size_t part_nodes[VNET_MAX_PARTS];
+	struct sim_thread_stats thread_time; /* the threads' real time, and waits in it */
 };
 
 static void memory(struct scen *s, struct figures *f)
@@ -348,6 +349,7 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 	memory(&s, f);
 	f->keys = sim_key_stats(s.sim);
 	visit_since(&s, &visit_base, &f->visit);
+	f->thread_time = sim_thread_stats(s.sim);
 	f->real_s = bench_now_s() - start;
 	f->cpu_s = process_cpu_s() - cpu_start;
 	scen_free(&s);
@@ -386,7 +388,8 @@ static void print(size_t nodes, const struct figures *f)
 		printf("%zu threads over %zu parts (", f->threads, f->parts);
 		for (size_t k = 0; k < f->parts; k++)
 			printf("%s%zu", k ? ", " : "", f->part_nodes[k]);
-		printf(" nodes)\n");
+		printf(" nodes), waiting for a part to run %.1f %% of their time\n",
+		       f->thread_time.run_s > 0 ? 100 * f->thread_time.wait_s / f->thread_time.run_s : 0.0);
 	}
 	else
 		printf("one thread\n");

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -1441,7 +1442,18 @@ struct sim_threads {
 	_Atomic size_t finished;           /* workers through with it */
 	_Atomic bool quit;
 	int64_t end; /* the run's last instant (written before round moves) */
+	/* Real time the threads spent in runs, and waiting in them for a
+	 * part to run (sim_thread_stats). */
+	uint64_t run_ns;
+	_Atomic uint64_t wait_ns;
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* The parts spend most of their waits a few microseconds apart: they
  * spin, and yield the core only when a wait lasts. */
@@ -1523,6 +1535,7 @@ static void run_share(struct sim *sim, int64_t end)
 {
 	struct sim_threads *th = sim->threads;
 	unsigned spins = 0;
+	uint64_t waiting_since = 0, tried_at = 0; /* 0: not waiting */
 	while (atomic_load(&th->n_done) < sim->n_parts) {
 		bool ran = false, tried[VNET_MAX_PARTS] = { false };
 		int k;
@@ -1530,15 +1543,26 @@ static void run_share(struct sim *sim, int64_t end)
 			tried[k] = true;
 			if (atomic_exchange(&th->held[k], true))
 				continue;
+			if (waiting_since)
+				tried_at = mono_ns(); /* the wait ends here if it runs */
 			if (!atomic_load(&th->done[k]))
 				ran = part_run(sim, &sim->parts[k], end);
 			atomic_store(&th->held[k], false);
 		}
-		if (ran)
+		if (ran) {
 			spins = 0;
-		else
+			if (waiting_since) {
+				atomic_fetch_add(&th->wait_ns, tried_at - waiting_since);
+				waiting_since = 0;
+			}
+		} else {
+			if (!waiting_since)
+				waiting_since = mono_ns();
 			spin_pause(&spins);
+		}
 	}
+	if (waiting_since)
+		atomic_fetch_add(&th->wait_ns, mono_ns() - waiting_since);
 }
 
 static void *worker(void *arg)
@@ -1576,11 +1600,16 @@ static void run_parts(struct sim *sim, int64_t end)
 	vnet_set_threaded(sim->net, true);
 	th->end = end;
 	atomic_store(&th->finished, 0);
+	uint64_t start = mono_ns();
 	atomic_fetch_add(&th->round, 1);
 	run_share(sim, end);
+	uint64_t mine = mono_ns();
 	unsigned spins = 0;
 	while (atomic_load(&th->finished) < th->n)
 		spin_pause(&spins);
+	uint64_t all = mono_ns();
+	atomic_fetch_add(&th->wait_ns, all - mine);
+	th->run_ns += (all - start) * (th->n + 1);
 	sim->threaded = false;
 	vnet_set_threaded(sim->net, false);
 	vnet_exchange(sim->net);
@@ -1662,6 +1691,17 @@ size_t sim_part_size(const struct sim *sim, size_t part)
 int sim_node_part(const struct sim *sim, int node)
 {
 	return sim->nodes[node]->part;
+}
+
+struct sim_thread_stats sim_thread_stats(const struct sim *sim)
+{
+	struct sim_thread_stats st = { 0 };
+	if (sim->threads) {
+		st.threads = sim->threads->n + 1;
+		st.run_s = (double)sim->threads->run_ns / 1e9;
+		st.wait_s = (double)atomic_load(&sim->threads->wait_ns) / 1e9;
+	}
+	return st;
 }
 
 void sim_run_to(struct sim *sim, int64_t t)

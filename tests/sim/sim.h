@@ -174,11 +174,19 @@ typedef bool (*sim_pred)(struct sim *sim, void *ctx);
  * expect one thread); sim_run_until steps the parts one after the other.
  * Call it once the network and its nodes are built; returns the number
  * of parts (1: the network has one site, or n < 2). */
-#define SIM_PARTS_PER_THREAD 2
+#define SIM_PARTS_PER_THREAD 4
 size_t sim_set_threads(struct sim *sim, size_t n);
 /* How many nodes part k holds, and the part node i is in. */
 size_t sim_part_size(const struct sim *sim, size_t part);
 int sim_node_part(const struct sim *sim, int node);
+/* Real time in runs on threads, summed over the threads, and how much of
+ * it they spent waiting for a part they could run (none when there are
+ * no threads). Measured, not simulated: it never changes a run. */
+struct sim_thread_stats {
+	size_t threads;
+	double run_s, wait_s;
+};
+struct sim_thread_stats sim_thread_stats(const struct sim *sim);
 
 /* Runs until virtual time t. */
 void sim_run_to(struct sim *sim, int64_t t);
