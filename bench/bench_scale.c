@@ -24,7 +24,10 @@
  *   with setting Leases false: SPEC §6 refreshes, the figures before
  *   leases), WL_BENCH_CENSUS=1 (what a leaf's tick changes, below),
  *   WL_BENCH_THREADS (the simulator's threads, default 2: sim_set_threads;
- *   1 runs it on one; the census runs on one whatever this says). */
+ *   1 runs it on one; the census runs on one whatever this says),
+ *   WL_BENCH_PROGRESS=1 (to stderr, every 0.1 virtual s for the first
+ *   2 s and then once a virtual minute: the real time so far and what
+ *   the network sent, to see where convergence spends its time). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +36,8 @@
 #include "bench/bench_clock.h"
 #include "core/engine.h"
 #include "sim/scenario.h"
+#include "sim/vnet.h"
+#include "sim/vwg.h"
 
 #define MIN_MINUTES 6
 
@@ -279,6 +284,35 @@ static void visit_print(const struct engine_visit_stats *t)
 		printf("    missed: %s\n", t->misses[k]);
 }
 
+static bool progress_wanted(void)
+{
+	const char *v = getenv("WL_BENCH_PROGRESS");
+	return v && strcmp(v, "1") == 0;
+}
+
+/* WL_BENCH_PROGRESS=1: one line of totals over every node so far. */
+static void progress(struct scen *s, int64_t v, double real_s)
+{
+	uint64_t dg = 0, hellos = 0, replies = 0, alives = 0, handshakes = 0;
+	for (size_t i = 0; i < sim_node_count(s->sim); i++) {
+		const struct engine_stats *es = engine_get_stats(sim_node_engine(s->sim, (int)i));
+		dg += sim_node_stats(s->sim, (int)i)->tx_datagrams;
+		hellos += es->hellos_sent;
+		replies += es->probe_replies_sent;
+		alives += es->tx_alive;
+		handshakes += vwg_stats(sim_node_dev(s->sim, (int)i))->handshakes_initiated;
+	}
+	const struct vnet_stats *vs = vnet_stats(s->net);
+	fprintf(stderr,
+		"  progress: %6.1f s virtual, %6.1f s real: wirelink datagrams %llu (hellos %llu, "
+		"replies %llu, with an Alive %llu); handshakes %llu; on the vnet %llu datagrams, "
+		"%llu hops\n",
+		(double)v / 1000, real_s, (unsigned long long)dg, (unsigned long long)hellos,
+		(unsigned long long)replies, (unsigned long long)alives,
+		(unsigned long long)handshakes, (unsigned long long)vs->sent,
+		(unsigned long long)vs->hops);
+}
+
 static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, struct figures *f,
 		struct census *census)
 {
@@ -319,8 +353,12 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 	/* Every 0.1 virtual s for the first 10 s, then every second, until
 	 * all are direct (then every ten); the steady window from the middle
 	 * of the run. */
+	bool shown = progress_wanted();
 	for (int64_t v = 100; v <= duration;
-	     v += f->all_direct_at >= 0 ? 10000 : v < 10000 ? 100 : 1000) {
+	     v += shown && v < 2000		  ? 100
+		  : f->all_direct_at >= 0 ? 10000
+		  : v < 10000		  ? 100
+					  : 1000) {
 		if (from.at < 0 && v > duration / 2) {
 			sim_run_to(s.sim, duration / 2);
 			from = take(&s);
@@ -333,6 +371,8 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 		sim_run_to(s.sim, v);
 		if (f->all_direct_at < 0 && scen_all_direct(&s, healthy))
 			f->all_direct_at = v;
+		if (shown && (v <= 2000 || v / 60000 > minute_shown))
+			progress(&s, v, bench_now_s() - start);
 		if (v / 60000 > minute_shown) {
 			minute_shown = v / 60000;
 			if (minute_shown == 1)
