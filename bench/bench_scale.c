@@ -181,7 +181,7 @@ struct figures {
 	double real_s, cpu_s;
 	double first_min_s; /* real seconds to the end of the first virtual minute */
 	double minutes;     /* virtual minutes run */
-	size_t threads, parts; /* the simulator's threads and the parts they run */
+	size_t parts; /* the simulator's parts (threads: in thread_time) */
 	size_t part_nodes[VNET_MAX_PARTS];
 	struct sim_thread_stats thread_time; /* the threads' real time, and waits in it */
 };
@@ -313,6 +313,18 @@ static void progress(struct scen *s, int64_t v, double real_s)
 		(unsigned long long)vs->hops);
 }
 
+/* The next virtual time to stop at: every 0.1 s for the first 10 s (the
+ * first 2 whatever happens, for WL_BENCH_PROGRESS), then every second
+ * until all are direct, then every ten. */
+static int64_t next_stop(int64_t v, bool all_direct, bool shown)
+{
+	if (shown && v < 2000)
+		return v + 100;
+	if (all_direct)
+		return v + 10000;
+	return v + (v < 10000 ? 100 : 1000);
+}
+
 static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, struct figures *f,
 		struct census *census)
 {
@@ -339,7 +351,6 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 	}
 	sim_set_trace_kept(s.sim, false); /* nothing here asks it */
 	f->parts = sim_set_threads(s.sim, threads);
-	f->threads = f->parts > 1 ? threads : 1;
 	for (size_t k = 0; k < f->parts; k++)
 		f->part_nodes[k] = sim_part_size(s.sim, k);
 	double start = bench_now_s(), cpu_start = process_cpu_s();
@@ -350,15 +361,9 @@ static void run(size_t nodes, uint64_t seed, int64_t duration, size_t threads, s
 	struct snap from = { .at = -1 };
 	struct engine_visit_stats visit_base = { 0 };
 	int64_t minute_shown = 0;
-	/* Every 0.1 virtual s for the first 10 s, then every second, until
-	 * all are direct (then every ten); the steady window from the middle
-	 * of the run. */
+	/* The steady window from the middle of the run. */
 	bool shown = progress_wanted();
-	for (int64_t v = 100; v <= duration;
-	     v += shown && v < 2000		  ? 100
-		  : f->all_direct_at >= 0 ? 10000
-		  : v < 10000		  ? 100
-					  : 1000) {
+	for (int64_t v = 100; v <= duration; v = next_stop(v, f->all_direct_at >= 0, shown)) {
 		if (from.at < 0 && v > duration / 2) {
 			sim_run_to(s.sim, duration / 2);
 			from = take(&s);
@@ -425,7 +430,7 @@ static void print(size_t nodes, const struct figures *f)
 	printf("  the run: %.1f s real, %.1f s CPU (the whole simulation: every node, vnet, vwg), ",
 	       f->real_s, f->cpu_s);
 	if (f->parts > 1) {
-		printf("%zu threads over %zu parts (", f->threads, f->parts);
+		printf("%zu threads over %zu parts (", f->thread_time.threads, f->parts);
 		for (size_t k = 0; k < f->parts; k++)
 			printf("%s%zu", k ? ", " : "", f->part_nodes[k]);
 		printf(" nodes), waiting for a part to run %.1f %% of their time\n",

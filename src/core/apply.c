@@ -342,7 +342,7 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	 * trip on nearly any path): the other initiation arrives first, and
 	 * through NATs the other side's mapping is open by the time ours
 	 * gets there. */
-	if (memcmp(e->pub, p->key, WL_KEY_LEN) > 0)
+	if (engine_key_above(e, p))
 		p->hold_until = now + e->t.stagger_ms;
 	char lb[WL_PEER_LABEL_MAX], eb[WL_ENDPOINT_STR_MAX];
 	engine_actions_event(a, ENGINE_EV_ENDPOINT, p->key, "peer %s: trying endpoint %s",

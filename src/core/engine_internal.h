@@ -248,6 +248,10 @@ int64_t engine_roughly(struct engine *e, int64_t base);
 bool engine_through_tunnel(const struct engine *e, const struct wl_addr *a);
 const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *p);
 bool engine_is_self(const struct engine *e, const uint8_t key[static WL_KEY_LEN]);
+/* [ours] Whether our key sorts above p's: the side that yields when two
+ * peers would act at the same moment (apply.c: the staggered try;
+ * quiet.c: who answers; path.c: whose hello goes first). */
+bool engine_key_above(const struct engine *e, const struct peer *p);
 /* The key our datagrams with p are sealed with (SPEC §3), worked out once
  * per peer state (an X25519, some 30 us: at 1,000 peers the key cache's
  * 1,024 slots would keep evicting and working them out again); NULL for

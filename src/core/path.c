@@ -469,7 +469,7 @@ static bool hello_wanted(const struct engine *e, const struct peer *p, int64_t n
 static bool hello_waits(const struct engine *e, const struct peer *p)
 {
 	return !e->router && !p->router && p->hellos == 0 && p->hello_at == ENGINE_NEVER &&
-	       memcmp(e->pub, p->key, WL_KEY_LEN) > 0;
+	       engine_key_above(e, p);
 }
 
 static void hello(struct engine *e, struct peer *p, int64_t now, struct engine_actions *out)

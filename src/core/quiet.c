@@ -109,7 +109,7 @@ bool engine_dormant_pair(const struct peer *p)
  * lost. */
 static bool answers(const struct engine *e, const struct peer *p)
 {
-	return memcmp(e->pub, p->key, WL_KEY_LEN) > 0;
+	return engine_key_above(e, p);
 }
 
 void engine_quiet_heard(struct engine *e, struct peer *sp, int64_t now)

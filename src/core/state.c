@@ -23,6 +23,11 @@ bool engine_is_self(const struct engine *e, const uint8_t key[static WL_KEY_LEN]
 	return memcmp(e->pub, key, WL_KEY_LEN) == 0;
 }
 
+bool engine_key_above(const struct engine *e, const struct peer *p)
+{
+	return memcmp(e->pub, p->key, WL_KEY_LEN) > 0;
+}
+
 const struct cfg_peer *engine_cfg_of(const struct engine *e, const struct peer *p)
 {
 	return p && p->cfg >= 0 ? &e->cfg[p->cfg] : NULL;
