@@ -572,9 +572,7 @@ void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,
 		engine_actions_event(a, ENGINE_EV_MOVED, NULL,
 				     "our addresses changed: endpoints set again, so WireGuard picks "
 				     "its source addresses afresh");
-	for (size_t i = 0; i < e->pt.n; i++) {
-		if (engine_visit_skips_at(e, i))
-			continue;
+	for (size_t i = engine_visit_next(e, 0); i < e->pt.n; i = engine_visit_next(e, i + 1)) {
 		struct peer *p = e->pt.v[i];
 		p->send_ok = p->in_device && p->has_endpoint;
 		p->send_ep = p->endpoint;

@@ -497,7 +497,9 @@ static size_t factset_bytes(const struct factset *s)
 /* The peer table's part of out: peers, knowledge and leases. */
 static void peertab_parts(const struct peertab *t, struct engine_memory_parts *out)
 {
-	out->peers = t->alloc * sizeof(*t->v) + t->vis_alloc * sizeof(*t->vis) + hidx_bytes(&t->idx);
+	/* The visit arrays: a due time a place, and four bitmaps. */
+	out->peers = t->alloc * sizeof(*t->v) + t->vis_alloc * sizeof(*t->vis.due) +
+		     4 * (t->vis_alloc / 64) * sizeof(uint64_t) + hidx_bytes(&t->idx);
 	out->knowledge = out->leases = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct knowledge *k = &t->v[i]->know;

@@ -469,7 +469,27 @@ void engine_visit_free(struct engine *e);
  * before the peer is loaded. */
 static inline bool engine_visit_skips_at(const struct engine *e, size_t i)
 {
-	return !e->visit.shadow && !e->visit.all && e->pt.vis[i].skip;
+	return !e->visit.shadow && !e->visit.all && peer_bit(e->pt.vis.skip, i);
+}
+/* The first place from i on whose peer the passes visit, or the table's
+ * size: they go from peer to peer visited as
+ *     for (i = engine_visit_next(e, 0); i < e->pt.n; i = engine_visit_next(e, i + 1))
+ * reading the skip bits a word at a time. */
+static inline size_t engine_visit_next(const struct engine *e, size_t i)
+{
+	size_t n = e->pt.n;
+	if (e->visit.shadow || e->visit.all || i >= n)
+		return i;
+	const uint64_t *skip = e->pt.vis.skip;
+	size_t w = i >> 6;
+	uint64_t visited = ~skip[w] & (~0ull << (i & 63));
+	while (!visited) {
+		if (++w >= (n + 63) >> 6)
+			return n;
+		visited = ~skip[w];
+	}
+	size_t at = w << 6 | (size_t)__builtin_ctzll(visited);
+	return at < n ? at : n;
 }
 static inline bool engine_visit_skips(const struct engine *e, const struct peer *p)
 {

@@ -246,7 +246,7 @@ static void observe_moved(struct engine *e, int64_t now, const struct engine_dev
 			d->hs = view_handshake(wp);
 		if (!d->p)
 			continue; /* ourselves */
-		if (moved || !e->pt.vis[d->at].settled)
+		if (moved || !peer_bit(e->pt.vis.settled, d->at))
 			engine_visit_view(e, d->p, wp);
 		else
 			engine_visit_view_same(e, d->at, d->p, wp, now);
@@ -272,7 +272,7 @@ static void note_absent(struct engine *e)
 		if (p->in_device || p->has_endpoint || p->router)
 			e->view_gen++;
 		if (p->in_device) { /* it left the device: seen there last tick */
-			e->pt.vis[i].skip = false;
+			peer_bit_put(e->pt.vis.skip, i, false);
 			if (p->last_seen < e->last_tick)
 				p->last_seen = e->last_tick;
 		}
@@ -717,9 +717,7 @@ void engine_index_facts(struct engine *e, int64_t now)
 void engine_observe_liveness(struct engine *e, int64_t now, struct engine_actions *out)
 {
 	char lb[WL_PEER_LABEL_MAX];
-	for (size_t i = 0; i < e->pt.n; i++) {
-		if (engine_visit_skips_at(e, i))
-			continue;
+	for (size_t i = engine_visit_next(e, 0); i < e->pt.n; i = engine_visit_next(e, i + 1)) {
 		struct peer *p = e->pt.v[i];
 		engine_dormant_liveness(e, p, now);
 		bool alive = peer_alive(p, now);

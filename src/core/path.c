@@ -565,17 +565,14 @@ void engine_path_watch(struct engine *e, int64_t now, struct engine_actions *out
 	 * tried only has WireGuard's unanswered initiations to show). */
 	bool busy = false;
 	/* A peer left alone is not in use (visit.c: always). */
-	for (size_t i = 0; i < e->pt.n && !busy; i++) {
-		if (engine_visit_skips_at(e, i))
-			continue;
+	for (size_t i = engine_visit_next(e, 0); i < e->pt.n && !busy;
+	     i = engine_visit_next(e, i + 1)) {
 		const struct peer *p = e->pt.v[i];
 		busy = p->in_device && p->healthy && engine_path_active(e, p, now);
 	}
 	e->busy = busy;
 	engine_visit_global(e);
-	for (size_t i = 0; i < e->pt.n; i++) {
-		if (engine_visit_skips_at(e, i))
-			continue;
+	for (size_t i = engine_visit_next(e, 0); i < e->pt.n; i = engine_visit_next(e, i + 1)) {
 		struct peer *p = e->pt.v[i];
 		/* No path to watch: not in the device, no endpoint, the watch
 		 * off, or we are the router others fall back to (it only asks

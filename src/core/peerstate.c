@@ -70,7 +70,11 @@ void peertab_free(struct peertab *t)
 	for (size_t i = 0; i < t->n; i++)
 		peer_free(t->v[i]);
 	free(t->v);
-	free(t->vis);
+	free(t->vis.due);
+	free(t->vis.skip);
+	free(t->vis.touched);
+	free(t->vis.settled);
+	free(t->vis.redue);
 	hidx_free(&t->idx);
 	memset(t, 0, sizeof(*t));
 }
@@ -115,6 +119,53 @@ struct peer *peertab_find_source(const struct peertab *t, uint64_t id)
 	return pos < 0 ? NULL : t->v[pos];
 }
 
+/* Room in the visit arrays for n places (peer_visits): the bitmaps in
+ * whole words, new words zero. */
+static bool visit_grow(struct peertab *t, size_t n)
+{
+	if (n <= t->vis_alloc)
+		return true;
+	size_t cap = t->vis_alloc ? 2 * t->vis_alloc : 64;
+	while (cap < n)
+		cap *= 2;
+	size_t words = cap / 64, old = t->vis_alloc / 64;
+	int64_t *due = realloc(t->vis.due, cap * sizeof(*due));
+	if (!due)
+		return false;
+	t->vis.due = due;
+	uint64_t **bits[] = { &t->vis.skip, &t->vis.touched, &t->vis.settled, &t->vis.redue };
+	for (size_t k = 0; k < sizeof(bits) / sizeof(bits[0]); k++) {
+		uint64_t *b = realloc(*bits[k], words * sizeof(*b));
+		if (!b)
+			return false; /* (the ones grown stay grown: vis_alloc is the least) */
+		memset(b + old, 0, (words - old) * sizeof(*b));
+		*bits[k] = b;
+	}
+	t->vis_alloc = cap;
+	return true;
+}
+
+/* Place i as a new peer's: due at once, no flag set. */
+static void visit_clear(struct peer_visits *v, size_t i)
+{
+	v->due[i] = 0;
+	peer_bit_put(v->skip, i, false);
+	peer_bit_put(v->touched, i, false);
+	peer_bit_put(v->settled, i, false);
+	peer_bit_put(v->redue, i, false);
+}
+
+/* The peer at place from moves to place to (from is left clear). */
+static void visit_move(struct peer_visits *v, size_t from, size_t to)
+{
+	v->due[to] = v->due[from];
+	uint64_t *bits[] = { v->skip, v->touched, v->settled, v->redue };
+	for (size_t k = 0; k < sizeof(bits) / sizeof(bits[0]); k++) {
+		peer_bit_put(bits[k], to, peer_bit(bits[k], from));
+		peer_bit_put(bits[k], from, false);
+	}
+}
+
 void peertab_remove_at(struct peertab *t, size_t i)
 {
 	struct peer *p = t->v[i];
@@ -122,7 +173,7 @@ void peertab_remove_at(struct peertab *t, size_t i)
 	size_t last = t->n - 1;
 	if (i != last) {
 		t->v[i] = t->v[last];
-		t->vis[i] = t->vis[last];
+		visit_move(&t->vis, last, i);
 		t->v[i]->at = (uint32_t)i;
 		hidx_move(&t->idx, t->v[i]->h, (uint32_t)last, (uint32_t)i);
 	}
@@ -176,8 +227,7 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 		t->refused++;
 		return NULL;
 	}
-	if (!wl_grow((void **)&t->v, &t->alloc, t->n + 1, sizeof(*t->v)) ||
-	    !wl_grow((void **)&t->vis, &t->vis_alloc, t->n + 1, sizeof(*t->vis)))
+	if (!wl_grow((void **)&t->v, &t->alloc, t->n + 1, sizeof(*t->v)) || !visit_grow(t, t->n + 1))
 		return NULL;
 	p = calloc(1, peer_alloc_size());
 	if (!p)
@@ -205,7 +255,7 @@ struct peer *peertab_get(struct peertab *t, const uint8_t key[static WL_KEY_LEN]
 		return NULL;
 	}
 	p->at = (uint32_t)t->n;
-	t->vis[t->n] = (struct peer_visit){ 0 };
+	visit_clear(&t->vis, t->n);
 	t->v[t->n++] = p;
 	return p;
 }

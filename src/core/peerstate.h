@@ -255,27 +255,45 @@ struct peer {
 	 * device had sent it nothing (ENGINE_NEVER: not yet). */
 	uint64_t try_tx;
 	int64_t try_again_at;
+	/* [ours] When a test of time in its passes next flips, but for its
+	 * liveness and vouch (visit.c): what its due time comes back to when
+	 * a HOLD moves only those, read for those few peers. */
+	int64_t due_rest;
 };
 
 /* [ours] What a tick reads of every peer to decide whether to visit it
  * (visit.c), kept by its place in the table rather than in the peer: a
  * peer left alone is then not loaded at all. At a thousand peers of
  * 2 KB each, a tick that looked into every peer spent most of its time
- * waiting for their cache lines. */
-struct peer_visit {
-	int64_t due;  /* when a test of time in its passes can next flip */
-	int64_t due_rest; /* the same, but for its liveness and vouch (visit.c) */
-	bool skip;    /* this tick leaves it alone */
-	bool touched; /* an input of its passes moved since its last visit */
+ * waiting for their cache lines. The due times are an array and each
+ * flag a bit a place, so that deciding reads 8 bytes a peer and a pass
+ * finds the peers it visits a word of 64 places at a time
+ * (engine_visit_next): a leaf's tick in a large network's steady state
+ * visits one or two of its thousand. */
+struct peer_visits {
+	int64_t *due;      /* when a test of time in its passes can next flip */
+	uint64_t *skip;    /* this tick leaves it alone */
+	uint64_t *touched; /* an input of its passes moved since its last visit */
 	/* Its device view and its state agreed at its last visit (or its
 	 * last check): while neither moves, they still do. */
-	bool settled;
-	bool redue; /* left alone, but its due time to be worked out again */
+	uint64_t *settled;
+	uint64_t *redue; /* left alone, but its due time to be worked out again */
 };
+
+static inline bool peer_bit(const uint64_t *bits, size_t i)
+{
+	return bits[i >> 6] >> (i & 63) & 1;
+}
+
+static inline void peer_bit_put(uint64_t *bits, size_t i, bool on)
+{
+	uint64_t m = 1ull << (i & 63);
+	bits[i >> 6] = on ? bits[i >> 6] | m : bits[i >> 6] & ~m;
+}
 
 struct peertab {
 	struct peer **v;
-	struct peer_visit *vis; /* vis[i] is v[i]'s */
+	struct peer_visits vis; /* place i is v[i]'s */
 	size_t n, alloc, max, vis_alloc;
 	struct hidx idx;
 	uint8_t hkey[16];

@@ -767,9 +767,7 @@ void engine_send(struct engine *e, int64_t now, struct engine_actions *a)
 	if (e->n_indexed)
 		memset(e->fround, 0, e->n_indexed * sizeof(*e->fround));
 	round_view(e, now);
-	for (size_t i = 0; i < e->pt.n; i++) {
-		if (engine_visit_skips_at(e, i))
-			continue;
+	for (size_t i = engine_visit_next(e, 0); i < e->pt.n; i = engine_visit_next(e, i + 1)) {
 		struct peer *p = e->pt.v[i];
 		if (!p->send_ok)
 			continue;

@@ -128,7 +128,7 @@ static int64_t due_time(const struct engine *e, const struct peer *p, int64_t no
 void engine_visit_touch(struct engine *e, struct peer *p)
 {
 	if (p)
-		e->pt.vis[p->at].touched = true;
+		peer_bit_put(e->pt.vis.touched, p->at, true);
 }
 
 /* Whether the device's view of p moved since p's last visit: its
@@ -153,19 +153,17 @@ static bool offer_moved(const struct engine *e, const struct peer *p, int64_t no
 	return (offer != QUIET_LOUD) != p->quiet_tx || (offer == QUIET_DORMANT) != p->dormant_tx;
 }
 
-/* When p is next due, as its visit leaves it; and the same but for
- * lapse_time, kept for a HOLD that moves only those (engine_visit_redue). */
-static void due_at(const struct engine *e, const struct peer *p, int64_t now,
-		   struct peer_visit *pv)
+/* When p is next due, as its visit leaves it; and in *rest the same but
+ * for lapse_time, kept for a HOLD that moves only those
+ * (engine_visit_redue). */
+static int64_t due_at(const struct engine *e, const struct peer *p, int64_t now, int64_t *rest)
 {
 	/* In the midst of something a tick drives: due at once. */
-	if (always(e, p, now) || offer_moved(e, p, now)) {
-		pv->due = pv->due_rest = now;
-		return;
-	}
-	pv->due_rest = due_time(e, p, now);
+	if (always(e, p, now) || offer_moved(e, p, now))
+		return *rest = now;
+	*rest = due_time(e, p, now);
 	int64_t lapse = lapse_time(e, p, now);
-	pv->due = lapse < pv->due_rest ? lapse : pv->due_rest;
+	return lapse < *rest ? lapse : *rest;
 }
 
 /* What visits everyone this tick, known at its start. */
@@ -218,30 +216,38 @@ static void keep_copy(struct engine *e, struct peer *p)
 void engine_visit_decide(struct engine *e, int64_t now)
 {
 	struct visit_state *v = &e->visit;
-	for (size_t i = 0; i < e->pt.n; i++) {
-		struct peer_visit *pv = &e->pt.vis[i];
-		pv->skip = !v->all && !pv->touched && pv->due > now;
-		/* Out of the device: no view of it comes to move it
-		 * (engine_visit_view). */
-		if (pv->skip && v->shadow && !e->pt.v[i]->in_device)
-			keep_copy(e, e->pt.v[i]);
+	struct peer_visits *pv = &e->pt.vis;
+	size_t n = e->pt.n;
+	/* Left alone: not touched, and not due. */
+	for (size_t w = 0; w < (n + 63) / 64; w++) {
+		size_t base = w * 64, end = n - base < 64 ? n - base : 64;
+		uint64_t due = 0;
+		for (size_t k = 0; k < end; k++)
+			due |= (uint64_t)(pv->due[base + k] <= now) << k;
+		uint64_t places = end == 64 ? ~0ull : (1ull << end) - 1;
+		pv->skip[w] = v->all ? 0 : ~(pv->touched[w] | due) & places;
 	}
+	/* Out of the device: no view of it comes to move it
+	 * (engine_visit_view). */
+	for (size_t i = 0; v->shadow && i < n; i++)
+		if (peer_bit(pv->skip, i) && !e->pt.v[i]->in_device)
+			keep_copy(e, e->pt.v[i]);
 }
 
 void engine_visit_now(struct engine *e, struct peer *p)
 {
-	e->pt.vis[p->at].skip = false;
+	peer_bit_put(e->pt.vis.skip, p->at, false);
 }
 
 bool engine_visit_left_alone(const struct engine *e, const struct peer *p)
 {
-	return e->visit.deciding && !e->visit.all && e->pt.vis[p->at].skip;
+	return e->visit.deciding && !e->visit.all && peer_bit(e->pt.vis.skip, p->at);
 }
 
 void engine_visit_redue(struct engine *e, struct peer *p)
 {
 	struct visit_state *v = &e->visit;
-	e->pt.vis[p->at].redue = true;
+	peer_bit_put(e->pt.vis.redue, p->at, true);
 	/* The shadow checks the rest of the tick against p as it is now. */
 	for (size_t i = 0; v->shadow && i < v->n_before; i++)
 		if (v->before[i].p == p)
@@ -250,27 +256,26 @@ void engine_visit_redue(struct engine *e, struct peer *p)
 
 void engine_visit_view(struct engine *e, struct peer *p, const struct engine_peer_view *wp)
 {
-	struct peer_visit *pv = &e->pt.vis[p->at];
+	struct peer_visits *pv = &e->pt.vis;
 	bool moved = view_moved(p, wp);
-	pv->settled = !moved;
-	if (pv->skip && moved)
-		pv->skip = false;
-	if (pv->skip && e->visit.shadow)
+	peer_bit_put(pv->settled, p->at, !moved);
+	if (moved)
+		peer_bit_put(pv->skip, p->at, false);
+	else if (peer_bit(pv->skip, p->at) && e->visit.shadow)
 		keep_copy(e, p);
 }
 
 void engine_visit_view_same(struct engine *e, size_t at, struct peer *p,
 			    const struct engine_peer_view *wp, int64_t now)
 {
-	struct peer_visit *pv = &e->pt.vis[at];
-	if (!pv->skip || !e->visit.shadow)
+	if (!e->visit.shadow || !peer_bit(e->pt.vis.skip, at))
 		return;
 	/* The shadow checks what was taken on trust: the shell said the view
 	 * is as at the last tick, and the peer's last visit left the two
 	 * agreeing. */
 	if (view_moved(p, wp)) {
 		note_miss(e, p, "its view moved unseen", 0, now);
-		pv->skip = false;
+		peer_bit_put(e->pt.vis.skip, at, false);
 		return;
 	}
 	keep_copy(e, p);
@@ -359,7 +364,7 @@ static void check(struct engine *e, int64_t now, const struct engine_actions *ou
 		return; /* (a peer removed: the copies' peers may be gone) */
 	for (size_t i = 0; i < v->n_before; i++) {
 		const struct peer *p = v->before[i].p;
-		if (!e->pt.vis[p->at].skip)
+		if (!peer_bit(e->pt.vis.skip, p->at))
 			continue; /* visited after all (engine_visit_now, _view_same) */
 		v->st.skippable++;
 		size_t at = differs_at(&v->before[i].copy, p);
@@ -373,58 +378,60 @@ static void check(struct engine *e, int64_t now, const struct engine_actions *ou
 
 /* The shadow's check of a due time worked out again from its rest: as
  * a visit would work it out. */
-static void check_redue(struct engine *e, const struct peer *p, const struct peer_visit *pv,
-			int64_t now)
+static void check_redue(struct engine *e, const struct peer *p, int64_t due, int64_t now)
 {
-	struct peer_visit full;
-	due_at(e, p, now, &full);
-	if (full.due != pv->due)
+	int64_t rest;
+	if (due_at(e, p, now, &rest) != due)
 		note_miss(e, p, "its due time, worked out again, is not a visit's", 0, now);
 }
 
 void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions *out)
 {
 	struct visit_state *v = &e->visit;
+	struct peer_visits *pv = &e->pt.vis;
+	size_t n = e->pt.n, words = (n + 63) / 64;
 	if (!v->deciding) {
 		/* Nothing kept up to date: the first tick that decides again
 		 * compares every view (observe.c: observe_moved). */
-		for (size_t i = 0; i < e->pt.n; i++)
-			e->pt.vis[i].settled = false;
+		if (words)
+			memset(pv->settled, 0, words * sizeof(*pv->settled));
 		return;
 	}
 	if (v->shadow)
 		check(e, now, out);
 	else if (!v->all)
-		for (size_t i = 0; i < e->pt.n; i++)
-			v->st.skippable += e->pt.vis[i].skip;
+		for (size_t w = 0; w < words; w++)
+			v->st.skippable += (uint64_t)__builtin_popcountll(pv->skip[w]);
 	v->sig = v->sig_now;
-	for (size_t i = 0; i < e->pt.n; i++) {
-		struct peer_visit *pv = &e->pt.vis[i];
-		if (pv->skip && !v->all) {
-			/* Left alone: as it was, and due when it was; or, its
-			 * vouch moved (redue), at the least of its new lapse
-			 * times and the rest, which nothing moved (a time of
-			 * the rest passed would have made the peer due). */
-			if (pv->redue) {
-				int64_t lapse = lapse_time(e, e->pt.v[i], now);
-				pv->due = lapse < pv->due_rest ? lapse : pv->due_rest;
-				if (v->shadow)
-					check_redue(e, e->pt.v[i], pv, now);
-			}
-			pv->skip = false;
-			pv->touched = false;
-			pv->redue = false;
-			continue;
+	for (size_t w = 0; w < words; w++) {
+		uint64_t skip = v->all ? 0 : pv->skip[w], touched = 0;
+		uint64_t places = n - w * 64 < 64 ? (1ull << (n - w * 64)) - 1 : ~0ull;
+		/* Left alone: as it was, and due when it was; or, its vouch
+		 * moved (redue), at the least of its new lapse times and the
+		 * rest, which nothing moved (a time of the rest passed would
+		 * have made the peer due). */
+		for (uint64_t b = skip & pv->redue[w]; b; b &= b - 1) {
+			size_t i = w * 64 + (size_t)__builtin_ctzll(b);
+			const struct peer *p = e->pt.v[i];
+			int64_t lapse = lapse_time(e, p, now);
+			pv->due[i] = lapse < p->due_rest ? lapse : p->due_rest;
+			if (v->shadow)
+				check_redue(e, p, pv->due[i], now);
 		}
-		struct peer *p = e->pt.v[i];
-		due_at(e, p, now, pv);
-		pv->redue = false;
-		/* What went to it or is awaited from it this tick is counted
-		 * against the device's counters at the next (path.c). */
-		pv->touched = p->own_rx || p->own_tx;
-		pv->skip = false;
-		pv->settled = p->dev_idx >= 0 && (size_t)p->dev_idx < v->dev->n_peers &&
-			      !view_moved(p, &v->dev->peers[p->dev_idx]);
+		for (uint64_t b = ~skip & places; b; b &= b - 1) {
+			size_t k = (size_t)__builtin_ctzll(b), i = w * 64 + k;
+			struct peer *p = e->pt.v[i];
+			pv->due[i] = due_at(e, p, now, &p->due_rest);
+			/* What went to it or is awaited from it this tick is
+			 * counted against the device's counters at the next
+			 * (path.c). */
+			touched |= (uint64_t)(p->own_rx || p->own_tx) << k;
+			peer_bit_put(pv->settled, i,
+				     p->dev_idx >= 0 && (size_t)p->dev_idx < v->dev->n_peers &&
+					     !view_moved(p, &v->dev->peers[p->dev_idx]));
+		}
+		pv->touched[w] = touched;
+		pv->skip[w] = pv->redue[w] = 0;
 	}
 	/* The device shows a change at the next tick: its peer is looked at
 	 * then (apply.c compares the device's AllowedIPs). */
