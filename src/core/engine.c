@@ -227,6 +227,8 @@ void engine_free(struct engine *e)
 	free(e->fview);
 	free(e->cand);
 	free(e->dev_peer);
+	free(e->dev_fresh);
+	free(e->dev_look);
 	free(e->absent);
 	free(e->tun_nets);
 	free(e->other_nets);
@@ -539,6 +541,7 @@ size_t engine_memory(const struct engine *e)
 	       e->fnext_alloc * (sizeof(*e->fnext) + sizeof(*e->fsubj) + sizeof(*e->fself) +
 				  sizeof(*e->fround)) +
 	       e->cap_fview * sizeof(*e->fview) + e->cap_cand * sizeof(*e->cand) +
-	       e->dev_peer_alloc * sizeof(*e->dev_peer) + e->cap_absent * sizeof(*e->absent) +
+	       e->dev_peer_alloc * sizeof(*e->dev_peer) + 2 * e->dev_words * sizeof(uint64_t) +
+	       e->cap_absent * sizeof(*e->absent) +
 	       (e->cap_tun + e->cap_other) * sizeof(struct wl_cidr) + cfg_bytes(e);
 }

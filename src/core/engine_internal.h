@@ -172,6 +172,11 @@ struct engine {
 	} *dev_peer;
 	size_t n_dev_peer, dev_peer_alloc;
 	uint64_t dev_peer_removed; /* e->pt.removed when dev_peer was filled */
+	/* A bit a device place (dev_words words each): its handshake may
+	 * be fresh (set when it moves to a time, cleared when local_facts.c
+	 * finds it stale); and, during observe_moved, the places to look at. */
+	uint64_t *dev_fresh, *dev_look;
+	size_t dev_words;
 	size_t dev_missing; /* device peers with no state (a full table) */
 	bool any_router;    /* a device peer is a router */
 	/* The peers gone from the device but members (index_kept): good
@@ -477,19 +482,9 @@ static inline bool engine_visit_skips_at(const struct engine *e, size_t i)
  * reading the skip bits a word at a time. */
 static inline size_t engine_visit_next(const struct engine *e, size_t i)
 {
-	size_t n = e->pt.n;
-	if (e->visit.shadow || e->visit.all || i >= n)
+	if (e->visit.shadow || e->visit.all)
 		return i;
-	const uint64_t *skip = e->pt.vis.skip;
-	size_t w = i >> 6;
-	uint64_t visited = ~skip[w] & (~0ull << (i & 63));
-	while (!visited) {
-		if (++w >= (n + 63) >> 6)
-			return n;
-		visited = ~skip[w];
-	}
-	size_t at = w << 6 | (size_t)__builtin_ctzll(visited);
-	return at < n ? at : n;
+	return peer_bit_next(e->pt.vis.skip, ~0ull, i, e->pt.n);
 }
 static inline bool engine_visit_skips(const struct engine *e, const struct peer *p)
 {

@@ -87,52 +87,66 @@ static void own_allowed(struct lf *c, const struct engine_inputs *in)
 	}
 }
 
-/* 3: what the device tells us about each peer. */
+/* 3: what the device tells us about peer i. */
+static void device_peer(struct lf *c, const struct engine_peer_view *wp, size_t i, bool cidrs,
+			bool members, int64_t now)
+{
+	struct engine *e = c->e;
+	int64_t hs = wp->handshake_ms;
+	bool fresh = wp->has_endpoint && hs != ENGINE_NEVER && now - hs < e->t.handshake_validity_ms;
+	if (!fresh && !cidrs && !members)
+		return;
+	if (engine_is_self(e, wp->key))
+		return;
+	struct peer *p = engine_dev_peer(e, i, wp->key);
+	/* [ours] Not a candidate we set after its last handshake: that
+	 * handshake was elsewhere, and saying the peer is at the
+	 * candidate would have everyone try it (and say so in turn):
+	 * a stale endpoint could then outlive the last path that used
+	 * it. An endpoint WireGuard moved to itself (the peer's packets
+	 * came from there) is reported, whenever the handshake was.
+	 * SPEC §5 reports whatever the device holds. */
+	bool trying = fresh && p && p->has_try_ep && hs < p->last_try &&
+		      wl_endpoint_equal(&wp->endpoint, &p->try_ep);
+	if (fresh && !trying)
+		put_endpoint(c, wp->key, &wp->endpoint, p ? &p->lf_hint[LF_ENDPOINT] : NULL);
+	uint32_t *cidr_hint = p ? &p->lf_hint[LF_CIDR] : NULL; /* the first's */
+	for (size_t j = 0; cidrs && j < wp->n_allowed; j++) {
+		if (!wl_addr_is_link_local(&wp->allowed_ips[j].addr)) {
+			put_cidr(c, wp->key, &wp->allowed_ips[j], cidr_hint);
+			cidr_hint = NULL;
+		}
+	}
+	/* Configured peers get their (named) metadata in step 4. */
+	if (members && !(p && p->cfg >= 0))
+		put_meta(c, wp->key, NULL, p ? &p->lf_hint[LF_META] : NULL);
+}
+
 static void device_peers(struct lf *c, const struct engine_inputs *in, int64_t now)
 {
 	struct engine *e = c->e;
 	const struct engine_device *dev = &in->dev;
+	size_t n = dev->n_peers;
 	bool cidrs = e->router || (e->own_trust != TRUST_UNSET && e->own_trust >= TRUST_ALLOWED_IPS);
 	bool members = e->router || (e->own_trust != TRUST_UNSET && e->own_trust >= TRUST_MEMBERSHIP);
-	/* observe_device kept each view's handshake this tick. */
-	bool kept = e->n_dev_peer == dev->n_peers;
-	for (size_t i = 0; i < dev->n_peers; i++) {
-		/* A leaf's idle peers put nothing: neither their view nor their
-		 * state is loaded (at a thousand peers, each a cache miss). */
-		if (kept && !cidrs && !members &&
-		    (e->dev_peer[i].hs == ENGINE_NEVER ||
-		     now - e->dev_peer[i].hs >= e->t.handshake_validity_ms))
+	if (cidrs || members || e->n_dev_peer != n) {
+		for (size_t i = 0; i < n; i++)
+			device_peer(c, &dev->peers[i], i, cidrs, members, now);
+		return;
+	}
+	/* A leaf puts only what fresh handshakes say: its idle peers put
+	 * nothing, and neither their view nor their state is loaded (at a
+	 * thousand peers, each a cache miss). observe_device kept each
+	 * view's handshake this tick, and marks the places whose handshake
+	 * may be fresh (dev_fresh); one found stale is not looked at again
+	 * until its handshake moves. */
+	for (size_t i = peer_bit_next(e->dev_fresh, 0, 0, n); i < n;
+	     i = peer_bit_next(e->dev_fresh, 0, i + 1, n)) {
+		if (now - e->dev_peer[i].hs >= e->t.handshake_validity_ms) {
+			peer_bit_put(e->dev_fresh, i, false);
 			continue;
-		const struct engine_peer_view *wp = &dev->peers[i];
-		int64_t hs = wp->handshake_ms;
-		bool fresh = wp->has_endpoint && hs != ENGINE_NEVER &&
-			     now - hs < e->t.handshake_validity_ms;
-		if (!fresh && !cidrs && !members)
-			continue;
-		if (engine_is_self(e, wp->key))
-			continue;
-		struct peer *p = engine_dev_peer(e, i, wp->key);
-		/* [ours] Not a candidate we set after its last handshake: that
-		 * handshake was elsewhere, and saying the peer is at the
-		 * candidate would have everyone try it (and say so in turn):
-		 * a stale endpoint could then outlive the last path that used
-		 * it. An endpoint WireGuard moved to itself (the peer's packets
-		 * came from there) is reported, whenever the handshake was.
-		 * SPEC §5 reports whatever the device holds. */
-		bool trying = fresh && p && p->has_try_ep && hs < p->last_try &&
-			      wl_endpoint_equal(&wp->endpoint, &p->try_ep);
-		if (fresh && !trying)
-			put_endpoint(c, wp->key, &wp->endpoint, p ? &p->lf_hint[LF_ENDPOINT] : NULL);
-		uint32_t *cidr_hint = p ? &p->lf_hint[LF_CIDR] : NULL; /* the first's */
-		for (size_t j = 0; cidrs && j < wp->n_allowed; j++) {
-			if (!wl_addr_is_link_local(&wp->allowed_ips[j].addr)) {
-				put_cidr(c, wp->key, &wp->allowed_ips[j], cidr_hint);
-				cidr_hint = NULL;
-			}
 		}
-		/* Configured peers get their (named) metadata in step 4. */
-		if (members && !(p && p->cfg >= 0))
-			put_meta(c, wp->key, NULL, p ? &p->lf_hint[LF_META] : NULL);
+		device_peer(c, &dev->peers[i], i, false, false, now);
 	}
 }
 

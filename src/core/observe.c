@@ -175,6 +175,32 @@ static int64_t view_handshake(const struct engine_peer_view *wp)
 	return wp->has_endpoint ? wp->handshake_ms : ENGINE_NEVER;
 }
 
+/* Room for n device places in dev_fresh and dev_look (new words zero). */
+static bool dev_words_grow(struct engine *e, size_t n)
+{
+	size_t words = (n + 63) / 64;
+	if (words <= e->dev_words)
+		return true;
+	uint64_t *fresh = realloc(e->dev_fresh, words * sizeof(*fresh));
+	if (fresh)
+		e->dev_fresh = fresh;
+	uint64_t *look = fresh ? realloc(e->dev_look, words * sizeof(*look)) : NULL;
+	if (!look)
+		return false;
+	e->dev_look = look;
+	memset(fresh + e->dev_words, 0, (words - e->dev_words) * sizeof(*fresh));
+	memset(look + e->dev_words, 0, (words - e->dev_words) * sizeof(*look));
+	e->dev_words = words;
+	return true;
+}
+
+/* Device place i's handshake, as local_facts.c reads it. */
+static void note_handshake(struct engine *e, size_t i, int64_t hs)
+{
+	e->dev_peer[i].hs = hs;
+	peer_bit_put(e->dev_fresh, i, hs != ENGINE_NEVER);
+}
+
 /* Every device peer looked up and compared: the device lists other
  * peers than at the last tick (or the shell does not say). */
 static void observe_all(struct engine *e, int64_t now, const struct engine_device *dev,
@@ -186,14 +212,17 @@ static void observe_all(struct engine *e, int64_t now, const struct engine_devic
 	 * its peers in the same order from one reading to the next. */
 	size_t hints = e->n_dev_peer;
 	bool keep = wl_grow((void **)&e->dev_peer, &e->dev_peer_alloc, dev->n_peers,
-			    sizeof(*e->dev_peer));
+			    sizeof(*e->dev_peer)) &&
+		    dev_words_grow(e, dev->n_peers);
 	uint64_t removed = e->pt.removed;
 	e->dev_missing = 0;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		const struct engine_peer_view *wp = &dev->peers[i];
 		struct peer *hint = keep && i < hints ? e->dev_peer[i].p : NULL;
-		if (keep)
-			e->dev_peer[i] = (struct dev_peer){ .hs = view_handshake(wp) };
+		if (keep) {
+			e->dev_peer[i] = (struct dev_peer){ 0 };
+			note_handshake(e, i, view_handshake(wp));
+		}
 		if (engine_is_self(e, wp->key))
 			continue;
 		/* Found without noting it seen: a peer in the device is never
@@ -227,32 +256,65 @@ static bool same_device(const struct engine *e, const struct engine_device *dev)
 	       e->dev_peer_removed == e->pt.removed && !e->dev_missing;
 }
 
+/* Device place i at a tick with the same peers as the last. */
+static void observe_place(struct engine *e, int64_t now, const struct engine_device *dev, size_t i,
+			  struct engine_actions *out)
+{
+	struct dev_peer *d = &e->dev_peer[i];
+	bool moved = d->moved;
+	d->moved = false;
+	const struct engine_peer_view *wp = &dev->peers[i];
+	if (moved)
+		note_handshake(e, i, view_handshake(wp));
+	if (!d->p)
+		return; /* ourselves */
+	if (moved || !peer_bit(e->pt.vis.settled, d->at))
+		engine_visit_view(e, d->p, wp);
+	else
+		engine_visit_view_same(e, d->at, d->p, wp, now);
+	if (!engine_visit_skips_at(e, d->at))
+		observe_peer(e, now, d->p, wp, out);
+}
+
 /* The same peers as at the last tick: only those the shell says moved,
  * those whose last visit left view and state apart, and those the
  * passes visit anyway are loaded; the others are as they were, in the
- * device (dev_idx) and out of it. */
+ * device (dev_idx) and out of it. Nor are their places walked: a place
+ * whose peer is left alone, settled and not moved does nothing here, so
+ * the places to look at are marked (dev_look) from the moved list and
+ * the visit bits, and taken in the device's order. The shadow looks at
+ * every place (engine_visit_view_same checks those taken on trust). */
 static void observe_moved(struct engine *e, int64_t now, const struct engine_device *dev,
 			  struct engine_actions *out)
 {
+	size_t n = dev->n_peers;
 	for (size_t k = 0; k < dev->n_moved; k++)
-		if (dev->moved[k] < dev->n_peers)
+		if (dev->moved[k] < n)
 			e->dev_peer[dev->moved[k]].moved = true;
-	for (size_t i = 0; i < dev->n_peers; i++) {
-		struct dev_peer *d = &e->dev_peer[i];
-		bool moved = d->moved;
-		d->moved = false;
-		const struct engine_peer_view *wp = &dev->peers[i];
-		if (moved)
-			d->hs = view_handshake(wp);
-		if (!d->p)
-			continue; /* ourselves */
-		if (moved || !peer_bit(e->pt.vis.settled, d->at))
-			engine_visit_view(e, d->p, wp);
-		else
-			engine_visit_view_same(e, d->at, d->p, wp, now);
-		if (!engine_visit_skips_at(e, d->at))
-			observe_peer(e, now, d->p, wp, out);
+	if (e->visit.shadow || e->visit.all) {
+		for (size_t i = 0; i < n; i++)
+			observe_place(e, now, dev, i, out);
+		return;
 	}
+	uint64_t *look = e->dev_look;
+	if (!n)
+		return;
+	memset(look, 0, (n + 63) / 64 * sizeof(*look));
+	for (size_t k = 0; k < dev->n_moved; k++)
+		if (dev->moved[k] < n)
+			peer_bit_put(look, dev->moved[k], true);
+	const struct peer_visits *v = &e->pt.vis;
+	for (size_t w = 0; w < (e->pt.n + 63) / 64; w++) {
+		size_t left = e->pt.n - w * 64;
+		uint64_t places = left < 64 ? (1ull << left) - 1 : ~0ull;
+		for (uint64_t b = ~(v->skip[w] & v->settled[w]) & places; b; b &= b - 1) {
+			const struct peer *p = e->pt.v[w * 64 + (size_t)__builtin_ctzll(b)];
+			if (p->dev_idx >= 0 && (size_t)p->dev_idx < n)
+				peer_bit_put(look, (size_t)p->dev_idx, true);
+		}
+	}
+	for (size_t i = peer_bit_next(look, 0, 0, n); i < n; i = peer_bit_next(look, 0, i + 1, n))
+		observe_place(e, now, dev, i, out);
 }
 
 /* The routers among the device's peers; the peers not in it (any that

@@ -291,6 +291,23 @@ static inline void peer_bit_put(uint64_t *bits, size_t i, bool on)
 	bits[i >> 6] = on ? bits[i >> 6] | m : bits[i >> 6] & ~m;
 }
 
+/* The first place from i on, below n, whose bit is set (flip 0) or clear
+ * (flip ~0), or n: a word of places at a time. */
+static inline size_t peer_bit_next(const uint64_t *bits, uint64_t flip, size_t i, size_t n)
+{
+	if (i >= n)
+		return n;
+	size_t w = i >> 6;
+	uint64_t left = (bits[w] ^ flip) & (~0ull << (i & 63));
+	while (!left) {
+		if (++w >= (n + 63) >> 6)
+			return n;
+		left = bits[w] ^ flip;
+	}
+	size_t at = w << 6 | (size_t)__builtin_ctzll(left);
+	return at < n ? at : n;
+}
+
 struct peertab {
 	struct peer **v;
 	struct peer_visits vis; /* place i is v[i]'s */
