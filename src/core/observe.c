@@ -288,25 +288,25 @@ static void observe_moved(struct engine *e, int64_t now, const struct engine_dev
 			  struct engine_actions *out)
 {
 	size_t n = dev->n_peers;
-	for (size_t k = 0; k < dev->n_moved; k++)
-		if (dev->moved[k] < n)
-			e->dev_peer[dev->moved[k]].moved = true;
-	if (e->visit.shadow || e->visit.all) {
-		for (size_t i = 0; i < n; i++)
-			observe_place(e, now, dev, i, out);
-		return;
-	}
+	bool every = e->visit.shadow || e->visit.all;
 	uint64_t *look = e->dev_look;
 	if (!n)
 		return;
 	memset(look, 0, (n + 63) / 64 * sizeof(*look));
-	for (size_t k = 0; k < dev->n_moved; k++)
-		if (dev->moved[k] < n)
+	for (size_t k = 0; k < dev->n_moved; k++) {
+		if (dev->moved[k] < n) {
+			e->dev_peer[dev->moved[k]].moved = true;
 			peer_bit_put(look, dev->moved[k], true);
+		}
+	}
+	if (every) {
+		for (size_t i = 0; i < n; i++)
+			observe_place(e, now, dev, i, out);
+		return;
+	}
 	const struct peer_visits *v = &e->pt.vis;
 	for (size_t w = 0; w < (e->pt.n + 63) / 64; w++) {
-		size_t left = e->pt.n - w * 64;
-		uint64_t places = left < 64 ? (1ull << left) - 1 : ~0ull;
+		uint64_t places = peer_bits_below(e->pt.n, w);
 		for (uint64_t b = ~(v->skip[w] & v->settled[w]) & places; b; b &= b - 1) {
 			const struct peer *p = e->pt.v[w * 64 + (size_t)__builtin_ctzll(b)];
 			if (p->dev_idx >= 0 && (size_t)p->dev_idx < n)

@@ -291,6 +291,13 @@ static inline void peer_bit_put(uint64_t *bits, size_t i, bool on)
 	bits[i >> 6] = on ? bits[i >> 6] | m : bits[i >> 6] & ~m;
 }
 
+/* The bits of word w that stand for places below n. */
+static inline uint64_t peer_bits_below(size_t n, size_t w)
+{
+	size_t left = n - w * 64;
+	return left < 64 ? (1ull << left) - 1 : ~0ull;
+}
+
 /* The first place from i on, below n, whose bit is set (flip 0) or clear
  * (flip ~0), or n: a word of places at a time. */
 static inline size_t peer_bit_next(const uint64_t *bits, uint64_t flip, size_t i, size_t n)

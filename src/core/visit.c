@@ -224,8 +224,7 @@ void engine_visit_decide(struct engine *e, int64_t now)
 		uint64_t due = 0;
 		for (size_t k = 0; k < end; k++)
 			due |= (uint64_t)(pv->due[base + k] <= now) << k;
-		uint64_t places = end == 64 ? ~0ull : (1ull << end) - 1;
-		pv->skip[w] = v->all ? 0 : ~(pv->touched[w] | due) & places;
+		pv->skip[w] = v->all ? 0 : ~(pv->touched[w] | due) & peer_bits_below(n, w);
 	}
 	/* Out of the device: no view of it comes to move it
 	 * (engine_visit_view). */
@@ -405,7 +404,6 @@ void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions
 	v->sig = v->sig_now;
 	for (size_t w = 0; w < words; w++) {
 		uint64_t skip = v->all ? 0 : pv->skip[w], touched = 0;
-		uint64_t places = n - w * 64 < 64 ? (1ull << (n - w * 64)) - 1 : ~0ull;
 		/* Left alone: as it was, and due when it was; or, its vouch
 		 * moved (redue), at the least of its new lapse times and the
 		 * rest, which nothing moved (a time of the rest passed would
@@ -418,7 +416,7 @@ void engine_visit_end(struct engine *e, int64_t now, const struct engine_actions
 			if (v->shadow)
 				check_redue(e, p, pv->due[i], now);
 		}
-		for (uint64_t b = ~skip & places; b; b &= b - 1) {
+		for (uint64_t b = ~skip & peer_bits_below(n, w); b; b &= b - 1) {
 			size_t k = (size_t)__builtin_ctzll(b), i = w * 64 + k;
 			struct peer *p = e->pt.v[i];
 			pv->due[i] = due_at(e, p, now, &p->due_rest);
