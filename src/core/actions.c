@@ -166,20 +166,30 @@ struct engine_change *engine_actions_add_change(struct engine_actions *a,
 	return c;
 }
 
-void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
-			  const uint8_t *peer, const char *fmt, ...)
+struct engine_event *engine_actions_event_untold(struct engine_actions *a,
+						 enum engine_event_kind kind, const uint8_t *peer)
 {
 	if (!wl_grow((void **)&a->events, &a->cap_events, a->n_events + 1, sizeof(*a->events))) {
 		a->dropped++;
-		return;
+		return NULL;
 	}
 	struct engine_event *ev = &a->events[a->n_events++];
-	memset(ev, 0, sizeof(*ev));
 	ev->kind = kind;
-	if (peer) {
-		ev->has_peer = true;
+	ev->has_peer = peer != NULL;
+	if (peer)
 		memcpy(ev->peer, peer, WL_KEY_LEN);
-	}
+	else
+		memset(ev->peer, 0, WL_KEY_LEN);
+	ev->text[0] = '\0';
+	return ev;
+}
+
+void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
+			  const uint8_t *peer, const char *fmt, ...)
+{
+	struct engine_event *ev = engine_actions_event_untold(a, kind, peer);
+	if (!ev)
+		return;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(ev->text, sizeof(ev->text), fmt, ap);

@@ -345,8 +345,8 @@ static bool next_endpoint(struct engine *e, struct peer *p, int64_t now, struct 
 	if (engine_key_above(e, p))
 		p->hold_until = now + e->t.stagger_ms;
 	char lb[WL_PEER_LABEL_MAX], eb[WL_ENDPOINT_STR_MAX];
-	engine_actions_event(a, ENGINE_EV_ENDPOINT, p->key, "peer %s: trying endpoint %s",
-		      engine_peer_label(p, lb), wl_endpoint_str(out, eb));
+	ENGINE_EVENT(a, ENGINE_EV_ENDPOINT, p->key, "peer %s: trying endpoint %s",
+	      engine_peer_label(p, lb), wl_endpoint_str(out, eb));
 	return true;
 }
 
@@ -360,9 +360,9 @@ static bool follow_port(const struct engine *e, struct peer *p, int64_t now,
 		return false;
 	note_try(p, out, now);
 	char lb[WL_PEER_LABEL_MAX], eb[WL_ENDPOINT_STR_MAX];
-	engine_actions_event(a, ENGINE_EV_ENDPOINT, p->key,
-			     "peer %s: following it to %s, where our router sees it now",
-			     engine_peer_label(p, lb), wl_endpoint_str(out, eb));
+	ENGINE_EVENT(a, ENGINE_EV_ENDPOINT, p->key,
+		     "peer %s: following it to %s, where our router sees it now",
+		     engine_peer_label(p, lb), wl_endpoint_str(out, eb));
 	return true;
 }
 
@@ -372,7 +372,7 @@ static void add_peer(struct engine *e, struct peer *p, int64_t now, struct engin
 	struct wl_endpoint ep;
 	char lb[WL_PEER_LABEL_MAX];
 	auto_cidr(p, &ac);
-	engine_actions_event(a, ENGINE_EV_PEER_ADD, p->key, "adding peer %s", engine_peer_label(p, lb));
+	ENGINE_EVENT(a, ENGINE_EV_PEER_ADD, p->key, "adding peer %s", engine_peer_label(p, lb));
 	bool set_ep = next_endpoint(e, p, now, &ep, a);
 	struct engine_change *c = engine_actions_add_change(a, p->key, 0, &ac, 1);
 	if (!c)
@@ -392,8 +392,8 @@ static bool delete_peer(const struct engine *e, const struct peer *p, bool allow
 	if (!allowed || (!e->any_trust && p->router))
 		return false;
 	char lb[WL_PEER_LABEL_MAX];
-	engine_actions_event(a, ENGINE_EV_PEER_REMOVE, p->key, "removing peer %s: no longer a member",
-		      engine_peer_label(p, lb));
+	ENGINE_EVENT(a, ENGINE_EV_PEER_REMOVE, p->key, "removing peer %s: no longer a member",
+	      engine_peer_label(p, lb));
 	engine_actions_add_change(a, p->key, ENGINE_CHANGE_REMOVE | ENGINE_CHANGE_UPDATE_ONLY, NULL, 0);
 	return true;
 }
@@ -465,18 +465,18 @@ static bool allowed_change(struct engine *e, struct peer *p, const struct engine
 	if (deconf && extra) {
 		*replace = true;
 		if (p->path_dead)
-			engine_actions_event(a, ENGINE_EV_DECONFIGURE, p->key,
-					     "peer %s: direct path dead: back to its auto address "
-					     "(via router)",
-					     engine_peer_label(p, lb));
+			ENGINE_EVENT(a, ENGINE_EV_DECONFIGURE, p->key,
+				     "peer %s: direct path dead: back to its auto address "
+				     "(via router)",
+				     engine_peer_label(p, lb));
 		else if (!p->healthy)
-			engine_actions_event(a, ENGINE_EV_DECONFIGURE, p->key,
-				      "peer %s unhealthy: back to its auto address (via router)",
-				      engine_peer_label(p, lb));
+			ENGINE_EVENT(a, ENGINE_EV_DECONFIGURE, p->key,
+			      "peer %s unhealthy: back to its auto address (via router)",
+			      engine_peer_label(p, lb));
 		else
-			engine_actions_event(a, ENGINE_EV_ALLOWED, p->key,
-				      "peer %s: AllowedIPs set to the %zu its facts support",
-				      engine_peer_label(p, lb), w.n);
+			ENGINE_EVENT(a, ENGINE_EV_ALLOWED, p->key,
+			      "peer %s: AllowedIPs set to the %zu its facts support",
+			      engine_peer_label(p, lb), w.n);
 	}
 	for (size_t i = 0; i < w.n; i++)
 		if (*replace || !has_cidr(wp->allowed_ips, wp->n_allowed, &w.v[i]))
@@ -492,8 +492,8 @@ static bool allowed_change(struct engine *e, struct peer *p, const struct engine
 		add->n = room;
 	}
 	if (add->n && !*replace && p->healthy)
-		engine_actions_event(a, ENGINE_EV_ALLOWED, p->key, "peer %s: adding %zu AllowedIPs",
-			      engine_peer_label(p, lb), add->n);
+		ENGINE_EVENT(a, ENGINE_EV_ALLOWED, p->key, "peer %s: adding %zu AllowedIPs",
+		      engine_peer_label(p, lb), add->n);
 	return false;
 }
 
@@ -569,9 +569,9 @@ void engine_apply(struct engine *e, int64_t now, const struct engine_inputs *in,
 	e->apply_gates = (settling ? 1u : 0) | (deconf ? 2u : 0) | (del ? 4u : 0) | (prune ? 8u : 0);
 	engine_visit_global(e);
 	if (e->moved)
-		engine_actions_event(a, ENGINE_EV_MOVED, NULL,
-				     "our addresses changed: endpoints set again, so WireGuard picks "
-				     "its source addresses afresh");
+		ENGINE_EVENT(a, ENGINE_EV_MOVED, NULL,
+			     "our addresses changed: endpoints set again, so WireGuard picks "
+			     "its source addresses afresh");
 	for (size_t i = engine_visit_next(e, 0); i < e->pt.n; i = engine_visit_next(e, i + 1)) {
 		struct peer *p = e->pt.v[i];
 		p->send_ok = p->in_device && p->has_endpoint;

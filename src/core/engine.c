@@ -327,8 +327,8 @@ void engine_tick(struct engine *e, int64_t now, const struct engine_inputs *in,
 	gc(e, now);
 	if (e->boot_reason[0]) {
 		char hex[2 * BOOT_ID_LEN + 1];
-		engine_actions_event(out, ENGINE_EV_BOOT_ID, NULL, "new boot id %s: %s",
-			      hex_encode(e->boot_id, BOOT_ID_LEN, hex), e->boot_reason);
+		ENGINE_EVENT(out, ENGINE_EV_BOOT_ID, NULL, "new boot id %s: %s",
+		      hex_encode(e->boot_id, BOOT_ID_LEN, hex), e->boot_reason);
 		e->boot_reason[0] = '\0';
 	}
 	e->last_tick = now;

@@ -364,6 +364,13 @@ struct engine_actions {
 	struct engine_event *events;
 	/* Actions lost to a failed allocation (the shell logs the count). */
 	size_t dropped;
+	/* Set by the owner when nobody reads the events' text (a daemon
+	 * whose log level leaves them out, a simulation nobody prints):
+	 * events then carry their kind and peer and an empty text, and the
+	 * engine spares working out and formatting their labels — at a
+	 * thousand peers a leaf makes thousands at once. Kept by
+	 * engine_actions_clear. */
+	bool untold;
 	/* private: the allowed_ips buffers owned on behalf of changes[] */
 	struct wl_cidr **owned_;
 	/* private: the datagrams' bytes, one after the other in blocks that

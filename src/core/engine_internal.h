@@ -426,9 +426,21 @@ struct engine_datagram *engine_actions_add_send(struct engine_actions *a);
 struct engine_change *engine_actions_add_change(struct engine_actions *a,
 						const uint8_t key[static WL_KEY_LEN], unsigned flags,
 						const struct wl_cidr *ips, size_t n);
+/* Appends an event without its text (NULL: out of memory, counted). */
+struct engine_event *engine_actions_event_untold(struct engine_actions *a,
+						 enum engine_event_kind kind, const uint8_t *peer);
 void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
 			  const uint8_t *peer, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* An event, its text formatted only if someone reads it: the arguments,
+ * peer labels among them, are not even worked out otherwise. */
+#define ENGINE_EVENT(a, kind, peer, ...)                                  \
+	do {                                                              \
+		if ((a)->untold)                                          \
+			(void)engine_actions_event_untold((a), (kind), (peer)); \
+		else                                                      \
+			engine_actions_event((a), (kind), (peer), __VA_ARGS__); \
+	} while (0)
 
 /* visit.c: which peers a tick visits. touch: an input of p's passes
  * moved outside them (a datagram from it, a note naming it). begin

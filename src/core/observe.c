@@ -160,9 +160,9 @@ static void observe_peer(struct engine *e, int64_t now, struct peer *p,
 	bool healthy = p->has_endpoint && !p->path_dead && (fresh || newer || receiving);
 	if (healthy != p->healthy) {
 		char lb[WL_PEER_LABEL_MAX];
-		engine_actions_event(out, healthy ? ENGINE_EV_HEALTHY : ENGINE_EV_UNHEALTHY, p->key,
-			      "peer %s %s", engine_peer_label(p, lb),
-			      healthy ? "handshake is healthy" : "handshake went stale");
+		ENGINE_EVENT(out, healthy ? ENGINE_EV_HEALTHY : ENGINE_EV_UNHEALTHY, p->key,
+		      "peer %s %s", engine_peer_label(p, lb),
+		      healthy ? "handshake is healthy" : "handshake went stale");
 	}
 	note_path_change(e, p, healthy, now);
 	p->healthy = healthy;
@@ -374,8 +374,8 @@ void engine_observe_device(struct engine *e, int64_t now, const struct engine_in
 
 	bool router = e->router_cfg == WL_AUTO ? !e->any_router : e->router_cfg == WL_YES;
 	if (router != e->router || e->st.ticks == 1)
-		engine_actions_event(out, ENGINE_EV_ROUTER, NULL, "acting as a %s%s", router ? "router" : "leaf",
-			      e->router_cfg == WL_AUTO ? " (auto-detected)" : "");
+		ENGINE_EVENT(out, ENGINE_EV_ROUTER, NULL, "acting as a %s%s", router ? "router" : "leaf",
+		      e->router_cfg == WL_AUTO ? " (auto-detected)" : "");
 	e->router = router;
 }
 
@@ -785,13 +785,13 @@ void engine_observe_liveness(struct engine *e, int64_t now, struct engine_action
 		bool alive = peer_alive(p, now);
 		if (p->boot_changed) {
 			char hex[2 * BOOT_ID_LEN + 1];
-			engine_actions_event(out, ENGINE_EV_PEER_BOOT, p->key, "peer %s has boot id %s",
-				      engine_peer_label(p, lb), hex_encode(p->boot_id, BOOT_ID_LEN, hex));
+			ENGINE_EVENT(out, ENGINE_EV_PEER_BOOT, p->key, "peer %s has boot id %s",
+			      engine_peer_label(p, lb), hex_encode(p->boot_id, BOOT_ID_LEN, hex));
 			p->boot_changed = false;
 		}
 		if (alive != p->was_alive)
-			engine_actions_event(out, alive ? ENGINE_EV_ALIVE : ENGINE_EV_DEAD, p->key, "peer %s %s",
-				      engine_peer_label(p, lb), alive ? "is alive" : "is no longer alive");
+			ENGINE_EVENT(out, alive ? ENGINE_EV_ALIVE : ENGINE_EV_DEAD, p->key, "peer %s %s",
+			      engine_peer_label(p, lb), alive ? "is alive" : "is no longer alive");
 		/* [ours] We hear it again after its Alive lapsed: the path was
 		 * down both ways, so ours were lost too, though peer knowledge
 		 * says it has them. Tell it now rather than at our next

@@ -216,9 +216,9 @@ void engine_path_observe(struct engine *e, struct peer *p, const struct engine_p
 				char lb[WL_PEER_LABEL_MAX];
 				p->path_dead = false;
 				e->st.paths_back++;
-				engine_actions_event(out, ENGINE_EV_PATH_BACK, p->key,
-						     "peer %s: the direct path works again",
-						     engine_peer_label(p, lb));
+				ENGINE_EVENT(out, ENGINE_EV_PATH_BACK, p->key,
+					     "peer %s: the direct path works again",
+					     engine_peer_label(p, lb));
 			}
 		}
 	}
@@ -318,9 +318,9 @@ static void declare_dead(struct engine *e, struct peer *p, int64_t now, struct e
 	p->retry_gap = PATH_RETRY_FIRST_MS;
 	p->retry_at = now + p->retry_gap;
 	e->st.paths_dead++;
-	engine_actions_event(out, ENGINE_EV_PATH_DEAD, p->key,
-			     "peer %s: the direct path answers nothing; falling back",
-			     engine_peer_label(p, lb));
+	ENGINE_EVENT(out, ENGINE_EV_PATH_DEAD, p->key,
+		     "peer %s: the direct path answers nothing; falling back",
+		     engine_peer_label(p, lb));
 }
 
 /* A dead path: probe it again at its time. */

@@ -162,13 +162,13 @@ static void note_dormant(struct engine *e, struct peer *p, bool dormant, int64_t
 {
 	char lb[WL_PEER_LABEL_MAX];
 	if (dormant) {
-		engine_actions_event(out, ENGINE_EV_DORMANT, p->key,
-				     "peer %s: dormant (nothing sent while idle)",
-				     engine_peer_label(p, lb));
+		ENGINE_EVENT(out, ENGINE_EV_DORMANT, p->key,
+			     "peer %s: dormant (nothing sent while idle)",
+			     engine_peer_label(p, lb));
 		return;
 	}
-	engine_actions_event(out, ENGINE_EV_DORMANT, p->key, "peer %s: no longer dormant: %s",
-			     engine_peer_label(p, lb), awake_why(e, p, now));
+	ENGINE_EVENT(out, ENGINE_EV_DORMANT, p->key, "peer %s: no longer dormant: %s",
+		     engine_peer_label(p, lb), awake_why(e, p, now));
 	/* The router sees the peer at another port now: we follow it at
 	 * once (apply.c), while the path still counts as working, rather
 	 * than send to the old port until our handshake goes stale. */

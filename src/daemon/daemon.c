@@ -190,6 +190,13 @@ static void host_event(void *ctx, const struct engine_event *ev)
 	log_info("%s", ev->text);
 }
 
+/* Events are logged at info: below that level nobody reads their text. */
+static bool host_wants_event_text(void *ctx)
+{
+	(void)ctx;
+	return log_get_level() >= LOG_LVL_INFO;
+}
+
 /* The port mapping our NAT granted, if it may be advertised. */
 static size_t host_extra_endpoints(void *ctx, struct wl_endpoint *out, size_t cap)
 {
@@ -222,6 +229,7 @@ static const struct driver_host_ops host_ops = {
 	.send = host_send,
 	.resolve = host_resolve,
 	.event = host_event,
+	.wants_event_text = host_wants_event_text,
 	.extra_endpoints = host_extra_endpoints,
 	.tunnel_bytes = host_tunnel_bytes,
 };

@@ -653,6 +653,7 @@ int driver_tick(struct driver *d, int64_t now)
 	tunnel_moved(d);
 	in.tunnel_busy = d->tun_busy;
 	engine_actions_clear(&d->actions);
+	d->actions.untold = d->host.ops->wants_event_text && !d->host.ops->wants_event_text(d->host.ctx);
 	engine_tick(d->engine, now, &in, &d->actions);
 	d->views_given = true;
 	d->st.ticks++;

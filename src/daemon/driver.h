@@ -82,6 +82,10 @@ struct driver_host_ops {
 			  size_t cap);
 	/* One engine event (the daemon logs it, the simulator traces it). */
 	void (*event)(void *ctx, const struct engine_event *ev);
+	/* Optional (NULL = always): whether event() will read the events'
+	 * text this tick. When not, events come with their kind and peer
+	 * and an empty text, and the engine spares formatting them. */
+	bool (*wants_event_text)(void *ctx);
 	/* Optional (NULL = none): public endpoints of ours that no interface
 	 * shows, such as a port mapping the NAT granted; writes at most cap,
 	 * returns how many. Advertised as Endpoint facts about us. */

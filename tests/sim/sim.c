@@ -1141,6 +1141,14 @@ static void host_event(void *ctx, const struct engine_event *ev)
 	record_event(n->sim, n->index, ev);
 }
 
+/* The trace keeps an event's kind and peer; its text only goes to
+ * WL_SIM_TRACE's print. */
+static bool host_wants_event_text(void *ctx)
+{
+	const struct sim_node *n = ctx;
+	return n->sim->trace_print;
+}
+
 static size_t host_extra_endpoints(void *ctx, struct wl_endpoint *out, size_t cap)
 {
 	const struct sim_node *n = ctx;
@@ -1174,6 +1182,7 @@ static const struct driver_host_ops host_ops = {
 	.send = host_send,
 	.resolve = host_resolve,
 	.event = host_event,
+	.wants_event_text = host_wants_event_text,
 	.extra_endpoints = host_extra_endpoints,
 	.tunnel_bytes = host_tunnel_bytes,
 	.agree = host_agree,
