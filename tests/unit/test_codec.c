@@ -1,9 +1,11 @@
 /* Codec properties over generated input: round trips, packing limits,
- * varint edges, metadata canonical form, the shared-key cache. */
+ * varint edges, metadata canonical form, the shared-key cache, prefix
+ * containment. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/netaddr.h"
 #include "harness.h"
 #include "wire/keycache.h"
 #include "wire/member_meta.h"
@@ -384,4 +386,49 @@ TEST(random_garbage_never_crashes)
 			CHECK(why != NULL);
 		}
 	}
+}
+
+/* The old definition of containment, by masked copies: the fast one in
+ * common/netaddr.c must agree with it on any value. */
+static bool contains_by_masking(const struct wl_cidr *c, const struct wl_addr *addr)
+{
+	if (c->addr.family != addr->family)
+		return false;
+	struct wl_cidr a = { .addr = *addr, .prefix = c->prefix };
+	struct wl_cidr n = *c;
+	wl_cidr_mask(&a);
+	wl_cidr_mask(&n);
+	return memcmp(a.addr.bytes, n.addr.bytes, 16) == 0;
+}
+
+TEST(cidr_contains_agrees_with_masking)
+{
+	rng_state = harness_seed();
+	size_t inside = 0, outside = 0;
+	for (int i = 0; i < 200000; i++) {
+		struct wl_cidr c = { 0 };
+		bool v6 = rnd() & 1;
+		size_t len = v6 ? 16 : 4;
+		c.addr.family = v6 ? AF_INET6 : AF_INET;
+		rnd_bytes(c.addr.bytes, len);
+		c.prefix = (uint8_t)(rnd() % (len * 8 + 4)); /* a few past the length */
+		struct wl_addr a = c.addr;
+		/* Flip a bit: at or after the prefix (still inside), or anywhere. */
+		size_t from = rnd() & 1 ? (c.prefix < len * 8 ? c.prefix : len * 8) : 0;
+		if (from < len * 8 && rnd() % 4) {
+			size_t bit = from + rnd() % (len * 8 - from);
+			a.bytes[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+		}
+		if (rnd() % 64 == 0)
+			a.family = v6 ? AF_INET : AF_INET6;
+		if (!v6 && rnd() % 64 == 0) /* a malformed IPv4 value: its tail set */
+			a.bytes[4 + rnd() % 12] ^= 1;
+		bool want = contains_by_masking(&c, &a);
+		CHECK(wl_cidr_contains(&c, &a) == want);
+		if (want)
+			inside++;
+		else
+			outside++;
+	}
+	CHECK(inside > 10000 && outside > 10000);
 }
