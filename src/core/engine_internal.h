@@ -434,11 +434,11 @@ void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
 	__attribute__((format(printf, 4, 5)));
 /* An event, its text formatted only if someone reads it: the arguments,
  * peer labels among them, are not even worked out otherwise. */
-#define ENGINE_EVENT(a, kind, peer, ...)                                  \
-	do {                                                              \
-		if ((a)->untold)                                          \
+#define ENGINE_EVENT(a, kind, peer, ...)                                        \
+	do {                                                                    \
+		if ((a)->untold)                                                \
 			(void)engine_actions_event_untold((a), (kind), (peer)); \
-		else                                                      \
+		else                                                            \
 			engine_actions_event((a), (kind), (peer), __VA_ARGS__); \
 	} while (0)
 
