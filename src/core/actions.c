@@ -37,6 +37,20 @@ static void shrink_blocks(struct engine_actions *a)
 		a->n_blocks_ = keep; /* the pointer array itself is small */
 }
 
+/* Text blocks the same way: those a burst grew beyond the last one in
+ * use are given back when this clear used under an eighth of them. */
+static void shrink_texts(struct engine_actions *a)
+{
+	size_t used = a->cur_text_ || a->text_used_ ? a->cur_text_ + 1 : 0;
+	size_t keep = wl_shrunk_cap(a->n_texts_, used, ACTIONS_KEEP_BLOCKS);
+	if (keep < used)
+		keep = used;
+	for (size_t i = keep; i < a->n_texts_; i++)
+		free(a->texts_[i]);
+	if (keep < a->n_texts_)
+		a->n_texts_ = keep;
+}
+
 static void shrink(struct engine_actions *a)
 {
 	wl_shrink((void **)&a->send, &a->cap_send, a->n_send, sizeof(*a->send), ACTIONS_KEEP);
@@ -52,6 +66,7 @@ static void shrink(struct engine_actions *a)
 		a->cap_changes = cap;
 	}
 	shrink_blocks(a);
+	shrink_texts(a);
 }
 
 void engine_actions_clear(struct engine_actions *a)
@@ -62,6 +77,7 @@ void engine_actions_clear(struct engine_actions *a)
 	}
 	shrink(a);
 	a->n_send = a->n_changes = a->n_events = 0;
+	a->cur_text_ = a->text_used_ = 0;
 	a->dropped = 0;
 }
 
@@ -73,6 +89,9 @@ void engine_actions_free(struct engine_actions *a)
 	for (size_t i = 0; i < a->n_blocks_; i++)
 		free(a->blocks_[i]);
 	free(a->blocks_);
+	for (size_t i = 0; i < a->n_texts_; i++)
+		free(a->texts_[i]);
+	free(a->texts_);
 	free(a->send);
 	free(a->changes);
 	free(a->owned_);
@@ -180,8 +199,36 @@ struct engine_event *engine_actions_event_untold(struct engine_actions *a,
 		memcpy(ev->peer, peer, WL_KEY_LEN);
 	else
 		memset(ev->peer, 0, WL_KEY_LEN);
-	ev->text[0] = '\0';
+	ev->text = "";
 	return ev;
+}
+
+/* [ours] Events' texts go in blocks of this size, each right after the
+ * last one's: an event is a few dozen bytes without its text, and a
+ * leaf greeting a thousand peers makes thousands of events in a tick
+ * (with a 200-byte text inside each, the 1,000-node simulation held
+ * most of a gigabyte of them at once while it converged). */
+#define ACTIONS_TEXT_BLOCK (16 * 1024)
+
+/* Room for one more text of up to ENGINE_EVENT_TEXT_MAX bytes, after
+ * the last one's (in block cur_text_, or else the next). */
+static char *text_room(struct engine_actions *a)
+{
+	if (a->n_texts_ && a->text_used_ + ENGINE_EVENT_TEXT_MAX <= ACTIONS_TEXT_BLOCK)
+		return a->texts_[a->cur_text_] + a->text_used_;
+	size_t blk = a->n_texts_ ? a->cur_text_ + 1 : 0;
+	if (blk == a->n_texts_) {
+		char **nb = realloc(a->texts_, (a->n_texts_ + 1) * sizeof(*nb));
+		if (!nb)
+			return NULL;
+		a->texts_ = nb;
+		if (!(nb[a->n_texts_] = malloc(ACTIONS_TEXT_BLOCK)))
+			return NULL;
+		a->n_texts_++;
+	}
+	a->cur_text_ = blk;
+	a->text_used_ = 0;
+	return a->texts_[blk];
 }
 
 void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
@@ -190,8 +237,18 @@ void engine_actions_event(struct engine_actions *a, enum engine_event_kind kind,
 	struct engine_event *ev = engine_actions_event_untold(a, kind, peer);
 	if (!ev)
 		return;
+	char *room = text_room(a);
+	if (!room) {
+		a->dropped++; /* the event stays, without its text */
+		return;
+	}
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(ev->text, sizeof(ev->text), fmt, ap);
+	int n = vsnprintf(room, ENGINE_EVENT_TEXT_MAX, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		room[0] = '\0';
+	size_t len = n < 0 ? 0 : (size_t)n < ENGINE_EVENT_TEXT_MAX ? (size_t)n : ENGINE_EVENT_TEXT_MAX - 1;
+	a->text_used_ += len + 1;
+	ev->text = room;
 }

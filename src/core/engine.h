@@ -343,12 +343,14 @@ enum engine_event_kind {
 	ENGINE_EV_DORMANT,        /* a pair became dormant, or stopped being so [ours] */
 };
 
-#define ENGINE_EVENT_TEXT_MAX 200
+#define ENGINE_EVENT_TEXT_MAX 200 /* with its NUL */
 struct engine_event {
 	enum engine_event_kind kind;
 	bool has_peer;
 	uint8_t peer[WL_KEY_LEN];
-	char text[ENGINE_EVENT_TEXT_MAX]; /* a complete human log line */
+	/* A complete human log line ("" when the actions are untold), kept
+	 * with the actions until they are cleared. */
+	const char *text;
 };
 
 /* Outputs of one tick. Initialise with engine_actions_init(); the arrays
@@ -377,6 +379,10 @@ struct engine_actions {
 	 * never move; cur_block_: where the last datagram's are */
 	uint8_t **blocks_;
 	size_t n_blocks_, cur_block_;
+	/* private: the events' texts, the same way; text_used_: bytes taken
+	 * in block cur_text_ */
+	char **texts_;
+	size_t n_texts_, cur_text_, text_used_;
 };
 
 void engine_actions_init(struct engine_actions *a);
