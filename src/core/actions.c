@@ -25,30 +25,17 @@ void engine_actions_init(struct engine_actions *a)
 #define ACTIONS_KEEP 64
 #define ACTIONS_KEEP_BLOCKS 1
 
-static void shrink_blocks(struct engine_actions *a)
+/* Blocks (of datagrams' bytes, of events' texts) beyond the `used`
+ * first are freed when this clear used under an eighth of them. */
+static void shrink_blocks(void **blocks, size_t *n, size_t used)
 {
-	size_t used = a->n_send ? a->cur_block_ + 1 : 0;
-	size_t keep = wl_shrunk_cap(a->n_blocks_, used, ACTIONS_KEEP_BLOCKS);
+	size_t keep = wl_shrunk_cap(*n, used, ACTIONS_KEEP_BLOCKS);
 	if (keep < used)
 		keep = used;
-	for (size_t i = keep; i < a->n_blocks_; i++)
-		free(a->blocks_[i]);
-	if (keep < a->n_blocks_)
-		a->n_blocks_ = keep; /* the pointer array itself is small */
-}
-
-/* Text blocks the same way: those a burst grew beyond the last one in
- * use are given back when this clear used under an eighth of them. */
-static void shrink_texts(struct engine_actions *a)
-{
-	size_t used = a->cur_text_ || a->text_used_ ? a->cur_text_ + 1 : 0;
-	size_t keep = wl_shrunk_cap(a->n_texts_, used, ACTIONS_KEEP_BLOCKS);
-	if (keep < used)
-		keep = used;
-	for (size_t i = keep; i < a->n_texts_; i++)
-		free(a->texts_[i]);
-	if (keep < a->n_texts_)
-		a->n_texts_ = keep;
+	for (size_t i = keep; i < *n; i++)
+		free(blocks[i]);
+	if (keep < *n)
+		*n = keep; /* the pointer array itself is small */
 }
 
 static void shrink(struct engine_actions *a)
@@ -65,8 +52,9 @@ static void shrink(struct engine_actions *a)
 			a->owned_ = no;
 		a->cap_changes = cap;
 	}
-	shrink_blocks(a);
-	shrink_texts(a);
+	shrink_blocks((void **)a->blocks_, &a->n_blocks_, a->n_send ? a->cur_block_ + 1 : 0);
+	shrink_blocks((void **)a->texts_, &a->n_texts_,
+		      a->cur_text_ || a->text_used_ ? a->cur_text_ + 1 : 0);
 }
 
 void engine_actions_clear(struct engine_actions *a)
@@ -105,6 +93,19 @@ void engine_actions_free(struct engine_actions *a)
  * leaf that greets a thousand peers at once hold megabytes. */
 #define ACTIONS_BLOCK (64 * 1024)
 
+/* Appends a block of `size` bytes to a list of *n blocks. */
+static bool add_block(void ***blocks, size_t *n, size_t size)
+{
+	void **nb = realloc(*blocks, (*n + 1) * sizeof(*nb));
+	if (!nb)
+		return false;
+	*blocks = nb;
+	if (!(nb[*n] = malloc(size)))
+		return false;
+	(*n)++;
+	return true;
+}
+
 /* Room for one more datagram's bytes, after the last one's (in the
  * block cur_block_, or else the next). */
 static uint8_t *datagram_room(struct engine_actions *a)
@@ -118,15 +119,8 @@ static uint8_t *datagram_room(struct engine_actions *a)
 			return last->data + last->len;
 		blk = a->cur_block_ + 1;
 	}
-	if (blk == a->n_blocks_) {
-		uint8_t **nb = realloc(a->blocks_, (a->n_blocks_ + 1) * sizeof(*nb));
-		if (!nb)
-			return NULL;
-		a->blocks_ = nb;
-		if (!(nb[a->n_blocks_] = malloc(ACTIONS_BLOCK)))
-			return NULL;
-		a->n_blocks_++;
-	}
+	if (blk == a->n_blocks_ && !add_block((void ***)&a->blocks_, &a->n_blocks_, ACTIONS_BLOCK))
+		return NULL;
 	a->cur_block_ = blk;
 	return a->blocks_[blk];
 }
@@ -217,15 +211,8 @@ static char *text_room(struct engine_actions *a)
 	if (a->n_texts_ && a->text_used_ + ENGINE_EVENT_TEXT_MAX <= ACTIONS_TEXT_BLOCK)
 		return a->texts_[a->cur_text_] + a->text_used_;
 	size_t blk = a->n_texts_ ? a->cur_text_ + 1 : 0;
-	if (blk == a->n_texts_) {
-		char **nb = realloc(a->texts_, (a->n_texts_ + 1) * sizeof(*nb));
-		if (!nb)
-			return NULL;
-		a->texts_ = nb;
-		if (!(nb[a->n_texts_] = malloc(ACTIONS_TEXT_BLOCK)))
-			return NULL;
-		a->n_texts_++;
-	}
+	if (blk == a->n_texts_ && !add_block((void ***)&a->texts_, &a->n_texts_, ACTIONS_TEXT_BLOCK))
+		return NULL;
 	a->cur_text_ = blk;
 	a->text_used_ = 0;
 	return a->texts_[blk];

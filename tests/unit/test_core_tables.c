@@ -1,5 +1,6 @@
 /* The bounded tables under the engine: hash index, fact set, knowledge,
  * peer table; the actions a tick leaves. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,59 @@ TEST(actions_keep_each_datagram_in_place)
 		if (round == 1)
 			CHECK_EQ(a.n_blocks_, blocks); /* reused, not grown again */
 	}
+	engine_actions_free(&a);
+}
+
+/* Events' texts lie one after the other, across blocks, and stay put
+ * while more are added (a long one cut at ENGINE_EVENT_TEXT_MAX); untold
+ * actions keep kind and peer with an empty text. */
+TEST(actions_keep_each_event_text_in_place)
+{
+	struct engine_actions a;
+	engine_actions_init(&a);
+	uint8_t key[WL_KEY_LEN] = { 2 };
+	char long_text[2 * ENGINE_EVENT_TEXT_MAX];
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	for (int round = 0; round < 2; round++) {
+		size_t n = 400; /* about 40 kB of texts: several blocks */
+		for (size_t i = 0; i < n; i++) {
+			if (i % 7 == 0)
+				engine_actions_event(&a, ENGINE_EV_ALIVE, key, "%s", long_text);
+			else
+				engine_actions_event(&a, ENGINE_EV_ALIVE, i % 2 ? key : NULL,
+						     "peer %zu of round %d", i, round);
+		}
+		CHECK_EQ(a.n_events, n);
+		CHECK_EQ(a.dropped, 0);
+		CHECK(a.n_texts_ >= 2);
+		bool intact = true;
+		for (size_t i = 0; i < n; i++) {
+			char want[ENGINE_EVENT_TEXT_MAX];
+			if (i % 7 == 0)
+				intact = intact && strlen(a.events[i].text) == ENGINE_EVENT_TEXT_MAX - 1 &&
+					 a.events[i].text[0] == 'x';
+			else {
+				snprintf(want, sizeof(want), "peer %zu of round %d", i, round);
+				intact = intact && strcmp(a.events[i].text, want) == 0 &&
+					 a.events[i].has_peer == (i % 2 == 1);
+			}
+		}
+		CHECK(intact);
+		size_t blocks = a.n_texts_;
+		engine_actions_clear(&a);
+		CHECK_EQ(a.n_events, 0);
+		if (round == 1)
+			CHECK_EQ(a.n_texts_, blocks); /* reused, not grown again */
+	}
+	a.untold = true;
+	engine_actions_clear(&a);
+	CHECK(a.untold); /* the owner's setting outlives a clear */
+	ENGINE_EVENT(&a, ENGINE_EV_DEAD, key, "peer %s", "never formatted");
+	CHECK_EQ(a.n_events, 1);
+	CHECK(a.events[0].kind == ENGINE_EV_DEAD && a.events[0].has_peer);
+	CHECK(memcmp(a.events[0].peer, key, WL_KEY_LEN) == 0);
+	CHECK_EQ(strcmp(a.events[0].text, ""), 0);
 	engine_actions_free(&a);
 }
 
