@@ -406,7 +406,12 @@ sc_dormant() {
 		topo_cleanup; return
 	fi
 	info "dormant: dormant $(secs "$T0" "$(us)") s after start"
-	sleep 10 & wait $!
+	# WireGuard answers the pair's last datagrams with a keepalive 10 s
+	# later (its passive keepalive): forgetting the NATs before that one
+	# has gone lets it open them again, and the pings then find nothing
+	# to wake (a CI run on 2026-12-03 forgot them at 10 s). After 15 s
+	# the pair sends nothing more.
+	sleep 15 & wait $!
 	topo_forget "$NATA" 203.0.113.3
 	topo_forget "$NATB" 203.0.113.2
 	local log=$TOPO_DIR/ping.log t r drops
