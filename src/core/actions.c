@@ -25,6 +25,13 @@ void engine_actions_init(struct engine_actions *a)
 #define ACTIONS_KEEP 64
 #define ACTIONS_KEEP_BLOCKS 1
 
+/* Frees blocks[from..n). */
+static void free_blocks(void **blocks, size_t from, size_t n)
+{
+	for (size_t i = from; i < n; i++)
+		free(blocks[i]);
+}
+
 /* Blocks (of datagrams' bytes, of events' texts) beyond the `used`
  * first are freed when this clear used under an eighth of them. */
 static void shrink_blocks(void **blocks, size_t *n, size_t used)
@@ -32,8 +39,7 @@ static void shrink_blocks(void **blocks, size_t *n, size_t used)
 	size_t keep = wl_shrunk_cap(*n, used, ACTIONS_KEEP_BLOCKS);
 	if (keep < used)
 		keep = used;
-	for (size_t i = keep; i < *n; i++)
-		free(blocks[i]);
+	free_blocks(blocks, keep, *n);
 	if (keep < *n)
 		*n = keep; /* the pointer array itself is small */
 }
@@ -74,11 +80,9 @@ void engine_actions_free(struct engine_actions *a)
 	if (!a)
 		return;
 	engine_actions_clear(a);
-	for (size_t i = 0; i < a->n_blocks_; i++)
-		free(a->blocks_[i]);
+	free_blocks((void **)a->blocks_, 0, a->n_blocks_);
 	free(a->blocks_);
-	for (size_t i = 0; i < a->n_texts_; i++)
-		free(a->texts_[i]);
+	free_blocks((void **)a->texts_, 0, a->n_texts_);
 	free(a->texts_);
 	free(a->send);
 	free(a->changes);

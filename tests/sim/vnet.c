@@ -553,8 +553,8 @@ int vnet_add_node(struct vnet *net, const char *name)
 	return (int)i;
 }
 
-/* An address hashed as a prefix of its full length: a few multiplies
- * instead of one per byte. */
+/* An address hashed as wl_cidr_hash hashes a prefix's (its bytes and
+ * family, prefix 0 for all): a few multiplies instead of one per byte. */
 static uint64_t addr_hash(const struct wl_addr *a)
 {
 	struct wl_cidr c = { .addr = *a, .prefix = 0 };
